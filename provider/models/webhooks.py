@@ -1,0 +1,210 @@
+"""Webhook bodies (seeds 001/002/004), one model per ``webhook_type``, and their tolerant parser."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+import simplejson
+from pydantic import Field, TypeAdapter, ValidationError
+
+from ..enumerators import (
+    CollateralStatus,
+    ConsultationStatus,
+    DebtStatus,
+    PendingRequesterAction,
+    WebhookType,
+)
+from ..tolerant import InboundModel, LenientDatetime, OpaqueJson, Unknown, open_enum_validator
+from .consultation import BalanceData, BenefitSummary, ConsultationFailure
+from .debt import CollateralDataView, DebtData
+
+ConsultationStatusField = Annotated[ConsultationStatus | Unknown, open_enum_validator(ConsultationStatus)]
+
+
+class _Webhook(InboundModel):
+    key: str
+    event_datetime: LenientDatetime | None = None
+    # credit_operation.collateral webhooks say event_time instead (seed 001/004 §7, §11).
+    event_time: LenientDatetime | None = None
+
+    @property
+    def occurred_at(self) -> Any:
+        return self.event_datetime if self.event_datetime is not None else self.event_time
+
+
+class BenefitsRequestWebhook(_Webhook):
+    webhook_type: Literal["social_security_benefits_request"]
+    status: ConsultationStatusField
+    data: list[BenefitSummary] | ConsultationFailure
+
+
+class BalanceRequestWebhook(_Webhook):
+    webhook_type: Literal["social_security_balance_request"]
+    status: ConsultationStatusField
+    data: ConsultationFailure | BalanceData
+
+
+class DebtWebhook(_Webhook):
+    webhook_type: Literal["debt"]
+    status: Annotated[DebtStatus | Unknown, open_enum_validator(DebtStatus)]
+    data: DebtData = Field(default_factory=DebtData)
+
+
+class CollateralWebhookData(InboundModel):
+    collateral_type: str | None = None
+    collateral_constituted: bool
+    collateral_data: CollateralDataView | None = None
+
+    @property
+    def error_enumerators(self) -> list[str]:
+        last = self.collateral_data.last_response if self.collateral_data else None
+        return [item.enumerator for item in last.errors] if last else []
+
+    @property
+    def status(self) -> CollateralStatus | Unknown | None:
+        return self.collateral_data.status if self.collateral_data else None
+
+
+class CollateralWebhook(_Webhook):
+    """``credit_operation.collateral``: averbação succeeded (constituted) or its last attempt failed."""
+
+    webhook_type: Literal["credit_operation.collateral"]
+    data: CollateralWebhookData
+
+
+_RESERVATION_AMOUNT = re.compile(r"Reservation Amount:\s*([0-9]+(?:\.[0-9]+)?)")
+
+
+class PendingRequesterActionData(InboundModel):
+    enumerator: Annotated[PendingRequesterAction | Unknown, open_enum_validator(PendingRequesterAction)]
+    description: str | None = None
+
+    @property
+    def reservation_amount(self) -> Decimal | None:
+        """The installment Dataprev refused, printed inside the description ("Reservation Amount: 551.18")."""
+        match = _RESERVATION_AMOUNT.search(self.description or "")
+        return Decimal(match.group(1)) if match else None
+
+
+class PendingRequesterActionWebhook(_Webhook):
+    """Averbação waiting for the lender (seed 004 §7); delivered inside a ``{"webhook": {...}}`` envelope."""
+
+    webhook_type: Literal[
+        "social_security_margin_exceeded_for_new_beneficiary",
+        "social_security_margin_exceeded_for_minimum_wage_increase",
+        "social_security_success_balance_request_not_found",
+    ]
+    status: str | None = None
+    data: PendingRequesterActionData
+
+
+class PortabilityProposalCollateralWebhook(InboundModel):
+    """Seed 002 §11 (Port+Refin): keyed by ``proposal_key``, not ``key``. Parsed, not routed to loans."""
+
+    webhook_type: Literal["credit_transfer.proposal.collateral"]
+    proposal_key: str
+    event_datetime: LenientDatetime | None = None
+    data: dict[str, OpaqueJson] = Field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return self.proposal_key
+
+
+class PortabilityOriginContractWebhook(_Webhook):
+    """Seed 002 §12 (Port+Refin). Parsed, not routed to loans."""
+
+    webhook_type: Literal["social_security_portability_origin_contract_request"]
+    status: ConsultationStatusField
+    data: dict[str, OpaqueJson] = Field(default_factory=dict)
+
+
+ProviderWebhook = Annotated[
+    BenefitsRequestWebhook
+    | BalanceRequestWebhook
+    | DebtWebhook
+    | CollateralWebhook
+    | PendingRequesterActionWebhook
+    | PortabilityProposalCollateralWebhook
+    | PortabilityOriginContractWebhook,
+    Field(discriminator="webhook_type"),
+]
+
+WEBHOOK_ADAPTER: TypeAdapter[ProviderWebhook] = TypeAdapter(ProviderWebhook)
+
+KNOWN_WEBHOOK_TYPES = frozenset(t.value for t in WebhookType)
+_DEBT_STATUSES = frozenset(s.value for s in DebtStatus)
+
+
+class WebhookRejected(ValueError):
+    """A webhook we cannot accept; ``reason`` is a short counter label, the message says what is wrong."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def load_json(body: bytes | str) -> Any:
+    """Parse JSON keeping every number exact (Decimal), as the money in it deserves."""
+    return simplejson.loads(body, use_decimal=True)
+
+
+def unwrap(payload: Any) -> Any:
+    """The pending_requester_action family (and seed 002's webhooks) arrive as ``{"webhook": {...}}``."""
+    if isinstance(payload, dict) and set(payload) == {"webhook"} and isinstance(payload["webhook"], dict):
+        return payload["webhook"]
+    return payload
+
+
+def event_identity(payload: Any) -> str:
+    """The identity of one provider event: a digest of its canonical JSON.
+
+    A provider retry after a lost 2xx, or a duplicate delivery, carries the same body and so the
+    same identity; two different events differ at least in their timestamp or data.
+    """
+    canonical = simplejson.dumps(unwrap(payload), sort_keys=True, separators=(",", ":"), use_decimal=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _describe(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors()[:5]:
+        location = ".".join(str(p) for p in item["loc"] if not str(p).startswith("function-"))
+        parts.append(f"{location or '(body)'}: {item['msg']}")
+    return "; ".join(parts)
+
+
+def parse_webhook(payload: Any) -> ProviderWebhook:
+    """Parse an already-decoded webhook body (envelope allowed). Raises WebhookRejected, never anything else."""
+    body = unwrap(payload)
+    if not isinstance(body, dict):
+        raise WebhookRejected("malformed", "webhook body must be a JSON object")
+    webhook_type = body.get("webhook_type")
+    if webhook_type is None and body.get("status") in _DEBT_STATUSES and isinstance(body.get("data"), dict):
+        # The TED-refusal example (seeds 001/004 §8) has no webhook_type although its section says
+        # WEBHOOK_TYPE debt; a debt status with a data object can only be a debt webhook.
+        webhook_type = WebhookType.DEBT.value
+        body = {**body, "webhook_type": webhook_type}
+    if webhook_type is None:
+        raise WebhookRejected("missing_field", "webhook_type is missing")
+    if webhook_type not in KNOWN_WEBHOOK_TYPES:
+        raise WebhookRejected("unknown_webhook_type", f"webhook_type {str(webhook_type)[:80]!r} is not one we handle")
+    key_field = "proposal_key" if webhook_type == WebhookType.PORTABILITY_PROPOSAL_COLLATERAL else "key"
+    if not body.get(key_field):
+        raise WebhookRejected("missing_field", f"{key_field} is missing")
+    try:
+        return WEBHOOK_ADAPTER.validate_python(body)
+    except ValidationError as error:
+        raise WebhookRejected("invalid_field", _describe(error)) from None
+
+
+def parse_webhook_bytes(body: bytes) -> tuple[ProviderWebhook, str]:
+    """Decode and parse a raw webhook body; returns the model and the event identity."""
+    try:
+        payload = load_json(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise WebhookRejected("malformed_json", f"body is not valid JSON: {error}") from None
+    return parse_webhook(payload), event_identity(payload)
