@@ -29,6 +29,9 @@ class FineConfiguration(OutboundModel):
 class Financial(OutboundModel):
     """The ``financial`` object of a simulation or issuance.
 
+    ``first_due_date`` may precede the disbursement: the provider moves it forward by whole months
+    (seed 004 §4 asks for 2023-09-20 on a 2024-11-07 disbursement and gets 2025-01-20).
+
     Modes (seed 001 §3 info box, seed 004 §3): installment value + rate (the disbursed amount
     varies), disbursed amount + rate (the installment varies), or installment value + disbursed
     amount (the rate is solved per disbursement option).
@@ -59,8 +62,6 @@ class Financial(OutboundModel):
                 "give exactly two of installment_face_value, disbursed_amount, monthly_interest_rate "
                 f"(got {', '.join(given) or 'none'}); the third is what the provider computes"
             )
-        if self.first_due_date <= self.disbursement_date:
-            raise ValueError("first_due_date must be after disbursement_date")
         return self
 
 

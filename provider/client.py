@@ -1,0 +1,338 @@
+"""Async client for the provider's endpoints (paths and methods from seed 001; bodies from 004).
+
+Explicit timeouts; a bearer token per environment, renewed shortly before it expires or when a
+call answers 401 (seed 000: one token per environment, about an hour). Every call either returns
+a parsed model or raises a :mod:`provider.errors` exception the activities translate for Temporal.
+Nothing here logs a body: bodies carry CPFs, names and accounts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from .errors import (
+    SUSPENDED_BACKOFF_SECONDS,
+    SUSPENDED_MARKERS,
+    ProviderAuthError,
+    ProviderBusinessError,
+    ProviderError,
+    ProviderSuspended,
+    ProviderUnavailable,
+)
+from .models.consultation import BalanceRequest, BalanceRequestCreated, BenefitsRequest, BenefitsRequestCreated
+from .models.debt import (
+    AttachedDocuments,
+    BalanceRequestConfirmation,
+    ChangeDisbursementDate,
+    CollateralCorrection,
+    CollateralView,
+    DebtAnswer,
+    DebtIssuanceRequest,
+    DisbursementDateChanged,
+    DocumentUploaded,
+    Recalculate,
+    SignatureEvidence,
+)
+from .models.simulation import (
+    DebtSimulationBatchRequest,
+    DebtSimulationRequest,
+    SimulationBatchResult,
+    SimulationResult,
+)
+from .wire import decode, encode
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class Paths:
+    """Endpoint paths (seed 001 prints them; 004 omits them). One place to change if they move."""
+
+    TOKEN = "/oauth/token"  # noqa: S105 - a path, not a secret; not in the seeds: a standard OAuth2 client-credentials endpoint
+    UPLOAD = "/upload"  # seed 001 §1: "utilizar a GUID retornada no endpoint /upload"
+    BENEFITS_REQUEST = "/social_security/benefits_request"
+    BALANCE_REQUEST = "/social_security/balance_request"
+    DEBT_SIMULATION = "/debt_simulation"
+    DEBT = "/debt"
+
+    @staticmethod
+    def attached_document(debt_key: str, related_party_key: str) -> str:
+        return f"/debt/{debt_key}/related_party/{related_party_key}/attached_document"
+
+    @staticmethod
+    def signed(debt_key: str) -> str:
+        return f"/debt/{debt_key}/signed"
+
+    @staticmethod
+    def collateral(debt_key: str) -> str:
+        return f"/debt/{debt_key}/collateral"
+
+    @staticmethod
+    def cancel_permanently(debt_key: str) -> str:
+        return f"/debt/{debt_key}/cancel_permanently"
+
+    @staticmethod
+    def change_disbursement_date(debt_key: str) -> str:
+        return f"/debt/{debt_key}/change_disbursement_date"
+
+    @staticmethod
+    def recalculate(debt_key: str) -> str:
+        return f"/v2/credit_operation/{debt_key}/recalculate"
+
+    @staticmethod
+    def balance_request_confirmation(debt_key: str) -> str:
+        # Seed 004 §7 says to "send a request in the format below" and prints none: assumed path.
+        return f"/debt/{debt_key}/collateral/balance_request_confirmation"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    client_id: str
+    client_secret: SecretStr
+
+
+DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=20.0, write=20.0, pool=5.0)
+RENEW_MARGIN_SECONDS = 60.0
+
+
+class _Token:
+    """The environment's bearer token, shared by every call of this client."""
+
+    def __init__(self, credentials: Credentials) -> None:
+        self._credentials = credentials
+        self._value: str | None = None
+        self._expires_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def get(self, http: httpx.AsyncClient, *, stale: str | None = None) -> str:
+        async with self._lock:
+            fresh = self._value is not None and time.monotonic() < self._expires_at - RENEW_MARGIN_SECONDS
+            if fresh and self._value != stale:
+                assert self._value is not None
+                return self._value
+            response = await http.post(
+                Paths.TOKEN,
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": self._credentials.client_id,
+                    "client_secret": self._credentials.client_secret.get_secret_value(),
+                },
+            )
+            if response.status_code in (400, 401, 403):
+                raise ProviderAuthError(
+                    "provider refused our credentials", status=response.status_code, path=Paths.TOKEN
+                )
+            if response.status_code >= 300:
+                raise ProviderUnavailable(
+                    f"token endpoint answered {response.status_code}", status=response.status_code
+                )
+            body = response.json()
+            self._value = str(body["access_token"])
+            self._expires_at = time.monotonic() + float(body.get("expires_in", 3600))
+            return self._value
+
+
+def _error_fields(response: httpx.Response) -> tuple[str | None, str | None]:
+    try:
+        body = decode(response.content)
+    except ValueError:
+        return None, response.text[:300] or None
+    if isinstance(body, dict):
+        code = body.get("code")
+        description = body.get("description") or body.get("title") or body.get("message")
+        return (str(code) if code is not None else None), (str(description) if description else None)
+    return None, None
+
+
+def classify(response: httpx.Response, path: str) -> ProviderError | None:
+    """The error an answer means, or None for a success."""
+    status = response.status_code
+    if status < 300:
+        return None
+    text = response.text
+    if any(marker in text for marker in SUSPENDED_MARKERS):
+        return ProviderSuspended(
+            "Dataprev gateway suspended (AM 303001): retry after 30 s",
+            status=status,
+            code="AM 303001",
+            description="Runtime Error [State: SUSPENDED]",
+            retry_after=SUSPENDED_BACKOFF_SECONDS,
+            path=path,
+        )
+    code, description = _error_fields(response)
+    if status == 429 or status >= 500:
+        retry_after = response.headers.get("retry-after")
+        return ProviderUnavailable(
+            f"provider answered {status} on {path}",
+            status=status,
+            code=code,
+            description=description,
+            retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
+            path=path,
+        )
+    if status in (401, 403):
+        return ProviderAuthError(f"provider refused authorization ({status}) on {path}", status=status, path=path)
+    return ProviderBusinessError(
+        f"provider refused {path}: {code or status} {description or ''}".strip(),
+        status=status,
+        code=code,
+        description=description,
+        path=path,
+    )
+
+
+class ProviderClient:
+    """One instance per process (it pools connections and shares the token)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        credentials: Credentials,
+        *,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
+        self._token = _Token(credentials)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> ProviderClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # ------------------------------------------------------------ plumbing
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: BaseModel | None = None,
+        files: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> httpx.Response:
+        headers = {"Accept": "application/json"}
+        content: bytes | None = None
+        if body is not None:
+            content = encode(body)
+            headers["Content-Type"] = "application/json"
+        if idempotency_key:
+            # The provider does not document an idempotency header; the sandbox honours it and it is
+            # harmless elsewhere. Issuance is protected by requester_identifier_key regardless.
+            headers["Idempotency-Key"] = idempotency_key
+        token = await self._token.get(self._http)
+        for attempt in (1, 2):
+            headers["Authorization"] = f"Bearer {token}"
+            started = time.perf_counter()
+            try:
+                response = await self._http.request(method, path, content=content, files=files, headers=headers)
+            except httpx.TimeoutException as error:
+                raise ProviderUnavailable(f"timeout on {method} {path}: {type(error).__name__}", path=path) from None
+            except httpx.TransportError as error:
+                raise ProviderUnavailable(
+                    f"cannot reach provider on {path}: {type(error).__name__}", path=path
+                ) from None
+            log.info(
+                "provider %s %s -> %s in %.0f ms",
+                method,
+                path,
+                response.status_code,
+                (time.perf_counter() - started) * 1000,
+            )
+            if response.status_code == 401 and attempt == 1:
+                # Expired or revoked early: one fresh token, one more try.
+                token = await self._token.get(self._http, stale=token)
+                continue
+            refused = classify(response, path)
+            if refused is not None:
+                raise refused
+            return response
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _parse(response: httpx.Response, model: type[M], path: str) -> M:
+        try:
+            return model.model_validate(decode(response.content))
+        except (ValueError, ValidationError) as error:
+            # A 2xx we cannot read is the provider's bug or a contract change; retrying may hit a
+            # fixed deployment, and the activity's retry policy bounds it.
+            raise ProviderUnavailable(f"unreadable answer from {path}: {str(error)[:200]}", path=path) from None
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        model: type[M],
+        *,
+        body: BaseModel | None = None,
+        idempotency_key: str | None = None,
+    ) -> M:
+        response = await self._send(method, path, body=body, idempotency_key=idempotency_key)
+        return self._parse(response, model, path)
+
+    # ------------------------------------------------------------ endpoints
+
+    async def upload_document(
+        self, content: bytes, *, filename: str, content_type: str, idempotency_key: str
+    ) -> DocumentUploaded:
+        response = await self._send(
+            "POST", Paths.UPLOAD, files={"file": (filename, content, content_type)}, idempotency_key=idempotency_key
+        )
+        return self._parse(response, DocumentUploaded, Paths.UPLOAD)
+
+    async def request_benefits(self, request: BenefitsRequest, *, idempotency_key: str) -> BenefitsRequestCreated:
+        return await self._call(
+            "POST", Paths.BENEFITS_REQUEST, BenefitsRequestCreated, body=request, idempotency_key=idempotency_key
+        )
+
+    async def request_balance(self, request: BalanceRequest, *, idempotency_key: str) -> BalanceRequestCreated:
+        return await self._call(
+            "POST", Paths.BALANCE_REQUEST, BalanceRequestCreated, body=request, idempotency_key=idempotency_key
+        )
+
+    async def simulate(self, request: DebtSimulationRequest) -> SimulationResult:
+        return await self._call("POST", Paths.DEBT_SIMULATION, SimulationResult, body=request)
+
+    async def simulate_batch(self, request: DebtSimulationBatchRequest) -> SimulationBatchResult:
+        return await self._call("POST", Paths.DEBT_SIMULATION, SimulationBatchResult, body=request)
+
+    async def issue_debt(self, request: DebtIssuanceRequest) -> DebtAnswer:
+        return await self._call(
+            "POST", Paths.DEBT, DebtAnswer, body=request, idempotency_key=request.requester_identifier_key
+        )
+
+    async def attach_documents(self, debt_key: str, related_party_key: str, documents: AttachedDocuments) -> None:
+        await self._send("POST", Paths.attached_document(debt_key, related_party_key), body=documents)
+
+    async def sign(self, debt_key: str, evidence: SignatureEvidence) -> DebtAnswer:
+        return await self._call("POST", Paths.signed(debt_key), DebtAnswer, body=evidence)
+
+    async def get_collateral(self, debt_key: str) -> CollateralView:
+        return await self._call("GET", Paths.collateral(debt_key), CollateralView)
+
+    async def correct_collateral(self, debt_key: str, correction: CollateralCorrection) -> None:
+        await self._send("PATCH", Paths.collateral(debt_key), body=correction)
+
+    async def cancel_permanently(self, debt_key: str) -> None:
+        await self._send("POST", Paths.cancel_permanently(debt_key))
+
+    async def change_disbursement_date(self, debt_key: str, request: ChangeDisbursementDate) -> DisbursementDateChanged:
+        return await self._call("POST", Paths.change_disbursement_date(debt_key), DisbursementDateChanged, body=request)
+
+    async def recalculate(self, debt_key: str, request: Recalculate) -> DebtAnswer:
+        return await self._call("POST", Paths.recalculate(debt_key), DebtAnswer, body=request)
+
+    async def confirm_balance_request(self, debt_key: str, request: BalanceRequestConfirmation) -> None:
+        await self._send("POST", Paths.balance_request_confirmation(debt_key), body=request)

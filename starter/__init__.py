@@ -1,0 +1,1 @@
+"""How other services and operators use the system: a typed Python API and the ``python -m starter`` CLI."""
