@@ -118,14 +118,21 @@ class _Token:
             if fresh and self._value != stale:
                 assert self._value is not None
                 return self._value
-            response = await http.post(
-                Paths.TOKEN,
-                data={
-                    "grant_type": "client_credentials",
-                    "client_id": self._credentials.client_id,
-                    "client_secret": self._credentials.client_secret.get_secret_value(),
-                },
-            )
+            try:
+                response = await http.post(
+                    Paths.TOKEN,
+                    data={
+                        "grant_type": "client_credentials",
+                        "client_id": self._credentials.client_id,
+                        "client_secret": self._credentials.client_secret.get_secret_value(),
+                    },
+                )
+            except httpx.TimeoutException:
+                raise ProviderUnavailable("timeout on the token endpoint", path=Paths.TOKEN) from None
+            except httpx.TransportError as error:
+                raise ProviderUnavailable(
+                    f"cannot reach provider on {Paths.TOKEN}: {type(error).__name__}", path=Paths.TOKEN
+                ) from None
             if response.status_code in (400, 401, 403):
                 raise ProviderAuthError(
                     "provider refused our credentials", status=response.status_code, path=Paths.TOKEN

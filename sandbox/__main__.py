@@ -1,0 +1,18 @@
+"""``python -m sandbox``: run the sandbox provider (configuration from ``SANDBOX_*`` variables)."""
+
+import logging
+
+import uvicorn
+
+from .app import create_app
+from .settings import SandboxSettings
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s sandbox %(levelname)s %(name)s: %(message)s")
+    settings = SandboxSettings()
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,335 @@
+"""The sandbox's HTTP surface: the provider's endpoints (seed 001 paths) and ``/_sandbox`` controls."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import simplejson
+from fastapi import FastAPI, Form, Request, UploadFile
+from fastapi.responses import Response
+from pydantic import BaseModel, ValidationError
+
+from pricing.product import INSS_DEFAULT_PRODUCT, ProductConfig
+from provider.errors import SUSPENDED_MARKERS
+from provider.models.consultation import BalanceRequest, BenefitsRequest
+from provider.models.debt import (
+    AttachedDocuments,
+    BalanceRequestConfirmation,
+    ChangeDisbursementDate,
+    CollateralCorrection,
+    DebtIssuanceRequest,
+    Recalculate,
+    SignatureEvidence,
+)
+from provider.wire import decode, encode
+
+from .delivery import WebhookDispatcher
+from .provider import ProviderRefusal, SandboxProvider
+from .scenarios import Faults, Scenario
+from .settings import SandboxSettings
+
+M = TypeVar("M", bound=BaseModel)
+FAULTS_HEADER = "X-Sandbox-Faults"
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(content=encode(body), status_code=status, media_type="application/json")
+
+
+def _refusal(error: ProviderRefusal) -> Response:
+    detail = {
+        "title": error.title,
+        "description": error.description,
+        "translation": "Payload Invalido" if error.status == 400 else error.title,
+        "extra_fields": {},
+        "code": error.code,
+    }
+    return _json({"data": simplejson.dumps(detail, ensure_ascii=False), **detail}, error.status)
+
+
+def _validation_refusal(error: ValidationError) -> ProviderRefusal:
+    first = error.errors()[0]
+    location = ".".join(str(p) for p in first["loc"])
+    return ProviderRefusal(400, "LEG000041", f"{first['msg']} in {location}")
+
+
+def create_app(settings: SandboxSettings | None = None, product: ProductConfig | None = None) -> FastAPI:
+    settings = settings or SandboxSettings()
+    if product is None and settings.product_file:
+        product = ProductConfig.model_validate(decode(settings.product_file.read_bytes()))
+    dispatcher = WebhookDispatcher(settings.webhook_url, settings.webhook_secret.get_secret_value().encode())
+    sandbox = SandboxProvider(settings, dispatcher, product or INSS_DEFAULT_PRODUCT)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        async def watch_windows() -> None:
+            while True:
+                await asyncio.sleep(1.0)
+                await sandbox.expire_windows()
+
+        watcher = asyncio.create_task(watch_windows())
+        yield
+        watcher.cancel()
+        await sandbox.aclose()
+        await dispatcher.aclose()
+
+    app = FastAPI(title="Provider sandbox", lifespan=lifespan)
+    app.state.sandbox = sandbox
+
+    @app.exception_handler(ProviderRefusal)
+    async def refused(_: Request, error: ProviderRefusal) -> Response:
+        return _refusal(error)
+
+    async def body_of(request: Request, model: type[M]) -> M:
+        try:
+            return model.model_validate(decode(await request.body()))
+        except ValidationError as error:
+            raise _validation_refusal(error) from None
+        except ValueError:
+            raise ProviderRefusal(400, "LEG000040", "body is not valid JSON") from None
+
+    def header_faults(request: Request) -> Faults | None:
+        raw = request.headers.get(FAULTS_HEADER)
+        if not raw:
+            return None
+        try:
+            return Faults.model_validate_json(raw)
+        except ValidationError as error:
+            raise ProviderRefusal(400, "SBX000001", f"bad {FAULTS_HEADER}: {error.errors()[0]['msg']}") from None
+
+    async def guarded(request: Request, cpf: str | None, handler: Callable[[Faults], Awaitable[Response]]) -> Response:
+        """Authentication, then the faults of this call's scope, then the call itself."""
+        sandbox.check_token(request.headers.get("authorization"))
+        header = header_faults(request)
+        faults = sandbox.faults_for(cpf, header)
+        if faults.latency_ms:
+            await asyncio.sleep(faults.latency_ms / 1000)
+        if sandbox.take_budget(cpf, "suspended", header):
+            return _json(
+                {"code": "AM 303001", "description": f"{SUSPENDED_MARKERS[0]} Runtime Error [State: SUSPENDED]"}, 500
+            )
+        if sandbox.take_budget(cpf, "fail_5xx", header):
+            return _json({"title": "Service Unavailable", "code": "SBX000503", "description": "injected 5xx"}, 503)
+        response = await handler(faults)
+        if faults.timeout_s:
+            # The work is done, the answer is late: the caller times out and retries, which is
+            # exactly what idempotency has to survive.
+            await asyncio.sleep(faults.timeout_s)
+        return response
+
+    def idempotency_key(request: Request) -> str | None:
+        return request.headers.get("idempotency-key")
+
+    # ------------------------------------------------------------ provider endpoints
+
+    @app.post("/oauth/token")
+    async def token(
+        grant_type: Annotated[str, Form()], client_id: Annotated[str, Form()], client_secret: Annotated[str, Form()]
+    ) -> Response:
+        if grant_type != "client_credentials":
+            raise ProviderRefusal(400, "QIT000003", "grant_type must be client_credentials")
+        return _json(sandbox.issue_token(client_id, client_secret))
+
+    @app.post("/upload")
+    async def upload(request: Request, file: UploadFile) -> Response:
+        content = await file.read()
+
+        async def handle(_: Faults) -> Response:
+            remembered = sandbox.remembered("upload", idempotency_key(request))
+            if remembered is None:
+                remembered = sandbox.upload(content)
+                sandbox.remember("upload", idempotency_key(request), remembered)
+            return _json(remembered, 201)
+
+        return await guarded(request, None, handle)
+
+    @app.post("/social_security/benefits_request")
+    async def benefits_request(request: Request) -> Response:
+        body = await body_of(request, BenefitsRequest)
+
+        async def handle(faults: Faults) -> Response:
+            answer = sandbox.remembered("benefits", idempotency_key(request))
+            if answer is None:
+                answer = await sandbox.benefits_request(body, faults)
+                sandbox.remember("benefits", idempotency_key(request), answer)
+            return _json(answer, 201)
+
+        return await guarded(request, body.document_number, handle)
+
+    @app.post("/social_security/balance_request")
+    async def balance_request(request: Request) -> Response:
+        body = await body_of(request, BalanceRequest)
+
+        async def handle(faults: Faults) -> Response:
+            answer = sandbox.remembered("balance", idempotency_key(request))
+            if answer is None:
+                answer = await sandbox.balance_request(body, faults)
+                sandbox.remember("balance", idempotency_key(request), answer)
+            return _json(answer, 201)
+
+        return await guarded(request, body.document_number, handle)
+
+    @app.post("/debt_simulation")
+    async def debt_simulation(request: Request) -> Response:
+        try:
+            payload = decode(await request.body())
+        except ValueError:
+            raise ProviderRefusal(400, "LEG000040", "body is not valid JSON") from None
+
+        async def handle(_: Faults) -> Response:
+            try:
+                return _json(sandbox.simulate(payload))
+            except ValidationError as error:
+                raise _validation_refusal(error) from None
+
+        return await guarded(request, None, handle)
+
+    @app.post("/debt")
+    async def issue_debt(request: Request) -> Response:
+        body = await body_of(request, DebtIssuanceRequest)
+
+        async def handle(faults: Faults) -> Response:
+            return _json(await sandbox.issue_debt(body, faults), 201)
+
+        return await guarded(request, body.borrower.individual_document_number, handle)
+
+    @app.post("/debt/{debt_key}/related_party/{related_party_key}/attached_document")
+    async def attach(request: Request, debt_key: str, related_party_key: str) -> Response:
+        debt = sandbox.debt(debt_key)
+        body = await body_of(request, AttachedDocuments)
+
+        async def handle(_: Faults) -> Response:
+            sandbox.attach_documents(debt, related_party_key, body)
+            return _json({"debt_key": debt_key, "related_party_key": related_party_key})
+
+        return await guarded(request, debt.cpf, handle)
+
+    @app.post("/debt/{debt_key}/signed")
+    async def signed(request: Request, debt_key: str) -> Response:
+        debt = sandbox.debt(debt_key)
+        body = await body_of(request, SignatureEvidence)
+
+        async def handle(faults: Faults) -> Response:
+            return _json(await sandbox.sign(debt, body, faults))
+
+        return await guarded(request, debt.cpf, handle)
+
+    @app.get("/debt/{debt_key}/collateral")
+    async def get_collateral(request: Request, debt_key: str) -> Response:
+        debt = sandbox.debt(debt_key)
+
+        async def handle(_: Faults) -> Response:
+            return _json(sandbox.collateral_view(debt))
+
+        return await guarded(request, debt.cpf, handle)
+
+    @app.patch("/debt/{debt_key}/collateral")
+    async def patch_collateral(request: Request, debt_key: str) -> Response:
+        debt = sandbox.debt(debt_key)
+        body = await body_of(request, CollateralCorrection)
+
+        async def handle(_: Faults) -> Response:
+            sandbox.correct_collateral(debt, body)
+            return _json(sandbox.collateral_view(debt))
+
+        return await guarded(request, debt.cpf, handle)
+
+    @app.post("/debt/{debt_key}/collateral/balance_request_confirmation")
+    async def confirm_balance(request: Request, debt_key: str) -> Response:
+        debt = sandbox.debt(debt_key)
+        body = await body_of(request, BalanceRequestConfirmation)
+
+        async def handle(_: Faults) -> Response:
+            sandbox.confirm_balance_request(debt, body)
+            return _json(sandbox.collateral_view(debt))
+
+        return await guarded(request, debt.cpf, handle)
+
+    @app.post("/debt/{debt_key}/cancel_permanently")
+    async def cancel_permanently(request: Request, debt_key: str) -> Response:
+        debt = sandbox.debt(debt_key)
+
+        async def handle(_: Faults) -> Response:
+            await sandbox.cancel_permanently(debt)
+            return _json({"key": debt_key, "status": debt.status})
+
+        return await guarded(request, debt.cpf, handle)
+
+    @app.post("/debt/{debt_key}/change_disbursement_date")
+    async def change_date(request: Request, debt_key: str) -> Response:
+        debt = sandbox.debt(debt_key)
+        body = await body_of(request, ChangeDisbursementDate)
+
+        async def handle(_: Faults) -> Response:
+            return _json(sandbox.change_disbursement_date(debt, body))
+
+        return await guarded(request, debt.cpf, handle)
+
+    @app.post("/v2/credit_operation/{debt_key}/recalculate")
+    async def recalculate(request: Request, debt_key: str) -> Response:
+        debt = sandbox.debt(debt_key)
+        body = await body_of(request, Recalculate)
+
+        async def handle(_: Faults) -> Response:
+            return _json(sandbox.recalculate(debt, body))
+
+        return await guarded(request, debt.cpf, handle)
+
+    # ------------------------------------------------------------ sandbox controls (tests, demo)
+
+    @app.get("/_sandbox/healthz")
+    async def healthz() -> dict[str, Any]:
+        return {"status": "ok", "pending_webhooks": dispatcher.pending()}
+
+    @app.put("/_sandbox/scenarios/{cpf}")
+    async def put_scenario(cpf: str, scenario: Scenario) -> dict[str, str]:
+        sandbox.set_scenario(cpf, scenario)
+        return {"cpf": cpf, "status": "set"}
+
+    @app.delete("/_sandbox/scenarios/{cpf}")
+    async def delete_scenario(cpf: str) -> dict[str, str]:
+        sandbox.scenarios.pop(cpf, None)
+        return {"cpf": cpf, "status": "cleared"}
+
+    @app.put("/_sandbox/faults")
+    async def put_faults(faults: Faults) -> dict[str, str]:
+        sandbox.set_global_faults(faults)
+        return {"status": "set"}
+
+    @app.get("/_sandbox/webhooks")
+    async def deliveries(key: str | None = None) -> list[dict[str, Any]]:
+        return [d.summary() for d in dispatcher.deliveries if key is None or d.key == key]
+
+    @app.get("/_sandbox/debts/{debt_key}")
+    async def debt_state(debt_key: str) -> dict[str, Any]:
+        debt = sandbox.debt(debt_key)
+        return {
+            "key": debt.key,
+            "status": debt.status,
+            "collateral_constituted": debt.collateral_constituted,
+            "averbacao_attempts": debt.averbacao_attempts,
+            "disbursement_attempts": debt.disbursement_attempts,
+            "pending_action": debt.pending_action,
+            "installment": str(debt.installment),
+            "requester_identifier_key": debt.request.requester_identifier_key,
+        }
+
+    @app.get("/_sandbox/debts")
+    async def debts_by_requester(requester_identifier_key: str) -> list[str]:
+        return [k for k, d in sandbox.debts.items() if d.request.requester_identifier_key == requester_identifier_key]
+
+    @app.post("/_sandbox/debts/{debt_key}/expire_window")
+    async def expire(debt_key: str) -> dict[str, Any]:
+        debt = sandbox.debt(debt_key)
+        expired = await sandbox.expire_windows(at=debt.window_end)
+        return {"expired": expired}
+
+    @app.post("/_sandbox/tokens/revoke")
+    async def revoke() -> dict[str, str]:
+        sandbox.revoke_token()
+        return {"status": "revoked"}
+
+    return app

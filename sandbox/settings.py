@@ -1,0 +1,28 @@
+"""Sandbox configuration, from the environment (prefix ``SANDBOX_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SandboxSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SANDBOX_")
+
+    host: str = "127.0.0.1"
+    port: int = 8091
+    webhook_url: str = "http://127.0.0.1:8090/webhooks/sandbox"
+    webhook_secret: SecretStr = SecretStr("dev-webhook-secret-change-me")
+    client_id: str = "lender-dev"
+    client_secret: SecretStr = SecretStr("dev-client-secret-change-me")
+    token_ttl_seconds: int = 3600
+    # How long the "provider" takes before each asynchronous answer (consultation, averbação, ...).
+    processing_delay_seconds: float = 0.2
+    # After an averbação error with action "cancel", how long before the final canceled webhook
+    # (a PATCH collateral within it retries the averbação instead).
+    cancel_grace_seconds: float = 5.0
+    # Teimosinha: how often a retryable averbação error is tried again.
+    teimosinha_interval_seconds: float = 2.0
+    product_file: Path | None = None

@@ -1,0 +1,63 @@
+"""Fixtures that start real servers. Each starts lazily, the first time a test asks for it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from provider.client import Credentials, ProviderClient
+from tests.support.receiver import WebhookReceiver
+from tests.support.servers import ThreadedServer, free_port, python_module, running_process
+
+WEBHOOK_SECRET = b"test-webhook-secret"
+CLIENT_ID = "lender-test"
+CLIENT_SECRET = "test-client-secret"  # noqa: S105 - a test double's credential
+
+
+@dataclass
+class SandboxUnderTest:
+    url: str
+    receiver: WebhookReceiver
+    log: Path
+
+    def admin(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=10.0)
+
+    def credentials(self) -> Credentials:
+        return Credentials(CLIENT_ID, SecretStr(CLIENT_SECRET))
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxUnderTest]:
+    """The sandbox provider as its own process, delivering webhooks to an in-test receiver."""
+    receiver = WebhookReceiver(secret=WEBHOOK_SECRET)
+    receiver_port, sandbox_port = free_port(), free_port()
+    log = tmp_path_factory.mktemp("sandbox") / "sandbox.log"
+    env = {
+        "SANDBOX_PORT": str(sandbox_port),
+        "SANDBOX_WEBHOOK_URL": f"http://127.0.0.1:{receiver_port}/webhooks/sandbox",
+        "SANDBOX_WEBHOOK_SECRET": WEBHOOK_SECRET.decode(),
+        "SANDBOX_CLIENT_ID": CLIENT_ID,
+        "SANDBOX_CLIENT_SECRET": CLIENT_SECRET,
+        "SANDBOX_PROCESSING_DELAY_SECONDS": "0.05",
+        "SANDBOX_CANCEL_GRACE_SECONDS": "1.0",
+        "SANDBOX_TEIMOSINHA_INTERVAL_SECONDS": "0.3",
+    }
+    url = f"http://127.0.0.1:{sandbox_port}"
+    with (
+        ThreadedServer(receiver.app(), receiver_port),
+        running_process(python_module("sandbox"), env=env, ready_url=f"{url}/_sandbox/healthz", log=log),
+    ):
+        yield SandboxUnderTest(url=url, receiver=receiver, log=log)
+
+
+@pytest.fixture
+async def provider(sandbox: SandboxUnderTest) -> AsyncIterator[ProviderClient]:
+    """Our real provider client pointed at the sandbox."""
+    async with ProviderClient(sandbox.url, sandbox.credentials(), timeout=httpx.Timeout(5.0)) as client:
+        yield client
