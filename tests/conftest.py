@@ -16,7 +16,7 @@ from tests.support.servers import ThreadedServer, free_port, python_module, runn
 
 WEBHOOK_SECRET = b"test-webhook-secret"
 CLIENT_ID = "lender-test"
-CLIENT_SECRET = "test-client-secret"  # noqa: S105 - a test double's credential
+CLIENT_SECRET = "test-client-secret"
 
 
 @dataclass

@@ -24,10 +24,8 @@ def _faults(**values: object) -> dict[str, str]:
     return {"X-Sandbox-Faults": json.dumps(values)}
 
 
-async def _client_with_headers(
-    sandbox: SandboxUnderTest, headers: dict[str, str], timeout: float = 5.0
-) -> ProviderClient:
-    client = ProviderClient(sandbox.url, sandbox.credentials(), timeout=httpx.Timeout(timeout))
+def _client_with_headers(sandbox: SandboxUnderTest, headers: dict[str, str], seconds: float = 5.0) -> ProviderClient:
+    client = ProviderClient(sandbox.url, sandbox.credentials(), timeout=httpx.Timeout(seconds))
     client._http.headers.update(headers)
     return client
 
@@ -39,14 +37,14 @@ async def test_a_call_returns_the_parsed_answer(provider: ProviderClient) -> Non
 
 
 async def test_5xx_is_retryable(sandbox: SandboxUnderTest) -> None:
-    async with await _client_with_headers(sandbox, _faults(fail_5xx=1)) as client:
+    async with _client_with_headers(sandbox, _faults(fail_5xx=1)) as client:
         with pytest.raises(ProviderUnavailable) as caught:
             await client.request_benefits(benefits_request(make_cpf(1)), idempotency_key=str(uuid.uuid4()))
     assert caught.value.retryable and caught.value.status == 503
 
 
 async def test_suspended_is_retryable_not_before_30_seconds(sandbox: SandboxUnderTest) -> None:
-    async with await _client_with_headers(sandbox, _faults(suspended=1)) as client:
+    async with _client_with_headers(sandbox, _faults(suspended=1)) as client:
         with pytest.raises(ProviderSuspended) as caught:
             await client.request_benefits(benefits_request(make_cpf(1)), idempotency_key=str(uuid.uuid4()))
     assert caught.value.retryable
@@ -56,7 +54,7 @@ async def test_suspended_is_retryable_not_before_30_seconds(sandbox: SandboxUnde
 
 async def test_timeout_is_retryable_and_the_retry_does_not_create_a_second_request(sandbox: SandboxUnderTest) -> None:
     cpf, key = make_cpf(1), str(uuid.uuid4())
-    async with await _client_with_headers(sandbox, _faults(timeout_s=3), timeout=0.5) as slow:
+    async with _client_with_headers(sandbox, _faults(timeout_s=3), seconds=0.5) as slow:
         with pytest.raises(ProviderUnavailable, match="timeout"):
             await slow.request_benefits(benefits_request(cpf), idempotency_key=key)
     async with ProviderClient(sandbox.url, sandbox.credentials()) as client:
@@ -85,11 +83,12 @@ async def test_an_invalid_body_gets_the_validator_code_naming_the_field(sandbox:
     async with ProviderClient(sandbox.url, sandbox.credentials()) as client:
         await client._token.get(client._http)
         token = client._token._value
-    response = httpx.post(
-        f"{sandbox.url}/social_security/benefits_request",
-        json={"document_number": "123"},
-        headers={"Authorization": f"Bearer {token}"},
-    )
+    async with httpx.AsyncClient() as http:
+        response = await http.post(
+            f"{sandbox.url}/social_security/benefits_request",
+            json={"document_number": "123"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
     from provider.client import classify
 
     error = classify(response, "/social_security/benefits_request")

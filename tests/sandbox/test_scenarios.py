@@ -16,7 +16,7 @@ from provider.models.debt import (
     CollateralCorrection,
     Recalculate,
 )
-from provider.models.webhooks import parse_webhook
+from provider.models.webhooks import BalanceRequestWebhook, parse_webhook
 from sandbox.scenarios import benefit_number_for
 from tests.conftest import SandboxUnderTest
 from tests.support.builders import attached, balance_request, benefits_request, issuance_request, signature, today
@@ -85,6 +85,7 @@ async def test_balance_request_outcome_by_first_digit(
     assert created.status == "pending_authorization"  # sent with the term (case 2)
     [arrived] = sandbox.receiver.wait_for(created.balance_request_key)
     webhook = parse_webhook(arrived.payload)
+    assert isinstance(webhook, BalanceRequestWebhook)
     assert webhook.status == status
     if status == "success":
         assert webhook.data.benefit_number == "1234567890"  # type: ignore[union-attr]

@@ -16,7 +16,7 @@ def _digit(values: list[int]) -> int:
 
 def make_cpf(first_digit: int, rng: random.Random | None = None) -> str:
     """A valid CPF starting with ``first_digit`` (the sandbox's scenario selector)."""
-    rng = rng or random.Random()  # noqa: S311 - test data, not secrets
+    rng = rng or random.Random()
     while True:
         base = [first_digit] + [rng.randrange(10) for _ in range(8)]
         if len(set(base)) > 1:

@@ -47,7 +47,7 @@ def running_process(
 ) -> Iterator[subprocess.Popen[bytes]]:
     full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
     with log.open("wb") as out:
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and modules
+        process = subprocess.Popen(
             args, cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     try:
