@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 import simplejson
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import AwareDatetime, BaseModel, Field, TypeAdapter, ValidationError
 
 from ..enumerators import (
     CollateralStatus,
@@ -134,6 +134,23 @@ ProviderWebhook = Annotated[
 ]
 
 WEBHOOK_ADAPTER: TypeAdapter[ProviderWebhook] = TypeAdapter(ProviderWebhook)
+
+
+class ReceivedWebhook(BaseModel):
+    """A webhook as the gateway accepted it: its identity, when it arrived, and the parsed body.
+
+    This is what travels (as a Temporal signal) from the gateway to the loan.
+    """
+
+    event_id: str
+    received_at: AwareDatetime
+    webhook: ProviderWebhook
+    # W3C trace context of the delivery, so the loan's trace continues across the webhook hop.
+    trace: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return self.webhook.key
 
 KNOWN_WEBHOOK_TYPES = frozenset(t.value for t in WebhookType)
 _DEBT_STATUSES = frozenset(s.value for s in DebtStatus)

@@ -1,0 +1,224 @@
+"""A loan as the lender's channels ask for it, and the operator actions a running loan accepts.
+
+These models travel through Temporal (pydantic data converter): the starter validates them before
+anything starts, and the workflow reads them back. Their validators are pure (no clock, no I/O),
+because the workflow re-validates them on every replay.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, IPvAnyAddress, model_validator
+
+from domain.documents import Cpf
+from provider.enumerators import BiometryAnalysisReference
+from provider.models.common import (
+    Address,
+    BankCode,
+    BenefitNumber,
+    NonEmptyStr,
+    Phone,
+    PositiveMoney,
+    Rate,
+    State,
+)
+
+REQUEST_KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{7,99}$"
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Product(StrEnum):
+    NEW_CREDIT = "new_credit"
+    REFINANCING = "refinancing"
+    MINIMUM_WAGE_INCREASE = "minimum_wage_increase"  # new credit on the margin a benefit raise opens
+
+
+class Person(Model):
+    name: NonEmptyStr
+    cpf: Cpf
+    birth_date: date
+    mother_name: NonEmptyStr
+    email: str | None = None
+    phone: Phone
+    address: Address
+    gender: Literal["female", "male"] | None = None
+    is_pep: bool = False
+
+
+class JudicialAuthorization(Model):
+    """The court's authorization (alvará) a legal representative needs for a new loan (IN 190/2025)."""
+
+    court_case_number: NonEmptyStr
+    issued_on: date
+
+
+class LegalRepresentative(Person):
+    judicial_authorization: JudicialAuthorization | None = None
+
+
+class Benefit(Model):
+    number: BenefitNumber
+    state: State
+
+
+class FinancialTerms(Model):
+    """Give two of installment_value, disbursed_amount, monthly_interest_rate (see provider Financial)."""
+
+    installment_value: PositiveMoney | None = None
+    disbursed_amount: PositiveMoney | None = None
+    monthly_interest_rate: Rate | None = None
+    number_of_installments: Annotated[int, Field(ge=1, le=420)]
+    first_due_date: date
+    disbursement_date: date
+    limit_days_to_disburse: Annotated[int, Field(ge=0, le=30)]
+
+    @model_validator(mode="after")
+    def _two_of_three(self) -> FinancialTerms:
+        given = [
+            n
+            for n in ("installment_value", "disbursed_amount", "monthly_interest_rate")
+            if getattr(self, n) is not None
+        ]
+        if len(given) != 2:
+            raise ValueError(
+                "give exactly two of installment_value, disbursed_amount, monthly_interest_rate "
+                f"(got {', '.join(given) or 'none'})"
+            )
+        return self
+
+    @property
+    def last_disbursement_date(self) -> date:
+        return self.disbursement_date + timedelta(days=self.limit_days_to_disburse)
+
+
+class DisbursementAccount(Model):
+    bank_code: BankCode
+    branch_number: Annotated[str, Field(pattern=r"^\d{1,5}$")]
+    account_number: Annotated[str, Field(pattern=r"^\d{1,20}$")]
+    account_digit: Annotated[str, Field(pattern=r"^[0-9Xx]{1,2}$")]
+    account_type: Literal["checking_account", "savings_account", "payment_account"] = "checking_account"
+    transfer_method: Literal["pix", "ted"] = "pix"
+    ispb_number: Annotated[str, Field(pattern=r"^\d{8}$")] | None = None
+
+
+class AuthorizationTerm(Model):
+    """The IN100 term the beneficiary (or legal representative) signed: where and when, and what."""
+
+    signed_at: AwareDatetime
+    ip_address: IPvAnyAddress
+    session_id: NonEmptyStr
+    document_key: UUID | None = None  # the signed PDF already uploaded to the provider
+    raw_text: NonEmptyStr | None = None  # or the term's running text
+
+    @model_validator(mode="after")
+    def _one_form(self) -> AuthorizationTerm:
+        if (self.document_key is None) == (self.raw_text is None):
+            raise ValueError("give exactly one of document_key or raw_text")
+        return self
+
+
+class DocumentRef(Model):
+    """Where the activity fetches a document from: file:// (local store) or https:// (document service)."""
+
+    uri: Annotated[str, Field(pattern=r"^(file|https?)://.+")]
+
+
+class Documents(Model):
+    identity_front: DocumentRef
+    identity_back: DocumentRef
+    selfie: DocumentRef
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Documents:
+        if len({self.identity_front.uri, self.identity_back.uri, self.selfie.uri}) != 3:
+            raise ValueError("identity_front, identity_back and selfie must be three different documents")
+        return self
+
+
+class LoanRequest(Model):
+    request_key: Annotated[str, Field(pattern=REQUEST_KEY_PATTERN)]
+    """The caller's key: the workflow id is derived from it and the provider sees it as
+    requester_identifier_key, so starting or issuing twice never makes a second loan."""
+    product: Product = Product.NEW_CREDIT
+    refinanced_operation_keys: list[UUID] = Field(default_factory=list)
+    borrower: Person
+    benefit: Benefit
+    legal_representative: LegalRepresentative | None = None
+    financial: FinancialTerms
+    disbursement_account: DisbursementAccount
+    authorization_term: AuthorizationTerm
+    documents: Documents | None = None
+    contract_number: Annotated[str, Field(min_length=1, max_length=40)] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LoanRequest:
+        if self.product == Product.REFINANCING and not self.refinanced_operation_keys:
+            raise ValueError("refinanced_operation_keys: a refinancing needs the keys of the operations it refinances")
+        if self.product != Product.REFINANCING and self.refinanced_operation_keys:
+            raise ValueError("refinanced_operation_keys: only a refinancing refinances operations")
+        if self.legal_representative and self.legal_representative.cpf == self.borrower.cpf:
+            raise ValueError("legal_representative.cpf: the representative cannot be the beneficiary")
+        return self
+
+    @property
+    def signer(self) -> Person:
+        return self.legal_representative or self.borrower
+
+
+# ------------------------------------------------------------------ operator actions (Workflow Updates)
+
+
+class SignatureSubmission(Model):
+    """The borrower's signature evidence, as the formalization front end collected it (seed 001 §6)."""
+
+    ip_address: IPvAnyAddress
+    signature_datetime: AwareDatetime
+    similarity_score: Annotated[Decimal, Field(ge=0, le=1)] | None = None
+    biometry_analysis_reference: BiometryAnalysisReference
+
+    @model_validator(mode="after")
+    def _score(self) -> SignatureSubmission:
+        if self.similarity_score is None and self.biometry_analysis_reference != BiometryAnalysisReference.NOT_FOUND:
+            raise ValueError("similarity_score is required unless biometry_analysis_reference is not_found")
+        return self
+
+
+class CollateralFix(Model):
+    """An operator's correction of the averbação data: bank account, benefit number or name (seed 004 §7)."""
+
+    disbursement_account: DisbursementAccount | None = None
+    benefit_number: BenefitNumber | None = None
+    name: NonEmptyStr | None = None
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _something(self) -> CollateralFix:
+        if self.disbursement_account is None and self.benefit_number is None and self.name is None:
+            raise ValueError("correct at least one of disbursement_account, benefit_number, name")
+        return self
+
+
+class InstallmentReduction(Model):
+    installment_value: PositiveMoney
+    note: str = ""
+
+
+class Reapresentacao(Model):
+    """Present a refused disbursement again: a new date inside the window, and optionally a new account."""
+
+    disbursement_date: date
+    disbursement_account: DisbursementAccount | None = None
+    note: str = ""
+
+
+class CancelRequest(Model):
+    reason: NonEmptyStr
+    operator: NonEmptyStr = "operator"

@@ -1,0 +1,41 @@
+"""The 90-day DDB rule: a new benefit's margin is released only after DDB + 90 days.
+
+Seed 004 §4: when 90 days have not passed since the DDB, ``disbursement_date +
+limit_days_to_disburse`` must fall after DDB + 90, or the provider cancels permanently with
+``social_security_margin_release_after_disbursement_end_date``. Whether the DDB counts as day 0
+or day 1 is not stated, so this is conservative: the release day is DDB + 91 (the first day the
+holder may unblock, IN 172/2024) and the last disbursement option must be on or after it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from domain.regulation import DDB_BLOCK_DAYS
+
+REFUSAL_REASON = "social_security_margin_release_after_disbursement_end_date"
+
+
+@dataclass(frozen=True)
+class MarginRelease:
+    release_date: date  # the first day averbação can succeed
+    blocked_today: bool  # the benefit is still inside its 90 days
+    allowed: bool  # the disbursement window reaches the release
+    message: str
+
+
+def margin_release(ddb: date, today: date, last_disbursement_date: date) -> MarginRelease:
+    release = ddb + timedelta(days=DDB_BLOCK_DAYS.value + 1)
+    if today >= release:
+        return MarginRelease(release, False, True, f"margin released since {release} (DDB {ddb} + 90 days)")
+    if last_disbursement_date >= release:
+        return MarginRelease(release, True, True, f"waiting for the margin release on {release} (DDB {ddb} + 90 days)")
+    return MarginRelease(
+        release,
+        True,
+        False,
+        f"the disbursement window ends on {last_disbursement_date}, before the margin release on {release} "
+        f"(DDB {ddb} + 90 days, counting the DDB as day 0 to be safe): the provider would cancel it permanently "
+        f"({REFUSAL_REASON})",
+    )

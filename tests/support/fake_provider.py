@@ -1,0 +1,157 @@
+"""Activities replaced by fakes registered under the same names: the workflow tests drive the
+provider's answers and webhooks themselves."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.errors import BUSINESS_ERROR, INVALID_DOCUMENT
+from activities.models import (
+    ConfirmBalanceInput,
+    ConsultationInput,
+    CorrectionInput,
+    DebtKeyInput,
+    DocumentsInput,
+    IssueInput,
+    Issued,
+    ProviderKey,
+    ReapresentacaoInput,
+    Recalculated,
+    RecalculateInput,
+    ReleaseInput,
+    SignInput,
+    SimulateInput,
+    Simulated,
+)
+from workflows.state import PricedOption, PricingCheck
+
+
+@dataclass
+class FakeProvider:
+    calls: list[tuple[str, Any]] = field(default_factory=list)
+    benefits_key: str = field(default_factory=lambda: f"benefits-{uuid.uuid4()}")
+    balance_keys: list[str] = field(default_factory=lambda: [f"balance-{uuid.uuid4()}" for _ in range(4)])
+    debt_key: str = field(default_factory=lambda: f"debt-{uuid.uuid4()}")
+    installment: Decimal = Decimal("300.00")
+    monthly_rate: Decimal = Decimal("0.0166")
+    refuse: dict[str, str] = field(default_factory=dict)  # activity name -> provider code to refuse with
+    invalid_documents: int = 0  # the next N attach_documents calls find an unusable document
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.calls]
+
+    def _record(self, name: str, payload: Any) -> None:
+        self.calls.append((name, payload))
+        if name in self.refuse:
+            code = self.refuse[name]
+            raise ApplicationError(
+                f"provider refused: {code}",
+                {"status": 400, "code": code, "description": "refused by the fake", "path": "/", "retryable": False},
+                type=BUSINESS_ERROR,
+                non_retryable=True,
+            )
+
+    def _options(self, request: Any, installment: Decimal | None = None) -> list[PricedOption]:
+        terms = request.financial
+        value = installment or terms.installment_value or self.installment
+        return [
+            PricedOption(
+                disbursement_date=terms.disbursement_date + timedelta(days=i),
+                first_due_date=terms.first_due_date,
+                last_due_date=terms.first_due_date + timedelta(days=31 * (terms.number_of_installments - 1)),
+                installment_value=value,
+                issue_amount=Decimal("12000.00"),
+                released_amount=Decimal("11500.00"),
+                total_iof=Decimal("400.00"),
+                monthly_rate=self.monthly_rate,
+                monthly_cet=Decimal("0.0190"),
+                annual_cet=Decimal("0.253000"),
+            )
+            for i in range(terms.limit_days_to_disburse + 1)
+        ]
+
+    def activities(self) -> list[Any]:
+        fake = self
+
+        @activity.defn(name="request_benefits")
+        async def request_benefits(payload: ConsultationInput) -> ProviderKey:
+            fake._record("request_benefits", payload)
+            return ProviderKey(key=fake.benefits_key, status="pending_search")
+
+        @activity.defn(name="request_balance")
+        async def request_balance(payload: ConsultationInput) -> ProviderKey:
+            fake._record("request_balance", payload)
+            return ProviderKey(key=fake.balance_keys[payload.attempt], status="pending_authorization")
+
+        @activity.defn(name="simulate")
+        async def simulate(payload: SimulateInput) -> Simulated:
+            fake._record("simulate", payload)
+            return Simulated(options=fake._options(payload.request), pricing_check=PricingCheck(matches=True))
+
+        @activity.defn(name="issue_debt")
+        async def issue_debt(payload: IssueInput) -> Issued:
+            fake._record("issue_debt", payload)
+            return Issued(
+                debt_key=fake.debt_key,
+                contract_number="TST0000000001",
+                related_party_key=f"rp-{uuid.uuid4()}",
+                options=fake._options(payload.request),
+            )
+
+        @activity.defn(name="attach_documents")
+        async def attach_documents(payload: DocumentsInput) -> None:
+            fake._record("attach_documents", payload)
+            if fake.invalid_documents > 0:
+                fake.invalid_documents -= 1
+                raise ApplicationError("selfie is 200x200, the provider needs at least 250x250", type=INVALID_DOCUMENT, non_retryable=True)
+
+        @activity.defn(name="sign")
+        async def sign(payload: SignInput) -> None:
+            fake._record("sign", payload)
+
+        @activity.defn(name="correct_collateral")
+        async def correct_collateral(payload: CorrectionInput) -> None:
+            fake._record("correct_collateral", payload)
+
+        @activity.defn(name="recalculate")
+        async def recalculate(payload: RecalculateInput) -> Recalculated:
+            fake._record("recalculate", payload)
+            return Recalculated(options=[PricedOption(disbursement_date=__import__("datetime").date.today(), installment_value=payload.installment_value)])
+
+        @activity.defn(name="confirm_balance_request")
+        async def confirm_balance_request(payload: ConfirmBalanceInput) -> None:
+            fake._record("confirm_balance_request", payload)
+
+        @activity.defn(name="cancel_permanently")
+        async def cancel_permanently(payload: DebtKeyInput) -> None:
+            fake._record("cancel_permanently", payload)
+
+        @activity.defn(name="change_disbursement_date")
+        async def change_disbursement_date(payload: ReapresentacaoInput) -> None:
+            fake._record("change_disbursement_date", payload)
+
+        @activity.defn(name="release_provider_keys")
+        async def release_provider_keys(payload: ReleaseInput) -> None:
+            fake._record("release_provider_keys", payload)
+
+        return [
+            request_benefits,
+            request_balance,
+            simulate,
+            issue_debt,
+            attach_documents,
+            sign,
+            correct_collateral,
+            recalculate,
+            confirm_balance_request,
+            cancel_permanently,
+            change_disbursement_date,
+            release_provider_keys,
+        ]
