@@ -152,6 +152,7 @@ class ReceivedWebhook(BaseModel):
     def key(self) -> str:
         return self.webhook.key
 
+
 KNOWN_WEBHOOK_TYPES = frozenset(t.value for t in WebhookType)
 _DEBT_STATUSES = frozenset(s.value for s in DebtStatus)
 

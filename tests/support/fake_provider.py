@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,16 +19,16 @@ from activities.models import (
     CorrectionInput,
     DebtKeyInput,
     DocumentsInput,
-    IssueInput,
     Issued,
+    IssueInput,
     ProviderKey,
     ReapresentacaoInput,
     Recalculated,
     RecalculateInput,
     ReleaseInput,
     SignInput,
-    SimulateInput,
     Simulated,
+    SimulateInput,
 )
 from workflows.state import PricedOption, PricingCheck
 
@@ -110,7 +110,9 @@ class FakeProvider:
             fake._record("attach_documents", payload)
             if fake.invalid_documents > 0:
                 fake.invalid_documents -= 1
-                raise ApplicationError("selfie is 200x200, the provider needs at least 250x250", type=INVALID_DOCUMENT, non_retryable=True)
+                raise ApplicationError(
+                    "selfie is 200x200, the provider needs at least 250x250", type=INVALID_DOCUMENT, non_retryable=True
+                )
 
         @activity.defn(name="sign")
         async def sign(payload: SignInput) -> None:
@@ -123,7 +125,14 @@ class FakeProvider:
         @activity.defn(name="recalculate")
         async def recalculate(payload: RecalculateInput) -> Recalculated:
             fake._record("recalculate", payload)
-            return Recalculated(options=[PricedOption(disbursement_date=__import__("datetime").date.today(), installment_value=payload.installment_value)])
+            return Recalculated(
+                options=[
+                    PricedOption(
+                        disbursement_date=date(2026, 1, 1),
+                        installment_value=payload.installment_value,
+                    )
+                ]
+            )
 
         @activity.defn(name="confirm_balance_request")
         async def confirm_balance_request(payload: ConfirmBalanceInput) -> None:

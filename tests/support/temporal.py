@@ -52,16 +52,16 @@ def task_queue() -> str:
     return f"tq-{uuid.uuid4()}"
 
 
-async def eventually(check: Callable[[], Awaitable[T | None]], *, timeout: float = 15.0, what: str = "condition") -> T:
+async def eventually(check: Callable[[], Awaitable[T | None]], *, seconds: float = 15.0, what: str = "condition") -> T:
     """Poll ``check`` (real time) until it returns something truthy."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + seconds
     last: Any = None
     while time.monotonic() < deadline:
         last = await check()
         if last:
             return last
         await asyncio.sleep(0.05)
-    raise TimeoutError(f"{what} not reached in {timeout} s (last: {last!r})")
+    raise TimeoutError(f"{what} not reached in {seconds} s (last: {last!r})")
 
 
 async def query_state(handle: WorkflowHandle[Any, Any]) -> Any:

@@ -29,7 +29,9 @@ def benefits_success(key: str, benefit_numbers: list[str]) -> ReceivedWebhook:
             "key": key,
             "event_datetime": _stamp(),
             "status": "success",
-            "data": [{"benefit_number": n, "benefit_status": "elegible", "grant_date": "2020-06-13"} for n in benefit_numbers],
+            "data": [
+                {"benefit_number": n, "benefit_status": "elegible", "grant_date": "2020-06-13"} for n in benefit_numbers
+            ],
         }
     )
 

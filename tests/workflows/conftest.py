@@ -41,12 +41,12 @@ class Loan:
     async def state(self) -> LoanState:
         return await query_state(self.handle)  # type: ignore[no-any-return]
 
-    async def at(self, stage: Stage, timeout: float = 15.0) -> LoanState:
+    async def at(self, stage: Stage, seconds: float = 15.0) -> LoanState:
         async def reached() -> LoanState | None:
             state = await self.state()
             return state if state.stage == stage else None
 
-        return await eventually(reached, timeout=timeout, what=f"stage {stage.value}")
+        return await eventually(reached, seconds=seconds, what=f"stage {stage.value}")
 
     async def send(self, event: ReceivedWebhook) -> None:
         await self.handle.signal("provider_event", event)
@@ -96,7 +96,9 @@ async def start(env: WorkflowEnvironment) -> AsyncIterator[Any]:
     """``await start(request, fake=..., policy=...)`` runs a loan on a worker with the fake provider."""
     workers: list[Worker] = []
 
-    async def starter(request: LoanRequest, *, fake: FakeProvider | None = None, policy: LoanPolicy | None = None) -> Loan:
+    async def starter(
+        request: LoanRequest, *, fake: FakeProvider | None = None, policy: LoanPolicy | None = None
+    ) -> Loan:
         fake = fake or FakeProvider()
         queue = task_queue()
         worker = Worker(env.client, task_queue=queue, workflows=[LoanWorkflow], activities=fake.activities())

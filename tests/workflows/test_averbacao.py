@@ -70,7 +70,14 @@ async def test_a_cancel_code_waits_for_a_correction_and_the_correction_resumes(
     state = await loan.at(Stage.AWAITING_COLLATERAL_CORRECTION)
     assert state.correction_deadline is not None
     fix = CollateralFix.model_validate(
-        {"disbursement_account": {"bank_code": "341", "branch_number": "155", "account_number": "59923", "account_digit": "6"}}
+        {
+            "disbursement_account": {
+                "bank_code": "341",
+                "branch_number": "155",
+                "account_number": "59923",
+                "account_digit": "6",
+            }
+        }
     )
     await loan.handle.execute_update("correct_collateral", fix)
     await loan.at(Stage.AVERBACAO)
@@ -78,8 +85,12 @@ async def test_a_cancel_code_waits_for_a_correction_and_the_correction_resumes(
     assert (await _finish(loan)).status == Status.COMPLETED
 
 
-async def test_without_a_correction_the_grace_ends_the_loan_and_cancels_at_the_provider(start: Any, tmp_path: Any) -> None:
-    loan = await start(loan_request(documents=document_files(tmp_path)), policy=LoanPolicy(correction_grace=timedelta(hours=4)))
+async def test_without_a_correction_the_grace_ends_the_loan_and_cancels_at_the_provider(
+    start: Any, tmp_path: Any
+) -> None:
+    loan = await start(
+        loan_request(documents=document_files(tmp_path)), policy=LoanPolicy(correction_grace=timedelta(hours=4))
+    )
     await loan.averbada()
     await loan.send(webhooks.collateral_error(loan.fake.debt_key, "invalid_disbursement_account"))
     outcome = await loan.outcome()
@@ -111,7 +122,9 @@ async def test_margin_exceeded_waits_for_an_operator_to_reduce_the_installment(
     state = await loan.at(Stage.AWAITING_INSTALLMENT_REDUCTION)
     assert state.pending_reservation_amount == Decimal("300.00")
     with pytest.raises(WorkflowUpdateFailedError):
-        await loan.handle.execute_update("reduce_installment", InstallmentReduction(installment_value=Decimal("150.00")))
+        await loan.handle.execute_update(
+            "reduce_installment", InstallmentReduction(installment_value=Decimal("150.00"))
+        )
     await loan.handle.execute_update("reduce_installment", InstallmentReduction(installment_value=Decimal("250.00")))
     state = await loan.at(Stage.AVERBACAO)
     assert state.installment_value == Decimal("250.00")

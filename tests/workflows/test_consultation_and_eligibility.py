@@ -44,7 +44,11 @@ async def test_ineligible_names_every_failing_rule_and_issues_nothing(start: Any
     await loan.consulted(available_total_balance=100, block_type="blocked_by_beneficiary")
     outcome = await loan.outcome()
     assert outcome.status == Status.REJECTED
-    assert [r.rule for r in outcome.rejection] == ["benefit_not_blocked", "margin_covers_installment", "max_installments"]
+    assert [r.rule for r in outcome.rejection] == [
+        "benefit_not_blocked",
+        "margin_covers_installment",
+        "max_installments",
+    ]
     assert "issue_debt" not in loan.fake.names()
     assert all(r.source for r in outcome.rejection)
 
@@ -67,7 +71,13 @@ async def test_legal_representative_without_judicial_authorization_is_rejected(s
             "birth_date": "1970-04-20",
             "mother_name": "Ana Lucia",
             "phone": {"number": "991294043", "area_code": "11"},
-            "address": {"street": "Av Leonor", "number": "1", "city": "Guarulhos", "state": "SP", "postal_code": "07025200"},
+            "address": {
+                "street": "Av Leonor",
+                "number": "1",
+                "city": "Guarulhos",
+                "state": "SP",
+                "postal_code": "07025200",
+            },
         }
     )
     loan = await start(request)

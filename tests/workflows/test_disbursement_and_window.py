@@ -27,9 +27,7 @@ async def test_ted_refusal_then_reapresentacao_then_disbursed(start: Any, tmp_pa
     state = await loan.at(Stage.AWAITING_REAPRESENTACAO)
     assert state.refusal == "ted_refusal: agencia_conta_invalida"
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await loan.handle.execute_update(
-            "reapresentar", Reapresentacao(disbursement_date=today() + timedelta(days=30))
-        )
+        await loan.handle.execute_update("reapresentar", Reapresentacao(disbursement_date=today() + timedelta(days=30)))
     assert "disbursement_date" in str(refused.value.cause)
     await loan.handle.execute_update("reapresentar", Reapresentacao(disbursement_date=today() + timedelta(days=2)))
     await loan.at(Stage.DISBURSEMENT)
@@ -55,7 +53,9 @@ async def test_pix_refusal_without_reapresentacao_ends_when_the_window_closes(st
     assert "cancel_permanently" in loan.fake.names()
 
 
-async def test_a_loan_not_signed_by_the_end_of_the_window_is_canceled_at_the_provider(start: Any, tmp_path: Any) -> None:
+async def test_a_loan_not_signed_by_the_end_of_the_window_is_canceled_at_the_provider(
+    start: Any, tmp_path: Any
+) -> None:
     loan = await start(loan_request(documents=document_files(tmp_path), limit_days=3))
     await loan.consulted()
     state = await loan.at(Stage.AWAITING_SIGNATURE)

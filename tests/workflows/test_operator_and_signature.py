@@ -42,7 +42,9 @@ async def test_a_margin_release_cancel_from_the_provider_ends_the_loan_with_it(s
     await loan.at(Stage.AWAITING_SIGNATURE)
     reason = "social_security_margin_release_after_disbursement_end_date"
     await loan.send(
-        webhooks.debt(loan.fake.debt_key, "canceled_permanently", {"cancel_reason": reason, "cancel_reason_enumerator": reason})
+        webhooks.debt(
+            loan.fake.debt_key, "canceled_permanently", {"cancel_reason": reason, "cancel_reason_enumerator": reason}
+        )
     )
     outcome = await loan.outcome()
     assert (outcome.status, outcome.reason) == (Status.CANCELED_PERMANENTLY, reason)
@@ -74,7 +76,9 @@ async def test_cancel_during_consultation_needs_no_provider_call(start: Any) -> 
 
 
 @pytest.mark.parametrize("stage", [Stage.AWAITING_SIGNATURE, Stage.AVERBACAO, Stage.AWAITING_REAPRESENTACAO])
-async def test_cancel_after_issuance_cancels_permanently_at_the_provider(start: Any, tmp_path: Any, stage: Stage) -> None:
+async def test_cancel_after_issuance_cancels_permanently_at_the_provider(
+    start: Any, tmp_path: Any, stage: Stage
+) -> None:
     loan = await start(loan_request(documents=document_files(tmp_path)))
     await loan.consulted()
     if stage != Stage.AWAITING_SIGNATURE:
