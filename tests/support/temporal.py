@@ -55,7 +55,7 @@ def task_queue() -> str:
 async def eventually(check: Callable[[], Awaitable[T | None]], *, seconds: float = 15.0, what: str = "condition") -> T:
     """Poll ``check`` (real time) until it returns something truthy."""
     deadline = time.monotonic() + seconds
-    last: Any = None
+    last: T | None = None
     while time.monotonic() < deadline:
         last = await check()
         if last:
