@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import httpx
 from temporalio import activity
 
@@ -52,7 +55,7 @@ class LoanActivities:
         self._product = product
         self._http = http or httpx.AsyncClient(timeout=httpx.Timeout(10.0))
 
-    def all(self) -> list[object]:
+    def all(self) -> list[Callable[..., Any]]:
         return [
             self.request_benefits,
             self.request_balance,

@@ -556,6 +556,10 @@ class SandboxProvider:
     # ------------------------------------------------------------ averbação
 
     def _averbacao_step(self, debt: Debt) -> str:
+        if now().date() < self._ddb(debt.cpf) + timedelta(days=DDB_BLOCK_DAYS.value + 1):
+            # Dataprev refuses a reservation on a benefit still inside its 90 days; the provider
+            # keeps trying (teimosinha) until the margin is released.
+            return "benefit_blocked_by_granting_process"
         script = self.scenario(debt.cpf).averbacao
         if script:
             index = min(debt.averbacao_attempts + debt.corrections, len(script) - 1)

@@ -1,0 +1,18 @@
+"""``python -m gateway``: run the webhook gateway (GATEWAY_* and TEMPORAL_* variables)."""
+
+import logging
+
+import uvicorn
+
+from .app import create_app
+from .settings import GatewaySettings
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s gateway %(levelname)s %(name)s: %(message)s")
+    settings = GatewaySettings()
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

