@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -61,3 +62,30 @@ async def provider(sandbox: SandboxUnderTest) -> AsyncIterator[ProviderClient]:
     """Our real provider client pointed at the sandbox."""
     async with ProviderClient(sandbox.url, sandbox.credentials(), timeout=httpx.Timeout(5.0)) as client:
         yield client
+
+
+# ---------------------------------------------------------------- the whole system, on free ports
+
+
+from runtime.local_stack import LocalStack, StackConfig, running  # noqa: E402
+from runtime.settings import TemporalSettings  # noqa: E402
+from runtime.temporal import connect  # noqa: E402
+
+FAST_SANDBOX = {
+    "SANDBOX_PROCESSING_DELAY_SECONDS": "0.05",
+    "SANDBOX_CANCEL_GRACE_SECONDS": "1.0",
+    "SANDBOX_TEIMOSINHA_INTERVAL_SECONDS": "0.3",
+}
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """Dev server, gateway, sandbox (delivering to the gateway) and a worker, as ``dev.py run`` starts them."""
+    config = StackConfig.ephemeral(tmp_path_factory.mktemp("stack"), sandbox_env=FAST_SANDBOX)
+    with running(config) as started:
+        yield started
+
+
+@pytest.fixture(scope="session")
+async def temporal_client(stack: LocalStack) -> Any:
+    return await connect(TemporalSettings(address=stack.config.temporal_address, task_queue=stack.config.task_queue))

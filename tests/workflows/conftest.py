@@ -6,7 +6,12 @@ from today's date, so a test must not inherit days another test skipped.
 
 from __future__ import annotations
 
+import gzip
+import json
+import os
+import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,7 +77,25 @@ class Loan:
         await self.at(Stage.AVERBACAO)
 
     async def outcome(self) -> LoanOutcome:
-        return await self.handle.result()  # type: ignore[no-any-return]
+        result: LoanOutcome = await self.handle.result()
+        await record_history(self.handle)
+        return result
+
+
+HISTORIES = Path(__file__).resolve().parent.parent / "histories"
+
+
+async def record_history(handle: WorkflowHandle[Any, Any], suffix: str = "") -> None:
+    """With RECORD_HISTORIES=1, keep this run's history (as the server stores it, gzipped JSON) for the
+    replay test."""
+    if os.environ.get("RECORD_HISTORIES") != "1":
+        return
+    test = os.environ["PYTEST_CURRENT_TEST"].split(" ")[0]
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", test.split("::", 1)[1]) + (f".{suffix}" if suffix else "")
+    history = await handle.fetch_history()
+    HISTORIES.mkdir(exist_ok=True)
+    compact = json.dumps(json.loads(history.to_json()), separators=(",", ":"))
+    (HISTORIES / f"{name}.json.gz").write_bytes(gzip.compress(compact.encode(), mtime=0))
 
 
 def signature() -> SignatureSubmission:

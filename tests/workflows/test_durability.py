@@ -7,6 +7,7 @@ from typing import Any
 from tests.support import webhooks
 from tests.support.loans import document_files, loan_request
 from tests.support.temporal import eventually
+from tests.workflows.conftest import record_history
 from workflows.state import LoanPolicy, Stage, Status
 
 
@@ -70,8 +71,10 @@ async def test_a_long_teimosinha_continues_as_new_carrying_its_state(start: Any,
     await loan.send(webhooks.collateral_success(loan.fake.debt_key))
     await loan.at(Stage.DISBURSEMENT)
     await loan.send(webhooks.debt(loan.fake.debt_key, "disbursed"))
-    outcome = await loan.handle.result()
+    outcome = await loan.outcome()
     assert outcome.status == Status.COMPLETED
+    first_run = loan.env.client.get_workflow_handle(loan.handle.id, run_id=loan.handle.first_execution_run_id)
+    await record_history(first_run, suffix="first_run")
 
 
 async def _runs_above_one(loan: Any) -> Any:
