@@ -59,7 +59,7 @@ class StackConfig:
 
     @classmethod
     def ephemeral(cls, data_dir: Path, **overrides: object) -> StackConfig:
-        ports = {
+        ports: dict[str, object] = {
             "temporal_port": free_port(),
             "sandbox_port": free_port(),
             "gateway_port": free_port(),

@@ -172,11 +172,12 @@ class LoanService:
 
     async def state(self, request_key: str) -> LoanState:
         try:
-            return await self.handle(request_key).query("state", result_type=LoanState)
+            state: LoanState = await self.handle(request_key).query("state", result_type=LoanState)
         except RPCError as error:
             if "not found" in str(error).lower():
                 raise LoanNotFound(request_key) from None
             raise
+        return state
 
     async def outcome(self, request_key: str) -> LoanOutcome:
         try:
@@ -209,10 +210,11 @@ class LoanService:
 
     async def _update(self, request_key: str, name: str, argument: BaseModel) -> LoanState:
         try:
-            return await self.handle(request_key).execute_update(name, argument, result_type=LoanState)
+            state: LoanState = await self.handle(request_key).execute_update(name, argument, result_type=LoanState)
         except WorkflowUpdateFailedError as error:
             cause = error.cause
             raise LoanActionRefused(getattr(cause, "message", None) or str(cause)) from None
+        return state
 
     async def provide_documents(self, request_key: str, documents: Documents) -> LoanState:
         return await self._update(request_key, "provide_documents", documents)

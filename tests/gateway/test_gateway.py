@@ -62,7 +62,8 @@ def _post(stack: LocalStack, body: bytes, headers: dict[str, str] | None = None)
 
 
 async def _mailbox(client: Client, key: str) -> MailboxState:
-    return await client.get_workflow_handle(mailbox_id(key)).query("state", result_type=MailboxState)
+    state: MailboxState = await client.get_workflow_handle(mailbox_id(key)).query("state", result_type=MailboxState)
+    return state
 
 
 @pytest.fixture
