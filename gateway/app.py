@@ -109,7 +109,9 @@ def create_app(
             event_id[:12],
             elapsed * 1000,
         )
-        return _answer(200, status="accepted", event_id=event_id)
+        answer = _answer(200, status="accepted", event_id=event_id)
+        answer.headers["Server-Timing"] = f"accept;dur={elapsed * 1000:.2f}"
+        return answer
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
