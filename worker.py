@@ -13,6 +13,7 @@ import signal
 from datetime import timedelta
 
 import httpx
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
 from activities.claims import TemporalKeyClaimer
@@ -22,6 +23,7 @@ from pricing.product import INSS_DEFAULT_PRODUCT, ProductConfig
 from provider.client import Credentials, ProviderClient
 from provider.wire import decode
 from runtime.settings import LenderSettings, ProviderSettings, TemporalSettings, WorkerSettings
+from runtime.telemetry import setup_tracing
 from runtime.temporal import connect
 from workflows.loan import LoanWorkflow
 from workflows.mailbox import ProviderKeyMailbox
@@ -39,7 +41,12 @@ async def run() -> None:
     temporal, provider, lender, options = TemporalSettings(), ProviderSettings(), LenderSettings(), WorkerSettings()
     logging.basicConfig(level=options.log_level, format="%(asctime)s worker %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # provider.client logs each call without bodies
-    client = await connect(temporal, identity=f"worker-{os.getpid()}")
+    setup_tracing("loan-worker")
+    runtime = None
+    if options.metrics_bind:
+        # The SDK's own metrics (task latencies, slots, polls) for Prometheus to scrape.
+        runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=options.metrics_bind)))
+    client = await connect(temporal, identity=f"worker-{os.getpid()}", runtime=runtime)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -4,12 +4,15 @@ import logging
 
 import uvicorn
 
+from runtime.telemetry import setup_tracing
+
 from .app import create_app
 from .settings import GatewaySettings
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s gateway %(levelname)s %(name)s: %(message)s")
+    setup_tracing("webhook-gateway")
     settings = GatewaySettings()
     # uvloop and httptools: the gateway's per-request CPU is what keeps its tail latency low.
     uvicorn.run(

@@ -22,6 +22,7 @@ from provider.models.webhooks import ReceivedWebhook, WebhookRejected, parse_web
 from provider.tolerant import SAO_PAULO
 from provider.webhook_signature import HmacVerifier, SignatureRejected, WebhookVerifier
 from runtime.settings import TemporalSettings
+from runtime.telemetry import instrument_app
 from runtime.temporal import connect
 
 from .metrics import GatewayMetrics
@@ -63,6 +64,9 @@ def create_app(
 
     app = FastAPI(title="Webhook gateway", lifespan=lifespan)
     app.state.metrics = metrics
+    # Each webhook's server span continues the trace the provider's delivery carries (traceparent),
+    # and the Temporal call inside it carries the trace on to the mailbox and the loan.
+    instrument_app(app)
 
     def reject(status: int, reason: str, message: str, **context: Any) -> JSONResponse:
         metrics.rejected.labels(reason=reason).inc()

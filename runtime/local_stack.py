@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -21,7 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from pydantic import SecretStr
 
+from codec.aes import new_key
+from runtime.settings import CodecSettings
 from workflows.search import cli_flags
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,6 +58,11 @@ class StackConfig:
     client_id: str = "lender-dev"
     client_secret: str = "dev-client-secret-change-me"  # noqa: S105 - the sandbox's development credential
     persist: bool = True  # keep Temporal's state in data_dir/temporal.db across restarts
+    codec_port: int = 8092
+    # Secrets: generated once per data folder into data/secrets.env (see secrets_for), never in code.
+    codec_keys: str = ""
+    codec_token: str = ""
+    pii_hash_key: str = ""
     sandbox_env: dict[str, str] = field(default_factory=dict)
     extra_server_args: list[str] = field(default_factory=list)
 
@@ -63,8 +72,10 @@ class StackConfig:
             "temporal_port": free_port(),
             "sandbox_port": free_port(),
             "gateway_port": free_port(),
+            "codec_port": free_port(),
             "ui_port": None,
             "persist": False,
+            **fresh_secrets(),
         }
         ports.update(overrides)
         return cls(data_dir=data_dir, **ports)  # type: ignore[arg-type]
@@ -85,13 +96,48 @@ class StackConfig:
     def ui_url(self) -> str | None:
         return f"http://127.0.0.1:{self.ui_port}" if self.ui_port else None
 
+    @property
+    def codec_url(self) -> str:
+        return f"http://127.0.0.1:{self.codec_port}"
+
+    @property
+    def ui_codec_endpoint(self) -> str:
+        # The dev server's UI sends no Authorization header: the token rides in the path.
+        return f"{self.codec_url}/t/{self.codec_token}"
+
+    def codec_settings(self) -> CodecSettings:
+        return CodecSettings(keys=SecretStr(self.codec_keys))
+
     def common_env(self) -> dict[str, str]:
         return {
             "TEMPORAL_ADDRESS": self.temporal_address,
             "TEMPORAL_NAMESPACE": "default",
             "TEMPORAL_TASK_QUEUE": self.task_queue,
+            "CODEC_KEYS": self.codec_keys,
+            "PII_HASH_KEY": self.pii_hash_key,
             "PYTHONUNBUFFERED": "1",
         }
+
+
+def fresh_secrets() -> dict[str, str]:
+    return {
+        "codec_keys": f"k{time.strftime('%Y%m%d')}:{new_key()}",
+        "codec_token": secrets.token_urlsafe(24),
+        "pii_hash_key": secrets.token_urlsafe(32),
+    }
+
+
+def secrets_for(data_dir: Path) -> dict[str, str]:
+    """The local stack's secrets, created once per data folder (mode 0600, git-ignored)."""
+    path = data_dir / "secrets.env"
+    names = {"CODEC_KEYS": "codec_keys", "CODEC_SERVER_TOKEN": "codec_token", "PII_HASH_KEY": "pii_hash_key"}
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        created = fresh_secrets()
+        path.write_text("".join(f"{env}={created[attr]}\n" for env, attr in names.items()))
+        path.chmod(0o600)
+    values = dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+    return {attr: values[env] for env, attr in names.items()}
 
 
 @dataclass
@@ -171,7 +217,10 @@ class LocalStack:
         ]
         if config.persist:
             args += ["--db-filename", str(config.data_dir / "temporal.db")]
-        args += ["--ui-port", str(config.ui_port)] if config.ui_port else ["--headless"]
+        if config.ui_port:
+            args += ["--ui-port", str(config.ui_port), "--ui-codec-endpoint", config.ui_codec_endpoint]
+        else:
+            args += ["--headless"]
         for flag in cli_flags():
             args += ["--search-attribute", flag]
         process = self._spawn("temporal", args)
@@ -200,6 +249,17 @@ class LocalStack:
                 check=False,
                 timeout=30,
             )
+
+    def start_codec_server(self) -> Process:
+        config = self.config
+        env = {
+            "CODEC_SERVER_PORT": str(config.codec_port),
+            "CODEC_SERVER_TOKEN": config.codec_token,
+            "CODEC_UI_ORIGINS": f"http://127.0.0.1:{config.ui_port},http://localhost:{config.ui_port}",
+        }
+        process = self._spawn("codec-server", [sys.executable, "-m", "codec"], env)
+        self._wait_http(process, f"{config.codec_url}/healthz")
+        return process
 
     def start_sandbox(self) -> Process:
         config = self.config
@@ -236,6 +296,7 @@ class LocalStack:
         return process
 
     def start(self) -> LocalStack:
+        self.start_codec_server()
         self.start_temporal()
         self.start_gateway()
         self.start_sandbox()
@@ -273,9 +334,13 @@ def running(config: StackConfig) -> Iterator[LocalStack]:
 
 def run_local_stack(workers: int = 1, samples: bool = True) -> int:
     """``dev.py run``: everything up, sample loans started, until Ctrl-C."""
+    local_secrets = secrets_for(ROOT / "data")
     config = StackConfig(
         data_dir=ROOT / "data",
         workers=workers,
+        codec_keys=local_secrets["codec_keys"],
+        codec_token=local_secrets["codec_token"],
+        pii_hash_key=local_secrets["pii_hash_key"],
         # Slower than the tests' sandbox so a person can watch the stages change in the Web UI.
         sandbox_env={
             "SANDBOX_PROCESSING_DELAY_SECONDS": "1.5",
@@ -311,11 +376,12 @@ def where_to_look(config: StackConfig) -> str:
     return "\n".join(
         [
             "",
-            f"  Temporal Web UI   {config.ui_url}/namespaces/default/workflows",
+            f"  Temporal Web UI   {config.ui_url}/namespaces/default/workflows   (decoded by {config.codec_url})",
             f"  Temporal server   {config.temporal_address}  (state in {config.data_dir / 'temporal.db'})",
             f"  webhook gateway   {config.gateway_url}/webhooks/sandbox   (metrics: {config.gateway_url}/metrics)",
             f"  sandbox provider  {config.sandbox_url}",
             f"  logs              {config.data_dir / 'logs'}",
+            f"  secrets           {config.data_dir / 'secrets.env'}  (codec keys, codec server token: keep private)",
             "",
             "  loans in the Web UI:  WorkflowType = 'LoanWorkflow'   (filter by LoanStage / LoanStatus)",
             "  status of one loan:   .venv/bin/python -m starter status <request key>",

@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from codec.aes import AesGcmCodec, parse_keys
+
 
 class TemporalSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TEMPORAL_")
@@ -47,3 +49,47 @@ class WorkerSettings(BaseSettings):
     # On SIGTERM: stop polling, let running activities finish for up to this long.
     graceful_shutdown_seconds: float = 30.0
     log_level: str = "INFO"
+    metrics_bind: str | None = None  # e.g. "127.0.0.1:9464": Prometheus endpoint for the SDK's metrics
+
+
+class CodecSettings(BaseSettings):
+    """Payload encryption (codec.aes) and the codec server. Keys come only from the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="CODEC_")
+
+    keys: SecretStr | None = None  # "key-id:base64,older-id:base64"
+    active_key: str | None = None  # which key encrypts; default: the first one
+    allow_plaintext: bool = False  # an explicit opt-out, for local experiments only
+    server_host: str = "127.0.0.1"
+    server_port: int = 8092
+    server_token: SecretStr = SecretStr("")
+    ui_origins: str = "http://127.0.0.1:8233,http://localhost:8233"
+
+    def codec(self) -> AesGcmCodec:
+        if self.keys is None or not self.keys.get_secret_value().strip():
+            raise MissingCodecKeys(
+                "CODEC_KEYS is not set: loans would be stored with CPFs and names in clear text. "
+                "Set CODEC_KEYS (id:base64 key, see python -m codec.keys) or CODEC_ALLOW_PLAINTEXT=true."
+            )
+        keys = parse_keys(self.keys.get_secret_value())
+        return AesGcmCodec(keys, self.active_key or next(iter(keys)))
+
+    def codec_or_none(self) -> AesGcmCodec | None:
+        if self.allow_plaintext and (self.keys is None or not self.keys.get_secret_value().strip()):
+            return None
+        return self.codec()
+
+    def origins(self) -> set[str]:
+        return {o.strip() for o in self.ui_origins.split(",") if o.strip()}
+
+
+class MissingCodecKeys(RuntimeError):
+    pass
+
+
+class PiiSettings(BaseSettings):
+    """The key of the keyed hash that lets operators find a loan by CPF without storing the CPF."""
+
+    model_config = SettingsConfigDict(env_prefix="PII_")
+
+    hash_key: SecretStr = SecretStr("")

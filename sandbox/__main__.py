@@ -4,12 +4,15 @@ import logging
 
 import uvicorn
 
+from runtime.telemetry import setup_tracing
+
 from .app import create_app
 from .settings import SandboxSettings
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s sandbox %(levelname)s %(name)s: %(message)s")
+    setup_tracing("provider-sandbox")
     settings = SandboxSettings()
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
 

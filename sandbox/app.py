@@ -25,6 +25,7 @@ from provider.models.debt import (
     SignatureEvidence,
 )
 from provider.wire import decode, encode
+from runtime.telemetry import instrument_app
 
 from .delivery import WebhookDispatcher
 from .provider import ProviderRefusal, SandboxProvider
@@ -78,6 +79,7 @@ def create_app(settings: SandboxSettings | None = None, product: ProductConfig |
 
     app = FastAPI(title="Provider sandbox", lifespan=lifespan)
     app.state.sandbox = sandbox
+    instrument_app(app)
 
     @app.exception_handler(ProviderRefusal)
     async def refused(_: Request, error: ProviderRefusal) -> Response:

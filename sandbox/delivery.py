@@ -11,7 +11,6 @@ import contextlib
 import itertools
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +34,7 @@ class Delivery:
     status: str
     body: bytes
     failures_to_inject: int = 0
+    headers: dict[str, str] = field(default_factory=dict)
     attempts: int = 0
     delivered_at: float | None = None
     last_outcome: str = "pending"
@@ -61,7 +61,6 @@ class WebhookDispatcher:
         http: httpx.AsyncClient | None = None,
         first_backoff: float = 0.2,
         max_backoff: float = 10.0,
-        extra_headers: Callable[[str], dict[str, str]] | None = None,
     ) -> None:
         self.url = url
         self._secret = secret
@@ -72,9 +71,8 @@ class WebhookDispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._held: dict[str, list[Delivery]] = {}
         self.deliveries: list[Delivery] = []
-        self._extra_headers = extra_headers
 
-    def _new(self, key: str, payload: dict[str, Any], faults: Faults) -> Delivery:
+    def _new(self, key: str, payload: dict[str, Any], faults: Faults, headers: dict[str, str]) -> Delivery:
         inner = payload.get("webhook", payload)
         delivery = Delivery(
             id=next(self._ids),
@@ -83,6 +81,7 @@ class WebhookDispatcher:
             status=str(inner.get("status", "")),
             body=encode(payload),
             failures_to_inject=faults.webhook_delivery_failures,
+            headers=headers,
         )
         self.deliveries.append(delivery)
         return delivery
@@ -92,9 +91,17 @@ class WebhookDispatcher:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def submit(self, key: str, payload: dict[str, Any], faults: Faults, *, delay: float = 0.0) -> Delivery:
+    async def submit(
+        self,
+        key: str,
+        payload: dict[str, Any],
+        faults: Faults,
+        *,
+        delay: float = 0.0,
+        headers: dict[str, str] | None = None,
+    ) -> Delivery:
         """Queue a webhook; with ``webhook_before_response`` the first attempt happens before returning."""
-        copies = [self._new(key, payload, faults) for _ in range(2 if faults.duplicate_webhooks else 1)]
+        copies = [self._new(key, payload, faults, headers or {}) for _ in range(2 if faults.duplicate_webhooks else 1)]
         if faults.out_of_order_webhooks:
             held = self._held.setdefault(key, [])
             held.extend(copies)
@@ -126,9 +133,11 @@ class WebhookDispatcher:
             delivery.failures_to_inject -= 1
             delivery.last_outcome = "injected failure"
             return
-        headers = {"Content-Type": "application/json", **signed_headers(delivery.body, self._secret)}
-        if self._extra_headers:
-            headers.update(self._extra_headers(delivery.key))
+        headers = {
+            "Content-Type": "application/json",
+            **delivery.headers,
+            **signed_headers(delivery.body, self._secret),
+        }
         try:
             response = await self._http.post(self.url, content=delivery.body, headers=headers)
         except httpx.HTTPError as error:

@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from opentelemetry import propagate
 from PIL import Image, UnidentifiedImageError
 
 from domain.calendar import end_of_day
@@ -834,4 +835,8 @@ class SandboxProvider:
 
     async def _send(self, key: str, body: dict[str, Any], faults: Faults) -> None:
         delay = 0.0 if faults.webhook_before_response else self.settings.processing_delay_seconds
-        await self.dispatcher.submit(key, body, faults, delay=delay)
+        # The webhook carries the trace of the call that caused it (timers inherit the context),
+        # so the lender's trace continues through the delivery.
+        trace_headers: dict[str, str] = {}
+        propagate.inject(trace_headers)
+        await self.dispatcher.submit(key, body, faults, delay=delay, headers=trace_headers)

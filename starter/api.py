@@ -34,6 +34,7 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from domain.documents import InvalidDocumentError, keyed_hash, normalize_cpf
 from domain.loan import (
     CancelRequest,
     CollateralFix,
@@ -44,10 +45,10 @@ from domain.loan import (
     SignatureSubmission,
 )
 from provider.tolerant import SAO_PAULO
-from runtime.settings import TemporalSettings
+from runtime.settings import CodecSettings, PiiSettings, TemporalSettings
 from runtime.temporal import connect
 from workflows.loan import LoanWorkflow
-from workflows.search import LOAN_PRODUCT, LOAN_STAGE, LOAN_STATUS
+from workflows.search import BORROWER_CPF_HASH, LOAN_PRODUCT, LOAN_STAGE, LOAN_STATUS
 from workflows.state import LoanInput, LoanOutcome, LoanPolicy, LoanState, Stage, Status
 
 
@@ -87,7 +88,7 @@ class StartedLoan:
     already_existed: bool
 
 
-def _field_errors(error: ValidationError) -> list[FieldError]:
+def field_errors(error: ValidationError) -> list[FieldError]:
     errors = []
     for item in error.errors():
         location = ".".join(str(p) for p in item["loc"] if not str(p).startswith("function-"))
@@ -104,7 +105,7 @@ def validate_request(payload: LoanRequest | dict[str, Any], *, today: date | Non
     try:
         request = payload if isinstance(payload, LoanRequest) else LoanRequest.model_validate(payload)
     except ValidationError as error:
-        raise LoanInputError(_field_errors(error)) from None
+        raise LoanInputError(field_errors(error)) from None
     today = today or datetime.now(SAO_PAULO).date()
     errors = []
     terms = request.financial
@@ -132,14 +133,30 @@ def summary(request: LoanRequest) -> str:
 
 
 class LoanService:
-    def __init__(self, client: Client, task_queue: str) -> None:
+    def __init__(self, client: Client, task_queue: str, *, pii_hash_key: bytes | None = None) -> None:
         self.client = client
         self.task_queue = task_queue
+        self._pii_hash_key = pii_hash_key
 
     @classmethod
-    async def connect(cls, settings: TemporalSettings | None = None) -> LoanService:
+    async def connect(
+        cls,
+        settings: TemporalSettings | None = None,
+        *,
+        codec: CodecSettings | None = None,
+        pii: PiiSettings | None = None,
+    ) -> LoanService:
         settings = settings or TemporalSettings()
-        return cls(await connect(settings, identity="starter"), settings.task_queue)
+        key = (pii or PiiSettings()).hash_key.get_secret_value().encode() or None
+        return cls(await connect(settings, codec=codec, identity="starter"), settings.task_queue, pii_hash_key=key)
+
+    def cpf_hash(self, cpf: str) -> str:
+        if not self._pii_hash_key:
+            raise LoanInputError([FieldError("cpf", "PII_HASH_KEY is not set: loans cannot be found by CPF")])
+        try:
+            return keyed_hash(normalize_cpf(cpf), self._pii_hash_key)
+        except InvalidDocumentError as error:
+            raise LoanInputError([FieldError("cpf", str(error))]) from None
 
     def handle(self, request_key: str) -> WorkflowHandle[LoanWorkflow, LoanOutcome]:
         return self.client.get_workflow_handle_for(LoanWorkflow.run, loan_workflow_id(request_key))
@@ -161,6 +178,11 @@ class LoanService:
                         SearchAttributePair(LOAN_STAGE, Stage.CONSULTATION.value),
                         SearchAttributePair(LOAN_STATUS, Status.IN_PROGRESS.value),
                         SearchAttributePair(LOAN_PRODUCT, request.product.value),
+                        *(
+                            [SearchAttributePair(BORROWER_CPF_HASH, self.cpf_hash(request.borrower.cpf))]
+                            if self._pii_hash_key
+                            else []
+                        ),
                     ]
                 ),
                 static_summary=summary(request),
@@ -235,19 +257,27 @@ class LoanService:
         return await self._update(request_key, "cancel", request)
 
     async def list(
-        self, *, stage: str | None = None, status: str | None = None, limit: int = 100
+        self,
+        *,
+        stage: str | None = None,
+        status: str | None = None,
+        cpf: str | None = None,
+        limit: int = 100,
     ) -> list[dict[str, Any]]:
-        """Loans by stage/status, through the search attributes (no payload decoding)."""
+        """Loans by stage/status (or CPF, through its keyed hash), from the search attributes."""
         clauses = ["WorkflowType = 'LoanWorkflow'"]
         if stage:
             clauses.append(f"LoanStage = '{_quote(stage)}'")
         if status:
             clauses.append(f"LoanStatus = '{_quote(status)}'")
+        if cpf:
+            clauses.append(f"BorrowerCpfHash = '{self.cpf_hash(cpf)}'")
         found = []
         async for execution in self.client.list_workflows(" AND ".join(clauses), limit=limit):
             attributes = execution.typed_search_attributes
             found.append(
                 {
+                    "request_key": execution.id.removeprefix("loan-"),
                     "workflow_id": execution.id,
                     "stage": attributes.get(LOAN_STAGE),
                     "status": attributes.get(LOAN_STATUS),

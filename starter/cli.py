@@ -1,38 +1,321 @@
-"""``python -m starter``: the operators' and scripts' command line."""
+"""``python -m starter``: the operators' and scripts' command line, over the starter API.
+
+Human-readable output by default, ``--json`` for scripts. Exit codes: 0 done; 2 invalid input
+(the message names the field); 3 refused (by the loan, the provider or the product's rules);
+4 no such loan; 5 timed out waiting; 1 anything else.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
 import sys
+from collections.abc import Callable, Coroutine
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
+from typing import Any, TypeVar
 
+from pydantic import BaseModel, ValidationError
+
+from domain.loan import (
+    CancelRequest,
+    CollateralFix,
+    Documents,
+    InstallmentReduction,
+    Reapresentacao,
+    SignatureSubmission,
+)
+from provider.tolerant import SAO_PAULO
 from provider.wire import encode
+from runtime.telemetry import setup_tracing
+from workflows.describe import describe
+from workflows.state import LoanState, Stage
 
+from .api import LoanActionRefused, LoanInputError, LoanNotFound, LoanService, field_errors, validate_request
 from .simulate import HELP as SIMULATE_HELP
 from .simulate import SimulationInputError, load_json_file, load_product, simulate
 
+M = TypeVar("M", bound=BaseModel)
+
 EXIT_OK = 0
+EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_REFUSED = 3
 EXIT_REFUSED_BY_RULES = 3
+EXIT_NOT_FOUND = 4
+EXIT_TIMEOUT = 5
+
+LOCAL_SECRETS = Path(__file__).resolve().parent.parent / "data" / "secrets.env"
 
 
-def _simulate(args: argparse.Namespace) -> int:
+def _load_local_secrets() -> None:
+    """For an operator on the machine running ``dev.py run``: its generated secrets, unless set."""
+    if LOCAL_SECRETS.exists():
+        for line in LOCAL_SECRETS.read_text().splitlines():
+            name, _, value = line.partition("=")
+            if name and name not in os.environ:
+                os.environ[name] = value
+
+
+def _print_json(value: Any) -> None:
+    body = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+    sys.stdout.write(encode(body).decode() + "\n")
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone(SAO_PAULO).strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+def print_state(state: LoanState) -> None:
+    print(f"loan {state.request_key}  [{state.status.value}]  stage {state.stage.value}")
+    print(f"  {describe(state)}")
+    if state.debt_key:
+        print(f"  debt {state.debt_key}  contract {state.contract_number or '-'}")
+    option = state.chosen_option
+    if option:
+        print(
+            f"  {option.installment_value} x installments, released {option.released_amount}, "
+            f"CET {option.monthly_cet} a month"
+        )
+    print(f"  window ends {_when(state.disbursement_window_end)}  margin release {_when(state.margin_release_at)}")
+    for failure in state.rejection:
+        print(f"  rule {failure.rule}: {failure.message}")
+    if state.events:
+        print(f"  {len(state.events)} provider events, last: {state.events[-1].webhook_type} {state.events[-1].effect}")
+
+
+def _model(model: type[M], values: dict[str, Any]) -> M:
     try:
-        product = load_product(args.product)
-        payload = load_json_file(args.request, "request")
-        body, violations = simulate(payload, product)
-    except SimulationInputError as error:
-        print(error, file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return model.model_validate({k: v for k, v in values.items() if v is not None})
+    except ValidationError as error:
+        raise LoanInputError(field_errors(error)) from None
+
+
+def _account(args: argparse.Namespace) -> dict[str, Any] | None:
+    if not args.bank:
+        return None
+    return {
+        "bank_code": args.bank,
+        "branch_number": args.branch,
+        "account_number": args.account,
+        "account_digit": args.digit,
+    }
+
+
+async def _connect() -> LoanService:
+    _load_local_secrets()
+    setup_tracing("starter-cli")
+    return await LoanService.connect()
+
+
+# ------------------------------------------------------------------ commands
+
+
+async def cmd_start(args: argparse.Namespace) -> int:
+    payload = load_json_file(args.request, "request")
+    request = validate_request(payload)
+    service = await _connect()
+    started = await service.start(request)
+    if args.json:
+        _print_json({"workflow_id": started.workflow_id, "already_existed": started.already_existed})
+    else:
+        verb = "already existed" if started.already_existed else "started"
+        print(f"loan {request.request_key} {verb} (workflow {started.workflow_id})")
+    if args.wait:
+        return await _wait(service, request.request_key, args.wait, args.timeout, args.json)
+    return EXIT_OK
+
+
+async def cmd_status(args: argparse.Namespace) -> int:
+    state = await (await _connect()).state(args.request_key)
+    _print_json(state) if args.json else print_state(state)
+    return EXIT_OK
+
+
+async def cmd_list(args: argparse.Namespace) -> int:
+    found = await (await _connect()).list(stage=args.stage, status=args.status, cpf=args.cpf, limit=args.limit)
+    if args.json:
+        _print_json(found)
+    else:
+        for loan in found:
+            print(f"{loan['request_key']:<48} {loan['status'] or '-':<22} {loan['stage'] or '-':<32} {loan['product']}")
+        print(f"{len(found)} loan(s)")
+    return EXIT_OK
+
+
+async def _wait(service: LoanService, key: str, target: str, seconds: float, as_json: bool) -> int:
+    def reached(state: LoanState) -> bool:
+        return state.closed if target == "closed" else state.stage.value == target
+
+    def progress(state: LoanState) -> None:
+        if not as_json:
+            print(f"  ... {state.stage.value}: {describe(state)}", flush=True)
+
+    try:
+        state = await service.wait_until(key, reached, seconds=seconds, on_progress=progress)
+    except TimeoutError as error:
+        print(str(error), file=sys.stderr)
+        return EXIT_TIMEOUT
+    _print_json(state) if as_json else print_state(state)
+    return EXIT_OK if reached(state) else EXIT_REFUSED
+
+
+async def cmd_wait(args: argparse.Namespace) -> int:
+    return await _wait(await _connect(), args.request_key, args.until, args.timeout, args.json)
+
+
+def _action(
+    build: Callable[[argparse.Namespace], BaseModel],
+    call: Callable[[LoanService, str, Any], Coroutine[Any, Any, LoanState]],
+) -> Callable[[argparse.Namespace], Coroutine[Any, Any, int]]:
+    async def run(args: argparse.Namespace) -> int:
+        argument = build(args)
+        state = await call(await _connect(), args.request_key, argument)
+        _print_json(state) if args.json else print_state(state)
+        return EXIT_OK
+
+    return run
+
+
+def _signature(args: argparse.Namespace) -> BaseModel:
+    moment = args.at or datetime.now(SAO_PAULO).isoformat()
+    return _model(
+        SignatureSubmission,
+        {
+            "ip_address": args.ip,
+            "signature_datetime": moment,
+            "similarity_score": args.score,
+            "biometry_analysis_reference": args.biometry,
+        },
+    )
+
+
+def _documents(args: argparse.Namespace) -> BaseModel:
+    return _model(
+        Documents,
+        {"identity_front": {"uri": args.front}, "identity_back": {"uri": args.back}, "selfie": {"uri": args.selfie}},
+    )
+
+
+def _correction(args: argparse.Namespace) -> BaseModel:
+    return _model(
+        CollateralFix,
+        {"disbursement_account": _account(args), "benefit_number": args.benefit, "name": args.name, "note": args.note},
+    )
+
+
+def _reduction(args: argparse.Namespace) -> BaseModel:
+    return _model(InstallmentReduction, {"installment_value": args.installment, "note": args.note})
+
+
+def _reapresentacao(args: argparse.Namespace) -> BaseModel:
+    return _model(
+        Reapresentacao,
+        {"disbursement_date": args.date, "disbursement_account": _account(args), "note": args.note},
+    )
+
+
+def _cancel(args: argparse.Namespace) -> BaseModel:
+    return _model(CancelRequest, {"reason": args.reason, "operator": args.operator})
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    product = load_product(args.product)
+    payload = load_json_file(args.request, "request")
+    body, violations = simulate(payload, product)
     sys.stdout.write(encode(body).decode() + "\n")
     for violation in violations:
         print(f"refused by product rule: {violation.field}: {violation.message} ({violation.source})", file=sys.stderr)
     return EXIT_REFUSED_BY_RULES if violations else EXIT_OK
 
 
+# ------------------------------------------------------------------ parser
+
+
+def _account_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--bank", help="bank code (3 digits)")
+    parser.add_argument("--branch")
+    parser.add_argument("--account")
+    parser.add_argument("--digit")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m starter", description="INSS payroll loans: operator commands.")
+    parser = argparse.ArgumentParser(
+        prog="python -m starter", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, help_text: str, handler: Any, *, key: bool = True) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        if key:
+            sub.add_argument("request_key", metavar="REQUEST_KEY")
+        sub.add_argument("--json", action="store_true", help="machine-readable output")
+        sub.set_defaults(handler=handler)
+        return sub
+
+    start = command(
+        "start", "start a loan from a LoanRequest JSON file (idempotent by request_key)", cmd_start, key=False
+    )
+    start.add_argument("request", type=Path, metavar="REQUEST.json")
+    start.add_argument("--wait", metavar="STAGE|closed", help="follow the loan until this stage (or closed)")
+    start.add_argument("--timeout", type=float, default=300.0)
+
+    command("status", "the loan's state in words (or --json: the full typed state)", cmd_status)
+
+    listing = command("list", "loans by stage and status (search attributes; never clear CPFs)", cmd_list, key=False)
+    listing.add_argument("--stage", choices=[s.value for s in Stage])
+    listing.add_argument("--status")
+    listing.add_argument("--cpf", help="find by CPF, through its keyed hash (needs PII_HASH_KEY)")
+    listing.add_argument("--limit", type=int, default=100)
+
+    wait = command("wait", "follow a loan until a stage (or closed), showing its progress", cmd_wait)
+    wait.add_argument("until", metavar="STAGE|closed")
+    wait.add_argument("--timeout", type=float, default=300.0)
+
+    sign = command(
+        "sign", "submit the borrower's signature evidence", _action(_signature, LoanService.submit_signature)
+    )
+    sign.add_argument("--ip", required=True)
+    sign.add_argument("--score", type=Decimal, help="similarity score 0..1 (omit with --biometry not_found)")
+    sign.add_argument("--biometry", choices=["serpro", "tse", "not_found"], required=True)
+    sign.add_argument("--at", help="signature time, ISO 8601 with offset (default: now)")
+
+    documents = command(
+        "documents", "send new documents (JPEG, >= 250x250)", _action(_documents, LoanService.provide_documents)
+    )
+    documents.add_argument("--front", required=True, help="file:// or https:// URI")
+    documents.add_argument("--back", required=True)
+    documents.add_argument("--selfie", required=True)
+
+    correct = command(
+        "correct", "correct the averbação data (PATCH collateral)", _action(_correction, LoanService.correct_collateral)
+    )
+    _account_flags(correct)
+    correct.add_argument("--benefit", help="benefit number")
+    correct.add_argument("--name")
+    correct.add_argument("--note", default="")
+
+    reduce = command(
+        "reduce", "reduce the installment after margin exceeded", _action(_reduction, LoanService.reduce_installment)
+    )
+    reduce.add_argument("--installment", type=Decimal, required=True)
+    reduce.add_argument("--note", default="")
+
+    again = command(
+        "reapresentar", "present a refused disbursement again", _action(_reapresentacao, LoanService.reapresentar)
+    )
+    again.add_argument("--date", type=date.fromisoformat, required=True, help="new disbursement date YYYY-MM-DD")
+    _account_flags(again)
+    again.add_argument("--note", default="")
+
+    cancel = command(
+        "cancel", "cancel the loan (cancel_permanently at the provider)", _action(_cancel, LoanService.cancel)
+    )
+    cancel.add_argument("--reason", required=True)
+    cancel.add_argument("--operator", default=os.environ.get("USER", "operator"))
+
     simulate_cmd = commands.add_parser(
         "simulate",
         help="price a simulation request locally (provider-shaped JSON)",
@@ -41,11 +324,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     simulate_cmd.add_argument("request", type=Path, metavar="REQUEST.json")
     simulate_cmd.add_argument("--product", type=Path, metavar="PRODUCT.json")
-    simulate_cmd.set_defaults(handler=_simulate)
+    simulate_cmd.set_defaults(handler=cmd_simulate)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = args.handler
-    return int(handler(args))
+    try:
+        outcome = args.handler(args)
+        if asyncio.iscoroutine(outcome):
+            outcome = asyncio.run(outcome)
+        return int(outcome)
+    except LoanInputError as error:
+        for field_error in error.errors:
+            print(f"invalid: {field_error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except SimulationInputError as error:
+        print(error, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except LoanActionRefused as error:
+        print(f"refused: {error}", file=sys.stderr)
+        return EXIT_REFUSED
+    except LoanNotFound as error:
+        print(f"no loan with request key {error}", file=sys.stderr)
+        return EXIT_NOT_FOUND
+    except KeyboardInterrupt:
+        return 130

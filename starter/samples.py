@@ -189,8 +189,12 @@ def _line(sample: Sample, state: LoanState) -> str:
 
 async def run_samples(config: StackConfig, *, settle_seconds: float = 150.0) -> None:
     service = LoanService(
-        await connect(TemporalSettings(address=config.temporal_address, task_queue=config.task_queue)),
+        await connect(
+            TemporalSettings(address=config.temporal_address, task_queue=config.task_queue),
+            codec=config.codec_settings(),
+        ),
         config.task_queue,
+        pii_hash_key=config.pii_hash_key.encode(),
     )
     rng = random.Random()  # noqa: S311 - sample data
     stamp = datetime.now(SAO_PAULO).strftime("%Y%m%d-%H%M%S")

@@ -71,6 +71,8 @@ from runtime.local_stack import LocalStack, StackConfig, running  # noqa: E402
 from runtime.settings import TemporalSettings  # noqa: E402
 from runtime.temporal import connect  # noqa: E402
 
+TEST_CODEC_KEYS = "test-only-2026:dGVzdC1vbmx5LWtleS1ub3QtYS1zZWNyZXQtLS0tLS0="  # 32 bytes, committed on purpose
+
 FAST_SANDBOX = {
     "SANDBOX_PROCESSING_DELAY_SECONDS": "0.05",
     "SANDBOX_CANCEL_GRACE_SECONDS": "1.0",
@@ -81,11 +83,15 @@ FAST_SANDBOX = {
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """Dev server, gateway, sandbox (delivering to the gateway) and a worker, as ``dev.py run`` starts them."""
-    config = StackConfig.ephemeral(tmp_path_factory.mktemp("stack"), sandbox_env=FAST_SANDBOX)
+    # A fixed test key, so the histories recorded from this stack replay in CI (tests/histories).
+    config = StackConfig.ephemeral(
+        tmp_path_factory.mktemp("stack"), sandbox_env=FAST_SANDBOX, codec_keys=TEST_CODEC_KEYS
+    )
     with running(config) as started:
         yield started
 
 
 @pytest.fixture(scope="session")
 async def temporal_client(stack: LocalStack) -> Any:
-    return await connect(TemporalSettings(address=stack.config.temporal_address, task_queue=stack.config.task_queue))
+    settings = TemporalSettings(address=stack.config.temporal_address, task_queue=stack.config.task_queue)
+    return await connect(settings, codec=stack.config.codec_settings())

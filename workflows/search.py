@@ -13,6 +13,9 @@ DATAPREV_LAST_ANSWER = SearchAttributeKey.for_keyword("DataprevLastAnswer")
 DISBURSEMENT_WINDOW_END = SearchAttributeKey.for_datetime("DisbursementWindowEnd")
 MARGIN_RELEASE_AT = SearchAttributeKey.for_datetime("MarginReleaseAt")
 MAILBOX_STATE = SearchAttributeKey.for_keyword("ProviderKeyMailboxState")
+# A keyed hash (HMAC-SHA256, PII_HASH_KEY) of the borrower's CPF: operators find a loan by CPF
+# (python -m starter find --cpf ...) without the CPF ever being stored in visibility.
+BORROWER_CPF_HASH = SearchAttributeKey.for_keyword("BorrowerCpfHash")
 
 ALL_KEYS = (
     LOAN_STAGE,
@@ -23,6 +26,7 @@ ALL_KEYS = (
     DISBURSEMENT_WINDOW_END,
     MARGIN_RELEASE_AT,
     MAILBOX_STATE,
+    BORROWER_CPF_HASH,
 )
 
 _CLI_TYPES = {

@@ -28,7 +28,7 @@ COMPLETES = next(s for s in SAMPLES if s.name == "completes")
 
 @pytest.fixture
 def service(stack: LocalStack, temporal_client: Client) -> LoanService:
-    return LoanService(temporal_client, stack.config.task_queue)
+    return LoanService(temporal_client, stack.config.task_queue, pii_hash_key=stack.config.pii_hash_key.encode())
 
 
 def _scenario(stack: LocalStack, cpf: str, body: dict[str, Any]) -> None:

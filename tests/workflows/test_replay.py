@@ -13,12 +13,17 @@ import json
 from pathlib import Path
 
 import pytest
-from temporalio.client import WorkflowHistory
+from temporalio.client import HeaderCodecBehavior, WorkflowHistory
 from temporalio.worker import Replayer
 
+from codec.aes import AesGcmCodec, parse_keys
 from runtime.temporal import data_converter
+from tests.conftest import TEST_CODEC_KEYS
 from workflows.loan import LoanWorkflow
 from workflows.mailbox import ProviderKeyMailbox
+
+# Histories from the dev server were recorded through the stack's codec, with the committed test key.
+TEST_CODEC = AesGcmCodec(parse_keys(TEST_CODEC_KEYS), "test-only-2026")
 
 HISTORIES = sorted((Path(__file__).resolve().parent.parent / "histories").glob("*.json.gz"))
 
@@ -50,6 +55,10 @@ async def test_history_replays(path: Path) -> None:
     history = WorkflowHistory.from_json(f"replay-{_name(path)}", text)
     workflow_type = json.loads(text)["events"][0]["workflowExecutionStartedEventAttributes"]["workflowType"]["name"]
     assert workflow_type in {"LoanWorkflow", "ProviderKeyMailbox"}
-    replayer = Replayer(workflows=[LoanWorkflow, ProviderKeyMailbox], data_converter=data_converter())
+    replayer = Replayer(
+        workflows=[LoanWorkflow, ProviderKeyMailbox],
+        data_converter=data_converter(TEST_CODEC),
+        header_codec_behavior=HeaderCodecBehavior.CODEC,
+    )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"

@@ -1,0 +1,24 @@
+"""``python -m codec``: run the codec server (CODEC_* variables; see runtime.settings.CodecSettings)."""
+
+import logging
+
+import uvicorn
+
+from runtime.settings import CodecSettings
+
+from .server import create_app
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s codec %(levelname)s %(name)s: %(message)s")
+    settings = CodecSettings()
+    app = create_app(
+        settings.codec(),
+        token=settings.server_token.get_secret_value(),
+        ui_origins=settings.origins(),
+    )
+    uvicorn.run(app, host=settings.server_host, port=settings.server_port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()
