@@ -70,7 +70,9 @@ async def test_raw_history_holds_no_cpf_or_name(stack: LocalStack, finished_loan
     allowed = ("search_attributes.indexed_fields", "marker_recorded_event_attributes.details.payloads")
     assert plain and all(path.endswith(allowed) for path in plain), plain
     # Control: the same search through the codec finds the CPF, so the check above can fail.
-    decoded = await service.client.data_converter.payload_codec.decode(payloads)  # type: ignore[union-attr]
+    codec = service.client.data_converter.payload_codec
+    assert codec is not None
+    decoded = await codec.decode(payloads)
     assert any(request.borrower.cpf.encode() in p.data for p in decoded)
 
 
