@@ -70,8 +70,10 @@ def python_module(module: str, *extra: str) -> list[str]:
 class ThreadedServer:
     """An ASGI app served by uvicorn in a background thread (for in-test HTTP peers)."""
 
-    def __init__(self, app: FastAPI, port: int) -> None:
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    def __init__(self, app: FastAPI, port: int, *, lifespan: bool = False) -> None:
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", lifespan="on" if lifespan else "off"
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.url = f"http://127.0.0.1:{port}"

@@ -1,0 +1,102 @@
+"""``python -m starter`` against the running stack, as an operator or a script would use it."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from runtime.local_stack import ROOT, LocalStack
+from starter.samples import SAMPLES, sample_cpf, sample_request
+
+pytestmark = pytest.mark.integration
+
+
+def cli(stack: LocalStack, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **stack.config.common_env()}
+    return subprocess.run(
+        [sys.executable, "-m", "starter", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def _request_file(tmp_path: Path, digit: int) -> tuple[Path, dict[str, object]]:
+    cpf = sample_cpf(digit, random.Random())
+    request = sample_request(SAMPLES[0], cpf=cpf, stamp=str(random.randrange(10**9)), documents_dir=tmp_path)
+    body = request.model_dump(mode="json")
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps(body))
+    return path, body
+
+
+def test_start_is_idempotent_and_says_so(stack: LocalStack, tmp_path: Path) -> None:
+    path, body = _request_file(tmp_path, 2)
+    first = cli(stack, "start", str(path))
+    second = cli(stack, "start", str(path), "--json")
+    assert first.returncode == 0 and "started" in first.stdout, first.stderr
+    assert second.returncode == 0
+    assert json.loads(second.stdout) == {"workflow_id": f"loan-{body['request_key']}", "already_existed": True}
+
+
+def test_invalid_requests_exit_2_naming_each_field(stack: LocalStack, tmp_path: Path) -> None:
+    path, body = _request_file(tmp_path, 1)
+    body["borrower"]["cpf"] = "14950479033"  # type: ignore[index]
+    del body["financial"]["number_of_installments"]  # type: ignore[attr-defined]
+    path.write_text(json.dumps(body))
+    done = cli(stack, "start", str(path))
+    assert done.returncode == 2
+    assert "borrower.cpf" in done.stderr and "check digits" in done.stderr
+    assert "financial.number_of_installments" in done.stderr
+    assert cli(stack, "status", str(body["request_key"])).returncode == 4  # nothing was started
+
+
+def test_follow_sign_and_complete_a_loan(stack: LocalStack, tmp_path: Path) -> None:
+    path, body = _request_file(tmp_path, 1)
+    key = str(body["request_key"])
+    started = cli(stack, "start", str(path), "--wait", "awaiting_signature")
+    assert started.returncode == 0, started.stderr
+    assert "... consultation" in started.stdout  # progress while it waits
+    assert "stage awaiting_signature" in started.stdout
+    refused = cli(stack, "reduce", key, "--installment", "100.00")
+    assert refused.returncode == 3 and "awaiting_installment_reduction" in refused.stderr
+    signed = cli(stack, "sign", key, "--ip", "203.0.113.9", "--score", "0.95", "--biometry", "serpro")
+    assert signed.returncode == 0, signed.stderr
+    finished = cli(stack, "wait", key, "closed", "--json")
+    assert finished.returncode == 0, finished.stderr
+    state = json.loads(finished.stdout)
+    assert (state["status"], state["outcome_reason"]) == ("completed", "disbursed")
+    listed = cli(stack, "list", "--status", "completed", "--json")
+    assert key in [loan["request_key"] for loan in json.loads(listed.stdout)]
+    by_cpf = cli(stack, "list", "--cpf", str(body["borrower"]["cpf"]), "--json")  # type: ignore[index]
+    assert [loan["request_key"] for loan in json.loads(by_cpf.stdout)] == [key]
+    status = cli(stack, "status", key)
+    assert status.returncode == 0 and "[completed]" in status.stdout and body["borrower"]["cpf"] not in status.stdout  # type: ignore[index]
+
+
+def test_cancel_from_the_command_line(stack: LocalStack, tmp_path: Path) -> None:
+    path, body = _request_file(tmp_path, 1)
+    key = str(body["request_key"])
+    assert cli(stack, "start", str(path), "--wait", "awaiting_signature").returncode == 0
+    canceled = cli(stack, "cancel", key, "--reason", "borrower withdrew", "--operator", "ana")
+    assert canceled.returncode == 0, canceled.stderr
+    assert "[canceled_permanently]" in canceled.stdout and "canceled by ana: borrower withdrew" in canceled.stdout
+
+
+def test_bad_operator_input_is_refused_before_reaching_the_loan(stack: LocalStack) -> None:
+    done = cli(stack, "sign", "any-key-123", "--ip", "not-an-ip", "--biometry", "serpro")
+    assert (done.returncode, done.stderr.strip()) == (
+        2,
+        "invalid: ip_address: value is not a valid IPv4 or IPv6 address",
+    )
+    no_score = cli(stack, "sign", "any-key-123", "--ip", "203.0.113.9", "--biometry", "tse")
+    assert no_score.returncode == 2 and "similarity_score is required" in no_score.stderr
