@@ -23,7 +23,7 @@ from pricing.product import INSS_DEFAULT_PRODUCT, ProductConfig
 from provider.client import Credentials, ProviderClient
 from provider.wire import decode
 from runtime.settings import LenderSettings, ProviderSettings, TemporalSettings, WorkerSettings
-from runtime.telemetry import setup_tracing
+from runtime.telemetry import exit_now, setup_tracing
 from runtime.temporal import connect
 from workflows.loan import LoanWorkflow
 from workflows.mailbox import ProviderKeyMailbox
@@ -90,6 +90,7 @@ async def run() -> None:
 
 def main() -> None:
     asyncio.run(run())
+    exit_now(0)
 
 
 if __name__ == "__main__":

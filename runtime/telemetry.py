@@ -47,3 +47,26 @@ def setup_tracing(service_name: str, *, processor: SpanProcessor | None = None) 
 
 def instrument_app(app: FastAPI) -> None:
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics,_sandbox")
+
+
+def shutdown_tracing() -> None:
+    """Flush pending spans (processes that end with os._exit skip the atexit hooks that would)."""
+    provider = trace.get_tracer_provider()
+    if isinstance(provider, TracerProvider):
+        provider.shutdown()
+
+
+def exit_now(code: int) -> None:
+    """End the process without interpreter finalization, after flushing spans and streams.
+
+    The Temporal SDK's native runtime threads can race Python's finalization and abort a process
+    whose work is already done (exit -6, "PyGILState_Release ... finalizing").
+    """
+    import logging  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    shutdown_tracing()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

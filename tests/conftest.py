@@ -85,7 +85,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """Dev server, gateway, sandbox (delivering to the gateway) and a worker, as ``dev.py run`` starts them."""
     # A fixed test key, so the histories recorded from this stack replay in CI (tests/histories).
     config = StackConfig.ephemeral(
-        tmp_path_factory.mktemp("stack"), sandbox_env=FAST_SANDBOX, codec_keys=TEST_CODEC_KEYS
+        tmp_path_factory.mktemp("stack"), sandbox_env=FAST_SANDBOX, codec_keys=TEST_CODEC_KEYS, ui_port=free_port()
     )
     with running(config) as started:
         yield started
