@@ -59,6 +59,7 @@ class StackConfig:
     client_secret: str = "dev-client-secret-change-me"  # noqa: S105 - the sandbox's development credential
     persist: bool = True  # keep Temporal's state in data_dir/temporal.db across restarts
     codec_port: int = 8092
+    worker_metrics_port: int | None = 9464  # Prometheus endpoint of the first worker's SDK metrics
     # Secrets: generated once per data folder into data/secrets.env (see secrets_for), never in code.
     codec_keys: str = ""
     codec_token: str = ""
@@ -73,6 +74,7 @@ class StackConfig:
             "sandbox_port": free_port(),
             "gateway_port": free_port(),
             "codec_port": free_port(),
+            "worker_metrics_port": free_port(),
             "ui_port": None,
             "persist": False,
             **fresh_secrets(),
@@ -182,6 +184,18 @@ class LocalStack:
             time.sleep(0.1)
         raise TimeoutError(f"{process.name} did not answer on {url} within {timeout} s; see {process.log}")
 
+    def _wait_log(self, process: Process, text: str, offset: int, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.popen.poll() is not None:
+                raise RuntimeError(f"{process.name} exited ({process.popen.returncode}); see {process.log}")
+            with process.log.open("rb") as log:
+                log.seek(offset)
+                if text.encode() in log.read():
+                    return
+            time.sleep(0.1)
+        raise TimeoutError(f"{process.name} did not log {text!r} within {timeout} s; see {process.log}")
+
     def _wait_port(self, process: Process, port: int, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -289,10 +303,13 @@ class LocalStack:
             "PROVIDER_CLIENT_ID": config.client_id,
             "PROVIDER_CLIENT_SECRET": config.client_secret,
         }
+        if index == 0 and config.worker_metrics_port:
+            env["WORKER_METRICS_BIND"] = f"127.0.0.1:{config.worker_metrics_port}"
+        log = self.logs / f"worker-{index}.log"
+        offset = log.stat().st_size if log.exists() else 0
         process = self._spawn(f"worker-{index}", [sys.executable, str(ROOT / "worker.py")], env)
-        time.sleep(0.2)
-        if process.popen.poll() is not None:
-            raise RuntimeError(f"worker-{index} exited at start; see {process.log}")
+        # A worker has no port of its own; its log line says when it polls (its metrics are bound by then).
+        self._wait_log(process, "worker polling", offset)
         return process
 
     def start(self) -> LocalStack:
@@ -380,6 +397,7 @@ def where_to_look(config: StackConfig) -> str:
             f"  Temporal server   {config.temporal_address}  (state in {config.data_dir / 'temporal.db'})",
             f"  webhook gateway   {config.gateway_url}/webhooks/sandbox   (metrics: {config.gateway_url}/metrics)",
             f"  sandbox provider  {config.sandbox_url}",
+            f"  worker metrics    http://127.0.0.1:{config.worker_metrics_port}/metrics   (Temporal SDK, Prometheus)",
             f"  logs              {config.data_dir / 'logs'}",
             f"  secrets           {config.data_dir / 'secrets.env'}  (codec keys, codec server token: keep private)",
             "",
