@@ -14,7 +14,7 @@ DISBURSEMENT_WINDOW_END = SearchAttributeKey.for_datetime("DisbursementWindowEnd
 MARGIN_RELEASE_AT = SearchAttributeKey.for_datetime("MarginReleaseAt")
 MAILBOX_STATE = SearchAttributeKey.for_keyword("ProviderKeyMailboxState")
 # A keyed hash (HMAC-SHA256, PII_HASH_KEY) of the borrower's CPF: operators find a loan by CPF
-# (python -m starter find --cpf ...) without the CPF ever being stored in visibility.
+# (python -m starter list --cpf ...) without the CPF ever being stored in visibility.
 BORROWER_CPF_HASH = SearchAttributeKey.for_keyword("BorrowerCpfHash")
 
 ALL_KEYS = (
