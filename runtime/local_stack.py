@@ -18,14 +18,17 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 from pydantic import SecretStr
 
 from codec.aes import new_key
-from runtime.settings import CodecSettings
+from runtime.settings import CodecSettings, TemporalSettings
+from runtime.temporal_setup import setup
 from workflows.search import cli_flags
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -243,26 +246,12 @@ class LocalStack:
         return process
 
     def register_search_attributes(self) -> None:
-        """``--search-attribute`` applies only when the db file is created: register again, idempotently."""
-        for flag in cli_flags():
-            name, kind = flag.split("=")
-            subprocess.run(  # noqa: S603 - our own binary
-                [
-                    binary("temporal"),
-                    "operator",
-                    "search-attribute",
-                    "create",
-                    "--address",
-                    self.config.temporal_address,
-                    "--name",
-                    name,
-                    "--type",
-                    kind,
-                ],
-                capture_output=True,
-                check=False,
-                timeout=30,
-            )
+        """``--search-attribute`` applies only when the db file is created: register again, idempotently,
+        with the same code the production set-up job runs (in a thread: callers may own an event loop)."""
+        settings = TemporalSettings(address=self.config.temporal_address, namespace="default")
+        work = setup(settings, retention=timedelta(days=30), wait=timedelta(seconds=30))
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(asyncio.run, work).result()
 
     def start_codec_server(self) -> Process:
         config = self.config
