@@ -1,0 +1,471 @@
+"""deploy/ checked offline: it parses, Kubernetes accepts it, and it agrees with the code.
+
+No Docker engine or cluster runs here, so these tests hold the manifests to what the code reads:
+every environment variable a container gets is a setting its process reads (a renamed setting
+breaks a test), ports and probes meet the servers where the settings put them, secrets referenced
+exist, and the versions and names shared by compose, Kubernetes and the Helm values agree.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import kubernetes_validate
+import pytest
+import yaml
+from pydantic_settings import BaseSettings
+
+from gateway.settings import GatewaySettings
+from runtime import healthcheck
+from runtime.local_stack import ROOT
+from runtime.settings import (
+    CodecSettings,
+    LenderSettings,
+    PiiSettings,
+    ProviderSettings,
+    TemporalSettings,
+    WorkerSettings,
+)
+from sandbox.settings import SandboxSettings
+from workflows.loan import CALL_TIMEOUT
+
+DEPLOY = ROOT / "deploy"
+K8S = DEPLOY / "k8s"
+COMPOSE = DEPLOY / "compose" / "docker-compose.yml"
+DOCKERFILE = DEPLOY / "docker" / "Dockerfile"
+HELM_VALUES = DEPLOY / "temporal-helm" / "values.yaml"
+
+# What each of our images runs and which settings that process reads (runtime.settings & co).
+COMPONENT_SETTINGS: dict[str, tuple[type[BaseSettings], ...]] = {
+    "worker": (TemporalSettings, ProviderSettings, LenderSettings, WorkerSettings, CodecSettings, PiiSettings),
+    "gateway": (GatewaySettings, TemporalSettings, CodecSettings),
+    "codec": (CodecSettings,),
+    "sandbox": (SandboxSettings,),
+    "temporal-setup": (TemporalSettings,),
+    "starter": (TemporalSettings, CodecSettings, PiiSettings),
+}
+# Settings a production deployment must set: their defaults are for a developer's machine.
+MUST_SET = {
+    "worker": {
+        "TEMPORAL_ADDRESS",
+        "TEMPORAL_NAMESPACE",
+        "PROVIDER_BASE_URL",
+        "PROVIDER_CLIENT_ID",
+        "PROVIDER_CLIENT_SECRET",
+        "CODEC_KEYS",
+        "PII_HASH_KEY",
+        "WORKER_METRICS_BIND",
+        "WORKER_GRACEFUL_SHUTDOWN_SECONDS",
+    },
+    "gateway": {"TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "GATEWAY_HOST", "GATEWAY_WEBHOOK_SECRETS", "CODEC_KEYS"},
+    "codec": {"CODEC_KEYS", "CODEC_SERVER_TOKEN", "CODEC_UI_ORIGINS"},
+}
+# Read by the OpenTelemetry SDK itself (runtime.telemetry), not by our settings classes.
+OTEL_NAMES = {"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_RESOURCE_ATTRIBUTES"}
+MIN_KUBERNETES = "1.30.0"  # preStop sleep hooks
+
+
+def env_names(settings: type[BaseSettings]) -> set[str]:
+    prefix = str(settings.model_config.get("env_prefix", ""))
+    return {f"{prefix}{name}".upper() for name in settings.model_fields}
+
+
+def known_names(component: str) -> set[str]:
+    return set().union(*(env_names(s) for s in COMPONENT_SETTINGS[component])) | OTEL_NAMES
+
+
+def load_all(path: Path) -> list[Any]:
+    return [document for document in yaml.safe_load_all(path.read_text()) if document is not None]
+
+
+def k8s_documents() -> Iterator[tuple[Path, dict[str, Any]]]:
+    for path in sorted(K8S.glob("*.yaml")):
+        for document in load_all(path):
+            if document.get("kind") != "Kustomization":
+                yield path, document
+
+
+def k8s_kind(kind: str) -> list[dict[str, Any]]:
+    return [document for _, document in k8s_documents() if document["kind"] == kind]
+
+
+def k8s_named(kind: str, name: str) -> dict[str, Any]:
+    (found,) = [d for d in k8s_kind(kind) if d["metadata"]["name"] == name]
+    return found
+
+
+def pod_spec(workload: dict[str, Any]) -> dict[str, Any]:
+    spec: dict[str, Any] = workload["spec"]["template"]["spec"]
+    return spec
+
+
+def container_env(workload: dict[str, Any]) -> dict[str, Any]:
+    """Name -> literal value (or the valueFrom mapping), including the ConfigMaps it imports."""
+    (container,) = pod_spec(workload)["containers"]
+    env: dict[str, Any] = {}
+    for source in container.get("envFrom", []):
+        env |= k8s_named("ConfigMap", source["configMapRef"]["name"])["data"]
+    for item in container.get("env", []):
+        env[item["name"]] = item.get("value", item.get("valueFrom"))
+    return env
+
+
+def compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(COMPOSE.read_text())
+    return loaded
+
+
+def compose_target(service: dict[str, Any]) -> str | None:
+    build = service.get("build")
+    return build["target"] if build else None
+
+
+def compose_env(service: dict[str, Any]) -> dict[str, str]:
+    return {name: str(value) for name, value in (service.get("environment") or {}).items()}
+
+
+# ---------------------------------------------------------------- everything parses and validates
+
+
+def test_every_yaml_file_in_deploy_parses() -> None:
+    files = sorted([*DEPLOY.rglob("*.yaml"), *DEPLOY.rglob("*.yml")])
+    assert len(files) >= 10
+    for path in files:
+        assert load_all(path), f"{path} is empty"
+
+
+@pytest.mark.parametrize("version", [MIN_KUBERNETES, kubernetes_validate.latest_version()])
+def test_kubernetes_manifests_validate_against_the_api_schemas(version: str) -> None:
+    checked = 0
+    for path, document in k8s_documents():
+        try:
+            kubernetes_validate.validate(document, version, strict=True)
+        except kubernetes_validate.ValidationError as error:
+            where = f"{path.name}: {document['kind']}/{document['metadata']['name']}"
+            pytest.fail(f"{where}: {str(error).splitlines()[0]}")
+        checked += 1
+    assert checked >= 12
+
+
+def test_kustomization_applies_every_manifest_but_the_secret_examples() -> None:
+    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    listed = set(kustomization["resources"])
+    present = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
+    assert listed == present - {"secrets.example.yaml"}
+    images = {image["name"] for image in kustomization["images"]}
+    used = {c["image"] for w in k8s_kind("Deployment") + k8s_kind("Job") for c in pod_spec(w)["containers"]}
+    assert used == images
+
+
+def test_the_schema_script_is_valid_shell() -> None:
+    shell = shutil.which("sh")
+    assert shell
+    script = DEPLOY / "compose" / "temporal" / "temporal-schema.sh"
+    assert subprocess.run([shell, "-n", str(script)], check=False).returncode == 0
+
+
+# ---------------------------------------------------------------- the image definition
+
+
+def dockerfile_stages() -> dict[str, list[tuple[str, str]]]:
+    stages: dict[str, list[tuple[str, str]]] = {}
+    current = ""
+    text = DOCKERFILE.read_text().replace("\\\n", " ")
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        instruction, _, rest = line.partition(" ")
+        if instruction == "FROM":
+            current = rest.split(" AS ")[-1].strip()
+            stages[current] = [("FROM", rest.split(" AS ")[0].strip())]
+        elif current:
+            stages[current].append((instruction, rest.strip()))
+    return stages
+
+
+def stage_env(stages: dict[str, list[tuple[str, str]]], target: str) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for instruction, rest in stages[target]:
+        if instruction == "ENV":
+            env |= dict(pair.split("=", 1) for pair in rest.split())
+    return env
+
+
+def test_the_base_image_is_pinned_to_a_patch_release() -> None:
+    match = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", DOCKERFILE.read_text(), re.M)
+    assert match
+    assert re.fullmatch(r"python:3\.11\.\d+-slim-\w+", match.group(1))
+
+
+def test_every_image_runs_unprivileged_and_probes_itself_on_its_own_port() -> None:
+    stages = dockerfile_stages()
+    assert any(i == "USER" and re.fullmatch(r"[1-9]\d{3,}:[1-9]\d{3,}", r) for i, r in stages["runtime"])
+    for component in ("worker", "gateway", "codec", "sandbox"):
+        instructions = dict(stages[component])
+        assert instructions["FROM"] == "runtime"
+        assert f'"runtime.healthcheck", "{component}"' in instructions["HEALTHCHECK"]
+        module = re.findall(r'"-m", "([\w.]+)"', instructions["CMD"])[0]
+        assert importlib.util.find_spec(module) is not None, module
+        env = stage_env(stages, component)
+        assert set(env) <= known_names(component)
+        with pytest.MonkeyPatch.context() as patch:
+            for name, value in env.items():
+                patch.setenv(name, value)
+            probed = urlparse(healthcheck.COMPONENTS[component]())
+        assert str(probed.port) == instructions["EXPOSE"], component
+
+
+def test_the_image_copies_every_runtime_package_and_nothing_ignored() -> None:
+    copied = {rest.split()[0].rstrip("/") for i, rest in dockerfile_stages()["build"] if i == "COPY"}
+    packages = {p.parent.name for p in ROOT.glob("*/__init__.py")} - {"tests", "bench"}
+    assert packages <= copied
+    ignored = (ROOT / ".dockerignore").read_text().splitlines()
+    for source in copied:
+        assert (ROOT / source).exists(), source
+        assert f"!{source}" in ignored or f"!{source}/" in ignored, f"{source} is excluded by .dockerignore"
+
+
+# ---------------------------------------------------------------- compose agrees with the code
+
+
+def our_compose_services() -> dict[str, tuple[str, dict[str, Any]]]:
+    """Compose service -> (the component it runs, the service)."""
+    services = {}
+    for name, service in compose()["services"].items():
+        target = compose_target(service)
+        if target:
+            services[name] = (name if name in COMPONENT_SETTINGS else target, service)
+    return services
+
+
+def test_compose_gives_each_process_only_settings_it_reads() -> None:
+    services = our_compose_services()
+    assert {"worker", "gateway", "codec-server", "sandbox", "temporal-setup", "starter"} <= set(services)
+    for name, (component, service) in services.items():
+        unknown = set(compose_env(service)) - known_names(component)
+        assert not unknown, f"{name}: {sorted(unknown)} are read by nothing"
+        assert MUST_SET.get(component, set()) <= set(compose_env(service)), name
+
+
+def test_compose_ports_and_health_checks_meet_the_servers() -> None:
+    for name, (component, service) in our_compose_services().items():
+        if component not in healthcheck.COMPONENTS or service.get("healthcheck", {}).get("disable"):
+            continue
+        env = stage_env(dockerfile_stages(), component) | compose_env(service)
+        with pytest.MonkeyPatch.context() as patch:
+            for variable, value in env.items():
+                patch.setenv(variable, value)
+            port = urlparse(healthcheck.COMPONENTS[component]()).port
+        published = [p.split(":")[-1] for p in service.get("ports", [])]
+        assert not published or published == [str(port)], f"{name} publishes {published}, listens on {port}"
+
+
+def test_compose_wires_the_components_to_each_other() -> None:
+    services = compose()["services"]
+    worker, gateway, sandbox = (compose_env(services[n]) for n in ("worker", "gateway", "sandbox"))
+    codec, ui = compose_env(services["codec-server"]), compose_env(services["temporal-ui"])
+
+    provider = urlparse(worker["PROVIDER_BASE_URL"])
+    assert provider.hostname == "sandbox" and str(provider.port) == sandbox["SANDBOX_PORT"]
+    webhooks = urlparse(sandbox["SANDBOX_WEBHOOK_URL"])
+    assert webhooks.hostname == "gateway" and str(webhooks.port) == gateway["GATEWAY_PORT"]
+    provider_name = webhooks.path.removeprefix("/webhooks/")
+    assert provider_name in GatewaySettings.model_validate({}).provider_names()
+    # The same secret on both ends of each handshake.
+    assert sandbox["SANDBOX_WEBHOOK_SECRET"] == gateway["GATEWAY_WEBHOOK_SECRETS"]
+    assert (sandbox["SANDBOX_CLIENT_ID"], sandbox["SANDBOX_CLIENT_SECRET"]) == (
+        worker["PROVIDER_CLIENT_ID"],
+        worker["PROVIDER_CLIENT_SECRET"],
+    )
+    assert worker["CODEC_KEYS"] == gateway["CODEC_KEYS"] == codec["CODEC_KEYS"]
+    # The browser reaches the codec server on its published port, from the UI's published origin.
+    endpoint = urlparse(ui["TEMPORAL_CODEC_ENDPOINT"])
+    assert f"{endpoint.port}:{endpoint.port}" in services["codec-server"]["ports"]
+    assert endpoint.path.startswith("/t/") and "CODEC_SERVER_TOKEN" in endpoint.path
+    ui_port = services["temporal-ui"]["ports"][0].split(":")[0]
+    assert f"http://localhost:{ui_port}" in codec["CODEC_UI_ORIGINS"].split(",")
+    for service in ("worker", "gateway", "temporal-setup", "starter"):
+        assert compose_env(services[service])["TEMPORAL_ADDRESS"] == "temporal:7233"
+
+
+def test_every_required_compose_variable_is_in_the_env_example() -> None:
+    required = set(re.findall(r"\$\{(\w+):\?", COMPOSE.read_text()))
+    example = {
+        line.split("=")[0] for line in (DEPLOY / "compose" / ".env.example").read_text().splitlines() if "=" in line
+    }
+    assert required
+    assert required <= example
+
+
+def test_compose_images_are_pinned() -> None:
+    for name, service in compose()["services"].items():
+        image = service["image"]
+        if compose_target(service):
+            assert image.startswith("consignado/"), name
+        else:
+            assert re.search(r":v?\d+\.\d+", image) and "latest" not in image, f"{name}: {image}"
+
+
+def test_workers_scale_and_drain_in_compose() -> None:
+    worker = compose()["services"]["worker"]
+    assert "container_name" not in worker  # replicas need generated names
+    assert worker["deploy"]["replicas"] >= 2
+    drain = float(compose_env(worker)["WORKER_GRACEFUL_SHUTDOWN_SECONDS"])
+    assert drain > CALL_TIMEOUT.total_seconds()
+    assert _seconds(worker["stop_grace_period"]) > drain
+
+
+def _seconds(duration: str) -> float:
+    value, unit = re.fullmatch(r"(\d+)([sm])", duration).groups()  # type: ignore[union-attr]
+    return timedelta(**{"seconds" if unit == "s" else "minutes": int(value)}).total_seconds()
+
+
+# ---------------------------------------------------------------- Kubernetes agrees with the code
+
+
+K8S_COMPONENTS = {
+    "loan-worker": "worker",
+    "webhook-gateway": "gateway",
+    "codec-server": "codec",
+    "temporal-setup": "temporal-setup",
+}
+
+
+def k8s_workloads() -> Iterator[tuple[str, dict[str, Any]]]:
+    for workload in k8s_kind("Deployment") + k8s_kind("Job"):
+        yield K8S_COMPONENTS[workload["metadata"]["name"]], workload
+
+
+def test_kubernetes_gives_each_process_only_settings_it_reads() -> None:
+    seen = set()
+    for component, workload in k8s_workloads():
+        env = container_env(workload)
+        unknown = set(env) - known_names(component)
+        assert not unknown, f"{workload['metadata']['name']}: {sorted(unknown)} are read by nothing"
+        assert MUST_SET.get(component, set()) <= set(env), component
+        seen.add(component)
+    assert seen == set(K8S_COMPONENTS.values())
+
+
+def test_every_secret_reference_names_a_documented_secret_key() -> None:
+    documented = {
+        (secret["metadata"]["name"], key)
+        for secret in load_all(K8S / "secrets.example.yaml")
+        for key in secret["stringData"]
+    }
+    referenced = {
+        (value["secretKeyRef"]["name"], value["secretKeyRef"]["key"])
+        for _, workload in k8s_workloads()
+        for value in container_env(workload).values()
+        if isinstance(value, dict)
+    }
+    assert referenced == documented
+    # Secrets never sit in the ConfigMap.
+    config = k8s_named("ConfigMap", "consignado-config")["data"]
+    assert not {"CODEC_KEYS", "PII_HASH_KEY", "PROVIDER_CLIENT_SECRET", "GATEWAY_WEBHOOK_SECRETS"} & set(config)
+
+
+def test_probes_and_services_meet_the_ports_the_settings_open() -> None:
+    for component, workload in k8s_workloads():
+        (container,) = pod_spec(workload)["containers"]
+        if component not in healthcheck.COMPONENTS:
+            continue
+        env = {k: v for k, v in container_env(workload).items() if isinstance(v, str)}
+        with pytest.MonkeyPatch.context() as patch:
+            for name, value in env.items():
+                patch.setenv(name, value)
+            listens = urlparse(healthcheck.COMPONENTS[component]()).port
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        assert list(ports.values()) == [listens], component
+        for probe in ("readinessProbe", "livenessProbe"):
+            assert container[probe]["httpGet"]["port"] in ports, (component, probe)
+    routes = {r.path for r in _gateway_app().routes}  # type: ignore[attr-defined]
+    gateway = pod_spec(k8s_named("Deployment", "webhook-gateway"))["containers"][0]
+    assert {gateway["readinessProbe"]["httpGet"]["path"], gateway["livenessProbe"]["httpGet"]["path"]} <= routes
+    for service in k8s_kind("Service"):
+        (target,) = [p["targetPort"] for p in service["spec"]["ports"]]
+        workload = k8s_named("Deployment", service["metadata"]["name"])
+        assert service["spec"]["selector"].items() <= workload["spec"]["template"]["metadata"]["labels"].items()
+        assert target in {p["name"] for p in pod_spec(workload)["containers"][0]["ports"]}
+
+
+def _gateway_app() -> object:
+    from gateway.app import create_app
+
+    return create_app(GatewaySettings())
+
+
+def test_the_ingress_publishes_only_the_webhook_route() -> None:
+    ingress = k8s_named("Ingress", "webhook-gateway")
+    paths = [p["path"] for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]]
+    assert paths == ["/webhooks/"]
+
+
+def test_a_terminating_worker_has_time_to_finish_its_activities() -> None:
+    worker = k8s_named("Deployment", "loan-worker")
+    drain = float(container_env(worker)["WORKER_GRACEFUL_SHUTDOWN_SECONDS"])
+    assert drain > CALL_TIMEOUT.total_seconds()
+    assert pod_spec(worker)["terminationGracePeriodSeconds"] > drain
+    hpa = k8s_named("HorizontalPodAutoscaler", "loan-worker")
+    assert hpa["spec"]["scaleTargetRef"]["name"] == "loan-worker"
+    assert hpa["spec"]["minReplicas"] >= 2
+
+
+def test_every_pod_runs_unprivileged_and_read_only() -> None:
+    for _, workload in k8s_workloads():
+        spec = pod_spec(workload)
+        assert spec["securityContext"]["runAsNonRoot"] is True
+        for container in spec["containers"]:
+            assert container["securityContext"]["readOnlyRootFilesystem"] is True
+            assert container["securityContext"]["allowPrivilegeEscalation"] is False
+
+
+# ---------------------------------------------------------------- compose, Kubernetes and Helm agree
+
+
+def test_one_temporal_version_everywhere() -> None:
+    helm = yaml.safe_load(HELM_VALUES.read_text())
+    images = {s["image"].split(":")[0]: s["image"].split(":")[1] for s in compose()["services"].values()}
+    assert images["temporalio/server"] == helm["server"]["image"]["tag"]
+    assert images["temporalio/admin-tools"] == helm["admintools"]["image"]["tag"]
+    assert images["temporalio/ui"] == helm["web"]["image"]["tag"]
+    assert images["temporalio/server"] in images["temporalio/admin-tools"]
+
+
+def test_the_namespace_and_task_queue_are_the_ones_the_cluster_is_set_up_for() -> None:
+    helm = yaml.safe_load(HELM_VALUES.read_text())
+    config = k8s_named("ConfigMap", "consignado-config")["data"]
+    assert config["TEMPORAL_NAMESPACE"] in [n["name"] for n in helm["server"]["config"]["namespaces"]["namespace"]]
+    dynamic = [
+        helm["server"]["dynamicConfig"],
+        yaml.safe_load((DEPLOY / "compose" / "temporal" / "dynamicconfig" / "production-sql.yaml").read_text()),
+    ]
+    compose_queue = compose_env(compose()["services"]["worker"])["TEMPORAL_TASK_QUEUE"]
+    for queue in (config["TEMPORAL_TASK_QUEUE"], compose_queue):
+        for settings in dynamic:
+            constrained = {
+                c["constraints"].get("taskQueueName")
+                for key, values in settings.items()
+                if key.startswith("matching.numTaskqueue")
+                for c in values
+            }
+            assert constrained == {queue}
+
+
+def test_the_web_ui_decodes_through_our_codec_server_and_it_accepts_the_ui() -> None:
+    helm = yaml.safe_load(HELM_VALUES.read_text())
+    env = {e["name"]: e.get("value") for e in helm["web"]["additionalEnv"]}
+    endpoint = urlparse(env["TEMPORAL_CODEC_ENDPOINT"])
+    codec_hosts = {rule["host"] for rule in k8s_named("Ingress", "codec-server")["spec"]["rules"]}
+    assert endpoint.scheme == "https" and endpoint.hostname in codec_hosts
+    origins = container_env(k8s_named("Deployment", "codec-server"))["CODEC_UI_ORIGINS"].split(",")
+    assert {f"https://{host}" for host in helm["web"]["ingress"]["hosts"]} <= set(origins)
