@@ -143,22 +143,31 @@ async def drive(
     }
 
 
-def measure(rate: float = 200.0, seconds: float = 15.0, keys: int = 500) -> dict[str, float]:
+def measure(
+    rate: float = 200.0, seconds: float = 15.0, keys: int = 500, stack: LocalStack | None = None
+) -> dict[str, float]:
+    """On ``stack`` (server, gateway and a worker running), or on a stack of its own."""
+    if stack is not None:
+        return _measure_on(stack, rate, seconds, keys)
     with tempfile.TemporaryDirectory() as folder:
-        stack = LocalStack(StackConfig.ephemeral(Path(folder)))
+        own = LocalStack(StackConfig.ephemeral(Path(folder)))
         try:
-            stack.start_temporal()
-            stack.start_gateway()
-            stack.start_worker()
-            url = f"{stack.config.gateway_url}/webhooks/sandbox"
-            secret = stack.config.webhook_secret.encode()
-            # Steady state, as in production: each key's mailbox already exists (the loan's claim
-            # creates it when the key is born), so the measured webhooks signal running workflows.
-            pool = [str(uuid.uuid4()) for _ in range(keys)]
-            asyncio.run(drive(url, secret, rate=100, seconds=keys / 100, keys=keys, pool=pool))
-            return asyncio.run(drive(url, secret, rate=rate, seconds=seconds, keys=keys, pool=pool))
+            own.start_temporal()
+            own.start_gateway()
+            own.start_worker()
+            return _measure_on(own, rate, seconds, keys)
         finally:
-            stack.stop()
+            own.stop()
+
+
+def _measure_on(stack: LocalStack, rate: float, seconds: float, keys: int) -> dict[str, float]:
+    url = f"{stack.config.gateway_url}/webhooks/sandbox"
+    secret = stack.config.webhook_secret.encode()
+    # Steady state, as in production: each key's mailbox already exists (the loan's claim creates
+    # it when the key is born), so the measured webhooks signal running workflows.
+    pool = [str(uuid.uuid4()) for _ in range(keys)]
+    asyncio.run(drive(url, secret, rate=100, seconds=keys / 100, keys=keys, pool=pool))
+    return asyncio.run(drive(url, secret, rate=rate, seconds=seconds, keys=keys, pool=pool))
 
 
 def main() -> None:

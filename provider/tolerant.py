@@ -7,6 +7,8 @@ every such value with its path, so the gateway and the workflow can flag it inst
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import re
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -82,8 +84,16 @@ class InboundModel(BaseModel):
     def _extras_json_native(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        declared = set(cls.model_fields) | {f.alias for f in cls.model_fields.values() if f.alias}
+        declared = _declared_names(cls)
+        if all(k in declared for k in data):
+            return data
         return {k: (v if k in declared else json_native(v)) for k, v in data.items()}
+
+
+@functools.cache
+def _declared_names(cls: type[BaseModel]) -> frozenset[str]:
+    # Per class, once: this runs for every inbound object, down to each installment of a simulation.
+    return frozenset(cls.model_fields) | {f.alias for f in cls.model_fields.values() if f.alias}
 
 
 class OutboundModel(BaseModel):
@@ -119,6 +129,10 @@ def _lenient_date(value: Any) -> Any:
     if value is None or isinstance(value, date | Unknown):
         return value.date() if isinstance(value, datetime) else value
     text = str(value).strip()
+    if len(text) == 10 and text[4] == "-":
+        # The common spelling (and how a date comes back from our own JSON): no strptime needed.
+        with contextlib.suppress(ValueError):
+            return date.fromisoformat(text)
     for fmt in _DATE_FORMATS:
         try:
             return datetime.strptime(text, fmt).date()  # noqa: DTZ007 - a calendar date has no zone
@@ -162,14 +176,21 @@ LenientDatetime = Annotated[datetime | Unknown, BeforeValidator(_lenient_datetim
 """An aware datetime; naive provider timestamps are read as America/Sao_Paulo."""
 
 
+_SCALARS = (int, float, Decimal, date, Enum, bool)
+
+
 def unknown_values(model: Any, path: str = "") -> Iterator[tuple[str, str]]:
     """Yield ``(path, raw value)`` for every Unknown anywhere inside a parsed payload."""
     if isinstance(model, Unknown):
         yield path, str(model)
+    elif isinstance(model, _SCALARS):
+        return
     elif isinstance(model, BaseModel):
-        items = dict(model)
+        items = dict(model.__dict__)
         items.update(model.model_extra or {})
         for name, value in items.items():
+            if value is None or type(value) is str or (isinstance(value, _SCALARS) and not isinstance(value, Unknown)):
+                continue  # most fields: skip the recursion (simulations carry hundreds of them)
             yield from unknown_values(value, f"{path}.{name}" if path else name)
     elif isinstance(model, list | tuple):
         for index, value in enumerate(model):

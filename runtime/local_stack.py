@@ -294,10 +294,14 @@ class LocalStack:
         }
         if index == 0 and config.worker_metrics_port:
             env["WORKER_METRICS_BIND"] = f"127.0.0.1:{config.worker_metrics_port}"
-        log = self.logs / f"worker-{index}.log"
+        return self.start_polling_process(f"worker-{index}", [sys.executable, str(ROOT / "worker.py")], env)
+
+    def start_polling_process(self, name: str, args: list[str], env: dict[str, str] | None = None) -> Process:
+        """A worker-like process: it has no port of its own; its log line says when it polls (its
+        metrics are bound by then)."""
+        log = self.logs / f"{name}.log"
         offset = log.stat().st_size if log.exists() else 0
-        process = self._spawn(f"worker-{index}", [sys.executable, str(ROOT / "worker.py")], env)
-        # A worker has no port of its own; its log line says when it polls (its metrics are bound by then).
+        process = self._spawn(name, args, env)
         self._wait_log(process, "worker polling", offset)
         return process
 

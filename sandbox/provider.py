@@ -569,13 +569,19 @@ class SandboxProvider:
             return SUCCESS  # the correction fixed what the CPF's scenario complained about
         return averbacao_outcome(debt.cpf)
 
+    def _attempt_time(self, debt: Debt) -> datetime:
+        step = self.settings.teimosinha_clock_step_seconds
+        if not step or debt.last_response_at is None:
+            return now()
+        return debt.last_response_at + timedelta(seconds=step)
+
     async def _attempt_averbacao(self, debt: Debt) -> None:
         if debt.final or debt.collateral_constituted:
             return
         step = self._averbacao_step(debt)
         debt.averbacao_attempts += 1
         faults = self.faults_for(debt.cpf)
-        attempt_at = now()
+        attempt_at = self._attempt_time(debt)
         debt.last_response_at = attempt_at
         if step == SUCCESS:
             debt.collateral_constituted = True

@@ -25,4 +25,8 @@ class SandboxSettings(BaseSettings):
     cancel_grace_seconds: float = 5.0
     # Teimosinha: how often a retryable averbação error is tried again.
     teimosinha_interval_seconds: float = 2.0
+    # For benchmarks: date each teimosinha attempt this many seconds after the previous one (the
+    # provider's cadence, e.g. 3600), however fast the attempts really come. 0: real time. Attempts
+    # dated within the same second would be the same webhook, and be deduplicated as such.
+    teimosinha_clock_step_seconds: float = 0.0
     product_file: Path | None = None

@@ -1,0 +1,337 @@
+"""Measurements of the whole system on one local stack: loans end to end, the floor, history sizes
+and worker memory. ``python -m bench`` runs them in order and prints the table; each function here
+takes the running stack and returns plain figures.
+
+Loans are the ``completes`` sample (CPF first digit 1: every provider step succeeds). The driver
+plays the formalization front end: it finds loans waiting for the signature through visibility
+(``LoanStage = 'awaiting_signature'``), not by querying each loan, so the workers under test do not
+also answer queries, and signs them with the ``submit_signature`` update. Every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import sys
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import Client
+
+from bench.floor import FLOOR_TASK_QUEUE, FLOOR_WORKFLOW, SIGNATURE_UPDATE, FloorPlan, plan_from_history
+from domain.loan import LoanRequest
+from runtime.local_stack import LocalStack, Process
+from sandbox.scenarios import benefit_number_for
+from starter.api import LoanService, loan_workflow_id
+from starter.samples import SAMPLES, sample_cpf, sample_request, signature_now
+from workflows.mailbox_contract import mailbox_id
+from workflows.search import PROVIDER_DEBT_KEY
+from workflows.state import LoanPolicy
+
+COMPLETES = next(s for s in SAMPLES if s.name == "completes")
+START_CONCURRENCY = 64
+
+
+@dataclass
+class Batch:
+    workflow_ids: list[str]
+    seconds: float  # first start to last completion
+    outcomes: Counter[str]
+
+    @property
+    def per_second(self) -> float:
+        return len(self.workflow_ids) / self.seconds if self.seconds else float("nan")
+
+
+class LoanFactory:
+    """Loan requests from one template (documents written once); a fresh CPF and key per loan."""
+
+    def __init__(self, documents_dir: Path, seed: int = 7) -> None:
+        self._rng = random.Random(seed)
+        self._template = sample_request(
+            COMPLETES, cpf=sample_cpf(1, self._rng), stamp="bench", documents_dir=documents_dir
+        )
+        self._count = 0
+
+    @staticmethod
+    def prefix(batch: str) -> str:
+        return f"bench-{batch}-"
+
+    def make(self, batch: str) -> LoanRequest:
+        self._count += 1
+        cpf = sample_cpf(1, self._rng)
+        template = self._template
+        return template.model_copy(
+            update={
+                "request_key": f"{self.prefix(batch)}{self._count:06d}",
+                "borrower": template.borrower.model_copy(update={"cpf": cpf}),
+                "benefit": template.benefit.model_copy(update={"number": benefit_number_for(cpf)}),
+            }
+        )
+
+
+async def _bounded(calls: list[Callable[[], Awaitable[Any]]], limit: int = START_CONCURRENCY) -> list[Any]:
+    gate = asyncio.Semaphore(limit)
+
+    async def one(call: Callable[[], Awaitable[Any]]) -> Any:
+        async with gate:
+            return await call()
+
+    return await asyncio.gather(*(one(call) for call in calls))
+
+
+async def _sign_when_waiting(client: Client, workflow_type: str, pending: set[str], stop: asyncio.Event) -> None:
+    query = f"WorkflowType = '{workflow_type}' AND LoanStage = 'awaiting_signature' AND ExecutionStatus = 'Running'"
+    signing: list[asyncio.Task[Any]] = []
+    while pending and not stop.is_set():
+        async for execution in client.list_workflows(query, page_size=1000):
+            if execution.id in pending:
+                pending.discard(execution.id)
+                handle = client.get_workflow_handle(execution.id)
+                signing.append(asyncio.create_task(handle.execute_update(SIGNATURE_UPDATE, signature_now())))
+        await asyncio.sleep(0.1)
+    await asyncio.gather(*signing)
+
+
+async def _drive(
+    client: Client,
+    workflow_type: str,
+    starts: list[Callable[[], Awaitable[str]]],
+    limit_seconds: float,
+) -> Batch:
+    """Start every workflow, sign each when it asks, and wait for all to close."""
+    began = time.perf_counter()
+    workflow_ids: list[str] = await _bounded(starts)
+    stop = asyncio.Event()
+    signer = asyncio.create_task(_sign_when_waiting(client, workflow_type, set(workflow_ids), stop))
+    outcomes: Counter[str] = Counter()
+    finished = began
+
+    async def close(workflow_id: str) -> None:
+        nonlocal finished
+        try:
+            await client.get_workflow_handle(workflow_id).result()
+        except Exception as error:
+            outcomes[type(error).__name__] += 1
+        else:
+            outcomes["completed"] += 1
+        finished = max(finished, time.perf_counter())
+
+    try:
+        await asyncio.wait_for(asyncio.gather(*(close(w) for w in workflow_ids)), limit_seconds)
+    finally:
+        stop.set()
+        await signer
+    return Batch(workflow_ids, finished - began, outcomes)
+
+
+async def run_loans(service: LoanService, factory: LoanFactory, count: int, batch: str, limit_seconds: float) -> Batch:
+    requests = [factory.make(batch) for _ in range(count)]  # built before the clock starts
+
+    def start(request: LoanRequest) -> Callable[[], Awaitable[str]]:
+        async def call() -> str:
+            return (await service.start(request)).workflow_id
+
+        return call
+
+    return await _drive(service.client, "LoanWorkflow", [start(r) for r in requests], limit_seconds)
+
+
+async def run_floor(client: Client, plan: FloorPlan, count: int, batch: str, limit_seconds: float) -> Batch:
+    def start(index: int) -> Callable[[], Awaitable[str]]:
+        async def call() -> str:
+            handle = await client.start_workflow(
+                FLOOR_WORKFLOW, plan, id=f"floor-{batch}-{index:06d}", task_queue=FLOOR_TASK_QUEUE
+            )
+            return handle.id
+
+        return call
+
+    return await _drive(client, FLOOR_WORKFLOW, [start(i) for i in range(count)], limit_seconds)
+
+
+def start_floor_worker(stack: LocalStack, index: int) -> Process:
+    return stack.start_polling_process(
+        f"floor-worker-{index}",
+        [sys.executable, "-m", "bench.floor"],
+        {"TEMPORAL_TASK_QUEUE": FLOOR_TASK_QUEUE},
+    )
+
+
+# ------------------------------------------------------------------ history sizes
+
+
+async def history(client: Client, workflow_id: str, run_id: str | None = None) -> list[HistoryEvent]:
+    return [event async for event in client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history_events()]
+
+
+@dataclass
+class Chain:
+    """Every run of one workflow id (continue-as-new makes a chain of runs)."""
+
+    runs: int
+    total_events: int
+    max_run_events: int
+    signals: int
+
+
+async def chain(client: Client, workflow_id: str) -> Chain:
+    sizes, signals = [], 0
+    async for execution in client.list_workflows(f"WorkflowId = '{workflow_id}'"):
+        events = await history(client, workflow_id, execution.run_id)
+        sizes.append(len(events))
+        signals += sum(e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED for e in events)
+    return Chain(runs=len(sizes), total_events=sum(sizes), max_run_events=max(sizes, default=0), signals=signals)
+
+
+async def debt_mailbox_id(client: Client, loan_id: str) -> str:
+    description = await client.get_workflow_handle(loan_id).describe()
+    debt_key = description.typed_search_attributes.get(PROVIDER_DEBT_KEY)
+    if debt_key is None:
+        raise LookupError(f"{loan_id} has no debt key")
+    return mailbox_id(debt_key)
+
+
+@dataclass
+class LoanShape:
+    plan: FloorPlan
+    events: int
+    workflow_tasks: int
+    debt_mailbox_events: int
+
+
+async def loan_shape(client: Client, loan_id: str) -> LoanShape:
+    events = await history(client, loan_id)
+    tasks = sum(e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED for e in events)
+    mailbox = await history(client, await debt_mailbox_id(client, loan_id))
+    return LoanShape(plan_from_history(events), len(events), tasks, len(mailbox))
+
+
+async def teimosinha_loan(
+    service: LoanService, factory: LoanFactory, sandbox_url: str, attempts: int, limit_seconds: float
+) -> tuple[Chain, Chain]:
+    """One loan whose averbação answers 'margin exceeded' ``attempts`` times (teimosinha) before it
+    succeeds. Returns the loan's chain of runs and its debt mailbox's."""
+    request = factory.make("teimosinha")
+    scenario = {"averbacao": ["consignable_margin_excceded"] * attempts + ["success"]}
+    async with httpx.AsyncClient(base_url=sandbox_url, timeout=10.0) as sandbox:
+        (await sandbox.put(f"/_sandbox/scenarios/{request.borrower.cpf}", json=scenario)).raise_for_status()
+
+    async def start() -> str:
+        return (await service.start(request, policy=LoanPolicy())).workflow_id
+
+    batch = await _drive(service.client, "LoanWorkflow", [start], limit_seconds)
+    if batch.outcomes["completed"] != 1:
+        raise RuntimeError(f"the teimosinha loan did not complete: {dict(batch.outcomes)}")
+    loan_id = loan_workflow_id(request.request_key)
+    return await chain(service.client, loan_id), await chain(
+        service.client, await debt_mailbox_id(service.client, loan_id)
+    )
+
+
+# ------------------------------------------------------------------ worker memory
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds each process of the stack spends between ``start`` and ``stop``: where a loan's
+    cost goes (server, worker, gateway, sandbox)."""
+
+    def __init__(self, stack: LocalStack) -> None:
+        self._stack = stack
+        self._begin: dict[str, float] = {}
+
+    def _now(self) -> dict[str, float]:
+        return {p.name: cpu_seconds(p.popen.pid) for p in self._stack.processes if p.popen.poll() is None}
+
+    def start(self) -> None:
+        self._begin = self._now()
+
+    def stop(self) -> dict[str, float]:
+        end = self._now()
+        spent: dict[str, float] = {}
+        for name, value in end.items():
+            group = name.rsplit("-", 1)[0] if name[-1].isdigit() else name
+            spent[group] = spent.get(group, 0.0) + value - self._begin.get(name, 0.0)
+        return spent
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def worker_gauge(metrics_url: str, name: str) -> float | None:
+    try:
+        text = httpx.get(metrics_url, timeout=5.0).text
+    except httpx.HTTPError:
+        return None
+    values = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name)]
+    return sum(values) if values else None
+
+
+@dataclass
+class Memory:
+    loans: int
+    rss_before: int
+    rss_after: int
+    cached_workflows: float | None
+
+    @property
+    def per_thousand(self) -> float:
+        return (self.rss_after - self.rss_before) * 1000 / self.loans
+
+
+async def open_loans_memory(
+    stack: LocalStack, service: LoanService, factory: LoanFactory, count: int, limit_seconds: float
+) -> Memory:
+    """A fresh worker; ``count`` loans brought to the signature wait (window timer running), then
+    left open. RSS of the worker before and after."""
+    worker = await asyncio.to_thread(stack.start_worker, 0)
+    # A few loans first, so the baseline includes what any working worker has loaded and cached.
+    await run_loans(service, factory, 5, "memory-warmup", limit_seconds)
+    await asyncio.sleep(2.0)
+    before = rss_bytes(worker.popen.pid)
+    requests = [factory.make("memory") for _ in range(count)]
+
+    def start(request: LoanRequest) -> Callable[[], Awaitable[Any]]:
+        return lambda: service.start(request)
+
+    await _bounded([start(r) for r in requests])
+    query = (
+        "WorkflowType = 'LoanWorkflow' AND LoanStage = 'awaiting_signature' AND ExecutionStatus = 'Running'"
+        f" AND WorkflowId STARTS_WITH '{loan_workflow_id(factory.prefix('memory'))}'"
+    )
+    deadline = time.monotonic() + limit_seconds
+    waiting = 0
+    while time.monotonic() < deadline:
+        waiting = (await service.client.count_workflows(query)).count
+        if waiting >= count:
+            break
+        await asyncio.sleep(0.5)
+    if waiting < count:
+        raise TimeoutError(f"only {waiting} of {count} loans reached the signature wait in {limit_seconds:.0f} s")
+    await asyncio.sleep(2.0)  # let the last activations settle
+    after = rss_bytes(worker.popen.pid)
+    metrics = f"http://127.0.0.1:{stack.config.worker_metrics_port}/metrics"
+    cached = worker_gauge(metrics, "temporal_sticky_cache_size")
+    return Memory(count, before, after, cached)
+
+
+def documents_dir(stack: LocalStack) -> Path:
+    return stack.config.data_dir / "documents"
