@@ -469,3 +469,20 @@ def test_the_web_ui_decodes_through_our_codec_server_and_it_accepts_the_ui() -> 
     assert endpoint.scheme == "https" and endpoint.hostname in codec_hosts
     origins = container_env(k8s_named("Deployment", "codec-server"))["CODEC_UI_ORIGINS"].split(",")
     assert {f"https://{host}" for host in helm["web"]["ingress"]["hosts"]} <= set(origins)
+
+
+def test_the_readme_deploy_section_names_what_exists() -> None:
+    """The README's deploy instructions: every file they name exists, the compose service they scale
+    and the Dockerfile targets they list are real, and the Helm chart version is the one we pin."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Deploy and scale") : readme.index("## Benchmarks")]
+    for path in set(re.findall(r"deploy/[\w./-]+[\w]", section)):
+        assert (ROOT / path).exists(), path
+    scaled = re.search(r"--scale (\w[\w-]*)=", section)
+    assert scaled and scaled.group(1) in compose()["services"]
+    targets = set(re.findall(r"^FROM .* AS (\S+)", (ROOT / "deploy/docker/Dockerfile").read_text(), re.M))
+    for target in re.findall(r"`--target (\w+)`, `(\w+)`, `(\w+)`, `(\w+)`", section)[0]:
+        assert target in targets, target
+    chart = re.search(r"--version (\S+)", section)
+    values = (ROOT / "deploy/temporal-helm/values.yaml").read_text()
+    assert chart and f"--version {chart.group(1)}" in values
