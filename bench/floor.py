@@ -195,10 +195,7 @@ async def run_worker() -> None:
         task_queue=temporal.task_queue,
         workflows=[FloorWorkflow],
         activities=[floor_call, floor_local],
-        max_concurrent_activities=options.max_concurrent_activities,
-        max_concurrent_workflow_tasks=options.max_concurrent_workflow_tasks,
-        max_cached_workflows=options.max_cached_workflows,
-        graceful_shutdown_timeout=timedelta(seconds=options.graceful_shutdown_seconds),
+        **options.worker_limits(),
     )
     async with worker:
         log.info("worker polling %s on %s", temporal.task_queue, temporal.address)

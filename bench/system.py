@@ -31,12 +31,10 @@ from domain.loan import LoanRequest
 from runtime.local_stack import LocalStack, Process
 from sandbox.scenarios import benefit_number_for
 from starter.api import LoanService, loan_workflow_id
-from starter.samples import SAMPLES, sample_cpf, sample_request, signature_now
+from starter.samples import COMPLETES, sample_cpf, sample_request, signature_now
 from workflows.mailbox_contract import mailbox_id
 from workflows.search import PROVIDER_DEBT_KEY
-from workflows.state import LoanPolicy
 
-COMPLETES = next(s for s in SAMPLES if s.name == "completes")
 START_CONCURRENCY = 64
 
 
@@ -226,7 +224,7 @@ async def teimosinha_loan(
         (await sandbox.put(f"/_sandbox/scenarios/{request.borrower.cpf}", json=scenario)).raise_for_status()
 
     async def start() -> str:
-        return (await service.start(request, policy=LoanPolicy())).workflow_id
+        return (await service.start(request)).workflow_id
 
     batch = await _drive(service.client, "LoanWorkflow", [start], limit_seconds)
     if batch.outcomes["completed"] != 1:
@@ -331,7 +329,3 @@ async def open_loans_memory(
     metrics = f"http://127.0.0.1:{stack.config.worker_metrics_port}/metrics"
     cached = worker_gauge(metrics, "temporal_sticky_cache_size")
     return Memory(count, before, after, cached)
-
-
-def documents_dir(stack: LocalStack) -> Path:
-    return stack.config.data_dir / "documents"

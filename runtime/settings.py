@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -50,6 +52,15 @@ class WorkerSettings(BaseSettings):
     graceful_shutdown_seconds: float = 30.0
     log_level: str = "INFO"
     metrics_bind: str | None = None  # e.g. "127.0.0.1:9464": Prometheus endpoint for the SDK's metrics
+
+    def worker_limits(self) -> dict[str, Any]:
+        """Keyword arguments for ``temporalio.worker.Worker``."""
+        return {
+            "max_concurrent_activities": self.max_concurrent_activities,
+            "max_concurrent_workflow_tasks": self.max_concurrent_workflow_tasks,
+            "max_cached_workflows": self.max_cached_workflows,
+            "graceful_shutdown_timeout": timedelta(seconds=self.graceful_shutdown_seconds),
+        }
 
 
 class CodecSettings(BaseSettings):

@@ -85,6 +85,7 @@ SAMPLES = (
         disbursement_in_days=62,
     ),
 )
+COMPLETES = SAMPLES[0]  # the happy path: every provider step succeeds
 
 
 def sample_cpf(first_digit: int, rng: random.Random) -> str:

@@ -22,13 +22,12 @@ from runtime.local_stack import LocalStack, StackConfig, running
 from runtime.settings import TemporalSettings
 from runtime.temporal import connect
 from starter.api import LoanService
-from starter.samples import SAMPLES, sample_cpf, sample_request, signature_now
+from starter.samples import COMPLETES, sample_cpf, sample_request, signature_now
 from tests.conftest import FAST_SANDBOX, TEST_CODEC_KEYS
 from workflows.state import Stage, Status
 
 pytestmark = pytest.mark.integration
 
-COMPLETES = next(s for s in SAMPLES if s.name == "completes")
 LOANS = 6
 CALL_LATENCY_MS = 1500
 

@@ -47,15 +47,15 @@ def bare_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.wait(timeout=30)
 
 
-def setup_job(address: str, namespace: str) -> subprocess.CompletedProcess[str]:
+def setup_job(address: str, namespace: str, *, wait_seconds: int = 60) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "TEMPORAL_ADDRESS": address, "TEMPORAL_NAMESPACE": namespace}
     return subprocess.run(
-        [sys.executable, "-m", "runtime.temporal_setup", "--retention-days", "45", "--wait-seconds", "60"],
+        [sys.executable, "-m", "runtime.temporal_setup", "--retention-days", "45", "--wait-seconds", str(wait_seconds)],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=wait_seconds + 60,
         check=False,
     )
 
@@ -90,17 +90,8 @@ async def test_an_attribute_registered_with_another_type_fails_the_job(bare_serv
 
 
 def test_an_unreachable_cluster_fails_within_the_wait() -> None:
-    env = {**os.environ, "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}"}
     started = time.monotonic()
-    failed = subprocess.run(
-        [sys.executable, "-m", "runtime.temporal_setup", "--wait-seconds", "3"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    failed = setup_job(f"127.0.0.1:{free_port()}", "default", wait_seconds=3)
     assert failed.returncode == 1
     assert "setup failed" in failed.stderr
     assert time.monotonic() - started < 45

@@ -16,14 +16,12 @@ from temporalio.client import Client
 
 from runtime.local_stack import LocalStack
 from starter.api import LoanService
-from starter.samples import SAMPLES, sample_cpf, sample_request, signature_now
+from starter.samples import COMPLETES, sample_cpf, sample_request, signature_now
 from tests.workflows.conftest import record_history
 from workflows.mailbox_contract import MailboxState, mailbox_id
 from workflows.state import LoanState, Stage, Status
 
 pytestmark = pytest.mark.integration
-
-COMPLETES = next(s for s in SAMPLES if s.name == "completes")
 
 
 @pytest.fixture
