@@ -79,7 +79,7 @@ def main() -> None:
         os.chdir(ROOT)
         sys.exit(subprocess.call([sys.executable, "-m", "pytest", *args.pytest_args]))
     if args.command == "run":
-        from runtime.local_stack import run_local_stack
+        from devstack.run import run_local_stack
 
         sys.exit(run_local_stack(workers=args.workers, samples=not args.no_samples))
 

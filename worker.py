@@ -10,22 +10,22 @@ import asyncio
 import logging
 import os
 import signal
+from mailbox.claims import TemporalKeyClaimer
+from mailbox.workflow import ProviderKeyMailbox
 
 import httpx
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
-from activities.claims import TemporalKeyClaimer
-from activities.mapping import LenderTerms
-from activities.provider_calls import LoanActivities
+from loan.activities import LoanActivities
+from loan.mapping import LenderTerms
+from loan.workflow import LoanWorkflow
 from pricing.product import INSS_DEFAULT_PRODUCT, ProductConfig
 from provider.client import Credentials, ProviderClient
 from provider.wire import decode
 from runtime.settings import LenderSettings, ProviderSettings, TemporalSettings, WorkerSettings
 from runtime.telemetry import exit_now, setup_tracing
 from runtime.temporal import connect
-from workflows.loan import LoanWorkflow
-from workflows.mailbox import ProviderKeyMailbox
 
 log = logging.getLogger("worker")
 
@@ -71,12 +71,12 @@ async def run() -> None:
             task_queue=temporal.task_queue,
             workflows=[LoanWorkflow, ProviderKeyMailbox],
             activities=activities.all(),
+            deployment_config=options.deployment(),
             **options.worker_limits(),
         )
         async with worker:
-            log.info(
-                "worker polling %s on %s (namespace %s)", temporal.task_queue, temporal.address, temporal.namespace
-            )
+            build = f"{options.deployment_name}/{options.build_id}" if options.build_id else "unversioned"
+            log.info("worker polling %s on %s, build %s", temporal.task_queue, temporal.where(), build)
             await stop.wait()
             log.info(
                 "stopping: no new tasks, waiting up to %.0f s for running activities", options.graceful_shutdown_seconds

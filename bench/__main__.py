@@ -36,11 +36,11 @@ from bench.system import (
     start_floor_worker,
     teimosinha_loan,
 )
-from runtime.local_stack import LocalStack, StackConfig
+from devstack.stack import LocalStack, StackConfig
+from loan.rules import LoanPolicy
 from runtime.settings import TemporalSettings, WorkerSettings
 from runtime.temporal import connect
 from starter.api import LoanService
-from workflows.state import LoanPolicy
 
 TARGET_RATIO = 0.8
 TARGET_EVENTS = 100

@@ -28,16 +28,17 @@ from temporalio.worker import Worker
 
 with workflow.unsafe.imports_passed_through():
     from domain.loan import SignatureSubmission
+    from loan.contract import PROVIDER_EVENT_SIGNAL
+    from loan.visibility import LOAN_STAGE
     from runtime.settings import TemporalSettings, WorkerSettings
     from runtime.telemetry import exit_now
     from runtime.temporal import connect
-    from workflows.search import LOAN_STAGE
 
 FLOOR_WORKFLOW = "BenchFloor"
 FLOOR_TASK_QUEUE = "bench-floor"
 AWAITING_SIGNATURE = "awaiting_signature"
 SIGNATURE_UPDATE = "submit_signature"
-EVENT_SIGNAL = "provider_event"
+EVENT_SIGNAL = PROVIDER_EVENT_SIGNAL
 
 log = logging.getLogger("bench.floor")
 
@@ -198,7 +199,7 @@ async def run_worker() -> None:
         **options.worker_limits(),
     )
     async with worker:
-        log.info("worker polling %s on %s", temporal.task_queue, temporal.address)
+        log.info("worker polling %s on %s", temporal.task_queue, temporal.where())
         await stop.wait()
     log.info("worker stopped")
 

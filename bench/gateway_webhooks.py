@@ -20,8 +20,8 @@ from pathlib import Path
 
 import httpx
 
+from devstack.stack import LocalStack, StackConfig
 from provider.webhook_signature import signed_headers
-from runtime.local_stack import LocalStack, StackConfig
 
 TARGET_P99_MS = 50.0
 

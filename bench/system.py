@@ -18,6 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from mailbox.contract import mailbox_id
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +28,12 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
 
 from bench.floor import FLOOR_TASK_QUEUE, FLOOR_WORKFLOW, SIGNATURE_UPDATE, FloorPlan, plan_from_history
+from devstack.samples import COMPLETES, sample_cpf, sample_request, signature_now
+from devstack.stack import LocalStack, Process
 from domain.loan import LoanRequest
-from runtime.local_stack import LocalStack, Process
+from loan.visibility import PROVIDER_DEBT_KEY
 from sandbox.scenarios import benefit_number_for
 from starter.api import LoanService, loan_workflow_id
-from starter.samples import COMPLETES, sample_cpf, sample_request, signature_now
-from workflows.mailbox_contract import mailbox_id
-from workflows.search import PROVIDER_DEBT_KEY
 
 START_CONCURRENCY = 64
 

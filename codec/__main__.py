@@ -1,12 +1,11 @@
-"""``python -m codec``: run the codec server (CODEC_* variables; see runtime.settings.CodecSettings)."""
+"""``python -m codec``: run the codec server (CODEC_* variables; see codec.settings.CodecSettings)."""
 
 import logging
 
 import uvicorn
 
-from runtime.settings import CodecSettings
-
 from .server import create_app
+from .settings import CodecSettings
 
 
 def main() -> None:

@@ -14,10 +14,12 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
+from zoneinfo import ZoneInfo
 
 import holidays
 
-from provider.tolerant import SAO_PAULO
+SAO_PAULO = ZoneInfo("America/Sao_Paulo")
+"""The provider's and Dataprev's clock: every date a loan decides by is a São Paulo date."""
 
 NATIONAL_DAY_OF_BLACK_AWARENESS = "National Day of Zumbi and Black Awareness"
 

@@ -11,21 +11,29 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from domain.benefit import BenefitFacts
+from domain.inss import BenefitSituation, BenefitStatus, BlockType
 from domain.regulation import (
     ENTITY_REPRESENTATION_BLOCKS_AVERBACAO,
     LEGAL_REPRESENTATIVE_NEEDS_COURT_AUTHORIZATION,
     MAX_INSTALLMENTS,
     MAX_MONTHLY_RATE,
 )
-from provider.enumerators import ASSISTANCE_TYPE_NAMES, BenefitSituation, BenefitStatus, BlockType
-from provider.models.consultation import BalanceData
+
+
+@dataclass(frozen=True)
+class EligibilityLimits:
+    """The regulation values a loan is checked against: its pinned rules (loan.rules), not today's."""
+
+    max_monthly_rate: Decimal
+    max_installments: int
 
 
 @dataclass(frozen=True)
 class EligibilityFacts:
     benefit_number: str
     listed_benefits: tuple[str, ...]
-    balance: BalanceData
+    balance: BenefitFacts
     installment: Decimal
     monthly_rate: Decimal
     number_of_installments: int
@@ -45,73 +53,73 @@ class RuleFailure:
 class Rule:
     name: str
     source: str
-    check: Callable[[EligibilityFacts], str | None]  # None when satisfied, else why not
+    check: Callable[[EligibilityFacts, EligibilityLimits], str | None]  # None when satisfied, else why not
 
 
-def _listed(f: EligibilityFacts) -> str | None:
+def _listed(f: EligibilityFacts, limits: EligibilityLimits) -> str | None:
     if f.benefit_number in f.listed_benefits:
         return None
     return f"benefit {f.benefit_number} is not among the CPF's benefits ({len(f.listed_benefits)} listed)"
 
 
-def _elegible(f: EligibilityFacts) -> str | None:
+def _elegible(f: EligibilityFacts, limits: EligibilityLimits) -> str | None:
     status = f.balance.benefit_status
     return None if status == BenefitStatus.ELEGIBLE else f"benefit_status is {status!s}, not elegible"
 
 
-def _not_blocked(f: EligibilityFacts) -> str | None:
+def _not_blocked(f: EligibilityFacts, limits: EligibilityLimits) -> str | None:
     block = f.balance.block_type
     return None if block == BlockType.NOT_BLOCKED else f"block_type is {block!s}, not not_blocked"
 
 
-def _active(f: EligibilityFacts) -> str | None:
+def _active(f: EligibilityFacts, limits: EligibilityLimits) -> str | None:
     situation = f.balance.benefit_situation
     return None if situation == BenefitSituation.ACTIVE else f"benefit_situation is {situation!s}, not active"
 
 
-def _no_entity(f: EligibilityFacts) -> str | None:
+def _no_entity(f: EligibilityFacts, limits: EligibilityLimits) -> str | None:
     if f.balance.has_entity_representation is False:
         return None
     return f"has_entity_representation is {f.balance.has_entity_representation}: averbação is not allowed"
 
 
-def _assistance_type(f: EligibilityFacts) -> str | None:
+def _assistance_type(f: EligibilityFacts, limits: EligibilityLimits) -> str | None:
     kind = f.balance.assistance_type
-    if kind is not None and kind in ASSISTANCE_TYPE_NAMES:
+    if kind is not None and f.balance.assistance_type_known:
         return None
     return f"assistance_type {kind!s} is not in the provider's table: the debt would be canceled permanently"
 
 
-def _margin(f: EligibilityFacts) -> str | None:
+def _margin(f: EligibilityFacts, limits: EligibilityLimits) -> str | None:
     available = f.balance.available_total_balance
     if available is not None and available >= f.installment:
         return None
     return f"installment {f.installment} exceeds the available margin {available}"
 
 
-def _representative(f: EligibilityFacts) -> str | None:
+def _representative(f: EligibilityFacts, limits: EligibilityLimits) -> str | None:
     if not f.has_legal_representative or f.has_judicial_authorization:
         return None
     return "a legal representative needs a judicial authorization (alvará) for a new loan"
 
 
-def _end_date(f: EligibilityFacts) -> str | None:
+def _end_date(f: EligibilityFacts, limits: EligibilityLimits) -> str | None:
     ends = [d for d in (f.balance.benefit_end_date, f.balance.benefit_quota_expiration_date) if isinstance(d, date)]
     if not ends or f.last_installment_date <= min(ends):
         return None
     return f"the last installment ({f.last_installment_date}) falls after the benefit ends ({min(ends)})"
 
 
-def _installments(f: EligibilityFacts) -> str | None:
-    if f.number_of_installments <= MAX_INSTALLMENTS.value:
+def _installments(f: EligibilityFacts, limits: EligibilityLimits) -> str | None:
+    if f.number_of_installments <= limits.max_installments:
         return None
-    return f"{f.number_of_installments} installments is above the limit of {MAX_INSTALLMENTS.value}"
+    return f"{f.number_of_installments} installments is above the limit of {limits.max_installments}"
 
 
-def _rate(f: EligibilityFacts) -> str | None:
-    if f.monthly_rate <= MAX_MONTHLY_RATE.value:
+def _rate(f: EligibilityFacts, limits: EligibilityLimits) -> str | None:
+    if f.monthly_rate <= limits.max_monthly_rate:
         return None
-    return f"monthly rate {f.monthly_rate * 100:.4f} % is above the cap of {MAX_MONTHLY_RATE.value * 100} %"
+    return f"monthly rate {f.monthly_rate * 100:.4f} % is above the cap of {limits.max_monthly_rate * 100} %"
 
 
 RULES: tuple[Rule, ...] = (
@@ -133,11 +141,11 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def evaluate(facts: EligibilityFacts) -> list[RuleFailure]:
+def evaluate(facts: EligibilityFacts, limits: EligibilityLimits) -> list[RuleFailure]:
     """Every rule the facts break, in the order above; empty means eligible."""
     failures = []
     for rule in RULES:
-        why = rule.check(facts)
+        why = rule.check(facts, limits)
         if why is not None:
             failures.append(RuleFailure(rule.name, why, rule.source))
     return failures

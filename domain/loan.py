@@ -16,17 +16,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, IPvAnyAddress, model_validator
 
 from domain.documents import Cpf
-from provider.enumerators import BiometryAnalysisReference
-from provider.models.common import (
-    Address,
-    BankCode,
-    BenefitNumber,
-    NonEmptyStr,
-    Phone,
-    PositiveMoney,
-    Rate,
-    State,
-)
+from domain.fields import Address, BankCode, BenefitNumber, NonEmptyStr, Phone, PositiveMoney, Rate, State
 
 REQUEST_KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{7,99}$"
 
@@ -174,6 +164,14 @@ class LoanRequest(Model):
 
 
 # ------------------------------------------------------------------ operator actions (Workflow Updates)
+
+
+class BiometryAnalysisReference(StrEnum):
+    """Which base the borrower's face was matched against (seeds 001/004 §6 "Biometry Analysis Reference")."""
+
+    SERPRO = "serpro"
+    TSE = "tse"
+    NOT_FOUND = "not_found"
 
 
 class SignatureSubmission(Model):

@@ -12,30 +12,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from domain.regulation import DDB_BLOCK_DAYS
-
 REFUSAL_REASON = "social_security_margin_release_after_disbursement_end_date"
 
 
 @dataclass(frozen=True)
 class MarginRelease:
     release_date: date  # the first day averbação can succeed
-    blocked_today: bool  # the benefit is still inside its 90 days
+    blocked_today: bool  # the benefit is still inside its block days
     allowed: bool  # the disbursement window reaches the release
     message: str
 
 
-def margin_release(ddb: date, today: date, last_disbursement_date: date) -> MarginRelease:
-    release = ddb + timedelta(days=DDB_BLOCK_DAYS.value + 1)
+def margin_release(ddb: date, today: date, last_disbursement_date: date, *, block_days: int) -> MarginRelease:
+    """``block_days`` comes from the loan's pinned rules (domain.regulation.DDB_BLOCK_DAYS today)."""
+    release = ddb + timedelta(days=block_days + 1)
+    span = f"DDB {ddb} + {block_days} days"
     if today >= release:
-        return MarginRelease(release, False, True, f"margin released since {release} (DDB {ddb} + 90 days)")
+        return MarginRelease(release, False, True, f"margin released since {release} ({span})")
     if last_disbursement_date >= release:
-        return MarginRelease(release, True, True, f"waiting for the margin release on {release} (DDB {ddb} + 90 days)")
+        return MarginRelease(release, True, True, f"waiting for the margin release on {release} ({span})")
     return MarginRelease(
         release,
         True,
         False,
         f"the disbursement window ends on {last_disbursement_date}, before the margin release on {release} "
-        f"(DDB {ddb} + 90 days, counting the DDB as day 0 to be safe): the provider would cancel it permanently "
+        f"({span}, counting the DDB as day 0 to be safe): the provider would cancel it permanently "
         f"({REFUSAL_REASON})",
     )

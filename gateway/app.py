@@ -18,8 +18,8 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from temporalio.client import Client
 
+from domain.calendar import SAO_PAULO
 from provider.models.webhooks import ReceivedWebhook, WebhookRejected, parse_webhook_bytes
-from provider.tolerant import SAO_PAULO
 from provider.webhook_signature import HmacVerifier, SignatureRejected, WebhookVerifier
 from runtime.settings import TemporalSettings
 from runtime.telemetry import instrument_app

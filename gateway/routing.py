@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from mailbox.contract import MAILBOX_WORKFLOW, WEBHOOK_SIGNAL, MailboxInput, mailbox_id
 
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from provider.models.webhooks import ReceivedWebhook
-from workflows.mailbox_contract import MAILBOX_WORKFLOW, WEBHOOK_SIGNAL, MailboxInput, mailbox_id
 
 RPC_TIMEOUT = timedelta(seconds=5)
 

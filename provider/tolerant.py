@@ -15,7 +15,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from pydantic import (
     BaseModel,
@@ -28,7 +27,7 @@ from pydantic import (
 )
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
-SAO_PAULO = ZoneInfo("America/Sao_Paulo")
+from domain.calendar import SAO_PAULO
 
 E = TypeVar("E", bound=Enum)
 

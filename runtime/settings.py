@@ -9,16 +9,52 @@ from typing import Any
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
+from temporalio.envconfig import ClientConfigProfile, ClientConnectConfig
+from temporalio.worker import WorkerDeploymentConfig
 
-from codec.aes import AesGcmCodec, parse_keys
+DEFAULT_TEMPORAL_ADDRESS = "127.0.0.1:7233"
+DEFAULT_NAMESPACE = "default"
 
 
 class TemporalSettings(BaseSettings):
+    """Which Temporal cluster, namespace and task queue.
+
+    The connection itself (address, namespace, TLS or mTLS, API key) is Temporal's own environment
+    configuration (``temporalio.envconfig``), read the way the ``temporal`` CLI reads it:
+    ``TEMPORAL_ADDRESS``, ``TEMPORAL_NAMESPACE``, ``TEMPORAL_API_KEY``, ``TEMPORAL_TLS``,
+    ``TEMPORAL_TLS_CLIENT_CERT_PATH`` / ``..._CLIENT_KEY_PATH`` / ``..._SERVER_CA_CERT_PATH`` /
+    ``..._SERVER_NAME``, or a profile file (``TEMPORAL_CONFIG_FILE``, ``TEMPORAL_PROFILE``).
+    ``address`` and ``namespace`` given here override it (the local stack and the tests do).
+    """
+
     model_config = SettingsConfigDict(env_prefix="TEMPORAL_")
 
-    address: str = "127.0.0.1:7233"
-    namespace: str = "default"
+    address: str | None = None
+    namespace: str | None = None
     task_queue: str = "consignado-loans"
+    profile: str | None = None
+    config_file: Path | None = None
+
+    def connect_config(self) -> ClientConnectConfig:
+        """Keyword arguments for ``Client.connect``: the profile (file, then environment), our overrides."""
+        profile = ClientConfigProfile.load(
+            self.profile, config_source=self.config_file, disable_file=self.config_file is None and not self.profile
+        )
+        config = profile.to_client_connect_config()
+        if self.address:
+            config["target_host"] = self.address
+        if self.namespace:
+            config["namespace"] = self.namespace
+        config.setdefault("target_host", DEFAULT_TEMPORAL_ADDRESS)
+        config.setdefault("namespace", DEFAULT_NAMESPACE)
+        return config
+
+    def where(self) -> str:
+        """``namespace@address`` for log lines (never the API key)."""
+        config = self.connect_config()
+        tls = " (TLS)" if config.get("tls") else ""
+        return f"{config.get('namespace')}@{config.get('target_host')}{tls}"
 
 
 class ProviderSettings(BaseSettings):
@@ -52,6 +88,10 @@ class WorkerSettings(BaseSettings):
     graceful_shutdown_seconds: float = 30.0
     log_level: str = "INFO"
     metrics_bind: str | None = None  # e.g. "127.0.0.1:9464": Prometheus endpoint for the SDK's metrics
+    # Worker Versioning: both set → this worker is one build of a Worker Deployment. Loans then
+    # auto-upgrade to the deployment's current build (see README, "Worker Versioning").
+    deployment_name: str | None = None
+    build_id: str | None = None
 
     def worker_limits(self) -> dict[str, Any]:
         """Keyword arguments for ``temporalio.worker.Worker``."""
@@ -62,40 +102,19 @@ class WorkerSettings(BaseSettings):
             "graceful_shutdown_timeout": timedelta(seconds=self.graceful_shutdown_seconds),
         }
 
-
-class CodecSettings(BaseSettings):
-    """Payload encryption (codec.aes) and the codec server. Keys come only from the environment."""
-
-    model_config = SettingsConfigDict(env_prefix="CODEC_")
-
-    keys: SecretStr | None = None  # "key-id:base64,older-id:base64"
-    active_key: str | None = None  # which key encrypts; default: the first one
-    allow_plaintext: bool = False  # an explicit opt-out, for local experiments only
-    server_host: str = "127.0.0.1"
-    server_port: int = 8092
-    server_token: SecretStr = SecretStr("")
-    ui_origins: str = "http://127.0.0.1:8233,http://localhost:8233"
-
-    def codec(self) -> AesGcmCodec:
-        if self.keys is None or not self.keys.get_secret_value().strip():
-            raise MissingCodecKeys(
-                "CODEC_KEYS is not set: loans would be stored with CPFs and names in clear text. "
-                "Set CODEC_KEYS (id:base64 key, see python -m codec.keys) or CODEC_ALLOW_PLAINTEXT=true."
-            )
-        keys = parse_keys(self.keys.get_secret_value())
-        return AesGcmCodec(keys, self.active_key or next(iter(keys)))
-
-    def codec_or_none(self) -> AesGcmCodec | None:
-        if self.allow_plaintext and (self.keys is None or not self.keys.get_secret_value().strip()):
+    def deployment(self) -> WorkerDeploymentConfig | None:
+        """The worker's deployment version, or None for an unversioned worker (the local stack)."""
+        if not self.deployment_name and not self.build_id:
             return None
-        return self.codec()
-
-    def origins(self) -> set[str]:
-        return {o.strip() for o in self.ui_origins.split(",") if o.strip()}
-
-
-class MissingCodecKeys(RuntimeError):
-    pass
+        if not (self.deployment_name and self.build_id):
+            raise ValueError("WORKER_DEPLOYMENT_NAME and WORKER_BUILD_ID go together: set both or neither")
+        return WorkerDeploymentConfig(
+            version=WorkerDeploymentVersion(deployment_name=self.deployment_name, build_id=self.build_id),
+            use_worker_versioning=True,
+            # Loans live for weeks, past any build: they move to each new current build at their
+            # next workflow task, and every change to workflow code is replay-safe (patched).
+            default_versioning_behavior=VersioningBehavior.AUTO_UPGRADE,
+        )
 
 
 class PiiSettings(BaseSettings):

@@ -1,11 +1,12 @@
-"""One way to connect to Temporal, so every process agrees on the data converter: pydantic models,
-payloads encrypted by the AES-GCM codec, failure messages encrypted too, tracing interceptor."""
+"""One way to connect to Temporal, so every process agrees on the connection (Temporal's environment
+configuration: address, namespace, TLS/mTLS, API key — see TemporalSettings) and on the data
+converter: pydantic models, payloads encrypted by the AES-GCM codec, failure messages encrypted
+too, tracing interceptor."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import timedelta
 
 from temporalio.client import Client, HeaderCodecBehavior, Interceptor
 from temporalio.contrib.opentelemetry import TracingInterceptor
@@ -14,7 +15,9 @@ from temporalio.converter import DataConverter, DefaultFailureConverterWithEncod
 from temporalio.runtime import Runtime
 from temporalio.service import RetryConfig
 
-from .settings import CodecSettings, TemporalSettings
+from codec.settings import CodecSettings
+
+from .settings import TemporalSettings
 
 
 def data_converter(codec: PayloadCodec | None = None) -> DataConverter:
@@ -44,8 +47,7 @@ async def connect(
     retry = quick if fail_fast else RetryConfig()
     payload_codec = (codec or CodecSettings()).codec_or_none()
     return await Client.connect(
-        settings.address,
-        namespace=settings.namespace,
+        **settings.connect_config(),
         data_converter=data_converter(payload_codec),
         # Headers (the tracing context) go through the codec too: nothing travels in clear but the
         # search attributes and the SDK's own bookkeeping.
@@ -56,6 +58,3 @@ async def connect(
         retry_config=retry,
         runtime=runtime,
     )
-
-
-RPC_TIMEOUT = timedelta(seconds=5)

@@ -23,13 +23,14 @@ from typing import Any
 from opentelemetry import propagate
 from PIL import Image, UnidentifiedImageError
 
-from domain.calendar import end_of_day
+from domain.calendar import SAO_PAULO, end_of_day
+from domain.inss import LenderAction, averbacao_action
 from domain.money import round_money
 from domain.regulation import DDB_BLOCK_DAYS
 from pricing.engine import PricingError, quote
 from pricing.product import ProductConfig
 from pricing.render import issuance_option, quote_request_from, simulation_response
-from provider.enumerators import ASSISTANCE_TYPE_NAMES, CancelReason, LenderAction, averbacao_action
+from provider.enumerators import ASSISTANCE_TYPE_NAMES, CancelReason
 from provider.models.consultation import BalanceRequest, BenefitsRequest
 from provider.models.debt import (
     AttachedDocuments,
@@ -43,7 +44,6 @@ from provider.models.debt import (
     SignatureEvidence,
 )
 from provider.models.simulation import DebtSimulationBatchRequest, DebtSimulationRequest
-from provider.tolerant import SAO_PAULO
 
 from .delivery import WebhookDispatcher
 from .scenarios import (

@@ -11,7 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from provider.enumerators import ConsultationError, PendingRequesterAction, averbacao_return
+from domain.inss import averbacao_return
+from provider.enumerators import ConsultationError, PendingRequesterAction
 
 SUCCESS = "success"
 

@@ -17,23 +17,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-from temporalio.client import (
-    Client,
-    WorkflowExecutionStatus,
-    WorkflowFailureError,
-    WorkflowHandle,
-    WorkflowUpdateFailedError,
-)
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from pydantic import ValidationError
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
+from temporalio.common import SearchAttributePair
 from temporalio.service import RPCError
 
+from codec.settings import CodecSettings
+from domain.calendar import SAO_PAULO
 from domain.documents import InvalidDocumentError, keyed_hash, normalize_cpf
 from domain.loan import (
     CancelRequest,
@@ -44,16 +34,26 @@ from domain.loan import (
     Reapresentacao,
     SignatureSubmission,
 )
-from provider.tolerant import SAO_PAULO
-from runtime.settings import CodecSettings, PiiSettings, TemporalSettings
+from loan.client import LoanActionRefused, LoanClient, StartedLoan
+from loan.contract import LOAN_WORKFLOW, LoanOutcome, loan_workflow_id, request_key_of
+from loan.rules import LoanPolicy, current_rules
+from loan.state import LoanState, Stage
+from loan.visibility import BORROWER_CPF_HASH, LOAN_PRODUCT, LOAN_STAGE, LOAN_STATUS
+from loan.workflow import LoanWorkflow
+from runtime.settings import PiiSettings, TemporalSettings
 from runtime.temporal import connect
-from workflows.loan import LoanWorkflow
-from workflows.search import BORROWER_CPF_HASH, LOAN_PRODUCT, LOAN_STAGE, LOAN_STATUS
-from workflows.state import LoanInput, LoanOutcome, LoanPolicy, LoanState, Stage, Status
 
-
-def loan_workflow_id(request_key: str) -> str:
-    return f"loan-{request_key}"
+__all__ = [
+    "FieldError",
+    "LoanActionRefused",
+    "LoanInputError",
+    "LoanNotFound",
+    "LoanService",
+    "StartedLoan",
+    "field_errors",
+    "loan_workflow_id",
+    "validate_request",
+]
 
 
 @dataclass(frozen=True)
@@ -73,19 +73,8 @@ class LoanInputError(ValueError):
         self.errors = errors
 
 
-class LoanActionRefused(Exception):
-    """The loan refused an operator action (wrong stage, bad value, or the provider said no)."""
-
-
 class LoanNotFound(LookupError):
     pass
-
-
-@dataclass(frozen=True)
-class StartedLoan:
-    workflow_id: str
-    run_id: str | None
-    already_existed: bool
 
 
 def field_errors(error: ValidationError) -> list[FieldError]:
@@ -121,21 +110,14 @@ def validate_request(payload: LoanRequest | dict[str, Any], *, today: date | Non
     return request
 
 
-def summary(request: LoanRequest) -> str:
-    """The Web UI's static summary: product and terms, no CPF, no name."""
-    terms = request.financial
-    amount = (
-        f"{terms.number_of_installments} x R$ {terms.installment_value}"
-        if terms.installment_value
-        else f"R$ {terms.disbursed_amount} released in {terms.number_of_installments} installments"
-    )
-    return f"INSS {request.product.value.replace('_', ' ')} · {amount} · benefit ••••{request.benefit.number[-4:]}"
-
-
 class LoanService:
+    """The starter API: validates a caller's request before anything starts, pins today's rules,
+    hashes the CPF for operators' searches, and turns refusals into errors that name the field."""
+
     def __init__(self, client: Client, task_queue: str, *, pii_hash_key: bytes | None = None) -> None:
         self.client = client
         self.task_queue = task_queue
+        self.loans = LoanClient(client, task_queue)
         self._pii_hash_key = pii_hash_key
 
     @classmethod
@@ -159,51 +141,27 @@ class LoanService:
             raise LoanInputError([FieldError("cpf", str(error))]) from None
 
     def handle(self, request_key: str) -> WorkflowHandle[LoanWorkflow, LoanOutcome]:
-        return self.client.get_workflow_handle_for(LoanWorkflow.run, loan_workflow_id(request_key))
+        return self.loans.handle(request_key)
 
     async def start(self, payload: LoanRequest | dict[str, Any], *, policy: LoanPolicy | None = None) -> StartedLoan:
         """Start a loan, or find the one this request key already started (never a second loan)."""
         request = validate_request(payload)
-        workflow_id = loan_workflow_id(request.request_key)
-        try:
-            handle = await self.client.start_workflow(
-                LoanWorkflow.run,
-                LoanInput(request=request, policy=policy or LoanPolicy()),
-                id=workflow_id,
-                task_queue=self.task_queue,
-                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                search_attributes=TypedSearchAttributes(
-                    [
-                        SearchAttributePair(LOAN_STAGE, Stage.CONSULTATION.value),
-                        SearchAttributePair(LOAN_STATUS, Status.IN_PROGRESS.value),
-                        SearchAttributePair(LOAN_PRODUCT, request.product.value),
-                        *(
-                            [SearchAttributePair(BORROWER_CPF_HASH, self.cpf_hash(request.borrower.cpf))]
-                            if self._pii_hash_key
-                            else []
-                        ),
-                    ]
-                ),
-                static_summary=summary(request),
-                static_details=f"request key `{request.request_key}` · product `{request.product.value}`",
-            )
-        except WorkflowAlreadyStartedError:
-            return StartedLoan(workflow_id=workflow_id, run_id=None, already_existed=True)
-        return StartedLoan(workflow_id=workflow_id, run_id=handle.result_run_id, already_existed=False)
+        pairs = (
+            [SearchAttributePair(BORROWER_CPF_HASH, self.cpf_hash(request.borrower.cpf))] if self._pii_hash_key else []
+        )
+        return await self.loans.start(request, rules=current_rules(policy), search_attributes=pairs)
 
     async def state(self, request_key: str) -> LoanState:
         try:
-            state: LoanState = await self.handle(request_key).query("state", result_type=LoanState)
+            return await self.loans.state(request_key)
         except RPCError as error:
             if "not found" in str(error).lower():
                 raise LoanNotFound(request_key) from None
             raise
-        return state
 
     async def outcome(self, request_key: str) -> LoanOutcome:
         try:
-            return await self.handle(request_key).result()
+            return await self.loans.outcome(request_key)
         except WorkflowFailureError as error:
             raise LoanActionRefused(str(error.cause)) from None
 
@@ -230,31 +188,23 @@ class LoanService:
                 raise TimeoutError(f"loan {request_key} still in {state.stage.value} after {seconds} s")
             await asyncio.sleep(poll)
 
-    async def _update(self, request_key: str, name: str, argument: BaseModel) -> LoanState:
-        try:
-            state: LoanState = await self.handle(request_key).execute_update(name, argument, result_type=LoanState)
-        except WorkflowUpdateFailedError as error:
-            cause = error.cause
-            raise LoanActionRefused(getattr(cause, "message", None) or str(cause)) from None
-        return state
-
     async def provide_documents(self, request_key: str, documents: Documents) -> LoanState:
-        return await self._update(request_key, "provide_documents", documents)
+        return await self.loans.provide_documents(request_key, documents)
 
     async def submit_signature(self, request_key: str, submission: SignatureSubmission) -> LoanState:
-        return await self._update(request_key, "submit_signature", submission)
+        return await self.loans.submit_signature(request_key, submission)
 
     async def correct_collateral(self, request_key: str, fix: CollateralFix) -> LoanState:
-        return await self._update(request_key, "correct_collateral", fix)
+        return await self.loans.correct_collateral(request_key, fix)
 
     async def reduce_installment(self, request_key: str, reduction: InstallmentReduction) -> LoanState:
-        return await self._update(request_key, "reduce_installment", reduction)
+        return await self.loans.reduce_installment(request_key, reduction)
 
     async def reapresentar(self, request_key: str, reapresentacao: Reapresentacao) -> LoanState:
-        return await self._update(request_key, "reapresentar", reapresentacao)
+        return await self.loans.reapresentar(request_key, reapresentacao)
 
     async def cancel(self, request_key: str, request: CancelRequest) -> LoanState:
-        return await self._update(request_key, "cancel", request)
+        return await self.loans.cancel(request_key, request)
 
     async def list(
         self,
@@ -265,7 +215,7 @@ class LoanService:
         limit: int = 100,
     ) -> list[dict[str, Any]]:
         """Loans by stage/status (or CPF, through its keyed hash), from the search attributes."""
-        clauses = ["WorkflowType = 'LoanWorkflow'"]
+        clauses = [f"WorkflowType = '{LOAN_WORKFLOW}'"]
         if stage:
             clauses.append(f"LoanStage = '{_quote(stage)}'")
         if status:
@@ -277,7 +227,7 @@ class LoanService:
             attributes = execution.typed_search_attributes
             found.append(
                 {
-                    "request_key": execution.id.removeprefix("loan-"),
+                    "request_key": request_key_of(execution.id),
                     "workflow_id": execution.id,
                     "stage": attributes.get(LOAN_STAGE),
                     "status": attributes.get(LOAN_STATUS),

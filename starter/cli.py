@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from domain.calendar import SAO_PAULO
 from domain.loan import (
     CancelRequest,
     CollateralFix,
@@ -27,11 +28,10 @@ from domain.loan import (
     Reapresentacao,
     SignatureSubmission,
 )
-from provider.tolerant import SAO_PAULO
+from loan.state import LoanState, Stage
+from loan.visibility import describe
 from provider.wire import encode
 from runtime.telemetry import setup_tracing
-from workflows.describe import describe
-from workflows.state import LoanState, Stage
 
 from .api import LoanActionRefused, LoanInputError, LoanNotFound, LoanService, field_errors, validate_request
 from .simulate import HELP as SIMULATE_HELP

@@ -9,11 +9,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from domain.calendar import SAO_PAULO
 from pricing.engine import PricingError, Quote, quote
 from pricing.product import INSS_DEFAULT_PRODUCT, ProductConfig, RuleViolation
 from pricing.render import quote_request_from, simulation_response
 from provider.models.simulation import DebtSimulationBatchRequest, DebtSimulationRequest
-from provider.tolerant import SAO_PAULO
 from provider.wire import decode
 
 HELP = """\

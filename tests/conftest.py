@@ -67,7 +67,7 @@ async def provider(sandbox: SandboxUnderTest) -> AsyncIterator[ProviderClient]:
 # ---------------------------------------------------------------- the whole system, on free ports
 
 
-from runtime.local_stack import LocalStack, StackConfig, running  # noqa: E402
+from devstack.stack import LocalStack, StackConfig, running  # noqa: E402
 from runtime.settings import TemporalSettings  # noqa: E402
 from runtime.temporal import connect  # noqa: E402
 

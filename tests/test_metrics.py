@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from runtime.local_stack import LocalStack
+from devstack.stack import LocalStack
 
 pytestmark = pytest.mark.integration
 

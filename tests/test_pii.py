@@ -12,12 +12,12 @@ from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 
+from devstack.samples import SAMPLES, sample_cpf, sample_request
+from devstack.stack import LocalStack
 from domain.documents import keyed_hash
-from runtime.local_stack import LocalStack
 from runtime.settings import TemporalSettings
 from runtime.temporal import connect
 from starter.api import LoanService
-from starter.samples import SAMPLES, sample_cpf, sample_request
 
 pytestmark = pytest.mark.integration
 
@@ -96,6 +96,6 @@ def test_logs_hold_no_cpf_or_name(stack: LocalStack, finished_loan: Any) -> None
 
 
 def _plaintext() -> Any:
-    from runtime.settings import CodecSettings
+    from codec.settings import CodecSettings
 
     return CodecSettings(allow_plaintext=True)

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from temporalio.client import Client
 
-from runtime.local_stack import ROOT, LocalStack
+from devstack.samples import SAMPLES, sample_cpf, sample_request
+from devstack.stack import ROOT, LocalStack
 from starter.api import LoanInputError
-from starter.samples import SAMPLES, sample_cpf, sample_request
 
 pytestmark = pytest.mark.integration
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Iterator
+from mailbox.claims import TemporalKeyClaimer
+from mailbox.workflow import ProviderKeyMailbox
 from pathlib import Path
 from typing import Any
 
@@ -16,25 +18,23 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from pydantic import SecretStr
 from temporalio.worker import Worker
 
-from activities.claims import TemporalKeyClaimer
-from activities.mapping import LenderTerms
-from activities.provider_calls import LoanActivities
+from devstack.samples import SAMPLES, sample_cpf, sample_request, signature_now
+from devstack.stack import LocalStack, free_port
 from gateway.app import create_app as gateway_app
 from gateway.settings import GatewaySettings
+from loan.activities import LoanActivities
+from loan.mapping import LenderTerms
+from loan.state import Stage
+from loan.workflow import LoanWorkflow
 from pricing.product import INSS_DEFAULT_PRODUCT
 from provider.client import Credentials, ProviderClient
-from runtime.local_stack import LocalStack, free_port
 from runtime.settings import TemporalSettings
 from runtime.telemetry import setup_tracing
 from runtime.temporal import connect
 from sandbox.app import create_app as sandbox_app
 from sandbox.settings import SandboxSettings
 from starter.api import LoanService
-from starter.samples import SAMPLES, sample_cpf, sample_request, signature_now
 from tests.support.servers import ThreadedServer
-from workflows.loan import LoanWorkflow
-from workflows.mailbox import ProviderKeyMailbox
-from workflows.state import Stage
 
 pytestmark = pytest.mark.integration
 

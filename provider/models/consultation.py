@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, Field, IPvAnyAddress, field_validator, model_validator
 
+from domain.benefit import BenefitFacts
 from domain.documents import Cpf
-
-from ..enumerators import (
+from domain.fields import BenefitNumber, NonEmptyStr, Phone
+from domain.inss import BenefitSituation, BenefitStatus, BlockType
+from provider.enumerators import (
     ASSISTANCE_TYPE_NAMES,
     AlimonyCode,
-    BenefitSituation,
-    BenefitStatus,
-    BlockType,
     ConsultationError,
     ConsultationStatus,
     CreditType,
     PoliticallyExposedType,
 )
-from ..tolerant import InboundModel, LenientDate, OutboundModel, Unknown, open_enum_validator
-from .common import BenefitNumber, NonEmptyStr, Phone
+from provider.tolerant import InboundModel, LenientDate, OutboundModel, Unknown, open_enum_validator
 
 # ---------------------------------------------------------------- outbound
 
@@ -193,3 +192,24 @@ class BalanceData(InboundModel):
     disbursement_bank_account: BenefitBankAccount | None = None
 
     _check_assistance = field_validator("assistance_type", mode="before")(_assistance_type)
+
+    def to_facts(self) -> BenefitFacts:
+        """The benefit in the loan's own terms (the adapter's edge: nothing of the wire leaks past it)."""
+        return BenefitFacts(
+            benefit_number=self.benefit_number,
+            grant_date=_date_or_none(self.grant_date),
+            benefit_status=self.benefit_status,
+            benefit_situation=self.benefit_situation,
+            block_type=self.block_type,
+            assistance_type=self.assistance_type,
+            assistance_type_known=self.assistance_type in ASSISTANCE_TYPE_NAMES,
+            has_entity_representation=self.has_entity_representation,
+            benefit_end_date=_date_or_none(self.benefit_end_date),
+            benefit_quota_expiration_date=_date_or_none(self.benefit_quota_expiration_date),
+            available_total_balance=self.available_total_balance,
+            loans_margin=self.consigned_credit.balance if self.consigned_credit else None,
+        )
+
+
+def _date_or_none(value: object) -> date | None:
+    return value if isinstance(value, date) and not isinstance(value, Unknown) else None

@@ -10,15 +10,11 @@ from uuid import UUID
 from pydantic import AfterValidator, AwareDatetime, Field, IPvAnyAddress, model_validator
 
 from domain.documents import Cnpj, Cpf
-
-from ..enumerators import (
-    ASSISTANCE_TYPE_NAMES,
-    BiometryAnalysisReference,
-    CollateralStatus,
-    OperationCategory,
-    ReservationMethod,
-)
-from ..tolerant import (
+from domain.fields import Address, BankCode, BenefitNumber, NonEmptyStr, Phone, PositiveMoney, State
+from domain.loan import BiometryAnalysisReference
+from provider.enumerators import ASSISTANCE_TYPE_NAMES, CollateralStatus, OperationCategory, ReservationMethod
+from provider.models.common import DisbursementAccount
+from provider.tolerant import (
     InboundModel,
     LenientDate,
     LenientDatetime,
@@ -27,16 +23,7 @@ from ..tolerant import (
     Unknown,
     open_enum_validator,
 )
-from .common import (
-    Address,
-    BankCode,
-    BenefitNumber,
-    DisbursementAccount,
-    NonEmptyStr,
-    Phone,
-    PositiveMoney,
-    State,
-)
+
 from .simulation import DisbursementOption, Financial, RefinancedOperation
 
 # ---------------------------------------------------------------- outbound: issuance

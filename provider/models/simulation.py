@@ -9,9 +9,9 @@ from uuid import UUID
 
 from pydantic import Field, model_validator
 
-from ..enumerators import AmountType, FeeType, InterestBase
-from ..tolerant import InboundModel, LenientDate, LenientDatetime, OutboundModel, Unknown, open_enum_validator
-from .common import Money, PositiveMoney, Rate
+from domain.fields import Money, PositiveMoney, Rate
+from provider.enumerators import AmountType, FeeType, InterestBase
+from provider.tolerant import InboundModel, LenientDate, LenientDatetime, OutboundModel, Unknown, open_enum_validator
 
 MAX_INSTALLMENTS_ACCEPTED = 420
 """What the wire format can carry; the INSS limit (96) is a product rule, checked in domain.regulation."""

@@ -10,14 +10,15 @@ from typing import Annotated, Any, Literal
 import simplejson
 from pydantic import AwareDatetime, BaseModel, Field, TypeAdapter, ValidationError
 
-from ..enumerators import (
+from provider.enumerators import (
     CollateralStatus,
     ConsultationStatus,
     DebtStatus,
     PendingRequesterAction,
     WebhookType,
 )
-from ..tolerant import InboundModel, LenientDatetime, OpaqueJson, Unknown, open_enum_validator
+from provider.tolerant import InboundModel, LenientDatetime, OpaqueJson, Unknown, open_enum_validator
+
 from .consultation import BalanceData, BenefitSummary, ConsultationFailure
 from .debt import CollateralDataView, DebtData
 

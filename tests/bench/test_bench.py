@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from runtime.local_stack import ROOT
+from devstack.stack import ROOT
 
 pytestmark = pytest.mark.integration
 

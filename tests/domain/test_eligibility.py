@@ -9,11 +9,21 @@ from typing import Any
 
 import pytest
 
-from domain.eligibility import RULES, EligibilityFacts, evaluate
+from domain.eligibility import RULES, EligibilityFacts, EligibilityLimits
+from domain.eligibility import evaluate as evaluate_with
+from domain.regulation import MAX_INSTALLMENTS, MAX_MONTHLY_RATE
 from provider.models.consultation import BalanceData
 from tests.seed_examples import examples
 
 SEED_BALANCE: dict[str, Any] = next(e for e in examples("004") if e.line == 181).obj["data"]
+
+
+TODAY_LIMITS = EligibilityLimits(max_monthly_rate=MAX_MONTHLY_RATE.value, max_installments=MAX_INSTALLMENTS.value)
+
+
+def evaluate(facts: EligibilityFacts) -> list[Any]:
+    """Against today's regulation (a loan is checked against its pinned rules; loan.rules)."""
+    return evaluate_with(facts, TODAY_LIMITS)
 
 
 def _facts(**balance_changes: Any) -> EligibilityFacts:
@@ -21,7 +31,7 @@ def _facts(**balance_changes: Any) -> EligibilityFacts:
     return EligibilityFacts(
         benefit_number="22255220",
         listed_benefits=("22255220",),
-        balance=BalanceData.model_validate(data),
+        balance=BalanceData.model_validate(data).to_facts(),
         installment=Decimal("300.00"),
         monthly_rate=Decimal("0.0166"),
         number_of_installments=84,

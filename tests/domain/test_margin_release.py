@@ -1,11 +1,17 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
-from domain.margin_release import REFUSAL_REASON, margin_release
+from domain.margin_release import REFUSAL_REASON
+from domain.margin_release import margin_release as margin_release_after
 
 DDB = date(2026, 9, 1)
 RELEASE = DDB + timedelta(days=91)  # 2026-12-01
+
+
+def margin_release(ddb: date, today: date, last_disbursement_date: date) -> Any:
+    return margin_release_after(ddb, today, last_disbursement_date, block_days=90)
 
 
 def test_an_old_benefit_is_not_blocked() -> None:

@@ -7,6 +7,8 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
+from mailbox.claims import TemporalKeyClaimer
+from mailbox.contract import MailboxState, mailbox_id
 from typing import Any
 
 import httpx
@@ -15,12 +17,11 @@ from temporalio import workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.claims import TemporalKeyClaimer
+from devstack.stack import LocalStack, StackConfig
+from loan.contract import PROVIDER_EVENT_SIGNAL
 from provider.models.webhooks import ReceivedWebhook
 from provider.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, signed_headers
-from runtime.local_stack import LocalStack, StackConfig
 from tests.support.temporal import eventually
-from workflows.mailbox_contract import MailboxState, mailbox_id
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +38,7 @@ class EventSink:
         await workflow.wait_condition(lambda: len(self.events) >= 1000)
         return self.events
 
-    @workflow.signal(name="provider_event")
+    @workflow.signal(name=PROVIDER_EVENT_SIGNAL)
     def provider_event(self, event: ReceivedWebhook) -> None:
         self.events.append(event.event_id)
 

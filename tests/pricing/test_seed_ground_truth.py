@@ -19,13 +19,13 @@ from typing import Any
 
 import pytest
 
+from domain.calendar import SAO_PAULO
 from pricing.engine import quote
 from pricing.product import SEED_004_SIMULATION_PRODUCT, FeeSpec, InssRules, ProductConfig
 from pricing.render import issuance_option, quote_request_from, simulation_response
 from provider.enumerators import AmountType, FeeType
 from provider.models.debt import DebtIssuanceRequest
 from provider.models.simulation import DebtSimulationRequest
-from provider.tolerant import SAO_PAULO
 from provider.wire import decode, encode
 from tests.seed_examples import examples
 

@@ -9,6 +9,7 @@ from uuid import uuid4
 import pytest
 from pydantic import ValidationError
 
+from domain.calendar import SAO_PAULO
 from provider.enumerators import DebtStatus
 from provider.models.consultation import AuthorizationTerm, BalanceRequest
 from provider.models.debt import AttachedDocuments, CollateralCorrection, SignatureEvidence
@@ -21,7 +22,7 @@ from provider.models.webhooks import (
     parse_webhook,
     parse_webhook_bytes,
 )
-from provider.tolerant import SAO_PAULO, Unknown, unknown_values
+from provider.tolerant import Unknown, unknown_values
 from provider.wire import encode
 
 

@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+from domain.calendar import SAO_PAULO
 from provider.models.consultation import BalanceRequestCreated, BenefitsRequestCreated
 from provider.models.debt import CollateralView, DebtAnswer, DisbursementDateChanged, Portability002Amount
 from provider.models.simulation import SimulationBatchResult, SimulationResult
 from provider.models.webhooks import parse_webhook, unwrap
-from provider.tolerant import SAO_PAULO, unknown_values
+from provider.tolerant import unknown_values
 from tests.seed_examples import SeedExample, all_examples
 
 INBOUND_LABELS = {"Response Body", "Webhook Body", "body.json", "response.json"}

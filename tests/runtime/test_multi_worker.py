@@ -18,13 +18,13 @@ import pytest
 from temporalio.api.enums.v1 import EventType, PendingActivityState
 from temporalio.client import Client
 
-from runtime.local_stack import LocalStack, StackConfig, running
+from devstack.samples import COMPLETES, sample_cpf, sample_request, signature_now
+from devstack.stack import LocalStack, StackConfig, running
+from loan.state import Stage, Status
 from runtime.settings import TemporalSettings
 from runtime.temporal import connect
 from starter.api import LoanService
-from starter.samples import COMPLETES, sample_cpf, sample_request, signature_now
 from tests.conftest import FAST_SANDBOX, TEST_CODEC_KEYS
-from workflows.state import Stage, Status
 
 pytestmark = pytest.mark.integration
 

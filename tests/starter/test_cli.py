@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from runtime.local_stack import ROOT, LocalStack
-from starter.samples import SAMPLES, sample_cpf, sample_request
+from devstack.samples import SAMPLES, sample_cpf, sample_request
+from devstack.stack import ROOT, LocalStack
 
 pytestmark = pytest.mark.integration
 

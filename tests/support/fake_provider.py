@@ -12,8 +12,8 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.errors import BUSINESS_ERROR, INVALID_DOCUMENT
-from activities.models import (
+from loan.activities import pin_current_rules
+from loan.activity_models import (
     ConfirmBalanceInput,
     ConsultationInput,
     CorrectionInput,
@@ -30,7 +30,8 @@ from activities.models import (
     Simulated,
     SimulateInput,
 )
-from workflows.state import PricedOption, PricingCheck
+from loan.errors import BUSINESS_ERROR, INVALID_DOCUMENT
+from loan.state import PricedOption, PricingCheck
 
 
 @dataclass
@@ -163,4 +164,5 @@ class FakeProvider:
             cancel_permanently,
             change_disbursement_date,
             release_provider_keys,
+            pin_current_rules,
         ]

@@ -8,8 +8,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from domain.calendar import SAO_PAULO
 from domain.loan import Documents, LoanRequest
-from provider.tolerant import SAO_PAULO
 from tests.support.data import jpeg, make_cpf
 
 

@@ -18,7 +18,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from workflows.search import ALL_KEYS
+from ops.temporal_setup import ALL_KEYS
 
 T = TypeVar("T")
 
@@ -65,9 +65,9 @@ async def eventually(check: Callable[[], Awaitable[T | None]], *, seconds: float
 
 
 async def query_state(handle: WorkflowHandle[Any, Any]) -> Any:
-    from workflows.state import LoanState
+    from loan.workflow import LoanWorkflow
 
-    return await handle.query("state", result_type=LoanState)
+    return await handle.query(LoanWorkflow.query_state)
 
 
 def days(n: float) -> timedelta:

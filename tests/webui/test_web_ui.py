@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from temporalio.client import Client
 
-from runtime.local_stack import LocalStack
+from devstack.samples import SAMPLES, sample_cpf, sample_request
+from devstack.stack import LocalStack
+from loan.state import Stage
 from starter.api import LoanService
-from starter.samples import SAMPLES, sample_cpf, sample_request
-from workflows.state import Stage
 
 pytestmark = pytest.mark.integration
 

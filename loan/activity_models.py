@@ -1,0 +1,95 @@
+"""One input object per activity, and their results."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from pydantic import BaseModel, Field
+
+from domain.loan import CollateralFix, DisbursementAccount, Documents, LoanRequest, SignatureSubmission
+
+from .state import PricedOption, PricingCheck
+
+
+class ConsultationInput(BaseModel):
+    loan_id: str
+    request: LoanRequest
+    attempt: int = 0  # a new balance request after "success_balance_request_not_found" is attempt 1, 2, ...
+
+
+class ProviderKey(BaseModel):
+    key: str
+    status: str | None = None
+
+
+class SimulateInput(BaseModel):
+    request: LoanRequest
+
+
+class Simulated(BaseModel):
+    options: list[PricedOption]
+    pricing_check: PricingCheck
+
+
+class IssueInput(BaseModel):
+    loan_id: str
+    request: LoanRequest
+    assistance_type: str | None
+
+
+class Issued(BaseModel):
+    debt_key: str
+    contract_number: str | None
+    related_party_key: str
+    options: list[PricedOption]
+
+
+class DocumentsInput(BaseModel):
+    request_key: str
+    debt_key: str
+    related_party_key: str
+    documents: Documents
+
+
+class SignInput(BaseModel):
+    debt_key: str
+    submission: SignatureSubmission
+
+
+class CorrectionInput(BaseModel):
+    debt_key: str
+    fix: CollateralFix
+    account_holder_name: str
+    account_holder_cpf: str
+
+
+class RecalculateInput(BaseModel):
+    debt_key: str
+    installment_value: Decimal
+
+
+class Recalculated(BaseModel):
+    options: list[PricedOption]
+
+
+class ConfirmBalanceInput(BaseModel):
+    debt_key: str
+    balance_request_key: str
+
+
+class DebtKeyInput(BaseModel):
+    debt_key: str
+
+
+class ReapresentacaoInput(BaseModel):
+    debt_key: str
+    disbursement_date: date
+    account: DisbursementAccount | None
+    account_holder_name: str
+    account_holder_cpf: str
+
+
+class ReleaseInput(BaseModel):
+    loan_id: str
+    keys: list[str] = Field(default_factory=list)

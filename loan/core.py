@@ -1,0 +1,198 @@
+"""The plumbing a LoanWorkflow's stages and Updates share: its fields, calling activities, waiting
+(bounded, interrupted by endings and continue-as-new), durable timers, and publishing what it does.
+
+Workflow code: deterministic (workflow.now(), timers, activities; no I/O).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from domain.loan import CancelRequest, Documents, LoanRequest
+
+    from .activities import LoanActivities
+    from .activity_models import DocumentsInput
+    from .endings import Ending, ending_now
+    from .errors import BUSINESS_ERROR, INVALID_DOCUMENT
+    from .facts import drain
+    from .rules import LoanRules
+    from .state import LoanState, Status
+    from .visibility import Publisher
+
+PROVIDER_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+    non_retryable_error_types=[BUSINESS_ERROR, INVALID_DOCUMENT],
+)
+CALL_TIMEOUT = timedelta(seconds=60)
+
+
+class LoanEnds(Exception):
+    """The loan ends here (raised out of a stage or a wait; the run loop closes the loan)."""
+
+    def __init__(self, ending: Ending) -> None:
+        super().__init__(ending.reason)
+        self.ending = ending
+
+
+class HistoryTooLong(Exception):
+    """History is long enough: carry the state into a fresh run at a safe point."""
+
+
+def ends(status: Status, reason: str | None, **kwargs: Any) -> LoanEnds:
+    return LoanEnds(Ending(status, reason, **kwargs))
+
+
+def failure_text(error: ActivityError) -> tuple[str | None, str]:
+    """(error type, readable text with the provider's code) of a failed activity."""
+    cause = error.cause
+    if isinstance(cause, ApplicationError):
+        details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
+        code = details.get("code")
+        text = f"{code}: {details.get('description') or cause.message}" if code else cause.message
+        return cause.type, text
+    return None, str(cause or error)
+
+
+class LoanCore:
+    """Fields and helpers of a running loan; ``LoanWorkflow`` adds the stages, ``LoanOperations``
+    the operator Updates."""
+
+    _request: LoanRequest
+    _rules: LoanRules
+    _state: LoanState
+    _lock: asyncio.Lock
+    _cancel: CancelRequest | None
+    _window_expired: bool
+    _window_timer: asyncio.Task[None] | None
+    _publisher: Publisher
+
+    # ------------------------------------------------------------ visibility and facts
+
+    def _publish(self) -> None:
+        self._publisher.publish(self._state)
+
+    def _drain(self) -> None:
+        drain(self._state, rules=self._rules, now=workflow.now())
+
+    def _ending(self) -> Ending | None:
+        return ending_now(self._state, cancel=self._cancel, window_expired=self._window_expired)
+
+    def _raise_if_ending(self) -> None:
+        ending = self._ending()
+        if ending is not None:
+            raise LoanEnds(ending)
+
+    # ------------------------------------------------------------ waiting
+
+    async def _wait(self, condition: Callable[[], bool], *, until: datetime | None = None) -> bool:
+        """Wait for ``condition``; False if ``until`` passed first. Endings and continue-as-new interrupt."""
+        timeout = None
+        if until is not None:
+            timeout = max(until - workflow.now(), timedelta(0))
+        self._publish()
+        try:
+            await workflow.wait_condition(
+                lambda: condition() or self._ending() is not None or self._history_too_long(), timeout=timeout
+            )
+        except TimeoutError:
+            self._raise_if_ending()
+            return False
+        self._raise_if_ending()
+        if not condition() and self._history_too_long():
+            raise HistoryTooLong
+        return True
+
+    def _history_too_long(self) -> bool:
+        info = workflow.info()
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() > self._rules.policy.history_event_limit
+        )
+
+    @staticmethod
+    def _deadline_timer(moment: datetime, summary: str) -> asyncio.Task[None]:
+        """A durable timer as a task: done() once ``moment`` passes. One timer serves several waits."""
+
+        async def sleep() -> None:
+            remaining = moment - workflow.now()
+            if remaining > timedelta(0):
+                await workflow.sleep(remaining, summary=summary)
+
+        return asyncio.create_task(sleep())
+
+    def _start_window_timer(self) -> None:
+        end = self._state.disbursement_window_end
+        if end is None or self._window_timer is not None:
+            return
+
+        async def expire() -> None:
+            remaining = end - workflow.now()
+            if remaining > timedelta(0):
+                await workflow.sleep(remaining, summary="disbursement window")
+            self._window_expired = True
+
+        self._window_timer = asyncio.create_task(expire())
+
+    # ------------------------------------------------------------ activities
+
+    @property
+    def _loan_id(self) -> str:
+        return workflow.info().workflow_id
+
+    async def _activity(
+        self, method: Any, argument: Any, schedule_to_close: timedelta | None = None, *, local: bool = False
+    ) -> Any:
+        """Run an activity. ``local`` for short request/answer calls: one marker event in the history
+        instead of three events and a workflow task."""
+        self._publish()
+        execute = workflow.execute_local_activity_method if local else workflow.execute_activity_method
+        return await execute(
+            method,
+            argument,
+            start_to_close_timeout=CALL_TIMEOUT,
+            schedule_to_close_timeout=schedule_to_close or self._rules.policy.provider_call_timeout,
+            retry_policy=PROVIDER_RETRY,
+        )
+
+    async def _call(self, method: Any, argument: Any, *, refusal: Status = Status.REJECTED, local: bool = False) -> Any:
+        """An activity whose failure ends the loan: a refusal by the provider, or the provider out of
+        reach for longer than the rules allow."""
+        try:
+            return await self._activity(method, argument, local=local)
+        except ActivityError as error:
+            kind, text = failure_text(error)
+            if kind == BUSINESS_ERROR:
+                raise ends(refusal, f"provider refused {method.__name__}: {text}", cancel_at_provider=True) from None
+            raise ends(
+                refusal, f"provider unavailable for {method.__name__}: {text}", cancel_at_provider=True
+            ) from None
+
+    async def _attach(self, documents: Documents) -> None:
+        state = self._state
+        assert state.debt_key and state.related_party_key
+        try:
+            async with self._lock:
+                await self._activity(
+                    LoanActivities.attach_documents,
+                    DocumentsInput(
+                        request_key=state.request_key,
+                        debt_key=state.debt_key,
+                        related_party_key=state.related_party_key,
+                        documents=documents,
+                    ),
+                )
+        except ActivityError as error:
+            state.document_problem = failure_text(error)[1]
+            self._publish()
+            raise
+        state.documents_attached, state.document_problem = True, None

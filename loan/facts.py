@@ -1,0 +1,238 @@
+"""The facts reducer: a provider event changes facts in the loan's state, and nothing else.
+
+Pure: no Temporal, no I/O, no clock (``now`` is passed in). The workflow's signal handler calls
+:func:`receive`; the stage logic then reads the facts, so duplicated, late and out-of-order
+webhooks are harmless. Events are applied once, by identity; an event whose provider key the loan
+does not know yet is buffered and applied by :func:`drain` once the key is the loan's.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from domain.inss import AVERBACAO_ERRORS, LenderAction, averbacao_return
+from provider.enumerators import (
+    DISBURSEMENT_SUCCESS_STATUSES,
+    CancelReason,
+    ConsultationStatus,
+    DebtStatus,
+    PendingRequesterAction,
+)
+from provider.models.consultation import BalanceData, ConsultationFailure
+from provider.models.webhooks import (
+    BalanceRequestWebhook,
+    BenefitsRequestWebhook,
+    CollateralWebhook,
+    DebtWebhook,
+    PendingRequesterActionWebhook,
+    ReceivedWebhook,
+)
+from provider.tolerant import unknown_values
+
+from .rules import LoanRules
+from .state import DataprevAnswer, EventRecord, LoanState, Stage
+
+MAX_EVENT_RECORDS = 200
+MAX_UNKNOWN_NOTES = 50
+REFUSALS = frozenset({CancelReason.TED_REFUSAL.value, CancelReason.PIX_REFUSAL.value})
+MARGIN_EXCEEDED = frozenset(
+    {
+        PendingRequesterAction.MARGIN_EXCEEDED_FOR_NEW_BENEFICIARY.value,
+        PendingRequesterAction.MARGIN_EXCEEDED_FOR_MINIMUM_WAGE_INCREASE.value,
+    }
+)
+DATAPREV_CODES = {row.enumerator: row.code for row in AVERBACAO_ERRORS}
+SIGNATURE_ACCEPTED = frozenset({DebtStatus.SIGNATURE_RECEIVED, DebtStatus.SIGNATURE_FINISHED, DebtStatus.SIGNED})
+
+
+def receive(state: LoanState, event: ReceivedWebhook, *, rules: LoanRules, now: datetime) -> None:
+    """A delivery of a provider event: applied once, buffered while its key is not the loan's."""
+    if event.event_id in state.seen_event_ids:
+        state.duplicate_events += 1
+        return
+    state.seen_event_ids.append(event.event_id)
+    if state.closed:
+        record(state, event, "ignored: the loan is closed")
+    elif event.key in state.known_keys():
+        apply_event(state, event, rules=rules, now=now)
+    else:
+        # The webhook beat the activity that learns its key: keep it until the key is ours.
+        state.buffered.append(event)
+
+
+def drain(state: LoanState, *, rules: LoanRules, now: datetime) -> None:
+    """Apply the buffered events whose key the loan has learnt since they arrived."""
+    known = state.known_keys()
+    ready = [e for e in state.buffered if e.key in known]
+    state.buffered = [e for e in state.buffered if e.key not in known]
+    for event in ready:
+        apply_event(state, event, rules=rules, now=now)
+
+
+def record(
+    state: LoanState, event: ReceivedWebhook, effect: str, status: str | None = None, detail: str | None = None
+) -> None:
+    """What the loan did with an event, for operators (the full payload stays in the history)."""
+    webhook = event.webhook
+    occurred = getattr(webhook, "occurred_at", None)
+    state.events.append(
+        EventRecord(
+            event_id=event.event_id,
+            webhook_type=str(webhook.webhook_type),
+            key=webhook.key,
+            status=status if status is not None else (str(getattr(webhook, "status", "") or "") or None),
+            detail=detail,
+            occurred_at=occurred if isinstance(occurred, datetime) else None,
+            received_at=event.received_at,
+            effect=effect,
+        )
+    )
+    del state.events[:-MAX_EVENT_RECORDS]
+
+
+def note_unknown(state: LoanState, note: str) -> None:
+    """A value no table knows: kept visible for operators instead of guessed at."""
+    state.unknown_values.append(note)
+    del state.unknown_values[:-MAX_UNKNOWN_NOTES]
+
+
+def apply_event(state: LoanState, event: ReceivedWebhook, *, rules: LoanRules, now: datetime) -> None:
+    webhook = event.webhook
+    for path, raw in unknown_values(webhook):
+        note_unknown(state, f"{webhook.webhook_type} {path}={raw!r}")
+    if isinstance(webhook, BenefitsRequestWebhook):
+        _benefits(state, event, webhook)
+    elif isinstance(webhook, BalanceRequestWebhook):
+        _balance(state, event, webhook)
+    elif isinstance(webhook, DebtWebhook):
+        _debt(state, event, webhook, now)
+    elif isinstance(webhook, CollateralWebhook):
+        _collateral(state, event, webhook, rules)
+    elif isinstance(webhook, PendingRequesterActionWebhook):
+        _pending(state, event, webhook)
+    else:
+        record(state, event, "ignored: not a webhook of this product")
+
+
+def _benefits(state: LoanState, event: ReceivedWebhook, webhook: BenefitsRequestWebhook) -> None:
+    if isinstance(webhook.data, ConsultationFailure):
+        state.consultation_failure = str(webhook.data.enumerator)
+        record(state, event, "benefits request failed", detail=state.consultation_failure)
+    elif webhook.status == ConsultationStatus.SUCCESS:
+        state.listed_benefits = [b.benefit_number for b in webhook.data]
+        record(state, event, f"{len(state.listed_benefits)} benefit(s) listed")
+    else:
+        record(state, event, "ignored: consultation still pending")
+
+
+def _balance(state: LoanState, event: ReceivedWebhook, webhook: BalanceRequestWebhook) -> None:
+    if state.balance_request_keys and webhook.key != state.balance_request_keys[-1]:
+        record(state, event, "ignored: answer to an earlier balance request")
+        return
+    if isinstance(webhook.data, ConsultationFailure):
+        state.balance_failure = str(webhook.data.enumerator)
+        record(state, event, "balance request failed", detail=state.balance_failure)
+    elif isinstance(webhook.data, BalanceData) and webhook.status == ConsultationStatus.SUCCESS:
+        state.balance = webhook.data.to_facts()
+        record(state, event, "benefit data received")
+    else:
+        record(state, event, "ignored: consultation still pending")
+
+
+def _debt(state: LoanState, event: ReceivedWebhook, webhook: DebtWebhook, now: datetime) -> None:
+    status = webhook.status
+    reason = webhook.data.cancel_enumerator
+    if status in SIGNATURE_ACCEPTED:
+        state.signature_received = True
+        record(state, event, "signature accepted")
+    elif status in DISBURSEMENT_SUCCESS_STATUSES:
+        state.disbursed = True
+        record(state, event, "disbursed")
+    elif status == DebtStatus.CANCELED and reason in REFUSALS:
+        if state.disbursed:
+            record(state, event, "ignored: already disbursed")
+            return
+        state.refusal = f"{reason}: {webhook.data.refusal_reason or 'no reason given'}"
+        state.refusals += 1
+        record(state, event, "payment refused", detail=state.refusal)
+    elif status == DebtStatus.CANCELED:
+        state.provider_final_status = DebtStatus.CANCELED.value
+        state.provider_final_reason = _cancel_reason(state, reason, now)
+        record(state, event, "canceled by the provider", detail=state.provider_final_reason)
+    elif status == DebtStatus.CANCELED_PERMANENTLY:
+        state.provider_final_status = DebtStatus.CANCELED_PERMANENTLY.value
+        state.provider_final_reason = reason or (
+            "provider validation of the documents or assistance_type failed"
+            if state.stage in {Stage.SIGNATURE_VALIDATION, Stage.AWAITING_SIGNATURE}
+            else "canceled permanently by the provider"
+        )
+        record(state, event, "canceled permanently by the provider", detail=state.provider_final_reason)
+    else:
+        record(state, event, f"noted: debt {status}")
+
+
+def _cancel_reason(state: LoanState, reason: str | None, now: datetime) -> str:
+    # Seed 004 §4: when the window runs out the provider cancels with its "manual" reason.
+    end = state.disbursement_window_end
+    if reason == CancelReason.MANUAL.value and end is not None and now >= end - timedelta(hours=1):
+        return "disbursement_window_expired"
+    return reason or "canceled by the provider"
+
+
+def _collateral(state: LoanState, event: ReceivedWebhook, webhook: CollateralWebhook, rules: LoanRules) -> None:
+    at = webhook.occurred_at if isinstance(webhook.occurred_at, datetime) else event.received_at
+    if webhook.data.collateral_constituted:
+        state.collateral_constituted = True
+        state.last_dataprev = DataprevAnswer(
+            enumerator="successfully_included",
+            code="BD",
+            description="Inclusion has been successfully done",
+            action=LenderAction.CONFIRM.value,
+            at=at,
+        )
+        record(state, event, "averbação done")
+        return
+    if state.collateral_constituted:
+        record(state, event, "ignored: averbação already done")
+        return
+    for enumerator in webhook.data.error_enumerators or ["(no enumerator)"]:
+        row = averbacao_return(enumerator)
+        action = rules.averbacao_action(enumerator)
+        state.averbacao_answers += 1
+        state.last_dataprev = DataprevAnswer(
+            enumerator=enumerator,
+            code=DATAPREV_CODES.get(enumerator) if row else None,
+            description=row.description if row else None,
+            action=action.value if action else "unknown",
+            at=at,
+        )
+        if action is None:
+            note_unknown(state, f"averbação enumerator {enumerator!r} is in no table: kept waiting as teimosinha")
+        if action == LenderAction.CONFIRM:
+            state.collateral_constituted = True
+        record(state, event, f"averbação answer ({state.last_dataprev.action})", detail=enumerator)
+
+
+def _pending(state: LoanState, event: ReceivedWebhook, webhook: PendingRequesterActionWebhook) -> None:
+    if state.collateral_constituted:
+        record(state, event, "ignored: averbação already done")
+        return
+    state.pending_action = str(webhook.data.enumerator)
+    state.pending_reservation_amount = webhook.data.reservation_amount
+    record(state, event, "averbação waits for the lender", detail=state.pending_action)
+
+
+def needs_correction(state: LoanState) -> bool:
+    """Dataprev's last answer carries the action "cancel": the loan ends unless its data is corrected."""
+    answer = state.last_dataprev
+    return answer is not None and answer.action == LenderAction.CANCEL.value
+
+
+def provider_moved_on(state: LoanState) -> bool:
+    """The provider has taken the signature (or is already past it, averbação answers included)."""
+    return (
+        state.signature_received
+        or state.collateral_constituted
+        or state.last_dataprev is not None
+        or state.pending_action is not None
+    )

@@ -1,0 +1,172 @@
+"""Everything a loan carries: one typed object, queried whole and passed through continue-as-new."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from domain.benefit import BenefitFacts
+from domain.loan import Product
+from provider.models.webhooks import ReceivedWebhook
+
+
+class Stage(StrEnum):
+    CONSULTATION = "consultation"
+    SIMULATION = "simulation"
+    ELIGIBILITY = "eligibility"
+    ISSUANCE = "issuance"
+    DOCUMENTS = "documents"
+    AWAITING_DOCUMENTS = "awaiting_documents"
+    AWAITING_SIGNATURE = "awaiting_signature"
+    SIGNATURE_VALIDATION = "signature_validation"
+    MARGIN_RELEASE = "margin_release"
+    AVERBACAO = "averbacao"
+    AWAITING_COLLATERAL_CORRECTION = "awaiting_collateral_correction"
+    AWAITING_INSTALLMENT_REDUCTION = "awaiting_installment_reduction"
+    BALANCE_RECHECK = "balance_recheck"
+    DISBURSEMENT = "disbursement"
+    AWAITING_REAPRESENTACAO = "awaiting_reapresentacao"
+    CLOSED = "closed"
+
+
+class Status(StrEnum):
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    REJECTED = "rejected"
+    CANCELED = "canceled"
+    CANCELED_PERMANENTLY = "canceled_permanently"
+
+
+class RuleFailure(BaseModel):
+    rule: str
+    message: str
+    source: str
+
+
+class PricedOption(BaseModel):
+    """One disbursement option, as the provider priced it (the figures the loan depends on)."""
+
+    disbursement_date: date
+    first_due_date: date | None = None
+    last_due_date: date | None = None
+    installment_value: Decimal | None = None
+    issue_amount: Decimal | None = None
+    released_amount: Decimal | None = None
+    total_iof: Decimal | None = None
+    monthly_rate: Decimal | None = None
+    monthly_cet: Decimal | None = None
+    annual_cet: Decimal | None = None
+
+
+class PricingCheck(BaseModel):
+    """The local engine's verdict on the provider's simulation (issue: catch a provider changing numbers)."""
+
+    matches: bool
+    differences: list[str] = Field(default_factory=list)
+
+
+class DataprevAnswer(BaseModel):
+    enumerator: str
+    code: str | None = None
+    description: str | None = None
+    action: str  # retry | cancel | confirm | unknown
+    at: datetime | None = None
+
+
+class EventRecord(BaseModel):
+    """A provider event as the loan saw it (the full payload stays in the workflow history)."""
+
+    event_id: str
+    webhook_type: str
+    key: str
+    status: str | None = None
+    detail: str | None = None
+    occurred_at: datetime | None = None
+    received_at: datetime
+    effect: str = ""
+
+
+class OperatorAction(BaseModel):
+    kind: str
+    at: datetime
+    note: str = ""
+
+
+class LoanState(BaseModel):
+    request_key: str
+    product: Product
+    rules_name: str | None = None  # the rule set it decides by (loan.rules)
+    stage: Stage = Stage.CONSULTATION
+    status: Status = Status.IN_PROGRESS
+    outcome_reason: str | None = None
+    rejection: list[RuleFailure] = Field(default_factory=list)
+
+    # provider keys
+    benefits_request_key: str | None = None
+    balance_request_keys: list[str] = Field(default_factory=list)
+    debt_key: str | None = None
+    contract_number: str | None = None
+    related_party_key: str | None = None
+
+    # consultation
+    listed_benefits: list[str] | None = None
+    consultation_failure: str | None = None
+    balance: BenefitFacts | None = None
+    balance_failure: str | None = None
+
+    # pricing
+    chosen_option: PricedOption | None = None
+    pricing_check: PricingCheck | None = None
+    issued_options: list[PricedOption] = Field(default_factory=list)
+    installment_value: Decimal | None = None
+
+    # deadlines
+    consultation_deadline: datetime | None = None
+    disbursement_window_end: datetime | None = None
+    margin_release_at: datetime | None = None
+    correction_deadline: datetime | None = None
+
+    # formalization
+    documents_attached: bool = False
+    document_problem: str | None = None
+    signature_submitted_at: datetime | None = None
+    signature_received: bool = False
+
+    # averbação
+    collateral_constituted: bool = False
+    last_dataprev: DataprevAnswer | None = None
+    averbacao_answers: int = 0
+    corrections: int = 0
+    pending_action: str | None = None
+    pending_reservation_amount: Decimal | None = None
+    rechecks: int = 0
+
+    # disbursement
+    disbursed: bool = False
+    refusal: str | None = None
+    refusals: int = 0
+    reapresentacoes: int = 0
+
+    # how the provider ended it, if it did: (status, reason)
+    provider_final_status: str | None = None
+    provider_final_reason: str | None = None
+
+    events: list[EventRecord] = Field(default_factory=list)
+    seen_event_ids: list[str] = Field(default_factory=list)
+    duplicate_events: int = 0
+    buffered: list[ReceivedWebhook] = Field(default_factory=list)
+    unknown_values: list[str] = Field(default_factory=list)
+    operator_actions: list[OperatorAction] = Field(default_factory=list)
+    released_keys: bool = False
+    runs: int = 1
+
+    @property
+    def closed(self) -> bool:
+        return self.status != Status.IN_PROGRESS
+
+    def known_keys(self) -> set[str]:
+        keys = {k for k in (self.benefits_request_key, self.debt_key) if k}
+        return keys | set(self.balance_request_keys)

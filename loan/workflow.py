@@ -1,0 +1,401 @@
+"""LoanWorkflow: one durable workflow per loan, from the IN100 consultation to the disbursement.
+
+Calls go out as activities; the provider's webhooks come in as the ``provider_event`` signal
+(applied by the pure facts reducer, ``loan.facts``); operators act through Workflow Updates with
+validators (``loan.operator``). Every wait is bounded: consultation by its timeout, everything after
+issuance by the disbursement window's durable timer. The stage logic reads facts only, so
+duplicates, late and out-of-order webhooks are harmless. The rules a loan decides by are pinned in
+its input (``loan.rules``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime, time, timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+from .core import CALL_TIMEOUT, PROVIDER_RETRY, HistoryTooLong, LoanEnds, ends, failure_text
+from .operator import LoanOperations
+
+with workflow.unsafe.imports_passed_through():
+    from domain.calendar import SAO_PAULO, end_of_day
+    from domain.eligibility import EligibilityFacts, evaluate
+    from domain.margin_release import margin_release
+    from domain.regulation import DDB_BLOCK_DAYS
+    from provider.models.webhooks import ReceivedWebhook
+
+    from .activities import LoanActivities, pin_current_rules
+    from .activity_models import (
+        ConfirmBalanceInput,
+        ConsultationInput,
+        DebtKeyInput,
+        IssueInput,
+        ReleaseInput,
+        SimulateInput,
+    )
+    from .contract import LOAN_WORKFLOW, PROVIDER_EVENT_SIGNAL, STATE_QUERY, LoanInput, LoanOutcome
+    from .endings import provider_already_ended
+    from .facts import MARGIN_EXCEEDED, needs_correction, note_unknown, provider_moved_on, receive
+    from .rules import LoanPolicy, legacy_rules
+    from .state import LoanState, PricedOption, RuleFailure, Stage, Status
+    from .visibility import Publisher
+
+CLEANUP_TIMEOUT = timedelta(days=1)
+
+RULES_PINNED_BY_WORKER = "rules-pinned-by-worker"
+"""Patch: a loan started without rules pins the worker's current rules (recorded in its history);
+loans started before this change keep the values they always used (``legacy_rules``)."""
+
+
+# Versioning behaviour: auto-upgrade, set as the versioned worker's default (worker.py) — a loan
+# lives for weeks (months behind the 90-day DDB rule), longer than any build should; so every change
+# to this code goes behind workflow.patched and is proven by the replay tests. (Set here instead,
+# the server refuses the workflow's tasks from a worker that runs without versioning.)
+@workflow.defn(name=LOAN_WORKFLOW)
+class LoanWorkflow(LoanOperations):
+    @workflow.init
+    def __init__(self, loan: LoanInput) -> None:
+        self._request = loan.request
+        self._rules = loan.rules or legacy_rules(loan.policy)
+        if loan.carried is not None:
+            self._state = loan.carried
+            self._state.runs += 1
+        else:
+            self._state = LoanState(request_key=loan.request.request_key, product=loan.request.product)
+        self._lock = asyncio.Lock()
+        self._cancel = None
+        self._window_expired = False
+        self._window_timer = None
+        self._publisher = Publisher()
+
+    # ================================================================ run
+
+    @workflow.run
+    async def run(self, loan: LoanInput) -> LoanOutcome:
+        state = self._state
+        if loan.rules is None and workflow.patched(RULES_PINNED_BY_WORKER):
+            self._rules = await workflow.execute_local_activity(
+                pin_current_rules, loan.policy, start_to_close_timeout=CALL_TIMEOUT, retry_policy=PROVIDER_RETRY
+            )
+        state.rules_name = self._rules.name
+        self._start_window_timer()
+        self._publish()
+        while not state.closed:
+            try:
+                await self._advance()
+            except LoanEnds as end:
+                await self._close(end)
+            except HistoryTooLong:
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(
+                    LoanInput(request=self._request, rules=self._rules, policy=self._rules.policy, carried=state)
+                )
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return LoanOutcome(
+            request_key=state.request_key,
+            status=state.status,
+            reason=state.outcome_reason,
+            stage_reached=state.stage,
+            debt_key=state.debt_key,
+            contract_number=state.contract_number,
+            rejection=state.rejection,
+        )
+
+    async def _advance(self) -> None:
+        stages = {
+            Stage.CONSULTATION: self._consultation,
+            Stage.SIMULATION: self._simulation,
+            Stage.ELIGIBILITY: self._eligibility,
+            Stage.ISSUANCE: self._issuance,
+            Stage.DOCUMENTS: self._documents,
+            Stage.AWAITING_DOCUMENTS: self._awaiting_documents,
+            Stage.AWAITING_SIGNATURE: self._awaiting_signature,
+            Stage.SIGNATURE_VALIDATION: self._signature_validation,
+            Stage.MARGIN_RELEASE: self._margin_release,
+            Stage.AVERBACAO: self._averbacao,
+            Stage.AWAITING_COLLATERAL_CORRECTION: self._awaiting_correction,
+            Stage.AWAITING_INSTALLMENT_REDUCTION: self._awaiting_reduction,
+            Stage.BALANCE_RECHECK: self._balance_recheck,
+            Stage.DISBURSEMENT: self._disbursement,
+            Stage.AWAITING_REAPRESENTACAO: self._awaiting_reapresentacao,
+        }
+        self._raise_if_ending()
+        await stages[self._state.stage]()
+
+    @property
+    def _policy(self) -> LoanPolicy:
+        return self._rules.policy
+
+    # ================================================================ stages
+
+    async def _consultation(self) -> None:
+        state = self._state
+        if state.consultation_deadline is None:
+            state.consultation_deadline = workflow.now() + self._policy.consultation_timeout
+        deadline = self._deadline_timer(state.consultation_deadline, "consultation deadline")
+        if state.benefits_request_key is None:
+            created = await self._call(
+                LoanActivities.request_benefits, ConsultationInput(loan_id=self._loan_id, request=self._request)
+            )
+            state.benefits_request_key = created.key
+            self._drain()
+        await self._wait(
+            lambda: state.listed_benefits is not None or state.consultation_failure is not None or deadline.done()
+        )
+        if state.listed_benefits is None and state.consultation_failure is None:
+            raise ends(Status.REJECTED, f"consultation_timeout: no benefits answer by {state.consultation_deadline}")
+        if state.consultation_failure:
+            raise ends(Status.REJECTED, f"benefits request failed: {state.consultation_failure}")
+        if not state.balance_request_keys:
+            created = await self._call(
+                LoanActivities.request_balance, ConsultationInput(loan_id=self._loan_id, request=self._request)
+            )
+            state.balance_request_keys.append(created.key)
+            self._drain()
+        await self._wait(lambda: state.balance is not None or state.balance_failure is not None or deadline.done())
+        if state.balance is None and state.balance_failure is None:
+            raise ends(Status.REJECTED, f"consultation_timeout: no balance answer by {state.consultation_deadline}")
+        deadline.cancel()
+        if state.balance_failure:
+            raise ends(Status.REJECTED, f"balance request failed: {state.balance_failure}")
+        self._enter(Stage.SIMULATION)
+
+    async def _simulation(self) -> None:
+        state = self._state
+        simulated = await self._call(LoanActivities.simulate, SimulateInput(request=self._request), local=True)
+        if not simulated.options:
+            raise ends(Status.REJECTED, "the provider's simulation returned no disbursement option")
+        wanted = self._request.financial.disbursement_date
+        state.chosen_option = next(
+            (o for o in simulated.options if o.disbursement_date == wanted), simulated.options[0]
+        )
+        state.pricing_check = simulated.pricing_check
+        state.installment_value = state.chosen_option.installment_value
+        self._enter(Stage.ELIGIBILITY)
+
+    async def _eligibility(self) -> None:
+        state, request = self._state, self._request
+        chosen, benefit = state.chosen_option, state.balance
+        assert chosen is not None and benefit is not None
+        terms = request.financial
+        installment = chosen.installment_value or terms.installment_value
+        monthly_rate = chosen.monthly_rate or terms.monthly_interest_rate
+        if installment is None or monthly_rate is None:
+            raise ends(Status.REJECTED, "the provider's simulation gave no installment or rate to check")
+        facts = EligibilityFacts(
+            benefit_number=request.benefit.number,
+            listed_benefits=tuple(state.listed_benefits or ()),
+            balance=benefit,
+            installment=installment,
+            monthly_rate=monthly_rate,
+            number_of_installments=terms.number_of_installments,
+            last_installment_date=chosen.last_due_date or terms.first_due_date,
+            has_legal_representative=request.legal_representative is not None,
+            has_judicial_authorization=bool(
+                request.legal_representative and request.legal_representative.judicial_authorization
+            ),
+        )
+        failures = [
+            RuleFailure(rule=f.rule, message=f.message, source=f.source)
+            for f in evaluate(facts, self._rules.eligibility)
+        ]
+        if failures:
+            raise ends(Status.REJECTED, "ineligible: " + ", ".join(f.rule for f in failures), rejection=failures)
+        today = workflow.now().astimezone(SAO_PAULO).date()
+        if benefit.grant_date is not None:
+            decision = margin_release(
+                benefit.grant_date, today, terms.last_disbursement_date, block_days=self._rules.ddb_block_days
+            )
+            if not decision.allowed:
+                rule = RuleFailure(rule="margin_release", message=decision.message, source=DDB_BLOCK_DAYS.source)
+                raise ends(Status.REJECTED, decision.message, rejection=[rule])
+            if decision.blocked_today:
+                state.margin_release_at = datetime.combine(decision.release_date, time(0), tzinfo=SAO_PAULO)
+        else:
+            note_unknown(state, "balance.grant_date (DDB) missing: the 90-day rule is left to the provider")
+        if workflow.now() >= end_of_day(terms.last_disbursement_date):
+            raise ends(Status.REJECTED, f"the disbursement window ended on {terms.last_disbursement_date}")
+        self._enter(Stage.ISSUANCE)
+
+    async def _issuance(self) -> None:
+        state = self._state
+        assert state.balance is not None
+        assistance = state.balance.assistance_type
+        issued = await self._call(
+            LoanActivities.issue_debt,
+            IssueInput(
+                loan_id=self._loan_id,
+                request=self._request,
+                assistance_type=str(assistance) if assistance is not None else None,
+            ),
+            refusal=Status.REJECTED,
+        )
+        state.debt_key, state.contract_number = issued.debt_key, issued.contract_number
+        state.related_party_key = issued.related_party_key
+        state.issued_options = issued.options
+        chosen = self._option_for(issued.options)
+        if chosen is not None and chosen.installment_value is not None:
+            state.installment_value = chosen.installment_value
+        last_option = max(
+            (o.disbursement_date for o in issued.options), default=self._request.financial.last_disbursement_date
+        )
+        state.disbursement_window_end = end_of_day(last_option)
+        self._start_window_timer()
+        self._drain()
+        self._enter(Stage.DOCUMENTS if self._request.documents else Stage.AWAITING_DOCUMENTS)
+
+    def _option_for(self, options: list[PricedOption]) -> PricedOption | None:
+        day = self._request.financial.disbursement_date
+        return next((o for o in options if o.disbursement_date == day), options[0] if options else None)
+
+    async def _documents(self) -> None:
+        assert self._request.documents is not None
+        # On failure the problem is on record, and an operator sends new documents (provide_documents).
+        with contextlib.suppress(ActivityError):
+            await self._attach(self._request.documents)
+        self._enter(Stage.AWAITING_SIGNATURE if self._state.documents_attached else Stage.AWAITING_DOCUMENTS)
+
+    async def _awaiting_documents(self) -> None:
+        await self._wait(lambda: self._state.documents_attached)
+        self._enter(Stage.AWAITING_SIGNATURE)
+
+    async def _awaiting_signature(self) -> None:
+        state = self._state
+        await self._wait(lambda: state.signature_submitted_at is not None or provider_moved_on(state))
+        self._enter(Stage.SIGNATURE_VALIDATION)
+
+    async def _signature_validation(self) -> None:
+        state = self._state
+        await self._wait(lambda: provider_moved_on(state))
+        waiting_release = state.margin_release_at is not None and workflow.now() < state.margin_release_at
+        self._enter(Stage.MARGIN_RELEASE if waiting_release and not state.collateral_constituted else Stage.AVERBACAO)
+
+    async def _margin_release(self) -> None:
+        state = self._state
+        assert state.margin_release_at is not None
+        await self._wait(lambda: state.collateral_constituted, until=state.margin_release_at)
+        self._enter(Stage.AVERBACAO)
+
+    async def _averbacao(self) -> None:
+        state = self._state
+        await self._wait(
+            lambda: state.collateral_constituted or state.pending_action is not None or needs_correction(state)
+        )
+        if state.collateral_constituted:
+            self._enter(Stage.DISBURSEMENT)
+        elif state.pending_action in MARGIN_EXCEEDED:
+            self._enter(Stage.AWAITING_INSTALLMENT_REDUCTION)
+        elif state.pending_action is not None:
+            self._enter(Stage.BALANCE_RECHECK)
+        else:
+            deadline = workflow.now() + self._policy.correction_grace
+            if state.disbursement_window_end is not None:
+                deadline = min(deadline, state.disbursement_window_end)
+            state.correction_deadline = deadline
+            self._enter(Stage.AWAITING_COLLATERAL_CORRECTION)
+
+    async def _awaiting_correction(self) -> None:
+        state = self._state
+        assert state.correction_deadline is not None
+        corrected = await self._wait(
+            lambda: not needs_correction(state) or state.collateral_constituted, until=state.correction_deadline
+        )
+        if not corrected:
+            answer = state.last_dataprev
+            what = f"{answer.code or ''} {answer.enumerator}".strip() if answer else "a cancel answer"
+            raise ends(
+                Status.CANCELED,
+                f"averbação refused with {what}, not corrected by {state.correction_deadline}",
+                cancel_at_provider=True,
+            )
+        state.correction_deadline = None
+        self._enter(Stage.AVERBACAO)
+
+    async def _awaiting_reduction(self) -> None:
+        state = self._state
+        await self._wait(lambda: state.pending_action is None or state.collateral_constituted)
+        self._enter(Stage.AVERBACAO)
+
+    async def _balance_recheck(self) -> None:
+        state = self._state
+        if state.rechecks >= self._rules.max_balance_rechecks:
+            raise ends(Status.CANCELED, "averbação kept asking for a new balance consultation", cancel_at_provider=True)
+        state.rechecks += 1
+        created = await self._call(
+            LoanActivities.request_balance,
+            ConsultationInput(loan_id=self._loan_id, request=self._request, attempt=state.rechecks),
+            refusal=Status.CANCELED,
+        )
+        state.balance_request_keys.append(created.key)
+        state.balance, state.balance_failure = None, None
+        self._drain()
+        deadline = workflow.now() + self._policy.consultation_timeout
+        answered = await self._wait(
+            lambda: state.balance is not None or state.balance_failure is not None, until=deadline
+        )
+        if not answered or state.balance_failure:
+            why = state.balance_failure or "no answer"
+            raise ends(Status.CANCELED, f"new balance consultation failed: {why}", cancel_at_provider=True)
+        assert state.debt_key is not None
+        await self._call(
+            LoanActivities.confirm_balance_request,
+            ConfirmBalanceInput(debt_key=state.debt_key, balance_request_key=created.key),
+            refusal=Status.CANCELED,
+        )
+        state.pending_action = None
+        self._enter(Stage.AVERBACAO)
+
+    async def _disbursement(self) -> None:
+        state = self._state
+        await self._wait(lambda: state.refusal is not None)
+        self._enter(Stage.AWAITING_REAPRESENTACAO)
+
+    async def _awaiting_reapresentacao(self) -> None:
+        state = self._state
+        await self._wait(lambda: state.refusal is None)
+        self._enter(Stage.DISBURSEMENT)
+
+    def _enter(self, stage: Stage) -> None:
+        # Published at the next wait or activity: stages passed through without waiting cost no
+        # history event (each search-attribute upsert is one).
+        self._state.stage = stage
+
+    # ================================================================ the end
+
+    async def _close(self, end: LoanEnds) -> None:
+        state, ending = self._state, end.ending
+        state.status, state.outcome_reason, state.rejection = ending.status, ending.reason, list(ending.rejection)
+        if ending.cancel_at_provider and state.debt_key and not provider_already_ended(state):
+            try:
+                async with self._lock:
+                    await self._activity(
+                        LoanActivities.cancel_permanently, DebtKeyInput(debt_key=state.debt_key), CLEANUP_TIMEOUT
+                    )
+            except ActivityError as error:
+                state.outcome_reason = (
+                    f"{ending.reason}; the provider did not take the cancellation: {failure_text(error)[1]}"
+                )
+        state.stage = Stage.CLOSED
+        self._publish()
+        if state.known_keys() and not state.released_keys:
+            await self._activity(
+                LoanActivities.release_provider_keys,
+                ReleaseInput(loan_id=self._loan_id, keys=sorted(state.known_keys())),
+                CLEANUP_TIMEOUT,
+                local=True,
+            )
+            state.released_keys = True
+
+    # ================================================================ provider events and state
+
+    @workflow.signal(name=PROVIDER_EVENT_SIGNAL)
+    def provider_event(self, event: ReceivedWebhook) -> None:
+        receive(self._state, event, rules=self._rules, now=workflow.now())
+        self._publish()
+
+    @workflow.query(name=STATE_QUERY)
+    def query_state(self) -> LoanState:
+        return self._state

@@ -1,0 +1,87 @@
+"""Duplicates, early and out-of-order webhooks are harmless; long teimosinha continues as new."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loan.rules import LoanPolicy
+from loan.state import Stage, Status
+from tests.loan.conftest import record_history
+from tests.support import webhooks
+from tests.support.loans import document_files, loan_request
+from tests.support.temporal import eventually
+
+
+async def test_the_same_webhook_twice_is_applied_once(start: Any, tmp_path: Any) -> None:
+    loan = await start(loan_request(documents=document_files(tmp_path)))
+    await loan.averbada()
+    error = webhooks.collateral_error(loan.fake.debt_key, "consignable_margin_excceded")
+    await loan.send(error)
+    await loan.send(error)
+    state = await loan.state()
+    assert state.averbacao_answers == 1 and state.duplicate_events == 1
+
+
+async def test_a_webhook_before_its_key_is_known_is_kept_and_applied_later(start: Any) -> None:
+    loan = await start(loan_request())
+    # The balance answer arrives before the loan even asked (the provider answered faster than
+    # our activity's HTTP response could come back).
+    await loan.send(webhooks.balance_success(loan.fake.balance_keys[0], loan.request.benefit.number))
+    await eventually(lambda: _called(loan, "request_benefits"))
+    state = await loan.state()
+    assert len(state.buffered) == 1 and state.balance is None
+    await loan.send(webhooks.benefits_success(loan.fake.benefits_key, [loan.request.benefit.number]))
+    state = await loan.at(Stage.AWAITING_DOCUMENTS)
+    assert state.buffered == [] and state.balance is not None
+
+
+async def test_disbursed_before_the_averbacao_webhook_still_completes(start: Any, tmp_path: Any) -> None:
+    loan = await start(loan_request(documents=document_files(tmp_path)))
+    await loan.averbada()
+    await loan.send(webhooks.debt(loan.fake.debt_key, "disbursed"))
+    await loan.send(webhooks.collateral_success(loan.fake.debt_key))
+    assert (await loan.outcome()).status == Status.COMPLETED
+
+
+async def test_signature_received_after_averbacao_is_harmless(start: Any, tmp_path: Any) -> None:
+    loan = await start(loan_request(documents=document_files(tmp_path)))
+    await loan.consulted()
+    await loan.at(Stage.AWAITING_SIGNATURE)
+    from tests.loan.conftest import signature
+
+    await loan.handle.execute_update("submit_signature", signature())
+    await loan.send(webhooks.collateral_success(loan.fake.debt_key))
+    await loan.at(Stage.DISBURSEMENT)
+    await loan.send(webhooks.debt(loan.fake.debt_key, "signature_received"))
+    await loan.send(webhooks.debt(loan.fake.debt_key, "disbursed"))
+    assert (await loan.outcome()).status == Status.COMPLETED
+
+
+async def test_a_long_teimosinha_continues_as_new_carrying_its_state(start: Any, tmp_path: Any) -> None:
+    loan = await start(loan_request(documents=document_files(tmp_path)), policy=LoanPolicy(history_event_limit=100))
+    await loan.averbada()
+    for _ in range(40):
+        await loan.send(webhooks.collateral_error(loan.fake.debt_key, "benefit_blocked_by_tbm"))
+    state = await eventually(lambda: _runs_above_one(loan), what="continue-as-new")
+    assert state.averbacao_answers == 40
+    assert state.stage == Stage.AVERBACAO
+    assert len(state.seen_event_ids) >= 40
+    # A duplicate of an event seen in the first run is still recognised after it.
+    description = await loan.handle.describe()
+    assert description.run_id != loan.handle.first_execution_run_id
+    await loan.send(webhooks.collateral_success(loan.fake.debt_key))
+    await loan.at(Stage.DISBURSEMENT)
+    await loan.send(webhooks.debt(loan.fake.debt_key, "disbursed"))
+    outcome = await loan.outcome()
+    assert outcome.status == Status.COMPLETED
+    first_run = loan.env.client.get_workflow_handle(loan.handle.id, run_id=loan.handle.first_execution_run_id)
+    await record_history(first_run, suffix="first_run")
+
+
+async def _runs_above_one(loan: Any) -> Any:
+    state = await loan.state()
+    return state if state.runs > 1 and state.averbacao_answers == 40 else None
+
+
+async def _called(loan: Any, name: str) -> bool:
+    return name in loan.fake.names()
