@@ -94,7 +94,6 @@ def create_app(
             event_id=event_id,
             received_at=datetime.now(SAO_PAULO),
             webhook=webhook,
-            trace={k: v for k, v in request.headers.items() if k.lower() in ("traceparent", "tracestate")},
         )
         try:
             await holder["router"].deliver(event)

@@ -40,12 +40,7 @@ from .models.debt import (
     Recalculate,
     SignatureEvidence,
 )
-from .models.simulation import (
-    DebtSimulationBatchRequest,
-    DebtSimulationRequest,
-    SimulationBatchResult,
-    SimulationResult,
-)
+from .models.simulation import DebtSimulationRequest, SimulationResult
 from .wire import decode, encode
 
 log = logging.getLogger(__name__)
@@ -311,9 +306,6 @@ class ProviderClient:
 
     async def simulate(self, request: DebtSimulationRequest) -> SimulationResult:
         return await self._call("POST", Paths.DEBT_SIMULATION, SimulationResult, body=request)
-
-    async def simulate_batch(self, request: DebtSimulationBatchRequest) -> SimulationBatchResult:
-        return await self._call("POST", Paths.DEBT_SIMULATION, SimulationBatchResult, body=request)
 
     async def issue_debt(self, request: DebtIssuanceRequest) -> DebtAnswer:
         return await self._call(

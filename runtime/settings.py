@@ -13,6 +13,23 @@ from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.envconfig import ClientConfigProfile, ClientConnectConfig
 from temporalio.worker import WorkerDeploymentConfig
 
+ENVCONFIG_NAMES = frozenset(
+    {
+        "TEMPORAL_ADDRESS",
+        "TEMPORAL_NAMESPACE",
+        "TEMPORAL_API_KEY",
+        "TEMPORAL_TLS",
+        "TEMPORAL_TLS_SERVER_NAME",
+        "TEMPORAL_TLS_SERVER_CA_CERT_PATH",
+        "TEMPORAL_TLS_CLIENT_CERT_PATH",
+        "TEMPORAL_TLS_CLIENT_KEY_PATH",
+        "TEMPORAL_TLS_DISABLE_HOST_VERIFICATION",
+        "TEMPORAL_PROFILE",
+        "TEMPORAL_CONFIG_FILE",
+    }
+)
+"""What ``temporalio.envconfig`` reads from the environment (as the ``temporal`` CLI does)."""
+
 DEFAULT_TEMPORAL_ADDRESS = "127.0.0.1:7233"
 DEFAULT_NAMESPACE = "default"
 
@@ -67,7 +84,7 @@ class ProviderSettings(BaseSettings):
 
 
 class LenderSettings(BaseSettings):
-    """What the lender sets for every loan (see activities.mapping.LenderTerms)."""
+    """What the lender sets for every loan (see loan.mapping.LenderTerms)."""
 
     model_config = SettingsConfigDict(env_prefix="LENDER_")
 

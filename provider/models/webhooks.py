@@ -146,8 +146,6 @@ class ReceivedWebhook(BaseModel):
     event_id: str
     received_at: AwareDatetime
     webhook: ProviderWebhook
-    # W3C trace context of the delivery, so the loan's trace continues across the webhook hop.
-    trace: dict[str, str] = Field(default_factory=dict)
 
     @property
     def key(self) -> str:

@@ -28,7 +28,14 @@ from devstack.stack import ROOT
 from gateway.settings import GatewaySettings
 from loan.core import CALL_TIMEOUT
 from ops import healthcheck
-from runtime.settings import LenderSettings, PiiSettings, ProviderSettings, TemporalSettings, WorkerSettings
+from runtime.settings import (
+    ENVCONFIG_NAMES,
+    LenderSettings,
+    PiiSettings,
+    ProviderSettings,
+    TemporalSettings,
+    WorkerSettings,
+)
 from sandbox.settings import SandboxSettings
 
 DEPLOY = ROOT / "deploy"
@@ -44,6 +51,7 @@ COMPONENT_SETTINGS: dict[str, tuple[type[BaseSettings], ...]] = {
     "codec": (CodecSettings,),
     "sandbox": (SandboxSettings,),
     "temporal-setup": (TemporalSettings,),
+    "promote-build": (TemporalSettings, WorkerSettings),
     "starter": (TemporalSettings, CodecSettings, PiiSettings),
 }
 # Settings a production deployment must set: their defaults are for a developer's machine.
@@ -73,7 +81,10 @@ def env_names(settings: type[BaseSettings]) -> set[str]:
 
 
 def known_names(component: str) -> set[str]:
-    return set().union(*(env_names(s) for s in COMPONENT_SETTINGS[component])) | OTEL_NAMES
+    names = set().union(*(env_names(s) for s in COMPONENT_SETTINGS[component])) | OTEL_NAMES
+    if TemporalSettings in COMPONENT_SETTINGS[component]:
+        names |= ENVCONFIG_NAMES
+    return names
 
 
 def load_all(path: Path) -> list[Any]:
@@ -331,6 +342,7 @@ K8S_COMPONENTS = {
     "webhook-gateway": "gateway",
     "codec-server": "codec",
     "temporal-setup": "temporal-setup",
+    "promote-build": "promote-build",
 }
 
 
@@ -350,6 +362,21 @@ def test_kubernetes_gives_each_process_only_settings_it_reads() -> None:
     assert seen == set(K8S_COMPONENTS.values())
 
 
+def mounted_secret_files() -> set[tuple[str, str]]:
+    """(Secret, key) of every file a process reads from a mounted Secret (the settings name its path)."""
+    found = set()
+    for _, workload in k8s_workloads():
+        (container,) = pod_spec(workload)["containers"]
+        volumes = {v["name"]: v for v in pod_spec(workload).get("volumes", [])}
+        mounts = {m["mountPath"]: volumes[m["name"]] for m in container.get("volumeMounts", [])}
+        for value in container_env(workload).values():
+            if isinstance(value, str) and str(Path(value).parent) in mounts:
+                secret = mounts[str(Path(value).parent)].get("secret")
+                if secret:
+                    found.add((secret["secretName"], Path(value).name))
+    return found
+
+
 def test_every_secret_reference_names_a_documented_secret_key() -> None:
     documented = {
         (secret["metadata"]["name"], key)
@@ -361,7 +388,7 @@ def test_every_secret_reference_names_a_documented_secret_key() -> None:
         for _, workload in k8s_workloads()
         for value in container_env(workload).values()
         if isinstance(value, dict)
-    }
+    } | mounted_secret_files()
     assert referenced == documented
     # Secrets never sit in the ConfigMap.
     config = k8s_named("ConfigMap", "consignado-config")["data"]
@@ -480,3 +507,78 @@ def test_the_readme_deploy_section_names_what_exists() -> None:
     chart = re.search(r"--version (\S+)", section)
     values = (ROOT / "deploy/temporal-helm/values.yaml").read_text()
     assert chart and f"--version {chart.group(1)}" in values
+
+
+# ---------------------------------------------------------------- Worker Versioning and the Temporal connection
+
+
+def test_the_worker_image_announces_its_own_build() -> None:
+    stages = dockerfile_stages()
+    worker_env = stage_env(stages, "worker")
+    assert ("ARG", "BUILD_ID=dev") in stages["worker"]
+    assert worker_env["WORKER_BUILD_ID"] == "${BUILD_ID}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("WORKER_DEPLOYMENT_NAME", worker_env["WORKER_DEPLOYMENT_NAME"])
+        patch.setenv("WORKER_BUILD_ID", "0.2.0")
+        deployment = WorkerSettings().deployment()
+    assert deployment is not None and deployment.use_worker_versioning
+    assert deployment.version.build_id == "0.2.0"
+    # Compose builds the image with its tag as the build id, and promotes the build it runs.
+    services = compose()["services"]
+    assert services["worker"]["build"]["args"]["BUILD_ID"] == services["worker"]["image"].split(":", 1)[1]
+    promote = services["promote-build"]
+    assert promote["image"] == services["worker"]["image"]
+    assert promote["command"][:3] == ["python", "-m", "ops.promote_build"]
+
+
+def test_kubernetes_promotes_exactly_the_build_it_deploys() -> None:
+    (worker,) = pod_spec(k8s_named("Deployment", "loan-worker"))["containers"]
+    (job,) = pod_spec(k8s_named("Job", "promote-build"))["containers"]
+    assert job["image"] == worker["image"]  # kustomize sets one tag for both
+    assert job["command"][:3] == ["python", "-m", "ops.promote_build"]
+    assert "WORKER_BUILD_ID" not in container_env(k8s_named("Deployment", "loan-worker"))  # the image's own
+
+
+def test_every_process_given_certificate_paths_mounts_them() -> None:
+    for _, workload in k8s_workloads():
+        env = container_env(workload)
+        paths = [v for k, v in env.items() if k.startswith("TEMPORAL_TLS_") and k.endswith("_PATH")]
+        (container,) = pod_spec(workload)["containers"]
+        mounts = {m["mountPath"]: m["name"] for m in container.get("volumeMounts", [])}
+        volumes = {v["name"]: v for v in pod_spec(workload).get("volumes", [])}
+        for path in paths:
+            folder = str(Path(path).parent)
+            assert folder in mounts, f"{workload['metadata']['name']} reads {path} but mounts nothing there"
+            assert volumes[mounts[folder]]["secret"]["secretName"] == "temporal-client-tls"
+
+
+def test_the_temporal_cloud_overlay_changes_only_the_connection() -> None:
+    overlay = K8S / "temporal-cloud"
+    kustomization = yaml.safe_load((overlay / "kustomization.yaml").read_text())
+    assert kustomization["resources"] == ["../"]
+    config = yaml.safe_load((overlay / "config.yaml").read_text())["data"]
+    assert set(config) <= ENVCONFIG_NAMES
+    base = k8s_named("ConfigMap", "consignado-config")["data"]
+    removed = [
+        op["path"].removeprefix("/data/")
+        for patch in kustomization["patches"]
+        if patch.get("target", {}).get("kind") == "ConfigMap"
+        for op in yaml.safe_load(patch["patch"])
+    ]
+    assert removed and set(removed) <= set(base)
+    assert not any(k.endswith("_PATH") for k in set(base) - set(removed))
+    # The API key reaches exactly the processes that connect to Temporal.
+    targets = {
+        name
+        for patch in kustomization["patches"]
+        if "name" in patch.get("target", {}) and patch["target"]["kind"] != "ConfigMap"
+        for name in patch["target"]["name"].split("|")
+    }
+    temporal_clients = {n for n, c in K8S_COMPONENTS.items() if TemporalSettings in COMPONENT_SETTINGS[c]}
+    assert targets == temporal_clients
+    for patch in kustomization["patches"]:
+        if patch.get("path", "").startswith("api-key"):
+            (operation,) = yaml.safe_load((overlay / patch["path"]).read_text())
+            value = operation["value"]
+            names = {item["name"] for item in value} if isinstance(value, list) else {value["name"]}
+            assert names == {"TEMPORAL_API_KEY"} <= ENVCONFIG_NAMES

@@ -15,11 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from temporalio.api.workflowservice.v1 import SetWorkerDeploymentCurrentVersionRequest
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import PinnedVersioningOverride, VersioningBehavior, WorkerDeploymentVersion
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from devstack.stack import LocalStack
@@ -27,6 +25,7 @@ from loan.contract import LoanInput, loan_workflow_id
 from loan.rules import current_rules
 from loan.state import Stage, Status
 from loan.workflow import LoanWorkflow
+from ops.promote_build import promote
 from runtime.settings import WorkerSettings
 from tests.loan.conftest import Loan
 from tests.support import webhooks
@@ -35,22 +34,6 @@ from tests.support.loans import document_files, loan_request
 from tests.support.temporal import eventually
 
 pytestmark = pytest.mark.integration
-
-
-async def _make_current(client: Client, deployment: str, build_id: str) -> None:
-    """What ``temporal worker deployment set-current-version`` does; the version exists once its
-    worker has polled, so try until it does (bounded)."""
-    for _ in range(100):
-        try:
-            await client.workflow_service.set_worker_deployment_current_version(
-                SetWorkerDeploymentCurrentVersionRequest(
-                    namespace=client.namespace, deployment_name=deployment, build_id=build_id, identity="test"
-                )
-            )
-            return
-        except RPCError:
-            await asyncio.sleep(0.2)
-    raise TimeoutError(f"{deployment}/{build_id} never became current")
 
 
 async def _build_of(handle: WorkflowHandle[Any, Any]) -> str:
@@ -103,7 +86,7 @@ async def test_a_second_build_rolls_out_while_loans_run(stack: LocalStack, tmp_p
 
     async with AsyncExitStack() as workers:
         await workers.enter_async_context(worker("build-a"))
-        await _make_current(client, deployment, "build-a")
+        await promote(client, deployment, "build-a")
         pinned_to_a = WorkerDeploymentVersion(deployment_name=deployment, build_id="build-a")
         pinned = await start("pinned", fakes["build-a"], versioning_override=PinnedVersioningOverride(pinned_to_a))
         upgrading = await start("upgrading", fakes["build-a"])
@@ -114,7 +97,7 @@ async def test_a_second_build_rolls_out_while_loans_run(stack: LocalStack, tmp_p
 
         # Roll out build B while both loans wait for their signature.
         await workers.enter_async_context(worker("build-b"))
-        await _make_current(client, deployment, "build-b")
+        await promote(client, deployment, "build-b")
         fresh = await start("fresh", fakes["build-b"])
         # Any event gives a loan a workflow task: the auto-upgrading one moves to B there; the
         # pinned one stays on A. (The server's routing reaches every matching partition within a moment.)
