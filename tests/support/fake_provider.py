@@ -48,8 +48,8 @@ class FakeProvider:
     def names(self) -> list[str]:
         return [name for name, _ in self.calls]
 
-    def _record(self, name: str, payload: Any) -> None:
-        self.calls.append((name, payload))
+    def _record(self, name: str, call: Any) -> None:
+        self.calls.append((name, call))
         if name in self.refuse:
             code = self.refuse[name]
             raise ApplicationError(
@@ -82,33 +82,33 @@ class FakeProvider:
         fake = self
 
         @activity.defn(name="request_benefits")
-        async def request_benefits(payload: ConsultationInput) -> ProviderKey:
-            fake._record("request_benefits", payload)
+        async def request_benefits(call: ConsultationInput) -> ProviderKey:
+            fake._record("request_benefits", call)
             return ProviderKey(key=fake.benefits_key, status="pending_search")
 
         @activity.defn(name="request_balance")
-        async def request_balance(payload: ConsultationInput) -> ProviderKey:
-            fake._record("request_balance", payload)
-            return ProviderKey(key=fake.balance_keys[payload.attempt], status="pending_authorization")
+        async def request_balance(call: ConsultationInput) -> ProviderKey:
+            fake._record("request_balance", call)
+            return ProviderKey(key=fake.balance_keys[call.attempt], status="pending_authorization")
 
         @activity.defn(name="simulate")
-        async def simulate(payload: SimulateInput) -> Simulated:
-            fake._record("simulate", payload)
-            return Simulated(options=fake._options(payload.request), pricing_check=PricingCheck(matches=True))
+        async def simulate(call: SimulateInput) -> Simulated:
+            fake._record("simulate", call)
+            return Simulated(options=fake._options(call.request), pricing_check=PricingCheck(matches=True))
 
         @activity.defn(name="issue_debt")
-        async def issue_debt(payload: IssueInput) -> Issued:
-            fake._record("issue_debt", payload)
+        async def issue_debt(call: IssueInput) -> Issued:
+            fake._record("issue_debt", call)
             return Issued(
                 debt_key=fake.debt_key,
                 contract_number="TST0000000001",
                 related_party_key=f"rp-{uuid.uuid4()}",
-                options=fake._options(payload.request),
+                options=fake._options(call.request),
             )
 
         @activity.defn(name="attach_documents")
-        async def attach_documents(payload: DocumentsInput) -> None:
-            fake._record("attach_documents", payload)
+        async def attach_documents(call: DocumentsInput) -> None:
+            fake._record("attach_documents", call)
             if fake.invalid_documents > 0:
                 fake.invalid_documents -= 1
                 raise ApplicationError(
@@ -116,40 +116,40 @@ class FakeProvider:
                 )
 
         @activity.defn(name="sign")
-        async def sign(payload: SignInput) -> None:
-            fake._record("sign", payload)
+        async def sign(call: SignInput) -> None:
+            fake._record("sign", call)
 
         @activity.defn(name="correct_collateral")
-        async def correct_collateral(payload: CorrectionInput) -> None:
-            fake._record("correct_collateral", payload)
+        async def correct_collateral(call: CorrectionInput) -> None:
+            fake._record("correct_collateral", call)
 
         @activity.defn(name="recalculate")
-        async def recalculate(payload: RecalculateInput) -> Recalculated:
-            fake._record("recalculate", payload)
+        async def recalculate(call: RecalculateInput) -> Recalculated:
+            fake._record("recalculate", call)
             return Recalculated(
                 options=[
                     PricedOption(
                         disbursement_date=date(2026, 1, 1),
-                        installment_value=payload.installment_value,
+                        installment_value=call.installment_value,
                     )
                 ]
             )
 
         @activity.defn(name="confirm_balance_request")
-        async def confirm_balance_request(payload: ConfirmBalanceInput) -> None:
-            fake._record("confirm_balance_request", payload)
+        async def confirm_balance_request(call: ConfirmBalanceInput) -> None:
+            fake._record("confirm_balance_request", call)
 
         @activity.defn(name="cancel_permanently")
-        async def cancel_permanently(payload: DebtKeyInput) -> None:
-            fake._record("cancel_permanently", payload)
+        async def cancel_permanently(call: DebtKeyInput) -> None:
+            fake._record("cancel_permanently", call)
 
         @activity.defn(name="change_disbursement_date")
-        async def change_disbursement_date(payload: ReapresentacaoInput) -> None:
-            fake._record("change_disbursement_date", payload)
+        async def change_disbursement_date(call: ReapresentacaoInput) -> None:
+            fake._record("change_disbursement_date", call)
 
         @activity.defn(name="release_provider_keys")
-        async def release_provider_keys(payload: ReleaseInput) -> None:
-            fake._record("release_provider_keys", payload)
+        async def release_provider_keys(call: ReleaseInput) -> None:
+            fake._record("release_provider_keys", call)
 
         return [
             request_benefits,
