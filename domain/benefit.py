@@ -15,6 +15,17 @@ from pydantic import BaseModel, ConfigDict
 from domain.inss import BenefitSituation, BenefitStatus, BlockType
 
 
+class BenefitAccount(BaseModel):
+    """The account the benefit is paid into (the balance answer's ``disbursement_bank_account``)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    bank_code: str
+    branch_number: str
+    account_number: str
+    account_digit: str
+
+
 class BenefitFacts(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -35,3 +46,5 @@ class BenefitFacts(BaseModel):
     """Margin left over every modality, cards included (seed 004 §2)."""
     loans_margin: Decimal | None = None
     """``consigned_credit.balance``: the margin of the loans modality alone (seed 004 §2)."""
+    paying_account: BenefitAccount | None = None
+    politically_exposed: bool | None = None

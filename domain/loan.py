@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, IPvAnyAddress, model_validator
 
-from domain.documents import Cpf
+from domain.documents import Cnpj, Cpf
 from domain.fields import Address, BankCode, BenefitNumber, NonEmptyStr, Phone, PositiveMoney, Rate, State
 
 REQUEST_KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{7,99}$"
@@ -31,6 +31,15 @@ class Product(StrEnum):
     MINIMUM_WAGE_INCREASE = "minimum_wage_increase"  # new credit on the margin a benefit raise opens
 
 
+class IdentityDocument(Model):
+    """The identity document the CCB names (seed 004 §4 ``document_identification_*``; ``cin`` is the
+    new national identity card the provider's published issuance page accepts)."""
+
+    kind: Literal["rg", "cnh", "rne", "passport", "cin"]
+    number: Annotated[str, Field(min_length=1, max_length=30)]
+    issued_on: date | None = None
+
+
 class Person(Model):
     name: NonEmptyStr
     cpf: Cpf
@@ -41,6 +50,9 @@ class Person(Model):
     address: Address
     gender: Literal["female", "male"] | None = None
     is_pep: bool = False
+    marital_status: NonEmptyStr | None = None
+    nationality: NonEmptyStr | None = None
+    identity_document: IdentityDocument | None = None
 
 
 class JudicialAuthorization(Model):
@@ -94,9 +106,45 @@ class DisbursementAccount(Model):
     branch_number: Annotated[str, Field(pattern=r"^\d{1,5}$")]
     account_number: Annotated[str, Field(pattern=r"^\d{1,20}$")]
     account_digit: Annotated[str, Field(pattern=r"^[0-9Xx]{1,2}$")]
-    account_type: Literal["checking_account", "savings_account", "payment_account"] = "checking_account"
+    account_type: Literal["checking_account", "savings_account", "payment_account"] | None = None
     transfer_method: Literal["pix", "ted"] = "pix"
     ispb_number: Annotated[str, Field(pattern=r"^\d{8}$")] | None = None
+    holder_name: NonEmptyStr | None = None
+    """The holder's name as the bank registers it; the borrower's name when not given."""
+    percentage: Annotated[Decimal, Field(gt=0, le=100)] = Decimal(100)
+    """Share of the released amount paid into this account (several accounts add up to 100)."""
+
+
+class RefinancedOperation(Model):
+    """An operation a refinancing pays off: its key at the provider and the installment it frees."""
+
+    operation_key: UUID
+    installment_value: PositiveMoney | None = None
+    """Credited to the margin the new installment needs (seed 004 §2: refinancing frees it)."""
+
+
+class RebateAccount(Model):
+    name: NonEmptyStr
+    cnpj: Cnpj
+    bank_code: BankCode
+    branch_number: Annotated[str, Field(pattern=r"^\d{1,5}$")]
+    account_number: Annotated[str, Field(pattern=r"^\d{1,20}$")]
+    account_digit: Annotated[str, Field(pattern=r"^[0-9Xx]{1,2}$")]
+
+
+class Rebate(Model):
+    """A share of the operation's spread paid to a partner (seed 004 §4 "objeto financial com rebates")."""
+
+    amount: Annotated[Decimal, Field(gt=0)]
+    amount_type: Literal["percentage", "absolute"]
+    fee_type: Literal["spread", "tac"] = "spread"
+    account: RebateAccount
+
+
+class DocumentRef(Model):
+    """Where the activity fetches a document from: file:// (local store) or https:// (document service)."""
+
+    uri: Annotated[str, Field(pattern=r"^(file|https?)://.+")]
 
 
 class AuthorizationTerm(Model):
@@ -107,18 +155,13 @@ class AuthorizationTerm(Model):
     session_id: NonEmptyStr
     document_key: UUID | None = None  # the signed PDF already uploaded to the provider
     raw_text: NonEmptyStr | None = None  # or the term's running text
+    document: DocumentRef | None = None  # or the signed PDF, which the service checks and uploads
 
     @model_validator(mode="after")
     def _one_form(self) -> AuthorizationTerm:
-        if (self.document_key is None) == (self.raw_text is None):
-            raise ValueError("give exactly one of document_key or raw_text")
+        if sum(form is not None for form in (self.document_key, self.raw_text, self.document)) != 1:
+            raise ValueError("give exactly one of document_key, raw_text or document")
         return self
-
-
-class DocumentRef(Model):
-    """Where the activity fetches a document from: file:// (local store) or https:// (document service)."""
-
-    uri: Annotated[str, Field(pattern=r"^(file|https?)://.+")]
 
 
 class Documents(Model):
@@ -135,32 +178,67 @@ class Documents(Model):
 
 class LoanRequest(Model):
     request_key: Annotated[str, Field(pattern=REQUEST_KEY_PATTERN)]
-    """The caller's key: the workflow id is derived from it and the provider sees it as
-    requester_identifier_key, so starting or issuing twice never makes a second loan."""
+    """The caller's key: the workflow id is derived from it, and so is the provider's
+    requester_identifier_key (a UUID, loan.mapping), so starting or issuing twice never makes a
+    second loan."""
     product: Product = Product.NEW_CREDIT
-    refinanced_operation_keys: list[UUID] = Field(default_factory=list)
+    refinanced_operations: list[RefinancedOperation] = Field(default_factory=list)
     borrower: Person
     benefit: Benefit
     legal_representative: LegalRepresentative | None = None
     financial: FinancialTerms
-    disbursement_account: DisbursementAccount
+    disbursement_accounts: list[DisbursementAccount] = Field(default_factory=list)
+    """Where the money goes (several split it by percentage). Empty: the account the benefit is
+    paid into, as the balance consultation names it (seeds 000 and 003)."""
     authorization_term: AuthorizationTerm
     documents: Documents | None = None
     contract_number: Annotated[str, Field(min_length=1, max_length=40)] | None = None
+    rebates: list[Rebate] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _earlier_shape(cls, data: Any) -> Any:
+        # Loans started before accounts could be split or refinanced installments credited carry
+        # one ``disbursement_account`` and bare ``refinanced_operation_keys`` in their input.
+        if not isinstance(data, dict) or not {"disbursement_account", "refinanced_operation_keys"} & set(data):
+            return data
+        data = dict(data)
+        account = data.pop("disbursement_account", None)
+        if account is not None and "disbursement_accounts" not in data:
+            data["disbursement_accounts"] = [account]
+        keys = data.pop("refinanced_operation_keys", None)
+        if keys and "refinanced_operations" not in data:
+            data["refinanced_operations"] = [{"operation_key": key} for key in keys]
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> LoanRequest:
-        if self.product == Product.REFINANCING and not self.refinanced_operation_keys:
-            raise ValueError("refinanced_operation_keys: a refinancing needs the keys of the operations it refinances")
-        if self.product != Product.REFINANCING and self.refinanced_operation_keys:
-            raise ValueError("refinanced_operation_keys: only a refinancing refinances operations")
+        refinances = self.product in (Product.REFINANCING, Product.MINIMUM_WAGE_INCREASE)
+        if self.product == Product.REFINANCING and not self.refinanced_operations:
+            raise ValueError("refinanced_operations: a refinancing needs the operations it refinances")
+        if not refinances and self.refinanced_operations:
+            raise ValueError("refinanced_operations: only a refinancing (or a minimum-wage increase) refinances")
+        if len({op.operation_key for op in self.refinanced_operations}) != len(self.refinanced_operations):
+            raise ValueError("refinanced_operations: an operation is listed twice")
         if self.legal_representative and self.legal_representative.cpf == self.borrower.cpf:
             raise ValueError("legal_representative.cpf: the representative cannot be the beneficiary")
+        shares = sum((a.percentage for a in self.disbursement_accounts), Decimal(0))
+        if self.disbursement_accounts and shares != 100:
+            raise ValueError(f"disbursement_accounts: the percentages add up to {shares}, not 100")
         return self
 
     @property
     def signer(self) -> Person:
         return self.legal_representative or self.borrower
+
+    @property
+    def refinanced_operation_keys(self) -> list[UUID]:
+        return [op.operation_key for op in self.refinanced_operations]
+
+    @property
+    def refinanced_installments(self) -> Decimal:
+        """The monthly installments the refinanced operations free (those whose value is known)."""
+        return sum((op.installment_value or Decimal(0) for op in self.refinanced_operations), Decimal(0))
 
 
 # ------------------------------------------------------------------ operator actions (Workflow Updates)

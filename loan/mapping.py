@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from domain.loan import CollateralFix, DisbursementAccount, LoanRequest, Person, Product
+from domain.benefit import BenefitFacts
+from domain.loan import CollateralFix, DisbursementAccount, LoanRequest, Person, Product, Rebate
 from pricing.engine import QuoteOption
 from provider.enumerators import OperationCategory
 from provider.models.common import DisbursementAccount as ProviderAccount
@@ -43,9 +46,30 @@ class LenderTerms:
     subcorban_cnpj: str | None = None
 
 
-def authorization_term(request: LoanRequest) -> AuthorizationTerm:
+def requester_identifier_key(request_key: str) -> str:
+    """The provider's ``requester_identifier_key`` for a loan: a UUID (the provider publishes it as a
+    UUID4 — docs.qitech.com.br/documentation/emissao_de_divida/consulta_por_requester_identifier_key)
+    derived from the caller's request key, so every retry of the issuance sends the same one.
+
+    SHA-256 of the key under a fixed namespace, with the version (4) and variant bits set: the shape
+    of a UUID4, without its randomness (which would defeat the retry)."""
+    digest = bytearray(hashlib.sha256(REQUESTER_KEY_NAMESPACE + request_key.encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x40
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    return str(uuid.UUID(bytes=bytes(digest)))
+
+
+REQUESTER_KEY_NAMESPACE = b"consignado-orchestrator/requester_identifier_key/"
+
+
+def authorization_term(request: LoanRequest, *, document_key: str | None = None) -> AuthorizationTerm:
+    """The IN100 term as the provider wants it; ``document_key`` is the uploaded PDF of a term the
+    caller gave as a document (loan.documents checks and uploads it)."""
     signer = request.signer
     term = request.authorization_term
+    signed_object: dict[str, object] = (
+        {"raw_text": term.raw_text} if term.raw_text else {"document_key": document_key or term.document_key}
+    )
     return AuthorizationTerm.model_validate(
         {
             "document_number": request.borrower.cpf,
@@ -64,22 +88,32 @@ def authorization_term(request: LoanRequest) -> AuthorizationTerm:
                     "ip_address": term.ip_address,
                     "session_id": term.session_id,
                 },
-                "signed_object": {"document_key": term.document_key, "raw_text": term.raw_text},
+                "signed_object": signed_object,
             },
         }
     )
 
 
-def benefits_request(request: LoanRequest) -> BenefitsRequest:
-    return BenefitsRequest(document_number=request.borrower.cpf, authorization_term=authorization_term(request))
+def benefits_request(request: LoanRequest, *, term_document_key: str | None = None) -> BenefitsRequest:
+    return BenefitsRequest(
+        document_number=request.borrower.cpf,
+        authorization_term=authorization_term(request, document_key=term_document_key),
+    )
 
 
-def balance_request(request: LoanRequest) -> BalanceRequest:
-    # Case 2 (term sent again): works whether or not the provider kept the earlier one.
+def balance_request(
+    request: LoanRequest,
+    *,
+    benefit_number: str | None = None,
+    with_term: bool = True,
+    term_document_key: str | None = None,
+) -> BalanceRequest:
+    """Seed 004 §2: case 2 sends the term again (works whether or not the provider kept it); case 1
+    (``with_term=False``) relies on the one the benefits request sent."""
     return BalanceRequest(
         document_number=request.borrower.cpf,
-        benefit_number=request.benefit.number,
-        authorization_term=authorization_term(request),
+        benefit_number=benefit_number or request.benefit.number,
+        authorization_term=authorization_term(request, document_key=term_document_key) if with_term else None,
     )
 
 
@@ -111,22 +145,37 @@ def simulation_request(request: LoanRequest, lender: LenderTerms) -> DebtSimulat
     )
 
 
-def _person_fields(person: Person) -> dict[str, object]:
+def _person_fields(person: Person, *, is_pep: bool | None = None) -> dict[str, object]:
     return {
         "name": person.name,
         "email": person.email,
         "phone": person.phone,
         "address": person.address,
-        "is_pep": person.is_pep,
+        "is_pep": person.is_pep or bool(is_pep),
         "individual_document_number": person.cpf,
         "birth_date": person.birth_date,
         "mother_name": person.mother_name,
     }
 
 
+def _borrower(person: Person, *, is_pep: bool | None) -> Borrower:
+    document = person.identity_document
+    return Borrower.model_validate(
+        {
+            **_person_fields(person, is_pep=is_pep),
+            "gender": person.gender,
+            "marital_status": person.marital_status,
+            **({"nationality": person.nationality} if person.nationality else {}),
+            "document_identification_type": document.kind if document else None,
+            "document_identification_number": document.number if document else None,
+            "document_identification_date": document.issued_on if document else None,
+        }
+    )
+
+
 def provider_account(account: DisbursementAccount, holder: Person) -> ProviderAccount:
     return ProviderAccount(
-        name=holder.name,
+        name=account.holder_name or holder.name,
         bank_code=account.bank_code,
         branch_number=account.branch_number,
         account_number=account.account_number,
@@ -134,11 +183,55 @@ def provider_account(account: DisbursementAccount, holder: Person) -> ProviderAc
         document_number=holder.cpf,
         transfer_method=account.transfer_method,
         account_type=account.account_type,
+        percentage_receivable=account.percentage,
     )
 
 
-def issuance_request(request: LoanRequest, lender: LenderTerms, assistance_type: str | None) -> DebtIssuanceRequest:
-    borrower = Borrower.model_validate({**_person_fields(request.borrower), "gender": request.borrower.gender})
+def paying_account(benefit: BenefitFacts) -> DisbursementAccount | None:
+    """The account the benefit is paid into (balance answer's ``disbursement_bank_account``), as a
+    disbursement account: seeds 000 and 003 say to disburse there, where AN cannot happen."""
+    account = benefit.paying_account
+    if account is None:
+        return None
+    return DisbursementAccount(
+        bank_code=account.bank_code,
+        branch_number=account.branch_number,
+        account_number=account.account_number,
+        account_digit=account.account_digit,
+    )
+
+
+def _rebate(rebate: Rebate) -> dict[str, object]:
+    account = rebate.account
+    return {
+        "amount": rebate.amount,
+        "amount_type": rebate.amount_type,
+        "fee_type": rebate.fee_type,
+        "rebate_bank_account": {
+            "name": account.name,
+            "document_number": account.cnpj,
+            "bank_code": account.bank_code,
+            "branch_number": account.branch_number,
+            "account_number": account.account_number,
+            "account_digit": account.account_digit,
+        },
+    }
+
+
+def issuance_request(
+    request: LoanRequest,
+    lender: LenderTerms,
+    assistance_type: str | None,
+    *,
+    requester_key: str | None = None,
+    accounts: Sequence[DisbursementAccount] | None = None,
+    politically_exposed: bool | None = None,
+    benefit_number: str | None = None,
+) -> DebtIssuanceRequest:
+    """``POST /debt`` for every product and variant (seed 004 §4 cases 1 and 2: new credit,
+    refinancing, minimum-wage increase — alone or refinancing too — with or without a legal
+    representative; rebates; split accounts). ``accounts`` defaults to the request's;
+    ``requester_key`` to the request key (loans started before it became a UUID)."""
     representatives = (
         [LegalRepresentative.model_validate(_person_fields(request.legal_representative))]
         if request.legal_representative
@@ -146,17 +239,20 @@ def issuance_request(request: LoanRequest, lender: LenderTerms, assistance_type:
     )
     collateral_data: dict[str, object] = {
         "state": request.benefit.state,
-        "benefit_number": request.benefit.number,
+        "benefit_number": benefit_number or request.benefit.number,
         "assistance_type": assistance_type,
         "subcorban_document_number": lender.subcorban_cnpj,
     }
     if request.product == Product.MINIMUM_WAGE_INCREASE:
         collateral_data["operation_category"] = OperationCategory.MINIMUM_WAGE_INCREASE
     issuance_financial = financial(request, lender).model_dump(exclude_none=True)
+    if request.rebates:
+        issuance_financial["rebates"] = [_rebate(r) for r in request.rebates]
+    paid_into = list(accounts) if accounts is not None else request.disbursement_accounts
     return DebtIssuanceRequest.model_validate(
         {
-            "requester_identifier_key": request.request_key,
-            "borrower": borrower,
+            "requester_identifier_key": requester_key or request.request_key,
+            "borrower": _borrower(request.borrower, is_pep=politically_exposed),
             "related_parties": representatives,
             "financial": issuance_financial,
             "collaterals": [{"collateral_data": collateral_data}],
@@ -164,7 +260,7 @@ def issuance_request(request: LoanRequest, lender: LenderTerms, assistance_type:
             if request.contract_number
             else None,
             "purchaser_document_number": lender.purchaser_cnpj,
-            "disbursement_bank_accounts": [provider_account(request.disbursement_account, request.borrower)],
+            "disbursement_bank_accounts": [provider_account(a, request.borrower) for a in paid_into],
             "refinanced_credit_operations": _refinanced(request),
         }
     )
@@ -197,7 +293,8 @@ def change_disbursement_date(
                 branch_number=account.branch_number,
                 account_number=account.account_number,
                 account_digit=account.account_digit,
-                account_type=account.account_type,
+                account_type=account.account_type or "checking_account",
+                percentage_receivable=account.percentage,
             )
         ]
     return ChangeDisbursementDate(disbursement_date=disbursement_date, disbursement_bank_accounts=accounts)

@@ -105,6 +105,9 @@ def validate_request(payload: LoanRequest | dict[str, Any], *, today: date | Non
         errors.append(FieldError("authorization_term.signed_at", "is in the future"))
     elif (today - signed).days > 30:
         errors.append(FieldError("authorization_term.signed_at", "the term is valid 30 days after signing"))
+    signer = "legal_representative" if request.legal_representative else "borrower"
+    if not request.signer.email:
+        errors.append(FieldError(f"{signer}.email", "the signer's email is part of the IN100 authorization term"))
     if errors:
         raise LoanInputError(errors)
     return request

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, Field, IPvAnyAddress, field_validator, model_validator
 
-from domain.benefit import BenefitFacts
+from domain.benefit import BenefitAccount, BenefitFacts
 from domain.documents import Cpf
 from domain.fields import BenefitNumber, NonEmptyStr, Phone
 from domain.inss import BenefitSituation, BenefitStatus, BlockType
@@ -208,6 +208,21 @@ class BalanceData(InboundModel):
             benefit_quota_expiration_date=_date_or_none(self.benefit_quota_expiration_date),
             available_total_balance=self.available_total_balance,
             loans_margin=self.consigned_credit.balance if self.consigned_credit else None,
+            paying_account=self._paying_account(),
+            politically_exposed=self.politically_exposed.is_politically_exposed if self.politically_exposed else None,
+        )
+
+    def _paying_account(self) -> BenefitAccount | None:
+        account = self.disbursement_bank_account
+        if account is None or not all(
+            (account.bank_code, account.account_branch, account.account_number, account.account_digit)
+        ):
+            return None
+        return BenefitAccount(
+            bank_code=str(account.bank_code).zfill(3),
+            branch_number=str(account.account_branch),
+            account_number=str(account.account_number),
+            account_digit=str(account.account_digit),
         )
 
 

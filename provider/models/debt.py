@@ -63,7 +63,7 @@ class Borrower(Person):
     marital_status: str | None = None
     attached_documents_list: list[UUID] = Field(default_factory=list)
     document_identification_date: date | None = None
-    document_identification_type: Literal["rg", "cnh", "rne", "passport"] | None = None
+    document_identification_type: Literal["rg", "cnh", "rne", "passport", "cin"] | None = None
     document_identification_number: str | None = None
 
 
