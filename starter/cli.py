@@ -28,7 +28,7 @@ from domain.loan import (
     Reapresentacao,
     SignatureSubmission,
 )
-from loan.state import LoanState, Stage
+from loan.state import LoanState, PricedOption, Stage
 from loan.visibility import describe
 from provider.wire import encode
 from runtime.telemetry import setup_tracing
@@ -64,8 +64,57 @@ def _print_json(value: Any) -> None:
     sys.stdout.write(encode(body).decode() + "\n")
 
 
-def _when(moment: datetime | None) -> str:
-    return moment.astimezone(SAO_PAULO).strftime("%Y-%m-%d %H:%M") if moment else "-"
+# ------------------------------------------------------------------ human output
+# Brazilian conventions, as operators read them: R$ 10.849,97; 1,76 % a.m. (ao mês) and 23,33 % a.a.
+# (ao ano); dates ISO (2026-12-09), times in São Paulo's zone, which is printed (-03).
+
+_BRAZILIAN = str.maketrans(",.", ".,")
+_AVERAGE_MONTH_DAYS = 365.25 / 12
+
+
+def _number(value: Decimal, places: int = 2) -> str:
+    return f"{value:,.{places}f}".translate(_BRAZILIAN)
+
+
+def money(value: Decimal | None) -> str:
+    """``R$ 10.849,97``; ``-`` when unknown."""
+    return "-" if value is None else f"R$ {_number(value)}"
+
+
+def percent(rate: Decimal | None, period: str = "a.m.") -> str:
+    """A rate given as a fraction (0.0176) as people read it: ``1,76 % a.m.``; ``-`` when unknown."""
+    return "-" if rate is None else f"{_number(rate * 100)} % {period}"
+
+
+def when(moment: datetime | None) -> str:
+    """A moment in São Paulo time, its offset shown: ``2026-12-09 00:00 -03``."""
+    return moment.astimezone(SAO_PAULO).strftime("%Y-%m-%d %H:%M %Z") if moment else "-"
+
+
+def installment_count(option: PricedOption) -> int | None:
+    """How many monthly installments an option has, from its first and last due dates (the state
+    keeps no count; due dates move by a few business days at most, so the months round exactly)."""
+    if option.first_due_date is None or option.last_due_date is None:
+        return None
+    return round((option.last_due_date - option.first_due_date).days / _AVERAGE_MONTH_DAYS) + 1
+
+
+def _terms(state: LoanState, option: PricedOption) -> list[str]:
+    value = money(state.installment_value or option.installment_value)
+    count = installment_count(option)
+    installments = f"{count} x {value}" if count else f"installments of {value}"
+    due = (
+        f", installments due {option.first_due_date} to {option.last_due_date}"
+        if option.first_due_date and option.last_due_date
+        else ""
+    )
+    return [
+        f"{installments}, released {money(option.released_amount)} "
+        f"(issued {money(option.issue_amount)}, IOF {money(option.total_iof)})",
+        f"rate {percent(option.monthly_rate)}, CET {percent(option.monthly_cet)} "
+        f"({percent(option.annual_cet, 'a.a.')})",
+        f"disbursement {option.disbursement_date}{due}",
+    ]
 
 
 def print_state(state: LoanState) -> None:
@@ -73,17 +122,19 @@ def print_state(state: LoanState) -> None:
     print(f"  {describe(state)}")
     if state.debt_key:
         print(f"  debt {state.debt_key}  contract {state.contract_number or '-'}")
-    option = state.chosen_option
-    if option:
-        print(
-            f"  {option.installment_value} x installments, released {option.released_amount}, "
-            f"CET {option.monthly_cet} a month"
-        )
-    print(f"  window ends {_when(state.disbursement_window_end)}  margin release {_when(state.margin_release_at)}")
+    if state.chosen_option:
+        for line in _terms(state, state.chosen_option):
+            print(f"  {line}")
+    print(f"  window ends {when(state.disbursement_window_end)}  margin release {when(state.margin_release_at)}")
+    if state.signature_submitted_at:
+        print(f"  signature submitted {when(state.signature_submitted_at)}")
     for failure in state.rejection:
         print(f"  rule {failure.rule}: {failure.message}")
     if state.events:
-        print(f"  {len(state.events)} provider events, last: {state.events[-1].webhook_type} {state.events[-1].effect}")
+        last = state.events[-1]
+        print(
+            f"  {len(state.events)} provider events, last: {last.webhook_type} {last.effect} ({when(last.received_at)})"
+        )
 
 
 def _model(model: type[M], values: dict[str, Any]) -> M:
@@ -140,7 +191,10 @@ async def cmd_list(args: argparse.Namespace) -> int:
         _print_json(found)
     else:
         for loan in found:
-            print(f"{loan['request_key']:<48} {loan['status'] or '-':<22} {loan['stage'] or '-':<32} {loan['product']}")
+            print(
+                f"{loan['request_key']:<48} {loan['status'] or '-':<22} {loan['stage'] or '-':<32} "
+                f"{loan['product'] or '-':<22} started {when(loan['started'])}"
+            )
         print(f"{len(found)} loan(s)")
     return EXIT_OK
 
