@@ -1,7 +1,18 @@
 """Who may take the loan: an explicit rule set over the consultation's answers.
 
-Each rule has a name, a pure check and its source. ``evaluate`` returns every rule that fails, so
-a rejected loan names them all at once instead of the first one an operator happens to fix.
+Each rule has a name, a pure check and its source. ``assess`` returns every rule that fails, so a
+rejected loan names them all at once instead of the first one an operator happens to fix, and every
+*risk* a rule sees in an eligible loan (stated to the operator, never a silent reject).
+
+Two readings of the consultation, chosen by the loan's pinned rules (``EligibilityLimits.seed_004``):
+- the first edition: only ``elegible`` / ``not_blocked`` pass, and the margin is
+  ``available_total_balance``;
+- seed 004's (§2, §12): *Blocked* is "elegível, porém bloqueado", so the block type decides — at
+  concession (3) the 90-day DDB rule schedules the loan; by the beneficiary (1) or by TBM (2) the
+  averbação retries (IE / IT are *Teimosinha*), a stated risk; the margin of a loan is the loans
+  modality's (``consigned_credit.balance``; ``available_total_balance`` sums cards too), plus the
+  installments a refinancing frees; a minimum-wage-increase loan is issued against margin the raise
+  has not opened yet, so a short margin is its risk, not a refusal.
 """
 
 from __future__ import annotations
@@ -27,6 +38,8 @@ class EligibilityLimits:
 
     max_monthly_rate: Decimal
     max_installments: int
+    seed_004: bool = False
+    """Read the consultation as seed 004 §2/§12 define it (see the module's docstring)."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +53,9 @@ class EligibilityFacts:
     last_installment_date: date
     has_legal_representative: bool
     has_judicial_authorization: bool
+    product: str = "new_credit"
+    refinanced_installments: Decimal = Decimal(0)
+    """What the refinanced operations' installments free (credited to the margin)."""
 
 
 @dataclass(frozen=True)
@@ -50,73 +66,123 @@ class RuleFailure:
 
 
 @dataclass(frozen=True)
+class Risk:
+    """Why the rule still lets the loan go (stated risk, not a refusal): a str, told to operators."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Assessment:
+    failures: list[RuleFailure]
+    risks: list[RuleFailure]  # same shape: which rule, what, and its source
+
+    @property
+    def eligible(self) -> bool:
+        return not self.failures
+
+
+Finding = str | Risk | None
+"""What a check says: None (satisfied), a str (why it fails), or a Risk (passes, with a stated risk)."""
+
+
+@dataclass(frozen=True)
 class Rule:
     name: str
     source: str
-    check: Callable[[EligibilityFacts, EligibilityLimits], str | None]  # None when satisfied, else why not
+    check: Callable[[EligibilityFacts, EligibilityLimits], Finding]
 
 
-def _listed(f: EligibilityFacts, limits: EligibilityLimits) -> str | None:
+def _listed(f: EligibilityFacts, limits: EligibilityLimits) -> Finding:
     if f.benefit_number in f.listed_benefits:
         return None
     return f"benefit {f.benefit_number} is not among the CPF's benefits ({len(f.listed_benefits)} listed)"
 
 
-def _elegible(f: EligibilityFacts, limits: EligibilityLimits) -> str | None:
+def _elegible(f: EligibilityFacts, limits: EligibilityLimits) -> Finding:
     status = f.balance.benefit_status
-    return None if status == BenefitStatus.ELEGIBLE else f"benefit_status is {status!s}, not elegible"
+    if status == BenefitStatus.ELEGIBLE or (limits.seed_004 and status == BenefitStatus.BLOCKED):
+        return None  # seed 004 §12: Blocked is eligible but blocked; the block type decides
+    wanted = "elegible or blocked" if limits.seed_004 else "elegible"
+    return f"benefit_status is {status!s}, not {wanted}"
 
 
-def _not_blocked(f: EligibilityFacts, limits: EligibilityLimits) -> str | None:
+def _not_blocked(f: EligibilityFacts, limits: EligibilityLimits) -> Finding:
     block = f.balance.block_type
-    return None if block == BlockType.NOT_BLOCKED else f"block_type is {block!s}, not not_blocked"
+    if block == BlockType.NOT_BLOCKED:
+        return None
+    if not limits.seed_004:
+        return f"block_type is {block!s}, not not_blocked"
+    if block == BlockType.BLOCKED_BY_GRANTING_PROCESS:
+        if f.balance.grant_date is None:
+            return "block_type is blocked_by_granting_process and the consultation gave no DDB to schedule by"
+        return None  # the 90-day DDB rule schedules the loan past the release (domain.margin_release)
+    if block in (BlockType.BLOCKED_BY_BENEFICIARY, BlockType.BLOCKED_BY_TBM):
+        who = "the beneficiary" if block == BlockType.BLOCKED_BY_BENEFICIARY else "a benefit transfer (TBM)"
+        return Risk(
+            f"benefit blocked by {who}: the averbação will be retried (teimosinha) until it is unblocked, "
+            "or the disbursement window ends"
+        )
+    return f"block_type {block!s} is in no table: not treated as unblocked"
 
 
-def _active(f: EligibilityFacts, limits: EligibilityLimits) -> str | None:
+def _active(f: EligibilityFacts, limits: EligibilityLimits) -> Finding:
     situation = f.balance.benefit_situation
     return None if situation == BenefitSituation.ACTIVE else f"benefit_situation is {situation!s}, not active"
 
 
-def _no_entity(f: EligibilityFacts, limits: EligibilityLimits) -> str | None:
+def _no_entity(f: EligibilityFacts, limits: EligibilityLimits) -> Finding:
     if f.balance.has_entity_representation is False:
         return None
     return f"has_entity_representation is {f.balance.has_entity_representation}: averbação is not allowed"
 
 
-def _assistance_type(f: EligibilityFacts, limits: EligibilityLimits) -> str | None:
+def _assistance_type(f: EligibilityFacts, limits: EligibilityLimits) -> Finding:
     kind = f.balance.assistance_type
     if kind is not None and f.balance.assistance_type_known:
         return None
     return f"assistance_type {kind!s} is not in the provider's table: the debt would be canceled permanently"
 
 
-def _margin(f: EligibilityFacts, limits: EligibilityLimits) -> str | None:
-    available = f.balance.available_total_balance
-    if available is not None and available >= f.installment:
-        return None
-    return f"installment {f.installment} exceeds the available margin {available}"
+def _margin(f: EligibilityFacts, limits: EligibilityLimits) -> Finding:
+    if not limits.seed_004:
+        available = f.balance.available_total_balance
+        if available is not None and available >= f.installment:
+            return None
+        return f"installment {f.installment} exceeds the available margin {available}"
+    loans_margin = f.balance.loans_margin
+    base = loans_margin if loans_margin is not None else f.balance.available_total_balance
+    which = "loans margin (consigned_credit)" if loans_margin is not None else "total margin (no loans margin given)"
+    margin = None if base is None else base + f.refinanced_installments
+    freed = f" + {f.refinanced_installments} freed by the refinanced operations" if f.refinanced_installments else ""
+    if margin is not None and margin >= f.installment:
+        return None if loans_margin is not None else Risk(f"only the {which} was reported: {base}{freed}")
+    shortfall = f"installment {f.installment} exceeds the {which} {base}{freed}"
+    if f.product == "minimum_wage_increase":
+        return Risk(f"{shortfall}: issued against the margin the raise opens; Dataprev may answer margin exceeded")
+    return shortfall
 
 
-def _representative(f: EligibilityFacts, limits: EligibilityLimits) -> str | None:
+def _representative(f: EligibilityFacts, limits: EligibilityLimits) -> Finding:
     if not f.has_legal_representative or f.has_judicial_authorization:
         return None
     return "a legal representative needs a judicial authorization (alvará) for a new loan"
 
 
-def _end_date(f: EligibilityFacts, limits: EligibilityLimits) -> str | None:
+def _end_date(f: EligibilityFacts, limits: EligibilityLimits) -> Finding:
     ends = [d for d in (f.balance.benefit_end_date, f.balance.benefit_quota_expiration_date) if isinstance(d, date)]
     if not ends or f.last_installment_date <= min(ends):
         return None
     return f"the last installment ({f.last_installment_date}) falls after the benefit ends ({min(ends)})"
 
 
-def _installments(f: EligibilityFacts, limits: EligibilityLimits) -> str | None:
+def _installments(f: EligibilityFacts, limits: EligibilityLimits) -> Finding:
     if f.number_of_installments <= limits.max_installments:
         return None
     return f"{f.number_of_installments} installments is above the limit of {limits.max_installments}"
 
 
-def _rate(f: EligibilityFacts, limits: EligibilityLimits) -> str | None:
+def _rate(f: EligibilityFacts, limits: EligibilityLimits) -> Finding:
     if f.monthly_rate <= limits.max_monthly_rate:
         return None
     return f"monthly rate {f.monthly_rate * 100:.4f} % is above the cap of {limits.max_monthly_rate * 100} %"
@@ -133,7 +199,11 @@ RULES: tuple[Rule, ...] = (
         "seed 001 §6: an unmapped assistance_type cancels the debt permanently",
         _assistance_type,
     ),
-    Rule("margin_covers_installment", "seed 004 §2 available_total_balance; IN 138 art. 5 (margins)", _margin),
+    Rule(
+        "margin_covers_installment",
+        "seed 004 §2 consigned_credit.balance / available_total_balance; IN 138 art. 5 (35 % loans, 5 % RMC, 5 % RCC)",
+        _margin,
+    ),
     Rule("legal_representative_authorized", LEGAL_REPRESENTATIVE_NEEDS_COURT_AUTHORIZATION.source, _representative),
     Rule("benefit_outlasts_loan", "seed 004 §12 IR operation_not_allowed_IR; seed 001 §2 benefit_end_date", _end_date),
     Rule("max_installments", MAX_INSTALLMENTS.source, _installments),
@@ -141,11 +211,18 @@ RULES: tuple[Rule, ...] = (
 )
 
 
+def assess(facts: EligibilityFacts, limits: EligibilityLimits) -> Assessment:
+    """Every rule the facts break and every risk an eligible loan carries, in the order above."""
+    failures, risks = [], []
+    for rule in RULES:
+        finding = rule.check(facts, limits)
+        if isinstance(finding, Risk):
+            risks.append(RuleFailure(rule.name, finding.message, rule.source))
+        elif finding is not None:
+            failures.append(RuleFailure(rule.name, finding, rule.source))
+    return Assessment(failures, risks)
+
+
 def evaluate(facts: EligibilityFacts, limits: EligibilityLimits) -> list[RuleFailure]:
     """Every rule the facts break, in the order above; empty means eligible."""
-    failures = []
-    for rule in RULES:
-        why = rule.check(facts, limits)
-        if why is not None:
-            failures.append(RuleFailure(rule.name, why, rule.source))
-    return failures
+    return assess(facts, limits).failures

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import httpx
 from temporalio import activity
 
 from domain.loan import DocumentRef
+from domain.regulation import AUTHORIZATION_TERM_VALIDITY_DAYS
 from pricing.engine import PricingError, quote
 from pricing.product import ProductConfig
 from pricing.render import quote_request_from
@@ -32,10 +34,12 @@ from .activity_models import (
     SignInput,
     Simulated,
     SimulateInput,
+    TermUploaded,
+    TermUploadInput,
 )
 from .errors import invalid_document, provider_errors
 from .rules import LoanPolicy, LoanRules, current_rules
-from .state import PricingCheck
+from .state import PricingCheck, Signer
 
 
 class KeyClaimer(Protocol):
@@ -83,6 +87,7 @@ class LoanActivities:
             self.cancel_permanently,
             self.change_disbursement_date,
             self.release_provider_keys,
+            self.upload_authorization_term,
             pin_current_rules,
         ]
 
@@ -90,7 +95,7 @@ class LoanActivities:
     @provider_errors
     async def request_benefits(self, consultation: ConsultationInput) -> ProviderKey:
         created = await self._provider.request_benefits(
-            mapping.benefits_request(consultation.request),
+            mapping.benefits_request(consultation.request, term_document_key=consultation.term_document_key),
             idempotency_key=f"{consultation.request.request_key}:benefits",
         )
         await self._claimer.claim(created.benefits_request_key, consultation.loan_id)
@@ -99,12 +104,38 @@ class LoanActivities:
     @activity.defn
     @provider_errors
     async def request_balance(self, consultation: ConsultationInput) -> ProviderKey:
+        # A new balance request during the averbação (attempt 1, 2, ...) relies on the term this loan
+        # already sent while it is valid (seed 004 §2 case 1); otherwise the term goes again (case 2).
+        term = consultation.request.authorization_term
+        still_valid = datetime.now(UTC) < term.signed_at + timedelta(days=AUTHORIZATION_TERM_VALIDITY_DAYS.value)
         created = await self._provider.request_balance(
-            mapping.balance_request(consultation.request),
+            mapping.balance_request(
+                consultation.request,
+                benefit_number=consultation.benefit_number,
+                with_term=not (consultation.attempt > 0 and still_valid),
+                term_document_key=consultation.term_document_key,
+            ),
             idempotency_key=f"{consultation.request.request_key}:balance:{consultation.attempt}",
         )
         await self._claimer.claim(created.balance_request_key, consultation.loan_id)
         return ProviderKey(key=created.balance_request_key, status=str(created.status))
+
+    @activity.defn
+    @provider_errors
+    async def upload_authorization_term(self, upload: TermUploadInput) -> TermUploaded:
+        """The IN100 term's signed PDF: checked (PDF/A, at most 2 MB) and uploaded once."""
+        try:
+            content = await documents.fetch(upload.term, self._http)
+            documents.check_pdfa(content, "authorization_term")
+        except documents.DocumentUnusable as error:
+            raise invalid_document(str(error)) from None
+        uploaded = await self._provider.upload_document(
+            content,
+            filename="authorization_term.pdf",
+            content_type="application/pdf",
+            idempotency_key=f"{upload.request_key}:term:{documents.digest(content)[:32]}",
+        )
+        return TermUploaded(document_key=uploaded.document_key)
 
     @activity.defn
     @provider_errors
@@ -121,17 +152,38 @@ class LoanActivities:
     @activity.defn
     @provider_errors
     async def issue_debt(self, issuance: IssueInput) -> Issued:
-        # requester_identifier_key = the loan's request key: a retried POST /debt returns the same debt.
+        # The requester_identifier_key is the workflow's (a UUID of the request key, or the key itself
+        # for loans issued before that): a retried POST /debt returns the same debt.
         answer = await self._provider.issue_debt(
-            mapping.issuance_request(issuance.request, self._lender, issuance.assistance_type)
+            mapping.issuance_request(
+                issuance.request,
+                self._lender,
+                issuance.assistance_type,
+                requester_key=issuance.requester_identifier_key,
+                accounts=issuance.disbursement_accounts,
+                politically_exposed=issuance.politically_exposed,
+                benefit_number=issuance.benefit_number,
+            )
         )
         await self._claimer.claim(answer.key, issuance.loan_id)
-        borrower = answer.data.borrower
+        data = answer.data
+        contract = data.contract
         return Issued(
             debt_key=answer.key,
-            contract_number=answer.data.contract.number if answer.data.contract else None,
-            related_party_key=(borrower.related_party_key if borrower else None) or "",
-            options=mapping.priced(answer.data.disbursement_options),
+            contract_number=contract.number if contract else None,
+            related_party_key=mapping.signer_related_party_key(data, issuance.request) or "",
+            options=mapping.priced(data.disbursement_options),
+            contract_urls=list(contract.urls) if contract else [],
+            signers=[
+                Signer(
+                    name=s.signer_name,
+                    document_number=s.signer_document_number,
+                    role=s.signer_role,
+                    email=s.signer_email,
+                    signature_url=s.signature_url,
+                )
+                for s in (contract.all_signers if contract else [])
+            ],
         )
 
     async def _upload(self, request_key: str, role: str, ref: DocumentRef) -> str:

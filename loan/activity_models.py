@@ -7,15 +7,33 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
-from domain.loan import CollateralFix, DisbursementAccount, Documents, LoanRequest, SignatureSubmission
+from domain.loan import (
+    CollateralFix,
+    DisbursementAccount,
+    DocumentRef,
+    Documents,
+    LoanRequest,
+    SignatureSubmission,
+)
 
-from .state import PricedOption, PricingCheck
+from .state import PricedOption, PricingCheck, Signer
 
 
 class ConsultationInput(BaseModel):
     loan_id: str
     request: LoanRequest
     attempt: int = 0  # a new balance request after "success_balance_request_not_found" is attempt 1, 2, ...
+    benefit_number: str | None = None  # an operator's correction of the benefit number, carried on
+    term_document_key: str | None = None  # the authorization term's PDF, once uploaded
+
+
+class TermUploadInput(BaseModel):
+    request_key: str
+    term: DocumentRef
+
+
+class TermUploaded(BaseModel):
+    document_key: str
 
 
 class ProviderKey(BaseModel):
@@ -36,6 +54,11 @@ class IssueInput(BaseModel):
     loan_id: str
     request: LoanRequest
     assistance_type: str | None
+    # The edition-2 decisions the workflow pinned (None in loans issued before them):
+    requester_identifier_key: str | None = None
+    disbursement_accounts: list[DisbursementAccount] | None = None
+    politically_exposed: bool | None = None
+    benefit_number: str | None = None
 
 
 class Issued(BaseModel):
@@ -43,6 +66,8 @@ class Issued(BaseModel):
     contract_number: str | None
     related_party_key: str
     options: list[PricedOption]
+    contract_urls: list[str] = Field(default_factory=list)
+    signers: list[Signer] = Field(default_factory=list)
 
 
 class DocumentsInput(BaseModel):

@@ -173,6 +173,8 @@ class LoanCore:
             kind, text = failure_text(error)
             if kind == BUSINESS_ERROR:
                 raise ends(refusal, f"provider refused {method.__name__}: {text}", cancel_at_provider=True) from None
+            if kind == INVALID_DOCUMENT:
+                raise ends(refusal, f"{method.__name__}: {text}", cancel_at_provider=True) from None
             raise ends(
                 refusal, f"provider unavailable for {method.__name__}: {text}", cancel_at_provider=True
             ) from None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from domain.inss import AVERBACAO_ERRORS, LenderAction, averbacao_return
+from domain.inss import AVERBACAO_ERRORS, ENUMERATOR_ALIASES, LenderAction, averbacao_return
 from provider.enumerators import (
     DISBURSEMENT_SUCCESS_STATUSES,
     CancelReason,
@@ -192,6 +192,10 @@ def _collateral(state: LoanState, event: ReceivedWebhook, webhook: CollateralWeb
         )
         record(state, event, "averbação done")
         return
+    successes = webhook.data.success_enumerators
+    if rules.edition >= 2 and successes and not webhook.data.error_enumerators:
+        _reservation_success(state, event, successes, at)
+        return
     if state.collateral_constituted:
         record(state, event, "ignored: averbação already done")
         return
@@ -211,6 +215,36 @@ def _collateral(state: LoanState, event: ReceivedWebhook, webhook: CollateralWeb
         if action == LenderAction.CONFIRM:
             state.collateral_constituted = True
         record(state, event, f"averbação answer ({state.last_dataprev.action})", detail=enumerator)
+
+
+RESERVATION_SUCCESSES = {
+    "successfully_removed": "reservation removed at Dataprev (desaverbação)",
+    "successfully_reactivated": "reservation reactivated at Dataprev",
+    "successfully_suspended": "reservation suspended at Dataprev",
+}
+
+
+def _reservation_success(state: LoanState, event: ReceivedWebhook, successes: list[str], at: datetime) -> None:
+    """Seed 004 §12's success table: BD is the averbação; BF/BR/BS answer removals, reactivations and
+    suspensions of the reservation, never an averbação (the first edition took all four for BD)."""
+    for enumerator in successes:
+        canonical = ENUMERATOR_ALIASES.get(enumerator, enumerator)
+        if canonical == "successfully_included":
+            state.collateral_constituted = True
+            state.last_dataprev = DataprevAnswer(
+                enumerator=canonical,
+                code="BD",
+                description="Inclusion has been successfully done",
+                action=LenderAction.CONFIRM.value,
+                at=at,
+            )
+            record(state, event, "averbação done")
+        elif canonical in RESERVATION_SUCCESSES:
+            state.reservation_status = canonical
+            record(state, event, RESERVATION_SUCCESSES[canonical], detail=canonical)
+        else:
+            note_unknown(state, f"averbação success {enumerator!r} is in no table")
+            record(state, event, "noted: unknown Dataprev success", detail=enumerator)
 
 
 def _pending(state: LoanState, event: ReceivedWebhook, webhook: PendingRequesterActionWebhook) -> None:

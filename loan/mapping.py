@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from pydantic import ValidationError
+
 from domain.benefit import BenefitFacts
 from domain.loan import CollateralFix, DisbursementAccount, LoanRequest, Person, Product, Rebate
 from pricing.engine import QuoteOption
@@ -21,6 +23,7 @@ from provider.models.debt import (
     ChangeDisbursementDate,
     CollateralBankAccount,
     CollateralCorrection,
+    DebtData,
     DebtIssuanceRequest,
     LegalRepresentative,
     ReapresentacaoAccount,
@@ -187,18 +190,51 @@ def provider_account(account: DisbursementAccount, holder: Person) -> ProviderAc
     )
 
 
+def signer_related_party_key(data: DebtData, request: LoanRequest) -> str | None:
+    """Where the signer's documents go: the legal representative's related party when there is one
+    (his documents, his signature), else the borrower's (seed 004 §5)."""
+    borrower_key = data.borrower.related_party_key if data.borrower else None
+    representative = request.legal_representative
+    if representative is None:
+        return borrower_key
+    for party in data.related_parties:
+        if party.role_type == "issuer_legal_representative" or party.document_number == representative.cpf:
+            return party.related_party_key
+    return borrower_key
+
+
+def expected_signer(request: LoanRequest) -> tuple[str, str]:
+    """(role, CPF) of who must sign the CCB: the legal representative for a represented beneficiary."""
+    if request.legal_representative:
+        return "issuer_legal_representative", request.legal_representative.cpf
+    return "issuer", request.borrower.cpf
+
+
+def same_account(one: DisbursementAccount, other: DisbursementAccount) -> bool:
+    """The same bank account, however its numbers are zero-padded."""
+
+    def plain(account: DisbursementAccount) -> tuple[str, ...]:
+        digits = (account.bank_code, account.branch_number, account.account_number, account.account_digit)
+        return tuple(part.lstrip("0") or "0" for part in digits)
+
+    return plain(one) == plain(other)
+
+
 def paying_account(benefit: BenefitFacts) -> DisbursementAccount | None:
     """The account the benefit is paid into (balance answer's ``disbursement_bank_account``), as a
     disbursement account: seeds 000 and 003 say to disburse there, where AN cannot happen."""
     account = benefit.paying_account
     if account is None:
         return None
-    return DisbursementAccount(
-        bank_code=account.bank_code,
-        branch_number=account.branch_number,
-        account_number=account.account_number,
-        account_digit=account.account_digit,
-    )
+    try:
+        return DisbursementAccount(
+            bank_code=account.bank_code,
+            branch_number=account.branch_number,
+            account_number=account.account_number,
+            account_digit=account.account_digit,
+        )
+    except ValidationError:
+        return None  # an account we could not pay into: the loan says so instead
 
 
 def _rebate(rebate: Rebate) -> dict[str, object]:

@@ -90,13 +90,20 @@ class LoanOperations(LoanCore):
                     CorrectionInput(
                         debt_key=state.debt_key,
                         fix=fix,
-                        account_holder_name=self._request.borrower.name,
+                        account_holder_name=state.corrected_name or self._request.borrower.name,
                         account_holder_cpf=self._request.borrower.cpf,
                     ),
                 )
         except ActivityError as error:
             raise self._refused("collateral correction", error) from None
         state.corrections += 1
+        # What the provider now holds is what every later call must send (rechecks, reapresentação).
+        if fix.benefit_number:
+            state.corrected_benefit_number = fix.benefit_number
+        if fix.name:
+            state.corrected_name = fix.name
+        if fix.disbursement_account:
+            state.disbursement_accounts = [fix.disbursement_account]
         if needs_correction(state) and state.last_dataprev is not None:
             state.last_dataprev = state.last_dataprev.model_copy(update={"action": "corrected"})
         self._operator("correct_collateral", fix.note)
@@ -150,7 +157,7 @@ class LoanOperations(LoanCore):
                         debt_key=state.debt_key,
                         disbursement_date=reapresentacao.disbursement_date,
                         account=reapresentacao.disbursement_account,
-                        account_holder_name=self._request.borrower.name,
+                        account_holder_name=state.corrected_name or self._request.borrower.name,
                         account_holder_cpf=self._request.borrower.cpf,
                     ),
                 )

@@ -61,10 +61,16 @@ class LoanRules(BaseModel):
     max_installment_reduction: Annotated[Decimal, Field(gt=0, lt=1)] = Decimal("0.3")
     """How much lower a reduced installment may be (the provider's recalculation limit)."""
     policy: LoanPolicy = LoanPolicy()
+    edition: Annotated[int, Field(ge=1)] = 1
+    """How the loan reads the world, pinned like the values: 1, the first edition; 2, the seed-004
+    review (eligibility per seed 004 §2/§12, the requester_identifier_key a UUID, the CCB's signer
+    roles checked, Dataprev's success returns told apart). Rule sets without it are edition 1."""
 
     @property
     def eligibility(self) -> EligibilityLimits:
-        return EligibilityLimits(max_monthly_rate=self.max_monthly_rate, max_installments=self.max_installments)
+        return EligibilityLimits(
+            max_monthly_rate=self.max_monthly_rate, max_installments=self.max_installments, seed_004=self.edition >= 2
+        )
 
     def averbacao_action(self, enumerator: str) -> LenderAction | None:
         """The lender's action for an averbação answer; None for an enumerator this rule set lacks."""
@@ -72,15 +78,19 @@ class LoanRules(BaseModel):
 
 
 def _actions(*, portability: bool) -> dict[str, LenderAction]:
-    table = {row.enumerator: row.action for row in (*AVERBACAO_ERRORS, *AVERBACAO_SUCCESSES)}
+    # Only BD (included) is the averbação's own success; BF/BR/BS answer removals, reactivations
+    # and suspensions (seed 004 §12 prints no action for them): loan.facts tells them apart.
+    included = (row for row in AVERBACAO_SUCCESSES if row.enumerator == "successfully_included")
+    table = {row.enumerator: row.action for row in (*AVERBACAO_ERRORS, *included)}
     if portability:
         # Seed 002 keeps AN and IR in teimosinha for Port+Refin; 001/004 cancel them for new credit.
         table.update(PORTABILITY_ACTION_OVERRIDES)
     return table
 
 
-CURRENT_RULES_NAME = "regulation-2025-04"
+CURRENT_RULES_NAME = "regulation-2025-04/edition-2"
 """Name today's values: bump it whenever a value below changes (CNPS 2025-03 cap in force since April 2025)."""
+CURRENT_EDITION = 2
 
 
 def current_rules(policy: LoanPolicy | None = None, *, portability: bool = False) -> LoanRules:
@@ -92,6 +102,7 @@ def current_rules(policy: LoanPolicy | None = None, *, portability: bool = False
         ddb_block_days=DDB_BLOCK_DAYS.value,
         averbacao_actions=_actions(portability=portability),
         policy=policy or LoanPolicy(),
+        edition=CURRENT_EDITION,
     )
 
 

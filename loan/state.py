@@ -9,7 +9,7 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 
 from domain.benefit import BenefitFacts
-from domain.loan import Product
+from domain.loan import DisbursementAccount, Product
 from provider.models.webhooks import ReceivedWebhook
 
 
@@ -76,6 +76,16 @@ class DataprevAnswer(BaseModel):
     at: datetime | None = None
 
 
+class Signer(BaseModel):
+    """Who signs the CCB, as the provider's issuance answer lists them (for the formalization front end)."""
+
+    name: str | None = None
+    document_number: str | None = None
+    role: str | None = None
+    email: str | None = None
+    signature_url: str | None = None
+
+
 class EventRecord(BaseModel):
     """A provider event as the loan saw it (the full payload stays in the workflow history)."""
 
@@ -105,6 +115,7 @@ class LoanState(BaseModel):
     rejection: list[RuleFailure] = Field(default_factory=list)
 
     # provider keys
+    requester_identifier_key: str | None = None  # ours, at the provider: quote it in support calls
     benefits_request_key: str | None = None
     balance_request_keys: list[str] = Field(default_factory=list)
     debt_key: str | None = None
@@ -112,10 +123,15 @@ class LoanState(BaseModel):
     related_party_key: str | None = None
 
     # consultation
+    term_document_key: str | None = None  # the authorization term's PDF, uploaded by the service
     listed_benefits: list[str] | None = None
     consultation_failure: str | None = None
     balance: BenefitFacts | None = None
     balance_failure: str | None = None
+
+    # eligibility: risks the rules let through, stated for operators (never a silent reject)
+    eligibility_risks: list[RuleFailure] = Field(default_factory=list)
+    disbursement_accounts: list[DisbursementAccount] | None = None  # where the money goes (edition 2)
 
     # pricing
     chosen_option: PricedOption | None = None
@@ -129,7 +145,9 @@ class LoanState(BaseModel):
     margin_release_at: datetime | None = None
     correction_deadline: datetime | None = None
 
-    # formalization
+    # formalization: what a signing front end needs
+    contract_urls: list[str] = Field(default_factory=list)
+    signers: list[Signer] = Field(default_factory=list)
     documents_attached: bool = False
     document_problem: str | None = None
     signature_submitted_at: datetime | None = None
@@ -140,6 +158,9 @@ class LoanState(BaseModel):
     last_dataprev: DataprevAnswer | None = None
     averbacao_answers: int = 0
     corrections: int = 0
+    corrected_benefit_number: str | None = None  # carried into every later call
+    corrected_name: str | None = None
+    reservation_status: str | None = None  # Dataprev's success returns besides the inclusion (BF, BR, BS)
     pending_action: str | None = None
     pending_reservation_amount: Decimal | None = None
     rechecks: int = 0

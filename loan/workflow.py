@@ -22,7 +22,7 @@ from .operator import LoanOperations
 
 with workflow.unsafe.imports_passed_through():
     from domain.calendar import SAO_PAULO, end_of_day
-    from domain.eligibility import EligibilityFacts, evaluate
+    from domain.eligibility import EligibilityFacts, assess
     from domain.margin_release import margin_release
     from domain.regulation import DDB_BLOCK_DAYS
     from provider.models.webhooks import ReceivedWebhook
@@ -35,10 +35,12 @@ with workflow.unsafe.imports_passed_through():
         IssueInput,
         ReleaseInput,
         SimulateInput,
+        TermUploadInput,
     )
     from .contract import LOAN_WORKFLOW, PROVIDER_EVENT_SIGNAL, STATE_QUERY, LoanInput, LoanOutcome
     from .endings import provider_already_ended
     from .facts import MARGIN_EXCEEDED, needs_correction, note_unknown, provider_moved_on, receive
+    from .mapping import expected_signer, paying_account, requester_identifier_key, same_account
     from .rules import LoanPolicy, legacy_rules
     from .state import LoanState, PricedOption, RuleFailure, Stage, Status
     from .visibility import Publisher
@@ -136,10 +138,14 @@ class LoanWorkflow(LoanOperations):
         if state.consultation_deadline is None:
             state.consultation_deadline = workflow.now() + self._policy.consultation_timeout
         deadline = self._deadline_timer(state.consultation_deadline, "consultation deadline")
-        if state.benefits_request_key is None:
-            created = await self._call(
-                LoanActivities.request_benefits, ConsultationInput(loan_id=self._loan_id, request=self._request)
+        term = self._request.authorization_term.document
+        if term is not None and state.term_document_key is None:
+            uploaded = await self._call(
+                LoanActivities.upload_authorization_term, TermUploadInput(request_key=state.request_key, term=term)
             )
+            state.term_document_key = uploaded.document_key
+        if state.benefits_request_key is None:
+            created = await self._call(LoanActivities.request_benefits, self._consultation_input())
             state.benefits_request_key = created.key
             self._drain()
         await self._wait(
@@ -150,9 +156,7 @@ class LoanWorkflow(LoanOperations):
         if state.consultation_failure:
             raise ends(Status.REJECTED, f"benefits request failed: {state.consultation_failure}")
         if not state.balance_request_keys:
-            created = await self._call(
-                LoanActivities.request_balance, ConsultationInput(loan_id=self._loan_id, request=self._request)
-            )
+            created = await self._call(LoanActivities.request_balance, self._consultation_input())
             state.balance_request_keys.append(created.key)
             self._drain()
         await self._wait(lambda: state.balance is not None or state.balance_failure is not None or deadline.done())
@@ -162,6 +166,16 @@ class LoanWorkflow(LoanOperations):
         if state.balance_failure:
             raise ends(Status.REJECTED, f"balance request failed: {state.balance_failure}")
         self._enter(Stage.SIMULATION)
+
+    def _consultation_input(self, attempt: int = 0) -> ConsultationInput:
+        state = self._state
+        return ConsultationInput(
+            loan_id=self._loan_id,
+            request=self._request,
+            attempt=attempt,
+            benefit_number=state.corrected_benefit_number,
+            term_document_key=state.term_document_key,
+        )
 
     async def _simulation(self) -> None:
         state = self._state
@@ -197,13 +211,18 @@ class LoanWorkflow(LoanOperations):
             has_judicial_authorization=bool(
                 request.legal_representative and request.legal_representative.judicial_authorization
             ),
+            product=request.product.value,
+            refinanced_installments=request.refinanced_installments,
         )
-        failures = [
-            RuleFailure(rule=f.rule, message=f.message, source=f.source)
-            for f in evaluate(facts, self._rules.eligibility)
-        ]
+        assessment = assess(facts, self._rules.eligibility)
+        failures = [RuleFailure(rule=f.rule, message=f.message, source=f.source) for f in assessment.failures]
+        if self._rules.edition >= 2:
+            failures += self._choose_disbursement_accounts()
         if failures:
             raise ends(Status.REJECTED, "ineligible: " + ", ".join(f.rule for f in failures), rejection=failures)
+        state.eligibility_risks += [
+            RuleFailure(rule=r.rule, message=r.message, source=r.source) for r in assessment.risks
+        ]
         today = workflow.now().astimezone(SAO_PAULO).date()
         if benefit.grant_date is not None:
             decision = margin_release(
@@ -220,22 +239,64 @@ class LoanWorkflow(LoanOperations):
             raise ends(Status.REJECTED, f"the disbursement window ended on {terms.last_disbursement_date}")
         self._enter(Stage.ISSUANCE)
 
+    def _choose_disbursement_accounts(self) -> list[RuleFailure]:
+        """Edition 2: the request's accounts, or the one the benefit is paid into (seeds 000, 003);
+        a request account other than that one is a stated risk (AN invalid_disbursement_account)."""
+        state, requested = self._state, self._request.disbursement_accounts
+        assert state.balance is not None
+        paying = paying_account(state.balance)
+        source = "seeds 000 and 003: disburse into the benefit's account (balance disbursement_bank_account)"
+        if not requested:
+            if paying is None:
+                why = "the request gave no disbursement account and the consultation named no paying account"
+                return [RuleFailure(rule="disbursement_account", message=why, source=source)]
+            state.disbursement_accounts = [paying]
+            return []
+        state.disbursement_accounts = list(requested)
+        if paying is not None and not any(same_account(a, paying) for a in requested):
+            state.eligibility_risks.append(
+                RuleFailure(
+                    rule="disbursement_account",
+                    message="differs from the account the benefit is paid into: Dataprev may answer AN "
+                    "invalid_disbursement_account",
+                    source=source,
+                )
+            )
+        return []
+
     async def _issuance(self) -> None:
-        state = self._state
+        state, edition_2 = self._state, self._rules.edition >= 2
         assert state.balance is not None
         assistance = state.balance.assistance_type
+        if state.requester_identifier_key is None:
+            key = self._request.request_key
+            state.requester_identifier_key = requester_identifier_key(key) if edition_2 else key
         issued = await self._call(
             LoanActivities.issue_debt,
             IssueInput(
                 loan_id=self._loan_id,
                 request=self._request,
                 assistance_type=str(assistance) if assistance is not None else None,
+                requester_identifier_key=state.requester_identifier_key if edition_2 else None,
+                disbursement_accounts=state.disbursement_accounts if edition_2 else None,
+                politically_exposed=state.balance.politically_exposed if edition_2 else None,
+                benefit_number=state.corrected_benefit_number,
             ),
             refusal=Status.REJECTED,
         )
         state.debt_key, state.contract_number = issued.debt_key, issued.contract_number
         state.related_party_key = issued.related_party_key
         state.issued_options = issued.options
+        state.contract_urls, state.signers = issued.contract_urls, issued.signers
+        if edition_2 and state.signers:
+            role, cpf = expected_signer(self._request)
+            if not any(s.role == role and s.document_number == cpf for s in state.signers):
+                roles = ", ".join(sorted({s.role or "?" for s in state.signers}))
+                raise ends(
+                    Status.CANCELED,
+                    f"signer_role: the CCB lists {roles}, not the {role} who must sign it",
+                    cancel_at_provider=True,
+                )
         chosen = self._option_for(issued.options)
         if chosen is not None and chosen.installment_value is not None:
             state.installment_value = chosen.installment_value
@@ -325,9 +386,7 @@ class LoanWorkflow(LoanOperations):
             raise ends(Status.CANCELED, "averbação kept asking for a new balance consultation", cancel_at_provider=True)
         state.rechecks += 1
         created = await self._call(
-            LoanActivities.request_balance,
-            ConsultationInput(loan_id=self._loan_id, request=self._request, attempt=state.rechecks),
-            refusal=Status.CANCELED,
+            LoanActivities.request_balance, self._consultation_input(state.rechecks), refusal=Status.CANCELED
         )
         state.balance_request_keys.append(created.key)
         state.balance, state.balance_failure = None, None

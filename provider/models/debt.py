@@ -249,6 +249,7 @@ class DebtBorrowerRef(InboundModel):
     name: str | None = None
     document_number: str | None = None
     related_party_key: str | None = None
+    role_type: str | None = None
 
 
 class SignatureInformation(InboundModel):
@@ -264,6 +265,12 @@ class Contract(InboundModel):
     number: str | None = None
     urls: list[str] = Field(default_factory=list)
     signature_information: list[SignatureInformation] = Field(default_factory=list)
+    # Seed 004 §6's text calls the list ``signers`` where its example prints ``signature_information``.
+    signers: list[SignatureInformation] = Field(default_factory=list)
+
+    @property
+    def all_signers(self) -> list[SignatureInformation]:
+        return self.signature_information or self.signers
 
 
 class LastResponseItem(InboundModel):
@@ -305,6 +312,9 @@ class DebtData(InboundModel):
     """
 
     borrower: DebtBorrowerRef | None = None
+    # Where a legal representative's related_party_key comes back is not in the seeds (004 §5 names
+    # only the borrower's): assumed here, kept tolerant (README, assumptions).
+    related_parties: list[DebtBorrowerRef] = Field(default_factory=list)
     contract: Contract | None = None
     collaterals: list[IssuedCollateral] = Field(default_factory=list)
     disbursement_options: list[DisbursementOption] = Field(default_factory=list)

@@ -65,6 +65,11 @@ class CollateralWebhookData(InboundModel):
         return [item.enumerator for item in last.errors] if last else []
 
     @property
+    def success_enumerators(self) -> list[str]:
+        last = self.collateral_data.last_response if self.collateral_data else None
+        return [item.enumerator for item in last.success] if last else []
+
+    @property
     def status(self) -> CollateralStatus | Unknown | None:
         return self.collateral_data.status if self.collateral_data else None
 

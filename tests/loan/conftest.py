@@ -22,7 +22,7 @@ from temporalio.worker import Worker
 
 from domain.loan import LoanRequest, SignatureSubmission
 from loan.contract import LoanInput, LoanOutcome
-from loan.rules import LoanPolicy, current_rules
+from loan.rules import LoanPolicy, LoanRules, current_rules
 from loan.state import LoanState, Stage
 from loan.workflow import LoanWorkflow
 from provider.models.webhooks import ReceivedWebhook
@@ -118,11 +118,16 @@ def signature() -> SignatureSubmission:
 
 @pytest.fixture
 async def start(env: WorkflowEnvironment) -> AsyncIterator[Any]:
-    """``await start(request, fake=..., policy=...)`` runs a loan on a worker with the fake provider."""
+    """``await start(request, fake=..., policy=..., rules=...)`` runs a loan on a worker with the fake
+    provider, its rules pinned as the starter pins them (today's, or the ``rules`` given)."""
     workers: list[Worker] = []
 
     async def starter(
-        request: LoanRequest, *, fake: FakeProvider | None = None, policy: LoanPolicy | None = None
+        request: LoanRequest,
+        *,
+        fake: FakeProvider | None = None,
+        policy: LoanPolicy | None = None,
+        rules: LoanRules | None = None,
     ) -> Loan:
         fake = fake or FakeProvider()
         queue = task_queue()
@@ -131,7 +136,7 @@ async def start(env: WorkflowEnvironment) -> AsyncIterator[Any]:
         workers.append(worker)
         handle = await env.client.start_workflow(
             LoanWorkflow.run,
-            LoanInput(request=request, rules=current_rules(policy)),
+            LoanInput(request=request, rules=rules or current_rules(policy)),
             id=f"loan-{request.request_key}",
             task_queue=queue,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from loan.rules import LoanPolicy
+from loan.rules import LoanPolicy, legacy_rules
 from loan.state import Stage, Status
 from tests.support import webhooks
 from tests.support.fake_provider import FakeProvider
@@ -41,7 +41,8 @@ async def test_no_answer_to_the_consultation_rejects_after_the_timeout(start: An
 
 
 async def test_ineligible_names_every_failing_rule_and_issues_nothing(start: Any) -> None:
-    loan = await start(loan_request(installment="300.00", installments=97))
+    # A loan pinned to the first edition's rules: a benefit blocked by its beneficiary is refused.
+    loan = await start(loan_request(installment="300.00", installments=97), rules=legacy_rules(LoanPolicy()))
     await loan.consulted(available_total_balance=100, block_type="blocked_by_beneficiary")
     outcome = await loan.outcome()
     assert outcome.status == Status.REJECTED
@@ -52,6 +53,21 @@ async def test_ineligible_names_every_failing_rule_and_issues_nothing(start: Any
     ]
     assert "issue_debt" not in loan.fake.names()
     assert all(r.source for r in outcome.rejection)
+
+
+async def test_under_seed_004_a_beneficiarys_block_is_a_stated_risk_and_the_loan_goes_on(start: Any) -> None:
+    loan = await start(loan_request(installment="300.00", installments=97))
+    await loan.consulted(available_total_balance=100, block_type="blocked_by_beneficiary", benefit_status="blocked")
+    outcome = await loan.outcome()
+    assert [r.rule for r in outcome.rejection] == ["margin_covers_installment", "max_installments"]
+
+    eligible = await start(loan_request(installment="300.00"))
+    await eligible.consulted(
+        block_type="blocked_by_beneficiary", benefit_status="blocked", consigned_credit={"balance": 1000}
+    )
+    state = await eligible.at(Stage.AWAITING_DOCUMENTS)
+    assert [r.rule for r in state.eligibility_risks] == ["benefit_not_blocked"]
+    assert "issue_debt" in eligible.fake.names()
 
 
 async def test_a_benefit_not_listed_for_the_cpf_is_rejected(start: Any) -> None:
