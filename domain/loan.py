@@ -121,6 +121,8 @@ class RefinancedOperation(Model):
     operation_key: UUID
     installment_value: PositiveMoney | None = None
     """Credited to the margin the new installment needs (seed 004 §2: refinancing frees it)."""
+    payoff_amount: PositiveMoney | None = None
+    """Its outstanding balance, paid off out of the new loan: the borrower receives the rest."""
 
 
 class RebateAccount(Model):
@@ -234,6 +236,11 @@ class LoanRequest(Model):
     @property
     def refinanced_operation_keys(self) -> list[UUID]:
         return [op.operation_key for op in self.refinanced_operations]
+
+    @property
+    def payoff(self) -> Decimal:
+        """What the refinanced operations cost to pay off (those whose balance is known)."""
+        return sum((op.payoff_amount or Decimal(0) for op in self.refinanced_operations), Decimal(0))
 
     @property
     def refinanced_installments(self) -> Decimal:

@@ -144,7 +144,7 @@ class LoanActivities:
         options = mapping.priced(result.data.disbursement_options)
         try:
             local = quote(quote_request_from(mapping.financial(simulation.request, self._lender)), self._product)
-            differences = mapping.compare(options, mapping.local_priced(local.options))
+            differences = mapping.compare(options, mapping.local_priced(local.options, simulation.request.payoff))
         except PricingError as error:
             differences = [f"local engine cannot price this request: {error}"]
         return Simulated(options=options, pricing_check=PricingCheck(matches=not differences, differences=differences))

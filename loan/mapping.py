@@ -358,7 +358,8 @@ def priced(options: Sequence[DisbursementOption]) -> list[PricedOption]:
     ]
 
 
-def local_priced(options: Sequence[QuoteOption]) -> list[PricedOption]:
+def local_priced(options: Sequence[QuoteOption], payoff: Decimal = Decimal(0)) -> list[PricedOption]:
+    """The local engine's options; a refinancing's ``payoff`` comes out of what the borrower receives."""
     return [
         PricedOption(
             disbursement_date=o.disbursement_date,
@@ -366,7 +367,7 @@ def local_priced(options: Sequence[QuoteOption]) -> list[PricedOption]:
             last_due_date=o.last_due_date,
             installment_value=o.installment_value,
             issue_amount=o.issue_amount,
-            released_amount=o.disbursed_issue_amount,
+            released_amount=o.disbursed_issue_amount - payoff,
             total_iof=o.total_iof,
             monthly_rate=o.rates.monthly,
             monthly_cet=o.monthly_cet,

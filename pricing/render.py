@@ -68,7 +68,7 @@ def _simulation_row(row: InstallmentRow) -> dict[str, Any]:
     }
 
 
-def _simulation_option(option: QuoteOption) -> dict[str, Any]:
+def _simulation_option(option: QuoteOption, payoff: Decimal = Decimal(0)) -> dict[str, Any]:
     return {
         "iof_amount": option.total_iof,
         "total_pre_fixed_amount": option.total_interest.normalize(),
@@ -95,15 +95,23 @@ def _simulation_option(option: QuoteOption) -> dict[str, Any]:
         "issue_amount": option.issue_amount,
         "disbursed_issue_amount": option.disbursed_issue_amount,
         "assignment_amount": option.assignment_amount,
-        "final_disbursement_amount": option.disbursed_issue_amount,
+        "final_disbursement_amount": option.disbursed_issue_amount - payoff,
         "prefixed_interest_rate": _rates(option.rates),
     }
 
 
 def simulation_response(
-    quote: Quote, *, key: str, requester_key: str, event_datetime: datetime, number_of_installments: int
+    quote: Quote,
+    *,
+    key: str,
+    requester_key: str,
+    event_datetime: datetime,
+    number_of_installments: int,
+    payoff: Decimal = Decimal(0),
 ) -> dict[str, Any]:
-    """The body of ``POST /debt_simulation`` for one operation (seed 004 §3)."""
+    """The body of ``POST /debt_simulation`` for one operation (seed 004 §3). ``payoff``: what a
+    refinancing pays off of the operations it refinances, out of the released amount (the borrower
+    receives the rest — an assumption: the seeds print no refinancing answer)."""
     first = quote.first
     return {
         "type": "debt",
@@ -126,7 +134,7 @@ def simulation_response(
             "requester_key": requester_key,
             # Seed 004 prints 0.0 here; each option carries its own final_disbursement_amount.
             "final_disbursement_amount": Decimal("0.0"),
-            "disbursement_options": [_simulation_option(o) for o in quote.options],
+            "disbursement_options": [_simulation_option(o, payoff) for o in quote.options],
         },
     }
 
@@ -158,9 +166,12 @@ def _issuance_row(row: InstallmentRow) -> dict[str, Any]:
     }
 
 
-def issuance_option(option: QuoteOption) -> dict[str, Any]:
-    """One ``disbursement_options[]`` item of the issuance answer (seed 004 §4)."""
+def issuance_option(option: QuoteOption, payoff: Decimal = Decimal(0)) -> dict[str, Any]:
+    """One ``disbursement_options[]`` item of the issuance answer (seed 004 §4); with a refinancing's
+    ``payoff``, what reaches the borrower is ``final_disbursement_amount``."""
+    payoff_fields = {"final_disbursement_amount": option.disbursed_issue_amount - payoff} if payoff else {}
     return {
+        **payoff_fields,
         "disbursement_date": option.disbursement_date.isoformat(),
         "contract_fees": [{"fee_type": f.fee_type.value, "fee_amount": f.fee_amount} for f in option.fees],
         "external_contract_fees": [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 from typing import Annotated, Any, TypeVar
 
 import simplejson
@@ -28,11 +29,17 @@ from provider.wire import decode, encode
 from runtime.telemetry import instrument_app
 
 from .delivery import WebhookDispatcher
-from .provider import ProviderRefusal, SandboxProvider
+from .provider import CLOCK, ProviderRefusal, SandboxProvider, now
 from .scenarios import Faults, Scenario
 from .settings import SandboxSettings
 
 M = TypeVar("M", bound=BaseModel)
+
+
+class Clock(BaseModel):
+    offset_days: float = 0.0
+
+
 FAULTS_HEADER = "X-Sandbox-Faults"
 
 
@@ -280,7 +287,23 @@ def create_app(settings: SandboxSettings | None = None, product: ProductConfig |
 
         return await guarded(request, debt.cpf, handle)
 
+    @app.get("/v2/credit_operation/requester_identifier_key/{requester_key}")
+    async def credit_operation_by_requester_key(request: Request, requester_key: str) -> Response:
+        """The published lookup (docs.qitech.com.br/documentation/emissao_de_divida/
+        consulta_por_requester_identifier_key): what a retry asks before creating again."""
+        debt = sandbox.debt_by_requester(requester_key)
+
+        async def handle(_: Faults) -> Response:
+            return _json(sandbox.credit_operation_view(debt))
+
+        return await guarded(request, debt.cpf, handle)
+
     # ------------------------------------------------------------ sandbox controls (tests, demo)
+
+    @app.put("/_sandbox/clock")
+    async def put_clock(clock: Clock) -> dict[str, Any]:
+        CLOCK.offset = timedelta(days=clock.offset_days)
+        return {"offset_days": clock.offset_days, "today": now().date().isoformat()}
 
     @app.get("/_sandbox/healthz")
     async def healthz() -> dict[str, Any]:

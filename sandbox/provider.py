@@ -30,7 +30,7 @@ from domain.regulation import DDB_BLOCK_DAYS
 from pricing.engine import PricingError, quote
 from pricing.product import ProductConfig
 from pricing.render import issuance_option, quote_request_from, simulation_response
-from provider.enumerators import ASSISTANCE_TYPE_NAMES, CancelReason
+from provider.enumerators import ASSISTANCE_TYPE_NAMES, CancelReason, OperationCategory
 from provider.models.consultation import BalanceRequest, BenefitsRequest
 from provider.models.debt import (
     AttachedDocuments,
@@ -51,6 +51,7 @@ from .scenarios import (
     PENDING_WEBHOOK_TYPES,
     SUCCESS,
     ConsultationOutcome,
+    ExistingOperation,
     Faults,
     Scenario,
     averbacao_description,
@@ -63,6 +64,7 @@ from .settings import SandboxSettings
 log = logging.getLogger(__name__)
 
 MIN_DOCUMENT_SIDE = 250  # seed 001 §5: JPEG, at least 250 x 250 px
+MAX_TOTAL_BALANCE = Decimal("2450.00")  # 45 % of the sandbox's benefit
 
 
 class ProviderRefusal(Exception):
@@ -76,8 +78,25 @@ class ProviderRefusal(Exception):
         self.title = title
 
 
+class SandboxClock:
+    """The sandbox's notion of today: real time plus an offset tests move (PUT /_sandbox/clock), so a
+    benefit's 90 days can pass for the provider as they pass for a time-skipping test server."""
+
+    offset = timedelta(0)
+
+
+CLOCK = SandboxClock()
+
+
+def _is_uuid4(text: str) -> bool:
+    try:
+        return uuid.UUID(text).version == 4
+    except ValueError:
+        return False
+
+
 def now() -> datetime:
-    return datetime.now(SAO_PAULO)
+    return datetime.now(SAO_PAULO) + CLOCK.offset
 
 
 def naive_local(moment: datetime) -> str:
@@ -139,6 +158,10 @@ class Debt:
     awaiting_reapresentacao: bool = False
     generation: int = 0  # bumped to void timers scheduled for an earlier state
     cancel_reason: str | None = None
+    representative_party_key: str | None = None
+    minimum_wage_increase: bool = False
+    refinanced: tuple[str, ...] = ()
+    freed_installments: Decimal = Decimal(0)
 
     @property
     def final(self) -> bool:
@@ -159,6 +182,8 @@ class SandboxProvider:
         self.documents: dict[str, Document] = {}
         self.debts: dict[str, Debt] = {}
         self._debt_by_requester: dict[str, str] = {}
+        self._operation_owner: dict[str, str] = {}
+        self._settled_operations: set[str] = set()
         self._idempotent: dict[tuple[str, str], Any] = {}
         self._contracts = itertools.count(644_700)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -272,7 +297,13 @@ class SandboxProvider:
 
     # ------------------------------------------------------------ consultations
 
+    def _check_term(self, term: Any) -> None:
+        key = term.signature.signed_object.document_key if term else None
+        if key is not None and str(key) not in self.documents:
+            raise ProviderRefusal(400, "DOC000001", f"authorization term document {key} was never uploaded")
+
     async def benefits_request(self, request: BenefitsRequest, faults: Faults) -> dict[str, Any]:
+        self._check_term(request.authorization_term)
         cpf = request.document_number
         key = str(uuid.uuid4())
         outcome = self._consultation(cpf)
@@ -282,7 +313,7 @@ class SandboxProvider:
             data: Any = [
                 {
                     "benefit_number": scenario.benefit_number or benefit_number_for(cpf),
-                    "benefit_status": scenario.benefit_status or "elegible",
+                    "benefit_status": scenario.benefit_status or ("blocked" if self._new_benefit(cpf) else "elegible"),
                     "grant_date": self._ddb(cpf).isoformat(),
                 }
             ]
@@ -299,6 +330,7 @@ class SandboxProvider:
         return {"benefits_request_key": key, "status": "pending_search"}
 
     async def balance_request(self, request: BalanceRequest, faults: Faults) -> dict[str, Any]:
+        self._check_term(request.authorization_term)
         cpf = request.document_number
         key = str(uuid.uuid4())
         outcome = self._consultation(cpf)
@@ -333,12 +365,36 @@ class SandboxProvider:
     def _ddb(self, cpf: str) -> date:
         return self.scenario(cpf).ddb or (now().date() - timedelta(days=730))
 
+    def _new_benefit(self, cpf: str) -> bool:
+        """Inside its 90 days from the DDB: Blocked, block type 3 "Bloqueado na Concessão" (seed 004 §12)."""
+        return now().date() < self._ddb(cpf) + timedelta(days=DDB_BLOCK_DAYS.value + 1)
+
+    def margins(self, cpf: str) -> tuple[Decimal, Decimal]:
+        """(left over every modality, left in the loans modality): IN 138 art. 5 — 45 % of the benefit
+        = 35 % loans + 5 % RMC + 5 % RCC; the cards' 10 % is unused here, so it is in the total only."""
+        scenario = self.scenario(cpf)
+        total = Decimal("1500.00") if scenario.available_total_balance is None else scenario.available_total_balance
+        cards = round_money(MAX_TOTAL_BALANCE * 10 / 45)
+        loans = scenario.loans_margin if scenario.loans_margin is not None else max(total - cards, Decimal(0))
+        return total, loans
+
+    def paying_account(self, cpf: str) -> dict[str, str]:
+        scenario = self.scenario(cpf)
+        if scenario.paying_account:
+            return dict(scenario.paying_account)
+        digest = int.from_bytes(cpf.encode(), "big")
+        return {
+            "bank_code": "341",
+            "account_digit": str(digest % 10),
+            "account_branch": "0155",
+            "account_number": f"{digest % 1_000_000_000:09d}",
+        }
+
     def _balance_data(self, cpf: str, benefit_number: str, signer_name: str | None) -> dict[str, Any]:
         scenario = self.scenario(cpf)
-        available = scenario.available_total_balance
-        available = Decimal("1500.00") if available is None else available
-        maximum = Decimal("2450.00")
-        digest = int.from_bytes(cpf.encode(), "big")
+        available, loans = self.margins(cpf)
+        maximum = MAX_TOTAL_BALANCE
+        new_benefit = self._new_benefit(cpf)
         return {
             "name": (signer_name or "BENEFICIARIO SANDBOX").upper(),
             "state": "SP",
@@ -346,15 +402,15 @@ class SandboxProvider:
             "birth_date": "07021961",
             "grant_date": self._ddb(cpf).isoformat(),
             "credit_type": "checking_account",
-            "block_type": scenario.block_type or "not_blocked",
+            "block_type": scenario.block_type or ("blocked_by_granting_process" if new_benefit else "not_blocked"),
             "benefit_card": {"limit": Decimal("2083.2"), "balance": 0},
             "benefit_number": benefit_number,
-            "benefit_status": scenario.benefit_status or "elegible",
+            "benefit_status": scenario.benefit_status or ("blocked" if new_benefit else "elegible"),
             "consigned_card": {"limit": Decimal("2083.2"), "balance": 0},
             "assistance_type": scenario.assistance_type or "retirement_by_age",
             "document_number": cpf,
             "benefit_end_date": scenario.benefit_end_date.isoformat() if scenario.benefit_end_date else None,
-            "consigned_credit": {"balance": maximum - available},
+            "consigned_credit": {"balance": loans},
             "benefit_situation": scenario.benefit_situation or "active",
             "max_total_balance": maximum,
             "used_total_balance": maximum - available,
@@ -363,12 +419,7 @@ class SandboxProvider:
             "available_total_balance": available,
             "has_judicial_concession": False,
             "number_of_portabilities": 0,
-            "disbursement_bank_account": {
-                "bank_code": "341",
-                "account_digit": str(digest % 10),
-                "account_branch": "0155",
-                "account_number": f"{digest % 1_000_000_000:09d}",
-            },
+            "disbursement_bank_account": self.paying_account(cpf),
             "has_entity_representation": bool(scenario.has_entity_representation),
             "social_benefit_max_balance": maximum,
             "social_benefit_used_balance": maximum - available,
@@ -388,6 +439,7 @@ class SandboxProvider:
         return self._simulate_one(DebtSimulationRequest.model_validate(payload))
 
     def _simulate_one(self, request: DebtSimulationRequest) -> dict[str, Any]:
+        refinanced = self._refinanced(request.refinanced_credit_operations, cpf=None)
         try:
             result = quote(quote_request_from(request.financial), self.product)
         except PricingError as error:
@@ -398,7 +450,27 @@ class SandboxProvider:
             requester_key=str(uuid.uuid4()),
             event_datetime=now(),
             number_of_installments=request.financial.number_of_installments,
+            payoff=sum((op.balance for op in refinanced), Decimal(0)),
         )
+
+    def operation(self, key: str) -> ExistingOperation | None:
+        for cpf, scenario in self.scenarios.items():
+            for operation in scenario.operations:
+                if operation.key == key and key not in self._settled_operations:
+                    self._operation_owner[key] = cpf
+                    return operation
+        return None
+
+    def _refinanced(self, operations: Any, cpf: str | None) -> list[ExistingOperation]:
+        """The operations a refinancing names, each one the CPF's and still open (else a 404 refusal)."""
+        found = []
+        for item in operations or []:
+            key = str(item.operation_key)
+            operation = self.operation(key)
+            if operation is None or (cpf is not None and self._operation_owner.get(key) != cpf):
+                raise ProviderRefusal(404, "COP000027", f"credit operation {key} not found", "Not Found")
+            found.append(operation)
+        return found
 
     # ------------------------------------------------------------ issuance
 
@@ -407,13 +479,19 @@ class SandboxProvider:
         if existing:
             # A retried POST /debt: same requester_identifier_key, same debt (never a second one).
             return self.debts[existing].answer
+        if not _is_uuid4(request.requester_identifier_key):
+            # Published as a UUID4 (docs.qitech.com.br/documentation/emissao_de_divida/
+            # consulta_por_requester_identifier_key).
+            raise ProviderRefusal(400, "LEG000041", "requester_identifier_key must be a UUID4")
+        collateral = request.collaterals[0].collateral_data
+        cpf = request.borrower.individual_document_number
+        refinanced = self._refinanced(request.refinanced_credit_operations, cpf)
+        payoff = sum((op.balance for op in refinanced), Decimal(0))
         try:
             result = quote(quote_request_from(request.financial), self.product)
         except PricingError as error:
             raise ProviderRefusal(400, "DBT000010", str(error)) from None
-        collateral = request.collaterals[0].collateral_data
-        cpf = request.borrower.individual_document_number
-        key, related_party_key = str(uuid.uuid4()), str(uuid.uuid4())
+        key, related_party_key, representative_key = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
         contract_number = f"TST{next(self._contracts):010d}"
         signers: list[Borrower | LegalRepresentative] = (
             list(request.related_parties) if request.related_parties else [request.borrower]
@@ -446,6 +524,15 @@ class SandboxProvider:
                     ],
                 },
                 "requester_identifier_key": request.requester_identifier_key,
+                "related_parties": [
+                    {
+                        "name": party.name,
+                        "document_number": party.individual_document_number,
+                        "role_type": party.role_type,
+                        "related_party_key": representative_key,
+                    }
+                    for party in request.related_parties or []
+                ],
                 "iof_charge_method": "financed",
                 "collaterals": [
                     {
@@ -465,7 +552,7 @@ class SandboxProvider:
                         "updated_at": created.replace(tzinfo=None).isoformat(),
                     }
                 ],
-                "disbursement_options": [issuance_option(o) for o in result.options],
+                "disbursement_options": [issuance_option(o, payoff) for o in result.options],
             },
         }
         last_option = request.financial.disbursement_date + timedelta(days=request.financial.limit_days_to_disburse)
@@ -479,6 +566,10 @@ class SandboxProvider:
             related_party_key=related_party_key,
             window_end=end_of_day(last_option),
             installment=installment,
+            representative_party_key=representative_key if request.related_parties else None,
+            minimum_wage_increase=collateral.operation_category == OperationCategory.MINIMUM_WAGE_INCREASE,
+            refinanced=tuple(op.key for op in refinanced),
+            freed_installments=sum((op.installment for op in refinanced), Decimal(0)),
         )
         self.debts[key] = debt
         self._debt_by_requester[request.requester_identifier_key] = key
@@ -502,8 +593,29 @@ class SandboxProvider:
             raise ProviderRefusal(404, "COP000027", f"debt {key} not found", "Not Found")
         return debt
 
+    def debt_by_requester(self, requester_key: str) -> Debt:
+        key = self._debt_by_requester.get(requester_key)
+        if key is None:
+            raise ProviderRefusal(404, "COP000027", "credit operation not found", "Not Found")
+        return self.debts[key]
+
+    def credit_operation_view(self, debt: Debt) -> dict[str, Any]:
+        """Field names of the published credit-operation lookup (its status enumerator included)."""
+        option = debt.answer["data"]["disbursement_options"][0]
+        return {
+            "credit_operation_key": debt.key,
+            "requester_identifier_key": debt.request.requester_identifier_key,
+            "contract_number": debt.answer["data"]["contract"]["number"],
+            "credit_operation_status_enumerator": debt.status,
+            "issue_amount": option["issue_amount"],
+            "disbursement_date": debt.request.financial.disbursement_date.isoformat(),
+            "issuer_document_number": debt.cpf,
+        }
+
     def attach_documents(self, debt: Debt, related_party_key: str, documents: AttachedDocuments) -> None:
-        if related_party_key != debt.related_party_key:
+        # A represented beneficiary's documents are the representative's, on his related party.
+        signer_key = debt.representative_party_key or debt.related_party_key
+        if related_party_key != signer_key:
             raise ProviderRefusal(404, "DBT000020", "related party not found for this debt", "Not Found")
         if debt.status != "waiting_signature":
             raise ProviderRefusal(400, "DBT000021", f"documents cannot be attached to a debt in {debt.status}")
@@ -565,6 +677,13 @@ class SandboxProvider:
         if script:
             index = min(debt.averbacao_attempts + debt.corrections, len(script) - 1)
             return script[index]
+        _, loans_margin = self.margins(debt.cpf)
+        if debt.installment > loans_margin + debt.freed_installments:
+            # Seed 004 §7: a minimum-wage-increase reservation over the margin waits for the lender
+            # (reduce the installment); any other is Dataprev's HW, retried (teimosinha).
+            if debt.minimum_wage_increase:
+                return PENDING_PREFIX + "margin_exceeded_for_minimum_wage_increase"
+            return "consignable_margin_excceded"
         if debt.corrections:
             return SUCCESS  # the correction fixed what the CPF's scenario complained about
         return averbacao_outcome(debt.cpf)
@@ -656,6 +775,8 @@ class SandboxProvider:
     def correct_collateral(self, debt: Debt, correction: CollateralCorrection) -> None:
         if debt.final or debt.collateral_constituted:
             raise ProviderRefusal(400, "COL000010", f"collateral of a debt in {debt.status} cannot be corrected")
+        if correction.benefit_number:
+            debt.benefit_number = correction.benefit_number  # what every later check compares with
         debt.corrections += 1
         if debt.awaiting_correction:
             debt.awaiting_correction = False
@@ -731,6 +852,7 @@ class SandboxProvider:
         account = debt.request.disbursement_bank_accounts[0]
         if step == "success":
             debt.status = "disbursed"
+            self._settled_operations.update(debt.refinanced)  # paid off out of this loan
             await self._send(debt.key, self._debt_webhook(debt, "disbursed", {}), faults)
             return
         debt.status = "canceled"

@@ -87,6 +87,16 @@ class Faults(BaseModel):
 AverbacaoStep = Annotated[str, Field(min_length=1)]
 
 
+class ExistingOperation(BaseModel):
+    """A loan the CPF already has at the provider (what a refinancing pays off)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: str
+    installment: Decimal
+    balance: Decimal
+
+
 class Scenario(BaseModel):
     """Per-CPF overrides. Unset fields keep the manuals' first-digit behaviour."""
 
@@ -101,7 +111,12 @@ class Scenario(BaseModel):
     disbursement: list[Literal["success", "ted_refusal", "pix_refusal"]] | None = None
     benefit_number: str | None = None
     ddb: date | None = None  # the benefit's DDB (grant_date); default two years ago
-    available_total_balance: Decimal | None = None
+    available_total_balance: Decimal | None = None  # left over every modality (cards included)
+    loans_margin: Decimal | None = None  # consigned_credit.balance; default: the total minus the cards' 10 %
+    # The CPF's operations at the provider (a refinancing must name some): key, installment, balance.
+    operations: list[ExistingOperation] = Field(default_factory=list)
+    # The benefit's paying account (balance disbursement_bank_account); default derived from the CPF.
+    paying_account: dict[str, str] | None = None
     benefit_status: str | None = None
     block_type: str | None = None
     benefit_situation: str | None = None
