@@ -209,24 +209,52 @@ class LoanService:
     async def cancel(self, request_key: str, request: CancelRequest) -> LoanState:
         return await self.loans.cancel(request_key, request)
 
+    def loan_query(
+        self,
+        query: str | None = None,
+        *,
+        stage: str | None = None,
+        status: str | None = None,
+        product: str | None = None,
+        cpf: str | None = None,
+        running: bool = False,
+    ) -> str:
+        """The visibility query for loans with these filters, ANDed with a caller's own ``query``."""
+        clauses = [f"WorkflowType = '{LOAN_WORKFLOW}'"]
+        if running:
+            clauses.append("ExecutionStatus = 'Running'")
+        if stage:
+            clauses.append(f"LoanStage = '{_quote(stage)}'")
+        if status:
+            clauses.append(f"LoanStatus = '{_quote(status)}'")
+        if product:
+            clauses.append(f"LoanProduct = '{_quote(product)}'")
+        if cpf:
+            clauses.append(f"BorrowerCpfHash = '{self.cpf_hash(cpf)}'")
+        if query and query.strip():
+            clauses.append(f"({query.strip()})")
+        return " AND ".join(clauses)
+
+    async def count(self, query: str) -> int:
+        """How many workflows a visibility query matches."""
+        return (await self.client.count_workflows(query)).count
+
     async def list(
         self,
         *,
         stage: str | None = None,
         status: str | None = None,
         cpf: str | None = None,
+        product: str | None = None,
+        query: str | None = None,
+        running: bool = False,
         limit: int = 100,
     ) -> list[dict[str, Any]]:
-        """Loans by stage/status (or CPF, through its keyed hash), from the search attributes."""
-        clauses = [f"WorkflowType = '{LOAN_WORKFLOW}'"]
-        if stage:
-            clauses.append(f"LoanStage = '{_quote(stage)}'")
-        if status:
-            clauses.append(f"LoanStatus = '{_quote(status)}'")
-        if cpf:
-            clauses.append(f"BorrowerCpfHash = '{self.cpf_hash(cpf)}'")
+        """Loans by stage/status/product (or CPF, through its keyed hash, or a visibility query of
+        the caller's), from the search attributes."""
+        selection = self.loan_query(query, stage=stage, status=status, product=product, cpf=cpf, running=running)
         found = []
-        async for execution in self.client.list_workflows(" AND ".join(clauses), limit=limit):
+        async for execution in self.client.list_workflows(selection, limit=limit):
             attributes = execution.typed_search_attributes
             found.append(
                 {
@@ -244,5 +272,5 @@ class LoanService:
 
 def _quote(value: str) -> str:
     if not value.replace("_", "").isalnum():
-        raise LoanInputError([FieldError("filter", f"{value!r} is not a stage or status name")])
+        raise LoanInputError([FieldError("filter", f"{value!r} is not a stage, status or product name")])
     return value

@@ -11,13 +11,16 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Callable, Coroutine
+from collections import Counter
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from temporalio.service import RPCError, RPCStatusCode
 
 from domain.calendar import SAO_PAULO
 from domain.loan import (
@@ -25,19 +28,29 @@ from domain.loan import (
     CollateralFix,
     Documents,
     InstallmentReduction,
+    Product,
     Reapresentacao,
     SignatureSubmission,
 )
-from loan.state import LoanState, PricedOption, Stage
+from loan.state import LoanState, PricedOption, Stage, Status
 from loan.visibility import describe
 from provider.wire import encode
 from runtime.telemetry import setup_tracing
 
-from .api import LoanActionRefused, LoanInputError, LoanNotFound, LoanService, field_errors, validate_request
+from .api import (
+    FieldError,
+    LoanActionRefused,
+    LoanInputError,
+    LoanNotFound,
+    LoanService,
+    field_errors,
+    validate_request,
+)
 from .simulate import HELP as SIMULATE_HELP
 from .simulate import SimulationInputError, load_json_file, load_product, simulate
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -186,7 +199,17 @@ async def cmd_status(args: argparse.Namespace) -> int:
 
 
 async def cmd_list(args: argparse.Namespace) -> int:
-    found = await (await _connect()).list(stage=args.stage, status=args.status, cpf=args.cpf, limit=args.limit)
+    service = await _connect()
+    found = await _selected(
+        service.list(
+            stage=args.stage,
+            status=args.status,
+            cpf=args.cpf,
+            product=args.product,
+            query=args.query,
+            limit=args.limit,
+        )
+    )
     if args.json:
         _print_json(found)
     else:
@@ -197,6 +220,16 @@ async def cmd_list(args: argparse.Namespace) -> int:
             )
         print(f"{len(found)} loan(s)")
     return EXIT_OK
+
+
+async def _selected(selection: Awaitable[T]) -> T:
+    """A visibility query's answer; a query the server cannot parse is the caller's bad input."""
+    try:
+        return await selection
+    except RPCError as error:
+        if error.status == RPCStatusCode.INVALID_ARGUMENT:
+            raise LoanInputError([FieldError("query", error.message)]) from None
+        raise
 
 
 async def _wait(service: LoanService, key: str, target: str, seconds: float, as_json: bool) -> int:
@@ -285,7 +318,222 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return EXIT_REFUSED_BY_RULES if violations else EXIT_OK
 
 
+# ------------------------------------------------------------------ batch operator actions
+
+DONE, REFUSED, FAILED, TIMED_OUT, WOULD_ACT = "done", "refused", "failed", "timed out", "would act"
+
+
+@dataclass
+class BatchResult:
+    request_key: str
+    workflow_id: str
+    outcome: str  # DONE, REFUSED, FAILED, TIMED_OUT or (dry run) WOULD_ACT
+    stage: str | None
+    status: str | None
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in {DONE, WOULD_ACT}
+
+
+class RateLimiter:
+    """At most ``rate`` calls started per second, evenly spaced: the provider sees a steady trickle
+    however many loans a batch selects."""
+
+    def __init__(self, rate: float) -> None:
+        if rate <= 0:
+            raise LoanInputError([FieldError("rate", "must be above 0 (calls per second)")])
+        self.interval = 1.0 / rate
+        self._next = 0.0
+
+    async def wait(self) -> None:
+        now = asyncio.get_running_loop().time()
+        start = max(now, self._next)
+        self._next = start + self.interval
+        if start > now:
+            await asyncio.sleep(start - now)
+
+
+class Progress:
+    """Progress of a batch on stderr: a bar redrawn in place on a terminal, a line now and then
+    (at most ~50, and the last) in a log."""
+
+    def __init__(self, total: int, stream: TextIO | None = None) -> None:
+        self.total = total
+        self.stream = stream or sys.stderr
+        self.done = 0
+        self.failed = 0
+        self._tty = self.stream.isatty()
+        self._every = max(1, total // 50)
+
+    def advance(self, result: BatchResult) -> None:
+        self.done += 1
+        self.failed += not result.ok
+        failed = f", {self.failed} failed" if self.failed else ""
+        if self._tty:
+            filled = round(30 * self.done / self.total)
+            end = "\n" if self.done == self.total else ""
+            self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total}{failed}{end}")
+        elif self.done % self._every == 0 or self.done == self.total:
+            self.stream.write(f"progress {self.done}/{self.total}{failed}\n")
+        self.stream.flush()
+
+
+async def run_batch(
+    loans: Sequence[dict[str, Any]],
+    act: Callable[[str], Awaitable[LoanState]],
+    *,
+    limiter: RateLimiter,
+    parallel: int = 4,
+    seconds_each: float = 120.0,
+    progress: Progress | None = None,
+) -> list[BatchResult]:
+    """Act on each loan (by request key): calls start at the limiter's pace, at most ``parallel``
+    at a time, each bounded by ``seconds_each``; one loan's failure never stops the others."""
+    slots = asyncio.Semaphore(parallel)
+
+    async def one(loan: dict[str, Any]) -> BatchResult:
+        key = str(loan["request_key"])
+        result = BatchResult(key, str(loan["workflow_id"]), FAILED, loan.get("stage"), loan.get("status"))
+        try:
+            state = await asyncio.wait_for(act(key), seconds_each)
+        except LoanActionRefused as error:
+            result.outcome, result.detail = REFUSED, str(error)
+        except TimeoutError:
+            result.outcome, result.detail = TIMED_OUT, f"no answer in {seconds_each:g} s (the loan may still act on it)"
+        except Exception as error:  # reported per loan: the batch goes on
+            result.detail = f"{type(error).__name__}: {error}"
+        else:
+            result.outcome, result.stage, result.status = DONE, state.stage.value, state.status.value
+            result.detail = state.outcome_reason or ""
+        finally:
+            slots.release()
+        if progress:
+            progress.advance(result)
+        return result
+
+    tasks = []
+    for loan in loans:
+        await slots.acquire()
+        await limiter.wait()
+        tasks.append(asyncio.create_task(one(loan)))
+    return list(await asyncio.gather(*tasks))
+
+
+def batch_exit_code(results: Sequence[BatchResult]) -> int:
+    """0 when every loan took the action; else 3 if every failure was a refusal, 5 if every one
+    timed out, 1 otherwise."""
+    failures = {result.outcome for result in results if not result.ok}
+    if not failures:
+        return EXIT_OK
+    if failures == {REFUSED}:
+        return EXIT_REFUSED
+    if failures == {TIMED_OUT}:
+        return EXIT_TIMEOUT
+    return EXIT_FAILED
+
+
+def _batch_argument(args: argparse.Namespace) -> BaseModel:
+    return _reapresentacao(args) if args.action == "reapresentar" else _cancel(args)
+
+
+def _describe_argument(argument: BaseModel) -> str:
+    if isinstance(argument, Reapresentacao):
+        account = " to a new account" if argument.disbursement_account else ""
+        return f"reapresentar on {argument.disbursement_date}{account}"
+    assert isinstance(argument, CancelRequest)
+    return f"cancel (reason {argument.reason!r}, operator {argument.operator})"
+
+
+async def cmd_batch(args: argparse.Namespace) -> int:
+    argument = _batch_argument(args)  # a bad argument stops here, before anything is selected
+    if not (args.query or args.stage or args.status or args.product):
+        raise LoanInputError(
+            [FieldError("selection", "give --query or --stage/--status/--product: a batch never acts on every loan")]
+        )
+    limiter = RateLimiter(args.rate)
+    if args.parallel < 1:
+        raise LoanInputError([FieldError("parallel", "must be at least 1")])
+    service = await _connect()
+    selection = service.loan_query(args.query, stage=args.stage, status=args.status, product=args.product, running=True)
+    matching = await _selected(service.count(selection))
+    loans = await _selected(
+        service.list(
+            query=args.query, stage=args.stage, status=args.status, product=args.product, running=True, limit=args.limit
+        )
+    )
+    what = _describe_argument(argument)
+    if matching > len(loans):
+        print(f"{matching} running loans match; this run takes the first {len(loans)} (--limit)", file=sys.stderr)
+    if args.dry_run:
+        results = [
+            BatchResult(str(loan["request_key"]), loan["workflow_id"], WOULD_ACT, loan["stage"], loan["status"])
+            for loan in loans
+        ]
+    else:
+
+        async def act(key: str) -> LoanState:
+            if isinstance(argument, Reapresentacao):
+                return await service.reapresentar(key, argument)
+            assert isinstance(argument, CancelRequest)
+            return await service.cancel(key, argument)
+
+        progress = Progress(len(loans)) if loans else None
+        results = await run_batch(
+            loans, act, limiter=limiter, parallel=args.parallel, seconds_each=args.timeout, progress=progress
+        )
+    if args.json:
+        _print_json(
+            {
+                "action": args.action,
+                "argument": argument.model_dump(mode="json"),
+                "query": selection,
+                "dry_run": args.dry_run,
+                "matching": matching,
+                "results": [asdict(result) for result in results],
+            }
+        )
+    else:
+        _print_batch(what, selection, results, dry_run=args.dry_run)
+    return batch_exit_code(results)
+
+
+def _print_batch(what: str, selection: str, results: Sequence[BatchResult], *, dry_run: bool) -> None:
+    print(f"{'dry run: would ' if dry_run else ''}{what}: {len(results)} loan(s) selected by {selection}")
+    for result in results:
+        where = " ".join(filter(None, (result.status, result.stage)))
+        detail = f"  {result.detail}" if result.detail else ""
+        print(f"  {result.request_key:<48} {result.outcome:<10} {where}{detail}")
+    if dry_run:
+        print("nothing was changed")
+        return
+    counts = Counter(result.outcome for result in results)
+    tally = [f"{counts[outcome]} {outcome}" for outcome in (DONE, REFUSED, TIMED_OUT, FAILED) if counts[outcome]]
+    print(f"{len(results)} loan(s): {', '.join(tally) or 'nothing to do'}")
+
+
 # ------------------------------------------------------------------ parser
+
+
+def _selection_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stage", choices=[s.value for s in Stage])
+    parser.add_argument("--status", choices=[s.value for s in Status])
+    parser.add_argument("--product", choices=[p.value for p in Product])
+    parser.add_argument(
+        "--query", help="a visibility query, ANDed with the filters (e.g. \"DataprevLastAnswer STARTS_WITH 'HW'\")"
+    )
+
+
+BATCH_HELP = """Act on every running loan a selection finds, one Workflow Update per loan.
+
+Select with --query (a visibility query, as in the Web UI) and/or --stage/--status/--product; a
+batch never runs without a selection, and only running loans are selected. --dry-run lists what
+would change and changes nothing. Calls start at --rate per second (the provider behind every
+action is not flooded), at most --parallel at a time; progress goes to stderr, a line per loan to
+stdout. Exit code: 0 when every loan took the action; 3 when the others were refused (wrong stage,
+the provider said no); 5 when they timed out; 1 otherwise; 2 for bad arguments or a bad query.
+"""
 
 
 def _account_flags(parser: argparse.ArgumentParser) -> None:
@@ -319,8 +567,7 @@ def build_parser() -> argparse.ArgumentParser:
     command("status", "the loan's state in words (or --json: the full typed state)", cmd_status)
 
     listing = command("list", "loans by stage and status (search attributes; never clear CPFs)", cmd_list, key=False)
-    listing.add_argument("--stage", choices=[s.value for s in Stage])
-    listing.add_argument("--status")
+    _selection_flags(listing)
     listing.add_argument("--cpf", help="find by CPF, through its keyed hash (needs PII_HASH_KEY)")
     listing.add_argument("--limit", type=int, default=100)
 
@@ -369,6 +616,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cancel.add_argument("--reason", required=True)
     cancel.add_argument("--operator", default=os.environ.get("USER", "operator"))
+
+    batch = commands.add_parser(
+        "batch",
+        help="reapresentar or cancel every loan a query selects (rate-limited, --dry-run)",
+        description=BATCH_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = batch.add_subparsers(dest="action", required=True)
+    batch_again = actions.add_parser(
+        "reapresentar",
+        help="present the refused disbursements again",
+        description=BATCH_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    batch_again.add_argument("--date", type=date.fromisoformat, required=True, help="new disbursement date YYYY-MM-DD")
+    _account_flags(batch_again)
+    batch_again.add_argument("--note", default="")
+    batch_cancel = actions.add_parser(
+        "cancel", help="cancel the loans", description=BATCH_HELP, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    batch_cancel.add_argument("--reason", required=True)
+    batch_cancel.add_argument("--operator", default=os.environ.get("USER", "operator"))
+    for sub in (batch_again, batch_cancel):
+        _selection_flags(sub)
+        sub.add_argument("--dry-run", action="store_true", help="list what would change; change nothing")
+        sub.add_argument("--rate", type=float, default=2.0, help="calls started per second (default 2)")
+        sub.add_argument("--parallel", type=int, default=4, help="calls in flight at most (default 4)")
+        sub.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for each loan's answer")
+        sub.add_argument("--limit", type=int, default=500, help="act on at most this many loans (default 500)")
+        sub.add_argument("--json", action="store_true", help="machine-readable output")
+        sub.set_defaults(handler=cmd_batch)
 
     simulate_cmd = commands.add_parser(
         "simulate",
