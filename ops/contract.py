@@ -190,8 +190,11 @@ def main(argv: list[str] | None = None) -> int:
         for path in drifted:
             print(f"{args.dir / path}: differs from the models (run python -m ops.contract)", file=sys.stderr)
         return 1 if drifted else 0
-    for path in write(args.dir):
+    changed = write(args.dir)
+    for path in changed:
         print(f"wrote {args.dir / path}")
+    if not changed:
+        print(f"{args.dir} already matches the models")
     return 0
 
 
