@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
@@ -22,9 +22,6 @@ from .operator import LoanOperations
 
 with workflow.unsafe.imports_passed_through():
     from domain.calendar import SAO_PAULO, end_of_day
-    from domain.eligibility import EligibilityFacts, assess
-    from domain.margin_release import margin_release
-    from domain.regulation import DDB_BLOCK_DAYS
     from provider.models.webhooks import ReceivedWebhook
 
     from .activities import LoanActivities, pin_current_rules
@@ -38,11 +35,12 @@ with workflow.unsafe.imports_passed_through():
         TermUploadInput,
     )
     from .contract import LOAN_WORKFLOW, PROVIDER_EVENT_SIGNAL, STATE_QUERY, LoanInput, LoanOutcome
+    from .decisions import eligibility, signer_mismatch
     from .endings import provider_already_ended
     from .facts import MARGIN_EXCEEDED, needs_correction, note_unknown, provider_moved_on, receive
-    from .mapping import expected_signer, paying_account, requester_identifier_key, same_account
+    from .mapping import requester_identifier_key
     from .rules import LoanPolicy, legacy_rules
-    from .state import LoanState, PricedOption, RuleFailure, Stage, Status
+    from .state import LoanState, PricedOption, Stage, Status
     from .visibility import Publisher
 
 CLEANUP_TIMEOUT = timedelta(days=1)
@@ -191,78 +189,24 @@ class LoanWorkflow(LoanOperations):
         self._enter(Stage.ELIGIBILITY)
 
     async def _eligibility(self) -> None:
-        state, request = self._state, self._request
-        chosen, benefit = state.chosen_option, state.balance
-        assert chosen is not None and benefit is not None
-        terms = request.financial
-        installment = chosen.installment_value or terms.installment_value
-        monthly_rate = chosen.monthly_rate or terms.monthly_interest_rate
-        if installment is None or monthly_rate is None:
-            raise ends(Status.REJECTED, "the provider's simulation gave no installment or rate to check")
-        facts = EligibilityFacts(
-            benefit_number=request.benefit.number,
-            listed_benefits=tuple(state.listed_benefits or ()),
-            balance=benefit,
-            installment=installment,
-            monthly_rate=monthly_rate,
-            number_of_installments=terms.number_of_installments,
-            last_installment_date=chosen.last_due_date or terms.first_due_date,
-            has_legal_representative=request.legal_representative is not None,
-            has_judicial_authorization=bool(
-                request.legal_representative and request.legal_representative.judicial_authorization
-            ),
-            product=request.product.value,
-            refinanced_installments=request.refinanced_installments,
-        )
-        assessment = assess(facts, self._rules.eligibility)
-        failures = [RuleFailure(rule=f.rule, message=f.message, source=f.source) for f in assessment.failures]
-        if self._rules.edition >= 2:
-            failures += self._choose_disbursement_accounts()
-        if failures:
-            raise ends(Status.REJECTED, "ineligible: " + ", ".join(f.rule for f in failures), rejection=failures)
-        state.eligibility_risks += [
-            RuleFailure(rule=r.rule, message=r.message, source=r.source) for r in assessment.risks
-        ]
-        today = workflow.now().astimezone(SAO_PAULO).date()
-        if benefit.grant_date is not None:
-            decision = margin_release(
-                benefit.grant_date, today, terms.last_disbursement_date, block_days=self._rules.ddb_block_days
-            )
-            if not decision.allowed:
-                rule = RuleFailure(rule="margin_release", message=decision.message, source=DDB_BLOCK_DAYS.source)
-                raise ends(Status.REJECTED, decision.message, rejection=[rule])
-            if decision.blocked_today:
-                state.margin_release_at = datetime.combine(decision.release_date, time(0), tzinfo=SAO_PAULO)
-        else:
-            note_unknown(state, "balance.grant_date (DDB) missing: the 90-day rule is left to the provider")
+        state, terms = self._state, self._request.financial
+        decided = eligibility(state, self._request, self._rules, workflow.now().astimezone(SAO_PAULO).date())
+        if decided.problem:
+            raise ends(Status.REJECTED, decided.problem)
+        if decided.failures:
+            if [f.rule for f in decided.failures] == ["margin_release"]:
+                raise ends(Status.REJECTED, decided.failures[0].message, rejection=decided.failures)
+            reason = "ineligible: " + ", ".join(f.rule for f in decided.failures)
+            raise ends(Status.REJECTED, reason, rejection=decided.failures)
+        state.eligibility_risks += decided.risks
+        if decided.accounts is not None:
+            state.disbursement_accounts = decided.accounts
+        state.margin_release_at = decided.margin_release_at or state.margin_release_at
+        for note in decided.notes:
+            note_unknown(state, note)
         if workflow.now() >= end_of_day(terms.last_disbursement_date):
             raise ends(Status.REJECTED, f"the disbursement window ended on {terms.last_disbursement_date}")
         self._enter(Stage.ISSUANCE)
-
-    def _choose_disbursement_accounts(self) -> list[RuleFailure]:
-        """Edition 2: the request's accounts, or the one the benefit is paid into (seeds 000, 003);
-        a request account other than that one is a stated risk (AN invalid_disbursement_account)."""
-        state, requested = self._state, self._request.disbursement_accounts
-        assert state.balance is not None
-        paying = paying_account(state.balance)
-        source = "seeds 000 and 003: disburse into the benefit's account (balance disbursement_bank_account)"
-        if not requested:
-            if paying is None:
-                why = "the request gave no disbursement account and the consultation named no paying account"
-                return [RuleFailure(rule="disbursement_account", message=why, source=source)]
-            state.disbursement_accounts = [paying]
-            return []
-        state.disbursement_accounts = list(requested)
-        if paying is not None and not any(same_account(a, paying) for a in requested):
-            state.eligibility_risks.append(
-                RuleFailure(
-                    rule="disbursement_account",
-                    message="differs from the account the benefit is paid into: Dataprev may answer AN "
-                    "invalid_disbursement_account",
-                    source=source,
-                )
-            )
-        return []
 
     async def _issuance(self) -> None:
         state, edition_2 = self._state, self._rules.edition >= 2
@@ -288,15 +232,9 @@ class LoanWorkflow(LoanOperations):
         state.related_party_key = issued.related_party_key
         state.issued_options = issued.options
         state.contract_urls, state.signers = issued.contract_urls, issued.signers
-        if edition_2 and state.signers:
-            role, cpf = expected_signer(self._request)
-            if not any(s.role == role and s.document_number == cpf for s in state.signers):
-                roles = ", ".join(sorted({s.role or "?" for s in state.signers}))
-                raise ends(
-                    Status.CANCELED,
-                    f"signer_role: the CCB lists {roles}, not the {role} who must sign it",
-                    cancel_at_provider=True,
-                )
+        mismatch = signer_mismatch(self._request, state.signers) if edition_2 else None
+        if mismatch:
+            raise ends(Status.CANCELED, mismatch, cancel_at_provider=True)
         chosen = self._option_for(issued.options)
         if chosen is not None and chosen.installment_value is not None:
             state.installment_value = chosen.installment_value

@@ -340,6 +340,14 @@ def create_app(settings: SandboxSettings | None = None, product: ProductConfig |
             "pending_action": debt.pending_action,
             "installment": str(debt.installment),
             "requester_identifier_key": debt.request.requester_identifier_key,
+            "documents_attached_to": debt.documents_party,
+            "accounts": [
+                {"bank_code": a.bank_code, "percentage": str(a.percentage_receivable)}
+                for a in debt.request.disbursement_bank_accounts
+            ],
+            "rebates": len(debt.request.financial.rebates or []),
+            "refinanced": list(debt.refinanced),
+            "minimum_wage_increase": debt.minimum_wage_increase,
         }
 
     @app.get("/_sandbox/debts")

@@ -159,6 +159,7 @@ class Debt:
     generation: int = 0  # bumped to void timers scheduled for an earlier state
     cancel_reason: str | None = None
     representative_party_key: str | None = None
+    documents_party: str | None = None  # "borrower" or "legal_representative": whose related party took them
     minimum_wage_increase: bool = False
     refinanced: tuple[str, ...] = ()
     freed_installments: Decimal = Decimal(0)
@@ -620,6 +621,7 @@ class SandboxProvider:
         if debt.status != "waiting_signature":
             raise ProviderRefusal(400, "DBT000021", f"documents cannot be attached to a debt in {debt.status}")
         debt.documents = documents
+        debt.documents_party = "legal_representative" if debt.representative_party_key else "borrower"
 
     async def sign(self, debt: Debt, evidence: SignatureEvidence, faults: Faults) -> dict[str, Any]:
         answer = {
@@ -756,7 +758,8 @@ class SandboxProvider:
         action = averbacao_action(step)
         if action == LenderAction.CANCEL:
             debt.awaiting_correction = True
-            self.debt_later(debt, self.settings.cancel_grace_seconds, lambda d: self._cancel_after_error(d, step))
+            grace = self.scenario(debt.cpf).cancel_grace_seconds or self.settings.cancel_grace_seconds
+            self.debt_later(debt, grace, lambda d: self._cancel_after_error(d, step))
         elif action == LenderAction.CONFIRM:
             # "reservation_already_included": the margin is reserved; the operation goes on.
             debt.collateral_constituted = True

@@ -124,6 +124,7 @@ class Scenario(BaseModel):
     benefit_end_date: date | None = None
     assistance_type: str | None = None
     faults: Faults | None = None
+    cancel_grace_seconds: float | None = None  # this CPF's grace for a correction (default: the setting)
 
 
 PENDING_PREFIX = "pending:"
