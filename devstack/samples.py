@@ -258,6 +258,14 @@ SAMPLES = (
         outcome="margin_release",
     ),
     Sample(
+        "concession-block-completes",
+        1,
+        "completed: blocked at concession (DDB 30 days ago), scheduled past DDB + 90; the sandbox plays the "
+        "90 days passing (IF teimosinha, then the block lifts) and the averbação ends the wait",
+        scenario={"ddb": _days_ago(30), "block_lifts_after_attempts": 2},
+        disbursement_in_days=62,
+    ),
+    Sample(
         "concession-block-lifted",
         1,
         "completed: blocked at concession past DDB + 90; averbação IF (teimosinha) until the holder unblocks",

@@ -671,7 +671,9 @@ class SandboxProvider:
     # ------------------------------------------------------------ averbação
 
     def _averbacao_step(self, debt: Debt) -> str:
-        if now().date() < self._ddb(debt.cpf) + timedelta(days=DDB_BLOCK_DAYS.value + 1):
+        lifts_after = self.scenario(debt.cpf).block_lifts_after_attempts
+        lifted = lifts_after is not None and debt.averbacao_attempts >= lifts_after
+        if not lifted and now().date() < self._ddb(debt.cpf) + timedelta(days=DDB_BLOCK_DAYS.value + 1):
             # Dataprev refuses a reservation on a benefit still inside its 90 days; the provider
             # keeps trying (teimosinha) until the margin is released.
             return "benefit_blocked_by_granting_process"

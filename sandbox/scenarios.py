@@ -125,6 +125,8 @@ class Scenario(BaseModel):
     assistance_type: str | None = None
     faults: Faults | None = None
     cancel_grace_seconds: float | None = None  # this CPF's grace for a correction (default: the setting)
+    # Plays the 90 days passing for this benefit: its concession block lifts after N averbação attempts.
+    block_lifts_after_attempts: int | None = None
 
 
 PENDING_PREFIX = "pending:"

@@ -110,6 +110,9 @@ def test_the_concession_block_schedules_or_retries(ended: dict[str, Any]) -> Non
     ddb = date.fromisoformat(scenario["ddb"])
     assert waiting.margin_release_at is not None
     assert waiting.margin_release_at.astimezone(SAO_PAULO).date() == ddb + timedelta(days=91)
+    _, completed, _ = ended["concession-block-completes"]
+    assert completed.margin_release_at is not None  # it was scheduled, then the averbação came
+    assert any(e.detail == "benefit_blocked_by_granting_process" for e in completed.events)
     _, lifted, _ = ended["concession-block-lifted"]
     assert any(e.detail == "benefit_blocked_by_granting_process" for e in lifted.events)  # IF, teimosinha
     assert "benefit_not_blocked" not in [r.rule for r in lifted.eligibility_risks]
