@@ -1,7 +1,8 @@
 """The worker: runs LoanWorkflow, the provider-key mailboxes and the activities on one task queue.
 
 Configuration comes from the environment (runtime.settings: TEMPORAL_*, PROVIDER_*, LENDER_*,
-WORKER_*). SIGTERM or SIGINT stops polling and lets in-flight activities finish (graceful shutdown).
+WORKER_*; DATABASE_* for the store the workers share the provider token through). SIGTERM or
+SIGINT stops polling and lets in-flight activities finish (graceful shutdown).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from provider.wire import decode
 from runtime.settings import LenderSettings, ProviderSettings, TemporalSettings, WorkerSettings
 from runtime.telemetry import exit_now, setup_tracing
 from runtime.temporal import connect
+from store.db import DatabaseSettings
+from store.tokens import SqlTokenStore
 
 log = logging.getLogger("worker")
 
@@ -50,10 +53,14 @@ async def run() -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    # Every worker process shares the environment's one provider token through the store (seed 000).
+    store = DatabaseSettings().engine()
+    tokens = SqlTokenStore(store, environment=f"{provider.base_url} {provider.client_id}")
     async with ProviderClient(
         provider.base_url,
         Credentials(provider.client_id, provider.client_secret),
         timeout=httpx.Timeout(provider.timeout_seconds),
+        tokens=tokens,
     ) as provider_client:
         activities = LoanActivities(
             provider_client,
@@ -81,6 +88,7 @@ async def run() -> None:
             log.info(
                 "stopping: no new tasks, waiting up to %.0f s for running activities", options.graceful_shutdown_seconds
             )
+    await store.dispose()
     log.info("worker stopped")
 
 

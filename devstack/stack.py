@@ -30,6 +30,8 @@ from codec.aes import new_key
 from codec.settings import CodecSettings
 from ops.temporal_setup import cli_flags, setup
 from runtime.settings import TemporalSettings
+from store.db import DatabaseSettings
+from store.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -90,6 +92,11 @@ class StackConfig:
         return f"127.0.0.1:{self.temporal_port}"
 
     @property
+    def database_url(self) -> str:
+        """The embedded store (SQLite) the run command's processes share."""
+        return f"sqlite+aiosqlite:///{self.data_dir / 'consignado.db'}"
+
+    @property
     def sandbox_url(self) -> str:
         return f"http://127.0.0.1:{self.sandbox_port}"
 
@@ -120,6 +127,7 @@ class StackConfig:
             "TEMPORAL_TASK_QUEUE": self.task_queue,
             "CODEC_KEYS": self.codec_keys,
             "PII_HASH_KEY": self.pii_hash_key,
+            "DATABASE_URL": self.database_url,
             "PYTHONUNBUFFERED": "1",
         }
 
@@ -305,7 +313,15 @@ class LocalStack:
         self._wait_log(process, "worker polling", offset)
         return process
 
+    def migrate_store(self) -> None:
+        """The store's schema, as the set-up job brings it up in production (Alembic)."""
+        # In a thread: Alembic's environment runs its own event loop, and callers may own one.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(upgrade, DatabaseSettings(url=self.config.database_url)).result()
+
     def start(self) -> LocalStack:
+        self.config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.migrate_store()
         self.start_codec_server()
         self.start_temporal()
         self.start_gateway()

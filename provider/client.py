@@ -1,7 +1,8 @@
 """Async client for the provider's endpoints (paths and methods from seed 001; bodies from 004).
 
-Explicit timeouts; a bearer token per environment, renewed shortly before it expires or when a
-call answers 401 (seed 000: one token per environment, about an hour). Every call either returns
+Explicit timeouts; one bearer token per environment, shared by every worker process through a
+TokenStore, used until it expires and renewed once (single flight) when it has or when a call
+answers 401 (seed 000: one token per environment at a time, about an hour). Every call either returns
 a parsed model or raises a :mod:`provider.errors` exception the activities translate for Temporal.
 Nothing here logs a body: bodies carry CPFs, names and accounts.
 """
@@ -11,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol, TypeVar
 
 import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
@@ -52,6 +55,7 @@ class Paths:
     """Endpoint paths (seed 001 prints them; 004 omits them). One place to change if they move."""
 
     TOKEN = "/oauth/token"  # noqa: S105 - a path, not a secret; not in the seeds: a standard OAuth2 client-credentials endpoint
+    REVOKE = "/oauth/revoke"  # seed 000 says a valid token must be revoked before another; path assumed
     UPLOAD = "/upload"  # seed 001 §1: "utilizar a GUID retornada no endpoint /upload"
     BENEFITS_REQUEST = "/social_security/benefits_request"
     BALANCE_REQUEST = "/social_security/balance_request"
@@ -95,51 +99,102 @@ class Credentials:
 
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=20.0, write=20.0, pool=5.0)
-RENEW_MARGIN_SECONDS = 60.0
+EXPIRY_SKEW = timedelta(seconds=5)
+"""A token this close to its expiry counts as expired (clocks and the request's own flight time)."""
+
+SECOND_TOKEN_REFUSED = (409,)
+"""How the provider refuses a second token while one is valid (seed 000: one token per environment;
+"revogá-lo" first). Not published: assumed, in this one place (README, assumptions)."""
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    value: str
+    expires_at: datetime
+
+    def usable(self, *, now: datetime, stale: str | None = None) -> bool:
+        return self.value != stale and now < self.expires_at - EXPIRY_SKEW
+
+
+class TokenStore(Protocol):
+    """Where the environment's one token lives, shared by every worker process (store.tokens)."""
+
+    async def load(self) -> IssuedToken | None: ...
+
+    async def renew(
+        self, issue: Callable[[IssuedToken | None], Awaitable[IssuedToken]], *, stale: str | None
+    ) -> IssuedToken:
+        """Single flight: under an exclusive lock, return the stored token if it is usable and not
+        ``stale``; else ``issue`` a new one (given the one held, so it can be revoked) and store it."""
+        ...
+
+
+class MemoryTokenStore:
+    """One process's token (tests, tools): the lock is an asyncio one."""
+
+    def __init__(self) -> None:
+        self._token: IssuedToken | None = None
+        self._lock = asyncio.Lock()
+
+    async def load(self) -> IssuedToken | None:
+        return self._token
+
+    async def renew(
+        self, issue: Callable[[IssuedToken | None], Awaitable[IssuedToken]], *, stale: str | None
+    ) -> IssuedToken:
+        async with self._lock:
+            if self._token is not None and self._token.usable(now=datetime.now(UTC), stale=stale):
+                return self._token
+            self._token = await issue(self._token)
+            return self._token
 
 
 class _Token:
-    """The environment's bearer token, shared by every call of this client."""
+    """The environment's bearer token (seed 000): one at a time, shared through the store, used
+    until it expires, renewed once (single flight) when it has or when the provider refuses it."""
 
-    def __init__(self, credentials: Credentials) -> None:
+    def __init__(self, credentials: Credentials, store: TokenStore) -> None:
         self._credentials = credentials
-        self._value: str | None = None
-        self._expires_at = 0.0
-        self._lock = asyncio.Lock()
+        self._store = store
 
     async def get(self, http: httpx.AsyncClient, *, stale: str | None = None) -> str:
-        async with self._lock:
-            fresh = self._value is not None and time.monotonic() < self._expires_at - RENEW_MARGIN_SECONDS
-            if fresh and self._value != stale:
-                assert self._value is not None
-                return self._value
-            try:
-                response = await http.post(
-                    Paths.TOKEN,
-                    data={
-                        "grant_type": "client_credentials",
-                        "client_id": self._credentials.client_id,
-                        "client_secret": self._credentials.client_secret.get_secret_value(),
-                    },
-                )
-            except httpx.TimeoutException:
-                raise ProviderUnavailable("timeout on the token endpoint", path=Paths.TOKEN) from None
-            except httpx.TransportError as error:
-                raise ProviderUnavailable(
-                    f"cannot reach provider on {Paths.TOKEN}: {type(error).__name__}", path=Paths.TOKEN
-                ) from None
-            if response.status_code in (400, 401, 403):
-                raise ProviderAuthError(
-                    "provider refused our credentials", status=response.status_code, path=Paths.TOKEN
-                )
-            if response.status_code >= 300:
-                raise ProviderUnavailable(
-                    f"token endpoint answered {response.status_code}", status=response.status_code
-                )
-            body = response.json()
-            self._value = str(body["access_token"])
-            self._expires_at = time.monotonic() + float(body.get("expires_in", 3600))
-            return self._value
+        token = await self._store.load()
+        if token is not None and token.usable(now=datetime.now(UTC), stale=stale):
+            return token.value
+        renewed = await self._store.renew(lambda held: self._issue(http, held), stale=stale)
+        return renewed.value
+
+    async def _issue(self, http: httpx.AsyncClient, held: IssuedToken | None) -> IssuedToken:
+        response = await self._post(http, Paths.TOKEN)
+        if response.status_code in SECOND_TOKEN_REFUSED:
+            # A token exists that this environment's store does not hold (lost, or issued elsewhere):
+            # revoke it, then ask again (seed 000).
+            log.warning("provider refused a second token: revoking the current one")
+            revoked = await self._post(http, Paths.REVOKE)
+            if revoked.status_code >= 300:
+                raise ProviderAuthError("provider refused to revoke its token", status=revoked.status_code)
+            response = await self._post(http, Paths.TOKEN)
+        if response.status_code in (400, 401, 403):
+            raise ProviderAuthError("provider refused our credentials", status=response.status_code, path=Paths.TOKEN)
+        if response.status_code >= 300:
+            raise ProviderUnavailable(f"token endpoint answered {response.status_code}", status=response.status_code)
+        body = response.json()
+        lifetime = timedelta(seconds=float(body.get("expires_in", 3600)))
+        return IssuedToken(value=str(body["access_token"]), expires_at=datetime.now(UTC) + lifetime)
+
+    async def _post(self, http: httpx.AsyncClient, path: str) -> httpx.Response:
+        form = {
+            "client_id": self._credentials.client_id,
+            "client_secret": self._credentials.client_secret.get_secret_value(),
+        }
+        if path == Paths.TOKEN:
+            form["grant_type"] = "client_credentials"
+        try:
+            return await http.post(path, data=form)
+        except httpx.TimeoutException:
+            raise ProviderUnavailable(f"timeout on {path}", path=path) from None
+        except httpx.TransportError as error:
+            raise ProviderUnavailable(f"cannot reach provider on {path}: {type(error).__name__}", path=path) from None
 
 
 def _error_fields(response: httpx.Response) -> tuple[str | None, str | None]:
@@ -201,9 +256,10 @@ class ProviderClient:
         *,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
+        tokens: TokenStore | None = None,
     ) -> None:
         self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
-        self._token = _Token(credentials)
+        self._token = _Token(credentials, tokens or MemoryTokenStore())
 
     async def aclose(self) -> None:
         await self._http.aclose()

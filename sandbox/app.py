@@ -142,6 +142,11 @@ def create_app(settings: SandboxSettings | None = None, product: ProductConfig |
             raise ProviderRefusal(400, "QIT000003", "grant_type must be client_credentials")
         return _json(sandbox.issue_token(client_id, client_secret))
 
+    @app.post("/oauth/revoke")
+    async def revoke_token(client_id: Annotated[str, Form()], client_secret: Annotated[str, Form()]) -> Response:
+        sandbox.revoke_token(client_id, client_secret)
+        return _json({"status": "revoked"})
+
     @app.post("/upload")
     async def upload(request: Request, file: UploadFile) -> Response:
         content = await file.read()
@@ -364,5 +369,9 @@ def create_app(settings: SandboxSettings | None = None, product: ProductConfig |
     async def revoke() -> dict[str, str]:
         sandbox.revoke_token()
         return {"status": "revoked"}
+
+    @app.get("/_sandbox/tokens")
+    async def token_counts() -> dict[str, int]:
+        return dict(sandbox.token_counts)
 
     return app

@@ -190,6 +190,7 @@ class SandboxProvider:
         self._tasks: set[asyncio.Task[None]] = set()
         self.token: str | None = None
         self.token_expires: datetime | None = None
+        self.token_counts = {"issued": 0, "refused": 0, "revoked": 0}
 
     # ------------------------------------------------------------ scenarios and faults
 
@@ -249,16 +250,26 @@ class SandboxProvider:
 
     # ------------------------------------------------------------ tokens
 
-    def issue_token(self, client_id: str, client_secret: str) -> dict[str, Any]:
+    def _check_credentials(self, client_id: str, client_secret: str) -> None:
         valid_id = secrets.compare_digest(client_id, self.settings.client_id)
         valid_secret = secrets.compare_digest(client_secret, self.settings.client_secret.get_secret_value())
         if not (valid_id and valid_secret):
             raise ProviderRefusal(401, "QIT000001", "invalid client credentials", "Unauthorized")
+
+    def issue_token(self, client_id: str, client_secret: str) -> dict[str, Any]:
+        self._check_credentials(client_id, client_secret)
         current = now()
-        # One token per environment (seed 000): while it is valid, everyone gets the same one.
-        if self.token is None or self.token_expires is None or self.token_expires <= current:
+        valid = self.token is not None and self.token_expires is not None and self.token_expires > current
+        if valid and self.settings.one_token_at_a_time:
+            # Seed 000: one token per environment; a new one only after the old one expired or was
+            # revoked. (The status and code of this refusal are not published: assumed.)
+            self.token_counts["refused"] += 1
+            raise ProviderRefusal(409, "QIT000006", "a valid token already exists: revoke it first", "Conflict")
+        if not valid:
             self.token = secrets.token_urlsafe(32)
             self.token_expires = current + timedelta(seconds=self.settings.token_ttl_seconds)
+            self.token_counts["issued"] += 1
+        assert self.token_expires is not None
         return {
             "access_token": self.token,
             "token_type": "Bearer",
@@ -271,9 +282,12 @@ class SandboxProvider:
         if expected is None or expired or not secrets.compare_digest(authorization or "", expected):
             raise ProviderRefusal(401, "QIT000002", "missing, expired or revoked token", "Unauthorized")
 
-    def revoke_token(self) -> None:
+    def revoke_token(self, client_id: str | None = None, client_secret: str | None = None) -> None:
+        if client_id is not None or client_secret is not None:
+            self._check_credentials(client_id or "", client_secret or "")
         self.token = None
         self.token_expires = None
+        self.token_counts["revoked"] += 1
 
     # ------------------------------------------------------------ idempotency
 

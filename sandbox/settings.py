@@ -18,6 +18,8 @@ class SandboxSettings(BaseSettings):
     client_id: str = "lender-dev"
     client_secret: SecretStr = SecretStr("dev-client-secret-change-me")
     token_ttl_seconds: int = 3600
+    # Seed 000: one token per environment at a time; asking for another while it is valid is refused.
+    one_token_at_a_time: bool = True
     # How long the "provider" takes before each asynchronous answer (consultation, averbação, ...).
     processing_delay_seconds: float = 0.2
     # After an averbação error with action "cancel", how long before the final canceled webhook

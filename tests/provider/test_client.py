@@ -81,8 +81,7 @@ async def test_business_error_is_not_retryable_and_carries_the_providers_code(pr
 async def test_an_invalid_body_gets_the_validator_code_naming_the_field(sandbox: SandboxUnderTest) -> None:
     # Our models would never send this; the point is what the client makes of the provider's 400.
     async with ProviderClient(sandbox.url, sandbox.credentials()) as client:
-        await client._token.get(client._http)
-        token = client._token._value
+        token = await client._token.get(client._http)
     async with httpx.AsyncClient() as http:
         response = await http.post(
             f"{sandbox.url}/social_security/benefits_request",
@@ -106,12 +105,12 @@ async def test_unreachable_provider_is_retryable() -> None:
 async def test_a_revoked_token_is_renewed_once_and_the_call_succeeds(sandbox: SandboxUnderTest) -> None:
     async with ProviderClient(sandbox.url, sandbox.credentials()) as client:
         await client.request_benefits(benefits_request(make_cpf(1)), idempotency_key=str(uuid.uuid4()))
-        old = client._token._value
+        old = await client._token.get(client._http)
         with sandbox.admin() as admin:
             admin.post("/_sandbox/tokens/revoke").raise_for_status()
         created = await client.request_benefits(benefits_request(make_cpf(1)), idempotency_key=str(uuid.uuid4()))
         assert created.benefits_request_key
-        assert client._token._value != old
+        assert await client._token.get(client._http) != old
 
 
 async def test_wrong_credentials_are_an_auth_error(sandbox: SandboxUnderTest) -> None:

@@ -94,6 +94,8 @@ def test_unknown_fault_names_are_refused(sandbox: SandboxUnderTest) -> None:
 
 
 def test_the_header_form_is_validated(sandbox: SandboxUnderTest) -> None:
+    with sandbox.admin() as admin:  # one token at a time: take over the environment's
+        admin.post("/_sandbox/tokens/revoke").raise_for_status()
     response = httpx.post(
         f"{sandbox.url}/oauth/token",
         data={"grant_type": "client_credentials", "client_id": "lender-test", "client_secret": "test-client-secret"},
