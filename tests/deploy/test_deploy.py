@@ -37,6 +37,7 @@ from runtime.settings import (
     WorkerSettings,
 )
 from sandbox.settings import SandboxSettings
+from store.db import DatabaseSettings
 
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
@@ -46,7 +47,16 @@ HELM_VALUES = DEPLOY / "temporal-helm" / "values.yaml"
 
 # What each of our images runs and which settings that process reads (runtime.settings & co).
 COMPONENT_SETTINGS: dict[str, tuple[type[BaseSettings], ...]] = {
-    "worker": (TemporalSettings, ProviderSettings, LenderSettings, WorkerSettings, CodecSettings, PiiSettings),
+    "worker": (
+        TemporalSettings,
+        ProviderSettings,
+        LenderSettings,
+        WorkerSettings,
+        CodecSettings,
+        PiiSettings,
+        DatabaseSettings,
+    ),
+    "store-migrate": (DatabaseSettings,),
     "gateway": (GatewaySettings, TemporalSettings, CodecSettings),
     "codec": (CodecSettings,),
     "sandbox": (SandboxSettings,),
@@ -66,6 +76,8 @@ MUST_SET = {
         "PII_HASH_KEY",
         "WORKER_METRICS_BIND",
         "WORKER_GRACEFUL_SHUTDOWN_SECONDS",
+        "DATABASE_URL",
+        "DATABASE_PASSWORD",
     },
     "gateway": {"TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "GATEWAY_HOST", "GATEWAY_WEBHOOK_SECRETS", "CODEC_KEYS"},
     "codec": {"CODEC_KEYS", "CODEC_SERVER_TOKEN", "CODEC_UI_ORIGINS"},
@@ -119,7 +131,12 @@ def container_env(workload: dict[str, Any]) -> dict[str, Any]:
     for source in container.get("envFrom", []):
         env |= k8s_named("ConfigMap", source["configMapRef"]["name"])["data"]
     for item in container.get("env", []):
-        env[item["name"]] = item.get("value", item.get("valueFrom"))
+        source = item.get("valueFrom", {})
+        if "configMapKeyRef" in source:  # a single key of a ConfigMap: its value
+            reference = source["configMapKeyRef"]
+            env[item["name"]] = k8s_named("ConfigMap", reference["name"])["data"][reference["key"]]
+        else:
+            env[item["name"]] = item.get("value", source or None)
     return env
 
 
@@ -343,6 +360,7 @@ K8S_COMPONENTS = {
     "codec-server": "codec",
     "temporal-setup": "temporal-setup",
     "promote-build": "promote-build",
+    "store-migrate": "store-migrate",
 }
 
 

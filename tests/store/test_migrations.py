@@ -47,3 +47,17 @@ def test_the_migrations_build_exactly_the_schema(database_url: str) -> None:
     assert differences(database_url) == []
     upgrade(DatabaseSettings(url=database_url))  # again: a no-op
     assert differences(database_url) == []
+
+
+def test_the_migration_job_creates_a_missing_postgres_database() -> None:
+    from sqlalchemy import make_url
+
+    from store.migrate import create_database
+
+    with running_postgres() as url:
+        fresh = make_url(url).set(database="consignado_fresh").render_as_string(hide_password=False)
+        settings = DatabaseSettings(url=fresh)
+        assert asyncio.run(create_database(settings)) is True
+        assert asyncio.run(create_database(settings)) is False  # already there
+        upgrade(settings)
+        assert differences(fresh) == []
