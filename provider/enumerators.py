@@ -48,7 +48,10 @@ class WebhookType(StrEnum):
 
 
 class DebtStatus(StrEnum):
-    """Debt webhook statuses: the seeds' ones plus the provider's published state machine."""
+    """Debt webhook statuses: the seeds' ones plus the provider's published state machine
+    (docs.qitech.com.br/documentation/emissao_de_divida/status_de_uma_divida: waiting_signature →
+    signature_finished → signed → issued → disbursed → opened → settled; canceled,
+    canceled_permanently). Seed 001 answers a signature with signature_received."""
 
     WAITING_SIGNATURE = "waiting_signature"
     SIGNATURE_RECEIVED = "signature_received"
@@ -64,7 +67,8 @@ class DebtStatus(StrEnum):
 
 
 DISBURSEMENT_SUCCESS_STATUSES = frozenset({DebtStatus.DISBURSED, DebtStatus.OPENED, DebtStatus.SETTLED})
-"""A debt in any of these has been paid out to the borrower."""
+"""A debt in any of these has been paid out to the borrower (the published state machine: disbursed,
+then opened, then settled when the provider collects)."""
 
 
 class CancelReason(StrEnum):
