@@ -252,3 +252,22 @@ def test_a_closed_loan_records_and_ignores_events() -> None:
     state = loan(status="completed", stage=Stage.CLOSED)
     apply(state, seed_body("004", 3502, DEBT_KEY))
     assert state.provider_final_status is None and state.events[-1].effect == "ignored: the loan is closed"
+
+
+def test_a_desaverbacao_is_told_apart_from_the_averbacao() -> None:
+    # Seed 004 §12's success table: BF (removed) answers a desaverbação, not an inclusion.
+    body = seed_body("004", 3857, DEBT_KEY)
+    body["data"]["collateral_data"]["last_response"] = {
+        "errors": [],
+        "success": [{"enumerator": "successfully_removed"}],
+    }
+    state = apply(loan(), body)
+    assert not state.collateral_constituted
+    assert state.reservation_status == "successfully_removed"
+    assert state.events[-1].effect == "reservation removed at Dataprev (desaverbação)"
+    included = seed_body("004", 3857, DEBT_KEY)
+    included["data"]["collateral_data"]["last_response"] = {
+        "errors": [],
+        "success": [{"enumerator": "succesfully_included"}],
+    }
+    assert apply(loan(), included).collateral_constituted  # the manuals' misspelling too
