@@ -1,0 +1,28 @@
+"""Second sandbox configuration, from the environment (prefix ``SANDBOX_B_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SandboxBSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SANDBOX_B_")
+
+    host: str = "127.0.0.1"
+    port: int = 8093
+    username: str = "lender-b-dev"
+    password: SecretStr = SecretStr("dev-password-b-change-me")
+    token_ttl_seconds: int = 3600
+    # How long an operation stays in each status before the next (formalização → análise → ...).
+    step_seconds: float = 2.0
+    # Where link_form points (the sandbox's own formalization page by default).
+    public_url: str | None = None
+    # A JSON product table (the assumed tabela_produto shape) instead of the built-in one.
+    product_file: Path | None = None
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
