@@ -1,7 +1,8 @@
-"""The worker: runs LoanWorkflow, the provider-key mailboxes and the activities on one task queue.
+"""The worker: runs LoanWorkflow and its activities on one task queue (and, while a deploy drains
+them, the provider-key mailboxes of earlier versions: see gateway/DESIGN.md).
 
 Configuration comes from the environment (runtime.settings: TEMPORAL_*, PROVIDER_*, LENDER_*,
-WORKER_*; DATABASE_* for the store the workers share the provider token through). SIGTERM or
+WORKER_*; DATABASE_* for the store the workers share the provider token and the webhook routes through). SIGTERM or
 SIGINT stops polling and lets in-flight activities finish (graceful shutdown).
 """
 
@@ -11,13 +12,14 @@ import asyncio
 import logging
 import os
 import signal
-from mailbox.claims import TemporalKeyClaimer
 from mailbox.workflow import ProviderKeyMailbox
 
 import httpx
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
+from inbox.routes import SqlKeyRouter
+from inbox.store import Inbox
 from loan.activities import LoanActivities
 from loan.mapping import LenderTerms
 from loan.workflow import LoanWorkflow
@@ -64,7 +66,9 @@ async def run() -> None:
     ) as provider_client:
         activities = LoanActivities(
             provider_client,
-            TemporalKeyClaimer(client, temporal.task_queue),
+            # Each provider key the loan learns is routed to it in the webhook inbox, before the
+            # workflow sees the key (the relay delivers that key's webhooks to the loan).
+            SqlKeyRouter(Inbox(store)),
             LenderTerms(
                 purchaser_cnpj=lender.purchaser_cnpj,
                 subcorban_cnpj=lender.subcorban_cnpj,
@@ -76,6 +80,7 @@ async def run() -> None:
         worker = Worker(
             client,
             task_queue=temporal.task_queue,
+            # ProviderKeyMailbox only drains mailboxes an earlier version started (none start now).
             workflows=[LoanWorkflow, ProviderKeyMailbox],
             activities=activities.all(),
             deployment_config=options.deployment(),

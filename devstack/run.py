@@ -15,16 +15,16 @@ def run_local_stack(workers: int = 1, samples: bool = True) -> int:
     config = StackConfig(
         data_dir=ROOT / "data",
         workers=workers,
-        codec_keys=local_secrets["codec_keys"],
-        codec_token=local_secrets["codec_token"],
-        pii_hash_key=local_secrets["pii_hash_key"],
         # Slower than the tests' sandbox so a person can watch the stages change in the Web UI.
         sandbox_env={
             "SANDBOX_PROCESSING_DELAY_SECONDS": "1.5",
             "SANDBOX_CANCEL_GRACE_SECONDS": "45",
             "SANDBOX_TEIMOSINHA_INTERVAL_SECONDS": "15",
+            "SANDBOX_WEBHOOK_RETRY_SECONDS": "5",  # the provider's 5 minutes between retries, compressed
         },
     )
+    for name, value in local_secrets.items():
+        setattr(config, name, value)
     stack = LocalStack(config)
     print("starting: Temporal dev server, webhook gateway, sandbox provider, worker(s) ...", flush=True)
     try:

@@ -1,5 +1,5 @@
 """The whole system on one machine: Temporal dev server (with Web UI), sandbox provider, webhook
-gateway, worker(s). ``dev.py run`` uses it with fixed ports; the integration tests with free ones.
+gateway and inbox relay, worker(s). ``dev.py run`` uses it with fixed ports; the integration tests with free ones.
 
 Processes run in their own sessions (Ctrl-C reaches only the orchestrator) and stop in reverse
 order: workers drain first, then the gateway, the sandbox, and the server last.
@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -28,7 +29,9 @@ from pydantic import SecretStr
 
 from codec.aes import new_key
 from codec.settings import CodecSettings
+from inbox.sealing import new_keypair
 from ops.temporal_setup import cli_flags, setup
+from provider import webhook_v2
 from runtime.settings import TemporalSettings
 from store.db import DatabaseSettings
 from store.migrate import upgrade
@@ -59,7 +62,6 @@ class StackConfig:
     gateway_port: int = 8090
     workers: int = 1
     task_queue: str = "consignado-loans"
-    webhook_secret: str = "dev-webhook-secret-change-me"  # noqa: S105 - local development only
     client_id: str = "lender-dev"
     client_secret: str = "dev-client-secret-change-me"  # noqa: S105 - the sandbox's development credential
     persist: bool = True  # keep Temporal's state in data_dir/temporal.db across restarts
@@ -69,6 +71,14 @@ class StackConfig:
     codec_keys: str = ""
     codec_token: str = ""
     pii_hash_key: str = ""
+    # The provider's webhook protocol (webhook-v2): the sandbox's ES512 key signs webhooks, ours signs
+    # the acknowledgement; the API client key is the one the provider gave us. PEMs kept on one line.
+    provider_signing_key: str = ""
+    lender_signing_key: str = ""
+    api_client_key: str = ""
+    # The inbox: the gateway seals webhook bodies to the public key, only the relay holds the private one.
+    inbox_private_key: str = ""
+    inbox_public_key: str = ""
     sandbox_env: dict[str, str] = field(default_factory=dict)
     extra_server_args: list[str] = field(default_factory=list)
 
@@ -132,25 +142,55 @@ class StackConfig:
         }
 
 
+def _one_line(pem_text: str) -> str:
+    return pem_text.strip().replace("\n", "\\n")
+
+
 def fresh_secrets() -> dict[str, str]:
+    inbox_private, inbox_public = new_keypair(f"inbox{time.strftime('%Y%m%d')}")
     return {
         "codec_keys": f"k{time.strftime('%Y%m%d')}:{new_key()}",
         "codec_token": secrets.token_urlsafe(24),
         "pii_hash_key": secrets.token_urlsafe(32),
+        "provider_signing_key": _one_line(webhook_v2.new_private_key()),
+        "lender_signing_key": _one_line(webhook_v2.new_private_key()),
+        "api_client_key": str(uuid.uuid4()),
+        "inbox_private_key": inbox_private,
+        "inbox_public_key": inbox_public,
     }
 
 
+SECRET_NAMES = {
+    "CODEC_KEYS": "codec_keys",
+    "CODEC_SERVER_TOKEN": "codec_token",
+    "PII_HASH_KEY": "pii_hash_key",
+    "SANDBOX_WEBHOOK_SIGNING_KEY": "provider_signing_key",
+    "GATEWAY_SIGNING_KEY": "lender_signing_key",
+    "GATEWAY_API_CLIENT_KEY": "api_client_key",
+    "RELAY_INBOX_PRIVATE_KEYS": "inbox_private_key",
+    "GATEWAY_INBOX_PUBLIC_KEY": "inbox_public_key",
+}
+
+
 def secrets_for(data_dir: Path) -> dict[str, str]:
-    """The local stack's secrets, created once per data folder (mode 0600, git-ignored)."""
+    """The local stack's secrets, created once per data folder (mode 0600, git-ignored); a folder
+    from an older version gets the ones it lacks."""
     path = data_dir / "secrets.env"
-    names = {"CODEC_KEYS": "codec_keys", "CODEC_SERVER_TOKEN": "codec_token", "PII_HASH_KEY": "pii_hash_key"}
-    if not path.exists():
+    values: dict[str, str] = {}
+    if path.exists():
+        values = dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+    missing = [env for env in SECRET_NAMES if env not in values]
+    if missing:
         data_dir.mkdir(parents=True, exist_ok=True)
         created = fresh_secrets()
-        path.write_text("".join(f"{env}={created[attr]}\n" for env, attr in names.items()))
+        if "RELAY_INBOX_PRIVATE_KEYS" in missing or "GATEWAY_INBOX_PUBLIC_KEY" in missing:
+            values.pop("RELAY_INBOX_PRIVATE_KEYS", None)  # the pair goes together
+            values.pop("GATEWAY_INBOX_PUBLIC_KEY", None)
+        for env, attr in SECRET_NAMES.items():
+            values.setdefault(env, created[attr])
+        path.write_text("".join(f"{env}={values[env]}\n" for env in SECRET_NAMES))
         path.chmod(0o600)
-    values = dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
-    return {attr: values[env] for env, attr in names.items()}
+    return {attr: values[env] for env, attr in SECRET_NAMES.items()}
 
 
 @dataclass
@@ -277,7 +317,10 @@ class LocalStack:
         env = {
             "SANDBOX_PORT": str(config.sandbox_port),
             "SANDBOX_WEBHOOK_URL": f"{config.gateway_url}/webhooks/sandbox",
-            "SANDBOX_WEBHOOK_SECRET": config.webhook_secret,
+            "SANDBOX_WEBHOOK_SIGNATURE_SCHEME": "webhook-v2",
+            "SANDBOX_WEBHOOK_SIGNING_KEY": config.provider_signing_key,
+            "SANDBOX_API_CLIENT_KEY": config.api_client_key,
+            "SANDBOX_LENDER_PUBLIC_KEY": _one_line(webhook_v2.public_key_of(webhook_v2.pem(config.lender_signing_key))),
             "SANDBOX_CLIENT_ID": config.client_id,
             "SANDBOX_CLIENT_SECRET": config.client_secret,
             **config.sandbox_env,
@@ -288,9 +331,30 @@ class LocalStack:
 
     def start_gateway(self) -> Process:
         config = self.config
-        env = {"GATEWAY_PORT": str(config.gateway_port), "GATEWAY_WEBHOOK_SECRETS": config.webhook_secret}
+        # The gateway gets the inbox's database and the webhook keys: no Temporal address, no codec key.
+        env = {
+            "GATEWAY_PORT": str(config.gateway_port),
+            "GATEWAY_SIGNATURE_SCHEME": "webhook-v2",
+            "GATEWAY_PROVIDER_PUBLIC_KEYS": _one_line(
+                webhook_v2.public_key_of(webhook_v2.pem(config.provider_signing_key))
+            ),
+            "GATEWAY_SIGNING_KEY": config.lender_signing_key,
+            "GATEWAY_API_CLIENT_KEY": config.api_client_key,
+            "GATEWAY_INBOX_PUBLIC_KEY": config.inbox_public_key,
+            "CODEC_KEYS": "",
+            "TEMPORAL_ADDRESS": "",
+        }
         process = self._spawn("gateway", [sys.executable, "-m", "gateway"], env)
         self._wait_http(process, f"{config.gateway_url}/healthz")
+        return process
+
+    def start_relay(self, index: int = 0) -> Process:
+        config = self.config
+        env = {"RELAY_INBOX_PRIVATE_KEYS": config.inbox_private_key, "RELAY_POLL_SECONDS": "0.05"}
+        log = self.logs / f"relay-{index}.log"
+        offset = log.stat().st_size if log.exists() else 0
+        process = self._spawn(f"relay-{index}", [sys.executable, "-m", "relay"], env)
+        self._wait_log(process, "relay delivering", offset)
         return process
 
     def start_worker(self, index: int = 0) -> Process:
@@ -325,6 +389,7 @@ class LocalStack:
         self.start_codec_server()
         self.start_temporal()
         self.start_gateway()
+        self.start_relay()
         self.start_sandbox()
         for index in range(self.config.workers):
             self.start_worker(index)
@@ -365,10 +430,11 @@ def where_to_look(config: StackConfig) -> str:
             f"  Temporal Web UI   {config.ui_url}/namespaces/default/workflows   (decoded by {config.codec_url})",
             f"  Temporal server   {config.temporal_address}  (state in {config.data_dir / 'temporal.db'})",
             f"  webhook gateway   {config.gateway_url}/webhooks/sandbox   (metrics: {config.gateway_url}/metrics)",
+            f"  webhook inbox     {config.database_url}   (python -m relay.inbox; delivered by the relay)",
             f"  sandbox provider  {config.sandbox_url}",
             f"  worker metrics    http://127.0.0.1:{config.worker_metrics_port}/metrics   (Temporal SDK, Prometheus)",
             f"  logs              {config.data_dir / 'logs'}",
-            f"  secrets           {config.data_dir / 'secrets.env'}  (codec keys, codec server token: keep private)",
+            f"  secrets           {config.data_dir / 'secrets.env'}  (codec, webhook and inbox keys: keep private)",
             "",
             "  loans in the Web UI:  WorkflowType = 'LoanWorkflow'   (filter by LoanStage / LoanStatus)",
             "  status of one loan:   .venv/bin/python -m starter status <request key>",

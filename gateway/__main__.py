@@ -1,4 +1,4 @@
-"""``python -m gateway``: run the webhook gateway (GATEWAY_* and TEMPORAL_* variables)."""
+"""``python -m gateway``: run the webhook gateway (GATEWAY_* and DATABASE_* variables)."""
 
 import logging
 

@@ -1,7 +1,11 @@
-"""``POST /webhooks/{provider}`` → verify → parse → signal the key's mailbox → 2xx.
+"""``POST /webhooks/{provider}`` → read (bounded) → verify → store in the inbox (sealed) → acknowledge.
 
-2xx means Temporal has the event durably; anything else means the provider must try again (503)
-or must not (4xx: the request itself is wrong, and it is counted and logged without its body).
+The provider gets its 200 (and, under its published protocol, our signed acknowledgement) only once
+the event is committed in the inbox; if the database cannot take it the answer is 503 and the
+provider retries. Nothing here talks to Temporal or holds a codec key: the relay delivers the inbox
+to the loans (gateway/DESIGN.md). A webhook we cannot route (unknown type, no key, a field that
+does not parse) is stored too, parked for an operator, and acknowledged: the manuals say payloads
+grow, and a refused event would be lost after the provider's three retries.
 """
 
 from __future__ import annotations
@@ -10,68 +14,102 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from temporalio.client import Client
+from sqlalchemy import text
 
-from domain.calendar import SAO_PAULO
-from provider.models.webhooks import ReceivedWebhook, WebhookRejected, parse_webhook_bytes
+from inbox.arrival import PENDING, read_arrival
+from inbox.sealing import Sealer
+from inbox.store import Inbox
+from provider import webhook_v2
 from provider.webhook_signature import HmacVerifier, SignatureRejected, WebhookVerifier
-from runtime.settings import TemporalSettings
 from runtime.telemetry import instrument_app
-from runtime.temporal import connect
+from store.db import DatabaseSettings
 
 from .metrics import GatewayMetrics
-from .routing import MailboxRouter
-from .settings import GatewaySettings
+from .settings import GatewaySettings, SignatureScheme
 
 log = logging.getLogger("gateway")
 
-MAX_BODY_BYTES = 1_000_000
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused as soon as it passes ``limit`` bytes (never read whole first)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _answer(http_status: int, **body: Any) -> JSONResponse:
     return JSONResponse(status_code=http_status, content=body)
 
 
+def verifier_for(settings: GatewaySettings) -> WebhookVerifier:
+    if settings.signature_scheme == SignatureScheme.HMAC:
+        return HmacVerifier(settings.secrets(), tolerance_seconds=settings.signature_tolerance_seconds)
+    keys = settings.public_keys()
+    if not keys:
+        raise ValueError("GATEWAY_PROVIDER_PUBLIC_KEYS is not set: webhooks could not be verified")
+    return webhook_v2.WebhookV2Verifier(keys, api_client_key=settings.api_client_key or None)
+
+
 def create_app(
     settings: GatewaySettings | None = None,
-    temporal: TemporalSettings | None = None,
+    database: DatabaseSettings | None = None,
     *,
-    client: Client | None = None,
+    inbox: Inbox | None = None,
     verifier: WebhookVerifier | None = None,
     metrics: GatewayMetrics | None = None,
 ) -> FastAPI:
     settings = settings or GatewaySettings()
-    temporal = temporal or TemporalSettings()
-    verifier = verifier or HmacVerifier(settings.secrets(), tolerance_seconds=settings.signature_tolerance_seconds)
+    verifier = verifier or verifier_for(settings)
     metrics = metrics or GatewayMetrics()
+    sealer = Sealer(settings.inbox_public_key)
     providers = settings.provider_names()
-    holder: dict[str, MailboxRouter] = {}
+    v2 = settings.signature_scheme == SignatureScheme.WEBHOOK_V2
+    holder: dict[str, Inbox] = {}
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        # Lazy: the gateway starts (and answers 503) even while Temporal is down.
-        temporal_client = client or await connect(temporal, lazy=True, fail_fast=True, identity="webhook-gateway")
-        holder["router"] = MailboxRouter(
-            temporal_client, temporal.task_queue, settings.unclaimed_retention, settings.late_retention
-        )
+        holder["inbox"] = inbox or Inbox((database or DatabaseSettings()).engine())
         yield
+        if inbox is None:
+            await holder["inbox"].engine.dispose()
 
     app = FastAPI(title="Webhook gateway", lifespan=lifespan)
     app.state.metrics = metrics
-    # Each webhook's server span continues the trace the provider's delivery carries (traceparent),
-    # and the Temporal call inside it carries the trace on to the mailbox and the loan.
+    # Each webhook's server span continues the trace the provider's delivery carries (traceparent).
     instrument_app(app)
 
-    def reject(status: int, reason: str, message: str, **context: Any) -> JSONResponse:
+    def reject(status: int, reason: str, message: str) -> JSONResponse:
         metrics.rejected.labels(reason=reason).inc()
-        log.warning("webhook rejected: %s (%s) %s", reason, message, context or "")
+        log.warning("webhook rejected: %s (%s)", reason, message)
         return _answer(status, error="rejected", reason=reason, message=message)
+
+    def acknowledge(path: str, receipt: dict[str, Any]) -> Response:
+        if not v2:
+            return _answer(200, **receipt)
+        body, headers = webhook_v2.acknowledgement(
+            receipt,
+            uri=path,
+            private_key=settings.signing_key.get_secret_value(),
+            api_client_key=settings.api_client_key,
+        )
+        return Response(content=body, status_code=200, headers=headers, media_type="application/json")
 
     @app.post("/webhooks/{provider}")
     async def receive(provider: str, request: Request) -> Response:
@@ -79,41 +117,35 @@ def create_app(
         metrics.received.inc()
         if provider not in providers:
             return reject(404, "unknown_provider", f"no webhook endpoint for provider {provider[:40]!r}")
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            return reject(413, "too_large", f"body has {len(body)} bytes, more than {MAX_BODY_BYTES}")
         try:
-            verifier.verify(body, request.headers)
+            body = await read_body(request, settings.max_body_bytes)
+        except BodyTooLarge:
+            return reject(413, "too_large", f"the body is over {settings.max_body_bytes} bytes")
+        path = request.url.path
+        try:
+            verifier.verify(body, request.headers, method=request.method, uri=path)
         except SignatureRejected as refused:
             return reject(401, refused.reason, "missing, stale or wrong signature")
+        arrival = read_arrival(body)
         try:
-            webhook, event_id = parse_webhook_bytes(body)
-        except WebhookRejected as invalid:
-            return reject(422 if invalid.reason == "invalid_field" else 400, invalid.reason, str(invalid))
-        event = ReceivedWebhook(
-            event_id=event_id,
-            received_at=datetime.now(SAO_PAULO),
-            webhook=webhook,
-        )
-        try:
-            await holder["router"].deliver(event)
-        except Exception as error:
-            return reject(
-                503, "temporal_unavailable", "could not hand the webhook to Temporal; retry", error=type(error).__name__
+            stored = await holder["inbox"].put(
+                arrival, sealer.seal(body), provider=provider, received_at=datetime.now(UTC)
             )
+        except Exception as error:
+            return reject(503, "inbox_unavailable", f"could not store the webhook ({type(error).__name__}); retry")
         elapsed = time.perf_counter() - started
         metrics.latency.observe(elapsed)
-        metrics.accepted.labels(webhook_type=str(webhook.webhook_type)).inc()
-        log.info(
-            "webhook accepted: %s %s key=%s event=%s in %.1f ms",
-            webhook.webhook_type,
-            getattr(webhook, "status", ""),
-            event.key,
-            event_id[:12],
-            elapsed * 1000,
-        )
-        answer = _answer(200, status="accepted", event_id=event_id)
-        answer.headers["Server-Timing"] = f"accept;dur={elapsed * 1000:.2f}"
+        outcome = "stored" if stored else "duplicate"
+        if arrival.status != PENDING:
+            outcome = "parked" if stored else outcome
+            metrics.parked.labels(reason=(arrival.note or "?").split(":", 1)[0]).inc()
+            log.warning("webhook parked for an operator: %s", arrival.note)
+        metrics.accepted.labels(webhook_type=arrival.webhook_type or "unknown", outcome=outcome).inc()
+        receipt: dict[str, Any] = {"status": outcome, "event_id": arrival.event_id}
+        if arrival.note:
+            receipt["note"] = arrival.note
+        answer = acknowledge(path, receipt)
+        answer.headers["Server-Timing"] = f"store;dur={elapsed * 1000:.2f}"
         return answer
 
     @app.get("/healthz")
@@ -122,10 +154,12 @@ def create_app(
 
     @app.get("/readyz")
     async def readyz() -> Response:
-        router = holder.get("router")
-        if router is not None and await router.ready():
-            return _answer(200, status="ready")
-        return _answer(503, status="temporal_unreachable")
+        try:
+            async with holder["inbox"].engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception:
+            return _answer(503, status="inbox_unreachable")
+        return _answer(200, status="ready")
 
     @app.get("/metrics")
     async def prometheus() -> Response:

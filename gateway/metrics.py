@@ -1,4 +1,4 @@
-"""Gateway counters and the receipt → signal-accepted latency, in Prometheus' format."""
+"""Gateway counters and the receipt → stored latency, in Prometheus' format."""
 
 from __future__ import annotations
 
@@ -10,12 +10,21 @@ class GatewayMetrics:
         self.registry = registry or CollectorRegistry()
         self.received = Counter("webhooks_received", "Webhook requests received", registry=self.registry)
         self.accepted = Counter(
-            "webhooks_accepted", "Webhooks durably handed to Temporal", ["webhook_type"], registry=self.registry
+            "webhooks_accepted",
+            "Webhooks stored in the inbox (or found there already), by type and outcome",
+            ["webhook_type", "outcome"],
+            registry=self.registry,
+        )
+        self.parked = Counter(
+            "webhooks_parked",
+            "Webhooks stored for an operator (unroutable), by reason",
+            ["reason"],
+            registry=self.registry,
         )
         self.rejected = Counter("webhooks_rejected", "Webhooks refused, by reason", ["reason"], registry=self.registry)
         self.latency = Histogram(
-            "webhook_accept_seconds",
-            "From receipt to the signal accepted by Temporal",
+            "webhook_store_seconds",
+            "From receipt to the webhook committed in the inbox",
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
             registry=self.registry,
         )

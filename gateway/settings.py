@@ -1,13 +1,21 @@
-"""Gateway configuration from the environment (prefix ``GATEWAY_``); Temporal from ``TEMPORAL_*``."""
+"""Gateway configuration from the environment (prefix ``GATEWAY_``); the inbox's database from
+``DATABASE_*``. The gateway needs neither Temporal nor the codec keys: it only verifies, stores
+(sealed to the relay's key) and answers."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from enum import StrEnum
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from provider.webhook_signature import DEFAULT_TOLERANCE_SECONDS
+from provider.webhook_v2 import pem
+
+
+class SignatureScheme(StrEnum):
+    WEBHOOK_V2 = "webhook-v2"  # the provider's published ES512 JWT, and its signed acknowledgement
+    HMAC = "hmac"  # a shared secret (for providers that sign that way)
 
 
 class GatewaySettings(BaseSettings):
@@ -15,15 +23,27 @@ class GatewaySettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8090
-    # Comma-separated: the current secret first; more than one while rotating.
-    webhook_secrets: SecretStr = SecretStr("dev-webhook-secret-change-me")
-    signature_tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS
     providers: str = "sandbox,qitech"  # the {provider} path names we accept
-    unclaimed_retention: timedelta = timedelta(days=7)
-    late_retention: timedelta = timedelta(days=2)
+    signature_scheme: SignatureScheme = SignatureScheme.WEBHOOK_V2
+    # webhook-v2: the provider's public key(s), PEM (several while it rotates), our API client key
+    # (API-CLIENT-KEY, checked and echoed) and our private key, which signs the acknowledgement.
+    provider_public_keys: str = ""
+    api_client_key: str = ""
+    signing_key: SecretStr = SecretStr("")
+    # hmac: comma-separated shared secrets, the current first.
+    webhook_secrets: SecretStr = SecretStr("")
+    signature_tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS
+    # The relay's X25519 public key the bodies are sealed to ("id:base64"): the gateway cannot open them.
+    inbox_public_key: str = ""
+    max_body_bytes: int = 1_000_000
 
     def secrets(self) -> list[bytes]:
         return [s.strip().encode() for s in self.webhook_secrets.get_secret_value().split(",") if s.strip()]
+
+    def public_keys(self) -> list[str]:
+        marker = "-----END PUBLIC KEY-----"
+        text = pem(self.provider_public_keys)
+        return [part.strip() + "\n" + marker + "\n" for part in text.split(marker) if part.strip()]
 
     def provider_names(self) -> frozenset[str]:
         return frozenset(p.strip() for p in self.providers.split(",") if p.strip())

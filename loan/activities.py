@@ -43,7 +43,7 @@ from .state import PricingCheck, Signer
 
 
 class KeyClaimer(Protocol):
-    """Tells the webhook router that a provider key belongs to a loan (mailbox.claims implements it)."""
+    """Tells the webhook router that a provider key belongs to a loan (inbox.routes implements it)."""
 
     async def claim(self, key: str, loan_id: str) -> None: ...
 

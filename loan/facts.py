@@ -45,12 +45,18 @@ DATAPREV_CODES = {row.enumerator: row.code for row in AVERBACAO_ERRORS}
 SIGNATURE_ACCEPTED = frozenset({DebtStatus.SIGNATURE_RECEIVED, DebtStatus.SIGNATURE_FINISHED, DebtStatus.SIGNED})
 
 
+REMEMBERED_EVENT_IDS = 500
+
+
 def receive(state: LoanState, event: ReceivedWebhook, *, rules: LoanRules, now: datetime) -> None:
     """A delivery of a provider event: applied once, buffered while its key is not the loan's."""
     if event.event_id in state.seen_event_ids:
         state.duplicate_events += 1
         return
     state.seen_event_ids.append(event.event_id)
+    # Bounded, and carried across continue-as-new: the relay delivers at least once, and a
+    # redelivery comes soon after the first (a relay crash, a lost mark), never hundreds of events later.
+    del state.seen_event_ids[:-REMEMBERED_EVENT_IDS]
     if state.closed:
         record(state, event, "ignored: the loan is closed")
     elif event.key in state.known_keys():

@@ -1,9 +1,7 @@
-"""The webhook signing scheme shared by the sandbox (signs) and the gateway (verifies).
-
-HMAC-SHA256 over ``f"{timestamp}.{body}"`` with a shared secret; the timestamp travels in its own
-header and must be within a tolerance window, so a captured request cannot be replayed later.
-The real provider's scheme may differ (its public docs describe a signed-JWT body); the gateway
-takes any :class:`WebhookVerifier`, so adopting it is one new class.
+"""A shared-secret webhook signature (HMAC-SHA256 over ``f"{timestamp}.{body}"``), kept as an
+option for providers that sign that way; the timestamp travels in its own header and must be within
+a tolerance window, so a captured request cannot be replayed later. The provider of the seeds signs
+with its published "Webhook v2" scheme instead (provider.webhook_v2, the gateway's default).
 """
 
 from __future__ import annotations
@@ -36,7 +34,7 @@ class SignatureRejected(Exception):
 
 
 class WebhookVerifier(Protocol):
-    def verify(self, body: bytes, headers: Mapping[str, str]) -> None:
+    def verify(self, body: bytes, headers: Mapping[str, str], *, method: str, uri: str) -> None:
         """Return if the request is authentic, else raise SignatureRejected with a short reason."""
 
 
@@ -48,7 +46,9 @@ class HmacVerifier:
         self._secrets = secrets
         self._tolerance = tolerance_seconds
 
-    def verify(self, body: bytes, headers: Mapping[str, str], *, now: float | None = None) -> None:
+    def verify(
+        self, body: bytes, headers: Mapping[str, str], *, method: str = "POST", uri: str = "", now: float | None = None
+    ) -> None:
         signature = headers.get(SIGNATURE_HEADER) or headers.get(SIGNATURE_HEADER.lower())
         stamp = headers.get(TIMESTAMP_HEADER) or headers.get(TIMESTAMP_HEADER.lower())
         if not signature or not stamp:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
 import simplejson
@@ -28,7 +28,7 @@ from provider.models.debt import (
 from provider.wire import decode, encode
 from runtime.telemetry import instrument_app
 
-from .delivery import WebhookDispatcher
+from .delivery import DeliveryPolicy, Signing, WebhookDispatcher
 from .provider import CLOCK, ProviderRefusal, SandboxProvider, now
 from .scenarios import Faults, Scenario
 from .settings import SandboxSettings
@@ -68,7 +68,21 @@ def create_app(settings: SandboxSettings | None = None, product: ProductConfig |
     settings = settings or SandboxSettings()
     if product is None and settings.product_file:
         product = ProductConfig.model_validate(decode(settings.product_file.read_bytes()))
-    dispatcher = WebhookDispatcher(settings.webhook_url, settings.webhook_secret.get_secret_value().encode())
+    dispatcher = WebhookDispatcher(
+        settings.webhook_url,
+        Signing(
+            scheme=settings.webhook_signature_scheme,
+            private_key=settings.webhook_signing_key.get_secret_value(),
+            api_client_key=settings.api_client_key,
+            lender_public_key=settings.lender_public_key,
+            hmac_secret=settings.webhook_secret.get_secret_value().encode(),
+        ),
+        policy=DeliveryPolicy(
+            retries=settings.webhook_retries,
+            retry_seconds=settings.webhook_retry_seconds,
+            timeout_seconds=settings.webhook_timeout_seconds,
+        ),
+    )
     sandbox = SandboxProvider(settings, dispatcher, product or INSS_DEFAULT_PRODUCT)
 
     @contextlib.asynccontextmanager
@@ -302,6 +316,53 @@ def create_app(settings: SandboxSettings | None = None, product: ProductConfig |
             return _json(sandbox.credit_operation_view(debt))
 
         return await guarded(request, debt.cpf, handle)
+
+    # ------------------------------------------------------------ the resend API (reenvio de notificações)
+
+    @app.get("/notification/events")
+    async def notification_events(
+        request: Request,
+        start_datetime: datetime,
+        end_datetime: datetime,
+        callback_status: str | None = None,
+        origin_key: str | None = None,
+        event_type: str | None = None,
+    ) -> Response:
+        """Published: events by callback status and origin key, within at most 14 days."""
+        if end_datetime - start_datetime > timedelta(days=14) or end_datetime < start_datetime:
+            raise ProviderRefusal(400, "NTF000001", "the window must be 14 days or less")
+
+        async def handle(_: Faults) -> Response:
+            found = dispatcher.events(
+                callback_status=callback_status, origin_key=origin_key, start=start_datetime, end=end_datetime
+            )
+            data = [
+                {
+                    "event_key": d.event_key,
+                    "event_type": d.webhook_type,
+                    "status": "processed",
+                    "origin_enumerator": "lego",
+                    "origin_key": d.key,
+                    "callbacks": [{"callback_key": d.callback_key, "callback_status": d.callback_status}],
+                }
+                for d in found
+                if event_type is None or d.webhook_type == event_type
+            ]
+            return _json({"data": data, "pagination": {"current_page": 1, "rows_per_page": len(data)}})
+
+        return await guarded(request, None, handle)
+
+    @app.patch("/notification/events/{event_key}/callbacks/{callback_key}")
+    async def resend_callback(request: Request, event_key: str, callback_key: str) -> Response:
+        """Published as a PATCH naming event_key and callback_key; the path is assumed."""
+
+        async def handle(_: Faults) -> Response:
+            delivery = dispatcher.resend(event_key, callback_key)
+            if delivery is None:
+                raise ProviderRefusal(404, "NTF000002", "no such event or callback", "Not Found")
+            return _json({"event_key": event_key, "callback_key": callback_key, "callback_status": "pending"})
+
+        return await guarded(request, None, handle)
 
     # ------------------------------------------------------------ sandbox controls (tests, demo)
 

@@ -14,7 +14,17 @@ class SandboxSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8091
     webhook_url: str = "http://127.0.0.1:8090/webhooks/sandbox"
-    webhook_secret: SecretStr = SecretStr("dev-webhook-secret-change-me")
+    # How it signs its webhooks: the provider's published "webhook-v2" (ES512 JWT, its private key;
+    # the lender's public key checks the acknowledgement) or "hmac" (a shared secret).
+    webhook_signature_scheme: str = "webhook-v2"
+    webhook_signing_key: SecretStr = SecretStr("")
+    api_client_key: str = ""
+    lender_public_key: str = ""
+    webhook_secret: SecretStr = SecretStr("")
+    # The published delivery policy: three retries five minutes apart, then the callback is failed.
+    webhook_retries: int = 3
+    webhook_retry_seconds: float = 300.0
+    webhook_timeout_seconds: float = 5.0
     client_id: str = "lender-dev"
     client_secret: SecretStr = SecretStr("dev-client-secret-change-me")
     token_ttl_seconds: int = 3600

@@ -212,11 +212,15 @@ def parse_webhook(payload: Any) -> ProviderWebhook:
         body = {**body, "webhook_type": webhook_type}
     if webhook_type is None:
         raise WebhookRejected("missing_field", "webhook_type is missing")
+    if not isinstance(webhook_type, str):
+        raise WebhookRejected("invalid_field", f"webhook_type must be a string, not {type(webhook_type).__name__}")
     if webhook_type not in KNOWN_WEBHOOK_TYPES:
         raise WebhookRejected("unknown_webhook_type", f"webhook_type {str(webhook_type)[:80]!r} is not one we handle")
     key_field = "proposal_key" if webhook_type == WebhookType.PORTABILITY_PROPOSAL_COLLATERAL else "key"
     if not body.get(key_field):
         raise WebhookRejected("missing_field", f"{key_field} is missing")
+    if not isinstance(body[key_field], str):
+        raise WebhookRejected("invalid_field", f"{key_field} must be a string")
     try:
         return WEBHOOK_ADAPTER.validate_python(body)
     except ValidationError as error:

@@ -7,7 +7,6 @@ scenario must end in its documented final state.
 from __future__ import annotations
 
 import random
-from mailbox.contract import MailboxState, mailbox_id
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,8 @@ from temporalio.client import Client
 
 from devstack.samples import COMPLETES, sample_cpf, sample_request, signature_now
 from devstack.stack import LocalStack
+from inbox.store import DELIVERED, Inbox
+from store.db import create_engine
 from loan.state import LoanState, Stage, Status
 from starter.api import LoanService
 from tests.loan.conftest import record_history
@@ -57,11 +58,8 @@ async def _run_loan(
         await service.submit_signature(request.request_key, signature_now())
         state = await service.wait_until(request.request_key, lambda s: s.closed, seconds=60)
     await service.outcome(request.request_key)
-    if record:  # histories from the dev server, loan and mailbox, for the replay test
+    if record:  # histories from the dev server, for the replay test
         await record_history(service.handle(request.request_key), suffix="dev_server")
-        if state.debt_key:
-            mailbox = service.client.get_workflow_handle(mailbox_id(state.debt_key))
-            await record_history(mailbox, suffix="debt_mailbox")
     return await service.state(request.request_key)
 
 
@@ -121,11 +119,22 @@ async def test_a_cpf_1_loan_completes_whatever_the_delivery_faults(
     assert state.status == Status.COMPLETED, state.outcome_reason
     assert [e.effect for e in state.events].count("disbursed") == 1
     if faults.get("duplicate_webhooks") and state.debt_key:
-        # Each webhook came twice; the key's mailbox absorbed the copies, the loan saw each once.
-        mailbox = await service.client.get_workflow_handle(mailbox_id(state.debt_key)).query(
-            "state", result_type=MailboxState
+        # Each webhook came twice; the inbox stored each event once, and the loan saw each once.
+        sent = httpx.get(f"{stack.config.sandbox_url}/_sandbox/webhooks", timeout=10).json()
+        debt_deliveries = [d for d in sent if d["key"] == state.debt_key]
+        assert len(debt_deliveries) >= 2 * len({d["event_key"] for d in debt_deliveries}) >= 6
+        engine = create_engine(stack.config.database_url)
+        try:
+            stored = [
+                e for e in await Inbox(engine).listing(DELIVERED, limit=10_000) if e["route_key"] == state.debt_key
+            ]
+        finally:
+            await engine.dispose()
+        assert sorted(e["event_id"] for e in stored) == sorted(
+            f"event_key:{k}" for k in {d["event_key"] for d in debt_deliveries}
         )
-        assert mailbox.duplicates >= 3
+        assert all(e["loan_id"] == service.handle(state.request_key).id for e in stored)
+        assert state.duplicate_events == 0
 
 
 async def test_starting_the_same_request_twice_returns_the_existing_loan(

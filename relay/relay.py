@@ -1,0 +1,150 @@
+"""Delivering the inbox to the loans.
+
+One pass claims a batch of pending events whose key has a route, signals each to its loan, and marks
+it delivered — in one transaction, so a relay that dies midway leaves its events pending, to be
+delivered again (at least once; the loan applies each event once, by identity). A loan that has
+ended gets nothing: its events are marked late, visible. When Temporal refuses a signal the event is
+retried later with back-off and the pass stops (the others will meet the same Temporal).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from inbox.sealing import Opener, SealingError
+from inbox.store import DELIVERED, LATE, PARKED, Deliverable, Inbox
+from loan.contract import PROVIDER_EVENT_SIGNAL
+from provider.models.webhooks import ReceivedWebhook, WebhookRejected, parse_webhook_bytes
+
+log = logging.getLogger("relay")
+
+SIGNAL_TIMEOUT = timedelta(seconds=5)
+MAX_BACKOFF = timedelta(minutes=1)
+
+
+@dataclass
+class RelayMetrics:
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        self.delivered = Counter("relay_events_delivered", "Events signalled to their loan", registry=self.registry)
+        self.late = Counter("relay_events_late", "Events whose loan had ended", registry=self.registry)
+        self.parked = Counter("relay_events_parked", "Events the relay could not read", registry=self.registry)
+        self.refused = Counter("relay_signals_refused", "Signals Temporal refused (retried)", registry=self.registry)
+        self.latency = Histogram(
+            "relay_receipt_to_delivery_seconds",
+            "From the gateway storing a webhook to its loan having it",
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 600),
+            registry=self.registry,
+        )
+        self.inbox = Gauge("inbox_events", "Stored webhooks by status", ["status"], registry=self.registry)
+
+
+Signal = Callable[[str, ReceivedWebhook], Awaitable[None]]
+
+
+def temporal_signal(client: Client) -> Signal:
+    async def signal(loan_id: str, event: ReceivedWebhook) -> None:
+        await client.get_workflow_handle(loan_id).signal(PROVIDER_EVENT_SIGNAL, event, rpc_timeout=SIGNAL_TIMEOUT)
+
+    return signal
+
+
+class Relay:
+    def __init__(
+        self,
+        inbox: Inbox,
+        opener: Opener,
+        signal: Signal,
+        *,
+        batch_size: int = 50,
+        retry: timedelta = timedelta(seconds=2),
+        metrics: RelayMetrics | None = None,
+    ) -> None:
+        self.inbox = inbox
+        self._opener = opener
+        self._signal = signal
+        self._batch_size = batch_size
+        self._retry = retry
+        self.metrics = metrics or RelayMetrics()
+
+    async def deliver_once(self) -> int:
+        """One pass; how many events it settled (delivered, late or parked)."""
+        settled = 0
+        async with self.inbox.engine.begin() as connection:
+            for event in await self.inbox.claim(connection, self._batch_size):
+                outcome = await self._deliver(event)
+                if outcome is None:
+                    backoff = min(self._retry * 2**event.attempts, MAX_BACKOFF)
+                    await self.inbox.retry_later(connection, event, backoff, "Temporal refused the signal")
+                    break
+                status, note = outcome
+                await self.inbox.mark(connection, event, status, note=note)
+                settled += 1
+        return settled
+
+    async def _deliver(self, event: Deliverable) -> tuple[str, str | None] | None:
+        try:
+            webhook, _ = parse_webhook_bytes(self._opener.open(event.sealed_body))
+        except (SealingError, WebhookRejected) as unreadable:
+            self.metrics.parked.inc()
+            return PARKED, f"the relay cannot read it: {unreadable}"[:500]
+        delivery = ReceivedWebhook(event_id=event.event_id, received_at=event.received_at, webhook=webhook)
+        try:
+            await self._signal(event.loan_id, delivery)
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:  # the loan has ended (or never was)
+                self.metrics.late.inc()
+                return LATE, "its loan had ended"
+            self.metrics.refused.inc()
+            log.warning("Temporal refused a delivery (%s); retried later", error.status.name)
+            return None
+        self.metrics.delivered.inc()
+        self.metrics.latency.observe((datetime.now(UTC) - event.received_at).total_seconds())
+        return DELIVERED, None
+
+    async def keep_tidy(self, *, unrouted_retention: timedelta, body_retention: timedelta) -> None:
+        expired = await self.inbox.expire_unrouted(unrouted_retention)
+        if expired:
+            log.warning("%d webhook(s) expired unrouted: no loan claimed their key (python -m relay.inbox)", expired)
+        await self.inbox.purge_bodies(body_retention)
+        for status, count in (await self.inbox.counts()).items():
+            self.metrics.inbox.labels(status=status).set(count)
+
+    async def run(
+        self,
+        stop: asyncio.Event,
+        wake: asyncio.Event,
+        *,
+        idle: float,
+        unrouted_retention: timedelta,
+        body_retention: timedelta,
+    ) -> None:
+        """Deliver until ``stop``; sleep at most ``idle`` seconds between passes, less when ``wake``
+        (a PostgreSQL notification) says there is work."""
+        tidied = 0.0
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            try:
+                settled = await self.deliver_once()
+                if loop.time() - tidied > 60:
+                    await self.keep_tidy(unrouted_retention=unrouted_retention, body_retention=body_retention)
+                    tidied = loop.time()
+            except Exception:
+                log.exception("relay pass failed; trying again")
+                settled = 0
+            if settled >= self._batch_size:
+                continue
+            wake.clear()
+            waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]
+            await asyncio.wait(waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
