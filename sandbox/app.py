@@ -68,6 +68,8 @@ def create_app(settings: SandboxSettings | None = None, product: ProductConfig |
     settings = settings or SandboxSettings()
     if product is None and settings.product_file:
         product = ProductConfig.model_validate(decode(settings.product_file.read_bytes()))
+    if settings.webhook_signature_scheme == "webhook-v2" and not settings.webhook_signing_key.get_secret_value():
+        raise ValueError("SANDBOX_WEBHOOK_SIGNING_KEY is not set: webhook-v2 webhooks could not be signed")
     dispatcher = WebhookDispatcher(
         settings.webhook_url,
         Signing(

@@ -11,11 +11,16 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from provider import webhook_v2
 from provider.client import Credentials, ProviderClient
 from tests.support.receiver import WebhookReceiver
 from tests.support.servers import ThreadedServer, free_port, python_module, running_process
 
-WEBHOOK_SECRET = b"test-webhook-secret"
+# The webhook-v2 keys of the provider (the sandbox signs with it) and of the lender (signs the
+# acknowledgement), made per test session.
+PROVIDER_SIGNING_KEY = webhook_v2.new_private_key()
+LENDER_SIGNING_KEY = webhook_v2.new_private_key()
+API_CLIENT_KEY = "7d0c3b0e-2f4a-4f55-9d1c-3a7e0b5c2a10"
 CLIENT_ID = "lender-test"
 CLIENT_SECRET = "test-client-secret"
 
@@ -36,13 +41,20 @@ class SandboxUnderTest:
 @pytest.fixture(scope="session")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxUnderTest]:
     """The sandbox provider as its own process, delivering webhooks to an in-test receiver."""
-    receiver = WebhookReceiver(secret=WEBHOOK_SECRET)
+    receiver = WebhookReceiver(
+        provider_public_key=webhook_v2.public_key_of(PROVIDER_SIGNING_KEY),
+        lender_private_key=LENDER_SIGNING_KEY,
+        api_client_key=API_CLIENT_KEY,
+    )
     receiver_port, sandbox_port = free_port(), free_port()
     log = tmp_path_factory.mktemp("sandbox") / "sandbox.log"
     env = {
         "SANDBOX_PORT": str(sandbox_port),
         "SANDBOX_WEBHOOK_URL": f"http://127.0.0.1:{receiver_port}/webhooks/sandbox",
-        "SANDBOX_WEBHOOK_SECRET": WEBHOOK_SECRET.decode(),
+        "SANDBOX_WEBHOOK_SIGNING_KEY": PROVIDER_SIGNING_KEY,
+        "SANDBOX_LENDER_PUBLIC_KEY": webhook_v2.public_key_of(LENDER_SIGNING_KEY),
+        "SANDBOX_API_CLIENT_KEY": API_CLIENT_KEY,
+        "SANDBOX_WEBHOOK_RETRY_SECONDS": "0.3",
         "SANDBOX_CLIENT_ID": CLIENT_ID,
         "SANDBOX_CLIENT_SECRET": CLIENT_SECRET,
         "SANDBOX_PROCESSING_DELAY_SECONDS": "0.05",

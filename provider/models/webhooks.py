@@ -175,8 +175,9 @@ def load_json(body: bytes | str) -> Any:
 
 
 def unwrap(payload: Any) -> Any:
-    """The pending_requester_action family (and seed 002's webhooks) arrive as ``{"webhook": {...}}``."""
-    if isinstance(payload, dict) and set(payload) == {"webhook"} and isinstance(payload["webhook"], dict):
+    """The pending_requester_action family (and seed 002's webhooks) arrive as ``{"webhook": {...}}``;
+    fields added beside it (an ``event_key``) do not change what the webhook is."""
+    if isinstance(payload, dict) and isinstance(payload.get("webhook"), dict) and "webhook_type" not in payload:
         return payload["webhook"]
     return payload
 

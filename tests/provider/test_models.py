@@ -110,6 +110,17 @@ def test_same_body_same_identity_and_envelope_does_not_matter() -> None:
     )
 
 
+def test_a_field_added_beside_the_envelope_does_not_hide_the_webhook() -> None:
+    inner = {
+        "key": "k",
+        "webhook_type": "social_security_margin_exceeded_for_new_beneficiary",
+        "status": "pending_requester_action",
+        "data": {"enumerator": "margin_exceeded_for_new_beneficiary", "description": "x"},
+    }
+    webhook = parse_webhook({"webhook": inner, "event_key": "e-1"})
+    assert (webhook.key, webhook.status) == ("k", "pending_requester_action")
+
+
 def test_ted_refusal_without_webhook_type_is_read_as_a_debt_webhook() -> None:
     webhook = parse_webhook({"status": "canceled", "key": "k", "data": {"cancel_reason": "ted_refusal"}})
     assert webhook.webhook_type == "debt"

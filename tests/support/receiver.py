@@ -1,4 +1,5 @@
-"""A webhook receiver for tests: verifies the sandbox's signature, records what arrived, can refuse."""
+"""A webhook receiver for tests: verifies the sandbox's webhook-v2 signature, answers with the signed
+acknowledgement the provider checks, records what arrived, can refuse."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from provider.models.webhooks import load_json, unwrap
-from provider.webhook_signature import HmacVerifier, SignatureRejected
+from provider import webhook_v2
+from provider.webhook_signature import SignatureRejected
 
 
 @dataclass
@@ -28,14 +30,16 @@ class Received:
 
 @dataclass
 class WebhookReceiver:
-    secret: bytes
+    provider_public_key: str
+    lender_private_key: str
+    api_client_key: str
     received: list[Received] = field(default_factory=list)
     refuse_next: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def app(self) -> FastAPI:
         app = FastAPI()
-        verifier = HmacVerifier([self.secret])
+        verifier = webhook_v2.WebhookV2Verifier([self.provider_public_key], api_client_key=self.api_client_key)
 
         @app.post("/webhooks/sandbox")
         async def receive(request: Request) -> Response:
@@ -44,14 +48,18 @@ class WebhookReceiver:
                 if self.refuse_next > 0:
                     self.refuse_next -= 1
                     return Response(status_code=503)
+            path = request.url.path
             try:
-                verifier.verify(body, request.headers)
+                verifier.verify(body, request.headers, method=request.method, uri=path)
                 authentic = True
             except SignatureRejected:
                 authentic = False
             with self._lock:
                 self.received.append(Received(body, load_json(body), time.time(), authentic))
-            return Response(status_code=200)
+            answer, headers = webhook_v2.acknowledgement(
+                {"status": "stored"}, uri=path, private_key=self.lender_private_key, api_client_key=self.api_client_key
+            )
+            return Response(content=answer, status_code=200, headers=headers, media_type="application/json")
 
         @app.get("/healthz")
         async def healthz() -> dict[str, str]:
