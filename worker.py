@@ -26,6 +26,8 @@ from loan.workflow import LoanWorkflow
 from pricing.product import INSS_DEFAULT_PRODUCT, ProductConfig
 from provider.client import Credentials, ProviderClient
 from provider.wire import decode
+from recovery.activities import RecoveryActivities
+from recovery.workflow import WebhookRecovery
 from runtime.settings import LenderSettings, ProviderSettings, TemporalSettings, WorkerSettings
 from runtime.telemetry import exit_now, setup_tracing
 from runtime.temporal import connect
@@ -81,8 +83,8 @@ async def run() -> None:
             client,
             task_queue=temporal.task_queue,
             # ProviderKeyMailbox only drains mailboxes an earlier version started (none start now).
-            workflows=[LoanWorkflow, ProviderKeyMailbox],
-            activities=activities.all(),
+            workflows=[LoanWorkflow, WebhookRecovery, ProviderKeyMailbox],
+            activities=[*activities.all(), RecoveryActivities(provider_client).resend_failed_webhooks],
             deployment_config=options.deployment(),
             **options.worker_limits(),
         )

@@ -1,7 +1,8 @@
 """``python -m ops.temporal_setup``: make a Temporal cluster ready for loans, idempotently.
 
-Creates the namespace (TEMPORAL_NAMESPACE) when it does not exist and registers the custom search
-attributes the loans and mailboxes use (``ALL_KEYS``, the one list of them). The run command calls
+Creates the namespace (TEMPORAL_NAMESPACE) when it does not exist, registers the custom search
+attributes the loans and mailboxes use (``ALL_KEYS``, the one list of them) and creates (or updates)
+the webhook recovery job's Schedule (``recovery.schedule``). The run command calls
 it on the dev server; the compose stack and the Kubernetes Job run it against the real cluster
 before any worker starts. Running it again changes nothing.
 """
@@ -25,6 +26,7 @@ from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKe
 from temporalio.service import RPCError, RPCStatusCode
 
 from loan.visibility import LOAN_KEYS
+from recovery.schedule import ensure_recovery_schedule
 from runtime.settings import TemporalSettings
 from runtime.telemetry import exit_now
 
@@ -48,6 +50,7 @@ def cli_flags() -> list[str]:
 class SetupReport:
     namespace_created: bool = False
     search_attributes_added: list[str] = field(default_factory=list)
+    recovery_schedule_created: bool = False
 
 
 async def ensure_namespace(client: Client, namespace: str, retention: timedelta) -> bool:
@@ -104,6 +107,7 @@ async def setup(settings: TemporalSettings, *, retention: timedelta, wait: timed
             client = await Client.connect(**config)
             report.namespace_created |= await ensure_namespace(client, namespace, retention)
             report.search_attributes_added += await ensure_search_attributes(client, namespace)
+            report.recovery_schedule_created = await ensure_recovery_schedule(client, settings.task_queue)
             return report
         except (RPCError, RuntimeError) as error:
             # A new namespace takes a moment to reach every frontend's cache; a cluster, to start.
@@ -135,10 +139,11 @@ def main(argv: list[str] | None = None) -> int:
         log.error("setup failed: %s", error)
         return 1
     log.info(
-        "namespace %s %s; search attributes added: %s",
+        "namespace %s %s; search attributes added: %s; webhook recovery schedule %s",
         settings.connect_config()["namespace"],
         "created" if report.namespace_created else "already there",
         ", ".join(report.search_attributes_added) or "none (all registered)",
+        "created" if report.recovery_schedule_created else "updated",
     )
     return 0
 

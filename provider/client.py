@@ -36,6 +36,7 @@ from .models.debt import (
     ChangeDisbursementDate,
     CollateralCorrection,
     CollateralView,
+    CreditOperationView,
     DebtAnswer,
     DebtIssuanceRequest,
     DisbursementDateChanged,
@@ -43,6 +44,7 @@ from .models.debt import (
     Recalculate,
     SignatureEvidence,
 )
+from .models.notifications import NotificationEvent, NotificationEvents
 from .models.simulation import DebtSimulationRequest, SimulationResult
 from .wire import decode, encode
 
@@ -85,6 +87,17 @@ class Paths:
     @staticmethod
     def recalculate(debt_key: str) -> str:
         return f"/v2/credit_operation/{debt_key}/recalculate"
+
+    NOTIFICATION_EVENTS = "/notification/events"  # published (resend API)
+
+    @staticmethod
+    def resend_callback(event_key: str, callback_key: str) -> str:
+        # Published as a PATCH naming both keys; the path itself was not readable: assumed.
+        return f"/notification/events/{event_key}/callbacks/{callback_key}"
+
+    @staticmethod
+    def credit_operation_by_requester_key(requester_identifier_key: str) -> str:
+        return f"/v2/credit_operation/requester_identifier_key/{requester_identifier_key}"  # published
 
     @staticmethod
     def balance_request_confirmation(debt_key: str) -> str:
@@ -280,6 +293,7 @@ class ProviderClient:
         body: BaseModel | None = None,
         files: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
+        params: dict[str, str] | None = None,
     ) -> httpx.Response:
         headers = {"Accept": "application/json"}
         content: bytes | None = None
@@ -295,7 +309,9 @@ class ProviderClient:
             headers["Authorization"] = f"Bearer {token}"
             started = time.perf_counter()
             try:
-                response = await self._http.request(method, path, content=content, files=files, headers=headers)
+                response = await self._http.request(
+                    method, path, content=content, files=files, headers=headers, params=params
+                )
             except httpx.TimeoutException as error:
                 raise ProviderUnavailable(f"timeout on {method} {path}: {type(error).__name__}", path=path) from None
             except httpx.TransportError as error:
@@ -391,3 +407,32 @@ class ProviderClient:
 
     async def confirm_balance_request(self, debt_key: str, request: BalanceRequestConfirmation) -> None:
         await self._send("POST", Paths.balance_request_confirmation(debt_key), body=request)
+
+    async def credit_operation(self, requester_identifier_key: str) -> CreditOperationView | None:
+        """The debt this key created, as the provider holds it; None when it created none."""
+        path = Paths.credit_operation_by_requester_key(requester_identifier_key)
+        try:
+            return await self._call("GET", path, CreditOperationView)
+        except ProviderBusinessError as refused:
+            if refused.status == 404:
+                return None
+            raise
+
+    async def notification_events(
+        self, *, start: datetime, end: datetime, callback_status: str | None = None, origin_key: str | None = None
+    ) -> list[NotificationEvent]:
+        """The events the provider sent within ``start``..``end`` (at most 14 days apart)."""
+        params = {
+            "start_datetime": start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "end_datetime": end.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        if callback_status:
+            params["callback_status"] = callback_status
+        if origin_key:
+            params["origin_key"] = origin_key
+        response = await self._send("GET", Paths.NOTIFICATION_EVENTS, params=params)
+        return self._parse(response, NotificationEvents, Paths.NOTIFICATION_EVENTS).data
+
+    async def resend_callback(self, event_key: str, callback_key: str) -> None:
+        """Ask the provider to deliver one event's callback again (to the gateway, as any webhook)."""
+        await self._send("PATCH", Paths.resend_callback(event_key, callback_key))

@@ -356,6 +356,17 @@ class CollateralView(InboundModel):
     collateral_data: CollateralDataView | None = None
 
 
+class CreditOperationView(InboundModel):
+    """The published credit-operation lookup (by ``requester_identifier_key`` or by its key;
+    docs.qitech.com.br/documentation/emissao_de_divida/consulta_por_requester_identifier_key):
+    what the provider holds of a debt, its status enumerator included."""
+
+    credit_operation_key: str
+    requester_identifier_key: str | None = None
+    contract_number: str | None = None
+    credit_operation_status_enumerator: str | None = None
+
+
 class DisbursementAccountView(InboundModel):
     account_branch: str | None = None
     account_number: str | None = None

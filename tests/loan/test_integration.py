@@ -17,9 +17,9 @@ from temporalio.client import Client
 from devstack.samples import COMPLETES, sample_cpf, sample_request, signature_now
 from devstack.stack import LocalStack
 from inbox.store import DELIVERED, Inbox
-from store.db import create_engine
 from loan.state import LoanState, Stage, Status
 from starter.api import LoanService
+from store.db import create_engine
 from tests.loan.conftest import record_history
 
 pytestmark = pytest.mark.integration
@@ -120,7 +120,8 @@ async def test_a_cpf_1_loan_completes_whatever_the_delivery_faults(
     assert [e.effect for e in state.events].count("disbursed") == 1
     if faults.get("duplicate_webhooks") and state.debt_key:
         # Each webhook came twice; the inbox stored each event once, and the loan saw each once.
-        sent = httpx.get(f"{stack.config.sandbox_url}/_sandbox/webhooks", timeout=10).json()
+        async with httpx.AsyncClient(timeout=10) as http:
+            sent = (await http.get(f"{stack.config.sandbox_url}/_sandbox/webhooks")).json()
         debt_deliveries = [d for d in sent if d["key"] == state.debt_key]
         assert len(debt_deliveries) >= 2 * len({d["event_key"] for d in debt_deliveries}) >= 6
         engine = create_engine(stack.config.database_url)
@@ -130,7 +131,7 @@ async def test_a_cpf_1_loan_completes_whatever_the_delivery_faults(
             ]
         finally:
             await engine.dispose()
-        assert sorted(e["event_id"] for e in stored) == sorted(
+        assert sorted(str(e["event_id"]) for e in stored) == sorted(
             f"event_key:{k}" for k in {d["event_key"] for d in debt_deliveries}
         )
         assert all(e["loan_id"] == service.handle(state.request_key).id for e in stored)

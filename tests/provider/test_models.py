@@ -16,6 +16,7 @@ from provider.models.debt import AttachedDocuments, CollateralCorrection, Signat
 from provider.models.simulation import DebtSimulationRequest, Financial
 from provider.models.webhooks import (
     DebtWebhook,
+    PendingRequesterActionWebhook,
     WebhookRejected,
     event_identity,
     load_json,
@@ -118,6 +119,7 @@ def test_a_field_added_beside_the_envelope_does_not_hide_the_webhook() -> None:
         "data": {"enumerator": "margin_exceeded_for_new_beneficiary", "description": "x"},
     }
     webhook = parse_webhook({"webhook": inner, "event_key": "e-1"})
+    assert isinstance(webhook, PendingRequesterActionWebhook)
     assert (webhook.key, webhook.status) == ("k", "pending_requester_action")
 
 
