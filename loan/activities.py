@@ -15,7 +15,9 @@ from pricing.engine import PricingError, quote
 from pricing.product import ProductConfig
 from pricing.render import quote_request_from
 from provider.client import ProviderClient
+from provider.lookup import collateral_event, debt_event
 from provider.models.debt import AttachedDocuments, BalanceRequestConfirmation, Recalculate, SignatureEvidence
+from provider.models.webhooks import ProviderWebhook, ReceivedWebhook
 
 from . import documents, mapping
 from .activity_models import (
@@ -26,6 +28,8 @@ from .activity_models import (
     DocumentsInput,
     Issued,
     IssueInput,
+    LookedUp,
+    LookupInput,
     ProviderKey,
     ReapresentacaoInput,
     Recalculated,
@@ -88,6 +92,7 @@ class LoanActivities:
             self.change_disbursement_date,
             self.release_provider_keys,
             self.upload_authorization_term,
+            self.look_up_provider_state,
             pin_current_rules,
         ]
 
@@ -275,3 +280,21 @@ class LoanActivities:
     @activity.defn
     async def release_provider_keys(self, release: ReleaseInput) -> None:
         await self._claimer.release(release.keys, release.loan_id)
+
+    @activity.defn
+    @provider_errors
+    async def look_up_provider_state(self, lookup: LookupInput) -> LookedUp:
+        """Reconciliation: the provider's own state of this loan's debt, as the events it implies."""
+        found: list[tuple[str, ProviderWebhook]] = []
+        if lookup.requester_identifier_key:
+            operation = await self._provider.credit_operation(lookup.requester_identifier_key)
+            if operation is not None and (event := debt_event(lookup.debt_key, operation)):
+                found.append(event)
+        if lookup.collateral:
+            collateral = await self._provider.get_collateral(lookup.debt_key)
+            if event := collateral_event(lookup.debt_key, collateral):
+                found.append(event)
+        now = datetime.now(UTC)
+        return LookedUp(
+            events=[ReceivedWebhook(event_id=identity, received_at=now, webhook=webhook) for identity, webhook in found]
+        )

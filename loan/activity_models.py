@@ -15,6 +15,7 @@ from domain.loan import (
     LoanRequest,
     SignatureSubmission,
 )
+from provider.models.webhooks import ReceivedWebhook
 
 from .state import PricedOption, PricingCheck, Signer
 
@@ -118,3 +119,17 @@ class ReapresentacaoInput(BaseModel):
 class ReleaseInput(BaseModel):
     loan_id: str
     keys: list[str] = Field(default_factory=list)
+
+
+class LookupInput(BaseModel):
+    """What a loan that heard nothing for too long asks the provider about."""
+
+    debt_key: str
+    requester_identifier_key: str | None = None
+    collateral: bool = False
+
+
+class LookedUp(BaseModel):
+    """The provider's state, as the webhooks it would have sent (applied once each, by identity)."""
+
+    events: list[ReceivedWebhook] = Field(default_factory=list)

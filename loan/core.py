@@ -19,10 +19,10 @@ with workflow.unsafe.imports_passed_through():
     from domain.loan import CancelRequest, Documents, LoanRequest
 
     from .activities import LoanActivities
-    from .activity_models import DocumentsInput
+    from .activity_models import DocumentsInput, LookupInput
     from .endings import Ending, ending_now
     from .errors import BUSINESS_ERROR, INVALID_DOCUMENT
-    from .facts import drain
+    from .facts import drain, note_unknown, receive
     from .rules import LoanRules
     from .state import LoanState, Status
     from .visibility import Publisher
@@ -34,6 +34,9 @@ PROVIDER_RETRY = RetryPolicy(
     non_retryable_error_types=[BUSINESS_ERROR, INVALID_DOCUMENT],
 )
 CALL_TIMEOUT = timedelta(seconds=60)
+
+RECONCILE_ON_SILENCE = "reconcile-on-silence"
+"""Patch: waits on the provider after issuance ask for its state when silent too long."""
 
 
 class LoanEnds(Exception):
@@ -111,6 +114,47 @@ class LoanCore:
         if not condition() and self._history_too_long():
             raise HistoryTooLong
         return True
+
+    async def _wait_on_provider(self, condition: Callable[[], bool], *, collateral: bool = False) -> None:
+        """Wait for the provider's news; after a silence longer than the stage should take, ask the
+        provider for the truth (reconciliation) and apply it as the webhook that may have been lost —
+        then wait again, asking less and less often. Loans started before this wait as they did."""
+        if not workflow.patched(RECONCILE_ON_SILENCE):
+            await self._wait(condition)
+            return
+        state, policy = self._state, self._rules.policy
+        silence = policy.provider_silence
+        while True:
+            heard = state.events[-1].event_id if state.events else None
+            if await self._wait(condition, until=workflow.now() + silence):
+                return
+            last = state.events[-1].event_id if state.events else None
+            if last == heard and state.debt_key:
+                await self._look_up_provider_state(collateral=collateral)
+                if condition():
+                    return
+            silence = min(silence * 2, policy.provider_silence_max)
+
+    async def _look_up_provider_state(self, *, collateral: bool) -> None:
+        state = self._state
+        assert state.debt_key is not None
+        try:
+            found = await self._activity(
+                LoanActivities.look_up_provider_state,
+                LookupInput(
+                    debt_key=state.debt_key,
+                    requester_identifier_key=state.requester_identifier_key or state.request_key,
+                    collateral=collateral,
+                ),
+                local=True,
+            )
+        except ActivityError as error:  # the provider is out of reach: the next silence asks again
+            note_unknown(state, f"provider lookup failed: {failure_text(error)[1]}"[:300])
+            return
+        state.lookups += 1
+        for event in found.events:
+            receive(state, event, rules=self._rules, now=workflow.now())
+        self._publish()
 
     def _history_too_long(self) -> bool:
         info = workflow.info()

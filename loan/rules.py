@@ -40,6 +40,11 @@ class LoanPolicy(BaseModel):
     consultation_timeout: timedelta = timedelta(hours=6)
     correction_grace: timedelta = timedelta(days=1)
     provider_call_timeout: timedelta = timedelta(hours=2)
+    # Reconciliation: after this long without a word from the provider in a stage that waits on it,
+    # the loan asks the provider; then after twice as long, up to the maximum. Longer than the
+    # provider's own redelivery (3 retries 5 minutes apart), so a lookup is the exception.
+    provider_silence: timedelta = timedelta(minutes=30)
+    provider_silence_max: timedelta = timedelta(hours=12)
     # Continue-as-new at this many events even if the server has not suggested it yet.
     history_event_limit: int = Field(default=2000, ge=100)
 

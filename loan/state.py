@@ -178,6 +178,7 @@ class LoanState(BaseModel):
     events: list[EventRecord] = Field(default_factory=list)
     seen_event_ids: list[str] = Field(default_factory=list)
     duplicate_events: int = 0
+    lookups: int = 0  # times the loan asked the provider for its state after a silence
     buffered: list[ReceivedWebhook] = Field(default_factory=list)
     unknown_values: list[str] = Field(default_factory=list)
     operator_actions: list[OperatorAction] = Field(default_factory=list)

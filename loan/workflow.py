@@ -268,7 +268,7 @@ class LoanWorkflow(LoanOperations):
 
     async def _signature_validation(self) -> None:
         state = self._state
-        await self._wait(lambda: provider_moved_on(state))
+        await self._wait_on_provider(lambda: provider_moved_on(state), collateral=True)
         waiting_release = state.margin_release_at is not None and workflow.now() < state.margin_release_at
         self._enter(Stage.MARGIN_RELEASE if waiting_release and not state.collateral_constituted else Stage.AVERBACAO)
 
@@ -280,8 +280,9 @@ class LoanWorkflow(LoanOperations):
 
     async def _averbacao(self) -> None:
         state = self._state
-        await self._wait(
-            lambda: state.collateral_constituted or state.pending_action is not None or needs_correction(state)
+        await self._wait_on_provider(
+            lambda: state.collateral_constituted or state.pending_action is not None or needs_correction(state),
+            collateral=True,
         )
         if state.collateral_constituted:
             self._enter(Stage.DISBURSEMENT)
@@ -347,7 +348,7 @@ class LoanWorkflow(LoanOperations):
 
     async def _disbursement(self) -> None:
         state = self._state
-        await self._wait(lambda: state.refusal is not None)
+        await self._wait_on_provider(lambda: state.refusal is not None)
         self._enter(Stage.AWAITING_REAPRESENTACAO)
 
     async def _awaiting_reapresentacao(self) -> None:

@@ -37,9 +37,16 @@ async def _upload(provider: ProviderClient, content: bytes) -> str:
     return uploaded.document_key
 
 
-async def _signed_debt(provider: ProviderClient, cpf: str, *, documents: list[bytes] | None = None, **kw: Any) -> str:
+async def _signed_debt(
+    provider: ProviderClient,
+    cpf: str,
+    *,
+    documents: list[bytes] | None = None,
+    requester_key: str | None = None,
+    **kw: Any,
+) -> str:
     """Issue, attach three documents, sign; returns the debt key."""
-    answer = await provider.issue_debt(issuance_request(cpf, str(uuid.uuid4()), **kw))
+    answer = await provider.issue_debt(issuance_request(cpf, requester_key or str(uuid.uuid4()), **kw))
     keys = [await _upload(provider, d) for d in (documents or [jpeg(), jpeg(color=(1, 2, 3)), jpeg(320, 400)])]
     assert answer.data.borrower and answer.data.borrower.related_party_key
     await provider.attach_documents(answer.key, answer.data.borrower.related_party_key, attached(*keys))

@@ -21,6 +21,8 @@ from loan.activity_models import (
     DocumentsInput,
     Issued,
     IssueInput,
+    LookedUp,
+    LookupInput,
     ProviderKey,
     ReapresentacaoInput,
     Recalculated,
@@ -32,6 +34,7 @@ from loan.activity_models import (
 )
 from loan.errors import BUSINESS_ERROR, INVALID_DOCUMENT
 from loan.state import PricedOption, PricingCheck
+from provider.models.webhooks import ReceivedWebhook
 
 
 @dataclass
@@ -44,6 +47,8 @@ class FakeProvider:
     monthly_rate: Decimal = Decimal("0.0166")
     refuse: dict[str, str] = field(default_factory=dict)  # activity name -> provider code to refuse with
     invalid_documents: int = 0  # the next N attach_documents calls find an unusable document
+    # What a reconciliation lookup finds (the provider's state as webhooks); the test sets it.
+    lookup_finds: list[ReceivedWebhook] = field(default_factory=list)
 
     def names(self) -> list[str]:
         return [name for name, _ in self.calls]
@@ -151,7 +156,13 @@ class FakeProvider:
         async def release_provider_keys(call: ReleaseInput) -> None:
             fake._record("release_provider_keys", call)
 
+        @activity.defn(name="look_up_provider_state")
+        async def look_up_provider_state(call: LookupInput) -> LookedUp:
+            fake._record("look_up_provider_state", call)
+            return LookedUp(events=list(fake.lookup_finds))
+
         return [
+            look_up_provider_state,
             request_benefits,
             request_balance,
             simulate,

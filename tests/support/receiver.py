@@ -11,8 +11,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from provider.models.webhooks import load_json, unwrap
 from provider import webhook_v2
+from provider.models.webhooks import load_json, unwrap
 from provider.webhook_signature import SignatureRejected
 
 
