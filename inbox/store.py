@@ -129,6 +129,10 @@ class Inbox:
         )
         if connection.dialect.name == "postgresql":
             query = query.with_for_update(of=events, skip_locked=True)
+        else:
+            # SQLite has no row locks: a write first takes the database's write lock for this
+            # transaction, so two relay passes (or processes) never claim the same events.
+            await connection.execute(update(events).where(text("0 = 1")).values(attempts=events.c.attempts))
         rows = (await connection.execute(query)).all()
         return [
             Deliverable(

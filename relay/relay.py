@@ -133,6 +133,8 @@ class Relay:
         tidied = 0.0
         loop = asyncio.get_running_loop()
         while not stop.is_set():
+            # Cleared before the pass: a notification during the pass wakes the next one at once.
+            wake.clear()
             try:
                 settled = await self.deliver_once()
                 if loop.time() - tidied > 60:
@@ -143,7 +145,6 @@ class Relay:
                 settled = 0
             if settled >= self._batch_size:
                 continue
-            wake.clear()
             waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]
             await asyncio.wait(waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
             for waiter in waiters:
