@@ -217,7 +217,8 @@ async def test_unrouted_events_past_retention_expire_visibly_and_can_be_requeued
     # The operator's CLI shows it (no body), and can send it back to pending once its loan exists.
     url = inbox.engine.url.render_as_string(hide_password=False)
     env = {"DATABASE_URL": url, "PATH": "/usr/bin:/bin"}
-    listed = subprocess.run(
+    listed = await asyncio.to_thread(
+        subprocess.run,
         [sys.executable, "-m", "relay.inbox", "list", "--status", "expired"],
         cwd=ROOT,
         env=env,
@@ -228,7 +229,8 @@ async def test_unrouted_events_past_retention_expire_visibly_and_can_be_requeued
     )
     [row] = [json.loads(line) for line in listed.stdout.splitlines()]
     assert row["event_id"] == old and row["status"] == EXPIRED and "sealed_body" not in row
-    subprocess.run(
+    await asyncio.to_thread(
+        subprocess.run,
         [sys.executable, "-m", "relay.inbox", "requeue", old],
         cwd=ROOT,
         env=env,
