@@ -76,6 +76,11 @@ def create_app(
     metrics: GatewayMetrics | None = None,
 ) -> FastAPI:
     settings = settings or GatewaySettings()
+    # Fail closed: a gateway that could not verify, seal or answer as the provider requires must not start.
+    if not settings.inbox_public_key:
+        raise ValueError("GATEWAY_INBOX_PUBLIC_KEY is not set: webhook bodies could not be sealed")
+    if settings.signature_scheme == SignatureScheme.WEBHOOK_V2 and not settings.signing_key.get_secret_value():
+        raise ValueError("GATEWAY_SIGNING_KEY is not set: the provider's acknowledgement could not be signed")
     verifier = verifier or verifier_for(settings)
     metrics = metrics or GatewayMetrics()
     sealer = Sealer(settings.inbox_public_key)

@@ -1,206 +1,193 @@
-"""The gateway over real HTTP, in front of a real Temporal dev server and worker."""
+"""The gateway over real HTTP as the run command starts it (webhook-v2 keys, the SQLite inbox):
+verify, store sealed, acknowledge with our signature; refuse what is not the provider's; park what
+cannot be routed instead of losing it; 413 on oversized bodies; 503 when the inbox cannot store."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 import uuid
-from collections.abc import AsyncIterator
-from mailbox.claims import TemporalKeyClaimer
-from mailbox.contract import MailboxState, mailbox_id
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from temporalio import workflow
-from temporalio.client import Client
-from temporalio.worker import Worker
+from pydantic import SecretStr
+from sqlalchemy import select
 
-from devstack.stack import LocalStack, StackConfig
-from loan.contract import PROVIDER_EVENT_SIGNAL
-from provider.models.webhooks import ReceivedWebhook
-from provider.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, signed_headers
-from tests.support.temporal import eventually
+from devstack.stack import LocalStack
+from gateway.app import create_app
+from gateway.settings import GatewaySettings
+from inbox.sealing import Opener
+from inbox.store import PARKED, Inbox
+from provider import webhook_v2
+from store.db import DatabaseSettings, create_engine
+from store.schema import webhook_events
+from tests.relay.conftest import migrate
+from tests.support.servers import ThreadedServer, free_port
 
 pytestmark = pytest.mark.integration
 
-
-@workflow.defn(sandboxed=False)  # a test double: this module imports httpx, which the sandbox refuses
-class EventSink:
-    """Stands in for a loan: records what its mailboxes forward."""
-
-    def __init__(self) -> None:
-        self.events: list[str] = []
-
-    @workflow.run
-    async def run(self) -> list[str]:
-        await workflow.wait_condition(lambda: len(self.events) >= 1000)
-        return self.events
-
-    @workflow.signal(name=PROVIDER_EVENT_SIGNAL)
-    def provider_event(self, event: ReceivedWebhook) -> None:
-        self.events.append(event.event_id)
-
-    @workflow.query
-    def received(self) -> list[str]:
-        return self.events
+PATH = "/webhooks/sandbox"
+CPF = "52998224725"  # a valid-looking CPF in the body: it must not be readable in the inbox
 
 
-def _body(key: str, status: str = "signature_received", **extra: Any) -> bytes:
-    return json.dumps({"key": key, "data": {}, "status": status, "webhook_type": "debt", **extra}).encode()
+def _body(key: str | None = None, status: str = "signature_received", **extra: Any) -> bytes:
+    payload = {
+        "webhook_type": "debt",
+        "key": key or str(uuid.uuid4()),
+        "status": status,
+        "data": {"borrower": {"document_number": CPF}},
+        "event_key": str(uuid.uuid4()),
+        **extra,
+    }
+    return json.dumps(payload).encode()
 
 
-def _post(stack: LocalStack, body: bytes, headers: dict[str, str] | None = None) -> httpx.Response:
-    secret = stack.config.webhook_secret.encode()
-    sent = signed_headers(body, secret) if headers is None else headers
-    return httpx.post(
-        f"{stack.config.gateway_url}/webhooks/sandbox",
-        content=body,
-        headers={"Content-Type": "application/json", **sent},
-        timeout=10,
+def _signed(stack: LocalStack, body: bytes, **options: Any) -> dict[str, str]:
+    """As the provider signs (the sandbox's key)."""
+    return webhook_v2.signed_headers(
+        body,
+        method="POST",
+        uri=options.pop("uri", PATH),
+        private_key=options.pop("key", stack.config.provider_signing_key),
+        api_client_key=stack.config.api_client_key,
+        **options,
     )
 
 
-async def _mailbox(client: Client, key: str) -> MailboxState:
-    state: MailboxState = await client.get_workflow_handle(mailbox_id(key)).query("state", result_type=MailboxState)
-    return state
+def _post(url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
+    return httpx.post(f"{url}{PATH}", content=body, headers={"Content-Type": "application/json", **headers}, timeout=10)
+
+
+def _lender_public(stack: LocalStack) -> str:
+    return webhook_v2.public_key_of(webhook_v2.pem(stack.config.lender_signing_key))
 
 
 @pytest.fixture
-async def sink(stack: LocalStack, temporal_client: Client) -> AsyncIterator[Any]:
-    queue = f"sink-{uuid.uuid4()}"
-    async with Worker(temporal_client, task_queue=queue, workflows=[EventSink]):
-        handle = await temporal_client.start_workflow(EventSink.run, id=f"sink-{uuid.uuid4()}", task_queue=queue)
-        yield handle
-        await handle.terminate()
+async def inbox(stack: LocalStack) -> AsyncIterator[Inbox]:
+    engine = create_engine(stack.config.database_url)
+    yield Inbox(engine)
+    await engine.dispose()
 
 
-async def test_a_valid_webhook_is_accepted_into_the_keys_mailbox(stack: LocalStack, temporal_client: Client) -> None:
-    key = str(uuid.uuid4())
-    response = _post(stack, _body(key))
-    assert response.status_code == 200, response.text
-    assert response.json()["status"] == "accepted"
-    state = await _mailbox(temporal_client, key)
-    assert [e.event_id for e in state.pending] == [response.json()["event_id"]]
-    assert state.status == "waiting_claim"
+async def _row(inbox: Inbox, event_id: str) -> Any:
+    async with inbox.engine.connect() as connection:
+        return (
+            await connection.execute(select(webhook_events).where(webhook_events.c.event_id == event_id))
+        ).one_or_none()
 
 
-@pytest.mark.parametrize(
-    ("case", "reason"),
-    [("missing", "missing_signature"), ("stale", "stale_timestamp"), ("wrong", "bad_signature")],
-)
-async def test_authentication_failures_are_401_and_reach_no_workflow(
-    stack: LocalStack, temporal_client: Client, case: str, reason: str
+async def test_a_verified_webhook_is_stored_sealed_then_acknowledged_with_our_signature(
+    stack: LocalStack, inbox: Inbox
 ) -> None:
     key = str(uuid.uuid4())
     body = _body(key)
-    secret = stack.config.webhook_secret.encode()
-    headers = {
-        "missing": {},
-        "stale": signed_headers(body, secret, now=time.time() - 301),
-        "wrong": signed_headers(body, b"not-the-secret"),
-    }[case]
-    response = _post(stack, body, headers)
+    response = _post(stack.config.gateway_url, body, _signed(stack, body))
+    assert response.status_code == 200, response.text
+    receipt = webhook_v2.verify_acknowledgement(
+        response.content, response.headers, uri=PATH, public_key=_lender_public(stack)
+    )
+    assert receipt["status"] == "stored"
+    row = await _row(inbox, receipt["event_id"])
+    assert row is not None and row.route_key == key and row.webhook_type == "debt"
+    # Sealed: neither the CPF nor the body are in the database; only the relay's key opens it.
+    assert CPF.encode() not in row.sealed_body and b"signature_received" not in row.sealed_body
+    assert Opener(stack.config.inbox_private_key).open(row.sealed_body) == body
+
+
+@pytest.mark.parametrize("case", ["missing", "stale", "future", "forged", "tampered", "other_endpoint"])
+async def test_what_the_provider_did_not_sign_is_refused_and_not_stored(
+    stack: LocalStack, inbox: Inbox, case: str
+) -> None:
+    body = _body()
+    now = datetime.now(UTC)
+    sent, headers = (
+        body,
+        {
+            "missing": {},
+            "stale": _signed(stack, body, now=now - timedelta(minutes=10)),
+            "future": _signed(stack, body, now=now + timedelta(minutes=10)),
+            "forged": _signed(stack, body, key=webhook_v2.new_private_key()),
+            "tampered": _signed(stack, body),
+            "other_endpoint": _signed(stack, body, uri="/webhooks/other"),
+        }[case],
+    )
+    if case == "tampered":
+        sent = body.replace(b"signature_received", b"disbursed")
+    response = _post(stack.config.gateway_url, sent, headers)
     assert response.status_code == 401
-    assert response.json()["reason"] == reason
-    with pytest.raises(Exception, match="not found"):
-        await _mailbox(temporal_client, key)
+    event_key = json.loads(body)["event_key"]
+    assert await _row(inbox, f"event_key:{event_key}") is None
 
 
-def test_a_tampered_body_fails_its_signature(stack: LocalStack) -> None:
-    body = _body(str(uuid.uuid4()))
-    headers = signed_headers(body, stack.config.webhook_secret.encode())
-    response = _post(stack, body.replace(b"signature_received", b"disbursed"), headers)
-    assert (response.status_code, response.json()["reason"]) == (401, "bad_signature")
+async def test_a_retry_after_a_lost_acknowledgement_is_a_no_op_acknowledged_again(
+    stack: LocalStack, inbox: Inbox
+) -> None:
+    body = _body()
+    first = _post(stack.config.gateway_url, body, _signed(stack, body))
+    retry = _post(stack.config.gateway_url, body, _signed(stack, body))  # signed anew, same event
+    receipts = [
+        webhook_v2.verify_acknowledgement(r.content, r.headers, uri=PATH, public_key=_lender_public(stack))
+        for r in (first, retry)
+    ]
+    assert [r["status"] for r in receipts] == ["stored", "duplicate"]
+    assert receipts[0]["event_id"] == receipts[1]["event_id"]
+    async with inbox.engine.connect() as connection:
+        rows = (
+            await connection.execute(select(webhook_events).where(webhook_events.c.event_id == receipts[0]["event_id"]))
+        ).all()
+    assert len(rows) == 1
 
 
 @pytest.mark.parametrize(
-    ("body", "status", "reason", "mentions"),
+    ("body", "why"),
     [
-        (b"{not json", 400, "malformed_json", "not valid JSON"),
-        (b'{"data": {}, "status": "x"}', 400, "missing_field", "webhook_type"),
-        (b'{"webhook_type": "debt", "status": "canceled", "data": {}}', 400, "missing_field", "key"),
-        (b'{"webhook_type": "loan_exploded", "key": "k"}', 400, "unknown_webhook_type", "loan_exploded"),
-        (b'{"webhook_type": "credit_operation.collateral", "key": "k", "data": {}}', 422, "invalid_field", "data"),
+        (b"{not json", "not JSON"),
+        (b'{"webhook_type": "loan_exploded", "key": "k-unknown-type"}', "unknown_webhook_type"),
+        (b'{"webhook_type": "debt", "status": "canceled", "data": {}}', "missing_field"),
     ],
 )
-def test_malformed_webhooks_are_refused_naming_the_problem(
-    stack: LocalStack, body: bytes, status: int, reason: str, mentions: str
+async def test_what_cannot_be_routed_is_parked_for_an_operator_not_refused(
+    stack: LocalStack, inbox: Inbox, body: bytes, why: str
 ) -> None:
-    response = _post(stack, body)
-    assert response.status_code == status
-    assert response.json()["reason"] == reason
-    assert mentions in response.json()["message"]
-
-
-def test_rejections_and_acceptances_are_counted(stack: LocalStack) -> None:
-    before = httpx.get(f"{stack.config.gateway_url}/metrics").text
-    _post(stack, b"{not json")
-    _post(stack, _body(str(uuid.uuid4())))
-    after = httpx.get(f"{stack.config.gateway_url}/metrics").text
-
-    def value(text: str, line_start: str) -> float:
-        return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(line_start))
-
-    assert (
-        value(after, 'webhooks_rejected_total{reason="malformed_json"}')
-        == value(before, 'webhooks_rejected_total{reason="malformed_json"}') + 1
+    response = _post(stack.config.gateway_url, body, _signed(stack, body))
+    assert response.status_code == 200  # refused, the provider would retry it three times and drop it
+    receipt = webhook_v2.verify_acknowledgement(
+        response.content, response.headers, uri=PATH, public_key=_lender_public(stack)
     )
-    assert (
-        value(after, 'webhooks_accepted_total{webhook_type="debt"}')
-        == value(before, 'webhooks_accepted_total{webhook_type="debt"}') + 1
-    )
-    assert value(after, "webhook_accept_seconds_count") == value(before, "webhook_accept_seconds_count") + 1
+    assert receipt["status"] in ("parked", "duplicate")
+    parked = {row["event_id"]: row for row in await inbox.listing(PARKED, limit=10_000)}
+    assert why in str(parked[receipt["event_id"]]["note"])
 
 
-async def test_duplicate_delivery_has_no_second_effect(stack: LocalStack, temporal_client: Client, sink: Any) -> None:
-    key = str(uuid.uuid4())
-    await TemporalKeyClaimer(temporal_client, stack.config.task_queue).claim(key, sink.id)
-    body = _body(key)
-    first, second = _post(stack, body), _post(stack, body)
-    assert first.status_code == second.status_code == 200
-    assert first.json()["event_id"] == second.json()["event_id"]
-    received = await eventually(lambda: sink.query(EventSink.received), what="forwarded event")
-    await asyncio.sleep(0.5)
-    assert await sink.query(EventSink.received) == received == [first.json()["event_id"]]
-    assert (await _mailbox(temporal_client, key)).duplicates == 1
+def test_an_oversized_body_is_refused_before_it_is_read_whole(stack: LocalStack) -> None:
+    big = b'{"webhook_type": "debt", "pad": "' + b"x" * 2_000_000 + b'"}'
+    assert _post(stack.config.gateway_url, big, _signed(stack, big)).status_code == 413
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the limit holds while streaming
+        for _ in range(40):
+            yield b"x" * 65_536
+
+    response = httpx.post(f"{stack.config.gateway_url}{PATH}", content=chunks(), timeout=10)
+    assert response.status_code == 413
 
 
-async def test_a_webhook_before_its_key_is_claimed_waits_and_is_forwarded_on_claim(
-    stack: LocalStack, temporal_client: Client, sink: Any
-) -> None:
-    key = str(uuid.uuid4())
-    early = _post(stack, _body(key))
-    assert early.status_code == 200
-    assert (await _mailbox(temporal_client, key)).status == "waiting_claim"
-    assert await sink.query(EventSink.received) == []
-    await TemporalKeyClaimer(temporal_client, stack.config.task_queue).claim(key, sink.id)
-    later = _post(stack, _body(key, status="disbursed"))
-    received = await eventually(lambda: _at_least(sink, 2), what="both events forwarded")
-    assert received == [early.json()["event_id"], later.json()["event_id"]]
+def test_rejections_and_storage_are_counted(stack: LocalStack) -> None:
+    def value(text: str, start: str) -> float:
+        return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(start))
 
-
-async def _at_least(sink: Any, count: int) -> list[str] | None:
-    received: list[str] = await sink.query(EventSink.received)
-    return received if len(received) >= count else None
-
-
-async def test_an_unclaimed_key_is_kept_and_findable(stack: LocalStack, temporal_client: Client) -> None:
-    key = str(uuid.uuid4())
-    assert _post(stack, _body(key)).status_code == 200
-
-    async def listed() -> list[str] | None:
-        found = [
-            w.id
-            async for w in temporal_client.list_workflows(
-                f"ProviderKeyMailboxState = 'waiting_claim' AND WorkflowId = '{mailbox_id(key)}'"
-            )
-        ]
-        return found or None
-
-    assert await eventually(listed, what="mailbox in visibility") == [mailbox_id(key)]
-    assert len((await _mailbox(temporal_client, key)).pending) == 1
+    metrics = f"{stack.config.gateway_url}/metrics"
+    before = httpx.get(metrics).text
+    body = _body()
+    _post(stack.config.gateway_url, body, {})
+    _post(stack.config.gateway_url, body, _signed(stack, body))
+    after = httpx.get(metrics).text
+    missing = 'webhooks_rejected_total{reason="missing_signature"}'
+    stored = 'webhooks_accepted_total{outcome="stored",webhook_type="debt"}'
+    assert value(after, missing) == value(before, missing) + 1
+    assert value(after, stored) == value(before, stored) + 1
+    assert value(after, "webhook_store_seconds_count") == value(before, "webhook_store_seconds_count") + 1
 
 
 def test_health_and_readiness(stack: LocalStack) -> None:
@@ -208,37 +195,59 @@ def test_health_and_readiness(stack: LocalStack) -> None:
     assert httpx.get(f"{stack.config.gateway_url}/readyz").status_code == 200
 
 
-async def test_temporal_unavailable_gives_503_then_the_retry_succeeds(tmp_path: Any) -> None:
-    config = StackConfig.ephemeral(tmp_path, persist=True)
-    stack = LocalStack(config)
+def _gateway(stack: LocalStack, url: str, **settings: Any) -> ThreadedServer:
+    options: dict[str, Any] = {
+        "provider_public_keys": webhook_v2.public_key_of(webhook_v2.pem(stack.config.provider_signing_key)),
+        "signing_key": SecretStr(stack.config.lender_signing_key),
+        "api_client_key": stack.config.api_client_key,
+        "inbox_public_key": stack.config.inbox_public_key,
+        **settings,
+    }
+    app = create_app(GatewaySettings(**options), DatabaseSettings(url=url))
+    return ThreadedServer(app, free_port(), lifespan=True)
+
+
+def test_an_inbox_that_cannot_store_gives_503_so_the_provider_retries(stack: LocalStack) -> None:
+    closed = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/nowhere"
+    with _gateway(stack, closed) as gateway:
+        body = _body()
+        refused = _post(gateway.url, body, _signed(stack, body))
+        assert refused.status_code == 503 and refused.json()["reason"] == "inbox_unavailable"
+        assert httpx.get(f"{gateway.url}/readyz").status_code == 503
+
+
+async def test_a_gateway_dying_after_the_store_before_the_answer_loses_nothing(
+    stack: LocalStack, tmp_path: Any
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'inbox.db'}"
+    migrate(url)
+    body = _body()
+    # This gateway stores the event, then fails before it can sign its answer (no usable key).
+    with _gateway(stack, url, signing_key=SecretStr("not a key")) as dying:
+        assert _post(dying.url, body, _signed(stack, body)).status_code == 500
+    engine = create_engine(url)
     try:
-        server = stack.start_temporal()
-        stack.start_gateway()
-        body = _body(str(uuid.uuid4()))
-        assert _post(stack, body).status_code == 200
-        stack.stop_process(server)
-        refused = _post(stack, body)
-        assert refused.status_code == 503
-        assert refused.json()["reason"] == "temporal_unavailable"
-        async with httpx.AsyncClient() as http:
-            assert (await http.get(f"{config.gateway_url}/readyz")).status_code == 503
-        stack.start_temporal()  # same database file: the first event is still there
-        retried = await eventually(lambda: _accepted(stack, body), seconds=30, what="accepted after restart")
-        assert retried.json()["event_id"] == refused_id(body)
+        assert len(await Inbox(engine).listing("pending")) == 1
+        # The provider retries; the next gateway finds the event stored and acknowledges it.
+        with _gateway(stack, url) as gateway:
+            retried = _post(gateway.url, body, _signed(stack, body))
+        receipt = webhook_v2.verify_acknowledgement(
+            retried.content, retried.headers, uri=PATH, public_key=_lender_public(stack)
+        )
+        assert receipt["status"] == "duplicate"
+        assert len(await Inbox(engine).listing("pending")) == 1
     finally:
-        stack.stop()
+        await engine.dispose()
 
 
-async def _accepted(stack: LocalStack, body: bytes) -> httpx.Response | None:
-    response = _post(stack, body)
-    return response if response.status_code == 200 else None
-
-
-def refused_id(body: bytes) -> str:
-    from provider.models.webhooks import event_identity, load_json
-
-    return event_identity(load_json(body))
-
-
-def test_headers_are_the_documented_ones() -> None:
-    assert (SIGNATURE_HEADER, TIMESTAMP_HEADER) == ("X-Webhook-Signature", "X-Webhook-Timestamp")
+@pytest.mark.parametrize("missing", ["GATEWAY_PROVIDER_PUBLIC_KEYS", "GATEWAY_SIGNING_KEY", "GATEWAY_INBOX_PUBLIC_KEY"])
+def test_the_gateway_refuses_to_start_without_its_keys(stack: LocalStack, missing: str) -> None:
+    complete = {
+        "provider_public_keys": webhook_v2.public_key_of(webhook_v2.pem(stack.config.provider_signing_key)),
+        "signing_key": SecretStr(stack.config.lender_signing_key),
+        "inbox_public_key": stack.config.inbox_public_key,
+    }
+    field = missing.removeprefix("GATEWAY_").lower()
+    settings = {**complete, field: SecretStr("") if field == "signing_key" else ""}
+    with pytest.raises(ValueError, match=missing):
+        create_app(GatewaySettings(**settings))
