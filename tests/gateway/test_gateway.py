@@ -242,12 +242,12 @@ async def test_a_gateway_dying_after_the_store_before_the_answer_loses_nothing(
 
 @pytest.mark.parametrize("missing", ["GATEWAY_PROVIDER_PUBLIC_KEYS", "GATEWAY_SIGNING_KEY", "GATEWAY_INBOX_PUBLIC_KEY"])
 def test_the_gateway_refuses_to_start_without_its_keys(stack: LocalStack, missing: str) -> None:
-    complete = {
+    complete: dict[str, Any] = {
         "provider_public_keys": webhook_v2.public_key_of(webhook_v2.pem(stack.config.provider_signing_key)),
         "signing_key": SecretStr(stack.config.lender_signing_key),
         "inbox_public_key": stack.config.inbox_public_key,
     }
     field = missing.removeprefix("GATEWAY_").lower()
-    settings = {**complete, field: SecretStr("") if field == "signing_key" else ""}
+    settings: dict[str, Any] = {**complete, field: SecretStr("") if field == "signing_key" else ""}
     with pytest.raises(ValueError, match=missing):
         create_app(GatewaySettings(**settings))
