@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
+from opentelemetry import propagate
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
@@ -133,8 +134,14 @@ def create_app(
             return reject(401, refused.reason, "missing, stale or wrong signature")
         arrival = read_arrival(body)
         try:
+            carrier: dict[str, str] = {}
+            propagate.inject(carrier)  # this request's span, child of the provider's traceparent
             stored = await holder["inbox"].put(
-                arrival, sealer.seal(body), provider=provider, received_at=datetime.now(UTC)
+                arrival,
+                sealer.seal(body),
+                provider=provider,
+                received_at=datetime.now(UTC),
+                trace_context=carrier.get("traceparent"),
             )
         except Exception as error:
             return reject(503, "inbox_unavailable", f"could not store the webhook ({type(error).__name__}); retry")

@@ -41,6 +41,7 @@ class Deliverable:
     sealed_body: bytes
     loan_id: str
     attempts: int
+    trace_context: str | None = None
 
 
 async def _notify(connection: AsyncConnection) -> None:
@@ -55,7 +56,15 @@ class Inbox:
 
     # ------------------------------------------------------------ the gateway
 
-    async def put(self, arrival: Arrival, sealed_body: bytes, *, provider: str, received_at: datetime) -> bool:
+    async def put(
+        self,
+        arrival: Arrival,
+        sealed_body: bytes,
+        *,
+        provider: str,
+        received_at: datetime,
+        trace_context: str | None = None,
+    ) -> bool:
         """Store a verified webhook; False when the same event is already there (a duplicate: no-op).
         Returns only once the row is committed: the gateway answers the provider after this."""
         statement = (
@@ -70,6 +79,7 @@ class Inbox:
                 note=arrival.note,
                 sealed_body=sealed_body,
                 attempts=0,
+                trace_context=trace_context,
             )
             .on_conflict_do_nothing(index_elements=["event_id"])
         )
@@ -117,6 +127,7 @@ class Inbox:
                 events.c.received_at,
                 events.c.sealed_body,
                 events.c.attempts,
+                events.c.trace_context,
                 routes.c.loan_id,
             )
             .join(routes, routes.c.provider_key == events.c.route_key)
@@ -142,6 +153,7 @@ class Inbox:
                 sealed_body=row.sealed_body,
                 loan_id=row.loan_id,
                 attempts=row.attempts,
+                trace_context=row.trace_context,
             )
             for row in rows
         ]

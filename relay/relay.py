@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from opentelemetry import propagate, trace
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
@@ -25,6 +26,7 @@ from loan.contract import PROVIDER_EVENT_SIGNAL
 from provider.models.webhooks import ReceivedWebhook, WebhookRejected, parse_webhook_bytes
 
 log = logging.getLogger("relay")
+tracer = trace.get_tracer("relay")
 
 SIGNAL_TIMEOUT = timedelta(seconds=5)
 MAX_BACKOFF = timedelta(minutes=1)
@@ -98,8 +100,11 @@ class Relay:
             self.metrics.parked.inc()
             return PARKED, f"the relay cannot read it: {unreadable}"[:500]
         delivery = ReceivedWebhook(event_id=event.event_id, received_at=event.received_at, webhook=webhook)
+        # The delivery continues the trace the webhook arrived with (the signal's span is its child).
+        context = propagate.extract({"traceparent": event.trace_context}) if event.trace_context else None
         try:
-            await self._signal(event.loan_id, delivery)
+            with tracer.start_as_current_span("relay deliver", context=context):
+                await self._signal(event.loan_id, delivery)
         except RPCError as error:
             if error.status == RPCStatusCode.NOT_FOUND:  # the loan has ended (or never was)
                 self.metrics.late.inc()

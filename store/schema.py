@@ -37,6 +37,8 @@ webhook_events = Table(
     Column("next_attempt_at", DateTime(timezone=True), nullable=True),
     Column("delivered_at", DateTime(timezone=True), nullable=True),
     Column("loan_id", String(200), nullable=True),
+    # W3C traceparent of the delivery that brought it: the relay's signal continues that trace.
+    Column("trace_context", String(200), nullable=True),
     Index("ix_webhook_events_pending", "status", "route_key"),
 )
 

@@ -1,14 +1,14 @@
 """One loan, one trace: starter → workflow → activity → provider HTTP → sandbox → webhook delivery →
-gateway → mailbox → signal → loan. Every component runs in this process (so one in-memory exporter
+gateway → inbox → relay → signal → loan. Every component runs in this process (so one in-memory exporter
 sees all spans), against the stack's Temporal dev server."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 from collections.abc import Iterator
-from mailbox.claims import TemporalKeyClaimer
-from mailbox.workflow import ProviderKeyMailbox
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,23 +22,28 @@ from devstack.samples import SAMPLES, sample_cpf, sample_request, signature_now
 from devstack.stack import LocalStack, free_port
 from gateway.app import create_app as gateway_app
 from gateway.settings import GatewaySettings
+from inbox.routes import SqlKeyRouter
+from inbox.sealing import Opener, new_keypair
+from inbox.store import Inbox
 from loan.activities import LoanActivities
 from loan.mapping import LenderTerms
 from loan.state import Stage
 from loan.workflow import LoanWorkflow
 from pricing.product import INSS_DEFAULT_PRODUCT
+from provider import webhook_v2
 from provider.client import Credentials, ProviderClient
+from relay.relay import Relay, temporal_signal
 from runtime.settings import TemporalSettings
 from runtime.telemetry import setup_tracing
 from runtime.temporal import connect
 from sandbox.app import create_app as sandbox_app
 from sandbox.settings import SandboxSettings
 from starter.api import LoanService
+from store.db import DatabaseSettings, create_engine
+from tests.relay.conftest import migrate
 from tests.support.servers import ThreadedServer
 
 pytestmark = pytest.mark.integration
-
-SECRET = "trace-test-webhook-secret"
 
 
 @pytest.fixture(scope="module")
@@ -54,38 +59,61 @@ async def test_one_loan_shares_one_trace_across_the_webhook_hop(
     queue = f"trace-{uuid.uuid4()}"
     temporal = TemporalSettings(address=stack.config.temporal_address, task_queue=queue)
     client = await connect(temporal, codec=stack.config.codec_settings())
+    database = f"sqlite+aiosqlite:///{tmp_path / 'inbox.db'}"
+    migrate(database)
+    provider_key, lender_key = webhook_v2.new_private_key(), webhook_v2.new_private_key()
+    inbox_private, inbox_public = new_keypair("trace")
     gateway_port, sandbox_port = free_port(), free_port()
     sandbox = sandbox_app(
         SandboxSettings(
             port=sandbox_port,
             webhook_url=f"http://127.0.0.1:{gateway_port}/webhooks/sandbox",
-            webhook_secret=SecretStr(SECRET),
+            webhook_signing_key=SecretStr(provider_key),
+            lender_public_key=webhook_v2.public_key_of(lender_key),
             processing_delay_seconds=0.05,
         )
     )
-    gateway = gateway_app(GatewaySettings(webhook_secrets=SecretStr(SECRET)), temporal, client=client)
-    with ThreadedServer(sandbox, sandbox_port, lifespan=True), ThreadedServer(gateway, gateway_port, lifespan=True):
-        async with ProviderClient(
-            f"http://127.0.0.1:{sandbox_port}", Credentials("lender-dev", SecretStr("dev-client-secret-change-me"))
-        ) as provider:
-            activities = LoanActivities(
-                provider,
-                TemporalKeyClaimer(client, queue),
-                LenderTerms(purchaser_cnpj="32402502000135"),
-                INSS_DEFAULT_PRODUCT,
-            )
-            async with Worker(
-                client, task_queue=queue, workflows=[LoanWorkflow, ProviderKeyMailbox], activities=activities.all()
-            ):
-                service = LoanService(client, queue)
-                request = sample_request(
-                    SAMPLES[0], cpf=sample_cpf(1, random.Random()), stamp="trace", documents_dir=tmp_path
+    gateway = gateway_app(
+        GatewaySettings(
+            provider_public_keys=webhook_v2.public_key_of(provider_key),
+            signing_key=SecretStr(lender_key),
+            inbox_public_key=inbox_public,
+        ),
+        DatabaseSettings(url=database),
+    )
+    engine = create_engine(database)
+    relay = Relay(Inbox(engine), Opener(inbox_private), temporal_signal(client))
+    stop, wake = asyncio.Event(), asyncio.Event()
+    relaying = asyncio.create_task(
+        relay.run(stop, wake, idle=0.05, unrouted_retention=timedelta(days=1), body_retention=timedelta(days=1))
+    )
+    try:
+        with ThreadedServer(sandbox, sandbox_port, lifespan=True), ThreadedServer(gateway, gateway_port, lifespan=True):
+            async with ProviderClient(
+                f"http://127.0.0.1:{sandbox_port}", Credentials("lender-dev", SecretStr("dev-client-secret-change-me"))
+            ) as provider:
+                activities = LoanActivities(
+                    provider,
+                    SqlKeyRouter(Inbox(engine)),
+                    LenderTerms(purchaser_cnpj="32402502000135"),
+                    INSS_DEFAULT_PRODUCT,
                 )
-                await service.start(request)
-                await service.wait_until(request.request_key, lambda s: s.stage == Stage.AWAITING_SIGNATURE, seconds=60)
-                await service.submit_signature(request.request_key, signature_now())
-                state = await service.wait_until(request.request_key, lambda s: s.closed, seconds=60)
-                assert state.status.value == "completed", state.outcome_reason
+                async with Worker(client, task_queue=queue, workflows=[LoanWorkflow], activities=activities.all()):
+                    service = LoanService(client, queue)
+                    request = sample_request(
+                        SAMPLES[0], cpf=sample_cpf(1, random.Random()), stamp="trace", documents_dir=tmp_path
+                    )
+                    await service.start(request)
+                    await service.wait_until(
+                        request.request_key, lambda s: s.stage == Stage.AWAITING_SIGNATURE, seconds=60
+                    )
+                    await service.submit_signature(request.request_key, signature_now())
+                    state = await service.wait_until(request.request_key, lambda s: s.closed, seconds=60)
+                    assert state.status.value == "completed", state.outcome_reason
+    finally:
+        stop.set()
+        await asyncio.wait_for(relaying, timeout=10)
+        await engine.dispose()
 
     finished = spans.get_finished_spans()
     [start] = [
@@ -108,7 +136,8 @@ async def test_one_loan_shares_one_trace_across_the_webhook_hop(
     assert [
         s for s in finished if s.context.trace_id == trace_id and "/webhooks/" in s.name and s.kind.name == "SERVER"
     ]
-    assert in_trace("HandleSignal:webhook")  # the key's mailbox
+    assert in_trace("relay deliver")  # the relay, continuing the trace the gateway stored
+    assert in_trace("SignalWorkflow:provider_event")
     assert in_trace("HandleSignal:provider_event")  # the loan itself
 
 

@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("loan_id", sa.String(200), nullable=True),
+        sa.Column("trace_context", sa.String(200), nullable=True),
     )
     op.create_index("ix_webhook_events_pending", "webhook_events", ["status", "route_key"])
     op.create_table(
