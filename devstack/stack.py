@@ -31,6 +31,7 @@ from codec.aes import new_key
 from codec.settings import CodecSettings
 from inbox.sealing import new_keypair
 from ops.temporal_setup import cli_flags, setup
+from ops.webhook_keys import one_line
 from provider import webhook_v2
 from runtime.settings import TemporalSettings
 from store.db import DatabaseSettings
@@ -142,18 +143,14 @@ class StackConfig:
         }
 
 
-def _one_line(pem_text: str) -> str:
-    return pem_text.strip().replace("\n", "\\n")
-
-
 def fresh_secrets() -> dict[str, str]:
     inbox_private, inbox_public = new_keypair(f"inbox{time.strftime('%Y%m%d')}")
     return {
         "codec_keys": f"k{time.strftime('%Y%m%d')}:{new_key()}",
         "codec_token": secrets.token_urlsafe(24),
         "pii_hash_key": secrets.token_urlsafe(32),
-        "provider_signing_key": _one_line(webhook_v2.new_private_key()),
-        "lender_signing_key": _one_line(webhook_v2.new_private_key()),
+        "provider_signing_key": one_line(webhook_v2.new_private_key()),
+        "lender_signing_key": one_line(webhook_v2.new_private_key()),
         "api_client_key": str(uuid.uuid4()),
         "inbox_private_key": inbox_private,
         "inbox_public_key": inbox_public,
@@ -320,7 +317,7 @@ class LocalStack:
             "SANDBOX_WEBHOOK_SIGNATURE_SCHEME": "webhook-v2",
             "SANDBOX_WEBHOOK_SIGNING_KEY": config.provider_signing_key,
             "SANDBOX_API_CLIENT_KEY": config.api_client_key,
-            "SANDBOX_LENDER_PUBLIC_KEY": _one_line(webhook_v2.public_key_of(webhook_v2.pem(config.lender_signing_key))),
+            "SANDBOX_LENDER_PUBLIC_KEY": one_line(webhook_v2.public_key_of(webhook_v2.pem(config.lender_signing_key))),
             "SANDBOX_CLIENT_ID": config.client_id,
             "SANDBOX_CLIENT_SECRET": config.client_secret,
             **config.sandbox_env,
@@ -335,7 +332,7 @@ class LocalStack:
         env = {
             "GATEWAY_PORT": str(config.gateway_port),
             "GATEWAY_SIGNATURE_SCHEME": "webhook-v2",
-            "GATEWAY_PROVIDER_PUBLIC_KEYS": _one_line(
+            "GATEWAY_PROVIDER_PUBLIC_KEYS": one_line(
                 webhook_v2.public_key_of(webhook_v2.pem(config.provider_signing_key))
             ),
             "GATEWAY_SIGNING_KEY": config.lender_signing_key,

@@ -1,6 +1,6 @@
 """``python -m ops.healthcheck <component>``: the containers' HEALTHCHECK.
 
-It reads the component's own settings (GATEWAY_*, CODEC_*, SANDBOX_*, WORKER_*), so a port moved by
+It reads the component's own settings (GATEWAY_*, RELAY_*, CODEC_*, SANDBOX_*, WORKER_*), so a port moved by
 an environment variable moves its health check too. Exit 0 when the component answers 200, 1 otherwise.
 The worker has no HTTP port of its own: its Prometheus endpoint (WORKER_METRICS_BIND) is served by
 the SDK's core, so it answering means the process and its Temporal runtime are up.
@@ -50,8 +50,19 @@ def worker_url() -> str:
     return f"http://{_local(host)}:{port}/metrics"
 
 
+def relay_url() -> str:
+    from relay.settings import RelaySettings  # noqa: PLC0415
+
+    bind = RelaySettings().metrics_bind
+    if not bind:
+        raise LookupError("RELAY_METRICS_BIND is not set: the relay has no endpoint to probe")
+    host, _, port = bind.rpartition(":")
+    return f"http://{_local(host)}:{port}/metrics"
+
+
 COMPONENTS: dict[str, Callable[[], str]] = {
     "gateway": gateway_url,
+    "relay": relay_url,
     "codec": codec_url,
     "sandbox": sandbox_url,
     "worker": worker_url,

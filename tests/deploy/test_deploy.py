@@ -21,6 +21,7 @@ from urllib.parse import urlparse
 import kubernetes_validate
 import pytest
 import yaml
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings
 
 from codec.settings import CodecSettings
@@ -28,6 +29,7 @@ from devstack.stack import ROOT
 from gateway.settings import GatewaySettings
 from loan.core import CALL_TIMEOUT
 from ops import healthcheck
+from relay.settings import RelaySettings
 from runtime.settings import (
     ENVCONFIG_NAMES,
     LenderSettings,
@@ -57,7 +59,8 @@ COMPONENT_SETTINGS: dict[str, tuple[type[BaseSettings], ...]] = {
         DatabaseSettings,
     ),
     "store-migrate": (DatabaseSettings,),
-    "gateway": (GatewaySettings, TemporalSettings, CodecSettings),
+    "gateway": (GatewaySettings, DatabaseSettings),
+    "relay": (RelaySettings, TemporalSettings, CodecSettings, DatabaseSettings),
     "codec": (CodecSettings,),
     "sandbox": (SandboxSettings,),
     "temporal-setup": (TemporalSettings,),
@@ -79,7 +82,24 @@ MUST_SET = {
         "DATABASE_URL",
         "DATABASE_PASSWORD",
     },
-    "gateway": {"TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "GATEWAY_HOST", "GATEWAY_WEBHOOK_SECRETS", "CODEC_KEYS"},
+    "gateway": {
+        "GATEWAY_HOST",
+        "GATEWAY_PROVIDER_PUBLIC_KEYS",
+        "GATEWAY_SIGNING_KEY",
+        "GATEWAY_API_CLIENT_KEY",
+        "GATEWAY_INBOX_PUBLIC_KEY",
+        "DATABASE_URL",
+        "DATABASE_PASSWORD",
+    },
+    "relay": {
+        "TEMPORAL_ADDRESS",
+        "TEMPORAL_NAMESPACE",
+        "RELAY_INBOX_PRIVATE_KEYS",
+        "RELAY_METRICS_BIND",
+        "CODEC_KEYS",
+        "DATABASE_URL",
+        "DATABASE_PASSWORD",
+    },
     "codec": {"CODEC_KEYS", "CODEC_SERVER_TOKEN", "CODEC_UI_ORIGINS"},
 }
 # Read by the OpenTelemetry SDK itself (runtime.telemetry), not by our settings classes.
@@ -231,7 +251,7 @@ def test_the_base_image_is_pinned_to_a_patch_release() -> None:
 def test_every_image_runs_unprivileged_and_probes_itself_on_its_own_port() -> None:
     stages = dockerfile_stages()
     assert any(i == "USER" and re.fullmatch(r"[1-9]\d{3,}:[1-9]\d{3,}", r) for i, r in stages["runtime"])
-    for component in ("worker", "gateway", "codec", "sandbox"):
+    for component in ("worker", "gateway", "relay", "codec", "sandbox"):
         instructions = dict(stages[component])
         assert instructions["FROM"] == "runtime"
         assert f'"ops.healthcheck", "{component}"' in instructions["HEALTHCHECK"]
@@ -291,9 +311,16 @@ def test_compose_ports_and_health_checks_meet_the_servers() -> None:
         assert not published or published == [str(port)], f"{name} publishes {published}, listens on {port}"
 
 
+def _variable(value: str) -> str:
+    """The .env variable a compose value reads (``${NAME:?...}``)."""
+    match = re.fullmatch(r"\$\{(\w+)(:[?-].*)?\}", value)
+    assert match, value
+    return match.group(1)
+
+
 def test_compose_wires_the_components_to_each_other() -> None:
     services = compose()["services"]
-    worker, gateway, sandbox = (compose_env(services[n]) for n in ("worker", "gateway", "sandbox"))
+    worker, gateway, sandbox, relay = (compose_env(services[n]) for n in ("worker", "gateway", "sandbox", "relay"))
     codec, ui = compose_env(services["codec-server"]), compose_env(services["temporal-ui"])
 
     provider = urlparse(worker["PROVIDER_BASE_URL"])
@@ -302,20 +329,32 @@ def test_compose_wires_the_components_to_each_other() -> None:
     assert webhooks.hostname == "gateway" and str(webhooks.port) == gateway["GATEWAY_PORT"]
     provider_name = webhooks.path.removeprefix("/webhooks/")
     assert provider_name in GatewaySettings.model_validate({}).provider_names()
-    # The same secret on both ends of each handshake.
-    assert sandbox["SANDBOX_WEBHOOK_SECRET"] == gateway["GATEWAY_WEBHOOK_SECRETS"]
+    # The same keys on both ends of each handshake: the sandbox signs what the gateway verifies and
+    # checks the acknowledgement the gateway signs; the relay opens what the gateway seals.
+    assert sandbox["SANDBOX_API_CLIENT_KEY"] == gateway["GATEWAY_API_CLIENT_KEY"]
+    assert _variable(sandbox["SANDBOX_WEBHOOK_SIGNING_KEY"]) == "SANDBOX_WEBHOOK_SIGNING_KEY"
+    assert _variable(gateway["GATEWAY_PROVIDER_PUBLIC_KEYS"]) == "PROVIDER_WEBHOOK_PUBLIC_KEY"
+    assert _variable(gateway["GATEWAY_SIGNING_KEY"]) == "LENDER_WEBHOOK_SIGNING_KEY"
+    assert _variable(sandbox["SANDBOX_LENDER_PUBLIC_KEY"]) == "LENDER_WEBHOOK_PUBLIC_KEY"
+    assert (_variable(gateway["GATEWAY_INBOX_PUBLIC_KEY"]), _variable(relay["RELAY_INBOX_PRIVATE_KEYS"])) == (
+        "INBOX_PUBLIC_KEY",
+        "INBOX_PRIVATE_KEYS",
+    )
+    # The gateway stores in the same database the workers route keys in and the relay reads.
+    assert gateway["DATABASE_URL"] == worker["DATABASE_URL"] == relay["DATABASE_URL"]
+    assert "TEMPORAL_ADDRESS" not in gateway and "CODEC_KEYS" not in gateway
     assert (sandbox["SANDBOX_CLIENT_ID"], sandbox["SANDBOX_CLIENT_SECRET"]) == (
         worker["PROVIDER_CLIENT_ID"],
         worker["PROVIDER_CLIENT_SECRET"],
     )
-    assert worker["CODEC_KEYS"] == gateway["CODEC_KEYS"] == codec["CODEC_KEYS"]
+    assert worker["CODEC_KEYS"] == relay["CODEC_KEYS"] == codec["CODEC_KEYS"]
     # The browser reaches the codec server on its published port, from the UI's published origin.
     endpoint = urlparse(ui["TEMPORAL_CODEC_ENDPOINT"])
     assert f"{endpoint.port}:{endpoint.port}" in services["codec-server"]["ports"]
     assert endpoint.path.startswith("/t/") and "CODEC_SERVER_TOKEN" in endpoint.path
     ui_port = services["temporal-ui"]["ports"][0].split(":")[0]
     assert f"http://localhost:{ui_port}" in codec["CODEC_UI_ORIGINS"].split(",")
-    for service in ("worker", "gateway", "temporal-setup", "starter"):
+    for service in ("worker", "relay", "temporal-setup", "starter"):
         assert compose_env(services[service])["TEMPORAL_ADDRESS"] == "temporal:7233"
 
 
@@ -357,6 +396,7 @@ def _seconds(duration: str) -> float:
 K8S_COMPONENTS = {
     "loan-worker": "worker",
     "webhook-gateway": "gateway",
+    "webhook-relay": "relay",
     "codec-server": "codec",
     "temporal-setup": "temporal-setup",
     "promote-build": "promote-build",
@@ -439,8 +479,16 @@ def test_probes_and_services_meet_the_ports_the_settings_open() -> None:
 
 def _gateway_app() -> object:
     from gateway.app import create_app
+    from inbox.sealing import new_keypair
+    from provider import webhook_v2
 
-    return create_app(GatewaySettings())
+    key = webhook_v2.new_private_key()
+    settings = GatewaySettings(
+        provider_public_keys=webhook_v2.public_key_of(key),
+        signing_key=SecretStr(key),
+        inbox_public_key=new_keypair("routes")[1],
+    )
+    return create_app(settings)
 
 
 def test_the_ingress_publishes_only_the_webhook_route() -> None:
