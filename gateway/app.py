@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
-from opentelemetry import propagate
 from fastapi.responses import JSONResponse, Response
+from opentelemetry import propagate
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
