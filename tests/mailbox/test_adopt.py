@@ -21,9 +21,7 @@ from tests.support.temporal import eventually
 pytestmark = pytest.mark.integration
 
 
-async def test_a_forwarding_mailbox_becomes_a_route_and_is_released(
-    stack: LocalStack, temporal_client: Client
-) -> None:
+async def test_a_forwarding_mailbox_becomes_a_route_and_is_released(stack: LocalStack, temporal_client: Client) -> None:
     key, loan_id = str(uuid.uuid4()), f"loan-{uuid.uuid4()}"
     await TemporalKeyClaimer(temporal_client, stack.config.task_queue).claim(key, loan_id)
     mailbox = temporal_client.get_workflow_handle(mailbox_id(key))
