@@ -116,9 +116,11 @@ class Inbox:
 
     # ------------------------------------------------------------ the relay
 
-    async def claim(self, connection: AsyncConnection, limit: int) -> list[Deliverable]:
-        """Pending events whose route exists and whose next attempt is due, oldest first, locked
-        for this relay (others skip them: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL)."""
+    async def claim(self, limit: int, *, lease: timedelta) -> list[Deliverable]:
+        """Pending events whose route exists and whose next attempt is due, oldest first, leased to
+        this relay for ``lease`` (others skip them). A short transaction: nothing is held while the
+        relay talks to Temporal, so a slow or absent Temporal never slows the gateway's inserts. A
+        relay that dies with a lease leaves its events to be delivered again when it runs out."""
         events, routes, now = webhook_events, key_routes, _now()
         query = (
             select(
@@ -138,13 +140,18 @@ class Inbox:
             .order_by(events.c.id)
             .limit(limit)
         )
-        if connection.dialect.name == "postgresql":
-            query = query.with_for_update(of=events, skip_locked=True)
-        else:
-            # SQLite has no row locks: a write first takes the database's write lock for this
-            # transaction, so two relay passes (or processes) never claim the same events.
-            await connection.execute(update(events).where(text("0 = 1")).values(attempts=events.c.attempts))
-        rows = (await connection.execute(query)).all()
+        async with self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                query = query.with_for_update(of=events, skip_locked=True)
+            else:
+                # SQLite has no row locks: a write first takes the database's write lock for this
+                # (short) transaction, so two relay passes never lease the same events.
+                await connection.execute(update(events).where(text("0 = 1")).values(attempts=events.c.attempts))
+            rows = (await connection.execute(query)).all()
+            if rows:
+                await connection.execute(
+                    update(events).where(events.c.id.in_([row.id for row in rows])).values(next_attempt_at=now + lease)
+                )
         return [
             Deliverable(
                 id=row.id,
@@ -158,21 +165,43 @@ class Inbox:
             for row in rows
         ]
 
-    @staticmethod
-    async def mark(connection: AsyncConnection, event: Deliverable, status: str, *, note: str | None = None) -> None:
-        await connection.execute(
-            update(webhook_events)
-            .where(webhook_events.c.id == event.id)
-            .values(status=status, note=note, loan_id=event.loan_id, delivered_at=_now(), attempts=event.attempts + 1)
-        )
-
-    @staticmethod
-    async def retry_later(connection: AsyncConnection, event: Deliverable, delay: timedelta, note: str) -> None:
-        await connection.execute(
-            update(webhook_events)
-            .where(webhook_events.c.id == event.id)
-            .values(attempts=event.attempts + 1, next_attempt_at=_now() + delay, note=note[:500])
-        )
+    async def settle(
+        self,
+        settled: Sequence[tuple[Deliverable, str, str | None]],
+        *,
+        retry: tuple[Deliverable, timedelta, str] | None = None,
+        release: Sequence[Deliverable] = (),
+    ) -> None:
+        """One transaction for a relay pass's outcome: each settled event's status (delivered, late,
+        parked), the one Temporal refused retried after a back-off, the ones not tried released."""
+        now = _now()
+        async with self.engine.begin() as connection:
+            for event, status, note in settled:
+                await connection.execute(
+                    update(webhook_events)
+                    .where(webhook_events.c.id == event.id)
+                    .values(
+                        status=status,
+                        note=note,
+                        loan_id=event.loan_id,
+                        delivered_at=now,
+                        next_attempt_at=None,
+                        attempts=event.attempts + 1,
+                    )
+                )
+            if retry is not None:
+                event, delay, note = retry
+                await connection.execute(
+                    update(webhook_events)
+                    .where(webhook_events.c.id == event.id)
+                    .values(attempts=event.attempts + 1, next_attempt_at=now + delay, note=note[:500])
+                )
+            if release:
+                await connection.execute(
+                    update(webhook_events)
+                    .where(webhook_events.c.id.in_([event.id for event in release]))
+                    .values(next_attempt_at=None)
+                )
 
     # ------------------------------------------------------------ retention and operators
 

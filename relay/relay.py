@@ -1,8 +1,9 @@
 """Delivering the inbox to the loans.
 
-One pass claims a batch of pending events whose key has a route, signals each to its loan, and marks
-it delivered — in one transaction, so a relay that dies midway leaves its events pending, to be
-delivered again (at least once; the loan applies each event once, by identity). A loan that has
+One pass leases a batch of pending events whose key has a route (a short transaction), signals each
+to its loan, and marks them (another short one). A relay that dies between the two leaves its events
+pending; when the lease runs out they are delivered again (at least once; the loan applies each event
+once, by identity). No database lock is held while Temporal is called. A loan that has
 ended gets nothing: its events are marked late, visible. When Temporal refuses a signal the event is
 retried later with back-off and the pass stops (the others will meet the same Temporal).
 """
@@ -30,6 +31,8 @@ tracer = trace.get_tracer("relay")
 
 SIGNAL_TIMEOUT = timedelta(seconds=5)
 MAX_BACKOFF = timedelta(minutes=1)
+LEASE = timedelta(minutes=2)
+"""How long a pass holds the events it claimed: longer than a batch's signals can take."""
 
 
 @dataclass
@@ -69,6 +72,7 @@ class Relay:
         *,
         batch_size: int = 50,
         retry: timedelta = timedelta(seconds=2),
+        lease: timedelta = LEASE,
         metrics: RelayMetrics | None = None,
     ) -> None:
         self.inbox = inbox
@@ -76,22 +80,24 @@ class Relay:
         self._signal = signal
         self._batch_size = batch_size
         self._retry = retry
+        self._lease = lease
         self.metrics = metrics or RelayMetrics()
 
     async def deliver_once(self) -> int:
         """One pass; how many events it settled (delivered, late or parked)."""
-        settled = 0
-        async with self.inbox.engine.begin() as connection:
-            for event in await self.inbox.claim(connection, self._batch_size):
-                outcome = await self._deliver(event)
-                if outcome is None:
-                    backoff = min(self._retry * 2**event.attempts, MAX_BACKOFF)
-                    await self.inbox.retry_later(connection, event, backoff, "Temporal refused the signal")
-                    break
-                status, note = outcome
-                await self.inbox.mark(connection, event, status, note=note)
-                settled += 1
-        return settled
+        events = await self.inbox.claim(self._batch_size, lease=self._lease)
+        settled: list[tuple[Deliverable, str, str | None]] = []
+        retry: tuple[Deliverable, timedelta, str] | None = None
+        for event in events:
+            outcome = await self._deliver(event)
+            if outcome is None:  # Temporal refused: the others would meet the same Temporal
+                backoff = min(self._retry * 2**event.attempts, MAX_BACKOFF)
+                retry = (event, backoff, "Temporal refused the signal")
+                break
+            settled.append((event, *outcome))
+        tried = len(settled) + (1 if retry else 0)
+        await self.inbox.settle(settled, retry=retry, release=events[tried:])
+        return len(settled)
 
     async def _deliver(self, event: Deliverable) -> tuple[str, str | None] | None:
         try:

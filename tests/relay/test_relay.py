@@ -139,9 +139,12 @@ async def test_a_relay_dying_between_the_signal_and_the_mark_delivers_again(
         raise SystemExit("killed after the signal, before the mark")
 
     with pytest.raises(SystemExit):
-        await Relay(inbox, opener(), signal_then_die).deliver_once()
-    assert await _status(inbox, event) == "pending"  # its transaction never committed
-    await _drain(_relay(inbox, temporal_client))  # another relay (or the same one, restarted)
+        await Relay(inbox, opener(), signal_then_die, lease=timedelta(seconds=1)).deliver_once()
+    assert await _status(inbox, event) == "pending"  # never marked
+    relay = _relay(inbox, temporal_client)  # another relay (or the same one, restarted)
+    assert await relay.deliver_once() == 0  # while the dead relay's lease holds, nobody takes it
+    await asyncio.sleep(1.1)
+    await _drain(relay)
     # At least once: the loan got it twice, with one identity, and applies it once (loan.facts.receive).
     assert await signalled(temporal_client, loan) == [event, event]
     assert await _status(inbox, event) == DELIVERED

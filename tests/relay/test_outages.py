@@ -1,0 +1,129 @@
+"""Outages on the whole system (dev server, gateway, relay, sandbox, worker as the run command
+starts them), each with a real loan in flight:
+
+* Temporal killed (-9) while the provider's webhooks arrive: the gateway still stores and
+  acknowledges them (it does not need Temporal); after the restart the relay delivers them and the
+  loan completes;
+* the gateway down for longer than the provider's patience (its retries exhausted, the callbacks
+  *failed*): the recovery job asks the resend API for them and the loan completes.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.client import Client
+
+from devstack.samples import COMPLETES, sample_cpf, sample_request, signature_now
+from devstack.stack import LocalStack, StackConfig
+from inbox.store import Inbox
+from loan.state import Stage, Status
+from recovery.contract import RECOVERY_SCHEDULE_ID
+from runtime.settings import TemporalSettings
+from runtime.temporal import connect
+from starter.api import LoanService
+from store.db import create_engine
+from tests.conftest import FAST_SANDBOX, TEST_CODEC_KEYS
+from tests.support.temporal import eventually
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def own_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """A stack of its own (these tests kill its parts), Temporal's state on disk so it survives -9."""
+    config = StackConfig.ephemeral(
+        tmp_path_factory.mktemp("outages"), sandbox_env=FAST_SANDBOX, codec_keys=TEST_CODEC_KEYS, persist=True
+    )
+    stack = LocalStack(config)
+    try:
+        yield stack.start()
+    finally:
+        stack.stop()
+
+
+async def _client(stack: LocalStack) -> Client:
+    settings = TemporalSettings(address=stack.config.temporal_address, task_queue=stack.config.task_queue)
+    return await connect(settings, codec=stack.config.codec_settings())
+
+
+async def _signed_loan(stack: LocalStack, tmp_path: Path) -> tuple[LoanService, str]:
+    service = LoanService(await _client(stack), stack.config.task_queue)
+    request = sample_request(
+        COMPLETES, cpf=sample_cpf(1, random.Random()), stamp=str(random.randrange(10**9)), documents_dir=tmp_path
+    )
+    await service.start(request)
+    await service.wait_until(request.request_key, lambda s: s.stage == Stage.AWAITING_SIGNATURE, seconds=60)
+    return service, request.request_key
+
+
+async def _deliveries(stack: LocalStack, key: str) -> list[dict[str, Any]]:
+    async with httpx.AsyncClient(timeout=10) as http:
+        found: list[dict[str, Any]] = (
+            await http.get(f"{stack.config.sandbox_url}/_sandbox/webhooks", params={"key": key})
+        ).json()
+    return found
+
+
+async def test_temporal_killed_while_webhooks_arrive_loses_none(own_stack: LocalStack, tmp_path: Path) -> None:
+    stack = own_stack
+    service, request_key = await _signed_loan(stack, tmp_path)
+    debt_key = (await service.state(request_key)).debt_key
+    assert debt_key
+    [server] = [p for p in stack.processes if p.name == "temporal"]
+    await service.submit_signature(request_key, signature_now())
+    server.popen.kill()  # -9: no goodbye
+    server.popen.wait()
+    stack.processes.remove(server)
+
+    async def disbursed_and_acknowledged() -> list[dict[str, Any]] | None:
+        sent = await _deliveries(stack, debt_key)
+        done = any(d["status"] == "disbursed" and d["callback_status"] == "sent" for d in sent)
+        return sent if done else None
+
+    # The provider went on (signature, averbação, disbursement) and every webhook was acknowledged.
+    sent = await eventually(disbursed_and_acknowledged, seconds=60, what="the disbursed webhook acknowledged")
+    assert all(d["callback_status"] == "sent" for d in sent), [
+        (d["status"], d["callback_status"], d["last_outcome"]) for d in sent
+    ]
+    engine = create_engine(stack.config.database_url)
+    try:
+        waiting = [e for e in await Inbox(engine).listing("pending", limit=10_000) if e["route_key"] == debt_key]
+        assert waiting, "the webhooks wait in the inbox while Temporal is down"
+    finally:
+        await engine.dispose()
+
+    stack.start_temporal()  # the same database file
+    service = LoanService(await _client(stack), stack.config.task_queue)
+    state = await service.wait_until(request_key, lambda s: s.closed, seconds=120)
+    assert (state.status, state.outcome_reason) == (Status.COMPLETED, "disbursed")
+    assert [e.effect for e in state.events].count("disbursed") == 1
+
+
+async def test_webhooks_the_provider_gave_up_on_come_back_through_the_recovery_job(
+    own_stack: LocalStack, tmp_path: Path
+) -> None:
+    stack = own_stack
+    service, request_key = await _signed_loan(stack, tmp_path)
+    debt_key = (await service.state(request_key)).debt_key
+    assert debt_key
+    [gateway] = [p for p in stack.processes if p.name == "gateway"]
+    stack.stop_process(gateway)
+    await service.submit_signature(request_key, signature_now())
+
+    async def signature_webhook_failed() -> bool:
+        return any(d["callback_status"] == "failed" for d in await _deliveries(stack, debt_key))
+
+    # Three retries 0.3 s apart (the published 5 minutes, compressed), then the provider gives up.
+    await eventually(signature_webhook_failed, seconds=30, what="a callback failed")
+    assert (await service.state(request_key)).stage == Stage.SIGNATURE_VALIDATION
+    stack.start_gateway()
+    await service.client.get_schedule_handle(RECOVERY_SCHEDULE_ID).trigger()
+    state = await service.wait_until(request_key, lambda s: s.closed, seconds=120)
+    assert (state.status, state.outcome_reason) == (Status.COMPLETED, "disbursed")
+    assert state.lookups == 0  # recovered by the resend API, not by the loan asking
