@@ -5,7 +5,10 @@ same rounds), signals, timers (and how many get canceled), local activities, sea
 upserts and the signature update. Its activities do nothing but signal the workflow back as many
 times as the provider's webhooks signal the loan after that call. ``floor/s`` is then what Temporal,
 the SDK and this machine allow for that shape; ``loans/s ÷ floor/s`` is how much of it the product
-keeps (the gateway, the mailboxes, the sandbox and the real activities are the difference).
+keeps (the gateway, the inbox and its relay, the sandbox and the real activities are the difference).
+
+The same worker runs ``BenchSink``: a workflow that only takes ``provider_event`` signals, the
+target the gateway benchmark routes its keys to (the relay delivers only to a running workflow).
 
 Run its worker as ``python -m bench.floor`` (same settings as ``worker.py``; the task queue comes
 from ``TEMPORAL_TASK_QUEUE``).
@@ -30,11 +33,13 @@ with workflow.unsafe.imports_passed_through():
     from domain.loan import SignatureSubmission
     from loan.contract import PROVIDER_EVENT_SIGNAL
     from loan.visibility import LOAN_STAGE
+    from provider.models.webhooks import ReceivedWebhook
     from runtime.settings import TemporalSettings, WorkerSettings
     from runtime.telemetry import exit_now
     from runtime.temporal import connect
 
 FLOOR_WORKFLOW = "BenchFloor"
+SINK_WORKFLOW = "BenchSink"
 FLOOR_TASK_QUEUE = "bench-floor"
 AWAITING_SIGNATURE = "awaiting_signature"
 SIGNATURE_UPDATE = "submit_signature"
@@ -182,6 +187,24 @@ class FloorWorkflow:
             raise ValueError("not waiting for a signature")
 
 
+@workflow.defn(name=SINK_WORKFLOW)
+class SinkWorkflow:
+    """Stands in for a loan as the relay's target: decodes each delivered webhook (as a loan does)
+    and counts it. Runs until terminated; the benchmark's stack is thrown away after it."""
+
+    def __init__(self) -> None:
+        self._events = 0
+
+    @workflow.run
+    async def run(self) -> int:
+        await workflow.wait_condition(lambda: False)
+        return self._events
+
+    @workflow.signal(name=EVENT_SIGNAL)
+    def provider_event(self, event: ReceivedWebhook) -> None:
+        self._events += 1
+
+
 async def run_worker() -> None:
     temporal, options = TemporalSettings(), WorkerSettings()
     logging.basicConfig(level=options.log_level, format="%(asctime)s floor %(levelname)s %(name)s: %(message)s")
@@ -194,7 +217,7 @@ async def run_worker() -> None:
     worker = Worker(
         client,
         task_queue=temporal.task_queue,
-        workflows=[FloorWorkflow],
+        workflows=[FloorWorkflow, SinkWorkflow],
         activities=[floor_call, floor_local],
         **options.worker_limits(),
     )

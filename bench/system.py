@@ -1,6 +1,6 @@
-"""Measurements of the whole system on one local stack: loans end to end, the floor, history sizes
-and worker memory. ``python -m bench`` runs them in order and prints the table; each function here
-takes the running stack and returns plain figures.
+"""Measurements of the whole system on one local stack: loans end to end, the floor, history sizes,
+workflows per loan, webhook delivery and worker memory. ``python -m bench`` runs them in order and
+prints the table; each function here takes the running stack and returns plain figures.
 
 Loans are the ``completes`` sample (CPF first digit 1: every provider step succeeds). The driver
 plays the formalization front end: it finds loans waiting for the signature through visibility
@@ -18,11 +18,12 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from mailbox.contract import mailbox_id
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
@@ -31,9 +32,11 @@ from bench.floor import FLOOR_TASK_QUEUE, FLOOR_WORKFLOW, SIGNATURE_UPDATE, Floo
 from devstack.samples import COMPLETES, sample_cpf, sample_request, signature_now
 from devstack.stack import LocalStack, Process
 from domain.loan import LoanRequest
-from loan.visibility import PROVIDER_DEBT_KEY
+from inbox.store import DELIVERED
 from sandbox.scenarios import benefit_number_for
 from starter.api import LoanService, loan_workflow_id
+from store.db import create_engine
+from store.schema import webhook_events
 
 START_CONCURRENCY = 64
 
@@ -190,34 +193,24 @@ async def chain(client: Client, workflow_id: str) -> Chain:
     return Chain(runs=len(sizes), total_events=sum(sizes), max_run_events=max(sizes, default=0), signals=signals)
 
 
-async def debt_mailbox_id(client: Client, loan_id: str) -> str:
-    description = await client.get_workflow_handle(loan_id).describe()
-    debt_key = description.typed_search_attributes.get(PROVIDER_DEBT_KEY)
-    if debt_key is None:
-        raise LookupError(f"{loan_id} has no debt key")
-    return mailbox_id(debt_key)
-
-
 @dataclass
 class LoanShape:
     plan: FloorPlan
     events: int
     workflow_tasks: int
-    debt_mailbox_events: int
 
 
 async def loan_shape(client: Client, loan_id: str) -> LoanShape:
     events = await history(client, loan_id)
     tasks = sum(e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED for e in events)
-    mailbox = await history(client, await debt_mailbox_id(client, loan_id))
-    return LoanShape(plan_from_history(events), len(events), tasks, len(mailbox))
+    return LoanShape(plan_from_history(events), len(events), tasks)
 
 
 async def teimosinha_loan(
     service: LoanService, factory: LoanFactory, sandbox_url: str, attempts: int, limit_seconds: float
-) -> tuple[Chain, Chain]:
+) -> Chain:
     """One loan whose averbação answers 'margin exceeded' ``attempts`` times (teimosinha) before it
-    succeeds. Returns the loan's chain of runs and its debt mailbox's."""
+    succeeds. Returns its chain of runs (its webhooks reach it through the inbox: no other workflow)."""
     request = factory.make("teimosinha")
     scenario = {"averbacao": ["consignable_margin_excceded"] * attempts + ["success"]}
     async with httpx.AsyncClient(base_url=sandbox_url, timeout=10.0) as sandbox:
@@ -229,10 +222,87 @@ async def teimosinha_loan(
     batch = await _drive(service.client, "LoanWorkflow", [start], limit_seconds)
     if batch.outcomes["completed"] != 1:
         raise RuntimeError(f"the teimosinha loan did not complete: {dict(batch.outcomes)}")
-    loan_id = loan_workflow_id(request.request_key)
-    return await chain(service.client, loan_id), await chain(
-        service.client, await debt_mailbox_id(service.client, loan_id)
-    )
+    return await chain(service.client, loan_workflow_id(request.request_key))
+
+
+# ------------------------------------------------------------------ workflows per loan
+
+
+@dataclass
+class Workflows:
+    loans: int
+    by_type: dict[str, int]  # distinct workflow ids per workflow type
+    runs: int  # executions, counting each continue-as-new run
+
+    @property
+    def per_loan(self) -> float:
+        return sum(self.by_type.values()) / self.loans if self.loans else float("nan")
+
+
+async def workflows_per_loan(client: Client, excluded_types: set[str]) -> Workflows:
+    """Every workflow the run created (visibility lists each run of each), but the benchmark's own
+    (``excluded_types``: the floor's): the old webhook path started a mailbox per provider key, the
+    inbox none, so this should be 1."""
+    ids: dict[str, set[str]] = {}
+    runs = 0
+    async for execution in client.list_workflows(page_size=1000):
+        if execution.workflow_type in excluded_types:
+            continue
+        ids.setdefault(execution.workflow_type, set()).add(execution.id)
+        runs += 1
+    by_type = {kind: len(found) for kind, found in sorted(ids.items())}
+    return Workflows(by_type.get("LoanWorkflow", 0), by_type, runs)
+
+
+# ------------------------------------------------------------------ webhook delivery
+
+
+@dataclass
+class Delivery:
+    count: int  # of the loans' webhooks delivered
+    others: dict[str, int]  # stored for them but not delivered, by status (late: its loan had ended)
+    p50_ms: float
+    p99_ms: float
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def _quantile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def loans_delivery(database_url: str, loan_ids: list[str]) -> Delivery:
+    """Receipt (the gateway's ``received_at``) → delivered (the relay's ``delivered_at``, its signal
+    accepted) of the webhooks that reached these loans, from the inbox rows. Real traffic, so it
+    includes a webhook that beat its key's route and waited for it."""
+    wanted = set(loan_ids)
+    columns = webhook_events.c
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    select(columns.loan_id, columns.status, columns.received_at, columns.delivered_at)
+                )
+            ).all()
+    finally:
+        await engine.dispose()
+    mine = [row for row in rows if row.loan_id in wanted]
+    times = [
+        (_utc(row.delivered_at) - _utc(row.received_at)).total_seconds() * 1000
+        for row in mine
+        if row.status == DELIVERED and row.delivered_at is not None
+    ]
+    others: dict[str, int] = {}
+    for row in mine:
+        if row.status != DELIVERED:
+            others[row.status] = others.get(row.status, 0) + 1
+    return Delivery(len(times), others, _quantile(times, 0.5), _quantile(times, 0.99))
 
 
 # ------------------------------------------------------------------ worker memory

@@ -1,8 +1,10 @@
 """The benchmark harness runs end to end (``--quick``) and produces every figure of the table.
 
 No figure is asserted against a target (these machines are shared and noisy); what is checked is
-that each measurement happened: the loans and floor workflows completed, a loan's history was
-read, the teimosinha loan applied one webhook per averbação attempt, memory was sampled.
+that each measurement happened: the loans and floor workflows completed, a loan's history was read
+and its webhooks' delivery timed, the run's workflows were counted, the teimosinha loan applied one
+webhook per averbação attempt, memory was sampled, the gateway's webhooks were acknowledged and
+delivered.
 """
 
 from __future__ import annotations
@@ -26,9 +28,12 @@ ROWS = (
     "floor, 2 workers",
     "loans/s ÷ floor/s, 2 workers",
     "history events per happy-path loan",
+    "  its webhooks, receipt → delivered",
     "teimosinha",
+    "workflows per loan",
     "worker RSS per 1,000 open loans",
     "gateway at",
+    "  receipt → delivered to its workflow",
 )
 
 
@@ -65,5 +70,8 @@ def test_each_measurement_ran(quick_run: tuple[str, dict[str, float]]) -> None:
     # the happy path's own.
     assert figures["teimosinha_loan_signals"] >= figures["teimosinha_attempts"] + 4
     assert figures["worker_mib_per_1000_open_loans"] > 0
+    assert figures["loan_webhook_delivered_p99_ms"] > 0  # the relay delivered the loans' webhooks
+    assert figures["workflows_per_loan"] > 0  # visibility was listed (the value itself is a figure)
     assert figures["gateway_p99_ms"] > 0
+    assert figures["gateway_delivered"] > 0 and figures["gateway_delivered_p99_ms"] > 0
     assert figures["pricing_quotes_per_cpu_second"] > 0
