@@ -6,8 +6,9 @@ as received only once the gateway's signed acknowledgement comes back. Two figur
 * sent → acknowledged, as the provider sees it (the client's round trip over loopback: the
   gateway verifies, seals, commits to the inbox, signs its answer), p50/p99 and the rate achieved;
   the gateway's own receive → stored time (its ``Server-Timing``) is printed beside it;
-* receipt → delivered: from the gateway's ``received_at`` to the relay's ``delivered_at`` (the
-  signal accepted by Temporal), read from the inbox rows themselves. The relay also keeps a
+* receipt → delivered: from the gateway's ``received_at`` to the relay's ``delivered_at`` (stamped
+  when it settles a pass, once that pass's signals were accepted by Temporal), read from the inbox
+  rows themselves. The relay also keeps a
   histogram, but with coarse buckets and only where its metrics are bound; the rows are exact and
   are what an operator would query. The local stack's inbox is SQLite, where the relay polls (every
   0.05 s here) instead of waking on PostgreSQL's NOTIFY: that poll is part of this figure.

@@ -277,9 +277,9 @@ def _quantile(values: list[float], q: float) -> float:
 
 
 async def loans_delivery(database_url: str, loan_ids: list[str]) -> Delivery:
-    """Receipt (the gateway's ``received_at``) → delivered (the relay's ``delivered_at``, its signal
-    accepted) of the webhooks that reached these loans, from the inbox rows. Real traffic, so it
-    includes a webhook that beat its key's route and waited for it."""
+    """Receipt (the gateway's ``received_at``) → delivered (the relay's ``delivered_at``, stamped as
+    it settles the pass that signalled it) of the webhooks that reached these loans, from the inbox
+    rows. Real traffic, so it includes a webhook that beat its key's route and waited for it."""
     wanted = set(loan_ids)
     columns = webhook_events.c
     engine = create_engine(database_url)
