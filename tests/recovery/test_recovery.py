@@ -30,8 +30,10 @@ async def _callback_status(sandbox: SandboxUnderTest, key: str) -> str | None:
 async def test_a_webhook_the_provider_gave_up_on_is_delivered_by_the_recovery_job(
     sandbox: SandboxUnderTest, provider: ProviderClient
 ) -> None:
-    sandbox.receiver.refuse_next = 4  # the first attempt and the published three retries
-    created = await provider.request_benefits(benefits_request(make_cpf(1)), idempotency_key=str(uuid.uuid4()))
+    cpf = make_cpf(1)
+    with sandbox.admin() as admin:  # the first attempt and the published three retries all fail
+        admin.put(f"/_sandbox/scenarios/{cpf}", json={"faults": {"webhook_delivery_failures": 4}}).raise_for_status()
+    created = await provider.request_benefits(benefits_request(cpf), idempotency_key=str(uuid.uuid4()))
     key = created.benefits_request_key
     deadline = time.monotonic() + 20
     while await _callback_status(sandbox, key) != "failed":
