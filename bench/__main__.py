@@ -9,7 +9,8 @@ the same shape, read from a real loan's history in this run) and the ratio loans
 history events and workflows per happy-path loan, and how long its webhooks took from the gateway
 to the loan; history of a loan that spent a week in teimosinha (the sandbox answers "margin
 exceeded" once an hour — an assumption: the manuals do not publish the cadence); worker memory per
-1,000 open loans waiting on timers; the gateway's and the pricing engine's figures. Figures are
+1,000 open loans waiting on timers; the gateway's and the pricing engine's figures. Then, on a
+stack of its own, a Temporal outage while webhooks keep coming (bench/outage.py). Figures are
 printed with the machine's core count; compare runs as ratios. Nothing here asserts a figure.
 """
 
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from bench import gateway_webhooks, pricing_quotes
+from bench import gateway_webhooks, outage, pricing_quotes
 from bench.floor import FLOOR_WORKFLOW
 from bench.system import (
     Batch,
@@ -76,6 +77,7 @@ class Sizes:
     gateway_rate: float
     gateway_seconds: float
     pricing_seconds: float
+    outage: outage.Plan
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Sizes:
@@ -88,6 +90,11 @@ class Sizes:
                 gateway_rate=40,
                 gateway_seconds=2,
                 pricing_seconds=0.3,
+                # Down 3 s, longer than the sandbox's three retries 0.5 s apart; 30 attempts 0.5 s
+                # apart keep the sandbox sending through it.
+                outage=outage.Plan(
+                    loans=3, outage_seconds=3, retry_seconds=0.5, attempts=30, interval_seconds=0.5, limit_seconds=180
+                ),
             )
         return cls(
             loans=args.loans,
@@ -97,6 +104,16 @@ class Sizes:
             gateway_rate=args.gateway_rate,
             gateway_seconds=args.gateway_seconds,
             pricing_seconds=3.0,
+            # The published policy (3 retries 5 minutes apart) compressed 150x: 2 s apart. Down for
+            # --outage-seconds (20: 50 minutes at that scale); the teimosinha outlasts it.
+            outage=outage.Plan(
+                loans=args.outage_loans,
+                outage_seconds=args.outage_seconds,
+                retry_seconds=2.0,
+                attempts=int(3 * args.outage_seconds) + 30,
+                interval_seconds=1.0,
+                limit_seconds=300,
+            ),
         )
 
 
@@ -270,6 +287,35 @@ async def gateway_figures(stack: LocalStack, sizes: Sizes, rows: list[Row]) -> N
     rows.append(Row("", "", number=f["delivered"], key="gateway_delivered"))
 
 
+def outage_figures(folder: Path, plan: outage.Plan, rows: list[Row]) -> None:
+    o = outage.measure(folder, plan)
+    dead = f"; died: {', '.join(o.dead)}" if o.dead else ""
+    rows.append(
+        Row(
+            f"Temporal killed for {plan.outage_seconds:.0f} s, webhooks still coming ({plan.loans} loans)",
+            f"{o.lost} of {o.sandbox_events} webhooks lost ({o.sent_while_down} sent while down; sandbox retried "
+            f"{o.retried}, gave up on {o.given_up}, still retrying {o.still_retrying}; "
+            f"retries {plan.retry_seconds:g} s apart)",
+            "0 lost",
+            o.lost,
+            "outage_lost_webhooks",
+        )
+    )
+    rows.append(
+        Row(
+            "  loans after the restart",
+            f"{o.completed}/{o.loans} completed"
+            + (f" {o.outcomes}" if set(o.outcomes) != {"completed"} else "")
+            + f"  (last closed {o.recovery_seconds:.0f} s after the server was back; down {o.down_seconds:.1f} s; "
+            + f"inbox {o.inbox}{dead})",
+            "all complete",
+            o.completed,
+            "outage_loans_completed",
+        )
+    )
+    rows.append(Row("", "", number=o.sandbox_events, key="outage_sandbox_events"))
+
+
 def pricing_figures(sizes: Sizes, rows: list[Row]) -> None:
     figures = pricing_quotes.measure(max_seconds=sizes.pricing_seconds)
     rows.append(
@@ -300,11 +346,17 @@ def main() -> None:
     parser.add_argument("--teimosinha-days", type=int, default=7)
     parser.add_argument("--gateway-rate", type=float, default=200.0)
     parser.add_argument("--gateway-seconds", type=float, default=10.0)
+    parser.add_argument("--outage-seconds", type=float, default=20.0, help="how long Temporal stays down")
+    parser.add_argument("--outage-loans", type=int, default=10, help="loans in flight through the outage")
     parser.add_argument("--json", type=Path, help="also write the rows here")
     args = parser.parse_args()
     sizes = Sizes.from_args(args)
     rows: list[Row] = []
-    print("bench: starting a local stack (dev server, gateway, relay, sandbox, workers) ...", flush=True)
+    # One line before the table (the tests read the header on the next): what is about to run.
+    print(
+        "bench: a local stack (dev server, gateway, relay, sandbox, workers), then an outage on another ...",
+        flush=True,
+    )
     pricing_figures(sizes, rows)  # before the stack: a quiet machine
     with tempfile.TemporaryDirectory(prefix="bench-") as folder:
         config = StackConfig.ephemeral(Path(folder), workers=0, sandbox_env=SANDBOX)
@@ -320,6 +372,9 @@ def main() -> None:
             asyncio.run(gateway_figures(stack, sizes, rows))
         finally:
             stack.stop()
+    # After the main stack is gone: its own stack, and a quieter machine for the rest.
+    with tempfile.TemporaryDirectory(prefix="bench-outage-") as folder:
+        outage_figures(Path(folder), sizes.outage, rows)
     header = (
         f"bench{' --quick (smoke run: counts too small to mean anything)' if args.quick else ''}: "
         f"{os.cpu_count()} cores, Python {platform.python_version()}, temporalio {_version('temporalio')}, "
