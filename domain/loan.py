@@ -31,6 +31,13 @@ class Product(StrEnum):
     MINIMUM_WAGE_INCREASE = "minimum_wage_increase"  # new credit on the margin a benefit raise opens
 
 
+class ProviderId(StrEnum):
+    """The loan providers the orchestrator speaks to (``loan.port`` says what each can do)."""
+
+    QITECH = "qitech"  # seeds 000-002 and 004: consultation, simulation, issuance, webhooks
+    PROVIDER_B = "provider_b"  # seed 003: operation creation, a formalization link, followed by polling
+
+
 class IdentityDocument(Model):
     """The identity document the CCB names (seed 004 §4 ``document_identification_*``; ``cin`` is the
     new national identity card the provider's published issuance page accepts)."""
@@ -196,6 +203,10 @@ class LoanRequest(Model):
     documents: Documents | None = None
     contract_number: Annotated[str, Field(min_length=1, max_length=40)] | None = None
     rebates: list[Rebate] = Field(default_factory=list)
+    provider: ProviderId | None = None
+    """Who issues the loan; None: the lender's routing rules decide when it starts (``loan.routing``)."""
+    provider_product: Annotated[str, Field(min_length=1, max_length=40)] | None = None
+    """The provider's product code where it has a table of them (seed 003's ``cod_tabela``)."""
 
     @model_validator(mode="before")
     @classmethod

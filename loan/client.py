@@ -26,6 +26,7 @@ from domain.loan import (
     Documents,
     InstallmentReduction,
     LoanRequest,
+    ProviderId,
     Reapresentacao,
     SignatureSubmission,
 )
@@ -34,7 +35,7 @@ from provider.models.webhooks import ReceivedWebhook
 from .contract import LoanInput, LoanOutcome, loan_workflow_id
 from .rules import LoanRules
 from .state import LoanState, Stage, Status
-from .visibility import LOAN_PRODUCT, LOAN_STAGE, LOAN_STATUS, summary
+from .visibility import LOAN_PRODUCT, LOAN_PROVIDER, LOAN_STAGE, LOAN_STATUS, summary
 from .workflow import LoanWorkflow
 
 A = TypeVar("A", bound=BaseModel)
@@ -64,26 +65,29 @@ class LoanClient:
         request: LoanRequest,
         *,
         rules: LoanRules,
+        provider: ProviderId | None = None,
         search_attributes: list[SearchAttributePair[Any]] | None = None,
     ) -> StartedLoan:
-        """Start a loan with its rules pinned, or find the one its request key already started."""
+        """Start a loan with its rules (and its provider, when routing chose one) pinned, or find the
+        one its request key already started."""
         workflow_id = loan_workflow_id(request.request_key)
         pairs: list[SearchAttributePair[Any]] = [
             SearchAttributePair(LOAN_STAGE, Stage.CONSULTATION.value),
             SearchAttributePair(LOAN_STATUS, Status.IN_PROGRESS.value),
             SearchAttributePair(LOAN_PRODUCT, request.product.value),
+            *([SearchAttributePair(LOAN_PROVIDER, provider.value)] if provider else []),
             *(search_attributes or []),
         ]
         try:
             handle = await self.client.start_workflow(
                 LoanWorkflow.run,
-                LoanInput(request=request, rules=rules, policy=rules.policy),
+                LoanInput(request=request, rules=rules, policy=rules.policy, provider=provider),
                 id=workflow_id,
                 task_queue=self.task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 search_attributes=TypedSearchAttributes(pairs),
-                static_summary=summary(request),
+                static_summary=summary(request, provider),
                 static_details=f"request key `{request.request_key}` · product `{request.product.value}` · "
                 f"rules `{rules.name}`",
             )

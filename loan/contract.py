@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from domain.loan import REQUEST_KEY_PATTERN, LoanRequest
+from domain.loan import REQUEST_KEY_PATTERN, LoanRequest, ProviderId
 
 from .rules import LoanPolicy, LoanRules
 from .state import LoanState, RuleFailure, Stage, Status
@@ -60,6 +60,9 @@ class LoanInput(BaseModel):
     policy: LoanPolicy = LoanPolicy()
     """The durations of loans started before ``rules`` existed; new loans carry them in ``rules``."""
     carried: LoanState | None = None
+    provider: ProviderId | None = None
+    """Who issues the loan, chosen by the lender's routing when it started (``loan.routing``). None:
+    the request's ``provider``, else ``qitech`` (loans started before there was a choice)."""
 
 
 class LoanOutcome(BaseModel):

@@ -45,6 +45,10 @@ class LoanPolicy(BaseModel):
     # provider's own redelivery (3 retries 5 minutes apart), so a lookup is the exception.
     provider_silence: timedelta = timedelta(minutes=30)
     provider_silence_max: timedelta = timedelta(hours=12)
+    # Following a polled provider's operation: ask after this long, then twice as long while nothing
+    # changes, up to the maximum; back to the start at each change.
+    poll_every: timedelta = timedelta(minutes=1)
+    poll_every_max: timedelta = timedelta(minutes=30)
     # Continue-as-new at this many events even if the server has not suggested it yet.
     history_event_limit: int = Field(default=2000, ge=100)
 

@@ -179,6 +179,12 @@ class LoanState(BaseModel):
     seen_event_ids: list[str] = Field(default_factory=list)
     duplicate_events: int = 0
     lookups: int = 0  # times the loan asked the provider for its state after a silence
+    # A polled provider's operation (``loan.port``): who, its own status words, the borrower's
+    # formalization link (for the sales channel; not in the Web UI's details), how often asked.
+    provider: str | None = None
+    provider_status: str | None = None
+    formalization_link: str | None = None
+    polls: int = 0
     buffered: list[ReceivedWebhook] = Field(default_factory=list)
     unknown_values: list[str] = Field(default_factory=list)
     operator_actions: list[OperatorAction] = Field(default_factory=list)

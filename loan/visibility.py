@@ -12,13 +12,14 @@ from temporalio import workflow
 from temporalio.common import SearchAttributeKey
 
 from domain.calendar import SAO_PAULO
-from domain.loan import LoanRequest
+from domain.loan import LoanRequest, ProviderId
 
 from .state import LoanState, Stage, Status
 
 LOAN_STAGE = SearchAttributeKey.for_keyword("LoanStage")
 LOAN_STATUS = SearchAttributeKey.for_keyword("LoanStatus")
 LOAN_PRODUCT = SearchAttributeKey.for_keyword("LoanProduct")
+LOAN_PROVIDER = SearchAttributeKey.for_keyword("LoanProvider")
 PROVIDER_DEBT_KEY = SearchAttributeKey.for_keyword("ProviderDebtKey")
 DATAPREV_LAST_ANSWER = SearchAttributeKey.for_keyword("DataprevLastAnswer")
 DISBURSEMENT_WINDOW_END = SearchAttributeKey.for_datetime("DisbursementWindowEnd")
@@ -31,6 +32,7 @@ LOAN_KEYS = (
     LOAN_STAGE,
     LOAN_STATUS,
     LOAN_PRODUCT,
+    LOAN_PROVIDER,
     PROVIDER_DEBT_KEY,
     DATAPREV_LAST_ANSWER,
     DISBURSEMENT_WINDOW_END,
@@ -98,20 +100,25 @@ def describe(state: LoanState) -> str:
         parts.append(f"answer expected by {_when(state.consultation_deadline)}")
     if state.disbursement_window_end:
         parts.append(f"window ends {_day(state.disbursement_window_end)}")
+    if state.provider_status:
+        parts.append(f"{state.provider or 'provider'} says {state.provider_status!r} (asked {state.polls} times)")
     if state.pricing_check and not state.pricing_check.matches:
         parts.append(f"provider pricing differs from ours ({len(state.pricing_check.differences)} figures)")
     return ", ".join(parts)
 
 
-def summary(request: LoanRequest) -> str:
-    """The Web UI's static summary: product and terms, no CPF, no name."""
+def summary(request: LoanRequest, provider: ProviderId | None = None) -> str:
+    """The Web UI's static summary: product, terms and provider; no CPF, no name."""
     terms = request.financial
     amount = (
         f"{terms.number_of_installments} x R$ {terms.installment_value}"
         if terms.installment_value
         else f"R$ {terms.disbursed_amount} released in {terms.number_of_installments} installments"
     )
-    return f"INSS {request.product.value.replace('_', ' ')} · {amount} · benefit ••••{request.benefit.number[-4:]}"
+    chosen = provider or request.provider
+    via = f" · via {chosen.value}" if chosen else ""
+    product = request.product.value.replace("_", " ")
+    return f"INSS {product} · {amount} · benefit ••••{request.benefit.number[-4:]}{via}"
 
 
 class Publisher:
@@ -123,6 +130,7 @@ class Publisher:
     _KEYS: tuple[SearchAttributeKey[Any], ...] = (
         LOAN_STAGE,
         LOAN_STATUS,
+        LOAN_PROVIDER,
         PROVIDER_DEBT_KEY,
         DATAPREV_LAST_ANSWER,
         DISBURSEMENT_WINDOW_END,
@@ -131,12 +139,20 @@ class Publisher:
 
     def __init__(self) -> None:
         self._published: dict[str, Any] = {}
+        self._seeded = False
 
     def publish(self, state: LoanState) -> None:
+        if not self._seeded:
+            # The starter sets LoanProvider when the loan starts: not published again unless it changes.
+            self._seeded = True
+            started_with = workflow.info().typed_search_attributes.get(LOAN_PROVIDER)
+            if started_with is not None:
+                self._published[LOAN_PROVIDER.name] = started_with
         answer = state.last_dataprev
         wanted: dict[str, Any] = {
             LOAN_STAGE.name: state.stage.value,
             LOAN_STATUS.name: state.status.value,
+            LOAN_PROVIDER.name: state.provider,
             PROVIDER_DEBT_KEY.name: state.debt_key,
             DATAPREV_LAST_ANSWER.name: f"{answer.code or '-'} {answer.enumerator}" if answer else None,
             DISBURSEMENT_WINDOW_END.name: state.disbursement_window_end,

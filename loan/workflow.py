@@ -19,9 +19,11 @@ from temporalio.exceptions import ActivityError
 
 from .core import CALL_TIMEOUT, PROVIDER_RETRY, HistoryTooLong, LoanEnds, ends, failure_text
 from .operator import LoanOperations
+from .polling import PolledOperations
 
 with workflow.unsafe.imports_passed_through():
     from domain.calendar import SAO_PAULO, end_of_day
+    from domain.loan import ProviderId
     from provider.models.webhooks import ReceivedWebhook
 
     from .activities import LoanActivities, pin_current_rules
@@ -39,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
     from .endings import provider_already_ended
     from .facts import MARGIN_EXCEEDED, needs_correction, note_unknown, provider_moved_on, receive
     from .mapping import requester_identifier_key
+    from .port import CAPABILITIES
     from .rules import LoanPolicy, legacy_rules
     from .state import LoanState, PricedOption, Stage, Status
     from .visibility import Publisher
@@ -55,16 +58,19 @@ loans started before this change keep the values they always used (``legacy_rule
 # to this code goes behind workflow.patched and is proven by the replay tests. (Set here instead,
 # the server refuses the workflow's tasks from a worker that runs without versioning.)
 @workflow.defn(name=LOAN_WORKFLOW)
-class LoanWorkflow(LoanOperations):
+class LoanWorkflow(LoanOperations, PolledOperations):
     @workflow.init
     def __init__(self, loan: LoanInput) -> None:
         self._request = loan.request
         self._rules = loan.rules or legacy_rules(loan.policy)
+        self._provider = loan.provider or loan.request.provider or ProviderId.QITECH
         if loan.carried is not None:
             self._state = loan.carried
             self._state.runs += 1
         else:
             self._state = LoanState(request_key=loan.request.request_key, product=loan.request.product)
+            # Only a loan whose routing pinned its provider names it (and publishes LoanProvider).
+            self._state.provider = loan.provider.value if loan.provider else None
         self._lock = asyncio.Lock()
         self._cancel = None
         self._window_expired = False
@@ -90,9 +96,7 @@ class LoanWorkflow(LoanOperations):
                 await self._close(end)
             except HistoryTooLong:
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new(
-                    LoanInput(request=self._request, rules=self._rules, policy=self._rules.policy, carried=state)
-                )
+                workflow.continue_as_new(self._next_run())
         await workflow.wait_condition(workflow.all_handlers_finished)
         return LoanOutcome(
             request_key=state.request_key,
@@ -105,6 +109,7 @@ class LoanWorkflow(LoanOperations):
         )
 
     async def _advance(self) -> None:
+        stages_before_issuance = {Stage.CONSULTATION, Stage.SIMULATION, Stage.ELIGIBILITY, Stage.ISSUANCE}
         stages = {
             Stage.CONSULTATION: self._consultation,
             Stage.SIMULATION: self._simulation,
@@ -123,6 +128,9 @@ class LoanWorkflow(LoanOperations):
             Stage.AWAITING_REAPRESENTACAO: self._awaiting_reapresentacao,
         }
         self._raise_if_ending()
+        if self._polled and self._state.stage not in stages_before_issuance:
+            await self._follow_operation()  # a polled provider: the operation's status says the stage
+            return
         await stages[self._state.stage]()
 
     @property
@@ -177,7 +185,11 @@ class LoanWorkflow(LoanOperations):
 
     async def _simulation(self) -> None:
         state = self._state
-        simulated = await self._call(LoanActivities.simulate, SimulateInput(request=self._request), local=True)
+        argument = SimulateInput(request=self._request)
+        if self._polled:
+            simulated = await self._simulate_at_provider(argument)
+        else:
+            simulated = await self._call(LoanActivities.simulate, argument, local=True)
         if not simulated.options:
             raise ends(Status.REJECTED, "the provider's simulation returned no disbursement option")
         wanted = self._request.financial.disbursement_date
@@ -209,6 +221,9 @@ class LoanWorkflow(LoanOperations):
         self._enter(Stage.ISSUANCE)
 
     async def _issuance(self) -> None:
+        if self._polled:
+            await self._create_operation()
+            return
         state, edition_2 = self._state, self._rules.edition >= 2
         assert state.balance is not None
         assistance = state.balance.assistance_type
@@ -366,7 +381,9 @@ class LoanWorkflow(LoanOperations):
     async def _close(self, end: LoanEnds) -> None:
         state, ending = self._state, end.ending
         state.status, state.outcome_reason, state.rejection = ending.status, ending.reason, list(ending.rejection)
-        if ending.cancel_at_provider and state.debt_key and not provider_already_ended(state):
+        if ending.cancel_at_provider and state.debt_key and not CAPABILITIES[self._provider].cancel:
+            state.outcome_reason = f"{ending.reason}; cancel it at {self._provider.value}: it has no cancel API"
+        elif ending.cancel_at_provider and state.debt_key and not provider_already_ended(state):
             try:
                 async with self._lock:
                     await self._activity(

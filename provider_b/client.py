@@ -12,7 +12,10 @@ ASSUMPTIONS, each in :class:`Paths` (the one place to change them):
   ``POST /inss/v1/login`` with ``{"username", "password"}`` answering ``{"access_token",
   "expires_in"}`` (see ``provider_b.models.LoginAnswer`` for the spellings accepted);
 * following an operation: ``GET /inss/v1/operation/{debt_key}`` (the seed: the debt_key "é
-  utilizada para acompanhamento", no endpoint printed).
+  utilizada para acompanhamento", no endpoint printed);
+* finding the operations made for a CPF: ``GET /inss/v1/operation?document_number=`` — what a
+  creation whose answer was lost looks up before it creates again (the seed shows no idempotency
+  key).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from provider.wire import decode, encode
 
 from .errors import OperationOutcomeUnknown, ProviderAuthError, ProviderUnavailable, classify
-from .models import LoginAnswer, OperationCreated, OperationRequest, OperationView, ProductTable
+from .models import LoginAnswer, OperationCreated, OperationList, OperationRequest, OperationView, ProductTable
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +147,13 @@ class ProviderBClient:
     # ------------------------------------------------------------ plumbing
 
     async def _send(
-        self, method: str, path: str, *, body: BaseModel | None = None, creates: bool = False
+        self,
+        method: str,
+        path: str,
+        *,
+        body: BaseModel | None = None,
+        creates: bool = False,
+        params: dict[str, str] | None = None,
     ) -> httpx.Response:
         headers = {"Accept": "application/json"}
         content: bytes | None = None
@@ -156,7 +165,7 @@ class ProviderBClient:
             headers["Authorization"] = f"Bearer {token}"
             started = time.perf_counter()
             try:
-                response = await self._http.request(method, path, content=content, headers=headers)
+                response = await self._http.request(method, path, content=content, headers=headers, params=params)
             except _NOT_SENT as error:
                 raise ProviderUnavailable(
                     f"cannot reach provider on {method} {path}: {type(error).__name__}", path=path
@@ -211,6 +220,17 @@ class ProviderBClient:
         out and no answer came back; :class:`OperationRefused` (naming the field) on a 4xx."""
         response = await self._send("POST", Paths.OPERATION, body=request, creates=True)
         return self._parse(response, OperationCreated, Paths.OPERATION)
+
+    async def products_text(self) -> str:
+        """The product table as the provider answered it (for the store's cache)."""
+        response = await self._send("GET", Paths.PRODUCTS)
+        self._parse(response, ProductTable, Paths.PRODUCTS)  # refuse to cache what does not parse
+        return response.text
+
+    async def operations_for(self, document_number: str) -> list[OperationView]:
+        """The operations created for a CPF (assumed lookup, :attr:`Paths.OPERATION` with a query)."""
+        response = await self._send("GET", Paths.OPERATION, params={"document_number": document_number})
+        return self._parse(response, OperationList, Paths.OPERATION).operations
 
     async def operation(self, debt_key: str) -> OperationView:
         """The operation's current status (assumed endpoint, :meth:`Paths.operation`)."""

@@ -25,7 +25,7 @@ Inbound, tolerant (unknown fields kept in ``model_extra``, as the first provider
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -162,12 +162,17 @@ class OperationCreated(InboundModel):
 
 
 class OperationView(InboundModel):
-    """An operation followed by its ``debt_key`` (assumed endpoint; see the module docstring)."""
+    """An operation followed by its ``debt_key``, or listed for a CPF (assumed endpoints; see the
+    client's module docstring)."""
 
     debt_key: Annotated[str, Field(min_length=1)]
     dsc_situacao_emprestimo: str | None = None
     link_form: str | None = None
     num_contrato: str | None = None
+    benefit_number: str | None = None
+    number_of_installments: int | None = None
+    issue_amount: Decimal | None = None
+    created_at: datetime | None = None
 
     def meaning(self) -> StatusMeaning:
         return meaning(self.dsc_situacao_emprestimo)
@@ -225,6 +230,19 @@ class ProductTable(InboundModel):
 
     def get(self, cod_tabela: str) -> Product | None:
         return next((p for p in self.products if p.cod_tabela == cod_tabela), None)
+
+
+class OperationList(InboundModel):
+    operations: list[OperationView]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _envelope(cls, data: Any) -> Any:
+        if isinstance(data, list):
+            return {"operations": data}
+        if isinstance(data, dict) and "operations" not in data and isinstance(data.get("data"), list):
+            return {"operations": data["data"]}
+        return data
 
 
 class LoginAnswer(InboundModel):

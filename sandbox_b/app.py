@@ -120,9 +120,21 @@ def create_app(settings: SandboxBSettings | None = None) -> FastAPI:
             except ValidationError as error:
                 raise validation_refusal(error) from None
             created = sandbox.create(body)
+            if sandbox.take_budget(cpf, "lose_creation_answer", header_faults(request)):
+                return _json({"title": "Gateway Timeout", "code": "SBX000504", "description": "answer lost"}, 504)
             return _json(sandbox.answer(created), 201)
 
         return await guarded(request, cpf, handle)
+
+    @app.get(Paths.OPERATION)
+    async def operations_of_client(request: Request, document_number: str) -> Response:
+        """ASSUMED lookup (seed 003 prints none): the operations created for a CPF."""
+
+        async def handle() -> Response:
+            found = [sandbox.listed(o) for o in sandbox.operations.values() if o.cpf == document_number]
+            return _json({"data": found})
+
+        return await guarded(request, document_number, handle)
 
     @app.get(Paths.operation("{debt_key}"))
     async def operation(request: Request, debt_key: str) -> Response:

@@ -136,7 +136,11 @@ class SandboxB:
     def set_scenario(self, cpf: str, scenario: Scenario) -> None:
         self.scenarios[cpf] = scenario
         faults = scenario.faults or Faults()
-        self._budgets[cpf] = {"fail_5xx": faults.fail_5xx, "fail_401": faults.fail_401}
+        self._budgets[cpf] = {
+            "fail_5xx": faults.fail_5xx,
+            "fail_401": faults.fail_401,
+            "lose_creation_answer": faults.lose_creation_answer,
+        }
 
     def clear_scenario(self, cpf: str) -> None:
         self.scenarios.pop(cpf, None)
@@ -144,7 +148,11 @@ class SandboxB:
 
     def set_global_faults(self, faults: Faults) -> None:
         self.global_faults = faults
-        self._budgets["*"] = {"fail_5xx": faults.fail_5xx, "fail_401": faults.fail_401}
+        self._budgets["*"] = {
+            "fail_5xx": faults.fail_5xx,
+            "fail_401": faults.fail_401,
+            "lose_creation_answer": faults.lose_creation_answer,
+        }
 
     def scenario(self, cpf: str) -> Scenario:
         return self.scenarios.get(cpf) or default_scenario(cpf)
@@ -235,6 +243,17 @@ class SandboxB:
             "num_contrato": operation.num_contrato,
             "dsc_situacao_emprestimo": operation.status(),
             "cod_tabela": operation.request.operation.cod_tabela,
+        }
+
+    def listed(self, operation: Operation) -> dict[str, Any]:
+        """An operation as the (assumed) lookup by CPF lists it: enough to recognise one's own."""
+        request = operation.request.operation
+        return {
+            **self.answer(operation),
+            "benefit_number": request.benefit_number,
+            "number_of_installments": request.number_of_installments,
+            "issue_amount": str(request.issue_amount),
+            "created_at": operation.created_at.isoformat(),
         }
 
     def summary(self, operation: Operation) -> dict[str, Any]:

@@ -33,6 +33,9 @@ class Faults(BaseModel):
     fail_5xx: Annotated[int, Field(ge=0)] = 0  # the next N calls answer 503 (before doing anything)
     fail_401: Annotated[int, Field(ge=0)] = 0  # the next N calls refuse the token (as if revoked)
     timeout_s: Annotated[float, Field(ge=0, le=600)] = 0  # do the work, then hold the answer this long
+    # The next N creations are made and their answer lost (a 504 after the work): the caller must
+    # find the operation instead of creating it again.
+    lose_creation_answer: Annotated[int, Field(ge=0)] = 0
 
     def merged(self, other: Faults | None) -> Faults:
         """Field-wise: the other's non-default values win."""

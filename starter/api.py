@@ -36,12 +36,15 @@ from domain.loan import (
 )
 from loan.client import LoanActionRefused, LoanClient, StartedLoan
 from loan.contract import LOAN_WORKFLOW, LoanOutcome, loan_workflow_id, request_key_of
+from loan.routing import NoProvider, ProviderRouting, choose_provider
 from loan.rules import LoanPolicy, current_rules
 from loan.state import LoanState, Stage
-from loan.visibility import BORROWER_CPF_HASH, LOAN_PRODUCT, LOAN_STAGE, LOAN_STATUS
+from loan.visibility import BORROWER_CPF_HASH, LOAN_PRODUCT, LOAN_PROVIDER, LOAN_STAGE, LOAN_STATUS
 from loan.workflow import LoanWorkflow
 from runtime.settings import PiiSettings, TemporalSettings
 from runtime.temporal import connect
+
+from .routing import RoutingSettings
 
 __all__ = [
     "FieldError",
@@ -117,11 +120,19 @@ class LoanService:
     """The starter API: validates a caller's request before anything starts, pins today's rules,
     hashes the CPF for operators' searches, and turns refusals into errors that name the field."""
 
-    def __init__(self, client: Client, task_queue: str, *, pii_hash_key: bytes | None = None) -> None:
+    def __init__(
+        self,
+        client: Client,
+        task_queue: str,
+        *,
+        pii_hash_key: bytes | None = None,
+        routing: ProviderRouting | None = None,
+    ) -> None:
         self.client = client
         self.task_queue = task_queue
         self.loans = LoanClient(client, task_queue)
         self._pii_hash_key = pii_hash_key
+        self.routing = routing or RoutingSettings().routing()
 
     @classmethod
     async def connect(
@@ -152,7 +163,11 @@ class LoanService:
         pairs = (
             [SearchAttributePair(BORROWER_CPF_HASH, self.cpf_hash(request.borrower.cpf))] if self._pii_hash_key else []
         )
-        return await self.loans.start(request, rules=current_rules(policy), search_attributes=pairs)
+        try:
+            provider = choose_provider(request, self.routing)
+        except NoProvider as error:
+            raise LoanInputError([FieldError("provider", str(error))]) from None
+        return await self.loans.start(request, rules=current_rules(policy), provider=provider, search_attributes=pairs)
 
     async def state(self, request_key: str) -> LoanState:
         try:
@@ -263,6 +278,7 @@ class LoanService:
                     "stage": attributes.get(LOAN_STAGE),
                     "status": attributes.get(LOAN_STATUS),
                     "product": attributes.get(LOAN_PRODUCT),
+                    "provider": attributes.get(LOAN_PROVIDER),
                     "running": execution.status == WorkflowExecutionStatus.RUNNING,
                     "started": execution.start_time,
                 }

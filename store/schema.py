@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, LargeBinary, MetaData, String, Table
+from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, LargeBinary, MetaData, String, Table, Text
 
 metadata = MetaData()
 
@@ -51,4 +51,14 @@ key_routes = Table(
     Column("loan_id", String(200), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("released_at", DateTime(timezone=True), nullable=True),
+)
+
+# A provider's product table (seed 003's tabela_produto), as it answered it: refreshed by a Temporal
+# Schedule, read by every loan's activity (not fetched per loan).
+provider_products = Table(
+    "provider_products",
+    metadata,
+    Column("provider", String(40), primary_key=True),
+    Column("body", Text, nullable=False),
+    Column("fetched_at", DateTime(timezone=True), nullable=False),
 )
