@@ -139,6 +139,7 @@ class StackConfig:
             "CODEC_KEYS": self.codec_keys,
             "PII_HASH_KEY": self.pii_hash_key,
             "DATABASE_URL": self.database_url,
+            "DOCUMENTS_ALLOWED_SCHEMES": "https,file",  # the samples' and tests' documents are local files
             "PYTHONUNBUFFERED": "1",
         }
 
