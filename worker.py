@@ -9,29 +9,36 @@ SIGINT stops polling and lets in-flight activities finish (graceful shutdown).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 from mailbox.workflow import ProviderKeyMailbox
+from typing import Any
 
 import httpx
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
+from catalog.workflow import ProductTableRefresh
 from inbox.routes import SqlKeyRouter
 from inbox.store import Inbox
 from loan.activities import LoanActivities
+from loan.adapter_provider_b import ProviderBActivities
 from loan.mapping import LenderTerms
 from loan.workflow import LoanWorkflow
 from pricing.product import INSS_DEFAULT_PRODUCT, ProductConfig
 from provider.client import Credentials, ProviderClient
 from provider.wire import decode
+from provider_b.client import Credentials as ProviderBCredentials
+from provider_b.client import ProviderBClient
 from recovery.activities import RecoveryActivities
 from recovery.workflow import WebhookRecovery
-from runtime.settings import LenderSettings, ProviderSettings, TemporalSettings, WorkerSettings
+from runtime.settings import LenderSettings, ProviderBSettings, ProviderSettings, TemporalSettings, WorkerSettings
 from runtime.telemetry import exit_now, setup_tracing
 from runtime.temporal import connect
 from store.db import DatabaseSettings
+from store.products import ProductTables
 from store.tokens import SqlTokenStore
 
 log = logging.getLogger("worker")
@@ -60,31 +67,47 @@ async def run() -> None:
     # Every worker process shares the environment's one provider token through the store (seed 000).
     store = DatabaseSettings().engine()
     tokens = SqlTokenStore(store, environment=f"{provider.base_url} {provider.client_id}")
-    async with ProviderClient(
-        provider.base_url,
-        Credentials(provider.client_id, provider.client_secret),
-        timeout=httpx.Timeout(provider.timeout_seconds),
-        tokens=tokens,
-    ) as provider_client:
+    second = ProviderBSettings()
+    async with contextlib.AsyncExitStack() as providers:
+        provider_client = await providers.enter_async_context(
+            ProviderClient(
+                provider.base_url,
+                Credentials(provider.client_id, provider.client_secret),
+                timeout=httpx.Timeout(provider.timeout_seconds),
+                tokens=tokens,
+            )
+        )
+        lender_terms = LenderTerms(
+            purchaser_cnpj=lender.purchaser_cnpj,
+            subcorban_cnpj=lender.subcorban_cnpj,
+            fine_monthly_rate=lender.fine_monthly_rate,
+            fine_contract_rate=lender.fine_contract_rate,
+        )
         activities = LoanActivities(
             provider_client,
             # Each provider key the loan learns is routed to it in the webhook inbox, before the
             # workflow sees the key (the relay delivers that key's webhooks to the loan).
             SqlKeyRouter(Inbox(store)),
-            LenderTerms(
-                purchaser_cnpj=lender.purchaser_cnpj,
-                subcorban_cnpj=lender.subcorban_cnpj,
-                fine_monthly_rate=lender.fine_monthly_rate,
-                fine_contract_rate=lender.fine_contract_rate,
-            ),
+            lender_terms,
             _product(lender),
         )
+        registered: list[Any] = [*activities.all(), RecoveryActivities(provider_client).resend_failed_webhooks]
+        if second.base_url:
+            # The second provider's adapter (loan.port): only on workers configured to speak to it.
+            client_b = await providers.enter_async_context(
+                ProviderBClient(
+                    second.base_url,
+                    ProviderBCredentials(second.username, second.password),
+                    timeout=httpx.Timeout(second.timeout_seconds),
+                )
+            )
+            registered += ProviderBActivities(client_b, ProductTables(store), lender_terms, _product(lender)).all()
         worker = Worker(
             client,
             task_queue=temporal.task_queue,
             # ProviderKeyMailbox only drains mailboxes an earlier version started (none start now).
-            workflows=[LoanWorkflow, WebhookRecovery, ProviderKeyMailbox],
-            activities=[*activities.all(), RecoveryActivities(provider_client).resend_failed_webhooks],
+            workflows=[LoanWorkflow, WebhookRecovery, ProductTableRefresh, ProviderKeyMailbox],
+            activities=registered,
             deployment_config=options.deployment(),
             **options.worker_limits(),
         )

@@ -36,6 +36,7 @@ from domain.loan import (
     SignatureSubmission,
 )
 from loan.client import LoanActionRefused
+from loan.rules import LoanPolicy
 from loan.state import LoanState, Stage
 from runtime.settings import TemporalSettings
 from runtime.temporal import connect
@@ -72,6 +73,8 @@ class Sample:
     """A stage the sample legitimately waits in (for an operator, or for days) instead of closing."""
     outcome: str = "completed"
     """Its documented end: a status (completed, rejected, canceled) or the stage it settles in."""
+    provider: str | None = None
+    """Who issues it (None: the routing's default, the first provider)."""
 
 
 def _today() -> date:
@@ -79,6 +82,20 @@ def _today() -> date:
 
 
 # ------------------------------------------------------------------ what the samples change
+
+
+async def _formalize_at_link(service: LoanService, request: LoanRequest, state: LoanState) -> str | None:
+    """The borrower opens the provider's link_form and formalizes (the sandbox's page takes a POST)."""
+    link = state.formalization_link
+    if state.stage != Stage.AWAITING_SIGNATURE or not link or link in _FORMALIZED:
+        return None
+    async with httpx.AsyncClient(timeout=10.0) as http:
+        (await http.post(link)).raise_for_status()
+    _FORMALIZED.add(link)
+    return "formalized at the provider's link"
+
+
+_FORMALIZED: set[str] = set()
 
 
 NEW_ACCOUNT = {"bank_code": "237", "branch_number": "1234", "account_number": "765432", "account_digit": "1"}
@@ -335,6 +352,42 @@ SAMPLES = (
         "completed: the IN100 term given as a signed PDF/A, checked and uploaded by the service",
         request=_term_as_pdf,
     ),
+    # The second provider (seed 003): consulted through the first (IN100), created in one call, followed
+    # by polling (LoanProvider = provider_b); its scenarios are set at the second sandbox.
+    Sample(
+        "provider-b-completes",
+        1,
+        "completed: second provider, operation created and followed by polling until PAGO",
+        sign=False,
+        provider="provider_b",
+    ),
+    Sample(
+        "provider-b-formalization",
+        1,
+        "completed: second provider, waits for the borrower to formalize at link_form (the run command does)",
+        scenario={"outcome": "formalization"},
+        sign=False,
+        provider="provider_b",
+        operator=_formalize_at_link,
+    ),
+    Sample(
+        "provider-b-refused-field",
+        1,
+        "rejected: the second provider refuses the operation with LEG000041, naming the field",
+        scenario={"refuse_field": "borrower.name"},
+        sign=False,
+        provider="provider_b",
+        outcome="rejected",
+    ),
+    Sample(
+        "provider-b-reproved",
+        1,
+        "canceled: the second provider reproves the operation (REPROVADO)",
+        scenario={"outcome": "refused", "ends_after": 2},
+        sign=False,
+        provider="provider_b",
+        outcome="canceled",
+    ),
 )
 COMPLETES = SAMPLES[0]  # the happy path: every provider step succeeds
 
@@ -437,6 +490,8 @@ def sample_request(
         },
         "documents": documents.model_dump(mode="json"),
     }
+    if sample.provider is not None:
+        body["provider"] = sample.provider
     if sample.request is not None:
         sample.request(body, run)
     return LoanRequest.model_validate(body)
@@ -451,6 +506,10 @@ def signature_now() -> SignatureSubmission:
             "biometry_analysis_reference": "serpro",
         }
     )
+
+
+POLLING_POLICY = LoanPolicy(poll_every=timedelta(seconds=2), poll_every_max=timedelta(seconds=5))
+"""The second provider's samples ask every few seconds (production: every minute, backing off)."""
 
 
 def sample_scenario(sample: Sample, run: SampleRun) -> dict[str, Any] | None:
@@ -468,16 +527,23 @@ class StartedSample:
 
 
 async def start_sample(
-    sample: Sample, service: LoanService, sandbox: httpx.AsyncClient, *, stamp: str, documents_dir: Path
+    sample: Sample,
+    service: LoanService,
+    sandbox: httpx.AsyncClient,
+    *,
+    stamp: str,
+    documents_dir: Path,
+    sandbox_b: httpx.AsyncClient | None = None,
 ) -> StartedSample:
-    """Set the sample's scenario at the sandbox (for a fresh CPF) and start its loan."""
+    """Set the sample's scenario at its provider's sandbox (for a fresh CPF) and start its loan."""
     cpf = sample_cpf(sample.first_digit, random.Random())  # noqa: S311 - sample data
     run = SampleRun(cpf=cpf, folder=documents_dir / f"sample-{stamp}-{sample.name}")
     scenario = sample_scenario(sample, run)
     if scenario:
-        (await sandbox.put(f"/_sandbox/scenarios/{cpf}", json=scenario)).raise_for_status()
+        target = sandbox_b if sample.provider == "provider_b" and sandbox_b is not None else sandbox
+        (await target.put(f"/_sandbox/scenarios/{cpf}", json=scenario)).raise_for_status()
     request = sample_request(sample, cpf=cpf, stamp=stamp, documents_dir=documents_dir, run=run)
-    await service.start(request)
+    await service.start(request, policy=POLLING_POLICY if sample.provider == "provider_b" else None)
     return StartedSample(sample, request, run)
 
 
@@ -546,9 +612,14 @@ async def run_samples(config: StackConfig, *, settle_seconds: float = 240.0) -> 
         pii_hash_key=config.pii_hash_key.encode(),
     )
     stamp = datetime.now(SAO_PAULO).strftime("%Y%m%d-%H%M%S")
-    async with httpx.AsyncClient(base_url=config.sandbox_url, timeout=10.0) as sandbox:
+    async with (
+        httpx.AsyncClient(base_url=config.sandbox_url, timeout=10.0) as sandbox,
+        httpx.AsyncClient(base_url=config.sandbox_b_url, timeout=10.0) as sandbox_b,
+    ):
         loans = [
-            await start_sample(sample, service, sandbox, stamp=stamp, documents_dir=config.data_dir / "documents")
+            await start_sample(
+                sample, service, sandbox, stamp=stamp, documents_dir=config.data_dir / "documents", sandbox_b=sandbox_b
+            )
             for sample in SAMPLES
         ]
     print("\nsample loans started (request key → what to expect):", flush=True)

@@ -81,6 +81,10 @@ class StackConfig:
     inbox_private_key: str = ""
     inbox_public_key: str = ""
     sandbox_env: dict[str, str] = field(default_factory=dict)
+    sandbox_b_port: int = 8093
+    sandbox_b_env: dict[str, str] = field(default_factory=dict)
+    provider_b_username: str = "lender-b-dev"
+    provider_b_password: str = "dev-password-b-change-me"  # noqa: S105 - the second sandbox's development credential
     extra_server_args: list[str] = field(default_factory=list)
 
     @classmethod
@@ -88,6 +92,7 @@ class StackConfig:
         ports: dict[str, object] = {
             "temporal_port": free_port(),
             "sandbox_port": free_port(),
+            "sandbox_b_port": free_port(),
             "gateway_port": free_port(),
             "codec_port": free_port(),
             "worker_metrics_port": free_port(),
@@ -110,6 +115,10 @@ class StackConfig:
     @property
     def sandbox_url(self) -> str:
         return f"http://127.0.0.1:{self.sandbox_port}"
+
+    @property
+    def sandbox_b_url(self) -> str:
+        return f"http://127.0.0.1:{self.sandbox_b_port}"
 
     @property
     def gateway_url(self) -> str:
@@ -327,6 +336,19 @@ class LocalStack:
         self._wait_http(process, f"{config.sandbox_url}/_sandbox/healthz")
         return process
 
+    def start_sandbox_b(self) -> Process:
+        """The second provider's double (seed 003): no webhooks, its operations are followed by polling."""
+        config = self.config
+        env = {
+            "SANDBOX_B_PORT": str(config.sandbox_b_port),
+            "SANDBOX_B_USERNAME": config.provider_b_username,
+            "SANDBOX_B_PASSWORD": config.provider_b_password,
+            **config.sandbox_b_env,
+        }
+        process = self._spawn("sandbox-b", [sys.executable, "-m", "sandbox_b"], env)
+        self._wait_http(process, f"{config.sandbox_b_url}/_sandbox/healthz")
+        return process
+
     def start_gateway(self) -> Process:
         config = self.config
         # The gateway gets the inbox's database and the webhook keys: no Temporal address, no codec key.
@@ -361,6 +383,9 @@ class LocalStack:
             "PROVIDER_BASE_URL": config.sandbox_url,
             "PROVIDER_CLIENT_ID": config.client_id,
             "PROVIDER_CLIENT_SECRET": config.client_secret,
+            "PROVIDER_B_BASE_URL": config.sandbox_b_url,
+            "PROVIDER_B_USERNAME": config.provider_b_username,
+            "PROVIDER_B_PASSWORD": config.provider_b_password,
         }
         if index == 0 and config.worker_metrics_port:
             env["WORKER_METRICS_BIND"] = f"127.0.0.1:{config.worker_metrics_port}"
@@ -389,6 +414,7 @@ class LocalStack:
         self.start_gateway()
         self.start_relay()
         self.start_sandbox()
+        self.start_sandbox_b()
         for index in range(self.config.workers):
             self.start_worker(index)
         return self
@@ -429,7 +455,7 @@ def where_to_look(config: StackConfig) -> str:
             f"  Temporal server   {config.temporal_address}  (state in {config.data_dir / 'temporal.db'})",
             f"  webhook gateway   {config.gateway_url}/webhooks/sandbox   (metrics: {config.gateway_url}/metrics)",
             f"  webhook inbox     {config.database_url}   (python -m relay.inbox; delivered by the relay)",
-            f"  sandbox provider  {config.sandbox_url}",
+            f"  sandbox provider  {config.sandbox_url}   (second provider, seed 003: {config.sandbox_b_url})",
             f"  worker metrics    http://127.0.0.1:{config.worker_metrics_port}/metrics   (Temporal SDK, Prometheus)",
             f"  logs              {config.data_dir / 'logs'}",
             f"  secrets           {config.data_dir / 'secrets.env'}  (codec, webhook and inbox keys: keep private)",

@@ -41,6 +41,7 @@ from .errors import BUSINESS_ERROR, as_application_error
 from .port import (
     CREATE_OPERATION,
     FOLLOW_OPERATION,
+    REFRESH_PRODUCTS,
     SIMULATE,
     CreateOperationInput,
     FollowInput,
@@ -151,7 +152,7 @@ class ProviderBActivities:
         await self._tables.save(PROVIDER.value, text)
         return ProductTable.model_validate_json(text)
 
-    @activity.defn(name=f"{PROVIDER.value}.refresh_products")
+    @activity.defn(name=f"{PROVIDER.value}.{REFRESH_PRODUCTS}")
     async def refresh_products(self) -> int:
         """The product table from the provider into the store (the Schedule runs it)."""
         try:
@@ -179,10 +180,12 @@ class ProviderBActivities:
         try:
             return facts(await self._client.create_operation(payload))
         except OperationRefused as error:
+            # Named as our payload names it (client.person_name), beside the provider's own words.
             where = error.payload_field or error.field
+            said = f"{where}: {error.description or 'refused'}" if where else (error.description or "refused")
             raise refused(
-                f"{error.code or error.status}{' ' + where if where else ''}: {error.description or 'refused'}",
-                {"code": error.code, "field": where, "description": error.description, "status": error.status},
+                f"{error.code or error.status} {said}",
+                {"code": error.code, "field": where, "description": said, "status": error.status},
             ) from None
         except OperationOutcomeUnknown as error:
             # Retried: the next attempt looks for the operation before it creates one.

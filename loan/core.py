@@ -16,7 +16,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from domain.loan import CancelRequest, Documents, LoanRequest
+    from domain.loan import CancelRequest, Documents, LoanRequest, ProviderId
 
     from .activities import LoanActivities
     from .activity_models import DocumentsInput, LookupInput
@@ -78,6 +78,7 @@ class LoanCore:
     _window_expired: bool
     _window_timer: asyncio.Task[None] | None
     _publisher: Publisher
+    _provider: ProviderId
 
     # ------------------------------------------------------------ visibility and facts
 

@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from .activities import LoanActivities
     from .activity_models import CorrectionInput, ReapresentacaoInput, RecalculateInput, SignInput
     from .facts import needs_correction
+    from .port import CAPABILITIES
     from .state import LoanState, OperatorAction, Stage
 
 
@@ -34,6 +35,10 @@ class LoanOperations(LoanCore):
     def _require_stage(self, *stages: Stage) -> None:
         if self._state.closed:
             raise ValueError(f"the loan is closed ({self._state.status.value})")
+        if not CAPABILITIES[self._provider].webhooks:
+            # A polled provider's operation is acted on at the provider (the borrower formalizes at
+            # its link_form); only cancel applies here.
+            raise ValueError(f"the loan is at {self._provider.value}: this action is taken at the provider")
         if self._state.stage not in stages:
             wanted = " or ".join(s.value for s in stages)
             raise ValueError(f"the loan is in stage {self._state.stage.value}, this action needs {wanted}")

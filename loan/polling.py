@@ -53,8 +53,6 @@ STAGES = {
 class PolledOperations(LoanCore):
     """Issuance and following at a polled provider; ``LoanWorkflow`` routes its stages here."""
 
-    _provider: ProviderId
-
     def _next_run(self) -> LoanInput:
         """The input of the loan's next run (continue-as-new): its state and its pinned choices."""
         provider = ProviderId(self._state.provider) if self._state.provider else None

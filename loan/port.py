@@ -32,6 +32,7 @@ from domain.loan import LoanRequest, Product, ProviderId
 SIMULATE = "simulate"
 CREATE_OPERATION = "create_operation"
 FOLLOW_OPERATION = "follow_operation"
+REFRESH_PRODUCTS = "refresh_products"  # product-table providers: the table into the store (catalog)
 
 
 def activity_name(provider: ProviderId, operation: str) -> str:

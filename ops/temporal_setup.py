@@ -26,6 +26,7 @@ from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKe
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 
+from catalog.schedule import ensure_refresh_schedules
 from loan.visibility import LOAN_KEYS
 from recovery.schedule import ensure_recovery_schedule
 from runtime.settings import TemporalSettings
@@ -110,6 +111,7 @@ async def setup(settings: TemporalSettings, *, retention: timedelta, wait: timed
             report.namespace_created |= await ensure_namespace(client, namespace, retention)
             report.search_attributes_added += await ensure_search_attributes(client, namespace)
             report.recovery_schedule_created = await ensure_recovery_schedule(client, settings.task_queue)
+            await ensure_refresh_schedules(client, settings.task_queue)
             return report
         except (RPCError, RuntimeError) as error:
             # A new namespace takes a moment to reach every frontend's cache; a cluster, to start.

@@ -83,6 +83,18 @@ class ProviderSettings(BaseSettings):
     timeout_seconds: float = 20.0
 
 
+class ProviderBSettings(BaseSettings):
+    """The second provider (seed 003). Unset ``PROVIDER_B_BASE_URL``: this worker does not speak to it
+    (its loans wait for a worker that does)."""
+
+    model_config = SettingsConfigDict(env_prefix="PROVIDER_B_")
+
+    base_url: str | None = None
+    username: str = ""
+    password: SecretStr = SecretStr("")
+    timeout_seconds: float = 20.0
+
+
 class LenderSettings(BaseSettings):
     """What the lender sets for every loan (see loan.mapping.LenderTerms)."""
 

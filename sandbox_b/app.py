@@ -119,6 +119,9 @@ def create_app(settings: SandboxBSettings | None = None) -> FastAPI:
                 body = OperationRequest.model_validate(payload)
             except ValidationError as error:
                 raise validation_refusal(error) from None
+            refuse_field = sandbox.scenario(cpf or "").refuse_field
+            if refuse_field:
+                raise Refusal(400, "LEG000041", f"'' should be non-empty in {refuse_field}")
             created = sandbox.create(body)
             if sandbox.take_budget(cpf, "lose_creation_answer", header_faults(request)):
                 return _json({"title": "Gateway Timeout", "code": "SBX000504", "description": "answer lost"}, 504)

@@ -56,6 +56,9 @@ class Scenario(BaseModel):
     ends_after: Annotated[int, Field(ge=1, le=len(SANDBOX_PATH) - 1)] = 2
     step_seconds: Annotated[float, Field(gt=0)] | None = None  # this CPF's pace (default: the setting)
     faults: Faults | None = None
+    # The provider's own validation refuses the creation, naming this field of its model the way
+    # seed 003's example does ("'' should be non-empty in borrower.name"): a rule we cannot see.
+    refuse_field: str | None = None
 
     def statuses(self) -> tuple[str, ...]:
         if self.outcome == "canceled":

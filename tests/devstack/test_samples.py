@@ -36,13 +36,25 @@ async def ended(
         config.task_queue,
     )
     folder = tmp_path_factory.mktemp("samples")
-    async with httpx.AsyncClient(base_url=config.sandbox_url, timeout=10.0) as sandbox:
-        loans = [await start_sample(s, service, sandbox, stamp="it", documents_dir=folder) for s in SAMPLES]
+    async with (
+        httpx.AsyncClient(base_url=config.sandbox_url, timeout=10.0) as sandbox,
+        httpx.AsyncClient(base_url=config.sandbox_b_url, timeout=10.0) as sandbox_b,
+    ):
+        loans = [
+            await start_sample(s, service, sandbox, stamp="it", documents_dir=folder, sandbox_b=sandbox_b)
+            for s in SAMPLES
+        ]
         last = await follow(service, loans, seconds=180, report=lambda *_: None, poll=0.2)
         results = {}
         for started in loans:
             state = last[started.request.request_key]
-            debt = (await sandbox.get(f"/_sandbox/debts/{state.debt_key}")).json() if state.debt_key else {}
+            if started.sample.provider == "provider_b":
+                cpf = started.request.borrower.cpf
+                debt = {
+                    "operations": (await sandbox_b.get("/_sandbox/operations", params={"document_number": cpf})).json()
+                }
+            else:
+                debt = (await sandbox.get(f"/_sandbox/debts/{state.debt_key}")).json() if state.debt_key else {}
             results[started.sample.name] = (started, state, debt)
     return results
 
@@ -125,5 +137,19 @@ def test_the_term_pdf_was_uploaded_and_used(ended: dict[str, Any]) -> None:
 
 def test_every_loan_has_a_uuid_requester_key_in_its_state(ended: dict[str, Any]) -> None:
     for name, (_, state, debt) in ended.items():
-        if debt:
+        if debt and "operations" not in debt:
             assert state.requester_identifier_key == debt["requester_identifier_key"], name
+
+
+def test_second_provider_loans_are_created_once_and_followed_to_their_end(ended: dict[str, Any]) -> None:
+    _, completed, found = ended["provider-b-completes"]
+    [operation] = found["operations"]  # created once
+    assert (completed.debt_key, completed.contract_number) == (operation["debt_key"], operation["num_contrato"])
+    assert completed.provider == "provider_b" and completed.polls >= 2
+    assert completed.provider_status is not None and completed.provider_status.upper() == operation["status"].upper()
+    started, _, found = ended["provider-b-formalization"]
+    assert started.actions == ["formalized at the provider's link"] and found["operations"][0]["formalized"]
+    _, refused, found = ended["provider-b-refused-field"]
+    assert found["operations"] == []  # the provider refused it: nothing to follow, nothing to cancel
+    assert refused.outcome_reason is not None
+    assert "LEG000041" in refused.outcome_reason and "client.person_name" in refused.outcome_reason

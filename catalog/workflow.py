@@ -1,0 +1,27 @@
+"""ProductTableRefresh: one refresh of a provider's product table (its Schedule runs it hourly)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from loan.port import activity_name
+
+    from .contract import PRODUCT_TABLE_WORKFLOW, REFRESH_ACTIVITY, RefreshInput
+
+
+@workflow.defn(name=PRODUCT_TABLE_WORKFLOW)
+class ProductTableRefresh:
+    @workflow.run
+    async def run(self, refresh: RefreshInput) -> int:
+        count: int = await workflow.execute_activity(
+            activity_name(refresh.provider, REFRESH_ACTIVITY),
+            start_to_close_timeout=timedelta(minutes=2),
+            # The loans keep the last table meanwhile; the next scheduled run tries again.
+            retry_policy=RetryPolicy(initial_interval=timedelta(seconds=5), maximum_attempts=5),
+            result_type=int,
+        )
+        return count
