@@ -4,9 +4,17 @@ Retryable: connection errors, timeouts, 5xx, 429, and Dataprev's gateway suspens
 ("AM 303001 Runtime Error [State: SUSPENDED]", seed 000: wait 30 s before trying again).
 Not retryable: 400/404/409/412/422 business errors, carrying the provider's code and description
 (e.g. LEG000041 "'' should be non-empty in borrower.name", seed 003).
+
+Nothing personal leaves in an error: its message and the provider's description travel into the
+loan's failure, its state (served in clear by a query), logs and spans, and a provider may quote the
+request back (a name, a CPF, an account) in a description, a non-JSON error page or a 2xx we
+cannot read. Both are scrubbed here, where every provider error is made; the activities scrub again
+with the values they know are the borrower's (loan.errors).
 """
 
 from __future__ import annotations
+
+from domain.redaction import redact_provider_text
 
 SUSPENDED_MARKERS = ("AM 303001", "State: SUSPENDED")
 SUSPENDED_BACKOFF_SECONDS = 30.0
@@ -25,10 +33,10 @@ class ProviderError(Exception):
         retry_after: float | None = None,
         path: str = "",
     ) -> None:
-        super().__init__(message)
+        super().__init__(redact_provider_text(message))
         self.status = status
         self.code = code
-        self.description = description
+        self.description = redact_provider_text(description) if description else description
         self.retry_after = retry_after
         self.path = path
 
@@ -40,6 +48,11 @@ class ProviderError(Exception):
             "path": self.path,
             "retryable": self.retryable,
         }
+
+    def scrubbed(self, known: set[str]) -> tuple[str, str | None]:
+        """(message, description) without the ``known`` personal values either."""
+        description = redact_provider_text(self.description, known) if self.description else self.description
+        return redact_provider_text(str(self), known), description
 
 
 class ProviderUnavailable(ProviderError):

@@ -5,40 +5,167 @@ Exporter from the standard variables: OTLP/HTTP when ``OTEL_EXPORTER_OTLP_ENDPOI
 none (spans are still created, so trace ids propagate). httpx calls are instrumented here; FastAPI
 apps with :func:`instrument_app`; Temporal clients and workers carry the TracingInterceptor
 (runtime.temporal).
+
+PII defense in depth: failure messages are built without the borrower's data where they are made
+(loan.errors, provider.errors, loan.documents); in case something slips through, every log record
+and every exported span of a process that sets up tracing here has its CPF-shaped numbers and
+pydantic's quoted input values redacted (domain.redaction.redact).
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
+import traceback
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any
 
 from fastapi import FastAPI
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor
+from opentelemetry.trace import Status
+
+from domain.redaction import redact
 
 _configured = False
 
 
+# ---------------------------------------------------------------- logs
+
+
+def redact_record(record: logging.LogRecord) -> logging.LogRecord:
+    """The record's message, traceback and stack, formatted now and redacted (handlers then print the
+    redacted text: exc_text and stack_info take precedence over formatting the exception again)."""
+    try:
+        message = record.getMessage()
+    except (TypeError, ValueError):  # a malformed call: leave it to the handler's error path
+        return record
+    redacted = redact(message)
+    if redacted != message:
+        # Only then: some formatters read the arguments themselves (uvicorn's access log).
+        record.msg, record.args = redacted, None
+    if record.exc_info and not record.exc_text:
+        record.exc_text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+    if record.exc_text:
+        record.exc_text = redact(record.exc_text)
+    if record.stack_info:
+        record.stack_info = redact(record.stack_info)
+    return record
+
+
+_redacting_factory_installed = False
+
+
+def install_log_redaction() -> None:
+    """Every log record this process makes is redacted when it is made, whichever handler prints it
+    (our basicConfig, uvicorn's, the Temporal SDK's loggers); and so is an uncaught exception's
+    traceback. Idempotent."""
+    global _redacting_factory_installed  # noqa: PLW0603 - one record factory per process, by logging's design
+    if _redacting_factory_installed:
+        return
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        return redact_record(previous(*args, **kwargs))
+
+    logging.setLogRecordFactory(factory)
+    hook = sys.excepthook
+
+    def excepthook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            hook(kind, value, tb)
+            return
+        sys.stderr.write(redact("".join(traceback.format_exception(kind, value, tb))))
+
+    sys.excepthook = excepthook
+    _redacting_factory_installed = True
+
+
+# ---------------------------------------------------------------- spans
+
+
+def _redacted_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, Sequence) and not isinstance(value, bytes):
+        return tuple(redact(v) if isinstance(v, str) else v for v in value)
+    return value
+
+
+def _redacted_attributes(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {key: _redacted_value(value) for key, value in (attributes or {}).items()}
+
+
+def redacted_span(span: ReadableSpan) -> ReadableSpan:
+    """A copy of a finished span with its name, attributes, events (a recorded exception's message
+    and stack trace among them) and status description redacted."""
+    status = span.status
+    if status.description:
+        status = Status(status.status_code, redact(status.description))
+    return ReadableSpan(
+        name=redact(span.name),
+        context=span.context,
+        parent=span.parent,
+        resource=span.resource,
+        attributes=_redacted_attributes(span.attributes),
+        events=[Event(e.name, _redacted_attributes(e.attributes), e.timestamp) for e in span.events],
+        links=span.links,
+        kind=span.kind,
+        status=status,
+        start_time=span.start_time,
+        end_time=span.end_time,
+        instrumentation_scope=span.instrumentation_scope,
+    )
+
+
+class RedactingSpanProcessor(SpanProcessor):
+    """Hands its processor (an exporter's) redacted copies of finished spans."""
+
+    def __init__(self, inner: SpanProcessor) -> None:
+        self.inner = inner
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        self.inner.on_start(span, parent_context=parent_context)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        self.inner.on_end(redacted_span(span))
+
+    def shutdown(self) -> None:
+        self.inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.inner.force_flush(timeout_millis)
+
+
+# ---------------------------------------------------------------- set-up
+
+
 def setup_tracing(service_name: str, *, processor: SpanProcessor | None = None) -> TracerProvider:
-    """Install the process's tracer provider (once) and instrument httpx."""
+    """Install the process's tracer provider (once), instrument httpx, and redact logs and spans
+    (every processor given or made here sees redacted spans)."""
     global _configured  # noqa: PLW0603 - one provider per process, by OpenTelemetry's design
+    install_log_redaction()
     current = trace.get_tracer_provider()
     if _configured and isinstance(current, TracerProvider):
         if processor is not None:
-            current.add_span_processor(processor)
+            current.add_span_processor(RedactingSpanProcessor(processor))
         return current
     provider = TracerProvider(resource=Resource.create({SERVICE_NAME: service_name}))
     if processor is not None:
-        provider.add_span_processor(processor)
+        provider.add_span_processor(RedactingSpanProcessor(processor))
     if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter  # noqa: PLC0415
 
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        provider.add_span_processor(RedactingSpanProcessor(BatchSpanProcessor(OTLPSpanExporter())))
     elif os.environ.get("OTEL_TRACES_EXPORTER") == "console":
-        provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
+        provider.add_span_processor(RedactingSpanProcessor(SimpleSpanProcessor(ConsoleSpanExporter())))
     trace.set_tracer_provider(provider)
     HTTPXClientInstrumentor().instrument()
     _configured = True
