@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from devstack.samples import SAMPLES, sample_cpf, sample_request
 from devstack.stack import ROOT, LocalStack
@@ -42,9 +43,16 @@ def test_the_readme_lists_web_ui_queries() -> None:
 @pytest.mark.parametrize("query", _ui_queries())
 async def test_each_web_ui_query_in_the_readme_is_accepted_by_the_server(temporal_client: Client, query: str) -> None:
     query = query.replace("<debt key from the provider>", "no-such-key")
-    # The server rejects an unknown attribute or a malformed query; counting runs the query for real.
-    count = await temporal_client.count_workflows(query)
-    assert count.count >= 0
+    # Counting runs the query for real: the server refuses an unknown attribute or a malformed query
+    # (an RPCError here), whatever the count.
+    await temporal_client.count_workflows(query)
+    # The control: the same query with its first attribute misspelt is refused, so the call above
+    # would have failed on a README query naming an attribute the server does not have.
+    attribute = re.match(r"\s*(\w+)", query)
+    assert attribute, query
+    misspelt = query.replace(attribute.group(1), f"{attribute.group(1)}Typo", 1)
+    with pytest.raises(RPCError):
+        await temporal_client.count_workflows(misspelt)
 
 
 def _service_example() -> Callable[[dict[str, Any]], Awaitable[str]]:
