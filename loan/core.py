@@ -55,9 +55,15 @@ def ends(status: Status, reason: str | None, **kwargs: Any) -> LoanEnds:
     return LoanEnds(Ending(status, reason, **kwargs))
 
 
-def failure_text(error: ActivityError) -> tuple[str | None, str]:
+ACTIVITY_FAILURES = (ActivityError, ApplicationError)
+"""How a failed activity reaches workflow code: an ``ActivityError`` wrapping the activity's failure
+(regular activities), or the ``ApplicationError`` itself (a local activity's non-retryable failure,
+as this SDK delivers it; found by ``tests/loan/test_polling.py``)."""
+
+
+def failure_text(error: ActivityError | ApplicationError) -> tuple[str | None, str]:
     """(error type, readable text with the provider's code) of a failed activity."""
-    cause = error.cause
+    cause = error if isinstance(error, ApplicationError) else error.cause
     if isinstance(cause, ApplicationError):
         details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
         code = details.get("code")
@@ -149,7 +155,7 @@ class LoanCore:
                 ),
                 local=True,
             )
-        except ActivityError as error:  # the provider is out of reach: the next silence asks again
+        except ACTIVITY_FAILURES as error:  # the provider is out of reach: the next silence asks again
             note_unknown(state, f"provider lookup failed: {failure_text(error)[1]}"[:300])
             return
         state.lookups += 1
@@ -214,7 +220,7 @@ class LoanCore:
         reach for longer than the rules allow."""
         try:
             return await self._activity(method, argument, local=local)
-        except ActivityError as error:
+        except ACTIVITY_FAILURES as error:
             kind, text = failure_text(error)
             if kind == BUSINESS_ERROR:
                 raise ends(refusal, f"provider refused {method.__name__}: {text}", cancel_at_provider=True) from None
@@ -238,7 +244,7 @@ class LoanCore:
                         documents=documents,
                     ),
                 )
-        except ActivityError as error:
+        except ACTIVITY_FAILURES as error:
             state.document_problem = failure_text(error)[1]
             self._publish()
             raise

@@ -11,7 +11,7 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from .core import LoanCore, failure_text
+from .core import ACTIVITY_FAILURES, LoanCore, failure_text
 
 with workflow.unsafe.imports_passed_through():
     from domain.calendar import SAO_PAULO, end_of_day
@@ -47,7 +47,7 @@ class LoanOperations(LoanCore):
         self._state.operator_actions.append(OperatorAction(kind=kind, at=workflow.now(), note=note))
 
     @staticmethod
-    def _refused(action: str, error: ActivityError) -> ApplicationError:
+    def _refused(action: str, error: ActivityError | ApplicationError) -> ApplicationError:
         kind, text = failure_text(error)
         return ApplicationError(f"{action} refused: {text}", type=kind or "ActionFailed", non_retryable=True)
 
@@ -56,7 +56,7 @@ class LoanOperations(LoanCore):
         self._operator("provide_documents")
         try:
             await self._attach(documents)
-        except ActivityError as error:
+        except ACTIVITY_FAILURES as error:
             raise self._refused("documents", error) from None
         return self._state
 
@@ -71,7 +71,7 @@ class LoanOperations(LoanCore):
         try:
             async with self._lock:
                 await self._activity(LoanActivities.sign, SignInput(debt_key=state.debt_key, submission=submission))
-        except ActivityError as error:
+        except ACTIVITY_FAILURES as error:
             raise self._refused("signature", error) from None
         state.signature_submitted_at = workflow.now()
         self._operator("submit_signature", f"biometry {submission.biometry_analysis_reference.value}")
@@ -99,7 +99,7 @@ class LoanOperations(LoanCore):
                         account_holder_cpf=self._request.borrower.cpf,
                     ),
                 )
-        except ActivityError as error:
+        except ACTIVITY_FAILURES as error:
             raise self._refused("collateral correction", error) from None
         state.corrections += 1
         # What the provider now holds is what every later call must send (rechecks, reapresentação).
@@ -129,7 +129,7 @@ class LoanOperations(LoanCore):
                     LoanActivities.recalculate,
                     RecalculateInput(debt_key=state.debt_key, installment_value=reduction.installment_value),
                 )
-        except ActivityError as error:
+        except ACTIVITY_FAILURES as error:
             raise self._refused("installment reduction", error) from None
         state.issued_options = recalculated.options
         state.installment_value = reduction.installment_value
@@ -166,7 +166,7 @@ class LoanOperations(LoanCore):
                         account_holder_cpf=self._request.borrower.cpf,
                     ),
                 )
-        except ActivityError as error:
+        except ACTIVITY_FAILURES as error:
             raise self._refused("reapresentação", error) from None
         state.refusal = None
         state.reapresentacoes += 1

@@ -16,9 +16,8 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
 
-from .core import CALL_TIMEOUT, PROVIDER_RETRY, LoanCore, ends, failure_text
+from .core import ACTIVITY_FAILURES, CALL_TIMEOUT, PROVIDER_RETRY, LoanCore, ends, failure_text
 
 with workflow.unsafe.imports_passed_through():
     from domain.calendar import end_of_day
@@ -80,7 +79,7 @@ class PolledOperations(LoanCore):
     async def _simulate_at_provider(self, argument: Any) -> Any:
         try:
             return await self._port(SIMULATE, argument, Simulated, local=True)
-        except ActivityError as error:
+        except ACTIVITY_FAILURES as error:
             raise ends(
                 Status.REJECTED, f"{self._provider.value} cannot price the loan: {failure_text(error)[1]}"
             ) from None
@@ -99,7 +98,7 @@ class PolledOperations(LoanCore):
                 OperationFacts,
                 local=False,  # a creation can take long and must not run twice: a regular activity
             )
-        except ActivityError as error:
+        except ACTIVITY_FAILURES as error:
             kind, text = failure_text(error)
             verb = "refused" if kind == BUSINESS_ERROR else "unavailable for"
             # No debt exists at the provider: nothing to cancel there.
@@ -139,7 +138,7 @@ class PolledOperations(LoanCore):
                 found = await self._port(
                     FOLLOW_OPERATION, FollowInput(debt_key=state.debt_key), OperationFacts, local=True
                 )
-            except ActivityError as error:
+            except ACTIVITY_FAILURES as error:
                 note_unknown(state, f"following the operation failed: {failure_text(error)[1]}"[:300])
                 changed = False
             else:

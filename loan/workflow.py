@@ -17,7 +17,7 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
-from .core import CALL_TIMEOUT, PROVIDER_RETRY, HistoryTooLong, LoanEnds, ends, failure_text
+from .core import ACTIVITY_FAILURES, CALL_TIMEOUT, PROVIDER_RETRY, HistoryTooLong, LoanEnds, ends, failure_text
 from .operator import LoanOperations
 from .polling import PolledOperations
 
@@ -382,6 +382,8 @@ class LoanWorkflow(LoanOperations, PolledOperations):
         state, ending = self._state, end.ending
         state.status, state.outcome_reason, state.rejection = ending.status, ending.reason, list(ending.rejection)
         if ending.cancel_at_provider and state.debt_key and not CAPABILITIES[self._provider].cancel:
+            # Nothing was canceled at the provider: not "canceled permanently" until someone does it there.
+            state.status = Status.CANCELED
             state.outcome_reason = f"{ending.reason}; cancel it at {self._provider.value}: it has no cancel API"
         elif ending.cancel_at_provider and state.debt_key and not provider_already_ended(state):
             try:
@@ -389,7 +391,7 @@ class LoanWorkflow(LoanOperations, PolledOperations):
                     await self._activity(
                         LoanActivities.cancel_permanently, DebtKeyInput(debt_key=state.debt_key), CLEANUP_TIMEOUT
                     )
-            except ActivityError as error:
+            except ACTIVITY_FAILURES as error:
                 state.outcome_reason = (
                     f"{ending.reason}; the provider did not take the cancellation: {failure_text(error)[1]}"
                 )

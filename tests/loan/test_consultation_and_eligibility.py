@@ -122,6 +122,16 @@ async def test_provider_refusing_the_issuance_rejects_with_its_code(start: Any) 
     assert "LEG000041" in (outcome.reason or "")
 
 
+async def test_provider_refusing_the_simulation_a_local_activity_rejects_with_its_code(start: Any) -> None:
+    # A local activity's refusal reaches the workflow unwrapped (not as an ActivityError): the loan
+    # must still end with the provider's code, not fail as a workflow.
+    loan = await start(loan_request(), fake=FakeProvider(refuse={"simulate": "SIM000404"}))
+    await loan.consulted()
+    outcome = await loan.outcome()
+    assert outcome.status == Status.REJECTED
+    assert "SIM000404" in (outcome.reason or "") and "simulate" in (outcome.reason or "")
+
+
 async def test_a_ddb_91_days_ago_leaves_nothing_to_wait_for(start: Any) -> None:
     loan = await start(loan_request())
     await loan.consulted(ddb=today() - timedelta(days=91))
