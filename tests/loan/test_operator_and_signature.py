@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from temporalio import activity
 from temporalio.client import WorkflowUpdateFailedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from domain.loan import CancelRequest
+from loan.activity_models import DocumentsInput
 from loan.state import LoanState, Stage, Status
 from tests.loan.conftest import signature
 from tests.support import webhooks
+from tests.support.fake_provider import FakeProvider
 from tests.support.loans import document_files, loan_request
 from tests.support.temporal import eventually
 
@@ -101,9 +106,57 @@ async def test_cancel_after_close_is_refused(start: Any) -> None:
     await eventually(lambda: _called(loan, "request_benefits"))
     await loan.send(webhooks.consultation_failure("benefits", loan.fake.benefits_key))
     await loan.outcome()
-    # A closed loan takes no more updates: the server refuses them (no worker runs this code again).
-    with pytest.raises((WorkflowUpdateFailedError, RPCError)):
+    # A closed loan takes no more updates: the server refuses them before any worker runs the
+    # validator (its "already closed" branch covers a loan still running its closing steps).
+    with pytest.raises(RPCError) as refused:
         await _cancel(loan)
+    assert refused.value.status == RPCStatusCode.NOT_FOUND
+    assert "already closed" not in refused.value.message
+
+
+@dataclass
+class DocumentsHeld(FakeProvider):
+    """attach_documents waits for the test: the loan's run loop is held inside an activity."""
+
+    attaching: asyncio.Event = field(default_factory=asyncio.Event)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def activities(self) -> list[Any]:
+        held = self
+
+        @activity.defn(name="attach_documents")
+        async def attach_documents(call: DocumentsInput) -> None:
+            held._record("attach_documents", call)
+            held.attaching.set()
+            await held.release.wait()
+
+        return [a for a in super().activities() if a.__name__ != "attach_documents"] + [attach_documents]
+
+
+async def test_cancel_after_the_money_left_is_refused_by_the_validator(start: Any, tmp_path: Any) -> None:
+    # The provider's news is applied when it arrives (the signal handler); the run loop acts on it at
+    # its next wait. Between the two, the loan is disbursed and not yet closed: held here in an
+    # activity, where a cancel meets the validator's "disbursed" branch.
+    fake = DocumentsHeld()
+    loan = await start(loan_request(documents=document_files(tmp_path)), fake=fake)
+    await loan.consulted()
+    await asyncio.wait_for(fake.attaching.wait(), timeout=15)
+    await loan.send(webhooks.debt(fake.debt_key, "disbursed"))
+    state = await eventually(lambda: _disbursed(loan), what="the disbursement applied")
+    assert not state.closed
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await _cancel(loan)
+    assert "the loan was disbursed: it can no longer be canceled here" in str(refused.value.cause)
+    fake.release.set()
+    outcome = await loan.outcome()
+    assert (outcome.status, outcome.reason) == (Status.COMPLETED, "disbursed")
+    assert "cancel_permanently" not in fake.names()
+    assert [a.kind for a in (await loan.state()).operator_actions] == []  # refused before history
+
+
+async def _disbursed(loan: Any) -> LoanState | None:
+    state: LoanState = await loan.state()
+    return state if state.disbursed else None
 
 
 async def _called(loan: Any, name: str) -> bool:

@@ -10,6 +10,7 @@ from loan.routing import NoProvider, ProviderRouting, choose_provider
 from tests.support.loans import loan_request
 
 A, B = ProviderId.QITECH, ProviderId.PROVIDER_B
+REFINANCED = [{"operation_key": "8b0c7a57-8c3e-4f0e-9d7b-1c2f3a4b5c6d", "installment_value": "100.00"}]
 
 
 def test_by_default_the_first_provider_issues() -> None:
