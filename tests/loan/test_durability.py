@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from domain.calendar import SAO_PAULO
 from loan.rules import LoanPolicy
 from loan.state import Stage, Status
 from tests.loan.conftest import record_history
@@ -57,18 +59,57 @@ async def test_signature_received_after_averbacao_is_harmless(start: Any, tmp_pa
     assert (await loan.outcome()).status == Status.COMPLETED
 
 
+def _collateral_error(key: str, enumerator: str, at: datetime) -> dict[str, Any]:
+    """A teimosinha answer as the provider sends it; ``at`` makes each attempt its own event."""
+    return {
+        "webhook_type": "credit_operation.collateral",
+        "key": key,
+        "event_time": at.strftime("%Y-%m-%dT%H:%M:%S"),
+        "data": {
+            "collateral_type": "social_security",
+            "collateral_constituted": False,
+            "collateral_data": {
+                "status": "pending_reservation",
+                "last_response": {"errors": [{"enumerator": enumerator}]},
+                "last_response_event_datetime": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "reservation_method": "new_credit",
+            },
+        },
+    }
+
+
 async def test_a_long_teimosinha_continues_as_new_carrying_its_state(start: Any, tmp_path: Any) -> None:
     loan = await start(loan_request(documents=document_files(tmp_path)), policy=LoanPolicy(history_event_limit=100))
     await loan.averbada()
-    for _ in range(40):
-        await loan.send(webhooks.collateral_error(loan.fake.debt_key, "benefit_blocked_by_tbm"))
+    # Forty hourly attempts, each identified as the gateway identifies it (no event_key: the digest
+    # of its body), so a redelivery carries the same identity as the first delivery.
+    first_attempt = datetime.now(SAO_PAULO).replace(microsecond=0) - timedelta(days=3)
+    bodies = [
+        _collateral_error(loan.fake.debt_key, "benefit_blocked_by_tbm", first_attempt + timedelta(hours=hour))
+        for hour in range(40)
+    ]
+    events = [webhooks.received(body) for body in bodies]
+    assert len({event.event_id for event in events}) == 40
+    for event in events:
+        await loan.send(event)
     state = await eventually(lambda: _runs_above_one(loan), what="continue-as-new")
     assert state.averbacao_answers == 40
     assert state.stage == Stage.AVERBACAO
-    assert len(state.seen_event_ids) >= 40
-    # A duplicate of an event seen in the first run is still recognised after it.
     description = await loan.handle.describe()
     assert description.run_id != loan.handle.first_execution_run_id
+    # A duplicate of an event the first run applied, redelivered after it: recognised, not applied.
+    redelivered = webhooks.received(bodies[0])
+    assert redelivered.event_id == events[0].event_id and redelivered.event_id in state.seen_event_ids
+    duplicates = state.duplicate_events
+    await loan.send(redelivered)
+    state = await eventually(lambda: _with(loan, duplicate_events=duplicates + 1), what="the duplicate counted")
+    assert state.averbacao_answers == 40
+    # The control: a new attempt (a new identity) is applied in this run.
+    await loan.send(
+        webhooks.received(_collateral_error(loan.fake.debt_key, "benefit_blocked_by_tbm", datetime.now(SAO_PAULO)))
+    )
+    state = await eventually(lambda: _with(loan, averbacao_answers=41), what="the new attempt applied")
+    assert state.duplicate_events == duplicates + 1
     await loan.send(webhooks.collateral_success(loan.fake.debt_key))
     await loan.at(Stage.DISBURSEMENT)
     await loan.send(webhooks.debt(loan.fake.debt_key, "disbursed"))
@@ -76,6 +117,11 @@ async def test_a_long_teimosinha_continues_as_new_carrying_its_state(start: Any,
     assert outcome.status == Status.COMPLETED
     first_run = loan.env.client.get_workflow_handle(loan.handle.id, run_id=loan.handle.first_execution_run_id)
     await record_history(first_run, suffix="first_run")
+
+
+async def _with(loan: Any, **values: Any) -> Any:
+    state = await loan.state()
+    return state if all(getattr(state, name) == value for name, value in values.items()) else None
 
 
 async def _runs_above_one(loan: Any) -> Any:
