@@ -8,7 +8,11 @@ exist, and the versions and names shared by compose, Kubernetes and the Helm val
 
 from __future__ import annotations
 
+import ast
+import functools
+import importlib
 import importlib.util
+import json
 import re
 import shutil
 import subprocess
@@ -28,18 +32,17 @@ from codec.settings import CodecSettings
 from devstack.stack import ROOT
 from gateway.settings import GatewaySettings
 from loan.core import CALL_TIMEOUT
+from loan.documents import DocumentSettings
 from ops import healthcheck
-from relay.settings import RelaySettings
 from runtime.settings import (
     ENVCONFIG_NAMES,
-    LenderSettings,
     PiiSettings,
     ProviderSettings,
     TemporalSettings,
     WorkerSettings,
 )
-from sandbox.settings import SandboxSettings
 from store.db import DatabaseSettings
+from tests.test_layers import MODULE_GRAPH, MODULES
 
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
@@ -47,25 +50,15 @@ COMPOSE = DEPLOY / "compose" / "docker-compose.yml"
 DOCKERFILE = DEPLOY / "docker" / "Dockerfile"
 HELM_VALUES = DEPLOY / "temporal-helm" / "values.yaml"
 
-# What each of our images runs and which settings that process reads (runtime.settings & co).
-COMPONENT_SETTINGS: dict[str, tuple[type[BaseSettings], ...]] = {
-    "worker": (
-        TemporalSettings,
-        ProviderSettings,
-        LenderSettings,
-        WorkerSettings,
-        CodecSettings,
-        PiiSettings,
-        DatabaseSettings,
-    ),
-    "store-migrate": (DatabaseSettings,),
-    "gateway": (GatewaySettings, DatabaseSettings),
-    "relay": (RelaySettings, TemporalSettings, CodecSettings, DatabaseSettings),
-    "codec": (CodecSettings,),
-    "sandbox": (SandboxSettings,),
-    "temporal-setup": (TemporalSettings,),
-    "promote-build": (TemporalSettings, WorkerSettings),
-    "starter": (TemporalSettings, CodecSettings, PiiSettings),
+# Which settings each process reads is derived from the code (see "which process reads which
+# settings" below): the module a container runs, from its command or its image's CMD, and every
+# settings class instantiated anywhere in that module's imports.
+
+# Given to a process by the manifests though nothing in it reads it: each entry is a finding to fix in
+# deploy/ (then here); the test below fails once the manifests stop giving it, or the process reads it.
+GIVEN_BUT_UNREAD = {
+    # The keyed CPF hash is the starter's (search attributes at start); the worker never computes it.
+    "worker": {"PII_HASH_KEY"},
 }
 # Settings a production deployment must set: their defaults are for a developer's machine.
 MUST_SET = {
@@ -76,7 +69,6 @@ MUST_SET = {
         "PROVIDER_CLIENT_ID",
         "PROVIDER_CLIENT_SECRET",
         "CODEC_KEYS",
-        "PII_HASH_KEY",
         "WORKER_METRICS_BIND",
         "WORKER_GRACEFUL_SHUTDOWN_SECONDS",
         "DATABASE_URL",
@@ -112,11 +104,136 @@ def env_names(settings: type[BaseSettings]) -> set[str]:
     return {f"{prefix}{name}".upper() for name in settings.model_fields}
 
 
-def known_names(component: str) -> set[str]:
-    names = set().union(*(env_names(s) for s in COMPONENT_SETTINGS[component])) | OTEL_NAMES
-    if TemporalSettings in COMPONENT_SETTINGS[component]:
+def read_names(component: str) -> set[str]:
+    """Every environment variable the component's process reads."""
+    reads = component_settings()[component]
+    names = set().union(*(env_names(s) for s in reads)) | OTEL_NAMES
+    if TemporalSettings in reads:
         names |= ENVCONFIG_NAMES
     return names
+
+
+def known_names(component: str) -> set[str]:
+    return read_names(component) | GIVEN_BUT_UNREAD.get(component, set())
+
+
+# ---------------------------------------------------------------- which process reads which settings
+
+
+@functools.cache
+def settings_classes() -> dict[str, type[BaseSettings]]:
+    """Every settings class the project defines (a subclass of BaseSettings, directly or not), by name."""
+    defined: dict[str, str] = {}
+    changed = True
+    while changed:  # subclasses of our own settings classes too
+        changed = False
+        for module, path in MODULES.items():
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ClassDef) and node.name not in defined:
+                    bases = {b.id if isinstance(b, ast.Name) else getattr(b, "attr", "") for b in node.bases}
+                    if bases & ({"BaseSettings"} | set(defined)):
+                        defined[node.name] = module
+                        changed = True
+    classes = {name: getattr(importlib.import_module(module), name) for name, module in defined.items()}
+    assert all(issubclass(c, BaseSettings) for c in classes.values())
+    return classes
+
+
+def settings_read_by(entry: str) -> frozenset[type[BaseSettings]]:
+    """The settings classes instantiated (``XSettings()``, ``settings or XSettings()``) anywhere in the
+    modules ``entry`` imports, directly or not, function-local imports included."""
+    classes = settings_classes()
+    closure, pending = set(), [entry]
+    while pending:
+        module = pending.pop()
+        if module not in closure:
+            closure.add(module)
+            pending.extend(MODULE_GRAPH[module])
+    found = set()
+    for module in closure:
+        for node in ast.walk(ast.parse(MODULES[module].read_text())):
+            if isinstance(node, ast.Call):
+                called = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+                if called in classes:
+                    found.add(classes[called])
+    return frozenset(found)
+
+
+def python_module(command: list[str]) -> str:
+    """The project module ``python -m X`` runs (a package runs its __main__)."""
+    module = command[command.index("-m") + 1]
+    return f"{module}.__main__" if f"{module}.__main__" in MODULES else module
+
+
+def image_modules() -> dict[str, str]:
+    """Dockerfile target -> the module its CMD runs."""
+    return {
+        stage: python_module(json.loads(rest))
+        for stage, instructions in dockerfile_stages().items()
+        for instruction, rest in instructions
+        if instruction == "CMD"
+    }
+
+
+def compose_module(service: dict[str, Any]) -> str:
+    command = service.get("command") or service.get("entrypoint")
+    return python_module(command) if command else image_modules()[compose_target(service) or ""]
+
+
+def k8s_module(workload: dict[str, Any]) -> str:
+    (container,) = pod_spec(workload)["containers"]
+    if "command" in container:
+        return python_module(container["command"])
+    return image_modules()[container["image"].removeprefix("consignado/")]
+
+
+@functools.cache
+def component_modules() -> dict[str, str]:
+    """Each component (an image, or a job or tool run from the worker's image) -> the module it runs."""
+    modules = dict(image_modules())
+    for name, service in compose()["services"].items():
+        if compose_target(service) and (service.get("command") or service.get("entrypoint")):
+            modules[name] = compose_module(service)
+    for workload in k8s_kind("Deployment") + k8s_kind("Job"):
+        modules.setdefault(K8S_COMPONENTS[workload["metadata"]["name"]], k8s_module(workload))
+    return modules
+
+
+@functools.cache
+def component_settings() -> dict[str, frozenset[type[BaseSettings]]]:
+    return {component: settings_read_by(module) for component, module in component_modules().items()}
+
+
+def test_the_settings_each_process_reads_are_found_in_its_code() -> None:
+    reads = component_settings()
+    assert component_modules()["worker"] == "worker" and component_modules()["gateway"] == "gateway.__main__"
+    # Read in the entry module itself, in a module it imports (the codec through runtime.temporal,
+    # documents through loan.activities), and in a function-local import.
+    assert {TemporalSettings, ProviderSettings, WorkerSettings, DatabaseSettings, CodecSettings} <= reads["worker"]
+    assert DocumentSettings in reads["worker"]
+    assert reads["gateway"] == {GatewaySettings, DatabaseSettings}
+    assert reads["codec"] == {CodecSettings} and reads["store-migrate"] == {DatabaseSettings}
+    assert PiiSettings in reads["starter"] and PiiSettings not in reads["worker"]
+    assert GatewaySettings not in reads["worker"] | reads["relay"]
+
+
+def test_compose_and_kubernetes_run_the_same_module_for_a_component() -> None:
+    modules = component_modules()
+    for component, workload in k8s_workloads():
+        assert k8s_module(workload) == modules[component], component
+    for name, (component, service) in our_compose_services().items():
+        assert compose_module(service) == modules[component], name
+
+
+def test_every_setting_given_but_unread_is_still_given_and_still_unread() -> None:
+    given: dict[str, set[str]] = {}
+    for component, service in our_compose_services().values():
+        given.setdefault(component, set()).update(compose_env(service))
+    for component, workload in k8s_workloads():
+        given.setdefault(component, set()).update(container_env(workload))
+    for component, names in GIVEN_BUT_UNREAD.items():
+        assert names <= given[component], f"{component} is no longer given {names - given[component]}: drop them here"
+        assert not names & read_names(component), f"{component} now reads {names & read_names(component)}"
 
 
 def load_all(path: Path) -> list[Any]:
@@ -285,7 +402,7 @@ def our_compose_services() -> dict[str, tuple[str, dict[str, Any]]]:
     for name, service in compose()["services"].items():
         target = compose_target(service)
         if target:
-            services[name] = (name if name in COMPONENT_SETTINGS else target, service)
+            services[name] = (name if name in component_settings() else target, service)
     return services
 
 
@@ -640,7 +757,7 @@ def test_the_temporal_cloud_overlay_changes_only_the_connection() -> None:
         if "name" in patch.get("target", {}) and patch["target"]["kind"] != "ConfigMap"
         for name in patch["target"]["name"].split("|")
     }
-    temporal_clients = {n for n, c in K8S_COMPONENTS.items() if TemporalSettings in COMPONENT_SETTINGS[c]}
+    temporal_clients = {n for n, c in K8S_COMPONENTS.items() if TemporalSettings in component_settings()[c]}
     assert targets == temporal_clients
     for patch in kustomization["patches"]:
         if patch.get("path", "").startswith("api-key"):
