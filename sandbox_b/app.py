@@ -181,6 +181,11 @@ def create_app(settings: SandboxBSettings | None = None) -> FastAPI:
         sandbox.clear_scenario(cpf)
         return {"cpf": cpf, "status": "cleared"}
 
+    @app.get("/_sandbox/budgets/{cpf}")
+    async def budgets(cpf: str) -> dict[str, int]:
+        """The injected failures this CPF has left (a test checks an outage really happened)."""
+        return sandbox.budget(cpf)
+
     @app.put("/_sandbox/faults")
     async def put_faults(faults: Faults) -> dict[str, str]:
         sandbox.set_global_faults(faults)

@@ -161,6 +161,9 @@ class SandboxB:
         scenario = self.scenarios.get(cpf or "")
         return self.global_faults.merged(scenario.faults if scenario else None).merged(header)
 
+    def budget(self, cpf: str) -> dict[str, int]:
+        return dict(self._budgets.get(cpf, {}))
+
     def take_budget(self, cpf: str | None, name: str, header: Faults | None) -> bool:
         """Whether this call spends one of the scope's N injected failures of this kind."""
         if header is not None and getattr(header, name) > 0:
