@@ -130,7 +130,7 @@ class LoanActivities:
     async def upload_authorization_term(self, upload: TermUploadInput) -> TermUploaded:
         """The IN100 term's signed PDF: checked (PDF/A, at most 2 MB) and uploaded once."""
         try:
-            content = await documents.fetch(upload.term, self._http)
+            content = await documents.fetch(upload.term, self._http, field="authorization_term")
             documents.check_pdfa(content, "authorization_term")
         except documents.DocumentUnusable as error:
             raise invalid_document(str(error)) from None
@@ -193,7 +193,7 @@ class LoanActivities:
 
     async def _upload(self, request_key: str, role: str, ref: DocumentRef) -> str:
         try:
-            content = await documents.fetch(ref, self._http)
+            content = await documents.fetch(ref, self._http, field=role)
             documents.check_jpeg(content, role)
         except documents.DocumentUnusable as error:
             raise invalid_document(str(error)) from None

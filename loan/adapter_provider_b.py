@@ -23,6 +23,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from domain.loan import LoanRequest, ProviderId
+from domain.redaction import redact_provider_text
 from pricing.engine import PricingError, QuoteOption, quote
 from pricing.product import ProductConfig
 from pricing.render import quote_request_from
@@ -37,7 +38,7 @@ from store.products import ProductTables
 from . import mapping
 from .activity_models import Simulated as LoanSimulated
 from .activity_models import SimulateInput
-from .errors import BUSINESS_ERROR, as_application_error
+from .errors import BUSINESS_ERROR, as_application_error, personal_values
 from .port import (
     CREATE_OPERATION,
     FOLLOW_OPERATION,
@@ -180,9 +181,11 @@ class ProviderBActivities:
         try:
             return facts(await self._client.create_operation(payload))
         except OperationRefused as error:
-            # Named as our payload names it (client.person_name), beside the provider's own words.
+            # Named as our payload names it (client.person_name), beside the provider's own words
+            # with whatever of the borrower's data they repeat taken out.
             where = error.payload_field or error.field
-            said = f"{where}: {error.description or 'refused'}" if where else (error.description or "refused")
+            words = redact_provider_text(error.description or "refused", personal_values(request))
+            said = f"{where}: {words}" if where else words
             raise refused(
                 f"{error.code or error.status} {said}",
                 {"code": error.code, "field": where, "description": said, "status": error.status},
@@ -191,7 +194,7 @@ class ProviderBActivities:
             # Retried: the next attempt looks for the operation before it creates one.
             raise as_application_error(ProviderUnavailable(str(error), path=error.path)) from None
         except ProviderError as error:
-            raise as_application_error(error) from None
+            raise as_application_error(error, personal=personal_values(request)) from None
 
     async def _made_before(self, creation: CreateOperationInput, operation: object) -> OperationView | None:
         request = creation.request

@@ -20,9 +20,7 @@ class ProductTables:
     async def save(self, provider: str, body: str) -> None:
         now = datetime.now(UTC)
         statement = self._insert(provider_products).values(provider=provider, body=body, fetched_at=now)
-        statement = statement.on_conflict_do_update(
-            index_elements=["provider"], set_={"body": body, "fetched_at": now}
-        )
+        statement = statement.on_conflict_do_update(index_elements=["provider"], set_={"body": body, "fetched_at": now})
         async with self._engine.begin() as connection:
             await connection.execute(statement)
 

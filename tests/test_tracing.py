@@ -54,8 +54,9 @@ def spans() -> Iterator[InMemorySpanExporter]:
 
 
 async def test_one_loan_shares_one_trace_across_the_webhook_hop(
-    stack: LocalStack, spans: InMemorySpanExporter, tmp_path: Path
+    stack: LocalStack, spans: InMemorySpanExporter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("DOCUMENTS_ALLOWED_SCHEMES", "https,file")  # the sample's documents are local files
     queue = f"trace-{uuid.uuid4()}"
     temporal = TemporalSettings(address=stack.config.temporal_address, task_queue=queue)
     client = await connect(temporal, codec=stack.config.codec_settings())

@@ -56,10 +56,7 @@ HELM_VALUES = DEPLOY / "temporal-helm" / "values.yaml"
 
 # Given to a process by the manifests though nothing in it reads it: each entry is a finding to fix in
 # deploy/ (then here); the test below fails once the manifests stop giving it, or the process reads it.
-GIVEN_BUT_UNREAD = {
-    # The keyed CPF hash is the starter's (search attributes at start); the worker never computes it.
-    "worker": {"PII_HASH_KEY"},
-}
+GIVEN_BUT_UNREAD: dict[str, set[str]] = {}
 # Settings a production deployment must set: their defaults are for a developer's machine.
 MUST_SET = {
     "worker": {
@@ -73,6 +70,7 @@ MUST_SET = {
         "WORKER_GRACEFUL_SHUTDOWN_SECONDS",
         "DATABASE_URL",
         "DATABASE_PASSWORD",
+        "DOCUMENTS_ALLOWED_HOSTS",
     },
     "gateway": {
         "GATEWAY_HOST",
