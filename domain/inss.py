@@ -132,6 +132,19 @@ PORTABILITY_ACTION_OVERRIDES: MappingProxyType[str, LenderAction] = MappingProxy
 )
 """Seed 002 (Port+Refin reference) keeps AN and IR in teimosinha; 001 and 004 cancel them."""
 
+PORT_REFIN_AVERBACAO_ERRORS: tuple[DataprevReturn, ...] = tuple(
+    DataprevReturn(
+        row.code,
+        row.enumerator,
+        row.description,
+        PORTABILITY_ACTION_OVERRIDES.get(row.enumerator, row.action),
+        "seed 002 §14 Tabela de retorno de erros Dataprev - averbação",
+    )
+    for row in AVERBACAO_ERRORS
+)
+"""The averbação errors as seed 002 prints them for Port+Refin: the same codes, enumerators and
+descriptions as 004's table, every action Teimosinha but HX (Confirmar averbação)."""
+
 AVERBACAO_SUCCESSES: tuple[DataprevReturn, ...] = _rows(
     "seed 004 §12 Tabela de retorno de sucesso - averbação",
     (
