@@ -45,7 +45,18 @@ from .models.debt import (
     SignatureEvidence,
 )
 from .models.notifications import NotificationEvent, NotificationEvents
+from .models.portability import (
+    CreditOperationAnswer,
+    CtcParticipants,
+    InstallmentReduction,
+    LegSignature,
+    OriginContractQuery,
+    OriginContractRequestCreated,
+    ProposalAnswer,
+    ProposalRequest,
+)
 from .models.simulation import DebtSimulationRequest, SimulationResult
+from .portability_enumerators import CreditOperationLeg
 from .wire import decode, encode
 
 log = logging.getLogger(__name__)
@@ -103,6 +114,37 @@ class Paths:
     def balance_request_confirmation(debt_key: str) -> str:
         # Seed 004 §7 says to "send a request in the format below" and prints none: assumed path.
         return f"/debt/{debt_key}/collateral/balance_request_confirmation"
+
+    # Port+Refin (seed 002; provider.models.portability).
+    CTC_PARTICIPANTS = "/v2/credit_transfer/participants"  # seed 002 §9
+    # docs.qitech.com.br/documentation/guides/INSS/portability+refinancing/proposta
+    PROPOSAL = "/v2/credit_transfer/proposal"
+
+    @staticmethod
+    def proposal(proposal_key: str) -> str:
+        # Read (GET) and cancel (DELETE) the proposal: the proposta page says it is fetched, a
+        # lender's public integration deletes it here; the path itself is assumed.
+        return f"/v2/credit_transfer/proposal/{proposal_key}"
+
+    @staticmethod
+    def proposal_leg(proposal_key: str, leg: CreditOperationLeg) -> str:
+        # Seed 002 §13: PUT .../portability_credit_operation lowers the installment.
+        return f"/v2/credit_transfer/proposal/{proposal_key}/{leg.value}"
+
+    @staticmethod
+    def proposal_leg_collateral(proposal_key: str, leg: CreditOperationLeg) -> str:
+        # Seed 002 §10 names the path parameter (credit-operation-type), not the path; this one is
+        # what a lender's public integration calls: assumed.
+        return f"/v2/credit_transfer/proposal/{proposal_key}/{leg.value}/collateral"
+
+    @staticmethod
+    def proposal_leg_signature(proposal_key: str, leg: CreditOperationLeg) -> str:
+        # No page we could read prints it; a lender's public integration signs here: assumed.
+        return f"/v2/credit_transfer/proposal/{proposal_key}/{leg.value}/signature"
+
+    @staticmethod
+    def portability_origin_contract(credit_operation_key: str) -> str:
+        return f"/social_security/reservation/external_key/{credit_operation_key}/portability_origin_contract"  # §12
 
 
 @dataclass(frozen=True)
@@ -436,3 +478,51 @@ class ProviderClient:
     async def resend_callback(self, event_key: str, callback_key: str) -> None:
         """Ask the provider to deliver one event's callback again (to the gateway, as any webhook)."""
         await self._send("PATCH", Paths.resend_callback(event_key, callback_key))
+
+    # ------------------------------------------------------------ Port+Refin (seed 002)
+
+    async def ctc_participants(self) -> CtcParticipants:
+        """The banks a contract can be brought from (CTC/CIP participants, seed 002 §9)."""
+        return await self._call("GET", Paths.CTC_PARTICIPANTS, CtcParticipants)
+
+    async def create_proposal(self, request: ProposalRequest, *, idempotency_key: str) -> ProposalAnswer:
+        """Create the portability (+ troco refinancing) proposal. The provider publishes no requester
+        key for proposals: the idempotency key is a header, honoured by the sandbox."""
+        return await self._call("POST", Paths.PROPOSAL, ProposalAnswer, body=request, idempotency_key=idempotency_key)
+
+    async def proposal(self, proposal_key: str) -> ProposalAnswer:
+        """The proposal and its legs as the provider holds them now (for a loan that heard nothing)."""
+        return await self._call("GET", Paths.proposal(proposal_key), ProposalAnswer)
+
+    async def cancel_proposal(self, proposal_key: str) -> None:
+        await self._send("DELETE", Paths.proposal(proposal_key))
+
+    async def sign_leg(
+        self, proposal_key: str, leg: CreditOperationLeg, signature: LegSignature
+    ) -> CreditOperationAnswer:
+        return await self._call(
+            "POST", Paths.proposal_leg_signature(proposal_key, leg), CreditOperationAnswer, body=signature
+        )
+
+    async def leg_collateral(self, proposal_key: str, leg: CreditOperationLeg) -> CollateralView:
+        """A leg's averbação: the last Dataprev answer and when it came (seed 002 §10)."""
+        return await self._call("GET", Paths.proposal_leg_collateral(proposal_key, leg), CollateralView)
+
+    async def reduce_portability_installment(
+        self, proposal_key: str, reduction: InstallmentReduction
+    ) -> CreditOperationAnswer:
+        """A smaller installment for the portability leg (seed 002 §13): a new CCB, to be signed again."""
+        path = Paths.proposal_leg(proposal_key, CreditOperationLeg.PORTABILITY)
+        return await self._call("PUT", path, CreditOperationAnswer, body=reduction)
+
+    async def query_origin_contract(
+        self, credit_operation_key: str, query: OriginContractQuery, *, idempotency_key: str
+    ) -> OriginContractRequestCreated:
+        """Ask Dataprev what the origin bank released (seed 002 §12); the answer comes by webhook."""
+        return await self._call(
+            "POST",
+            Paths.portability_origin_contract(credit_operation_key),
+            OriginContractRequestCreated,
+            body=query,
+            idempotency_key=idempotency_key,
+        )
