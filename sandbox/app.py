@@ -29,6 +29,7 @@ from provider.wire import decode, encode
 from runtime.telemetry import instrument_app
 
 from .delivery import DeliveryPolicy, Signing, WebhookDispatcher
+from .portability import portability_routes
 from .provider import CLOCK, ProviderRefusal, SandboxProvider, now
 from .scenarios import Faults, Scenario
 from .settings import SandboxSettings
@@ -103,6 +104,7 @@ def create_app(settings: SandboxSettings | None = None, product: ProductConfig |
     app = FastAPI(title="Provider sandbox", lifespan=lifespan)
     app.state.sandbox = sandbox
     instrument_app(app)
+    app.include_router(portability_routes(sandbox))  # Port+Refin (seed 002)
 
     @app.exception_handler(ProviderRefusal)
     async def refused(_: Request, error: ProviderRefusal) -> Response:

@@ -42,3 +42,6 @@ class SandboxSettings(BaseSettings):
     # dated within the same second would be the same webhook, and be deduplicated as such.
     teimosinha_clock_step_seconds: float = 0.0
     product_file: Path | None = None
+    # Port+Refin (sandbox.portability): how long the beneficiary takes to answer the portability
+    # consent in Meu INSS, or until its 5-day deadline passes (scenario "expired"), compressed.
+    portability_consent_seconds: float = 0.5
