@@ -1,7 +1,7 @@
 """The Port+Refin wire (seed 002): every JSON example of the seed is parsed without loss (answers,
-webhooks) or produced field for field (requests); the seed's tables are ours; the new webhook types
-parse through the gateway's one parser and route by their proposal; requests stay strict; the
-client calls the seed's methods and paths."""
+webhooks) or produced field for field (requests); the seed's tables are ours; the flow's webhooks
+parse typed and carry the key a loan routes them by; requests stay strict; the client calls the
+seed's methods and paths."""
 
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ from provider.models.portability import (
     ProposalWebhook,
     RefinancingFinancial,
 )
-from provider.models.webhooks import CollateralWebhook, ReceivedWebhook, WebhookRejected, parse_webhook, unwrap
+from provider.models.portability_webhooks import parse_port_refin_webhook
+from provider.models.webhooks import CollateralWebhook, WebhookRejected, unwrap
 from provider.portability_enumerators import (
     CreditOperationLeg,
     CtcRejectionReason,
@@ -112,7 +113,7 @@ def test_last_response_of_a_leg_parses(name: str) -> None:
 
 def test_portability_leg_collateral_webhook_parses_typed() -> None:
     example = _example("002:88")
-    webhook = parse_webhook(example.obj)
+    webhook = parse_port_refin_webhook(example.obj)
     assert isinstance(webhook, PortabilityProposalCollateralWebhook)
     _lossless(webhook, example)
     assert webhook.key == "<PROPOSAL-KEY>"  # routed by its proposal
@@ -126,7 +127,7 @@ def test_portability_leg_collateral_webhook_parses_typed() -> None:
 
 def test_refinancing_leg_collateral_webhook_is_the_new_credit_one() -> None:
     example = _example("002:109")
-    webhook = parse_webhook(example.obj)
+    webhook = parse_port_refin_webhook(example.obj)
     assert isinstance(webhook, CollateralWebhook)
     _lossless(webhook, example)
     assert webhook.key == "<CREDIT-OPERATION-KEY>"
@@ -151,7 +152,7 @@ def test_origin_contract_query_answer_parses() -> None:
 
 def test_origin_contract_success_webhook_parses_typed() -> None:
     example = _example("002:162")
-    webhook = parse_webhook(example.obj)
+    webhook = parse_port_refin_webhook(example.obj)
     assert isinstance(webhook, PortabilityOriginContractWebhook)
     _lossless(webhook, example)
     assert webhook.key == "25e93655-4713-488b-8800-7ac4fddf745f" and webhook.status == "success"
@@ -174,7 +175,7 @@ def test_origin_contract_success_webhook_parses_typed() -> None:
 
 def test_origin_contract_failure_webhook_parses_typed() -> None:
     example = _example("002:193")
-    webhook = parse_webhook(example.obj)
+    webhook = parse_port_refin_webhook(example.obj)
     assert isinstance(webhook, PortabilityOriginContractWebhook)
     _lossless(webhook, example)
     assert webhook.status == "failure"
@@ -238,7 +239,7 @@ def test_port_refin_averbacao_table_is_seed_002s() -> None:
 
 def test_retention_reasons_parse_open() -> None:
     def retained(reason: str) -> ProposalWebhook:
-        webhook = parse_webhook(
+        webhook = parse_port_refin_webhook(
             {
                 "webhook_type": "credit_transfer.proposal",
                 "proposal_key": "p-1",
@@ -271,17 +272,17 @@ def _proposal_webhook(status: str, **data: Any) -> dict[str, Any]:
 
 
 def test_proposal_webhooks_parse_and_route_by_their_proposal() -> None:
-    rejected = parse_webhook(_proposal_webhook("rejected", error={"code": "ECTC0023", "reason": "in progress"}))
+    rejected = parse_port_refin_webhook(
+        _proposal_webhook("rejected", error={"code": "ECTC0023", "reason": "in progress"})
+    )
     assert isinstance(rejected, ProposalWebhook) and rejected.data.error
     assert rejected.proposal_status is ProposalStatus.REJECTED
     assert rejected.data.error.rejection_reason is CtcRejectionReason.PORTABILITY_IN_PROGRESS
     assert rejected.key == "8f1c2b7e-0d7c-4a51-9b2e-6b1b2f2c9d10"
-    event = ReceivedWebhook(event_id="e", received_at=datetime_sp(2023, 7, 20, 9, 31), webhook=rejected)
-    assert event.key == rejected.proposal_key
-    again = ReceivedWebhook.model_validate_json(event.model_dump_json())
-    assert again == event and isinstance(again.webhook, ProposalWebhook)
+    assert rejected.occurred_at == datetime_sp(2023, 7, 20, 9, 30, 24)
+    assert ProposalWebhook.model_validate_json(rejected.model_dump_json()) == rejected  # survives Temporal's JSON
 
-    accepted = parse_webhook(
+    accepted = parse_port_refin_webhook(
         _proposal_webhook(
             "accepted",
             final_due_balance=Decimal("5000.00"),
@@ -293,21 +294,21 @@ def test_proposal_webhooks_parse_and_route_by_their_proposal() -> None:
     assert accepted.data.final_due_balance == Decimal("5000.00")
     assert accepted.data.original_contract.installment_face_value == Decimal("250.00")
 
-    canceled = parse_webhook(_proposal_webhook("canceled"))  # no data at all
+    canceled = parse_port_refin_webhook(_proposal_webhook("canceled"))  # no data at all
     assert isinstance(canceled, ProposalWebhook) and canceled.data.error is None
 
-    unknown = parse_webhook(_proposal_webhook("pending_something_new"))
+    unknown = parse_port_refin_webhook(_proposal_webhook("pending_something_new"))
     assert isinstance(unknown, ProposalWebhook) and isinstance(unknown.proposal_status, Unknown)
 
     missing = _proposal_webhook("paid")
     del missing["proposal_key"]
     with pytest.raises(WebhookRejected) as rejected_body:
-        parse_webhook(missing)
+        parse_port_refin_webhook(missing)
     assert rejected_body.value.reason == "missing_field"
 
 
 def test_consent_and_leg_webhooks_parse() -> None:
-    consent = parse_webhook(
+    consent = parse_port_refin_webhook(
         {
             "webhook_type": "credit_transfer.portability_authorization",
             "portability_authorization_key": "a-1",
@@ -326,7 +327,7 @@ def test_consent_and_leg_webhooks_parse() -> None:
     assert consent.portability_authorization_status == "awaiting_confirmation"
     assert consent.data.expiration_date == date(2024, 3, 2) and consent.data.confirmation_date is None
 
-    leg = parse_webhook(
+    leg = parse_port_refin_webhook(
         {
             "webhook_type": "credit_transfer.proposal.credit_operation",
             "proposal_key": "p-1",
@@ -444,3 +445,28 @@ async def test_client_calls_the_seeds_methods_and_paths() -> None:
     assert created.origin_contract_request_key == "9bb68c89-4b88-400d-9359-99ad8d42a69e"
     assert reduced.credit_operation_status == "waiting_signature"
     assert view.collateral_constituted is False
+
+
+def test_the_port_refin_parser_takes_only_the_flows_webhooks() -> None:
+    with pytest.raises(WebhookRejected) as debt:
+        parse_port_refin_webhook({"webhook_type": "debt", "key": "k", "status": "disbursed", "data": {}})
+    assert debt.value.reason == "unknown_webhook_type"
+    with pytest.raises(WebhookRejected) as not_an_object:
+        parse_port_refin_webhook(["credit_transfer.proposal"])
+    assert not_an_object.value.reason == "malformed"
+    with pytest.raises(WebhookRejected) as bad_field:
+        parse_port_refin_webhook({**_proposal_webhook("accepted"), "data": {"final_due_balance": "lots"}})
+    assert bad_field.value.reason == "invalid_field" and "final_due_balance" in str(bad_field.value)
+    # The flow's pending action (no valid balance request yet) is the new-credit webhook, by its leg.
+    pending = parse_port_refin_webhook(
+        {
+            "webhook": {
+                "key": "leg-1",
+                "data": {"enumerator": "success_balance_request_not_found", "description": "d"},
+                "status": "pending_requester_action",
+                "webhook_type": "social_security_success_balance_request_not_found",
+                "event_datetime": "2024-02-26T21:36:22",
+            }
+        }
+    )
+    assert pending.key == "leg-1"

@@ -26,7 +26,8 @@ from provider.models.portability import (
     ProposalCreditOperationWebhook,
     ProposalWebhook,
 )
-from provider.models.webhooks import CollateralWebhook, PendingRequesterActionWebhook, parse_webhook
+from provider.models.portability_webhooks import parse_port_refin_webhook
+from provider.models.webhooks import CollateralWebhook, PendingRequesterActionWebhook
 from provider.portability_enumerators import CreditOperationLeg, CtcRejectionReason
 from tests.conftest import SandboxUnderTest
 from tests.support.builders import balance_request, today
@@ -105,7 +106,7 @@ async def _sign(provider: ProviderClient, answer: ProposalAnswer) -> None:
 
 def _leg_events(sandbox: SandboxUnderTest, proposal_key: str) -> list[ProposalCreditOperationWebhook]:
     parsed = [
-        parse_webhook(r.payload)
+        parse_port_refin_webhook(r.payload)
         for r in _for_proposal(sandbox, proposal_key, "credit_transfer.proposal.credit_operation")
     ]
     return [w for w in parsed if isinstance(w, ProposalCreditOperationWebhook)]
@@ -156,7 +157,7 @@ async def test_accepted_with_troco_pays_off_the_origin_bank_reserves_both_legs_a
 
     by_status = {
         str(w.proposal_status): w
-        for w in (parse_webhook(r.payload) for r in _for_proposal(sandbox, key, "credit_transfer.proposal"))
+        for w in (parse_port_refin_webhook(r.payload) for r in _for_proposal(sandbox, key, "credit_transfer.proposal"))
         if isinstance(w, ProposalWebhook)
     }
     number = by_status["pending_acceptance"].data.portability_number
@@ -173,7 +174,8 @@ async def test_accepted_with_troco_pays_off_the_origin_bank_reserves_both_legs_a
     consents = [
         w
         for w in (
-            parse_webhook(r.payload) for r in _for_proposal(sandbox, key, "credit_transfer.portability_authorization")
+            parse_port_refin_webhook(r.payload)
+            for r in _for_proposal(sandbox, key, "credit_transfer.portability_authorization")
         )
         if isinstance(w, PortabilityAuthorizationWebhook)
     ]
@@ -188,7 +190,7 @@ async def test_accepted_with_troco_pays_off_the_origin_bank_reserves_both_legs_a
     [reserved] = _wait_proposal(
         sandbox, key, "credit_transfer.proposal.collateral", lambda w: w["data"]["collateral_constituted"]
     )
-    collateral = parse_webhook(reserved.payload)
+    collateral = parse_port_refin_webhook(reserved.payload)
     assert isinstance(collateral, PortabilityProposalCollateralWebhook) and reserved.authentic
     assert collateral.data.credit_operation_type == "portability"
     assert collateral.data.credit_operation_key == portability.credit_operation_key
@@ -196,7 +198,7 @@ async def test_accepted_with_troco_pays_off_the_origin_bank_reserves_both_legs_a
     [refin] = sandbox.receiver.wait_for(
         refinancing.credit_operation_key, lambda w: w["data"]["collateral_constituted"], timeout=20
     )
-    refin_webhook = parse_webhook(refin.payload)
+    refin_webhook = parse_port_refin_webhook(refin.payload)
     assert isinstance(refin_webhook, CollateralWebhook)
     assert refin_webhook.data.collateral_data and refin_webhook.data.collateral_data.reservation_method == "refinancing"
 
@@ -272,7 +274,7 @@ async def test_rejected_by_the_ctc_with_its_reason(sandbox: SandboxUnderTest, pr
     _scenario(sandbox, cpf, ctc_rejection="ECTC0023")
     answer = await _propose(provider, cpf)
     [arrived] = _wait_proposal(sandbox, answer.proposal_key, "credit_transfer.proposal", _status_is("rejected"))
-    rejected = parse_webhook(arrived.payload)
+    rejected = parse_port_refin_webhook(arrived.payload)
     assert isinstance(rejected, ProposalWebhook) and rejected.data.error
     assert rejected.data.error.code == "ECTC0023"
     assert rejected.data.error.rejection_reason == CtcRejectionReason.PORTABILITY_IN_PROGRESS
@@ -289,7 +291,7 @@ async def test_retained_by_the_origin_bank_with_a_retention_reason(
     answer = await _propose(provider, cpf)
     await _sign(provider, answer)
     [arrived] = _wait_proposal(sandbox, answer.proposal_key, "credit_transfer.proposal", _status_is("retained"))
-    retained = parse_webhook(arrived.payload)
+    retained = parse_port_refin_webhook(arrived.payload)
     assert isinstance(retained, ProposalWebhook) and retained.data.retained_reason
     assert retained.data.retained_reason.reason == "issuer_lawsuit"
     assert retained.data.retained_reason.description == "Cliente com ação judicial"  # seed 002 §14
@@ -304,7 +306,8 @@ async def test_consent_expired_cancels_the_proposal(sandbox: SandboxUnderTest, p
     key = answer.proposal_key
     _wait_proposal(sandbox, key, "credit_transfer.proposal", _status_is("canceled"))
     consents = [
-        parse_webhook(r.payload) for r in _for_proposal(sandbox, key, "credit_transfer.portability_authorization")
+        parse_port_refin_webhook(r.payload)
+        for r in _for_proposal(sandbox, key, "credit_transfer.portability_authorization")
     ]
     assert [c.portability_authorization_status for c in consents if isinstance(c, PortabilityAuthorizationWebhook)] == [
         "awaiting_confirmation",
@@ -351,7 +354,7 @@ async def test_averbacao_retries_every_port_refin_error_then_succeeds(
     await _sign(provider, answer)
     key = answer.proposal_key
     attempts = _wait_proposal(sandbox, key, "credit_transfer.proposal.collateral", count=3)
-    parsed = [parse_webhook(r.payload) for r in attempts]
+    parsed = [parse_port_refin_webhook(r.payload) for r in attempts]
     collaterals = [w for w in parsed if isinstance(w, PortabilityProposalCollateralWebhook)]
     assert [(w.data.collateral_constituted, w.data.error_enumerators) for w in collaterals] == [
         (False, ["benefit_blocked_by_tbm"]),
@@ -361,7 +364,7 @@ async def test_averbacao_retries_every_port_refin_error_then_succeeds(
     assert all(w.data.status == "pending_reservation" for w in collaterals[:2])
     assert answer.refinancing_credit_operation
     refin_key = answer.refinancing_credit_operation.credit_operation_key
-    refin = [parse_webhook(r.payload) for r in sandbox.receiver.wait_for(refin_key, count=2, timeout=20)]
+    refin = [parse_port_refin_webhook(r.payload) for r in sandbox.receiver.wait_for(refin_key, count=2, timeout=20)]
     assert [
         (w.data.collateral_constituted, w.data.error_enumerators) for w in refin if isinstance(w, CollateralWebhook)
     ] == [(False, ["operation_not_allowed_IR"]), (True, [])]
@@ -382,7 +385,7 @@ async def test_without_a_balance_consultation_the_averbacao_waits_for_one(
     assert answer.portability_credit_operation
     leg_key = answer.portability_credit_operation.credit_operation_key
     [pending] = sandbox.receiver.wait_for(leg_key, timeout=20)
-    webhook = parse_webhook(pending.payload)
+    webhook = parse_port_refin_webhook(pending.payload)
     assert isinstance(webhook, PendingRequesterActionWebhook)
     assert webhook.data.enumerator == "success_balance_request_not_found"
     assert _for_proposal(sandbox, answer.proposal_key, "credit_transfer.proposal.collateral") == []
@@ -408,7 +411,7 @@ async def test_margin_released_lower_than_expected_needs_an_installment_reductio
     await _sign(provider, answer)
     key = answer.proposal_key
     failed = _wait_proposal(sandbox, key, "credit_transfer.proposal.collateral", count=2)
-    assert {tuple(parse_webhook(r.payload).data.error_enumerators) for r in failed} == {  # type: ignore[union-attr]
+    assert {tuple(parse_port_refin_webhook(r.payload).data.error_enumerators) for r in failed} == {  # type: ignore[union-attr]
         ("consignable_margin_excceded",)
     }
 
@@ -421,7 +424,7 @@ async def test_margin_released_lower_than_expected_needs_an_installment_reductio
     )
     assert created.status == "pending_search"
     [arrived] = sandbox.receiver.wait_for(created.origin_contract_request_key)
-    origin = parse_webhook(arrived.payload)
+    origin = parse_port_refin_webhook(arrived.payload)
     assert isinstance(origin, PortabilityOriginContractWebhook) and origin.status == "success"
     assert isinstance(origin.data, OriginContractResult)
     assert origin.data.portability_number == number  # sent as a JSON number, read as the exact text
@@ -467,7 +470,7 @@ async def test_origin_contract_query_failures(sandbox: SandboxUnderTest, provide
     foreign = OriginContractQuery(portability_number=f"{today():%Y%m%d}9999999999999")
     created = await provider.query_origin_contract(leg_key, foreign, idempotency_key=str(uuid.uuid4()))
     [arrived] = sandbox.receiver.wait_for(created.origin_contract_request_key)
-    webhook = parse_webhook(arrived.payload)
+    webhook = parse_port_refin_webhook(arrived.payload)
     assert isinstance(webhook, PortabilityOriginContractWebhook) and webhook.status == "failure"
     assert isinstance(webhook.data, OriginContractFailure)
     assert webhook.data.enumerator == "wrong_bank_code_destination"
@@ -476,7 +479,7 @@ async def test_origin_contract_query_failures(sandbox: SandboxUnderTest, provide
     _scenario(sandbox, cpf, origin_contract_failure="invalid_bank_code")
     created = await provider.query_origin_contract(leg_key, foreign, idempotency_key=str(uuid.uuid4()))
     [arrived] = sandbox.receiver.wait_for(created.origin_contract_request_key)
-    webhook = parse_webhook(arrived.payload)
+    webhook = parse_port_refin_webhook(arrived.payload)
     assert isinstance(webhook, PortabilityOriginContractWebhook) and isinstance(webhook.data, OriginContractFailure)
     assert (webhook.data.enumerator, webhook.data.description) == ("invalid_bank_code", "Invalid bank code")
 
