@@ -25,7 +25,9 @@ from inbox.routes import SqlKeyRouter
 from inbox.store import Inbox
 from loan.activities import LoanActivities
 from loan.adapter_provider_b import ProviderBActivities
+from loan.call_metrics import provider_call_observer
 from loan.mapping import LenderTerms
+from loan.metrics import BUCKET_OVERRIDES
 from loan.workflow import LoanWorkflow
 from pricing.product import INSS_DEFAULT_PRODUCT, ProductConfig
 from provider.client import Credentials, ProviderClient
@@ -56,9 +58,13 @@ async def run() -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # provider.client logs each call without bodies
     setup_tracing("loan-worker")
     runtime = None
+    observe = None
     if options.metrics_bind:
-        # The SDK's own metrics (task latencies, slots, polls) for Prometheus to scrape.
-        runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=options.metrics_bind)))
+        # The SDK's own metrics (task latencies, slots, polls) and the loans' business figures
+        # (loan.metrics, emitted by the workflows and the provider client) for Prometheus to scrape.
+        prometheus = PrometheusConfig(bind_address=options.metrics_bind, histogram_bucket_overrides=BUCKET_OVERRIDES)
+        runtime = Runtime(telemetry=TelemetryConfig(metrics=prometheus))
+        observe = provider_call_observer(runtime.metric_meter)
     client = await connect(temporal, identity=f"worker-{os.getpid()}", runtime=runtime)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -75,6 +81,7 @@ async def run() -> None:
                 Credentials(provider.client_id, provider.client_secret),
                 timeout=httpx.Timeout(provider.timeout_seconds),
                 tokens=tokens,
+                observe=observe,
             )
         )
         lender_terms = LenderTerms(

@@ -68,6 +68,7 @@ class StackConfig:
     persist: bool = True  # keep Temporal's state in data_dir/temporal.db across restarts
     codec_port: int = 8092
     worker_metrics_port: int | None = 9464  # Prometheus endpoint of the first worker's SDK metrics
+    relay_metrics_port: int | None = 9465  # the (first) relay's Prometheus endpoint
     # Secrets: generated once per data folder into data/secrets.env (see secrets_for), never in code.
     codec_keys: str = ""
     codec_token: str = ""
@@ -96,6 +97,7 @@ class StackConfig:
             "gateway_port": free_port(),
             "codec_port": free_port(),
             "worker_metrics_port": free_port(),
+            "relay_metrics_port": free_port(),
             "ui_port": None,
             "persist": False,
             **fresh_secrets(),
@@ -371,6 +373,8 @@ class LocalStack:
     def start_relay(self, index: int = 0) -> Process:
         config = self.config
         env = {"RELAY_INBOX_PRIVATE_KEYS": config.inbox_private_key, "RELAY_POLL_SECONDS": "0.05"}
+        if index == 0 and config.relay_metrics_port:
+            env["RELAY_METRICS_BIND"] = f"127.0.0.1:{config.relay_metrics_port}"
         log = self.logs / f"relay-{index}.log"
         offset = log.stat().st_size if log.exists() else 0
         process = self._spawn(f"relay-{index}", [sys.executable, "-m", "relay"], env)
@@ -456,7 +460,8 @@ def where_to_look(config: StackConfig) -> str:
             f"  webhook gateway   {config.gateway_url}/webhooks/sandbox   (metrics: {config.gateway_url}/metrics)",
             f"  webhook inbox     {config.database_url}   (python -m relay.inbox; delivered by the relay)",
             f"  sandbox provider  {config.sandbox_url}   (second provider, seed 003: {config.sandbox_b_url})",
-            f"  worker metrics    http://127.0.0.1:{config.worker_metrics_port}/metrics   (Temporal SDK, Prometheus)",
+            f"  worker metrics    http://127.0.0.1:{config.worker_metrics_port}/metrics   (SDK and business)",
+            f"  relay metrics     http://127.0.0.1:{config.relay_metrics_port}/metrics",
             f"  logs              {config.data_dir / 'logs'}",
             f"  secrets           {config.data_dir / 'secrets.env'}  (codec, webhook and inbox keys: keep private)",
             "",

@@ -4,6 +4,20 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+REJECTION_REASONS = (
+    "unknown_provider",
+    "too_large",
+    "missing_signature",
+    "wrong_client_key",
+    "bad_signature",
+    "body_mismatch",
+    "wrong_endpoint",
+    "bad_timestamp",
+    "stale_timestamp",
+    "future_timestamp",
+    "inbox_unavailable",
+)
+
 
 class GatewayMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
@@ -22,6 +36,8 @@ class GatewayMetrics:
             registry=self.registry,
         )
         self.rejected = Counter("webhooks_rejected", "Webhooks refused, by reason", ["reason"], registry=self.registry)
+        for reason in REJECTION_REASONS:  # every series exists from the start (a dashboard shows 0, not "no data")
+            self.rejected.labels(reason=reason)
         self.latency = Histogram(
             "webhook_store_seconds",
             "From receipt to the webhook committed in the inbox",

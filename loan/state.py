@@ -185,6 +185,7 @@ class LoanState(BaseModel):
     provider_status: str | None = None
     formalization_link: str | None = None
     polls: int = 0
+    stage_since: datetime | None = None  # when the loan entered its current stage (stage durations)
     buffered: list[ReceivedWebhook] = Field(default_factory=list)
     unknown_values: list[str] = Field(default_factory=list)
     operator_actions: list[OperatorAction] = Field(default_factory=list)

@@ -14,6 +14,7 @@ from temporalio.common import SearchAttributeKey
 from domain.calendar import SAO_PAULO
 from domain.loan import LoanRequest, ProviderId
 
+from .metrics import LoanMetrics
 from .state import LoanState, Stage, Status
 
 LOAN_STAGE = SearchAttributeKey.for_keyword("LoanStage")
@@ -140,6 +141,7 @@ class Publisher:
     def __init__(self) -> None:
         self._published: dict[str, Any] = {}
         self._seeded = False
+        self.metrics = LoanMetrics()
 
     def publish(self, state: LoanState) -> None:
         if not self._seeded:
@@ -168,3 +170,4 @@ class Publisher:
             workflow.upsert_search_attributes(updates)
             self._published.update(wanted)
         workflow.set_current_details(describe(state))
+        self.metrics.observe(state, state.provider or "qitech")

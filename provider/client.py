@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -145,6 +146,27 @@ class Paths:
     @staticmethod
     def portability_origin_contract(credit_operation_key: str) -> str:
         return f"/social_security/reservation/external_key/{credit_operation_key}/portability_origin_contract"  # §12
+
+
+@dataclass(frozen=True)
+class ProviderCall:
+    """One answered call, for metrics: no body, no key (``endpoint`` is the path's template)."""
+
+    method: str
+    endpoint: str
+    status: int
+    code: str | None
+    seconds: float
+
+
+CallObserver = Callable[[ProviderCall], None]
+
+_KEY_SEGMENT = re.compile(r"/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|/\d{6,}")
+
+
+def endpoint_of(path: str) -> str:
+    """The path with its keys (UUIDs, long numbers) as ``{key}``: a bounded set of metric labels."""
+    return _KEY_SEGMENT.sub("/{key}", path.split("?", 1)[0])
 
 
 @dataclass(frozen=True)
@@ -312,9 +334,11 @@ class ProviderClient:
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
         tokens: TokenStore | None = None,
+        observe: CallObserver | None = None,
     ) -> None:
         self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
         self._token = _Token(credentials, tokens or MemoryTokenStore())
+        self._observe = observe
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -372,6 +396,16 @@ class ProviderClient:
                 token = await self._token.get(self._http, stale=token)
                 continue
             refused = classify(response, path)
+            if self._observe is not None:
+                self._observe(
+                    ProviderCall(
+                        method=method,
+                        endpoint=endpoint_of(path),
+                        status=response.status_code,
+                        code=refused.code if refused is not None else None,
+                        seconds=time.perf_counter() - started,
+                    )
+                )
             if refused is not None:
                 raise refused
             return response
