@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -15,6 +15,7 @@ from pricing.engine import PricingError, quote
 from pricing.product import ProductConfig
 from pricing.render import quote_request_from
 from provider.client import ProviderClient
+from provider.errors import ALREADY_DONE_CODES, ProviderBusinessError
 from provider.lookup import collateral_event, debt_event
 from provider.models.debt import AttachedDocuments, BalanceRequestConfirmation, Recalculate, SignatureEvidence
 from provider.models.webhooks import ProviderWebhook, ReceivedWebhook
@@ -237,11 +238,27 @@ class LoanActivities:
             signature.debt_key, SignatureEvidence.model_validate(signature.submission.model_dump())
         )
 
+    @staticmethod
+    async def _once(action: str, call: Awaitable[object]) -> None:
+        """A change at the provider, made once: on a retry (the first attempt's answer may have been
+        lost after the provider applied it), the provider saying the change is already in place is
+        success, not a refusal. On a first attempt a refusal is a refusal."""
+        try:
+            await call
+        except ProviderBusinessError as refused:
+            if activity.info().attempt > 1 and refused.code in ALREADY_DONE_CODES.get(action, frozenset()):
+                activity.logger.info("%s already in place at the provider (a lost answer): done", action)
+                return
+            raise
+
     @activity.defn
     @provider_errors
     async def correct_collateral(self, correction: CorrectionInput) -> None:
-        await self._provider.correct_collateral(
-            correction.debt_key, mapping.collateral_correction(correction.fix, correction.account_holder_cpf)
+        await self._once(
+            "correct_collateral",
+            self._provider.correct_collateral(
+                correction.debt_key, mapping.collateral_correction(correction.fix, correction.account_holder_cpf)
+            ),
         )
 
     @activity.defn
@@ -255,25 +272,31 @@ class LoanActivities:
     @activity.defn
     @provider_errors
     async def confirm_balance_request(self, confirmation: ConfirmBalanceInput) -> None:
-        await self._provider.confirm_balance_request(
-            confirmation.debt_key, BalanceRequestConfirmation(balance_request_key=confirmation.balance_request_key)
+        await self._once(
+            "confirm_balance_request",
+            self._provider.confirm_balance_request(
+                confirmation.debt_key, BalanceRequestConfirmation(balance_request_key=confirmation.balance_request_key)
+            ),
         )
 
     @activity.defn
     @provider_errors
     async def cancel_permanently(self, debt: DebtKeyInput) -> None:
-        await self._provider.cancel_permanently(debt.debt_key)
+        await self._once("cancel_permanently", self._provider.cancel_permanently(debt.debt_key))
 
     @activity.defn
     @provider_errors
     async def change_disbursement_date(self, reapresentacao: ReapresentacaoInput) -> None:
-        await self._provider.change_disbursement_date(
-            reapresentacao.debt_key,
-            mapping.change_disbursement_date(
-                reapresentacao.disbursement_date,
-                reapresentacao.account,
-                holder_name=reapresentacao.account_holder_name,
-                holder_cpf=reapresentacao.account_holder_cpf,
+        await self._once(
+            "change_disbursement_date",
+            self._provider.change_disbursement_date(
+                reapresentacao.debt_key,
+                mapping.change_disbursement_date(
+                    reapresentacao.disbursement_date,
+                    reapresentacao.account,
+                    holder_name=reapresentacao.account_holder_name,
+                    holder_cpf=reapresentacao.account_holder_cpf,
+                ),
             ),
         )
 

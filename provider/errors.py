@@ -72,3 +72,14 @@ class ProviderBusinessError(ProviderError):
     """The provider refused the request itself (400/404/409/412/422): repeating it changes nothing."""
 
     retryable = False
+
+
+ALREADY_DONE_CODES: dict[str, frozenset[str]] = {
+    # What the provider answers when the change an action makes is already in place — what a retry
+    # meets when its first attempt succeeded and the answer was lost. ASSUMED (the seeds print no
+    # such codes; these are the sandbox's): one place to change them, listed in the README.
+    "confirm_balance_request": frozenset({"COL000020"}),  # not waiting for a balance request any more
+    "correct_collateral": frozenset({"COL000010"}),  # the collateral is past correction
+    "change_disbursement_date": frozenset({"DBT000040"}),  # no refused payment left to present again
+    "cancel_permanently": frozenset({"DBT000051"}),  # already canceled permanently
+}

@@ -141,6 +141,8 @@ def create_app(settings: SandboxSettings | None = None, product: ProductConfig |
         if sandbox.take_budget(cpf, "fail_5xx", header):
             return _json({"title": "Service Unavailable", "code": "SBX000503", "description": "injected 5xx"}, 503)
         response = await handler(faults)
+        if response.status_code < 300 and sandbox.take_budget(cpf, "lose_answers", header):
+            return _json({"title": "Gateway Timeout", "code": "SBX000504", "description": "answer lost"}, 504)
         if faults.timeout_s:
             # The work is done, the answer is late: the caller times out and retries, which is
             # exactly what idempotency has to survive.

@@ -197,11 +197,19 @@ class SandboxProvider:
     def set_scenario(self, cpf: str, scenario: Scenario) -> None:
         self.scenarios[cpf] = scenario
         faults = scenario.faults or Faults()
-        self._budgets[cpf] = {"fail_5xx": faults.fail_5xx, "suspended": faults.suspended}
+        self._budgets[cpf] = {
+            "fail_5xx": faults.fail_5xx,
+            "suspended": faults.suspended,
+            "lose_answers": faults.lose_answers,
+        }
 
     def set_global_faults(self, faults: Faults) -> None:
         self.global_faults = faults
-        self._budgets["*"] = {"fail_5xx": faults.fail_5xx, "suspended": faults.suspended}
+        self._budgets["*"] = {
+            "fail_5xx": faults.fail_5xx,
+            "suspended": faults.suspended,
+            "lose_answers": faults.lose_answers,
+        }
 
     def faults_for(self, cpf: str | None, header: Faults | None = None) -> Faults:
         scenario = self.scenarios.get(cpf or "")

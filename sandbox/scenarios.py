@@ -74,6 +74,9 @@ class Faults(BaseModel):
     out_of_order_webhooks: bool = False  # deliver the webhooks of one action newest first
     webhook_before_response: bool = False  # deliver the webhook a call causes before answering it
     webhook_delivery_failures: Annotated[int, Field(ge=0)] = 0  # the first N attempts of each webhook fail
+    # The next N calls are applied and their answer lost (a 504 after the work): a retry must find
+    # the work done, not report it refused.
+    lose_answers: Annotated[int, Field(ge=0)] = 0
 
     def merged(self, other: Faults | None) -> Faults:
         """Field-wise: the other's non-default values win."""
