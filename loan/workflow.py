@@ -95,8 +95,10 @@ class LoanWorkflow(LoanOperations, PolledOperations):
             except LoanEnds as end:
                 await self._close(end)
             except HistoryTooLong:
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new(self._next_run())
+                # Not for an ending: a cancel Update waits for the close, which would wait for it.
+                await workflow.wait_condition(lambda: workflow.all_handlers_finished() or self._ending() is not None)
+                if self._ending() is None:
+                    workflow.continue_as_new(self._next_run())
         await workflow.wait_condition(workflow.all_handlers_finished)
         return LoanOutcome(
             request_key=state.request_key,

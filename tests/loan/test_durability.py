@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from domain.calendar import SAO_PAULO
+from domain.loan import CancelRequest
 from loan.rules import LoanPolicy
 from loan.state import Stage, Status
-from tests.loan.conftest import record_history
+from tests.loan.conftest import record_history, signature
 from tests.support import webhooks
+from tests.support.fake_provider import FakeProvider
 from tests.support.loans import document_files, loan_request
 from tests.support.temporal import eventually
 
@@ -131,3 +134,25 @@ async def _runs_above_one(loan: Any) -> Any:
 
 async def _called(loan: Any, name: str) -> bool:
     return name in loan.fake.names()
+
+
+async def test_a_cancel_while_the_loan_prepares_to_continue_as_new_does_not_deadlock(start: Any, tmp_path: Any) -> None:
+    """The loan's history passes its limit while the signature Update is still at the provider, so it
+    waits for its handlers before continuing as new; a cancel arrives then, and waits for the loan to
+    close. Waiting for each other would hang both: the cancel must win."""
+    fake = FakeProvider(sign_gate=asyncio.Event())
+    loan = await start(
+        loan_request(documents=document_files(tmp_path)), fake=fake, policy=LoanPolicy(history_event_limit=100)
+    )
+    await loan.consulted()
+    await loan.at(Stage.AWAITING_SIGNATURE)
+    signing = asyncio.create_task(loan.handle.execute_update("submit_signature", signature()))
+    await eventually(lambda: _called(loan, "sign"), what="the signature at the provider")
+    for _ in range(60):  # events the loan records and ignores, until its history is past the limit
+        await loan.send(webhooks.debt(loan.fake.debt_key, "waiting_signature"))
+    canceling = asyncio.create_task(loan.handle.execute_update("cancel", CancelRequest(reason="borrower gave up")))
+    await asyncio.sleep(0.5)
+    fake.sign_gate.set()  # the provider answers the signature at last
+    outcome = await asyncio.wait_for(loan.outcome(), timeout=30)
+    assert outcome.status == Status.CANCELED_PERMANENTLY
+    await asyncio.wait_for(asyncio.gather(signing, canceling, return_exceptions=True), timeout=30)

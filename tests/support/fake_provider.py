@@ -3,6 +3,7 @@ provider's answers and webhooks themselves."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -49,6 +50,7 @@ class FakeProvider:
     invalid_documents: int = 0  # the next N attach_documents calls find an unusable document
     # What a reconciliation lookup finds (the provider's state as webhooks); the test sets it.
     lookup_finds: list[ReceivedWebhook] = field(default_factory=list)
+    sign_gate: asyncio.Event | None = None
 
     def names(self) -> list[str]:
         return [name for name, _ in self.calls]
@@ -123,6 +125,8 @@ class FakeProvider:
         @activity.defn(name="sign")
         async def sign(call: SignInput) -> None:
             fake._record("sign", call)
+            if fake.sign_gate is not None:  # a slow provider: the signature Update stays in flight
+                await fake.sign_gate.wait()
 
         @activity.defn(name="correct_collateral")
         async def correct_collateral(call: CorrectionInput) -> None:
