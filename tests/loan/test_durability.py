@@ -140,7 +140,8 @@ async def test_a_cancel_while_the_loan_prepares_to_continue_as_new_does_not_dead
     """The loan's history passes its limit while the signature Update is still at the provider, so it
     waits for its handlers before continuing as new; a cancel arrives then, and waits for the loan to
     close. Waiting for each other would hang both: the cancel must win."""
-    fake = FakeProvider(sign_gate=asyncio.Event())
+    gate = asyncio.Event()
+    fake = FakeProvider(sign_gate=gate)
     loan = await start(
         loan_request(documents=document_files(tmp_path)), fake=fake, policy=LoanPolicy(history_event_limit=100)
     )
@@ -152,7 +153,7 @@ async def test_a_cancel_while_the_loan_prepares_to_continue_as_new_does_not_dead
         await loan.send(webhooks.debt(loan.fake.debt_key, "waiting_signature"))
     canceling = asyncio.create_task(loan.handle.execute_update("cancel", CancelRequest(reason="borrower gave up")))
     await asyncio.sleep(0.5)
-    fake.sign_gate.set()  # the provider answers the signature at last
+    gate.set()  # the provider answers the signature at last
     outcome = await asyncio.wait_for(loan.outcome(), timeout=30)
     assert outcome.status == Status.CANCELED_PERMANENTLY
     await asyncio.wait_for(asyncio.gather(signing, canceling, return_exceptions=True), timeout=30)
