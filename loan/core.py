@@ -17,12 +17,14 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.loan import CancelRequest, Documents, LoanRequest, ProviderId
+    from provider.enumerators import DISBURSEMENT_SUCCESS_STATUSES
 
     from .activities import LoanActivities
     from .activity_models import DocumentsInput, LookupInput
     from .endings import Ending, ending_now
     from .errors import BUSINESS_ERROR, INVALID_DOCUMENT
     from .facts import drain, note_unknown, receive
+    from .port import CAPABILITIES
     from .rules import LoanRules
     from .state import LoanState, Status
     from .visibility import Publisher
@@ -34,6 +36,9 @@ PROVIDER_RETRY = RetryPolicy(
     non_retryable_error_types=[BUSINESS_ERROR, INVALID_DOCUMENT],
 )
 CALL_TIMEOUT = timedelta(seconds=60)
+
+ASK_THE_MONEY = "ask-the-provider-before-a-cancel-after-averbacao"
+"""Patch: a provider's cancel after the averbação is checked against the debt's state first."""
 
 RECONCILE_ON_SILENCE = "reconcile-on-silence"
 """Patch: waits on the provider after issuance ask for its state when silent too long."""
@@ -162,6 +167,32 @@ class LoanCore:
         for event in found.events:
             receive(state, event, rules=self._rules, now=workflow.now())
         self._publish()
+
+    async def _money_truth(self, end: LoanEnds) -> LoanEnds:
+        """A provider's cancel after the averbação contradicts the money if the debt was paid out
+        (a canceled event overtaking the disbursed one): before the loan ends on it, ask the provider.
+        Only for the webhook providers' debts; loans started before this asked nothing."""
+        state, ending = self._state, end.ending
+        provider_cancel = ending.status in (Status.CANCELED, Status.CANCELED_PERMANENTLY) and self._cancel is None
+        if not (provider_cancel and state.collateral_constituted and state.debt_key and not state.disbursed):
+            return end
+        if not CAPABILITIES[self._provider].webhooks or not workflow.patched(ASK_THE_MONEY):
+            return end
+        try:
+            found = await self._activity(
+                LoanActivities.look_up_provider_state,
+                LookupInput(debt_key=state.debt_key, requester_identifier_key=state.requester_identifier_key),
+                local=True,
+            )
+        except ACTIVITY_FAILURES as error:
+            note_unknown(state, f"could not ask the provider whether the debt was paid out: {failure_text(error)[1]}")
+            return end
+        paid = [e for e in found.events if getattr(e.webhook, "status", None) in DISBURSEMENT_SUCCESS_STATUSES]
+        if not paid:
+            return end
+        note_unknown(state, f"the provider said {ending.reason!r} but its debt is {paid[0].webhook.status}: completed")
+        receive(state, paid[0], rules=self._rules, now=workflow.now())
+        return ends(Status.COMPLETED, "disbursed")
 
     def _history_too_long(self) -> bool:
         info = workflow.info()

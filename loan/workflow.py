@@ -381,7 +381,7 @@ class LoanWorkflow(LoanOperations, PolledOperations):
     # ================================================================ the end
 
     async def _close(self, end: LoanEnds) -> None:
-        state, ending = self._state, end.ending
+        state, ending = self._state, (await self._money_truth(end)).ending
         state.status, state.outcome_reason, state.rejection = ending.status, ending.reason, list(ending.rejection)
         if ending.cancel_at_provider and state.debt_key and not CAPABILITIES[self._provider].cancel:
             # Nothing was canceled at the provider: not "canceled permanently" until someone does it there.

@@ -73,3 +73,34 @@ async def test_a_provider_that_keeps_talking_is_not_asked(start: Any, tmp_path: 
     await eventually(answered_three_times, what="three averbação answers")
     assert "look_up_provider_state" not in loan.fake.names()
     assert (await loan.state()).lookups == 0
+
+
+async def test_a_cancel_overtaking_the_disbursement_is_checked_against_the_debt(start: Any, tmp_path: Any) -> None:
+    loan = await start(loan_request(documents=document_files(tmp_path)))
+    await loan.averbada()
+    await loan.send(webhooks.collateral_success(loan.fake.debt_key))
+    await loan.at(Stage.DISBURSEMENT)
+    # The provider paid out; its "canceled" arrives first (the disbursed webhook is late or lost).
+    loan.fake.lookup_finds = [
+        webhooks.received(
+            {"webhook_type": "debt", "key": loan.fake.debt_key, "status": "disbursed", "data": {}},
+            event_id=f"lookup:{loan.fake.debt_key}:debt:disbursed",
+        )
+    ]
+    await loan.send(webhooks.canceled(loan.fake.debt_key, "manual", "Operacao cancelada manualmente"))
+    outcome = await loan.outcome()
+    assert (outcome.status, outcome.reason) == (Status.COMPLETED, "disbursed")
+    state = await loan.state()
+    assert any("its debt is disbursed" in note for note in state.unknown_values)
+    assert "cancel_permanently" not in loan.fake.names()
+
+
+async def test_a_cancel_the_debt_confirms_ends_the_loan_canceled(start: Any, tmp_path: Any) -> None:
+    loan = await start(loan_request(documents=document_files(tmp_path)))
+    await loan.averbada()
+    await loan.send(webhooks.collateral_success(loan.fake.debt_key))
+    await loan.at(Stage.DISBURSEMENT)
+    await loan.send(webhooks.canceled(loan.fake.debt_key, "manual", "Operacao cancelada manualmente"))
+    outcome = await loan.outcome()
+    assert outcome.status == Status.CANCELED
+    assert "look_up_provider_state" in loan.fake.names()  # asked before ending on it
