@@ -127,3 +127,32 @@ async def test_webhooks_the_provider_gave_up_on_come_back_through_the_recovery_j
     state = await service.wait_until(request_key, lambda s: s.closed, seconds=120)
     assert (state.status, state.outcome_reason) == (Status.COMPLETED, "disbursed")
     assert state.lookups == 0  # recovered by the resend API, not by the loan asking
+
+
+async def test_a_worker_killed_during_issuance_issues_one_debt(own_stack: LocalStack, tmp_path: Path) -> None:
+    """SIGKILL while the issuance call is at the provider: Temporal retries the activity on the
+    restarted worker (after its start-to-close timeout) and the provider makes one debt of it."""
+    stack = own_stack
+    service = LoanService(await _client(stack), stack.config.task_queue)
+    request = sample_request(
+        COMPLETES, cpf=sample_cpf(1, random.Random()), stamp=str(random.randrange(10**9)), documents_dir=tmp_path
+    )
+    async with httpx.AsyncClient(base_url=stack.config.sandbox_url, timeout=10) as sandbox:
+        # Every call for this CPF takes 2 s: long enough to kill the worker inside the issuance.
+        (await sandbox.put(f"/_sandbox/scenarios/{request.borrower.cpf}", json={"faults": {"latency_ms": 2000}}))
+    await service.start(request)
+    await service.wait_until(request.request_key, lambda s: s.stage == Stage.ISSUANCE, seconds=60)
+    [worker] = [p for p in stack.processes if p.name == "worker-0"]
+    worker.popen.kill()
+    worker.popen.wait()
+    stack.processes.remove(worker)
+    stack.start_worker(0)
+    state = await service.wait_until(request.request_key, lambda s: s.stage == Stage.AWAITING_SIGNATURE, seconds=150)
+    await service.submit_signature(request.request_key, signature_now())
+    state = await service.wait_until(request.request_key, lambda s: s.closed, seconds=90)
+    assert (state.status, state.outcome_reason) == (Status.COMPLETED, "disbursed")
+    async with httpx.AsyncClient(base_url=stack.config.sandbox_url, timeout=10) as sandbox:
+        debts = (
+            await sandbox.get("/_sandbox/debts", params={"requester_identifier_key": state.requester_identifier_key})
+        ).json()
+    assert debts == [state.debt_key]  # one debt, whatever the retries
