@@ -1,7 +1,7 @@
 """Signed webhooks at a fixed rate against the gateway, and how long the relay takes to hand them on.
 
 The provider's side (webhook-v2): each POST carries the ES512 JWT the sandbox would send, and counts
-as received only once the gateway's signed acknowledgement comes back. Two figures:
+as received only once the gateway's signed acknowledgement comes back. Three figures:
 
 * sent → acknowledged, as the provider sees it (the client's round trip over loopback: the
   gateway verifies, seals, commits to the inbox, signs its answer), p50/p99 and the rate achieved;
@@ -11,7 +11,9 @@ as received only once the gateway's signed acknowledgement comes back. Two figur
   rows themselves. The relay also keeps a
   histogram, but with coarse buckets and only where its metrics are bound; the rows are exact and
   are what an operator would query. The local stack's inbox is SQLite, where the relay polls (every
-  0.05 s here) instead of waking on PostgreSQL's NOTIFY: that poll is part of this figure.
+  0.05 s here) instead of waking on PostgreSQL's NOTIFY: that poll is part of this figure;
+* receipt → applied: from that ``received_at`` (carried in the signal) to the completion of the
+  workflow task that ran the signal's handler, read from the target's history.
 
 The relay delivers only to a workflow that exists, so each key is routed (as a loan's activity
 would route it) to a running ``BenchSink`` workflow (bench/floor.py) on its own worker. Target on a
@@ -29,14 +31,17 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 from sqlalchemy import select
 
 from bench.floor import FLOOR_TASK_QUEUE, SINK_WORKFLOW
+from bench.system import Applied, histories, webhooks_applied
 from devstack.stack import LocalStack, Process, StackConfig
 from inbox.store import DELIVERED, Inbox
 from provider import webhook_v2
@@ -49,6 +54,7 @@ TARGET_P99_MS = 50.0
 PATH = "/webhooks/sandbox"
 CONNECTIONS = 32
 SAMPLE_EVERY = 50  # acknowledgements checked as the provider checks them (after the clock stops)
+T = TypeVar("T")
 
 
 def _quantile(values: list[float], q: float) -> float:
@@ -264,6 +270,20 @@ def start_sink_worker(stack: LocalStack) -> Process:
 
 async def measure_on(stack: LocalStack, rate: float, seconds: float, keys: int) -> dict[str, float]:
     """On ``stack`` (server, gateway and relay running): a sink worker for the run, then stopped."""
+    figures, _ = await measure_with(stack, rate, seconds, keys, during=None)
+    return figures
+
+
+async def measure_with(
+    stack: LocalStack,
+    rate: float,
+    seconds: float,
+    keys: int,
+    during: Callable[[], Coroutine[Any, Any, T]] | None,
+) -> tuple[dict[str, float], T | None]:
+    """As ``measure_on``; ``during``, if given, runs while the webhooks are being sent (loans, so
+    the figure is "at this rate with loans running"). Also receipt → applied in the sinks, for the
+    webhooks received while the run was sending; ``began``/``ended`` (epoch seconds) bound it."""
     config = stack.config
     url = f"{config.gateway_url}{PATH}"
     signer = Signer.of(config)
@@ -275,12 +295,17 @@ async def measure_on(stack: LocalStack, rate: float, seconds: float, keys: int) 
         # done) and the gateway's connections and code paths are warm before the clock starts.
         warm = await drive(url, signer, rate=100, seconds=keys / 100, keys=pool)
         await deliveries(config.database_url, warm.event_ids, limit_seconds=60)
+        began = datetime.now(UTC)
+        alongside: asyncio.Task[T] | None = asyncio.create_task(during()) if during is not None else None
         run = await drive(url, signer, rate=rate, seconds=seconds, keys=pool)
+        ended = datetime.now(UTC)
         settled = await deliveries(config.database_url, run.event_ids, limit_seconds=max(60.0, 4 * seconds))
+        result = await alongside if alongside is not None else None
+        applied = await sinks_applied(config, pool, (began, ended))
     finally:
         await asyncio.to_thread(stack.stop_process, worker)
     delivered = settled.statuses.get(DELIVERED, 0)
-    return {
+    figures = {
         "sent": float(run.sent),
         "acknowledged": float(len(run.event_ids)),
         "failures": float(run.failures),
@@ -295,7 +320,21 @@ async def measure_on(stack: LocalStack, rate: float, seconds: float, keys: int) 
         "delivered_p50": _quantile(settled.delivered_ms, 0.50),
         "delivered_p99": _quantile(settled.delivered_ms, 0.99),
         "drain_seconds": settled.drain_seconds,
+        "applied": float(applied.count),
+        "applied_p50": applied.p50,
+        "applied_p99": applied.p99,
+        "began": began.timestamp(),
+        "ended": ended.timestamp(),
     }
+    return figures, result
+
+
+async def sinks_applied(config: StackConfig, keys: list[str], window: tuple[datetime, datetime]) -> Applied:
+    """Receipt → applied of the webhooks the sinks took, received within ``window``."""
+    settings = TemporalSettings(address=config.temporal_address, task_queue=FLOOR_TASK_QUEUE)
+    client = await connect(settings, codec=config.codec_settings(), identity="bench-gateway")
+    found = await histories(client, [f"sink-{key}" for key in keys])
+    return await webhooks_applied(client, found, window)
 
 
 def measure(rate: float = 200.0, seconds: float = 15.0, keys: int = 500) -> dict[str, float]:
@@ -332,6 +371,10 @@ def main() -> None:
     print(
         f"  receipt -> delivered:     p50 {f['delivered_p50']:.1f} ms, p99 {f['delivered_p99']:.1f} ms"
         f"  ({f['delivered']:.0f} delivered, {f['not_delivered']:.0f} not; settled {f['drain_seconds']:.1f} s after)"
+    )
+    print(
+        f"  receipt -> applied:       p50 {f['applied_p50']:.1f} ms, p99 {f['applied_p99']:.1f} ms"
+        f"  ({f['applied']:.0f} applied by their sink workflow)"
     )
 
 

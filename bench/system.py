@@ -1,5 +1,6 @@
-"""Measurements of the whole system on one local stack: loans end to end, the floor, history sizes,
-workflows per loan, webhook delivery and worker memory. ``python -m bench`` runs them in order and
+"""Measurements of the whole system on one local stack: loans end to end, the fixed floor, history
+sizes (events and bytes), workflows per loan, webhook delivery and application, CPU per process and
+worker memory. ``python -m bench`` runs them in order and
 prints the table; each function here takes the running stack and returns plain figures.
 
 Loans are the ``completes`` sample (CPF first digit 1: every provider step succeeds). The driver
@@ -26,13 +27,14 @@ import httpx
 from sqlalchemy import select
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHistory
 
-from bench.floor import FLOOR_TASK_QUEUE, FLOOR_WORKFLOW, SIGNATURE_UPDATE, FloorPlan, plan_from_history
+from bench.floor import FLOOR_TASK_QUEUE, FLOOR_WORKFLOW, SIGNATURE_UPDATE, floor_input
 from devstack.samples import COMPLETES, sample_cpf, sample_request, signature_now
 from devstack.stack import LocalStack, Process
 from domain.loan import LoanRequest
 from inbox.store import DELIVERED
+from loan.contract import PROVIDER_EVENT_SIGNAL as EVENT_SIGNAL
 from sandbox.scenarios import benefit_number_for
 from starter.api import LoanService, loan_workflow_id
 from store.db import create_engine
@@ -107,10 +109,23 @@ async def _drive(
     workflow_type: str,
     starts: list[Callable[[], Awaitable[str]]],
     limit_seconds: float,
+    spread_seconds: float = 0.0,
 ) -> Batch:
-    """Start every workflow, sign each when it asks, and wait for all to close."""
+    """Start every workflow (all at once, or evenly over ``spread_seconds``), sign each when it
+    asks, and wait for all to close."""
     began = time.perf_counter()
-    workflow_ids: list[str] = await _bounded(starts)
+    if spread_seconds > 0:
+        step = spread_seconds / len(starts)
+
+        def spaced(index: int, start: Callable[[], Awaitable[str]]) -> Callable[[], Awaitable[str]]:
+            async def call() -> str:
+                await asyncio.sleep(index * step)
+                return await start()
+
+            return call
+
+        starts = [spaced(i, start) for i, start in enumerate(starts)]
+    workflow_ids: list[str] = await _bounded(starts, limit=max(START_CONCURRENCY, len(starts)))
     stop = asyncio.Event()
     signer = asyncio.create_task(_sign_when_waiting(client, workflow_type, set(workflow_ids), stop))
     outcomes: Counter[str] = Counter()
@@ -127,14 +142,21 @@ async def _drive(
         finished = max(finished, time.perf_counter())
 
     try:
-        await asyncio.wait_for(asyncio.gather(*(close(w) for w in workflow_ids)), limit_seconds)
+        await asyncio.wait_for(asyncio.gather(*(close(w) for w in workflow_ids)), limit_seconds + spread_seconds)
     finally:
         stop.set()
         await signer
     return Batch(workflow_ids, finished - began, outcomes)
 
 
-async def run_loans(service: LoanService, factory: LoanFactory, count: int, batch: str, limit_seconds: float) -> Batch:
+async def run_loans(
+    service: LoanService,
+    factory: LoanFactory,
+    count: int,
+    batch: str,
+    limit_seconds: float,
+    spread_seconds: float = 0.0,
+) -> Batch:
     requests = [factory.make(batch) for _ in range(count)]  # built before the clock starts
 
     def start(request: LoanRequest) -> Callable[[], Awaitable[str]]:
@@ -143,14 +165,17 @@ async def run_loans(service: LoanService, factory: LoanFactory, count: int, batc
 
         return call
 
-    return await _drive(service.client, "LoanWorkflow", [start(r) for r in requests], limit_seconds)
+    starts = [start(r) for r in requests]
+    return await _drive(service.client, "LoanWorkflow", starts, limit_seconds, spread_seconds)
 
 
-async def run_floor(client: Client, plan: FloorPlan, count: int, batch: str, limit_seconds: float) -> Batch:
+async def run_floor(client: Client, count: int, batch: str, limit_seconds: float) -> Batch:
+    request = floor_input()
+
     def start(index: int) -> Callable[[], Awaitable[str]]:
         async def call() -> str:
             handle = await client.start_workflow(
-                FLOOR_WORKFLOW, plan, id=f"floor-{batch}-{index:06d}", task_queue=FLOOR_TASK_QUEUE
+                FLOOR_WORKFLOW, request, id=f"floor-{batch}-{index:06d}", task_queue=FLOOR_TASK_QUEUE
             )
             return handle.id
 
@@ -194,16 +219,116 @@ async def chain(client: Client, workflow_id: str) -> Chain:
 
 
 @dataclass
-class LoanShape:
-    plan: FloorPlan
+class Shape:
+    """One run's history as the server keeps it: how many events of each kind, and its bytes."""
+
     events: int
+    bytes: int  # protobuf: the events' serialized size, payloads as stored (encrypted by the codec)
+    json_bytes: int  # the same history as ``WorkflowHistory.to_json()`` (payloads base64): for comparison
     workflow_tasks: int
+    activities: int
+    local_activities: int
+    signals: int
+    updates: int
+    timers: int
+    canceled_timers: int
+    upserts: int
+    largest_payload: int  # bytes of the largest single event
+
+    def describe(self) -> str:
+        return (
+            f"{self.activities} activities, {self.local_activities} local activities, {self.signals} signals, "
+            f"{self.updates} update(s), {self.timers} timers ({self.canceled_timers} canceled), "
+            f"{self.upserts} upserts, {self.workflow_tasks} workflow tasks"
+        )
 
 
-async def loan_shape(client: Client, loan_id: str) -> LoanShape:
-    events = await history(client, loan_id)
-    tasks = sum(e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED for e in events)
-    return LoanShape(plan_from_history(events), len(events), tasks)
+_COUNTED = {
+    "workflow_tasks": EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+    "activities": EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
+    "local_activities": EventType.EVENT_TYPE_MARKER_RECORDED,
+    "signals": EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+    "updates": EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
+    "timers": EventType.EVENT_TYPE_TIMER_STARTED,
+    "canceled_timers": EventType.EVENT_TYPE_TIMER_CANCELED,
+    "upserts": EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+}
+
+
+def shape_of(history: WorkflowHistory) -> Shape:
+    counts = Counter(event.event_type for event in history.events)
+    sizes = [event.ByteSize() for event in history.events]
+    return Shape(
+        events=len(sizes),
+        bytes=sum(sizes),
+        json_bytes=len(history.to_json()),
+        largest_payload=max(sizes, default=0),
+        **{name: counts[kind] for name, kind in _COUNTED.items()},
+    )
+
+
+def median_shape(shapes: list[Shape]) -> Shape:
+    """The median of each figure over ``shapes`` (webhooks race, so two loans' histories can differ
+    by a workflow task or two)."""
+    fields = Shape.__dataclass_fields__
+    return Shape(**{name: int(_quantile([float(getattr(s, name)) for s in shapes], 0.5)) for name in fields})
+
+
+async def histories(client: Client, workflow_ids: list[str], limit: int = 8) -> list[WorkflowHistory]:
+    """The latest run's history of each workflow, a few fetched at a time."""
+    gate = asyncio.Semaphore(limit)
+
+    async def one(workflow_id: str) -> WorkflowHistory:
+        async with gate:
+            return await client.get_workflow_handle(workflow_id).fetch_history()
+
+    return list(await asyncio.gather(*(one(w) for w in workflow_ids)))
+
+
+@dataclass
+class Applied:
+    """Webhooks from the gateway's receipt to the loan: ``signalled`` when the server took the
+    relay's signal (its event time), ``applied`` when the workflow task that ran the signal handler
+    completed (the loan's state changed and its commands were recorded)."""
+
+    count: int
+    signalled_ms: list[float]
+    applied_ms: list[float]
+
+    @property
+    def p50(self) -> float:
+        return _quantile(self.applied_ms, 0.5)
+
+    @property
+    def p99(self) -> float:
+        return _quantile(self.applied_ms, 0.99)
+
+
+async def webhooks_applied(
+    client: Client, found: list[WorkflowHistory], received_between: tuple[datetime, datetime] | None = None
+) -> Applied:
+    """Receipt → signalled and receipt → applied of every webhook signalled to these workflows (the
+    signal's own payload says when the gateway received it); ``received_between``: only those."""
+    signalled_ms, applied_ms = [], []
+    for history in found:
+        pending: list[tuple[datetime, datetime]] = []  # (received, signalled) awaiting their task
+        for event in history.events:
+            if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+                payloads = event.workflow_execution_signaled_event_attributes.input.payloads
+                if event.workflow_execution_signaled_event_attributes.signal_name != EVENT_SIGNAL or not payloads:
+                    continue
+                (body,) = await client.data_converter.decode(list(payloads)[:1])
+                received = datetime.fromisoformat(str(body["received_at"]))
+                if received_between and not received_between[0] <= received <= received_between[1]:
+                    continue
+                pending.append((received, event.event_time.ToDatetime(tzinfo=UTC)))
+            elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED and pending:
+                done = event.event_time.ToDatetime(tzinfo=UTC)
+                for received, signalled in pending:
+                    signalled_ms.append((signalled - received).total_seconds() * 1000)
+                    applied_ms.append((done - received).total_seconds() * 1000)
+                pending.clear()
+    return Applied(len(applied_ms), signalled_ms, applied_ms)
 
 
 async def teimosinha_loan(
@@ -314,21 +439,49 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a process and every live descendant (a server that forks its workers is still
+    one process of the stack). A process gone between listing and reading counts nothing."""
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            total += cpu_seconds(current)
+            todo += _children(current)
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
+OURS = ("temporal", "worker", "gateway", "relay")  # what we run in production, per loan
+DOUBLES = ("sandbox", "sandbox_b")  # the provider doubles: reported apart, never in the ratio
+FLOOR = ("temporal", "floor-worker")  # the engine under the floor
+
+
 class CpuMeter:
     """CPU seconds each process of the stack spends between ``start`` and ``stop``: where a loan's
-    cost goes (server, worker, gateway, sandbox)."""
+    cost goes (server, worker, gateway, relay, and apart the provider doubles). The bench's own
+    process (starting loans, signing them, listing visibility) is not counted."""
 
     def __init__(self, stack: LocalStack) -> None:
         self._stack = stack
         self._begin: dict[str, float] = {}
 
     def _now(self) -> dict[str, float]:
-        return {p.name: cpu_seconds(p.popen.pid) for p in self._stack.processes if p.popen.poll() is None}
+        return {p.name: tree_cpu_seconds(p.popen.pid) for p in self._stack.processes if p.popen.poll() is None}
 
     def start(self) -> None:
         self._begin = self._now()
 
     def stop(self) -> dict[str, float]:
+        """CPU seconds by group: ``worker-0`` and ``worker-1`` are both ``worker``."""
         end = self._now()
         spent: dict[str, float] = {}
         for name, value in end.items():
@@ -358,11 +511,24 @@ class Memory:
     loans: int
     rss_before: int
     rss_after: int
-    cached_workflows: float | None
+    cached_workflows: float | None  # the SDK's sticky-cache gauge, after the loans were opened
+    cached_before: float | None
 
     @property
     def per_thousand(self) -> float:
         return (self.rss_after - self.rss_before) * 1000 / self.loans
+
+    @property
+    def cached_loans(self) -> float:
+        """Loans the worker holds in its cache beyond the baseline's (all opened ones if the gauge
+        is not there: the cache is larger than any run's count)."""
+        if self.cached_workflows is None:
+            return float(self.loans)
+        return max(1.0, self.cached_workflows - (self.cached_before or 0.0))
+
+    @property
+    def per_cached_loan(self) -> float:
+        return (self.rss_after - self.rss_before) / self.cached_loans
 
 
 async def open_loans_memory(
@@ -374,7 +540,9 @@ async def open_loans_memory(
     # A few loans first, so the baseline includes what any working worker has loaded and cached.
     await run_loans(service, factory, 5, "memory-warmup", limit_seconds)
     await asyncio.sleep(2.0)
+    metrics = f"http://127.0.0.1:{stack.config.worker_metrics_port}/metrics"
     before = rss_bytes(worker.popen.pid)
+    cached_before = worker_gauge(metrics, "temporal_sticky_cache_size")
     requests = [factory.make("memory") for _ in range(count)]
 
     def start(request: LoanRequest) -> Callable[[], Awaitable[Any]]:
@@ -396,6 +564,5 @@ async def open_loans_memory(
         raise TimeoutError(f"only {waiting} of {count} loans reached the signature wait in {limit_seconds:.0f} s")
     await asyncio.sleep(2.0)  # let the last activations settle
     after = rss_bytes(worker.popen.pid)
-    metrics = f"http://127.0.0.1:{stack.config.worker_metrics_port}/metrics"
     cached = worker_gauge(metrics, "temporal_sticky_cache_size")
-    return Memory(count, before, after, cached)
+    return Memory(count, before, after, cached, cached_before)
