@@ -17,10 +17,18 @@ from provider.enumerators import (
     PendingRequesterAction,
     WebhookType,
 )
-from provider.tolerant import InboundModel, LenientDatetime, OpaqueJson, Unknown, open_enum_validator
+from provider.portability_enumerators import PROPOSAL_KEYED_WEBHOOK_TYPES, PortRefinWebhookType
+from provider.tolerant import InboundModel, LenientDatetime, Unknown, open_enum_validator
 
 from .consultation import BalanceData, BenefitSummary, ConsultationFailure
 from .debt import CollateralDataView, DebtData
+from .portability import (
+    PortabilityAuthorizationWebhook,
+    PortabilityOriginContractWebhook,
+    PortabilityProposalCollateralWebhook,
+    ProposalCreditOperationWebhook,
+    ProposalWebhook,
+)
 
 ConsultationStatusField = Annotated[ConsultationStatus | Unknown, open_enum_validator(ConsultationStatus)]
 
@@ -107,33 +115,17 @@ class PendingRequesterActionWebhook(_Webhook):
     data: PendingRequesterActionData
 
 
-class PortabilityProposalCollateralWebhook(InboundModel):
-    """Seed 002 §11 (Port+Refin): keyed by ``proposal_key``, not ``key``. Parsed, not routed to loans."""
-
-    webhook_type: Literal["credit_transfer.proposal.collateral"]
-    proposal_key: str
-    event_datetime: LenientDatetime | None = None
-    data: dict[str, OpaqueJson] = Field(default_factory=dict)
-
-    @property
-    def key(self) -> str:
-        return self.proposal_key
-
-
-class PortabilityOriginContractWebhook(_Webhook):
-    """Seed 002 §12 (Port+Refin). Parsed, not routed to loans."""
-
-    webhook_type: Literal["social_security_portability_origin_contract_request"]
-    status: ConsultationStatusField
-    data: dict[str, OpaqueJson] = Field(default_factory=dict)
-
-
 ProviderWebhook = Annotated[
     BenefitsRequestWebhook
     | BalanceRequestWebhook
     | DebtWebhook
     | CollateralWebhook
     | PendingRequesterActionWebhook
+    # Port+Refin (seed 002 and the public pages; provider.models.portability): routed by proposal_key,
+    # a leg's credit operation key or the origin-contract query's key.
+    | ProposalWebhook
+    | ProposalCreditOperationWebhook
+    | PortabilityAuthorizationWebhook
     | PortabilityProposalCollateralWebhook
     | PortabilityOriginContractWebhook,
     Field(discriminator="webhook_type"),
@@ -157,7 +149,7 @@ class ReceivedWebhook(BaseModel):
         return self.webhook.key
 
 
-KNOWN_WEBHOOK_TYPES = frozenset(t.value for t in WebhookType)
+KNOWN_WEBHOOK_TYPES = frozenset(t.value for t in WebhookType) | frozenset(t.value for t in PortRefinWebhookType)
 _DEBT_STATUSES = frozenset(s.value for s in DebtStatus)
 
 
@@ -217,7 +209,7 @@ def parse_webhook(payload: Any) -> ProviderWebhook:
         raise WebhookRejected("invalid_field", f"webhook_type must be a string, not {type(webhook_type).__name__}")
     if webhook_type not in KNOWN_WEBHOOK_TYPES:
         raise WebhookRejected("unknown_webhook_type", f"webhook_type {str(webhook_type)[:80]!r} is not one we handle")
-    key_field = "proposal_key" if webhook_type == WebhookType.PORTABILITY_PROPOSAL_COLLATERAL else "key"
+    key_field = "proposal_key" if webhook_type in PROPOSAL_KEYED_WEBHOOK_TYPES else "key"
     if not body.get(key_field):
         raise WebhookRejected("missing_field", f"{key_field} is missing")
     if not isinstance(body[key_field], str):
