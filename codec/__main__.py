@@ -13,7 +13,7 @@ def main() -> None:
     settings = CodecSettings()
     app = create_app(
         settings.codec(),
-        token=settings.server_token.get_secret_value(),
+        token=settings.server_token_value(),
         ui_origins=settings.origins(),
     )
     uvicorn.run(app, host=settings.server_host, port=settings.server_port, log_level="warning")

@@ -144,6 +144,10 @@ class StackConfig:
 
     def common_env(self) -> dict[str, str]:
         return {
+            # Development mode: the local stack's processes accept the sandboxes' published
+            # credentials, the embedded SQLite store and the UI's token in the codec URL path
+            # (production refuses them; see codec.environment).
+            "CONSIGNADO_ENV": "development",
             "TEMPORAL_ADDRESS": self.temporal_address,
             "TEMPORAL_NAMESPACE": "default",
             "TEMPORAL_TASK_QUEUE": self.task_queue,

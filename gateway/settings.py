@@ -5,12 +5,14 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Self
 
-from pydantic import SecretStr
+from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from provider.webhook_signature import DEFAULT_TOLERANCE_SECONDS
 from provider.webhook_v2 import pem
+from runtime.settings import require_production_secrets
 
 
 class SignatureScheme(StrEnum):
@@ -19,7 +21,11 @@ class SignatureScheme(StrEnum):
 
 
 class GatewaySettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="GATEWAY_")
+    """In production it refuses to be built without the keys its signature scheme needs, or with a
+    published one (create_app refuses missing keys in any environment)."""
+
+    # hide_input_in_errors: a refusal's message must not print the signing key.
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", hide_input_in_errors=True)
 
     host: str = "127.0.0.1"
     port: int = 8090
@@ -36,6 +42,20 @@ class GatewaySettings(BaseSettings):
     # The relay's X25519 public key the bodies are sealed to ("id:base64"): the gateway cannot open them.
     inbox_public_key: str = ""
     max_body_bytes: int = 1_000_000
+
+    @model_validator(mode="after")
+    def _fail_closed(self) -> Self:
+        if self.signature_scheme == SignatureScheme.HMAC:
+            keys: dict[str, str | SecretStr] = {"GATEWAY_WEBHOOK_SECRETS": self.webhook_secrets}
+        else:
+            keys = {
+                "GATEWAY_PROVIDER_PUBLIC_KEYS": self.provider_public_keys,
+                "GATEWAY_SIGNING_KEY": self.signing_key,
+                # Without it the verifier skips the provider's API-CLIENT-KEY check.
+                "GATEWAY_API_CLIENT_KEY": self.api_client_key,
+            }
+        require_production_secrets({**keys, "GATEWAY_INBOX_PUBLIC_KEY": self.inbox_public_key})
+        return self
 
     def secrets(self) -> list[bytes]:
         return [s.strip().encode() for s in self.webhook_secrets.get_secret_value().split(",") if s.strip()]

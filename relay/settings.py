@@ -4,13 +4,19 @@ payload encryption from ``CODEC_*``."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Self
 
-from pydantic import SecretStr
+from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from runtime.settings import require_production_secrets
 
 
 class RelaySettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="RELAY_")
+    """In production it refuses a missing or published ``RELAY_INBOX_PRIVATE_KEYS``."""
+
+    # hide_input_in_errors: a refusal's message must not print the private keys.
+    model_config = SettingsConfigDict(env_prefix="RELAY_", hide_input_in_errors=True)
 
     # The X25519 private key(s) the gateway seals webhook bodies to: "id:base64[,older-id:base64]".
     inbox_private_keys: SecretStr = SecretStr("")
@@ -21,3 +27,8 @@ class RelaySettings(BaseSettings):
     unrouted_retention: timedelta = timedelta(days=7)
     body_retention: timedelta = timedelta(days=30)
     metrics_bind: str | None = None  # e.g. "127.0.0.1:9465": Prometheus (and /healthz)
+
+    @model_validator(mode="after")
+    def _fail_closed(self) -> Self:
+        require_production_secrets({"RELAY_INBOX_PRIVATE_KEYS": self.inbox_private_keys})
+        return self

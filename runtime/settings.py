@@ -1,17 +1,51 @@
-"""Configuration from the environment (pydantic-settings). Secrets are SecretStr: never printed."""
+"""Configuration from the environment (pydantic-settings). Secrets are SecretStr: never printed.
+
+Fail closed: production is the default environment (``CONSIGNADO_ENV``, see codec.environment,
+re-exported here), and every settings class holding a secret refuses, when it is built in
+production, a secret that is missing or a development value, naming the variable. Entry points need
+no call of their own: building the settings is the check.
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
-from pydantic import SecretStr
+from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.envconfig import ClientConfigProfile, ClientConnectConfig
 from temporalio.worker import WorkerDeploymentConfig
+
+from codec.environment import (
+    DEVELOPMENT_VALUES,
+    ENV_VARIABLE,
+    Environment,
+    EnvironmentSettings,
+    InsecureConfiguration,
+    current_environment,
+    is_development,
+    is_development_value,
+    refuse_in_production,
+    require_production_secrets,
+    secret_problems,
+)
+
+__all__ = [
+    "DEVELOPMENT_VALUES",
+    "ENV_VARIABLE",
+    "Environment",
+    "EnvironmentSettings",
+    "InsecureConfiguration",
+    "current_environment",
+    "is_development",
+    "is_development_value",
+    "refuse_in_production",
+    "require_production_secrets",
+    "secret_problems",
+]
 
 ENVCONFIG_NAMES = frozenset(
     {
@@ -75,24 +109,37 @@ class TemporalSettings(BaseSettings):
 
 
 class ProviderSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PROVIDER_")
+    # hide_input_in_errors: a refusal's message must not print the other settings' values.
+    model_config = SettingsConfigDict(env_prefix="PROVIDER_", hide_input_in_errors=True)
 
     base_url: str = "http://127.0.0.1:8091"
     client_id: str = "lender-dev"
+    # The sandbox's development credential: refused in production (see codec.environment).
     client_secret: SecretStr = SecretStr("dev-client-secret-change-me")
     timeout_seconds: float = 20.0
+
+    @model_validator(mode="after")
+    def _fail_closed(self) -> Self:
+        require_production_secrets({"PROVIDER_CLIENT_SECRET": self.client_secret})
+        return self
 
 
 class ProviderBSettings(BaseSettings):
     """The second provider (seed 003). Unset ``PROVIDER_B_BASE_URL``: this worker does not speak to it
     (its loans wait for a worker that does)."""
 
-    model_config = SettingsConfigDict(env_prefix="PROVIDER_B_")
+    model_config = SettingsConfigDict(env_prefix="PROVIDER_B_", hide_input_in_errors=True)
 
     base_url: str | None = None
     username: str = ""
     password: SecretStr = SecretStr("")
     timeout_seconds: float = 20.0
+
+    @model_validator(mode="after")
+    def _fail_closed(self) -> Self:
+        if self.base_url:  # only a worker that speaks to the second provider holds its credentials
+            require_production_secrets({"PROVIDER_B_USERNAME": self.username, "PROVIDER_B_PASSWORD": self.password})
+        return self
 
 
 class LenderSettings(BaseSettings):
@@ -149,6 +196,13 @@ class WorkerSettings(BaseSettings):
 class PiiSettings(BaseSettings):
     """The key of the keyed hash that lets operators find a loan by CPF without storing the CPF."""
 
-    model_config = SettingsConfigDict(env_prefix="PII_")
+    model_config = SettingsConfigDict(env_prefix="PII_", hide_input_in_errors=True)
 
     hash_key: SecretStr = SecretStr("")
+
+    @model_validator(mode="after")
+    def _fail_closed(self) -> Self:
+        # Optional (without it, loans are not searchable by CPF), but a published key would make the
+        # CPF hashes in the visibility store reversible (a CPF has only 10^9 values).
+        require_production_secrets({"PII_HASH_KEY": self.hash_key}, optional={"PII_HASH_KEY"})
+        return self

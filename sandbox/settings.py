@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Self
 
-from pydantic import SecretStr
+from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from runtime.settings import require_production_secrets
 
 
 class SandboxSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SANDBOX_")
+    """The provider double. Outside a developer's machine (the compose stack's staging sandbox) it
+    refuses the development credentials and a missing signing key or secret, naming the variable."""
+
+    model_config = SettingsConfigDict(env_prefix="SANDBOX_", hide_input_in_errors=True)
 
     host: str = "127.0.0.1"
     port: int = 8091
@@ -26,7 +32,7 @@ class SandboxSettings(BaseSettings):
     webhook_retry_seconds: float = 300.0
     webhook_timeout_seconds: float = 5.0
     client_id: str = "lender-dev"
-    client_secret: SecretStr = SecretStr("dev-client-secret-change-me")
+    client_secret: SecretStr = SecretStr("dev-client-secret-change-me")  # refused outside development
     token_ttl_seconds: int = 3600
     # Seed 000: one token per environment at a time; asking for another while it is valid is refused.
     one_token_at_a_time: bool = True
@@ -45,3 +51,13 @@ class SandboxSettings(BaseSettings):
     # Port+Refin (sandbox.portability): how long the beneficiary takes to answer the portability
     # consent in Meu INSS, or until its 5-day deadline passes (scenario "expired"), compressed.
     portability_consent_seconds: float = 0.5
+
+    @model_validator(mode="after")
+    def _fail_closed(self) -> Self:
+        signing = (
+            {"SANDBOX_WEBHOOK_SECRET": self.webhook_secret}
+            if self.webhook_signature_scheme == "hmac"
+            else {"SANDBOX_WEBHOOK_SIGNING_KEY": self.webhook_signing_key}
+        )
+        require_production_secrets({"SANDBOX_CLIENT_SECRET": self.client_secret, **signing})
+        return self

@@ -9,6 +9,7 @@ exist, and the versions and names shared by compose, Kubernetes and the Helm val
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import importlib
 import importlib.util
@@ -35,11 +36,14 @@ from loan.core import CALL_TIMEOUT
 from loan.documents import DocumentSettings
 from ops import healthcheck
 from runtime.settings import (
+    ENV_VARIABLE,
     ENVCONFIG_NAMES,
+    EnvironmentSettings,
     PiiSettings,
     ProviderSettings,
     TemporalSettings,
     WorkerSettings,
+    is_development_value,
 )
 from store.db import DatabaseSettings
 from tests.test_layers import MODULE_GRAPH, MODULES
@@ -209,8 +213,11 @@ def test_the_settings_each_process_reads_are_found_in_its_code() -> None:
     # documents through loan.activities), and in a function-local import.
     assert {TemporalSettings, ProviderSettings, WorkerSettings, DatabaseSettings, CodecSettings} <= reads["worker"]
     assert DocumentSettings in reads["worker"]
-    assert reads["gateway"] == {GatewaySettings, DatabaseSettings}
-    assert reads["codec"] == {CodecSettings} and reads["store-migrate"] == {DatabaseSettings}
+    # Every process reads the environment switch (CONSIGNADO_ENV), through the settings that check it.
+    assert reads["gateway"] == {GatewaySettings, DatabaseSettings, EnvironmentSettings}
+    assert reads["codec"] == {CodecSettings, EnvironmentSettings}
+    assert reads["store-migrate"] == {DatabaseSettings, EnvironmentSettings}
+    assert all(EnvironmentSettings in read for read in reads.values())
     assert PiiSettings in reads["starter"] and PiiSettings not in reads["worker"]
     assert GatewaySettings not in reads["worker"] | reads["relay"]
 
@@ -287,6 +294,18 @@ def compose_target(service: dict[str, Any]) -> str | None:
 
 def compose_env(service: dict[str, Any]) -> dict[str, str]:
     return {name: str(value) for name, value in (service.get("environment") or {}).items()}
+
+
+@contextlib.contextmanager
+def _probe_environment(env: dict[str, str]) -> Iterator[None]:
+    """A container's variables, to read where its health check probes. Its secrets are not among
+    them (Secrets, .env), so the settings are read in development mode: in production they would
+    rightly refuse to be built without them, and the probe reads only hosts and ports."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        patch.setenv(ENV_VARIABLE, "development")
+        yield
 
 
 # ---------------------------------------------------------------- everything parses and validates
@@ -374,9 +393,7 @@ def test_every_image_runs_unprivileged_and_probes_itself_on_its_own_port() -> No
         assert importlib.util.find_spec(module) is not None, module
         env = stage_env(stages, component)
         assert set(env) <= known_names(component)
-        with pytest.MonkeyPatch.context() as patch:
-            for name, value in env.items():
-                patch.setenv(name, value)
+        with _probe_environment(env):
             probed = urlparse(healthcheck.COMPONENTS[component]())
         assert str(probed.port) == instructions["EXPOSE"], component
 
@@ -418,9 +435,7 @@ def test_compose_ports_and_health_checks_meet_the_servers() -> None:
         if component not in healthcheck.COMPONENTS or service.get("healthcheck", {}).get("disable"):
             continue
         env = stage_env(dockerfile_stages(), component) | compose_env(service)
-        with pytest.MonkeyPatch.context() as patch:
-            for variable, value in env.items():
-                patch.setenv(variable, value)
+        with _probe_environment(env):
             port = urlparse(healthcheck.COMPONENTS[component]()).port
         published = [p.split(":")[-1] for p in service.get("ports", [])]
         assert not published or published == [str(port)], f"{name} publishes {published}, listens on {port}"
@@ -443,7 +458,8 @@ def test_compose_wires_the_components_to_each_other() -> None:
     webhooks = urlparse(sandbox["SANDBOX_WEBHOOK_URL"])
     assert webhooks.hostname == "gateway" and str(webhooks.port) == gateway["GATEWAY_PORT"]
     provider_name = webhooks.path.removeprefix("/webhooks/")
-    assert provider_name in GatewaySettings.model_validate({}).provider_names()
+    with _probe_environment({}):  # the default provider names: no keys needed to read them
+        assert provider_name in GatewaySettings.model_validate({}).provider_names()
     # The same keys on both ends of each handshake: the sandbox signs what the gateway verifies and
     # checks the acknowledgement the gateway signs; the relay opens what the gateway seals.
     assert sandbox["SANDBOX_API_CLIENT_KEY"] == gateway["GATEWAY_API_CLIENT_KEY"]
@@ -574,9 +590,7 @@ def test_probes_and_services_meet_the_ports_the_settings_open() -> None:
         if component not in healthcheck.COMPONENTS:
             continue
         env = {k: v for k, v in container_env(workload).items() if isinstance(v, str)}
-        with pytest.MonkeyPatch.context() as patch:
-            for name, value in env.items():
-                patch.setenv(name, value)
+        with _probe_environment(env):
             listens = urlparse(healthcheck.COMPONENTS[component]()).port
         ports = {p["name"]: p["containerPort"] for p in container["ports"]}
         assert list(ports.values()) == [listens], component
@@ -601,6 +615,7 @@ def _gateway_app() -> object:
     settings = GatewaySettings(
         provider_public_keys=webhook_v2.public_key_of(key),
         signing_key=SecretStr(key),
+        api_client_key="a-probe-api-client-key",
         inbox_public_key=new_keypair("routes")[1],
     )
     return create_app(settings)
@@ -671,6 +686,23 @@ def test_the_web_ui_decodes_through_our_codec_server_and_it_accepts_the_ui() -> 
     assert endpoint.scheme == "https" and endpoint.hostname in codec_hosts
     origins = container_env(k8s_named("Deployment", "codec-server"))["CODEC_UI_ORIGINS"].split(",")
     assert {f"https://{host}" for host in helm["web"]["ingress"]["hosts"]} <= set(origins)
+
+
+def test_no_deployment_runs_in_development_mode_or_on_a_published_secret() -> None:
+    """Production is the default: compose and Kubernetes never set the development switch, and no
+    literal value they give is one of the repository's published development secrets."""
+    given: list[tuple[str, str, object]] = []
+    for name, (_, service) in our_compose_services().items():
+        given += [(name, variable, value) for variable, value in compose_env(service).items()]
+    for _, workload in k8s_workloads():
+        given += [
+            (workload["metadata"]["name"], variable, value) for variable, value in container_env(workload).items()
+        ]
+    for stage in dockerfile_stages():
+        given += [(stage, variable, value) for variable, value in stage_env(dockerfile_stages(), stage).items()]
+    assert len(given) > 50
+    assert not [(where, variable) for where, variable, _ in given if variable == ENV_VARIABLE]
+    assert not [(where, v) for where, v, value in given if isinstance(value, str) and is_development_value(value)]
 
 
 def test_the_readme_deploy_section_names_what_exists() -> None:
