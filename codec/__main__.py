@@ -12,7 +12,8 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s codec %(levelname)s %(name)s: %(message)s")
     settings = CodecSettings()
     app = create_app(
-        settings.codec(),
+        # It shows payloads as they are, clear ones too: decoding for display trusts nothing.
+        settings.codec(require_encrypted=False),
         token=settings.server_token_value(),
         ui_origins=settings.origins(),
     )

@@ -1,23 +1,68 @@
 """AES-GCM payload codec with a key id in each payload's metadata.
 
 Rotation: add a new key, make it active; payloads written under older keys still decode while
-their key is configured. A payload without the encrypted encoding (histories recorded before the
-codec existed) passes through unchanged, so old runs keep replaying.
+their key is configured.
+
+A payload without the encrypted encoding was written by someone without the key. By default it
+passes through unchanged (histories recorded before the codec existed keep replaying). With
+``require_encrypted`` (the workers' setting in production, ``CODEC_REQUIRE_ENCRYPTED``) it is
+*refused*: anyone who reaches the Temporal frontend could otherwise start a loan, or signal a
+forged provider event into one, in clear. A refused payload is not an exception here but a payload
+no converter reads (encoding ``REFUSED_ENCODING``): the SDK then drops a forged signal (logging
+why), rejects a forged Update and fails the workflow task of a forged start (the message names
+the refusal), instead of failing every workflow task of a real loan whose history now holds the
+forged signal for good. The only clear payloads accepted are the ``ClearInput`` exceptions: the
+inputs the set-up job gives its Schedules (it holds no key), each only in the context of a
+workflow id the Schedule generates and only with that input's fields.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
+import json
+import logging
 import os
+import re
 from collections.abc import Mapping, Sequence
+from typing import Self
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
-from temporalio.converter import PayloadCodec
+from temporalio.converter import (
+    PayloadCodec,
+    SerializationContext,
+    WithSerializationContext,
+    WorkflowSerializationContext,
+)
 
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
 NONCE_BYTES = 12
+# The encoding a refused clear payload is replaced with: the SDK's "Unknown payload encoding ..."
+# error then says why in the workflow task failure or the dropped signal's log line.
+REFUSED_ENCODING = b"refused: the payload was not encrypted with a codec key (CODEC_REQUIRE_ENCRYPTED)"
+
+log = logging.getLogger("codec")
+
+
+@dataclasses.dataclass(frozen=True)
+class ClearInput:
+    """A clear payload accepted despite ``require_encrypted``: a JSON object with no field but
+    ``fields``, for a workflow whose whole id matches ``workflow_id``. A forged loan or mailbox
+    started under such an id cannot use it: their inputs need fields this one never carries."""
+
+    workflow_id: re.Pattern[str]
+    fields: frozenset[str]
+
+    def allows(self, workflow_id: str, payload: Payload) -> bool:
+        if not self.workflow_id.fullmatch(workflow_id) or payload.metadata.get("encoding") != b"json/plain":
+            return False
+        try:
+            value = json.loads(payload.data)
+        except ValueError:
+            return False
+        return isinstance(value, dict) and set(value) <= self.fields
 
 
 class UnknownKeyError(KeyError):
@@ -40,16 +85,58 @@ def new_key() -> str:
     return base64.b64encode(AESGCM.generate_key(bit_length=256)).decode()
 
 
-class AesGcmCodec(PayloadCodec):
-    def __init__(self, keys: Mapping[str, bytes], active: str) -> None:
+class AesGcmCodec(PayloadCodec, WithSerializationContext):
+    def __init__(
+        self,
+        keys: Mapping[str, bytes],
+        active: str,
+        *,
+        require_encrypted: bool = False,
+        clear_inputs: Sequence[ClearInput] = (),
+    ) -> None:
         if active not in keys:
             raise ValueError(f"active codec key {active!r} is not among the configured keys")
         self._ciphers = {key_id: AESGCM(key) for key_id, key in keys.items()}
         self._active = active
+        self._require_encrypted = require_encrypted
+        self._clear_inputs = tuple(clear_inputs)
+        # Set by the SDK (with_context) to the workflow or activity a payload belongs to.
+        self._context: SerializationContext | None = None
 
     @property
     def active_key_id(self) -> str:
         return self._active
+
+    @property
+    def require_encrypted(self) -> bool:
+        return self._require_encrypted
+
+    def with_context(self, context: SerializationContext) -> Self:
+        bound = self.__class__.__new__(self.__class__)
+        bound.__dict__.update(self.__dict__)
+        bound._context = context
+        return bound
+
+    def _accepts_clear(self, payload: Payload) -> bool:
+        if not self._require_encrypted:
+            return True
+        # Only a workflow's own context names the workflow the payload starts or signals; an
+        # activity's context is never a Schedule's input.
+        context = self._context
+        if type(context) is not WorkflowSerializationContext:
+            return False
+        return any(allowed.allows(context.workflow_id, payload) for allowed in self._clear_inputs)
+
+    def _refuse(self, payload: Payload) -> Payload:
+        where = getattr(self._context, "workflow_id", None) or "no workflow context"
+        # Never the payload's content: it may be a borrower's data, or an attacker's.
+        log.warning(
+            "refused a payload that was not encrypted (%s, encoding %r): it was written without the "
+            "codec key, and CODEC_REQUIRE_ENCRYPTED accepts only encrypted payloads",
+            where,
+            payload.metadata.get("encoding", b"").decode(errors="replace"),
+        )
+        return Payload(metadata={"encoding": REFUSED_ENCODING})
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
         cipher = self._ciphers[self._active]
@@ -65,7 +152,7 @@ class AesGcmCodec(PayloadCodec):
         decoded = []
         for payload in payloads:
             if payload.metadata.get("encoding") != ENCODING:
-                decoded.append(payload)
+                decoded.append(payload if self._accepts_clear(payload) else self._refuse(payload))
                 continue
             key_id = payload.metadata.get(KEY_ID, b"").decode()
             cipher = self._ciphers.get(key_id)

@@ -2,20 +2,39 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Self
 
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .aes import AesGcmCodec, parse_keys
-from .environment import refuse_in_production, secret_problems
+from .aes import AesGcmCodec, ClearInput, parse_keys
+from .environment import is_development, refuse_in_production, secret_problems
+
+log = logging.getLogger("codec")
+
+# A Schedule names each workflow it starts "<the action's workflow id>-<the time it was due>".
+_SCHEDULED_AT = r"-\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z"
+
+SCHEDULED_CLEAR_INPUTS: tuple[ClearInput, ...] = (
+    # recovery.schedule: WebhookRecovery, RecoveryInput (ids and fields: recovery.contract).
+    ClearInput(re.compile("webhook-recovery" + _SCHEDULED_AT), frozenset({"look_back"})),
+    # catalog.schedule: ProductTableRefresh per polled provider, RefreshInput (catalog.contract).
+    ClearInput(re.compile("product-table-[a-z0-9_]+" + _SCHEDULED_AT), frozenset({"provider"})),
+)
+"""The clear inputs a worker still reads with ``require_encrypted``: those of the Schedules the
+set-up job creates without a codec key (ops.temporal_setup). Written out here because the codec
+imports nothing of ours; tests/codec checks them against recovery.contract and catalog.contract.
+Once the set-up job encodes its Schedules' inputs, this list can be emptied."""
 
 
 class CodecSettings(BaseSettings):
     """Payload encryption (codec.aes) and the codec server. Keys come only from the environment.
 
     In production (see codec.environment) it refuses a missing ``CODEC_KEYS``, a published key,
-    ``CODEC_ALLOW_PLAINTEXT`` and a published ``CODEC_SERVER_TOKEN``.
+    ``CODEC_ALLOW_PLAINTEXT`` and a published ``CODEC_SERVER_TOKEN``; the codec it builds refuses
+    clear payloads (``CODEC_REQUIRE_ENCRYPTED``, on by default there).
     """
 
     # hide_input_in_errors: a refusal's message must never print the keys.
@@ -24,6 +43,9 @@ class CodecSettings(BaseSettings):
     keys: SecretStr | None = None  # "key-id:base64,older-id:base64"
     active_key: str | None = None  # which key encrypts; default: the first one
     allow_plaintext: bool = False  # an explicit opt-out, for local experiments only (refused in production)
+    # Refuse payloads that were not encrypted (see codec.aes). None: on in production, off in
+    # development. An explicit false in production is for draining histories recorded before the codec.
+    require_encrypted: bool | None = None
     server_host: str = "127.0.0.1"
     server_port: int = 8092
     server_token: SecretStr = SecretStr("")
@@ -42,14 +64,27 @@ class CodecSettings(BaseSettings):
         refuse_in_production(problems)
         return self
 
-    def codec(self) -> AesGcmCodec:
+    def encryption_required(self) -> bool:
+        return (not is_development()) if self.require_encrypted is None else self.require_encrypted
+
+    def codec(self, *, require_encrypted: bool | None = None) -> AesGcmCodec:
+        """The codec; ``require_encrypted`` overrides the setting (the codec server shows payloads
+        as they are: it decodes for display and trusts nothing it decodes)."""
         if self.keys is None or not self.keys.get_secret_value().strip():
             raise MissingCodecKeys(
                 "CODEC_KEYS is not set: loans would be stored with CPFs and names in clear text. "
                 "Set CODEC_KEYS (id:base64 key, see python -m codec.keys) or CODEC_ALLOW_PLAINTEXT=true."
             )
         keys = parse_keys(self.keys.get_secret_value())
-        return AesGcmCodec(keys, self.active_key or next(iter(keys)))
+        refuse = self.encryption_required() if require_encrypted is None else require_encrypted
+        if require_encrypted is None and self.require_encrypted is False and not is_development():
+            log.warning("CODEC_REQUIRE_ENCRYPTED=false: payloads written without the codec key are read as given")
+        return AesGcmCodec(
+            keys,
+            self.active_key or next(iter(keys)),
+            require_encrypted=refuse,
+            clear_inputs=SCHEDULED_CLEAR_INPUTS,
+        )
 
     def codec_or_none(self) -> AesGcmCodec | None:
         if self.allow_plaintext and (self.keys is None or not self.keys.get_secret_value().strip()):

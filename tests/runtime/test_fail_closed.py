@@ -148,7 +148,8 @@ def test_the_gateway_refuses_what_its_scheme_needs_and_published_values() -> Non
 def test_production_accepts_its_own_values() -> None:
     ProviderSettings(client_secret=SecretStr("a-real-client-secret"))
     ProviderBSettings()  # no second provider: no credentials needed
-    CodecSettings(keys=SecretStr(REAL_CODEC_KEYS))
+    codec = CodecSettings(keys=SecretStr(REAL_CODEC_KEYS))
+    assert codec.encryption_required()
     RelaySettings(inbox_private_keys=SecretStr(INBOX_PRIVATE))
     DatabaseSettings(url="postgresql+asyncpg://consignado@db/consignado", password=SecretStr("a-real-password"))
     DatabaseSettings(url="sqlite+aiosqlite:///shared/consignado.db")  # SQLite on purpose: a warning
@@ -161,7 +162,8 @@ def test_development_accepts_the_defaults() -> None:
     assert SandboxSettings().client_secret.get_secret_value() == "dev-client-secret-change-me"
     assert SandboxBSettings().password.get_secret_value() == "dev-password-b-change-me"
     assert DatabaseSettings().url.startswith("sqlite")
-    CodecSettings(keys=SecretStr(TEST_CODEC_KEYS), allow_plaintext=True)
+    codec = CodecSettings(keys=SecretStr(TEST_CODEC_KEYS), allow_plaintext=True)
+    assert not codec.encryption_required()
     RelaySettings()
 
 
