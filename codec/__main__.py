@@ -4,6 +4,7 @@ import logging
 
 import uvicorn
 
+from .oidc import AccessTokenVerifier
 from .server import create_app
 from .settings import CodecSettings
 
@@ -11,11 +12,18 @@ from .settings import CodecSettings
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s codec %(levelname)s %(name)s: %(message)s")
     settings = CodecSettings()
+    oidc = None
+    if settings.server_oidc_issuer and settings.server_oidc_audience:
+        oidc = AccessTokenVerifier(
+            settings.server_oidc_issuer, settings.server_oidc_audience, jwks_url=settings.server_oidc_jwks_url
+        )
     app = create_app(
         # It shows payloads as they are, clear ones too: decoding for display trusts nothing.
         settings.codec(require_encrypted=False),
         token=settings.server_token_value(),
         ui_origins=settings.origins(),
+        allow_path_token=settings.path_token_allowed(),
+        oidc=oidc,
     )
     uvicorn.run(app, host=settings.server_host, port=settings.server_port, log_level="warning")
 

@@ -1,13 +1,17 @@
 """The codec server: the HTTP endpoint the Temporal Web UI (and CLI) calls to decode payloads.
 
-Only an authorized operator gets clear data: every call needs the access token, either as a
-bearer token (CLI: ``temporal ... --codec-endpoint URL --codec-auth "Bearer TOKEN"``) or in the
-endpoint path (``/t/<token>``, for the Web UI of a local dev server, which sends no header). CORS
-answers only the UI's origin.
+Only an authorized operator gets clear data. Every call carries ``Authorization: Bearer ...``:
+our access token (CLI: ``temporal ... --codec-endpoint URL --codec-auth "Bearer TOKEN"``; other
+services' remote codecs), or, when ``oidc`` is configured, the signed-in operator's OIDC access
+token, which the Web UI passes with ``TEMPORAL_CODEC_PASS_ACCESS_TOKEN=true``. The token in the
+endpoint path (``/t/<token>``) is accepted only with ``allow_path_token`` (development: the local
+dev server's UI sends no header); otherwise it is refused, since a token in a URL leaks into the
+UI's settings, browser history and access logs. CORS answers only the UI's origin.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 
@@ -17,13 +21,21 @@ from google.protobuf import json_format
 from temporalio.api.common.v1 import Payloads
 
 from .aes import AesGcmCodec, UnknownKeyError
+from .oidc import AccessTokenVerifier
 
 log = logging.getLogger("codec-server")
 
 ALLOWED_HEADERS = "content-type, x-namespace, authorization"
 
 
-def create_app(codec: AesGcmCodec, *, token: str, ui_origins: set[str]) -> FastAPI:
+def create_app(
+    codec: AesGcmCodec,
+    *,
+    token: str,
+    ui_origins: set[str],
+    allow_path_token: bool = False,
+    oidc: AccessTokenVerifier | None = None,
+) -> FastAPI:
     if len(token) < 16:
         raise ValueError("the codec server's access token must have at least 16 characters")
     app = FastAPI(title="Temporal codec server")
@@ -38,15 +50,31 @@ def create_app(codec: AesGcmCodec, *, token: str, ui_origins: set[str]) -> FastA
             response.headers["Vary"] = "Origin"
         return response
 
-    def authorized(request: Request, path_token: str | None) -> bool:
+    async def authorized(request: Request, path_token: str | None) -> bool:
         header = request.headers.get("authorization", "")
-        given = path_token or (header[7:] if header.lower().startswith("bearer ") else "")
-        return hmac.compare_digest(given.encode(), token.encode())
+        given = path_token or (header[7:].strip() if header.lower().startswith("bearer ") else "")
+        if hmac.compare_digest(given.encode(), token.encode()):
+            return True
+        if oidc is None or path_token is not None or not given:
+            return False
+        # Blocking (it may fetch the issuer's keys): off the event loop.
+        claims = await asyncio.to_thread(oidc.verify, given)
+        if claims is None:
+            return False
+        log.info("codec %s for %s", request.url.path.rsplit("/", 1)[-1], claims.get("sub", "?"))  # who read what
+        return True
 
     async def handle(request: Request, operation: str, path_token: str | None) -> Response:
         if request.method == "OPTIONS":
             return cors(request, Response(status_code=204))
-        if not authorized(request, path_token):
+        if path_token is not None and not allow_path_token:
+            log.warning(
+                "codec %s refused: token in the URL path (development only); send it as a bearer header, "
+                "and replace the token, which has been in a URL",
+                operation,
+            )
+            return cors(request, JSONResponse({"error": "token_in_path_refused"}, status_code=403))
+        if not await authorized(request, path_token):
             log.warning("codec %s refused: missing or wrong token", operation)
             return cors(request, JSONResponse({"error": "unauthorized"}, status_code=401))
         try:

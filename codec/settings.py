@@ -50,9 +50,18 @@ class CodecSettings(BaseSettings):
     server_port: int = 8092
     server_token: SecretStr = SecretStr("")
     ui_origins: str = "http://127.0.0.1:8233,http://localhost:8233"
+    # The Web UI's operators, signed in with the lender's SSO, send their OIDC access token (the UI's
+    # TEMPORAL_CODEC_PASS_ACCESS_TOKEN): the codec server accepts a JWT from this issuer for this
+    # audience, checked against the issuer's published keys (discovered, or this JWKS URL).
+    server_oidc_issuer: str | None = None
+    server_oidc_audience: str | None = None
+    server_oidc_jwks_url: str | None = None
 
     @model_validator(mode="after")
     def _fail_closed(self) -> Self:
+        if self.server_oidc_issuer and not self.server_oidc_audience:
+            # Without an audience, any token the company's SSO issues for any application would do.
+            raise ValueError("CODEC_SERVER_OIDC_ISSUER needs CODEC_SERVER_OIDC_AUDIENCE (the Web UI's token audience)")
         problems = secret_problems(
             {"CODEC_KEYS": self.keys, "CODEC_SERVER_TOKEN": self.server_token},
             # The token is the codec server's alone (python -m codec requires it there); the
@@ -95,6 +104,12 @@ class CodecSettings(BaseSettings):
         """The codec server's token; in production it must be set (checked with the others above)."""
         refuse_in_production(secret_problems({"CODEC_SERVER_TOKEN": self.server_token}))
         return self.server_token.get_secret_value()
+
+    def path_token_allowed(self) -> bool:
+        """The token in the URL path (``/t/<token>/decode``) is for a developer's dev-server UI only,
+        which cannot send a header: in a URL it leaks into the UI's settings (served to every
+        browser), browser history and access logs."""
+        return is_development()
 
     def origins(self) -> set[str]:
         return {o.strip() for o in self.ui_origins.split(",") if o.strip()}

@@ -479,10 +479,12 @@ def test_compose_wires_the_components_to_each_other() -> None:
         worker["PROVIDER_CLIENT_SECRET"],
     )
     assert worker["CODEC_KEYS"] == relay["CODEC_KEYS"] == codec["CODEC_KEYS"]
-    # The browser reaches the codec server on its published port, from the UI's published origin.
+    # The browser reaches the codec server on its published port, from the UI's published origin,
+    # with a bearer header: no token in the URL (the production codec server refuses one there).
     endpoint = urlparse(ui["TEMPORAL_CODEC_ENDPOINT"])
     assert f"{endpoint.port}:{endpoint.port}" in services["codec-server"]["ports"]
-    assert endpoint.path.startswith("/t/") and "CODEC_SERVER_TOKEN" in endpoint.path
+    assert endpoint.path in {"", "/"} and "TOKEN" not in ui["TEMPORAL_CODEC_ENDPOINT"]
+    assert ui["TEMPORAL_CODEC_PASS_ACCESS_TOKEN"] == "true"
     ui_port = services["temporal-ui"]["ports"][0].split(":")[0]
     assert f"http://localhost:{ui_port}" in codec["CODEC_UI_ORIGINS"].split(",")
     for service in ("worker", "relay", "temporal-setup", "starter"):
@@ -684,8 +686,18 @@ def test_the_web_ui_decodes_through_our_codec_server_and_it_accepts_the_ui() -> 
     endpoint = urlparse(env["TEMPORAL_CODEC_ENDPOINT"])
     codec_hosts = {rule["host"] for rule in k8s_named("Ingress", "codec-server")["spec"]["rules"]}
     assert endpoint.scheme == "https" and endpoint.hostname in codec_hosts
-    origins = container_env(k8s_named("Deployment", "codec-server"))["CODEC_UI_ORIGINS"].split(",")
+    codec = container_env(k8s_named("Deployment", "codec-server"))
+    origins = codec["CODEC_UI_ORIGINS"].split(",")
     assert {f"https://{host}" for host in helm["web"]["ingress"]["hosts"]} <= set(origins)
+    # The UI sends the signed-in operator's SSO access token as a bearer header, never a token in
+    # the URL (the UI serves its settings to every browser); the codec server checks that token
+    # against the same SSO.
+    assert endpoint.path in {"", "/"} and "TOKEN" not in env["TEMPORAL_CODEC_ENDPOINT"]
+    assert "CODEC_SERVER_TOKEN" not in env
+    assert env["TEMPORAL_CODEC_PASS_ACCESS_TOKEN"] == "true" and env["TEMPORAL_AUTH_ENABLED"] == "true"
+    assert codec["CODEC_SERVER_OIDC_ISSUER"] == env["TEMPORAL_AUTH_PROVIDER_URL"]
+    assert codec["CODEC_SERVER_OIDC_AUDIENCE"]
+    assert ENV_VARIABLE not in codec  # production: the token in a URL path is refused
 
 
 def test_no_deployment_runs_in_development_mode_or_on_a_published_secret() -> None:

@@ -149,7 +149,7 @@ def test_production_accepts_its_own_values() -> None:
     ProviderSettings(client_secret=SecretStr("a-real-client-secret"))
     ProviderBSettings()  # no second provider: no credentials needed
     codec = CodecSettings(keys=SecretStr(REAL_CODEC_KEYS))
-    assert codec.encryption_required()
+    assert codec.encryption_required() and not codec.path_token_allowed()
     RelaySettings(inbox_private_keys=SecretStr(INBOX_PRIVATE))
     DatabaseSettings(url="postgresql+asyncpg://consignado@db/consignado", password=SecretStr("a-real-password"))
     DatabaseSettings(url="sqlite+aiosqlite:///shared/consignado.db")  # SQLite on purpose: a warning
@@ -163,7 +163,7 @@ def test_development_accepts_the_defaults() -> None:
     assert SandboxBSettings().password.get_secret_value() == "dev-password-b-change-me"
     assert DatabaseSettings().url.startswith("sqlite")
     codec = CodecSettings(keys=SecretStr(TEST_CODEC_KEYS), allow_plaintext=True)
-    assert not codec.encryption_required()
+    assert not codec.encryption_required() and codec.path_token_allowed()
     RelaySettings()
 
 
