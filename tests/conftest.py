@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
+# The tests run the development mode: production (the default) refuses the published development
+# and test values these fixtures use. Tests of production's refusals set their own environment.
+os.environ.setdefault("CONSIGNADO_ENV", "development")
+
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
