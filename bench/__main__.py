@@ -332,7 +332,8 @@ async def loan_figures(stack: LocalStack, sizes: Sizes, rows: list[Row], profile
             "  its webhooks, receipt → delivered (relay; 1 worker)",
             f"p50 {delivery.p50_ms:.0f} ms, p99 {delivery.p99_ms:.0f} ms  ({delivery.count} delivered by the relay"
             + "".join(f", {count} {status}" for status, count in delivery.others.items())
-            + "; inbox rows: receipt to the relay's pass settled, a wait for the key's route included)",
+            + "; inbox rows: receipt to the relay's pass settled; a wait for the key's route and queueing behind "
+            + "the batch's other loans included)",
             number=delivery.p99_ms,
             key="loan_webhook_delivered_p99_ms",
         )
@@ -341,8 +342,8 @@ async def loan_figures(stack: LocalStack, sizes: Sizes, rows: list[Row], profile
     rows.append(
         Row(
             "  its webhooks, receipt → applied in the loan (1 worker)",
-            f"p50 {applied.p50:.0f} ms, p99 {applied.p99:.0f} ms  ({applied.count} webhooks; the loan's workflow "
-            f"task that ran the handler completed; no other load)",
+            f"p50 {applied.p50:.0f} ms, p99 {applied.p99:.0f} ms  ({applied.count} webhooks, to the completion of "
+            f"the workflow task that ran the handler; the batch's loans all start at once: queueing included)",
             number=applied.p99,
             key="loan_webhook_applied_p99_ms",
         )
@@ -448,7 +449,8 @@ async def gateway_figures(stack: LocalStack, sizes: Sizes, rows: list[Row]) -> N
             f"p50 {f['delivered_p50']:.0f} ms, p99 {f['delivered_p99']:.0f} ms  ({f['delivered']:.0f} delivered"
             + (f", {f['not_delivered']:.0f} not" if f["not_delivered"] else "")
             + "; "
-            + f"all settled {f['drain_seconds']:.1f} s after the last acknowledgement)",
+            + f"all settled {f['drain_seconds']:.1f} s after the last acknowledgement: "
+            + f"≈ {f['delivered'] / (seconds + f['drain_seconds']):.0f}/s through the relay)",
             number=f["delivered_p99"],
             key="gateway_delivered_p99_ms",
         )
