@@ -44,10 +44,14 @@ LIBRARIES = (
     ("http (httpx, httpcore, h11, starlette, uvicorn)", ("httpx/", "httpcore/", "h11/", "starlette/", "uvicorn/")),
     ("store (sqlalchemy, aiosqlite)", ("sqlalchemy/", "aiosqlite/")),
 )
-# Samples with this frame anywhere in their stack: the machinery they run under (overlapping).
+# Samples with this frame anywhere in their stack (``function (path)``): the machinery they run
+# under; overlapping (the sandbox's lines are nested: creation and activations are inside its exec).
 UNDER = (
-    ("in a workflow activation (workflow code and the sandbox)", "temporalio/worker/_workflow_instance.py"),
-    ("in an activity", "temporalio/worker/_activity.py"),
+    ("in the workflow sandbox (everything it execs)", "_Instance._run_code (temporalio/worker/workflow_sandbox"),
+    ("  creating a workflow's sandbox (its modules re-imported)", "_Instance._create_instance (temporalio"),
+    ("  activations (workflow code, signal and update handlers)", "_Instance.activate (temporalio"),
+    ("  serialization context asked of the sandbox", "_Instance.get_serialization_context (temporalio"),
+    ("in an activity", "(temporalio/worker/_activity.py)"),
 )
 _FRAME = re.compile(r"^(?P<function>.*) \((?P<path>[^()]*?)(?::(?P<line>\d+))?\)$")
 ROOT = Path(__file__).resolve().parent.parent
@@ -123,10 +127,6 @@ def _frame(text: str) -> Frame:
     return Frame(function, path, "site")
 
 
-def _entry(frame: Frame) -> bool:
-    return frame.function in ("<module>", "main") and frame.path in ("worker.py", *(f"{p}/__main__.py" for p in OURS))
-
-
 def _charged_to(frames: list[Frame]) -> str:
     for frame in reversed(frames):
         if frame.origin == "ours":
@@ -161,12 +161,14 @@ def read(name: str, collapsed: Path) -> Profile:
         profile.samples += count
         profile.self_frames[str(frames[-1])] += count
         profile.libraries[_charged_to(frames)] += count
-        # Once per sample, recursion or not; the process's entry point (in every sample) left out.
-        for ours in {str(f) for f in frames if f.origin == "ours" and not _entry(f)}:
+        # Once per sample, recursion or not; the process's entry point (our frames the stack starts
+        # with, after runpy's and before the event loop's: in every sample) left out.
+        entry = next((i for i, f in enumerate(frames) if f.origin != "ours" and "runpy" not in f.path), len(frames))
+        for ours in {str(f) for f in frames[entry:] if f.origin == "ours"}:
             profile.ours_total[ours] += count
-        paths = " ".join(f.path for f in frames)
+        where = ";".join(str(f) for f in frames)
         for label, mark in UNDER:
-            if mark in paths:
+            if mark in where:
                 profile.under[label] += count
     return profile
 
@@ -191,6 +193,7 @@ def summary(profiles: list[Profile], units: int, unit: str, rate: int = RATE, to
         lines += [row(count, frame) for frame, count in p.ours_total.most_common(top)]
         lines.append("  charged to (the innermost frame outside the standard library):")
         lines += [row(count, library) for library, count in p.libraries.most_common()]
-        lines.append("  running under (anywhere in the stack):")
-        lines += [row(p.under[label], label) for label, _ in UNDER]
+        if p.under:  # a process with no workflows and no activities (the gateway, the relay) has none
+            lines.append("  running under (anywhere in the stack):")
+            lines += [row(p.under[label], label) for label, _ in UNDER]
     return "\n".join(lines)
