@@ -24,7 +24,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from inbox.sealing import Opener, SealingError
 from inbox.store import DELIVERED, LATE, PARKED, Deliverable, Inbox
 from loan.contract import PROVIDER_EVENT_SIGNAL
-from provider.models.webhooks import ReceivedWebhook, WebhookRejected, parse_webhook_bytes
+from provider.models.webhooks import ReceivedWebhook, WebhookRejected, for_the_loan, parse_webhook_bytes
 
 log = logging.getLogger("relay")
 tracer = trace.get_tracer("relay")
@@ -105,7 +105,9 @@ class Relay:
         except (SealingError, WebhookRejected) as unreadable:
             self.metrics.parked.inc()
             return PARKED, f"the relay cannot read it: {unreadable}"[:500]
-        delivery = ReceivedWebhook(event_id=event.event_id, received_at=event.received_at, webhook=webhook)
+        delivery = ReceivedWebhook(
+            event_id=event.event_id, received_at=event.received_at, webhook=for_the_loan(webhook)
+        )
         # The delivery continues the trace the webhook arrived with (the signal's span is its child).
         context = propagate.extract({"traceparent": event.trace_context}) if event.trace_context else None
         try:

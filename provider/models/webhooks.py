@@ -227,3 +227,17 @@ def parse_webhook_bytes(body: bytes) -> tuple[ProviderWebhook, str]:
     except (ValueError, UnicodeDecodeError) as error:
         raise WebhookRejected("malformed_json", f"body is not valid JSON: {error}") from None
     return parse_webhook(payload), event_identity(payload)
+
+
+DEBT_FACTS = frozenset({"cancel_reason", "cancel_reason_enumerator", "ted_refusal", "pix_refusal"})
+"""What a loan reads of a debt webhook's ``data`` (loan.facts): the rest (the contract, its options and
+installments — hundreds of KB for 84 installments) is the issuance answer the loan already has."""
+
+
+def for_the_loan(webhook: ProviderWebhook) -> ProviderWebhook:
+    """The webhook as the loan needs it: a debt webhook's ``data`` cut to the facts the loan reads,
+    so whole provider bodies do not travel through the relay and sit in every loan's history."""
+    if not isinstance(webhook, DebtWebhook):
+        return webhook
+    kept = {name: getattr(webhook.data, name) for name in DEBT_FACTS if getattr(webhook.data, name) is not None}
+    return webhook.model_copy(update={"data": DebtData.model_validate(kept)})

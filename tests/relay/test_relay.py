@@ -258,3 +258,31 @@ async def test_delivered_bodies_are_purged_after_retention_and_their_record_stay
     async with inbox.engine.connect() as connection:
         row = (await connection.execute(select(webhook_events).where(webhook_events.c.event_id == event))).one()
     assert row.sealed_body is None and row.status == DELIVERED and row.loan_id == loan.id
+
+
+async def test_a_loan_gets_the_facts_of_a_debt_webhook_not_the_whole_contract(
+    inbox: Inbox, temporal_client: Client
+) -> None:
+    from provider.models.webhooks import DebtWebhook
+
+    loan, key = await target(temporal_client), str(uuid.uuid4())
+    await inbox.route(key, loan.id)
+    # The contract and its schedule (fields the tolerant model keeps, whatever their names).
+    schedule = [{"due_date": "2027-01-20", "total_amount": "250.00", "installment_number": n} for n in range(84)]
+    issued, _ = await store(inbox, _body(key, "waiting_signature", data={"installments": schedule * 4}))
+    refused_data = {"cancel_reason": "ted_refusal", "ted_refusal": {"reason_enumerator": "agencia_conta_invalida"}}
+    refused, _ = await store(inbox, _body(key, "canceled", data=refused_data))
+    await _drain(_relay(inbox, temporal_client))
+    delivered: list[ReceivedWebhook] = []
+    async for event in loan.fetch_history_events():
+        if event.HasField("workflow_execution_signaled_event_attributes"):
+            payloads = event.workflow_execution_signaled_event_attributes.input.payloads
+            assert sum(len(p.data) for p in payloads) < 4_000  # not the contract's 84 x 4 installments
+            [webhook] = await temporal_client.data_converter.decode(list(payloads), [ReceivedWebhook])
+            delivered.append(webhook)
+    assert [d.event_id for d in delivered] == [issued, refused]
+    first, second = (d.webhook for d in delivered)
+    assert isinstance(first, DebtWebhook) and first.status == "waiting_signature"
+    assert first.data.model_dump(exclude_defaults=True) == {}
+    assert isinstance(second, DebtWebhook) and second.data.refusal_reason == "agencia_conta_invalida"
+    assert second.data.cancel_enumerator == "ted_refusal"

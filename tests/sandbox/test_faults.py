@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from provider.client import ProviderClient
+from sandbox.scenarios import benefit_number_for
 from tests.conftest import SandboxUnderTest
 from tests.support.builders import benefits_request, issuance_request
 from tests.support.data import make_cpf
@@ -66,8 +67,10 @@ async def test_failed_deliveries_are_retried_until_acknowledged(
 
 
 async def test_a_refusing_receiver_gets_the_webhook_again(sandbox: SandboxUnderTest, provider: ProviderClient) -> None:
-    sandbox.receiver.refuse_next = 1
-    created = await provider.request_benefits(benefits_request(make_cpf(1)), idempotency_key=str(uuid.uuid4()))
+    cpf = make_cpf(1)
+    # This CPF's benefits answer names its benefit: refuse that one (not another test's webhook).
+    sandbox.receiver.refuse_containing[benefit_number_for(cpf).encode()] = 1
+    created = await provider.request_benefits(benefits_request(cpf), idempotency_key=str(uuid.uuid4()))
     sandbox.receiver.wait_for(created.benefits_request_key, timeout=20)
     with sandbox.admin() as admin:
         [delivery] = admin.get("/_sandbox/webhooks", params={"key": created.benefits_request_key}).json()

@@ -35,6 +35,8 @@ class WebhookReceiver:
     api_client_key: str
     received: list[Received] = field(default_factory=list)
     refuse_next: int = 0
+    # Refuse the next N deliveries whose body contains these bytes (one test's webhooks, not another's).
+    refuse_containing: dict[bytes, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def app(self) -> FastAPI:
@@ -48,6 +50,10 @@ class WebhookReceiver:
                 if self.refuse_next > 0:
                     self.refuse_next -= 1
                     return Response(status_code=503)
+                for marker, left in self.refuse_containing.items():
+                    if left > 0 and marker in body:
+                        self.refuse_containing[marker] = left - 1
+                        return Response(status_code=503)
             path = request.url.path
             try:
                 verifier.verify(body, request.headers, method=request.method, uri=path)
