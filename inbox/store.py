@@ -169,11 +169,11 @@ class Inbox:
         self,
         settled: Sequence[tuple[Deliverable, str, str | None]],
         *,
-        retry: tuple[Deliverable, timedelta, str] | None = None,
+        retry: Sequence[tuple[Deliverable, timedelta, str]] = (),
         release: Sequence[Deliverable] = (),
     ) -> None:
         """One transaction for a relay pass's outcome: each settled event's status (delivered, late,
-        parked), the one Temporal refused retried after a back-off, the ones not tried released."""
+        parked), the ones Temporal refused retried after a back-off, the ones not tried released."""
         now = _now()
         async with self.engine.begin() as connection:
             for event, status, note in settled:
@@ -189,8 +189,7 @@ class Inbox:
                         attempts=event.attempts + 1,
                     )
                 )
-            if retry is not None:
-                event, delay, note = retry
+            for event, delay, note in retry:
                 await connection.execute(
                     update(webhook_events)
                     .where(webhook_events.c.id == event.id)

@@ -84,20 +84,34 @@ class Relay:
         self.metrics = metrics or RelayMetrics()
 
     async def deliver_once(self) -> int:
-        """One pass; how many events it settled (delivered, late or parked)."""
+        """One pass; how many events it settled (delivered, late or parked).
+
+        Each loan's events go in order, one after the other; different loans' go at the same time
+        (signals to different workflows are independent), so a pass costs the slowest loan's
+        signals, not the sum of all of them. A loan whose signal Temporal refuses stops there: that
+        event is retried after a back-off and its later ones are released for the next pass."""
         events = await self.inbox.claim(self._batch_size, lease=self._lease)
-        settled: list[tuple[Deliverable, str, str | None]] = []
-        retry: tuple[Deliverable, timedelta, str] | None = None
+        by_loan: dict[str, list[Deliverable]] = {}
         for event in events:
-            outcome = await self._deliver(event)
-            if outcome is None:  # Temporal refused: the others would meet the same Temporal
-                backoff = min(self._retry * 2**event.attempts, MAX_BACKOFF)
-                retry = (event, backoff, "Temporal refused the signal")
-                break
-            settled.append((event, *outcome))
-        tried = len(settled) + (1 if retry else 0)
-        await self.inbox.settle(settled, retry=retry, release=events[tried:])
+            by_loan.setdefault(event.loan_id, []).append(event)
+        outcomes = await asyncio.gather(*(self._deliver_in_order(group) for group in by_loan.values()))
+        settled = [item for done, _, _ in outcomes for item in done]
+        retry = [item for _, refused, _ in outcomes for item in refused]
+        release = [event for _, _, untried in outcomes for event in untried]
+        await self.inbox.settle(settled, retry=retry, release=release)
         return len(settled)
+
+    async def _deliver_in_order(
+        self, events: list[Deliverable]
+    ) -> tuple[list[tuple[Deliverable, str, str | None]], list[tuple[Deliverable, timedelta, str]], list[Deliverable]]:
+        settled: list[tuple[Deliverable, str, str | None]] = []
+        for index, event in enumerate(events):
+            outcome = await self._deliver(event)
+            if outcome is None:
+                backoff = min(self._retry * 2**event.attempts, MAX_BACKOFF)
+                return settled, [(event, backoff, "Temporal refused the signal")], events[index + 1 :]
+            settled.append((event, *outcome))
+        return settled, [], []
 
     async def _deliver(self, event: Deliverable) -> tuple[str, str | None] | None:
         try:
