@@ -185,9 +185,10 @@ def test_rejections_and_storage_are_counted(stack: LocalStack) -> None:
     after = httpx.get(metrics).text
     missing = 'webhooks_rejected_total{reason="missing_signature"}'
     stored = 'webhooks_accepted_total{outcome="stored",webhook_type="debt"}'
-    assert value(after, missing) == value(before, missing) + 1
-    assert value(after, stored) == value(before, stored) + 1
-    assert value(after, "webhook_store_seconds_count") == value(before, "webhook_store_seconds_count") + 1
+    assert value(after, missing) == value(before, missing) + 1  # only this test sends unsigned webhooks
+    # The session's sandbox may deliver other loans' webhooks meanwhile: at least ours is counted.
+    assert value(after, stored) >= value(before, stored) + 1
+    assert value(after, "webhook_store_seconds_count") >= value(before, "webhook_store_seconds_count") + 1
 
 
 def test_health_and_readiness(stack: LocalStack) -> None:
