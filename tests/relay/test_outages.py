@@ -22,7 +22,7 @@ from temporalio.client import Client
 from devstack.samples import COMPLETES, sample_cpf, sample_request, signature_now
 from devstack.stack import LocalStack, StackConfig
 from inbox.store import Inbox
-from loan.state import Stage, Status
+from loan.state import LoanState, Stage, Status
 from recovery.contract import RECOVERY_SCHEDULE_ID
 from runtime.settings import TemporalSettings
 from runtime.temporal import connect
@@ -156,3 +156,37 @@ async def test_a_worker_killed_during_issuance_issues_one_debt(own_stack: LocalS
             await sandbox.get("/_sandbox/debts", params={"requester_identifier_key": state.requester_identifier_key})
         ).json()
     assert debts == [state.debt_key]  # one debt, whatever the retries
+
+
+async def test_a_worker_killed_during_a_confirmation_is_not_told_refused(own_stack: LocalStack, tmp_path: Path) -> None:
+    """SIGKILL while the balance confirmation is at the provider (which applies it): the retry meets
+    "not waiting for a balance request" — the provider already did it — and the loan goes on to its
+    disbursement instead of ending canceled on a refusal that never was one."""
+    stack = own_stack
+    service = LoanService(await _client(stack), stack.config.task_queue)
+    request = sample_request(
+        COMPLETES, cpf=sample_cpf(1, random.Random()), stamp=str(random.randrange(10**9)), documents_dir=tmp_path
+    )
+    scenario = {"averbacao": ["pending:success_balance_request_not_found", "success"]}
+    async with httpx.AsyncClient(base_url=stack.config.sandbox_url, timeout=10) as sandbox:
+        (await sandbox.put(f"/_sandbox/scenarios/{request.borrower.cpf}", json=scenario)).raise_for_status()
+    await service.start(request)
+    await service.wait_until(request.request_key, lambda s: s.stage == Stage.AWAITING_SIGNATURE, seconds=60)
+    await service.submit_signature(request.request_key, signature_now())
+    await service.wait_until(request.request_key, lambda s: s.stage == Stage.BALANCE_RECHECK, seconds=60)
+    async with httpx.AsyncClient(base_url=stack.config.sandbox_url, timeout=10) as sandbox:
+        # From now on every call for this CPF takes 2 s: the confirmation will be in flight a while.
+        slow = {**scenario, "faults": {"latency_ms": 2000}}
+        (await sandbox.put(f"/_sandbox/scenarios/{request.borrower.cpf}", json=slow)).raise_for_status()
+
+    def confirming(state: LoanState) -> bool:
+        return state.balance is not None and len(state.balance_request_keys) == 2
+
+    await service.wait_until(request.request_key, confirming, seconds=60)
+    [worker] = [p for p in stack.processes if p.name == "worker-0"]
+    worker.popen.kill()
+    worker.popen.wait()
+    stack.processes.remove(worker)
+    stack.start_worker(0)
+    state = await service.wait_until(request.request_key, lambda s: s.closed, seconds=150)
+    assert (state.status, state.outcome_reason) == (Status.COMPLETED, "disbursed")
