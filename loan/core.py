@@ -25,8 +25,8 @@ with workflow.unsafe.imports_passed_through():
     from .errors import BUSINESS_ERROR, INVALID_DOCUMENT
     from .facts import drain, note_unknown, receive
     from .port import CAPABILITIES
-    from .rules import LoanRules
-    from .state import LoanState, Status
+    from .rules import LoanPolicy, LoanRules
+    from .state import LoanState, Stage, Status
     from .visibility import Publisher
 
 PROVIDER_RETRY = RetryPolicy(
@@ -193,6 +193,15 @@ class LoanCore:
         note_unknown(state, f"the provider said {ending.reason!r} but its debt is {paid[0].webhook.status}: completed")
         receive(state, paid[0], rules=self._rules, now=workflow.now())
         return ends(Status.COMPLETED, "disbursed")
+
+    def _enter(self, stage: Stage) -> None:
+        # Published at the next wait or activity: stages passed through without waiting cost no
+        # history event (each search-attribute upsert is one).
+        self._state.stage = stage
+
+    @property
+    def _policy(self) -> LoanPolicy:
+        return self._rules.policy
 
     def _history_too_long(self) -> bool:
         info = workflow.info()

@@ -17,6 +17,7 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
+from .consultation import Consultation
 from .core import ACTIVITY_FAILURES, CALL_TIMEOUT, PROVIDER_RETRY, HistoryTooLong, LoanEnds, ends, failure_text
 from .operator import LoanOperations
 from .polling import PolledOperations
@@ -29,12 +30,10 @@ with workflow.unsafe.imports_passed_through():
     from .activities import LoanActivities, pin_current_rules
     from .activity_models import (
         ConfirmBalanceInput,
-        ConsultationInput,
         DebtKeyInput,
         IssueInput,
         ReleaseInput,
         SimulateInput,
-        TermUploadInput,
     )
     from .contract import LOAN_WORKFLOW, PROVIDER_EVENT_SIGNAL, STATE_QUERY, LoanInput, LoanOutcome
     from .decisions import eligibility, signer_mismatch
@@ -42,7 +41,7 @@ with workflow.unsafe.imports_passed_through():
     from .facts import MARGIN_EXCEEDED, needs_correction, note_unknown, provider_moved_on, receive
     from .mapping import requester_identifier_key
     from .port import CAPABILITIES
-    from .rules import LoanPolicy, legacy_rules
+    from .rules import legacy_rules
     from .state import LoanState, PricedOption, Stage, Status
     from .visibility import Publisher
 
@@ -58,7 +57,7 @@ loans started before this change keep the values they always used (``legacy_rule
 # to this code goes behind workflow.patched and is proven by the replay tests. (Set here instead,
 # the server refuses the workflow's tasks from a worker that runs without versioning.)
 @workflow.defn(name=LOAN_WORKFLOW)
-class LoanWorkflow(LoanOperations, PolledOperations):
+class LoanWorkflow(Consultation, LoanOperations, PolledOperations):
     @workflow.init
     def __init__(self, loan: LoanInput) -> None:
         self._request = loan.request
@@ -135,55 +134,7 @@ class LoanWorkflow(LoanOperations, PolledOperations):
             return
         await stages[self._state.stage]()
 
-    @property
-    def _policy(self) -> LoanPolicy:
-        return self._rules.policy
-
     # ================================================================ stages
-
-    async def _consultation(self) -> None:
-        state = self._state
-        if state.consultation_deadline is None:
-            state.consultation_deadline = workflow.now() + self._policy.consultation_timeout
-        deadline = self._deadline_timer(state.consultation_deadline, "consultation deadline")
-        term = self._request.authorization_term.document
-        if term is not None and state.term_document_key is None:
-            uploaded = await self._call(
-                LoanActivities.upload_authorization_term, TermUploadInput(request_key=state.request_key, term=term)
-            )
-            state.term_document_key = uploaded.document_key
-        if state.benefits_request_key is None:
-            created = await self._call(LoanActivities.request_benefits, self._consultation_input())
-            state.benefits_request_key = created.key
-            self._drain()
-        await self._wait(
-            lambda: state.listed_benefits is not None or state.consultation_failure is not None or deadline.done()
-        )
-        if state.listed_benefits is None and state.consultation_failure is None:
-            raise ends(Status.REJECTED, f"consultation_timeout: no benefits answer by {state.consultation_deadline}")
-        if state.consultation_failure:
-            raise ends(Status.REJECTED, f"benefits request failed: {state.consultation_failure}")
-        if not state.balance_request_keys:
-            created = await self._call(LoanActivities.request_balance, self._consultation_input())
-            state.balance_request_keys.append(created.key)
-            self._drain()
-        await self._wait(lambda: state.balance is not None or state.balance_failure is not None or deadline.done())
-        if state.balance is None and state.balance_failure is None:
-            raise ends(Status.REJECTED, f"consultation_timeout: no balance answer by {state.consultation_deadline}")
-        deadline.cancel()
-        if state.balance_failure:
-            raise ends(Status.REJECTED, f"balance request failed: {state.balance_failure}")
-        self._enter(Stage.SIMULATION)
-
-    def _consultation_input(self, attempt: int = 0) -> ConsultationInput:
-        state = self._state
-        return ConsultationInput(
-            loan_id=self._loan_id,
-            request=self._request,
-            attempt=attempt,
-            benefit_number=state.corrected_benefit_number,
-            term_document_key=state.term_document_key,
-        )
 
     async def _simulation(self) -> None:
         state = self._state
@@ -372,11 +323,6 @@ class LoanWorkflow(LoanOperations, PolledOperations):
         state = self._state
         await self._wait(lambda: state.refusal is None)
         self._enter(Stage.DISBURSEMENT)
-
-    def _enter(self, stage: Stage) -> None:
-        # Published at the next wait or activity: stages passed through without waiting cost no
-        # history event (each search-attribute upsert is one).
-        self._state.stage = stage
 
     # ================================================================ the end
 
