@@ -29,6 +29,7 @@ class Product(StrEnum):
     NEW_CREDIT = "new_credit"
     REFINANCING = "refinancing"
     MINIMUM_WAGE_INCREASE = "minimum_wage_increase"  # new credit on the margin a benefit raise opens
+    PORTABILITY = "portability"  # another bank's loan brought over (Port+Refin, seed 002), maybe with a troco
 
 
 class ProviderId(StrEnum):
@@ -106,6 +107,24 @@ class FinancialTerms(Model):
     @property
     def last_disbursement_date(self) -> date:
         return self.disbursement_date + timedelta(days=self.limit_days_to_disburse)
+
+
+class Troco(Model):
+    """The refinancing of the ported loan that releases new money (the *troco*): its installment and
+    rate (the released amount follows, as in a new-credit simulation)."""
+
+    installment_value: PositiveMoney
+    monthly_interest_rate: Rate
+
+
+class PortabilityTerms(Model):
+    """The loan to bring over: its bank (ISPB, a CTC participant), its number there and the balance
+    the lender expects to pay off; optionally the troco."""
+
+    origin_bank_ispb: Annotated[str, Field(pattern=r"^\d{8}$")]
+    origin_contract_number: NonEmptyStr
+    last_due_balance: PositiveMoney
+    troco: Troco | None = None
 
 
 class DisbursementAccount(Model):
@@ -207,6 +226,9 @@ class LoanRequest(Model):
     """Who issues the loan; None: the lender's routing rules decide when it starts (``loan.routing``)."""
     provider_product: Annotated[str, Field(min_length=1, max_length=40)] | None = None
     """The provider's product code where it has a table of them (seed 003's ``cod_tabela``)."""
+    portability: PortabilityTerms | None = None
+    """For ``product: portability``: the contract brought over (``financial`` holds the new terms:
+    the installment expected and the rate sent)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -233,6 +255,10 @@ class LoanRequest(Model):
             raise ValueError("refinanced_operations: only a refinancing (or a minimum-wage increase) refinances")
         if len({op.operation_key for op in self.refinanced_operations}) != len(self.refinanced_operations):
             raise ValueError("refinanced_operations: an operation is listed twice")
+        if (self.product == Product.PORTABILITY) != (self.portability is not None):
+            raise ValueError("portability: a portability needs its terms, and only a portability has them")
+        if self.portability and self.portability.troco and not self.disbursement_accounts:
+            raise ValueError("disbursement_accounts: the troco needs the borrower's account")
         if self.legal_representative and self.legal_representative.cpf == self.borrower.cpf:
             raise ValueError("legal_representative.cpf: the representative cannot be the beneficiary")
         shares = sum((a.percentage for a in self.disbursement_accounts), Decimal(0))

@@ -18,7 +18,9 @@ from provider.client import ProviderClient
 from provider.errors import ALREADY_DONE_CODES, ProviderBusinessError
 from provider.lookup import collateral_event, debt_event
 from provider.models.debt import AttachedDocuments, BalanceRequestConfirmation, Recalculate, SignatureEvidence
+from provider.models.portability import LegSignature
 from provider.models.webhooks import ProviderWebhook, ReceivedWebhook
+from provider.portability_enumerators import CreditOperationLeg
 
 from . import documents, mapping
 from .activity_models import (
@@ -31,12 +33,15 @@ from .activity_models import (
     IssueInput,
     LookedUp,
     LookupInput,
+    ProposalInput,
+    Proposed,
     ProviderKey,
     ReapresentacaoInput,
     Recalculated,
     RecalculateInput,
     ReleaseInput,
     SignInput,
+    SignLegsInput,
     Simulated,
     SimulateInput,
     TermUploaded,
@@ -94,6 +99,8 @@ class LoanActivities:
             self.release_provider_keys,
             self.upload_authorization_term,
             self.look_up_provider_state,
+            self.create_proposal,
+            self.sign_legs,
             pin_current_rules,
         ]
 
@@ -321,3 +328,54 @@ class LoanActivities:
         return LookedUp(
             events=[ReceivedWebhook(event_id=identity, received_at=now, webhook=webhook) for identity, webhook in found]
         )
+
+    @activity.defn
+    @provider_errors
+    async def create_proposal(self, proposal: ProposalInput) -> Proposed:
+        """A portability proposal (and its troco), created once (an idempotency key the sandbox
+        honours; the provider publishes no requester key for proposals); its keys routed to the loan
+        before the workflow sees them, as every provider key is."""
+        request = proposal.request
+        answer = await self._provider.create_proposal(
+            mapping.proposal_request(
+                request, self._lender, proposal.assistance_type, politically_exposed=proposal.politically_exposed
+            ),
+            idempotency_key=f"{request.request_key}:proposal",
+        )
+        legs = {
+            leg.value: answer.leg(leg)
+            for leg in (CreditOperationLeg.PORTABILITY, CreditOperationLeg.REFINANCING)
+            if answer.leg(leg) is not None
+        }
+        proposed = Proposed(
+            proposal_key=answer.proposal_key,
+            portability_leg_key=answer.portability_credit_operation.credit_operation_key
+            if answer.portability_credit_operation
+            else None,
+            refinancing_leg_key=answer.refinancing_credit_operation.credit_operation_key
+            if answer.refinancing_credit_operation
+            else None,
+            signing_links={name: leg.document_url for name, leg in legs.items() if leg and leg.document_url},
+        )
+        for key in (proposed.proposal_key, proposed.portability_leg_key, proposed.refinancing_leg_key):
+            if key:
+                await self._claimer.claim(key, proposal.loan_id)
+        return proposed
+
+    @activity.defn
+    @provider_errors
+    async def sign_legs(self, signing: SignLegsInput) -> None:
+        """The borrower's signature of each leg's CCB (the same evidence for both)."""
+        evidence = signing.submission
+        for leg, link in signing.signing_links.items():
+            await self._provider.sign_leg(
+                signing.proposal_key,
+                CreditOperationLeg(leg),
+                LegSignature(
+                    signed_pdf_path=link,
+                    ip_address=evidence.ip_address,
+                    signature_datetime=evidence.signature_datetime,
+                    similarity_score=evidence.similarity_score,
+                    biometry_analysis_reference=evidence.biometry_analysis_reference,
+                ),
+            )

@@ -133,3 +133,25 @@ class LookedUp(BaseModel):
     """The provider's state, as the webhooks it would have sent (applied once each, by identity)."""
 
     events: list[ReceivedWebhook] = Field(default_factory=list)
+
+
+class ProposalInput(BaseModel):
+    loan_id: str
+    request: LoanRequest
+    assistance_type: str | None = None
+    politically_exposed: bool | None = None
+
+
+class Proposed(BaseModel):
+    """A portability proposal as created: its key, its legs' keys and their CCBs' addresses."""
+
+    proposal_key: str
+    portability_leg_key: str | None = None
+    refinancing_leg_key: str | None = None
+    signing_links: dict[str, str] = Field(default_factory=dict)
+
+
+class SignLegsInput(BaseModel):
+    proposal_key: str
+    signing_links: dict[str, str]
+    submission: SignatureSubmission

@@ -8,9 +8,9 @@ does not know yet is buffered and applied by :func:`drain` once the key is the l
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from domain.inss import AVERBACAO_ERRORS, ENUMERATOR_ALIASES, LenderAction, averbacao_return
+from domain.inss import AVERBACAO_ERRORS, ENUMERATOR_ALIASES, LenderAction, averbacao_action, averbacao_return
 from provider.enumerators import (
     DISBURSEMENT_SUCCESS_STATUSES,
     CancelReason,
@@ -19,6 +19,12 @@ from provider.enumerators import (
     PendingRequesterAction,
 )
 from provider.models.consultation import BalanceData, ConsultationFailure
+from provider.models.portability import (
+    PortabilityAuthorizationWebhook,
+    PortabilityProposalCollateralWebhook,
+    ProposalCreditOperationWebhook,
+    ProposalWebhook,
+)
 from provider.models.webhooks import (
     BalanceRequestWebhook,
     BenefitsRequestWebhook,
@@ -27,10 +33,11 @@ from provider.models.webhooks import (
     PendingRequesterActionWebhook,
     ReceivedWebhook,
 )
+from provider.portability_enumerators import CreditOperationStatus, CreditOperationType, ProposalStatus
 from provider.tolerant import unknown_values
 
 from .rules import LoanRules
-from .state import DataprevAnswer, EventRecord, LoanState, Stage
+from .state import DataprevAnswer, EventRecord, LoanState, PortabilityFacts, Stage
 
 MAX_EVENT_RECORDS = 200
 MAX_UNKNOWN_NOTES = 50
@@ -116,6 +123,8 @@ def apply_event(state: LoanState, event: ReceivedWebhook, *, rules: LoanRules, n
         _collateral(state, event, webhook, rules)
     elif isinstance(webhook, PendingRequesterActionWebhook):
         _pending(state, event, webhook)
+    elif isinstance(webhook, PORT_REFIN_WEBHOOKS) and state.portability is not None:
+        _portability(state, state.portability, event, webhook)
     else:
         record(state, event, "ignored: not a webhook of this product")
 
@@ -260,6 +269,66 @@ def _pending(state: LoanState, event: ReceivedWebhook, webhook: PendingRequester
     state.pending_action = str(webhook.data.enumerator)
     state.pending_reservation_amount = webhook.data.reservation_amount
     record(state, event, "averbação waits for the lender", detail=state.pending_action)
+
+
+PORT_REFIN_WEBHOOKS = (
+    ProposalWebhook,
+    PortabilityAuthorizationWebhook,
+    ProposalCreditOperationWebhook,
+    PortabilityProposalCollateralWebhook,
+)
+
+
+def _portability(
+    state: LoanState,
+    facts: PortabilityFacts,
+    event: ReceivedWebhook,
+    webhook: ProposalWebhook
+    | PortabilityAuthorizationWebhook
+    | ProposalCreditOperationWebhook
+    | PortabilityProposalCollateralWebhook,
+) -> None:
+    """A portability proposal's news (Port+Refin): the CTC, the consent, the origin bank, the payoff,
+    each leg's averbação and the troco."""
+    if isinstance(webhook, ProposalWebhook):
+        status, data = str(webhook.proposal_status), webhook.data
+        facts.proposal_status = status
+        facts.portability_number = data.portability_number or facts.portability_number
+        if status == ProposalStatus.REJECTED and data.error is not None:
+            facts.ctc_rejection = " ".join(
+                part for part in (data.error.code, data.error.reason or data.error.description) if part
+            )
+        elif status == ProposalStatus.ACCEPTED:
+            facts.final_due_balance = data.final_due_balance or facts.final_due_balance
+        elif status == ProposalStatus.RETAINED and data.retained_reason is not None:
+            facts.retention = str(data.retained_reason.reason)
+        elif status == ProposalStatus.PAID:
+            facts.paid = True
+        record(state, event, f"proposal {status}", status=status, detail=facts.ctc_rejection or facts.retention)
+    elif isinstance(webhook, PortabilityAuthorizationWebhook):
+        facts.consent_status = str(webhook.portability_authorization_status)
+        deadline = webhook.data.expiration_date
+        facts.consent_deadline = deadline if isinstance(deadline, date) else facts.consent_deadline
+        record(state, event, f"consent {facts.consent_status}", status=facts.consent_status)
+    elif isinstance(webhook, ProposalCreditOperationWebhook):
+        leg, leg_status = str(webhook.data.credit_operation_type), str(webhook.data.credit_operation_status)
+        if leg_status == CreditOperationStatus.DISBURSED and leg == CreditOperationType.REFINANCING:
+            facts.troco_disbursed = True
+        elif leg_status == CreditOperationStatus.CANCELED:
+            facts.legs_canceled.append(leg)
+        record(state, event, f"{leg} leg {leg_status}", status=leg_status)
+    elif isinstance(webhook, PortabilityProposalCollateralWebhook):
+        answer = webhook.data
+        if answer.collateral_constituted or (
+            answer.error_enumerators
+            and averbacao_action(answer.error_enumerators[-1], portability=True) == LenderAction.CONFIRM
+        ):
+            facts.portability_reserved = True
+            record(state, event, "portability leg reserved at Dataprev")
+        else:
+            # Port+Refin's table: every error is teimosinha but HX (seed 002 §14); the provider retries.
+            facts.last_portability_answer = ", ".join(answer.error_enumerators) or None
+            record(state, event, "portability leg: averbação answer", detail=facts.last_portability_answer)
 
 
 def needs_correction(state: LoanState) -> bool:

@@ -21,12 +21,22 @@ from provider.models.debt import (
     AdditionalData,
     Borrower,
     ChangeDisbursementDate,
+    Collateral,
     CollateralBankAccount,
     CollateralCorrection,
     DebtData,
     DebtIssuanceRequest,
     LegalRepresentative,
     ReapresentacaoAccount,
+)
+from provider.models.portability import (
+    OriginContract,
+    PortabilityCreditOperation,
+    PortabilityFinancial,
+    ProposalRequest,
+    RefinancingCreditOperation,
+    RefinancingFinancial,
+    TrocoAccount,
 )
 from provider.models.simulation import (
     DebtSimulationRequest,
@@ -391,3 +401,75 @@ def compare(provider: Sequence[PricedOption], local: Sequence[PricedOption]) -> 
             if provider_value is not None and mine != provider_value:
                 differences.append(f"{theirs.disbursement_date} {field}: provider {provider_value}, local {mine}")
     return differences
+
+
+def proposal_request(
+    request: LoanRequest, lender: LenderTerms, assistance_type: str | None, *, politically_exposed: bool | None = None
+) -> ProposalRequest:
+    """``POST /v2/credit_transfer/proposal`` for a portability (and its troco, when the request has
+    one): the borrower and collateral as in an issuance, the origin contract, the portability leg at
+    the request's rate (its installment follows from the origin bank's balance), the troco's
+    installment and rate."""
+    terms, port = request.financial, request.portability
+    assert port is not None
+    representatives = (
+        [LegalRepresentative.model_validate(_person_fields(request.legal_representative))]
+        if request.legal_representative
+        else None
+    )
+    troco = None
+    if port.troco is not None:
+        account = request.disbursement_accounts[0]
+        troco = RefinancingCreditOperation(
+            financial=RefinancingFinancial(
+                first_due_date=terms.first_due_date,
+                number_of_installments=terms.number_of_installments,
+                limit_days_to_disburse=terms.limit_days_to_disburse,
+                installment_face_value=port.troco.installment_value,
+                monthly_interest_rate=port.troco.monthly_interest_rate,
+            ),
+            disbursement_bank_account=TrocoAccount(
+                name=account.holder_name or request.borrower.name,
+                document_number=request.borrower.cpf,
+                bank_code=account.bank_code,
+                ispb=account.ispb_number,
+                branch_number=account.branch_number,
+                account_number=account.account_number,
+                account_digit=account.account_digit,
+                account_type=account.account_type or "checking_account",
+                transfer_method=account.transfer_method,
+            ),
+        )
+    return ProposalRequest(
+        purchaser_document_number=lender.purchaser_cnpj,
+        borrower=_borrower(request.borrower, is_pep=politically_exposed),
+        related_parties=representatives,
+        collaterals=[
+            Collateral.model_validate(
+                {
+                    "collateral_data": {
+                        "state": request.benefit.state,
+                        "benefit_number": request.benefit.number,
+                        "assistance_type": assistance_type,
+                        "subcorban_document_number": lender.subcorban_cnpj,
+                    }
+                }
+            )
+        ],
+        portability_credit_operation=PortabilityCreditOperation(
+            financial=PortabilityFinancial(
+                first_due_date=terms.first_due_date,
+                number_of_installments=terms.number_of_installments,
+                monthly_interest_rate=terms.monthly_interest_rate,
+                installment_face_value=None if terms.monthly_interest_rate else terms.installment_value,
+                limit_days_to_disburse=terms.limit_days_to_disburse,
+            ),
+            contract_number=request.contract_number,
+        ),
+        refinancing_credit_operation=troco,
+        origin_contract=OriginContract(
+            ispb=port.origin_bank_ispb,
+            contract_number=port.origin_contract_number,
+            last_due_balance=port.last_due_balance,
+        ),
+    )

@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
     from .activities import LoanActivities
-    from .activity_models import CorrectionInput, ReapresentacaoInput, RecalculateInput, SignInput
+    from .activity_models import CorrectionInput, ReapresentacaoInput, RecalculateInput, SignInput, SignLegsInput
     from .facts import needs_correction
     from .port import CAPABILITIES
     from .state import LoanState, OperatorAction, Stage
@@ -70,7 +70,16 @@ class LoanOperations(LoanCore):
         assert state.debt_key is not None
         try:
             async with self._lock:
-                await self._activity(LoanActivities.sign, SignInput(debt_key=state.debt_key, submission=submission))
+                if state.portability is not None:  # a portability: each leg's CCB
+                    signing = SignLegsInput(
+                        proposal_key=state.portability.proposal_key,
+                        signing_links=state.portability.signing_links,
+                        submission=submission,
+                    )
+                    await self._activity(LoanActivities.sign_legs, signing)
+                    state.portability.legs_signed = True
+                else:
+                    await self._activity(LoanActivities.sign, SignInput(debt_key=state.debt_key, submission=submission))
         except ACTIVITY_FAILURES as error:
             raise self._refused("signature", error) from None
         state.signature_submitted_at = workflow.now()

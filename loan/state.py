@@ -13,6 +13,31 @@ from domain.loan import DisbursementAccount, Product
 from provider.models.webhooks import ReceivedWebhook
 
 
+class PortabilityFacts(BaseModel):
+    """What a portability proposal has become, as the provider's webhooks and answers say."""
+
+    proposal_key: str
+    portability_leg_key: str | None = None
+    refinancing_leg_key: str | None = None
+    signing_links: dict[str, str] = Field(default_factory=dict)  # leg → its CCB's address
+    proposal_status: str | None = None
+    portability_number: str | None = None
+    ctc_rejection: str | None = None
+    consent_status: str | None = None
+    consent_deadline: date | None = None
+    retention: str | None = None
+    final_due_balance: Decimal | None = None
+    legs_signed: bool = False
+    paid: bool = False
+    portability_reserved: bool = False
+    last_portability_answer: str | None = None
+    troco_disbursed: bool = False
+    legs_canceled: list[str] = Field(default_factory=list)
+
+    def keys(self) -> set[str]:
+        return {k for k in (self.proposal_key, self.portability_leg_key, self.refinancing_leg_key) if k}
+
+
 class Stage(StrEnum):
     CONSULTATION = "consultation"
     SIMULATION = "simulation"
@@ -29,6 +54,14 @@ class Stage(StrEnum):
     BALANCE_RECHECK = "balance_recheck"
     DISBURSEMENT = "disbursement"
     AWAITING_REAPRESENTACAO = "awaiting_reapresentacao"
+    # A portability (Port+Refin): the proposal, the CTC's answer, the beneficiary's consent, the
+    # origin bank's answer, the payoff; then the signature and averbação stages above; the troco.
+    PROPOSAL = "proposal"
+    CTC_ANSWER = "ctc_answer"
+    CONSENT = "consent"
+    ORIGIN_BANK = "origin_bank"
+    PAYOFF = "payoff"
+    TROCO = "troco"
     CLOSED = "closed"
 
 
@@ -186,6 +219,7 @@ class LoanState(BaseModel):
     formalization_link: str | None = None
     polls: int = 0
     stage_since: datetime | None = None  # when the loan entered its current stage (stage durations)
+    portability: PortabilityFacts | None = None
     buffered: list[ReceivedWebhook] = Field(default_factory=list)
     unknown_values: list[str] = Field(default_factory=list)
     operator_actions: list[OperatorAction] = Field(default_factory=list)
@@ -198,4 +232,6 @@ class LoanState(BaseModel):
 
     def known_keys(self) -> set[str]:
         keys = {k for k in (self.benefits_request_key, self.debt_key) if k}
+        if self.portability is not None:
+            keys |= self.portability.keys()
         return keys | set(self.balance_request_keys)

@@ -58,6 +58,12 @@ STAGE_WORDS = {
     Stage.BALANCE_RECHECK: "averbação needs a new balance consultation",
     Stage.DISBURSEMENT: "waiting for the disbursement",
     Stage.AWAITING_REAPRESENTACAO: "payment refused: waiting for an operator's reapresentação",
+    Stage.PROPOSAL: "sending the portability proposal",
+    Stage.CTC_ANSWER: "waiting for the CTC's answer to the portability",
+    Stage.CONSENT: "waiting for the beneficiary's consent in Meu INSS",
+    Stage.ORIGIN_BANK: "waiting for the origin bank's answer (balance or retention)",
+    Stage.PAYOFF: "paying off the origin bank",
+    Stage.TROCO: "troco: the refinancing's averbação and disbursement",
     Stage.CLOSED: "closed",
 }
 
@@ -101,6 +107,11 @@ def describe(state: LoanState) -> str:
         parts.append(f"answer expected by {_when(state.consultation_deadline)}")
     if state.disbursement_window_end:
         parts.append(f"window ends {_day(state.disbursement_window_end)}")
+    port = state.portability
+    if state.stage == Stage.CONSENT and port and port.consent_deadline:
+        parts.append(f"until {port.consent_deadline.isoformat()}")
+    if state.stage == Stage.AVERBACAO and port and port.last_portability_answer:
+        parts.append(f"portability leg: teimosinha, last answer {port.last_portability_answer}")
     if state.provider_status:
         parts.append(f"{state.provider or 'provider'} says {state.provider_status!r} (asked {state.polls} times)")
     if state.pricing_check and not state.pricing_check.matches:

@@ -21,6 +21,7 @@ from .consultation import Consultation
 from .core import ACTIVITY_FAILURES, CALL_TIMEOUT, PROVIDER_RETRY, HistoryTooLong, LoanEnds, ends, failure_text
 from .operator import LoanOperations
 from .polling import PolledOperations
+from .portability import PortabilityStages
 
 with workflow.unsafe.imports_passed_through():
     from domain.calendar import SAO_PAULO, end_of_day
@@ -57,7 +58,7 @@ loans started before this change keep the values they always used (``legacy_rule
 # to this code goes behind workflow.patched and is proven by the replay tests. (Set here instead,
 # the server refuses the workflow's tasks from a worker that runs without versioning.)
 @workflow.defn(name=LOAN_WORKFLOW)
-class LoanWorkflow(Consultation, LoanOperations, PolledOperations):
+class LoanWorkflow(Consultation, LoanOperations, PolledOperations, PortabilityStages):
     @workflow.init
     def __init__(self, loan: LoanInput) -> None:
         self._request = loan.request
@@ -129,6 +130,9 @@ class LoanWorkflow(Consultation, LoanOperations, PolledOperations):
             Stage.AWAITING_REAPRESENTACAO: self._awaiting_reapresentacao,
         }
         self._raise_if_ending()
+        if self._portability_loan and self._state.stage != Stage.CONSULTATION:
+            await self._portability_step()  # the proposal's stages (loan/portability.py)
+            return
         if self._polled and self._state.stage not in stages_before_issuance:
             await self._follow_operation()  # a polled provider: the operation's status says the stage
             return
