@@ -75,6 +75,9 @@ class Sample:
     """Its documented end: a status (completed, rejected, canceled) or the stage it settles in."""
     provider: str | None = None
     """Who issues it (None: the routing's default, the first provider)."""
+    portability: dict[str, Any] | None = None
+    """A portability's scenario at the sandbox (``/_sandbox/portability/scenarios/{cpf}``); set, the
+    sample is a portability (its request gets the origin contract, and a troco unless it says not)."""
 
 
 def _today() -> date:
@@ -194,6 +197,34 @@ async def _reapresentar_to_a_new_account(service: LoanService, request: LoanRequ
     )
     await service.reapresentar(request.request_key, again)
     return "presented the payment again, to a new account"
+
+
+ORIGIN_BANK_ISPB = "00000000"  # a CTC participant at the sandbox (Banco do Brasil)
+
+
+def _portability(body: dict[str, Any], run: SampleRun, *, troco: bool = True) -> None:
+    """Bring an 84-installment loan from the origin bank at 1.66 % a month; with a troco, refinance it
+    for R$ 250.00 a month at 1.79 %, the difference paid to the borrower's account."""
+    body["product"] = "portability"
+    body["portability"] = {
+        "origin_bank_ispb": ORIGIN_BANK_ISPB,
+        "origin_contract_number": f"ORIG-{run.operation_key[:8]}",
+        "last_due_balance": "8000.00",
+        "troco": {"installment_value": "250.00", "monthly_interest_rate": "0.0179"} if troco else None,
+    }
+
+
+def _portability_without_troco(body: dict[str, Any], run: SampleRun) -> None:
+    _portability(body, run, troco=False)
+
+
+async def _reduce_portability_installment(service: LoanService, request: LoanRequest, state: LoanState) -> str | None:
+    """The origin bank released less than the new installment: lower it to what fits."""
+    facts = state.portability
+    if facts is None or facts.reduction_offer is None or state.stage != Stage.AWAITING_INSTALLMENT_REDUCTION:
+        return None
+    await service.reduce_installment(request.request_key, InstallmentReduction(installment_value=facts.reduction_offer))
+    return f"reduced the portability installment to {facts.reduction_offer}"
 
 
 def _existing_operation(installment: str, balance: str) -> Callable[[SampleRun], dict[str, Any]]:
@@ -551,9 +582,11 @@ async def step(service: LoanService, started: StartedSample, signed: set[str]) -
     """One look at a sample loan: sign when it waits for the signature, act as its operator if it has one."""
     key = started.request.request_key
     state = await service.state(key)
-    if started.sample.sign and state.stage == Stage.AWAITING_SIGNATURE and key not in signed:
+    # A portability's reduced installment is a new CCB: signed again (one signature per reduction).
+    signature = f"{key}#{state.portability.reductions}" if state.portability is not None else key
+    if started.sample.sign and state.stage == Stage.AWAITING_SIGNATURE and signature not in signed:
         await service.submit_signature(key, signature_now())
-        signed.add(key)
+        signed.add(signature)
     elif started.sample.operator is not None and not state.closed:
         try:
             done = await started.sample.operator(service, started.request, state)

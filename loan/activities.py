@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any, Protocol
 
 import httpx
@@ -18,7 +19,7 @@ from provider.client import ProviderClient
 from provider.errors import ALREADY_DONE_CODES, ProviderBusinessError
 from provider.lookup import collateral_event, debt_event
 from provider.models.debt import AttachedDocuments, BalanceRequestConfirmation, Recalculate, SignatureEvidence
-from provider.models.portability import LegSignature
+from provider.models.portability import CreditOperationAnswer, InstallmentReduction, LegSignature, OriginContractQuery
 from provider.models.webhooks import ProviderWebhook, ReceivedWebhook
 from provider.portability_enumerators import CreditOperationLeg
 
@@ -33,7 +34,12 @@ from .activity_models import (
     IssueInput,
     LookedUp,
     LookupInput,
+    OriginQueried,
+    OriginQueryInput,
+    PortabilityReduced,
+    PortabilityReductionInput,
     ProposalInput,
+    ProposalKeyInput,
     Proposed,
     ProviderKey,
     ReapresentacaoInput,
@@ -101,6 +107,9 @@ class LoanActivities:
             self.look_up_provider_state,
             self.create_proposal,
             self.sign_legs,
+            self.cancel_proposal,
+            self.query_origin_contract,
+            self.reduce_portability_installment,
             pin_current_rules,
         ]
 
@@ -356,6 +365,7 @@ class LoanActivities:
             if answer.refinancing_credit_operation
             else None,
             signing_links={name: leg.document_url for name, leg in legs.items() if leg and leg.document_url},
+            portability_installment=leg_installment(answer.portability_credit_operation),
         )
         for key in (proposed.proposal_key, proposed.portability_leg_key, proposed.refinancing_leg_key):
             if key:
@@ -379,3 +389,47 @@ class LoanActivities:
                     biometry_analysis_reference=evidence.biometry_analysis_reference,
                 ),
             )
+
+    @activity.defn
+    @provider_errors
+    async def cancel_proposal(self, proposal: ProposalKeyInput) -> None:
+        """The proposal (and its legs) canceled at the provider, once."""
+        await self._once("cancel_proposal", self._provider.cancel_proposal(proposal.proposal_key))
+
+    @activity.defn
+    @provider_errors
+    async def query_origin_contract(self, query: OriginQueryInput) -> OriginQueried:
+        """Ask Dataprev what the origin bank released (seed 002 §12), once per attempt of the loan's;
+        the answer comes by webhook to the query's key, routed to the loan before it is returned."""
+        created = await self._provider.query_origin_contract(
+            query.portability_leg_key,
+            OriginContractQuery(portability_number=query.portability_number),
+            idempotency_key=f"{query.portability_leg_key}:origin:{query.attempt}",
+        )
+        await self._claimer.claim(created.origin_contract_request_key, query.loan_id)
+        return OriginQueried(origin_query_key=created.origin_contract_request_key)
+
+    @activity.defn
+    @provider_errors
+    async def reduce_portability_installment(self, reduction: PortabilityReductionInput) -> PortabilityReduced:
+        """The portability leg's installment lowered (seed 002 §13). On a retry the proposal is read
+        first: a leg already at (or below) the value was reduced by the attempt whose answer was lost."""
+        if activity.info().attempt > 1:
+            current = await self._provider.proposal(reduction.proposal_key)
+            leg = current.portability_credit_operation
+            installment = leg_installment(leg)
+            if leg is not None and installment is not None and installment <= reduction.installment_value:
+                return PortabilityReduced(installment_value=installment, document_url=leg.document_url)
+        answer = await self._provider.reduce_portability_installment(
+            reduction.proposal_key, InstallmentReduction(installment_face_value=reduction.installment_value)
+        )
+        return PortabilityReduced(
+            installment_value=leg_installment(answer) or reduction.installment_value, document_url=answer.document_url
+        )
+
+
+def leg_installment(leg: CreditOperationAnswer | None) -> Decimal | None:
+    """A leg's installment as the provider priced it: its first option's first installment."""
+    if leg is None or not leg.disbursement_options or not leg.disbursement_options[0].installments:
+        return None
+    return leg.disbursement_options[0].installments[0].total_amount

@@ -149,9 +149,37 @@ class Proposed(BaseModel):
     portability_leg_key: str | None = None
     refinancing_leg_key: str | None = None
     signing_links: dict[str, str] = Field(default_factory=dict)
+    portability_installment: Decimal | None = None
 
 
 class SignLegsInput(BaseModel):
     proposal_key: str
     signing_links: dict[str, str]
     submission: SignatureSubmission
+
+
+class ProposalKeyInput(BaseModel):
+    proposal_key: str
+
+
+class OriginQueryInput(BaseModel):
+    loan_id: str
+    portability_leg_key: str
+    portability_number: str
+    attempt: int = 0
+
+
+class OriginQueried(BaseModel):
+    origin_query_key: str
+
+
+class PortabilityReductionInput(BaseModel):
+    proposal_key: str
+    installment_value: Decimal
+
+
+class PortabilityReduced(BaseModel):
+    """The portability leg after the reduction: its installment and the new CCB to sign."""
+
+    installment_value: Decimal
+    document_url: str | None = None

@@ -36,6 +36,7 @@ PROVIDER_RETRY = RetryPolicy(
     non_retryable_error_types=[BUSINESS_ERROR, INVALID_DOCUMENT],
 )
 CALL_TIMEOUT = timedelta(seconds=60)
+CLEANUP_TIMEOUT = timedelta(days=1)  # a cancel or a release at the end: retried for as long as it takes
 
 ASK_THE_MONEY = "ask-the-provider-before-a-cancel-after-averbacao"
 """Patch: a provider's cancel after the averbação is checked against the debt's state first."""

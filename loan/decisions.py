@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from decimal import ROUND_DOWN, Decimal
 
 from domain.calendar import SAO_PAULO
 from domain.eligibility import EligibilityFacts, assess
 from domain.loan import DisbursementAccount, LoanRequest
 from domain.margin_release import margin_release
+from domain.money import CENT
 from domain.regulation import DDB_BLOCK_DAYS
 
 from .mapping import expected_signer, paying_account, same_account
@@ -110,3 +112,24 @@ def signer_mismatch(request: LoanRequest, signers: list[Signer]) -> str | None:
         return None
     roles = ", ".join(sorted({s.role or "?" for s in signers}))
     return f"signer_role: the CCB lists {roles}, not the {role} who must sign it"
+
+
+@dataclass(frozen=True)
+class PortabilityReduction:
+    installment: Decimal  # the largest installment that fits (rounded down: a cent over is HW again)
+    automatic: bool  # within what the rules let the loan lower by itself
+
+
+def portability_reduction(
+    current: Decimal, released: Decimal | None, free_margin: Decimal | None, max_reduction: Decimal
+) -> PortabilityReduction | None:
+    """Dataprev answered HW (margin exceeded) for the portability leg: the origin bank released less
+    than the new installment needs (seed 002 §13). The installment that fits is what it released plus
+    the margin the consultation found free; None when that is unknown or not below the current one
+    (then the margin is not the origin bank's doing, and the provider's teimosinha goes on)."""
+    if released is None:
+        return None
+    fits = (released + (free_margin or Decimal(0))).quantize(CENT, rounding=ROUND_DOWN)
+    if fits >= current or fits <= 0:
+        return None
+    return PortabilityReduction(installment=fits, automatic=fits >= current * (1 - max_reduction))

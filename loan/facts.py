@@ -20,7 +20,9 @@ from provider.enumerators import (
 )
 from provider.models.consultation import BalanceData, ConsultationFailure
 from provider.models.portability import (
+    OriginContractFailure,
     PortabilityAuthorizationWebhook,
+    PortabilityOriginContractWebhook,
     PortabilityProposalCollateralWebhook,
     ProposalCreditOperationWebhook,
     ProposalWebhook,
@@ -33,7 +35,13 @@ from provider.models.webhooks import (
     PendingRequesterActionWebhook,
     ReceivedWebhook,
 )
-from provider.portability_enumerators import CreditOperationStatus, CreditOperationType, ProposalStatus
+from provider.portability_enumerators import (
+    FINAL_PROPOSAL_STATUSES,
+    CreditOperationStatus,
+    CreditOperationType,
+    PortabilityAuthorizationStatus,
+    ProposalStatus,
+)
 from provider.tolerant import unknown_values
 
 from .rules import LoanRules
@@ -276,7 +284,9 @@ PORT_REFIN_WEBHOOKS = (
     PortabilityAuthorizationWebhook,
     ProposalCreditOperationWebhook,
     PortabilityProposalCollateralWebhook,
+    PortabilityOriginContractWebhook,
 )
+HW_MARGIN_EXCEEDED = "consignable_margin_excceded"  # HW, spelled as the seeds spell it
 
 
 def _portability(
@@ -286,14 +296,18 @@ def _portability(
     webhook: ProposalWebhook
     | PortabilityAuthorizationWebhook
     | ProposalCreditOperationWebhook
-    | PortabilityProposalCollateralWebhook,
+    | PortabilityProposalCollateralWebhook
+    | PortabilityOriginContractWebhook,
 ) -> None:
     """A portability proposal's news (Port+Refin): the CTC, the consent, the origin bank, the payoff,
     each leg's averbação and the troco."""
     if isinstance(webhook, ProposalWebhook):
         status, data = str(webhook.proposal_status), webhook.data
-        facts.proposal_status = status
         facts.portability_number = data.portability_number or facts.portability_number
+        if _late_proposal_status(facts.proposal_status, status):
+            record(state, event, f"ignored: proposal {status} after {facts.proposal_status}", status=status)
+            return
+        facts.proposal_status = status
         if status == ProposalStatus.REJECTED and data.error is not None:
             facts.ctc_rejection = " ".join(
                 part for part in (data.error.code, data.error.reason or data.error.description) if part
@@ -306,29 +320,83 @@ def _portability(
             facts.paid = True
         record(state, event, f"proposal {status}", status=status, detail=facts.ctc_rejection or facts.retention)
     elif isinstance(webhook, PortabilityAuthorizationWebhook):
-        facts.consent_status = str(webhook.portability_authorization_status)
+        consent = str(webhook.portability_authorization_status)
         deadline = webhook.data.expiration_date
         facts.consent_deadline = deadline if isinstance(deadline, date) else facts.consent_deadline
+        if consent == PortabilityAuthorizationStatus.AWAITING_CONFIRMATION and facts.consent_status in CONSENT_DECIDED:
+            record(state, event, f"ignored: consent {consent} after {facts.consent_status}", status=consent)
+            return
+        facts.consent_status = consent
         record(state, event, f"consent {facts.consent_status}", status=facts.consent_status)
     elif isinstance(webhook, ProposalCreditOperationWebhook):
         leg, leg_status = str(webhook.data.credit_operation_type), str(webhook.data.credit_operation_status)
         if leg_status == CreditOperationStatus.DISBURSED and leg == CreditOperationType.REFINANCING:
             facts.troco_disbursed = True
-        elif leg_status == CreditOperationStatus.CANCELED:
+        elif leg_status == CreditOperationStatus.CANCELED and leg not in facts.legs_canceled:
             facts.legs_canceled.append(leg)
         record(state, event, f"{leg} leg {leg_status}", status=leg_status)
     elif isinstance(webhook, PortabilityProposalCollateralWebhook):
         answer = webhook.data
-        if answer.collateral_constituted or (
-            answer.error_enumerators
-            and averbacao_action(answer.error_enumerators[-1], portability=True) == LenderAction.CONFIRM
-        ):
+        if answer.collateral_constituted or _reserved_by(webhook):
             facts.portability_reserved = True
             record(state, event, "portability leg reserved at Dataprev")
         else:
             # Port+Refin's table: every error is teimosinha but HX (seed 002 §14); the provider retries.
             facts.last_portability_answer = ", ".join(answer.error_enumerators) or None
+            facts.margin_exceeded = (
+                bool(answer.error_enumerators) and answer.error_enumerators[-1] == HW_MARGIN_EXCEEDED
+            )
             record(state, event, "portability leg: averbação answer", detail=facts.last_portability_answer)
+    elif isinstance(webhook, PortabilityOriginContractWebhook):
+        if isinstance(webhook.data, OriginContractFailure):
+            facts.origin_query_failure = webhook.data.enumerator
+            record(state, event, "origin contract not found", detail=facts.origin_query_failure)
+        else:
+            facts.released_installment = webhook.data.released_installments
+            record(state, event, "origin contract: released", detail=str(facts.released_installment))
+
+
+# The proposal's statuses in the order the flow reaches them (maquinas-de-status): a webhook that
+# arrives after a later one is late news (the relay delivers at least once, in any order).
+PROPOSAL_PROGRESS = {
+    ProposalStatus.PENDING_SUBMISSION.value: 0,
+    ProposalStatus.PENDING_RESPONSE.value: 1,
+    ProposalStatus.REJECTED.value: 2,
+    ProposalStatus.PENDING_ACCEPTANCE.value: 2,
+    ProposalStatus.ACCEPTED.value: 3,
+    ProposalStatus.RETAINED.value: 3,
+    ProposalStatus.SETTLEMENT_SENT.value: 4,
+    ProposalStatus.PENDING_SETTLEMENT_CONFIRMATION.value: 5,
+    ProposalStatus.PAID.value: 6,
+}
+CONSENT_DECIDED = frozenset(
+    s.value
+    for s in (
+        PortabilityAuthorizationStatus.CONFIRMED,
+        PortabilityAuthorizationStatus.EXPIRED,
+        PortabilityAuthorizationStatus.DENIED,
+    )
+)
+
+
+def _late_proposal_status(current: str | None, new: str) -> bool:
+    """A final status is never left, and a known status never moves the proposal back (else a late
+    ``pending_acceptance`` would hide the origin bank's ``accepted`` the workflow waits for)."""
+    if current is None or current == new:
+        return False
+    if current in FINAL_PROPOSAL_STATUSES:
+        return True
+    return new in PROPOSAL_PROGRESS and current in PROPOSAL_PROGRESS and PROPOSAL_PROGRESS[new] < PROPOSAL_PROGRESS[current]
+
+
+def _reserved_by(webhook: PortabilityProposalCollateralWebhook) -> bool:
+    """The portability leg's averbação is done: BD among Dataprev's successes, or an error whose
+    Port+Refin action is "Confirmar averbação" (HX) wherever it is listed — seed 002 §10 lists one
+    answer per reservation method, so the last one need not be the portability's."""
+    answer = webhook.data
+    return any(ENUMERATOR_ALIASES.get(e, e) == "successfully_included" for e in answer.success_enumerators) or any(
+        averbacao_action(e, portability=True) == LenderAction.CONFIRM for e in answer.error_enumerators
+    )
 
 
 def needs_correction(state: LoanState) -> bool:

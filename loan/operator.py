@@ -7,6 +7,7 @@ history; an Update whose provider call fails answers with the provider's reason 
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -23,9 +24,17 @@ with workflow.unsafe.imports_passed_through():
         Reapresentacao,
         SignatureSubmission,
     )
+    from provider.portability_enumerators import CreditOperationLeg
 
     from .activities import LoanActivities
-    from .activity_models import CorrectionInput, ReapresentacaoInput, RecalculateInput, SignInput, SignLegsInput
+    from .activity_models import (
+        CorrectionInput,
+        PortabilityReductionInput,
+        ReapresentacaoInput,
+        RecalculateInput,
+        SignInput,
+        SignLegsInput,
+    )
     from .facts import needs_correction
     from .port import CAPABILITIES
     from .state import LoanState, OperatorAction, Stage
@@ -132,6 +141,13 @@ class LoanOperations(LoanCore):
     async def reduce_installment(self, reduction: InstallmentReduction) -> LoanState:
         state = self._state
         assert state.debt_key is not None
+        if state.portability is not None:  # the portability leg's installment (seed 002 §13)
+            try:
+                await self._reduce_portability(reduction.installment_value, by=f"an operator: {reduction.note}")
+            except ACTIVITY_FAILURES as error:
+                raise self._refused("installment reduction", error) from None
+            self._publish()
+            return state
         try:
             async with self._lock:
                 recalculated = await self._activity(
@@ -154,6 +170,8 @@ class LoanOperations(LoanCore):
         limit = self._rules.max_installment_reduction
         if current is not None and reduction.installment_value >= current:
             raise ValueError(f"installment_value: must be below the current {current}")
+        if self._state.portability is not None:
+            return  # seed 002 §13 sets no limit for the portability leg: the operator decides
         if current is not None and reduction.installment_value < current * (1 - limit):
             raise ValueError(
                 f"installment_value: the provider reduces at most {(limit * 100).normalize():f} % (from {current})"
@@ -209,3 +227,24 @@ class LoanOperations(LoanCore):
             raise ValueError(f"the loan is already closed ({self._state.status.value})")
         if self._state.disbursed:
             raise ValueError("the loan was disbursed: it can no longer be canceled here")
+
+    async def _reduce_portability(self, installment: Decimal, *, by: str) -> None:
+        """The portability leg's installment lowered: a new CCB, signed again before the provider tries
+        the averbação again (its answer is ``waiting_signature``)."""
+        state = self._state
+        facts = state.portability
+        assert facts is not None
+        async with self._lock:
+            reduced = await self._activity(
+                LoanActivities.reduce_portability_installment,
+                PortabilityReductionInput(proposal_key=facts.proposal_key, installment_value=installment),
+            )
+        facts.installment = state.installment_value = reduced.installment_value
+        facts.reductions += 1
+        facts.reduction_offer = None
+        facts.legs_signed, state.signature_submitted_at = False, None
+        facts.signing_links = (
+            {CreditOperationLeg.PORTABILITY.value: reduced.document_url} if reduced.document_url else {}
+        )
+        self._operator("reduce_installment", f"{reduced.installment_value} (portability leg, by {by})")
+        self._enter(Stage.AWAITING_SIGNATURE)

@@ -14,9 +14,12 @@ disbursement. A canceled proposal ends the loan wherever it is.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from temporalio import workflow
 
-from .core import LoanCore, ends
+from .core import ACTIVITY_FAILURES, CLEANUP_TIMEOUT, ends, failure_text
+from .operator import LoanOperations
 
 with workflow.unsafe.imports_passed_through():
     from domain.calendar import end_of_day
@@ -25,13 +28,17 @@ with workflow.unsafe.imports_passed_through():
     from provider.portability_enumerators import ProposalStatus
 
     from .activities import LoanActivities
-    from .activity_models import ProposalInput
+    from .activity_models import OriginQueryInput, ProposalInput, ProposalKeyInput
+    from .decisions import portability_reduction
+    from .endings import Ending
+    from .facts import note_unknown
     from .state import PortabilityFacts, Stage, Status
 
 ANSWERED_BY_CTC = frozenset(s.value for s in ProposalStatus) - {
     ProposalStatus.PENDING_SUBMISSION.value,
     ProposalStatus.PENDING_RESPONSE.value,
 }
+PROPOSAL_ENDED = frozenset({ProposalStatus.CANCELED.value, ProposalStatus.REJECTED.value})
 ORIGIN_ANSWERED = frozenset(
     s.value
     for s in (
@@ -44,8 +51,9 @@ ORIGIN_ANSWERED = frozenset(
 )
 
 
-class PortabilityStages(LoanCore):
-    """The proposal's stages; ``LoanWorkflow`` routes a portability's stages here after the consultation."""
+class PortabilityStages(LoanOperations):
+    """The proposal's stages; ``LoanWorkflow`` routes a portability's stages here after the
+    consultation. (On the operator's actions: the signature and the reduction act on the proposal.)"""
 
     @property
     def _portability_loan(self) -> bool:
@@ -57,8 +65,17 @@ class PortabilityStages(LoanCore):
 
     def _proposal_ended(self) -> None:
         facts = self._state.portability
-        if facts is not None and facts.proposal_status == ProposalStatus.CANCELED:
-            raise ends(Status.CANCELED, "the portability proposal was canceled")
+        if facts is None or facts.proposal_status != ProposalStatus.CANCELED:
+            return
+        if facts.consent_status in (Consent.EXPIRED, Consent.DENIED):  # the usual cause: named, not guessed
+            raise ends(Status.CANCELED, self._consent_refused(facts))
+        raise ends(Status.CANCELED, "the portability proposal was canceled")
+
+    @staticmethod
+    def _consent_refused(facts: PortabilityFacts) -> str:
+        if facts.consent_status == Consent.EXPIRED:
+            return f"consent_expired: not confirmed in Meu INSS by {facts.consent_deadline}"
+        return f"consent_{facts.consent_status}: the beneficiary did not authorize it"
 
     async def _portability_step(self) -> None:
         steps = {
@@ -70,6 +87,7 @@ class PortabilityStages(LoanCore):
             Stage.AWAITING_SIGNATURE: self._legs_signed,
             Stage.PAYOFF: self._payoff,
             Stage.AVERBACAO: self._portability_averbacao,
+            Stage.AWAITING_INSTALLMENT_REDUCTION: self._awaiting_portability_reduction,
             Stage.TROCO: self._troco,
         }
         self._proposal_ended()
@@ -101,6 +119,7 @@ class PortabilityStages(LoanCore):
                 signing_links=proposed.signing_links,
             )
             state.debt_key = proposed.portability_leg_key
+            state.portability.installment = state.installment_value = proposed.portability_installment
             self._drain()
         self._enter(Stage.CTC_ANSWER)
 
@@ -123,10 +142,11 @@ class PortabilityStages(LoanCore):
         if not answered() and facts.consent_deadline is not None:
             deadline = end_of_day(facts.consent_deadline)
             if not await self._wait(answered, until=deadline):
-                raise ends(Status.CANCELED, f"consent_expired: not confirmed in Meu INSS by {facts.consent_deadline}")
+                facts.consent_status = Consent.EXPIRED.value  # our timer saw the deadline pass first
+                raise ends(Status.CANCELED, self._consent_refused(facts), cancel_at_provider=True)
         self._proposal_ended()
         if facts.consent_status != Consent.CONFIRMED:
-            raise ends(Status.CANCELED, f"consent_{facts.consent_status}: the beneficiary did not authorize it")
+            raise ends(Status.CANCELED, self._consent_refused(facts))
         self._enter(Stage.ORIGIN_BANK)
 
     async def _origin_bank(self) -> None:
@@ -152,10 +172,64 @@ class PortabilityStages(LoanCore):
 
     async def _portability_averbacao(self) -> None:
         facts = self._facts()
-        await self._wait_on_provider(lambda: facts.portability_reserved)
-        if self._facts().refinancing_leg_key is None:
+        await self._wait(lambda: facts.portability_reserved or facts.margin_exceeded)
+        if not facts.portability_reserved:
+            await self._margin_exceeded(facts)
+            return
+        if facts.refinancing_leg_key is None:
             raise ends(Status.COMPLETED, "ported")
         self._enter(Stage.TROCO)
+
+    async def _margin_exceeded(self, facts: PortabilityFacts) -> None:
+        """HW for the portability leg: ask Dataprev what the origin bank released (seed 002 §12), and
+        lower the installment to what fits — by itself within the rules' limit, else an operator's
+        Update decides (seed 002 §13). The provider keeps trying meanwhile (teimosinha)."""
+        if facts.released_installment is None and facts.origin_query_failure is None and facts.portability_number:
+            if facts.origin_query_key is None:
+                assert facts.portability_leg_key is not None
+                queried = await self._call(
+                    LoanActivities.query_origin_contract,
+                    OriginQueryInput(
+                        loan_id=self._loan_id,
+                        portability_leg_key=facts.portability_leg_key,
+                        portability_number=facts.portability_number,
+                    ),
+                )
+                facts.origin_query_key = queried.origin_query_key
+                self._drain()
+            await self._wait(
+                lambda: (
+                    facts.released_installment is not None
+                    or facts.origin_query_failure is not None
+                    or facts.portability_reserved
+                )
+            )
+        if facts.portability_reserved:
+            return
+        balance, current = self._state.balance, facts.installment or Decimal(0)
+        free = (
+            (balance.loans_margin if balance.loans_margin is not None else balance.available_total_balance)
+            if (balance is not None)
+            else None
+        )
+        offer = portability_reduction(current, facts.released_installment, free, self._rules.max_installment_reduction)
+        facts.margin_exceeded = False  # decided on this answer; the next HW decides again
+        if offer is None and facts.released_installment is not None:
+            return  # the origin bank released enough: not its doing; the provider's teimosinha goes on
+        facts.reduction_offer = offer.installment if offer else None
+        if offer is not None and offer.automatic:
+            try:
+                await self._reduce_portability(offer.installment, by="the loan's rules")
+                return
+            except ACTIVITY_FAILURES as error:
+                note_unknown(self._state, f"automatic reduction refused: {failure_text(error)[1]}"[:300])
+        self._enter(Stage.AWAITING_INSTALLMENT_REDUCTION)
+
+    async def _awaiting_portability_reduction(self) -> None:
+        facts, done = self._facts(), self._facts().reductions
+        await self._wait(lambda: facts.reductions > done or facts.portability_reserved)
+        if facts.portability_reserved:
+            self._enter(Stage.AVERBACAO)
 
     async def _troco(self) -> None:
         facts = self._facts()
@@ -163,3 +237,22 @@ class PortabilityStages(LoanCore):
         if not facts.troco_disbursed:
             raise ends(Status.CANCELED, f"ported, but the troco was canceled ({', '.join(facts.legs_canceled)})")
         raise ends(Status.COMPLETED, "ported; troco disbursed")
+
+    async def _cancel_proposal(self, ending: Ending) -> None:
+        """An ending that cancels (the operator, our consent deadline) cancels the proposal at the
+        provider — unless the provider ended it already, or the origin bank was paid (then there is a
+        ported loan to keep, not a proposal to cancel)."""
+        facts, state = self._facts(), self._state
+        if not ending.cancel_at_provider or facts.proposal_status in PROPOSAL_ENDED or facts.paid:
+            if ending.cancel_at_provider and facts.paid:
+                state.status, state.outcome_reason = Status.COMPLETED, f"{ending.reason}: too late, the loan was ported"
+            return
+        try:
+            async with self._lock:
+                await self._activity(
+                    LoanActivities.cancel_proposal, ProposalKeyInput(proposal_key=facts.proposal_key), CLEANUP_TIMEOUT
+                )
+        except ACTIVITY_FAILURES as error:
+            state.outcome_reason = (
+                f"{ending.reason}; the provider did not take the cancellation: {failure_text(error)[1]}"
+            )

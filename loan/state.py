@@ -31,11 +31,19 @@ class PortabilityFacts(BaseModel):
     paid: bool = False
     portability_reserved: bool = False
     last_portability_answer: str | None = None
+    installment: Decimal | None = None  # the portability leg's, as the provider priced it
+    margin_exceeded: bool = False  # Dataprev's last answer for the portability leg: HW
+    origin_query_key: str | None = None  # the origin-contract query (seed 002 §12) this loan made
+    released_installment: Decimal | None = None  # what the origin bank released, as Dataprev says
+    origin_query_failure: str | None = None
+    reduction_offer: Decimal | None = None  # the installment that fits the margin, when it does not
+    reductions: int = 0
     troco_disbursed: bool = False
     legs_canceled: list[str] = Field(default_factory=list)
 
     def keys(self) -> set[str]:
-        return {k for k in (self.proposal_key, self.portability_leg_key, self.refinancing_leg_key) if k}
+        keys = (self.proposal_key, self.portability_leg_key, self.refinancing_leg_key, self.origin_query_key)
+        return {k for k in keys if k}
 
 
 class Stage(StrEnum):

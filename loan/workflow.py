@@ -12,13 +12,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 from .consultation import Consultation
-from .core import ACTIVITY_FAILURES, CALL_TIMEOUT, PROVIDER_RETRY, HistoryTooLong, LoanEnds, ends, failure_text
+from .core import (
+    ACTIVITY_FAILURES,
+    CALL_TIMEOUT,
+    CLEANUP_TIMEOUT,
+    PROVIDER_RETRY,
+    HistoryTooLong,
+    LoanEnds,
+    ends,
+    failure_text,
+)
 from .operator import LoanOperations
 from .polling import PolledOperations
 from .portability import PortabilityStages
@@ -46,7 +54,6 @@ with workflow.unsafe.imports_passed_through():
     from .state import LoanState, PricedOption, Stage, Status
     from .visibility import Publisher
 
-CLEANUP_TIMEOUT = timedelta(days=1)
 
 RULES_PINNED_BY_WORKER = "rules-pinned-by-worker"
 """Patch: a loan started without rules pins the worker's current rules (recorded in its history);
@@ -58,7 +65,7 @@ loans started before this change keep the values they always used (``legacy_rule
 # to this code goes behind workflow.patched and is proven by the replay tests. (Set here instead,
 # the server refuses the workflow's tasks from a worker that runs without versioning.)
 @workflow.defn(name=LOAN_WORKFLOW)
-class LoanWorkflow(Consultation, LoanOperations, PolledOperations, PortabilityStages):
+class LoanWorkflow(Consultation, PortabilityStages, LoanOperations, PolledOperations):
     @workflow.init
     def __init__(self, loan: LoanInput) -> None:
         self._request = loan.request
@@ -333,7 +340,9 @@ class LoanWorkflow(Consultation, LoanOperations, PolledOperations, PortabilitySt
     async def _close(self, end: LoanEnds) -> None:
         state, ending = self._state, (await self._money_truth(end)).ending
         state.status, state.outcome_reason, state.rejection = ending.status, ending.reason, list(ending.rejection)
-        if ending.cancel_at_provider and state.debt_key and not CAPABILITIES[self._provider].cancel:
+        if state.portability is not None:
+            await self._cancel_proposal(ending)  # a portability is canceled as a proposal (both legs)
+        elif ending.cancel_at_provider and state.debt_key and not CAPABILITIES[self._provider].cancel:
             # Nothing was canceled at the provider: not "canceled permanently" until someone does it there.
             state.status = Status.CANCELED
             state.outcome_reason = f"{ending.reason}; cancel it at {self._provider.value}: it has no cancel API"

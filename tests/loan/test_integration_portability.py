@@ -1,0 +1,188 @@
+"""Portability + refinancing (Port+Refin, seed 002) over real HTTP on the whole stack (dev server,
+worker, gateway, relay, sandbox): each scenario the sandbox plays by CPF taken to its documented end."""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.client import Client
+
+from devstack.samples import Sample, _portability, _portability_without_troco, sample_cpf, sample_request, signature_now
+from devstack.stack import LocalStack
+from domain.loan import InstallmentReduction, LoanRequest
+from loan.client import LoanActionRefused
+from loan.state import LoanState, Stage, Status
+from starter.api import LoanService
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def service(stack: LocalStack, temporal_client: Client) -> LoanService:
+    return LoanService(temporal_client, stack.config.task_queue)
+
+
+async def _start(stack: LocalStack, service: LoanService, tmp_path: Path, scenario: dict[str, Any]) -> LoanRequest:
+    sample = Sample("portability", 1, "", request=_portability)
+    request = sample_request(
+        sample, cpf=sample_cpf(1, random.Random()), stamp=str(random.randrange(10**9)), documents_dir=tmp_path
+    )
+    async with httpx.AsyncClient(base_url=stack.config.sandbox_url, timeout=10) as http:
+        put = await http.put(f"/_sandbox/portability/scenarios/{request.borrower.cpf}", json=scenario)
+        put.raise_for_status()
+    await service.start(request)
+    return request
+
+
+async def _proposal(stack: LocalStack, proposal_key: str) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=stack.config.sandbox_url, timeout=10) as http:
+        found = await http.get(f"/_sandbox/portability/proposals/{proposal_key}")
+        found.raise_for_status()
+        answer: dict[str, Any] = found.json()
+        return answer
+
+
+async def _sign_when_asked(service: LoanService, request: LoanRequest) -> LoanState:
+    state = await service.wait_until(
+        request.request_key, lambda s: s.closed or s.stage == Stage.AWAITING_SIGNATURE, seconds=90
+    )
+    if not state.closed:
+        await service.submit_signature(request.request_key, signature_now())
+    return state
+
+
+async def test_accepted_with_troco_ports_the_loan_and_pays_the_troco(
+    stack: LocalStack, service: LoanService, tmp_path: Path
+) -> None:
+    request = await _start(stack, service, tmp_path, {})
+    waiting = await _sign_when_asked(service, request)
+    assert waiting.portability is not None
+    assert waiting.portability.consent_status == "confirmed"
+    assert waiting.portability.proposal_status == "accepted"
+    state = await service.wait_until(request.request_key, lambda s: s.closed, seconds=120)
+    assert (state.status, state.outcome_reason) == (Status.COMPLETED, "ported; troco disbursed")
+    facts = state.portability
+    assert facts is not None and facts.portability_reserved and facts.troco_disbursed and facts.paid
+    at_sandbox = await _proposal(stack, facts.proposal_key)
+    assert at_sandbox["proposal_status"] == "paid"
+    assert at_sandbox["legs"]["portability_credit_operation"]["collateral_constituted"] is True
+    assert at_sandbox["legs"]["refinancing_credit_operation"]["status"] == "disbursed"
+
+
+async def test_rejected_by_the_ctc_ends_with_its_reason(
+    stack: LocalStack, service: LoanService, tmp_path: Path
+) -> None:
+    request = await _start(stack, service, tmp_path, {"ctc_rejection": "ECTC0023"})
+    state = await service.wait_until(request.request_key, lambda s: s.closed, seconds=90)
+    assert state.status == Status.REJECTED
+    assert state.outcome_reason is not None and "ECTC0023" in state.outcome_reason
+    assert state.signature_submitted_at is None  # nothing to sign: it ended before the consent
+
+
+async def test_retained_by_the_origin_bank_ends_naming_the_reason(
+    stack: LocalStack, service: LoanService, tmp_path: Path
+) -> None:
+    request = await _start(stack, service, tmp_path, {"retention": "issuer_retention"})
+    state = await service.wait_until(request.request_key, lambda s: s.closed, seconds=90)
+    assert state.status == Status.CANCELED
+    assert state.outcome_reason == "retained by the origin bank: issuer_retention"
+    assert state.portability is not None and state.portability.retention == "issuer_retention"
+
+
+@pytest.mark.parametrize("consent", ["expired", "denied"])
+async def test_consent_not_given_cancels_the_proposal(
+    stack: LocalStack, service: LoanService, tmp_path: Path, consent: str
+) -> None:
+    request = await _start(stack, service, tmp_path, {"consent": consent})
+    state = await service.wait_until(request.request_key, lambda s: s.closed, seconds=90)
+    assert state.status == Status.CANCELED
+    assert state.outcome_reason is not None and state.outcome_reason.startswith(f"consent_{consent}")
+    assert state.portability is not None and state.portability.consent_deadline is not None
+
+
+async def test_averbacao_teimosinha_then_success(stack: LocalStack, service: LoanService, tmp_path: Path) -> None:
+    # AN and IR are teimosinha in Port+Refin (seed 002 §14): the provider tries again by itself.
+    script = {"portability_averbacao": ["invalid_disbursement_account", "operation_not_allowed_IR", "success"]}
+    request = await _start(stack, service, tmp_path, script)
+    await _sign_when_asked(service, request)
+    state = await service.wait_until(request.request_key, lambda s: s.closed, seconds=120)
+    assert (state.status, state.outcome_reason) == (Status.COMPLETED, "ported; troco disbursed")
+    assert state.portability is not None
+    at_sandbox = await _proposal(stack, state.portability.proposal_key)
+    assert at_sandbox["legs"]["portability_credit_operation"]["averbacao_attempts"] == 3
+    answers = [e.detail for e in state.events if e.effect == "portability leg: averbação answer"]
+    assert answers == ["invalid_disbursement_account", "operation_not_allowed_IR"]
+
+
+async def _margins(stack: LocalStack, cpf: str, loans_margin: str) -> None:
+    async with httpx.AsyncClient(base_url=stack.config.sandbox_url, timeout=10) as http:
+        (await http.put(f"/_sandbox/scenarios/{cpf}", json={"loans_margin": loans_margin})).raise_for_status()
+
+
+async def _start_with_margin(
+    stack: LocalStack, service: LoanService, tmp_path: Path, scenario: dict[str, Any], loans_margin: str
+) -> LoanRequest:
+    """A portability (no troco) whose benefit has only ``loans_margin`` free besides what the origin
+    bank releases."""
+    sample = Sample("portability", 1, "", request=_portability_without_troco)
+    request = sample_request(
+        sample, cpf=sample_cpf(1, random.Random()), stamp=str(random.randrange(10**9)), documents_dir=tmp_path
+    )
+    await _margins(stack, request.borrower.cpf, loans_margin)
+    async with httpx.AsyncClient(base_url=stack.config.sandbox_url, timeout=10) as http:
+        put = await http.put(f"/_sandbox/portability/scenarios/{request.borrower.cpf}", json=scenario)
+        put.raise_for_status()
+    await service.start(request)
+    return request
+
+
+async def test_less_margin_released_lowers_the_installment_by_itself_within_the_rules(
+    stack: LocalStack, service: LoanService, tmp_path: Path
+) -> None:
+    # The origin bank releases R$ 150.00 and R$ 10.00 more are free: HW until the installment is 160.00.
+    request = await _start_with_margin(stack, service, tmp_path, {"released_installment": "150.00"}, "10.00")
+    first = await _sign_when_asked(service, request)
+    assert first.portability is not None and first.portability.installment is not None
+    assert first.portability.installment > Decimal("160.00")  # the sample's terms need more than that
+    again = await service.wait_until(
+        request.request_key,
+        lambda s: (
+            s.closed
+            or (s.stage == Stage.AWAITING_SIGNATURE and s.portability is not None and s.portability.reductions == 1)
+        ),
+        seconds=90,
+    )
+    assert again.portability is not None and again.portability.installment == Decimal("160.00")
+    assert [a.kind for a in again.operator_actions][-1] == "reduce_installment"
+    assert again.portability.released_installment == Decimal("150.00")  # from the origin-contract query
+    await service.submit_signature(request.request_key, signature_now())  # the new CCB
+    state = await service.wait_until(request.request_key, lambda s: s.closed, seconds=120)
+    assert (state.status, state.outcome_reason) == (Status.COMPLETED, "ported")
+    at_sandbox = await _proposal(stack, state.portability.proposal_key if state.portability else "")
+    assert Decimal(at_sandbox["legs"]["portability_credit_operation"]["installment"]) == Decimal("160.00")
+
+
+async def test_a_reduction_beyond_the_rules_waits_for_the_operator(
+    stack: LocalStack, service: LoanService, tmp_path: Path
+) -> None:
+    # R$ 100.00 released + R$ 10.00 free: more than 30 % below the installment — the operator decides.
+    request = await _start_with_margin(stack, service, tmp_path, {"released_installment": "100.00"}, "10.00")
+    await _sign_when_asked(service, request)
+    waiting = await service.wait_until(
+        request.request_key, lambda s: s.closed or s.stage == Stage.AWAITING_INSTALLMENT_REDUCTION, seconds=90
+    )
+    assert waiting.portability is not None and waiting.portability.reduction_offer == Decimal("110.00")
+    with pytest.raises(LoanActionRefused, match="installment_value"):
+        await service.reduce_installment(request.request_key, InstallmentReduction(installment_value=Decimal("9999")))
+    await service.reduce_installment(
+        request.request_key, InstallmentReduction(installment_value=Decimal("110.00"), note="agreed with the borrower")
+    )
+    await _sign_when_asked(service, request)
+    state = await service.wait_until(request.request_key, lambda s: s.closed, seconds=120)
+    assert state.status == Status.COMPLETED
+    assert state.portability is not None and state.portability.installment == Decimal("110.00")
