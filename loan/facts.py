@@ -386,7 +386,11 @@ def _late_proposal_status(current: str | None, new: str) -> bool:
         return False
     if current in FINAL_PROPOSAL_STATUSES:
         return True
-    return new in PROPOSAL_PROGRESS and current in PROPOSAL_PROGRESS and PROPOSAL_PROGRESS[new] < PROPOSAL_PROGRESS[current]
+    return (
+        new in PROPOSAL_PROGRESS
+        and current in PROPOSAL_PROGRESS
+        and PROPOSAL_PROGRESS[new] < PROPOSAL_PROGRESS[current]
+    )
 
 
 def _reserved_by(webhook: PortabilityProposalCollateralWebhook) -> bool:
