@@ -202,7 +202,7 @@ async def _reapresentar_to_a_new_account(service: LoanService, request: LoanRequ
 ORIGIN_BANK_ISPB = "00000000"  # a CTC participant at the sandbox (Banco do Brasil)
 
 
-def _portability(body: dict[str, Any], run: SampleRun, *, troco: bool = True) -> None:
+def portability_with_troco(body: dict[str, Any], run: SampleRun, *, troco: bool = True) -> None:
     """Bring an 84-installment loan from the origin bank at 1.66 % a month; with a troco, refinance it
     for R$ 250.00 a month at 1.79 %, the difference paid to the borrower's account."""
     body["product"] = "portability"
@@ -214,8 +214,8 @@ def _portability(body: dict[str, Any], run: SampleRun, *, troco: bool = True) ->
     }
 
 
-def _portability_without_troco(body: dict[str, Any], run: SampleRun) -> None:
-    _portability(body, run, troco=False)
+def portability_without_troco(body: dict[str, Any], run: SampleRun) -> None:
+    portability_with_troco(body, run, troco=False)
 
 
 async def _reduce_portability_installment(service: LoanService, request: LoanRequest, state: LoanState) -> str | None:
@@ -419,6 +419,65 @@ SAMPLES = (
         provider="provider_b",
         outcome="canceled",
     ),
+    # Portability + refinancing (Port+Refin, seed 002): one per scenario of the sandbox's flow.
+    Sample(
+        "portability-troco",
+        1,
+        "completed: CTC accepts, consent confirmed, origin bank paid off, both legs reserved, troco disbursed",
+        request=portability_with_troco,
+        portability={},
+    ),
+    Sample(
+        "portability-ctc-rejected",
+        1,
+        "rejected: the CTC refuses the proposal (ECTC0023), the reason named",
+        request=portability_with_troco,
+        portability={"ctc_rejection": "ECTC0023"},
+        sign=False,
+        outcome="rejected",
+    ),
+    Sample(
+        "portability-retained",
+        1,
+        "canceled: the origin bank retains the client (issuer_retention)",
+        request=portability_with_troco,
+        portability={"retention": "issuer_retention"},
+        sign=False,
+        outcome="canceled",
+    ),
+    Sample(
+        "portability-consent-expired",
+        1,
+        "canceled: the beneficiary never confirms in Meu INSS (consent expired)",
+        request=portability_with_troco,
+        portability={"consent": "expired"},
+        sign=False,
+        outcome="canceled",
+    ),
+    Sample(
+        "portability-teimosinha",
+        1,
+        "completed: the portability leg's averbação answers AN then IR (teimosinha in Port+Refin), then succeeds",
+        request=portability_with_troco,
+        portability={"portability_averbacao": ["invalid_disbursement_account", "operation_not_allowed_IR", "success"]},
+    ),
+    Sample(
+        "portability-reduction",
+        1,
+        "completed: the origin bank releases less than expected (HW): the installment lowered, the new CCB signed",
+        request=portability_without_troco,
+        scenario={"loans_margin": "10.00"},
+        portability={"released_installment": "150.00"},
+    ),
+    Sample(
+        "portability-operator-reduction",
+        1,
+        "completed: far less released (HW): the operator lowers the installment (the run command acts as one)",
+        request=portability_without_troco,
+        scenario={"loans_margin": "10.00"},
+        portability={"released_installment": "100.00"},
+        operator=_reduce_portability_installment,
+    ),
 )
 COMPLETES = SAMPLES[0]  # the happy path: every provider step succeeds
 
@@ -573,6 +632,8 @@ async def start_sample(
     if scenario:
         target = sandbox_b if sample.provider == "provider_b" and sandbox_b is not None else sandbox
         (await target.put(f"/_sandbox/scenarios/{cpf}", json=scenario)).raise_for_status()
+    if sample.portability is not None:
+        (await sandbox.put(f"/_sandbox/portability/scenarios/{cpf}", json=sample.portability)).raise_for_status()
     request = sample_request(sample, cpf=cpf, stamp=stamp, documents_dir=documents_dir, run=run)
     await service.start(request, policy=POLLING_POLICY if sample.provider == "provider_b" else None)
     return StartedSample(sample, request, run)

@@ -257,6 +257,8 @@ class LoanRequest(Model):
             raise ValueError("refinanced_operations: an operation is listed twice")
         if (self.product == Product.PORTABILITY) != (self.portability is not None):
             raise ValueError("portability: a portability needs its terms, and only a portability has them")
+        if self.portability and self.financial.monthly_interest_rate is None:
+            raise ValueError("financial.monthly_interest_rate: a portability is offered at a rate")
         if self.portability and self.portability.troco and not self.disbursement_accounts:
             raise ValueError("disbursement_accounts: the troco needs the borrower's account")
         if self.legal_representative and self.legal_representative.cpf == self.borrower.cpf:

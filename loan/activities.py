@@ -13,6 +13,8 @@ from temporalio import activity
 from domain.loan import DocumentRef
 from domain.regulation import AUTHORIZATION_TERM_VALIDITY_DAYS
 from pricing.engine import PricingError, quote
+from pricing.portability import TrocoLeg
+from pricing.portability import price_portability as portability_price
 from pricing.product import ProductConfig
 from pricing.render import quote_request_from
 from provider.client import ProviderClient
@@ -36,6 +38,8 @@ from .activity_models import (
     LookupInput,
     OriginQueried,
     OriginQueryInput,
+    PortabilityPriced,
+    PortabilityPricingInput,
     PortabilityReduced,
     PortabilityReductionInput,
     ProposalInput,
@@ -108,6 +112,7 @@ class LoanActivities:
             self.create_proposal,
             self.sign_legs,
             self.cancel_proposal,
+            self.price_portability,
             self.query_origin_contract,
             self.reduce_portability_installment,
             pin_current_rules,
@@ -366,6 +371,9 @@ class LoanActivities:
             else None,
             signing_links={name: leg.document_url for name, leg in legs.items() if leg and leg.document_url},
             portability_installment=leg_installment(answer.portability_credit_operation),
+            troco=answer.refinancing_credit_operation.final_disbursement_amount
+            if answer.refinancing_credit_operation
+            else None,
         )
         for key in (proposed.proposal_key, proposed.portability_leg_key, proposed.refinancing_leg_key):
             if key:
@@ -426,6 +434,31 @@ class LoanActivities:
         return PortabilityReduced(
             installment_value=leg_installment(answer) or reduction.installment_value, document_url=answer.document_url
         )
+
+    @activity.defn
+    async def price_portability(self, pricing: PortabilityPricingInput) -> PortabilityPriced:
+        """The portability leg's installment and the troco, priced here to the cent (pricing.portability);
+        an offer above the rate cap or the installment maximum is refused, naming the field."""
+        request = pricing.request
+        port, terms = request.portability, request.financial
+        assert port is not None and terms.monthly_interest_rate is not None
+        troco = port.troco
+        try:
+            price = portability_price(
+                ported_balance=port.last_due_balance,
+                monthly_interest_rate=terms.monthly_interest_rate,
+                number_of_installments=terms.number_of_installments,
+                first_due_date=terms.first_due_date,
+                disbursement_date=pricing.today,
+                limit_days_to_disburse=terms.limit_days_to_disburse,
+                troco=TrocoLeg(troco.installment_value, troco.monthly_interest_rate) if troco else None,
+                max_monthly_rate=pricing.max_monthly_rate,
+                max_installments=pricing.max_installments,
+                product=self._product,
+            )
+        except PricingError as error:
+            return PortabilityPriced(refusal=str(error))
+        return PortabilityPriced(installment=price.installment, troco=price.troco)
 
 
 def leg_installment(leg: CreditOperationAnswer | None) -> Decimal | None:

@@ -150,6 +150,7 @@ class Proposed(BaseModel):
     refinancing_leg_key: str | None = None
     signing_links: dict[str, str] = Field(default_factory=dict)
     portability_installment: Decimal | None = None
+    troco: Decimal | None = None  # what the refinancing leg pays the borrower, as the provider priced it
 
 
 class SignLegsInput(BaseModel):
@@ -183,3 +184,18 @@ class PortabilityReduced(BaseModel):
 
     installment_value: Decimal
     document_url: str | None = None
+
+
+class PortabilityPricingInput(BaseModel):
+    request: LoanRequest
+    today: date  # the disbursement date the legs are priced for (the workflow's clock, pinned)
+    max_monthly_rate: Decimal
+    max_installments: int
+
+
+class PortabilityPriced(BaseModel):
+    """The local engine's price of a portability, or why it refuses the offer (naming the field)."""
+
+    installment: Decimal | None = None
+    troco: Decimal | None = None
+    refusal: str | None = None

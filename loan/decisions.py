@@ -15,9 +15,10 @@ from domain.margin_release import margin_release
 from domain.money import CENT
 from domain.regulation import DDB_BLOCK_DAYS
 
+from .activity_models import PortabilityPriced, Proposed
 from .mapping import expected_signer, paying_account, same_account
 from .rules import LoanRules
-from .state import LoanState, RuleFailure, Signer
+from .state import LoanState, PricingCheck, RuleFailure, Signer
 
 PAYING_ACCOUNT_SOURCE = "seeds 000 and 003: disburse into the benefit's account (balance disbursement_bank_account)"
 
@@ -133,3 +134,16 @@ def portability_reduction(
     if fits >= current or fits <= 0:
         return None
     return PortabilityReduction(installment=fits, automatic=fits >= current * (1 - max_reduction))
+
+
+def portability_pricing_check(local: PortabilityPriced, provider: Proposed) -> PricingCheck:
+    """The provider's price of the proposal against the local engine's, to the cent."""
+    differences = [
+        f"{what}: provider {theirs}, local {mine}"
+        for what, theirs, mine in (
+            ("portability installment", provider.portability_installment, local.installment),
+            ("troco", provider.troco, local.troco),
+        )
+        if theirs is not None and theirs != mine
+    ]
+    return PricingCheck(matches=not differences, differences=differences)

@@ -22,14 +22,14 @@ from .core import ACTIVITY_FAILURES, CLEANUP_TIMEOUT, ends, failure_text
 from .operator import LoanOperations
 
 with workflow.unsafe.imports_passed_through():
-    from domain.calendar import end_of_day
+    from domain.calendar import SAO_PAULO, end_of_day
     from domain.loan import Product
     from provider.portability_enumerators import PortabilityAuthorizationStatus as Consent
     from provider.portability_enumerators import ProposalStatus
 
     from .activities import LoanActivities
-    from .activity_models import OriginQueryInput, ProposalInput, ProposalKeyInput
-    from .decisions import portability_reduction
+    from .activity_models import OriginQueryInput, PortabilityPricingInput, ProposalInput, ProposalKeyInput
+    from .decisions import portability_pricing_check, portability_reduction
     from .endings import Ending
     from .facts import note_unknown
     from .state import PortabilityFacts, Stage, Status
@@ -95,13 +95,21 @@ class PortabilityStages(LoanOperations):
 
     async def _propose(self) -> None:
         state, request, rules = self._state, self._request, self._rules
-        rate = request.financial.monthly_interest_rate
-        if rate is not None and rate > rules.max_monthly_rate:
-            raise ends(Status.REJECTED, f"max_monthly_rate: {rate} is above the cap of {rules.max_monthly_rate}")
-        if request.financial.number_of_installments > rules.max_installments:
-            raise ends(Status.REJECTED, f"max_installments: more than {rules.max_installments}")
         assert state.balance is not None
         if state.portability is None:
+            # Priced here first: an offer the rules refuse never reaches the provider.
+            priced = await self._call(
+                LoanActivities.price_portability,
+                PortabilityPricingInput(
+                    request=request,
+                    today=workflow.now().astimezone(SAO_PAULO).date(),
+                    max_monthly_rate=rules.max_monthly_rate,
+                    max_installments=rules.max_installments,
+                ),
+                local=True,
+            )
+            if priced.refusal is not None:
+                raise ends(Status.REJECTED, f"pricing: {priced.refusal}")
             assistance = state.balance.assistance_type
             proposed = await self._call(
                 LoanActivities.create_proposal,
@@ -112,6 +120,7 @@ class PortabilityStages(LoanOperations):
                     politically_exposed=state.balance.politically_exposed,
                 ),
             )
+            state.pricing_check = portability_pricing_check(priced, proposed)
             state.portability = PortabilityFacts(
                 proposal_key=proposed.proposal_key,
                 portability_leg_key=proposed.portability_leg_key,

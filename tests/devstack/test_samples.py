@@ -53,6 +53,9 @@ async def ended(
                 debt = {
                     "operations": (await sandbox_b.get("/_sandbox/operations", params={"document_number": cpf})).json()
                 }
+            elif state.portability is not None:
+                key = state.portability.proposal_key
+                debt = {"proposal": (await sandbox.get(f"/_sandbox/portability/proposals/{key}")).json()}
             else:
                 debt = (await sandbox.get(f"/_sandbox/debts/{state.debt_key}")).json() if state.debt_key else {}
             results[started.sample.name] = (started, state, debt)
@@ -137,7 +140,7 @@ def test_the_term_pdf_was_uploaded_and_used(ended: dict[str, Any]) -> None:
 
 def test_every_loan_has_a_uuid_requester_key_in_its_state(ended: dict[str, Any]) -> None:
     for name, (_, state, debt) in ended.items():
-        if debt and "operations" not in debt:
+        if debt and "operations" not in debt and "proposal" not in debt:
             assert state.requester_identifier_key == debt["requester_identifier_key"], name
 
 
@@ -153,3 +156,22 @@ def test_second_provider_loans_are_created_once_and_followed_to_their_end(ended:
     assert found["operations"] == []  # the provider refused it: nothing to follow, nothing to cancel
     assert refused.outcome_reason is not None
     assert "LEG000041" in refused.outcome_reason and "client.person_name" in refused.outcome_reason
+
+
+def test_portability_samples_end_at_the_provider_as_in_the_loan(ended: dict[str, Any]) -> None:
+    _, ported, found = ended["portability-troco"]
+    legs = found["proposal"]["legs"]
+    assert found["proposal"]["proposal_status"] == "paid"
+    assert legs["refinancing_credit_operation"]["status"] == "disbursed"
+    assert ported.portability is not None and ported.portability.troco_disbursed
+    _, reduced, found = ended["portability-reduction"]
+    # 150.00 released + 10.00 free: the installment the loan lowered itself to, and the provider's
+    assert reduced.portability is not None and reduced.portability.installment == Decimal("160.00")
+    assert Decimal(found["proposal"]["legs"]["portability_credit_operation"]["installment"]) == Decimal("160.00")
+    started, by_operator, _ = ended["portability-operator-reduction"]
+    assert started.actions == ["reduced the portability installment to 110.00"]
+    assert by_operator.portability is not None and by_operator.portability.reductions == 1
+    for name in ("portability-ctc-rejected", "portability-retained", "portability-consent-expired"):
+        _, _, found = ended[name]
+        assert found["proposal"]["proposal_status"] in ("rejected", "retained", "canceled"), name
+        assert all(leg["status"] == "canceled" for leg in found["proposal"]["legs"].values()), name

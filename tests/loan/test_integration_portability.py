@@ -12,7 +12,14 @@ import httpx
 import pytest
 from temporalio.client import Client
 
-from devstack.samples import Sample, _portability, _portability_without_troco, sample_cpf, sample_request, signature_now
+from devstack.samples import (
+    Sample,
+    portability_with_troco,
+    portability_without_troco,
+    sample_cpf,
+    sample_request,
+    signature_now,
+)
 from devstack.stack import LocalStack
 from domain.loan import InstallmentReduction, LoanRequest
 from loan.client import LoanActionRefused
@@ -28,7 +35,7 @@ def service(stack: LocalStack, temporal_client: Client) -> LoanService:
 
 
 async def _start(stack: LocalStack, service: LoanService, tmp_path: Path, scenario: dict[str, Any]) -> LoanRequest:
-    sample = Sample("portability", 1, "", request=_portability)
+    sample = Sample("portability", 1, "", request=portability_with_troco)
     request = sample_request(
         sample, cpf=sample_cpf(1, random.Random()), stamp=str(random.randrange(10**9)), documents_dir=tmp_path
     )
@@ -66,6 +73,8 @@ async def test_accepted_with_troco_ports_the_loan_and_pays_the_troco(
     assert waiting.portability.proposal_status == "accepted"
     state = await service.wait_until(request.request_key, lambda s: s.closed, seconds=120)
     assert (state.status, state.outcome_reason) == (Status.COMPLETED, "ported; troco disbursed")
+    # The provider's installment and troco are the local engine's, to the cent.
+    assert state.pricing_check is not None and state.pricing_check.matches, state.pricing_check
     facts = state.portability
     assert facts is not None and facts.portability_reserved and facts.troco_disbursed and facts.paid
     at_sandbox = await _proposal(stack, facts.proposal_key)
@@ -129,7 +138,7 @@ async def _start_with_margin(
 ) -> LoanRequest:
     """A portability (no troco) whose benefit has only ``loans_margin`` free besides what the origin
     bank releases."""
-    sample = Sample("portability", 1, "", request=_portability_without_troco)
+    sample = Sample("portability", 1, "", request=portability_without_troco)
     request = sample_request(
         sample, cpf=sample_cpf(1, random.Random()), stamp=str(random.randrange(10**9)), documents_dir=tmp_path
     )
@@ -186,3 +195,19 @@ async def test_a_reduction_beyond_the_rules_waits_for_the_operator(
     state = await service.wait_until(request.request_key, lambda s: s.closed, seconds=120)
     assert state.status == Status.COMPLETED
     assert state.portability is not None and state.portability.installment == Decimal("110.00")
+
+
+async def test_an_offer_above_the_rate_cap_is_refused_before_any_proposal(
+    stack: LocalStack, service: LoanService, tmp_path: Path
+) -> None:
+    sample = Sample("portability", 1, "", request=portability_with_troco)
+    request = sample_request(
+        sample, cpf=sample_cpf(1, random.Random()), stamp=str(random.randrange(10**9)), documents_dir=tmp_path
+    )
+    terms = request.financial.model_copy(update={"monthly_interest_rate": Decimal("0.0199")})  # cap: 1.85 %
+    await service.start(request.model_copy(update={"financial": terms}))
+    state = await service.wait_until(request.request_key, lambda s: s.closed, seconds=90)
+    assert state.status == Status.REJECTED
+    assert state.outcome_reason is not None
+    assert state.outcome_reason.startswith("pricing: portability_credit_operation.financial.monthly_interest_rate")
+    assert state.portability is None  # nothing was proposed
