@@ -28,6 +28,10 @@ MARGIN_RELEASE_AT = SearchAttributeKey.for_datetime("MarginReleaseAt")
 # A keyed hash (HMAC-SHA256, PII_HASH_KEY) of the borrower's CPF: operators find a loan by CPF
 # (python -m starter list --cpf ...) without the CPF ever being stored in visibility.
 BORROWER_CPF_HASH = SearchAttributeKey.for_keyword("BorrowerCpfHash")
+# A portability's proposal status (the CTC's and the origin bank's answers: pending_response,
+# accepted, rejected, retained, paid, canceled) and, when retained, the origin bank's reason.
+PORTABILITY_STATUS = SearchAttributeKey.for_keyword("PortabilityStatus")
+PORTABILITY_RETENTION = SearchAttributeKey.for_keyword("PortabilityRetention")
 
 LOAN_KEYS = (
     LOAN_STAGE,
@@ -39,6 +43,8 @@ LOAN_KEYS = (
     DISBURSEMENT_WINDOW_END,
     MARGIN_RELEASE_AT,
     BORROWER_CPF_HASH,
+    PORTABILITY_STATUS,
+    PORTABILITY_RETENTION,
 )
 
 
@@ -109,9 +115,15 @@ def describe(state: LoanState) -> str:
         parts.append(f"window ends {_day(state.disbursement_window_end)}")
     port = state.portability
     if state.stage == Stage.CONSENT and port and port.consent_deadline:
-        parts.append(f"until {port.consent_deadline.isoformat()}")
+        parts[0] += f" until {port.consent_deadline.isoformat()}"
     if state.stage == Stage.AVERBACAO and port and port.last_portability_answer:
         parts.append(f"portability leg: teimosinha, last answer {port.last_portability_answer}")
+    if state.stage == Stage.AWAITING_INSTALLMENT_REDUCTION and port:
+        released = f"the origin bank released {port.released_installment}" if port.released_installment else ""
+        offer = f"{port.reduction_offer} would fit" if port.reduction_offer else ""
+        parts.append(" — ".join(p for p in (f"installment {port.installment}", released, offer) if p))
+    if port and port.troco_disbursed:
+        parts.append("troco disbursed")
     if state.provider_status:
         parts.append(f"{state.provider or 'provider'} says {state.provider_status!r} (asked {state.polls} times)")
     if state.pricing_check and not state.pricing_check.matches:
@@ -130,6 +142,12 @@ def summary(request: LoanRequest, provider: ProviderId | None = None) -> str:
     chosen = provider or request.provider
     via = f" · via {chosen.value}" if chosen else ""
     product = request.product.value.replace("_", " ")
+    port = request.portability
+    if port is not None:  # the ported balance and its origin bank, and the troco leg on the same entry
+        amount = f"R$ {port.last_due_balance} from ISPB {port.origin_bank_ispb} in {terms.number_of_installments} x"
+        amount += f" at {terms.monthly_interest_rate}"
+        if port.troco is not None:
+            amount += f" + troco leg {terms.number_of_installments} x R$ {port.troco.installment_value}"
     return f"INSS {product} · {amount} · benefit ••••{request.benefit.number[-4:]}{via}"
 
 
@@ -147,6 +165,8 @@ class Publisher:
         DATAPREV_LAST_ANSWER,
         DISBURSEMENT_WINDOW_END,
         MARGIN_RELEASE_AT,
+        PORTABILITY_STATUS,
+        PORTABILITY_RETENTION,
     )
 
     def __init__(self) -> None:
@@ -170,6 +190,8 @@ class Publisher:
             DATAPREV_LAST_ANSWER.name: f"{answer.code or '-'} {answer.enumerator}" if answer else None,
             DISBURSEMENT_WINDOW_END.name: state.disbursement_window_end,
             MARGIN_RELEASE_AT.name: state.margin_release_at,
+            PORTABILITY_STATUS.name: state.portability.proposal_status if state.portability else None,
+            PORTABILITY_RETENTION.name: state.portability.retention if state.portability else None,
         }
         updates = [
             key.value_set(wanted[key.name]) if wanted[key.name] is not None else key.value_unset()

@@ -599,7 +599,9 @@ def build_parser() -> argparse.ArgumentParser:
     correct.add_argument("--note", default="")
 
     reduce = command(
-        "reduce", "reduce the installment after margin exceeded", _action(_reduction, LoanService.reduce_installment)
+        "reduce",
+        "reduce the installment after margin exceeded (a portability: its portability leg, a new CCB to sign)",
+        _action(_reduction, LoanService.reduce_installment),
     )
     reduce.add_argument("--installment", type=Decimal, required=True)
     reduce.add_argument("--note", default="")
@@ -612,7 +614,9 @@ def build_parser() -> argparse.ArgumentParser:
     again.add_argument("--note", default="")
 
     cancel = command(
-        "cancel", "cancel the loan (cancel_permanently at the provider)", _action(_cancel, LoanService.cancel)
+        "cancel",
+        "cancel the loan (cancel_permanently at the provider; a portability: its proposal)",
+        _action(_cancel, LoanService.cancel),
     )
     cancel.add_argument("--reason", required=True)
     cancel.add_argument("--operator", default=os.environ.get("USER", "operator"))
