@@ -19,7 +19,7 @@ from pricing.product import ProductConfig
 from pricing.render import quote_request_from
 from provider.client import ProviderClient
 from provider.errors import ALREADY_DONE_CODES, ProviderBusinessError
-from provider.lookup import collateral_event, debt_event
+from provider.lookup import collateral_event, debt_event, proposal_events
 from provider.models.debt import AttachedDocuments, BalanceRequestConfirmation, Recalculate, SignatureEvidence
 from provider.models.portability import CreditOperationAnswer, InstallmentReduction, LegSignature, OriginContractQuery
 from provider.models.webhooks import ProviderWebhook, ReceivedWebhook
@@ -44,6 +44,7 @@ from .activity_models import (
     PortabilityReductionInput,
     ProposalInput,
     ProposalKeyInput,
+    ProposalLookupInput,
     Proposed,
     ProviderKey,
     ReapresentacaoInput,
@@ -112,6 +113,7 @@ class LoanActivities:
             self.create_proposal,
             self.sign_legs,
             self.cancel_proposal,
+            self.look_up_proposal,
             self.price_portability,
             self.query_origin_contract,
             self.reduce_portability_installment,
@@ -459,6 +461,23 @@ class LoanActivities:
         except PricingError as error:
             return PortabilityPriced(refusal=str(error))
         return PortabilityPriced(installment=price.installment, troco=price.troco)
+
+    @activity.defn
+    @provider_errors
+    async def look_up_proposal(self, lookup: ProposalLookupInput) -> LookedUp:
+        """Reconciliation for a portability: the proposal read back and each leg's last Dataprev
+        answer (seed 002 §10), as the events they imply (applied once each, by identity)."""
+        answer = await self._provider.proposal(lookup.proposal_key)
+        collaterals = {}
+        if lookup.collateral:
+            for leg in CreditOperationLeg:
+                if answer.leg(leg) is not None:
+                    collaterals[leg] = await self._provider.leg_collateral(lookup.proposal_key, leg)
+        now = datetime.now(UTC)
+        found = proposal_events(answer, collaterals)
+        return LookedUp(
+            events=[ReceivedWebhook(event_id=identity, received_at=now, webhook=webhook) for identity, webhook in found]
+        )
 
 
 def leg_installment(leg: CreditOperationAnswer | None) -> Decimal | None:

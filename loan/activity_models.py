@@ -199,3 +199,8 @@ class PortabilityPriced(BaseModel):
     installment: Decimal | None = None
     troco: Decimal | None = None
     refusal: str | None = None
+
+
+class ProposalLookupInput(BaseModel):
+    proposal_key: str
+    collateral: bool = False  # also each leg's last Dataprev answer (from the payoff on)

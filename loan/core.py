@@ -7,7 +7,7 @@ Workflow code: deterministic (workflow.now(), timers, activities; no I/O).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -128,7 +128,13 @@ class LoanCore:
             raise HistoryTooLong
         return True
 
-    async def _wait_on_provider(self, condition: Callable[[], bool], *, collateral: bool = False) -> None:
+    async def _wait_on_provider(
+        self,
+        condition: Callable[[], bool],
+        *,
+        collateral: bool = False,
+        look_up: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         """Wait for the provider's news; after a silence longer than the stage should take, ask the
         provider for the truth (reconciliation) and apply it as the webhook that may have been lost —
         then wait again, asking less and less often. Loans started before this wait as they did."""
@@ -142,7 +148,11 @@ class LoanCore:
             if await self._wait(condition, until=workflow.now() + silence):
                 return
             last = state.events[-1].event_id if state.events else None
-            if last == heard and state.debt_key:
+            if last == heard and look_up is not None:
+                await look_up()  # a portability reads its proposal back (loan/portability.py)
+                if condition():
+                    return
+            elif last == heard and state.debt_key:
                 await self._look_up_provider_state(collateral=collateral)
                 if condition():
                     return

@@ -28,10 +28,16 @@ with workflow.unsafe.imports_passed_through():
     from provider.portability_enumerators import ProposalStatus
 
     from .activities import LoanActivities
-    from .activity_models import OriginQueryInput, PortabilityPricingInput, ProposalInput, ProposalKeyInput
+    from .activity_models import (
+        OriginQueryInput,
+        PortabilityPricingInput,
+        ProposalInput,
+        ProposalKeyInput,
+        ProposalLookupInput,
+    )
     from .decisions import portability_pricing_check, portability_reduction
     from .endings import Ending
-    from .facts import note_unknown
+    from .facts import note_unknown, receive
     from .state import PortabilityFacts, Stage, Status
 
 ANSWERED_BY_CTC = frozenset(s.value for s in ProposalStatus) - {
@@ -134,7 +140,7 @@ class PortabilityStages(LoanOperations):
 
     async def _ctc_answer(self) -> None:
         facts = self._facts()
-        await self._wait(lambda: facts.proposal_status in ANSWERED_BY_CTC)
+        await self._wait_on_provider(lambda: facts.proposal_status in ANSWERED_BY_CTC, look_up=self._look_up_proposal)
         if facts.proposal_status == ProposalStatus.REJECTED:
             raise ends(Status.REJECTED, f"CTC rejected the portability: {facts.ctc_rejection or 'no reason given'}")
         self._enter(Stage.CONSENT)
@@ -160,8 +166,9 @@ class PortabilityStages(LoanOperations):
 
     async def _origin_bank(self) -> None:
         facts = self._facts()
-        await self._wait(
-            lambda: facts.proposal_status in ORIGIN_ANSWERED or facts.proposal_status == ProposalStatus.CANCELED
+        await self._wait_on_provider(
+            lambda: facts.proposal_status in ORIGIN_ANSWERED or facts.proposal_status == ProposalStatus.CANCELED,
+            look_up=self._look_up_proposal,
         )
         self._proposal_ended()
         if facts.proposal_status == ProposalStatus.RETAINED:
@@ -175,13 +182,17 @@ class PortabilityStages(LoanOperations):
 
     async def _payoff(self) -> None:
         facts = self._facts()
-        await self._wait(lambda: facts.paid or facts.proposal_status == ProposalStatus.CANCELED)
+        await self._wait_on_provider(
+            lambda: facts.paid or facts.proposal_status == ProposalStatus.CANCELED, look_up=self._look_up_proposal
+        )
         self._proposal_ended()
         self._enter(Stage.AVERBACAO)
 
     async def _portability_averbacao(self) -> None:
         facts = self._facts()
-        await self._wait(lambda: facts.portability_reserved or facts.margin_exceeded)
+        await self._wait_on_provider(
+            lambda: facts.portability_reserved or facts.margin_exceeded, look_up=self._look_up_legs
+        )
         if not facts.portability_reserved:
             await self._margin_exceeded(facts)
             return
@@ -242,7 +253,9 @@ class PortabilityStages(LoanOperations):
 
     async def _troco(self) -> None:
         facts = self._facts()
-        await self._wait(lambda: facts.troco_disbursed or bool(facts.legs_canceled))
+        await self._wait_on_provider(
+            lambda: facts.troco_disbursed or bool(facts.legs_canceled), look_up=self._look_up_legs
+        )
         if not facts.troco_disbursed:
             raise ends(Status.CANCELED, f"ported, but the troco was canceled ({', '.join(facts.legs_canceled)})")
         raise ends(Status.COMPLETED, "ported; troco disbursed")
@@ -265,3 +278,23 @@ class PortabilityStages(LoanOperations):
             state.outcome_reason = (
                 f"{ending.reason}; the provider did not take the cancellation: {failure_text(error)[1]}"
             )
+
+    async def _look_up_proposal(self, *, collateral: bool = False) -> None:
+        """After a silence: the proposal as the provider holds it, applied as the webhooks it implies."""
+        state = self._state
+        try:
+            found = await self._activity(
+                LoanActivities.look_up_proposal,
+                ProposalLookupInput(proposal_key=self._facts().proposal_key, collateral=collateral),
+                local=True,
+            )
+        except ACTIVITY_FAILURES as error:  # out of reach: the next silence asks again
+            note_unknown(state, f"provider lookup failed: {failure_text(error)[1]}"[:300])
+            return
+        state.lookups += 1
+        for event in found.events:
+            receive(state, event, rules=self._rules, now=workflow.now())
+        self._publish()
+
+    async def _look_up_legs(self) -> None:
+        await self._look_up_proposal(collateral=True)

@@ -4,6 +4,7 @@ worker, gateway, relay, sandbox): each scenario the sandbox plays by CPF taken t
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from devstack.samples import (
 from devstack.stack import LocalStack
 from domain.loan import InstallmentReduction, LoanRequest
 from loan.client import LoanActionRefused
+from loan.rules import LoanPolicy
 from loan.state import LoanState, Stage, Status
 from starter.api import LoanService
 
@@ -211,3 +213,28 @@ async def test_an_offer_above_the_rate_cap_is_refused_before_any_proposal(
     assert state.outcome_reason is not None
     assert state.outcome_reason.startswith("pricing: portability_credit_operation.financial.monthly_interest_rate")
     assert state.portability is None  # nothing was proposed
+
+
+async def test_webhooks_lost_after_the_signature_are_found_by_reading_the_proposal_back(
+    stack: LocalStack, service: LoanService, tmp_path: Path
+) -> None:
+    sample = Sample("portability", 1, "", request=portability_with_troco)
+    request = sample_request(
+        sample, cpf=sample_cpf(1, random.Random()), stamp=str(random.randrange(10**9)), documents_dir=tmp_path
+    )
+    await service.start(request, policy=LoanPolicy(provider_silence=timedelta(seconds=2)))
+    waiting = await _sign_when_asked(service, request)
+    assert not waiting.closed
+    # From now on every webhook of this CPF fails its first 100 deliveries (30 s at the sandbox's
+    # pace): the payoff, both averbações and the troco reach the loan only by its own lookups.
+    async with httpx.AsyncClient(base_url=stack.config.sandbox_url, timeout=10) as http:
+        faults = {"faults": {"webhook_delivery_failures": 100}}
+        (await http.put(f"/_sandbox/scenarios/{request.borrower.cpf}", json=faults)).raise_for_status()
+    state = await service.wait_until(request.request_key, lambda s: s.closed, seconds=25)
+    assert (state.status, state.outcome_reason) == (Status.COMPLETED, "ported; troco disbursed")
+    found = [e.effect for e in state.events if e.event_id.startswith("lookup:")]
+    assert "proposal paid" in found and "portability leg reserved at Dataprev" in found, found
+    assert "refinancing leg disbursed" in found, found
+    assert state.lookups >= 1
+    async with httpx.AsyncClient(base_url=stack.config.sandbox_url, timeout=10) as http:
+        (await http.delete(f"/_sandbox/scenarios/{request.borrower.cpf}")).raise_for_status()
