@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
         Reapresentacao,
         SignatureSubmission,
     )
-    from provider.portability_enumerators import CreditOperationLeg
+    from provider.portability_enumerators import CreditOperationLeg, ProposalStatus
 
     from .activities import LoanActivities
     from .activity_models import (
@@ -38,6 +38,14 @@ with workflow.unsafe.imports_passed_through():
     from .facts import needs_correction
     from .port import CAPABILITIES
     from .state import LoanState, OperatorAction, Stage
+
+
+PAYOFF_STARTED = frozenset(
+    s.value
+    for s in (ProposalStatus.SETTLEMENT_SENT, ProposalStatus.PENDING_SETTLEMENT_CONFIRMATION, ProposalStatus.PAID)
+)
+"""A portability past these cannot be canceled: the money left for the origin bank (the provider
+refuses too)."""
 
 
 class LoanOperations(LoanCore):
@@ -227,6 +235,9 @@ class LoanOperations(LoanCore):
             raise ValueError(f"the loan is already closed ({self._state.status.value})")
         if self._state.disbursed:
             raise ValueError("the loan was disbursed: it can no longer be canceled here")
+        port = self._state.portability
+        if port is not None and port.proposal_status in PAYOFF_STARTED:
+            raise ValueError(f"the origin bank is being paid off ({port.proposal_status}): the portability stays")
 
     async def _reduce_portability(self, installment: Decimal, *, by: str) -> None:
         """The portability leg's installment lowered: a new CCB, signed again before the provider tries

@@ -22,7 +22,7 @@ from devstack.samples import (
     signature_now,
 )
 from devstack.stack import LocalStack
-from domain.loan import InstallmentReduction, LoanRequest
+from domain.loan import CancelRequest, InstallmentReduction, LoanRequest
 from loan.client import LoanActionRefused
 from loan.rules import LoanPolicy
 from loan.state import LoanState, Stage, Status
@@ -238,3 +238,18 @@ async def test_webhooks_lost_after_the_signature_are_found_by_reading_the_propos
     assert state.lookups >= 1
     async with httpx.AsyncClient(base_url=stack.config.sandbox_url, timeout=10) as http:
         (await http.delete(f"/_sandbox/scenarios/{request.borrower.cpf}")).raise_for_status()
+
+
+async def test_an_operator_cancel_before_the_payoff_cancels_the_proposal_at_the_provider(
+    stack: LocalStack, service: LoanService, tmp_path: Path
+) -> None:
+    request = await _start(stack, service, tmp_path, {})
+    waiting = await service.wait_until(
+        request.request_key, lambda s: s.closed or s.stage == Stage.AWAITING_SIGNATURE, seconds=90
+    )  # not signed: the payoff waits for the borrower's signature
+    assert waiting.portability is not None and not waiting.closed
+    state = await service.cancel(request.request_key, CancelRequest(reason="borrower gave up", operator="ops-1"))
+    assert state.status == Status.CANCELED_PERMANENTLY
+    at_sandbox = await _proposal(stack, waiting.portability.proposal_key)
+    assert at_sandbox["proposal_status"] == "canceled"
+    assert {leg["status"] for leg in at_sandbox["legs"].values()} == {"canceled"}
