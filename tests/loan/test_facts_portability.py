@@ -389,3 +389,47 @@ def test_a_duplicate_delivery_is_applied_once() -> None:
     apply(state, body, body)
     assert state.duplicate_events == 1
     assert state.portability is not None and state.portability.legs_canceled == ["refinancing"]
+
+
+# ---------------------------------------------------------------- HW and the origin-contract query
+
+
+def origin_answer(line: int) -> dict[str, Any]:
+    """Seed 002 §12's webhook (002:162 success, 002:193 failure), keyed by the loan's query."""
+    body = seed_002(line)
+    body["webhook"]["key"] = ORIGIN_QUERY_KEY
+    return body
+
+
+ORIGIN_QUERY_KEY = "25e93655-4713-488b-8800-7ac4fddf745f"
+
+
+def test_hw_anywhere_in_the_answer_marks_the_margin_exceeded() -> None:
+    facts = apply(loan(), collateral_webhook("benefit_blocked_by_tbm", "consignable_margin_excceded"))
+    assert facts.margin_exceeded is True and facts.portability_reserved is False
+    other = apply(loan(), collateral_webhook("benefit_blocked_by_tbm"))
+    assert other.margin_exceeded is False
+
+
+def test_the_origin_contract_answer_says_what_the_origin_bank_released() -> None:
+    # 002:162: one contract removed by CETELEM-BNP, period_amount 165.73.
+    state = loan(origin_query_key=ORIGIN_QUERY_KEY)
+    facts = apply(state, origin_answer(162))
+    assert facts.released_installment == Decimal("165.73")
+    assert facts.origin_query_failure is None
+    assert state.events[-1].effect == "origin contract: released"
+
+
+def test_the_origin_contract_failure_is_named() -> None:
+    # 002:193: invalid_bank_code.
+    state = loan(origin_query_key=ORIGIN_QUERY_KEY)
+    facts = apply(state, origin_answer(193))
+    assert facts.origin_query_failure == "invalid_bank_code"
+    assert facts.released_installment is None
+
+
+def test_an_origin_contract_answer_before_the_query_key_is_known_waits() -> None:
+    state = loan()  # the activity has not returned the query's key yet
+    facts = apply(state, origin_answer(162))
+    assert facts.released_installment is None
+    assert [b.webhook.key for b in state.buffered] == [ORIGIN_QUERY_KEY]
