@@ -253,3 +253,23 @@ async def test_an_operator_cancel_before_the_payoff_cancels_the_proposal_at_the_
     at_sandbox = await _proposal(stack, waiting.portability.proposal_key)
     assert at_sandbox["proposal_status"] == "canceled"
     assert {leg["status"] for leg in at_sandbox["legs"].values()} == {"canceled"}
+
+
+async def test_early_duplicated_and_reordered_webhooks_are_applied_once(
+    stack: LocalStack, service: LoanService, tmp_path: Path
+) -> None:
+    sample = Sample("portability", 1, "", request=portability_with_troco)
+    request = sample_request(
+        sample, cpf=sample_cpf(1, random.Random()), stamp=str(random.randrange(10**9)), documents_dir=tmp_path
+    )
+    # Every webhook twice, each burst newest first, and the first delivery attempts failing.
+    faults = {"duplicate_webhooks": True, "out_of_order_webhooks": True, "webhook_delivery_failures": 1}
+    async with httpx.AsyncClient(base_url=stack.config.sandbox_url, timeout=10) as http:
+        (await http.put(f"/_sandbox/scenarios/{request.borrower.cpf}", json={"faults": faults})).raise_for_status()
+    await service.start(request)
+    await _sign_when_asked(service, request)
+    state = await service.wait_until(request.request_key, lambda s: s.closed, seconds=120)
+    assert (state.status, state.outcome_reason) == (Status.COMPLETED, "ported; troco disbursed")
+    applied = [e.effect for e in state.events if not e.effect.startswith("ignored")]
+    for effect in ("proposal accepted", "proposal paid", "consent confirmed", "refinancing leg disbursed"):
+        assert applied.count(effect) == 1, (effect, applied)
