@@ -28,6 +28,7 @@ from loan.adapter_provider_b import ProviderBActivities
 from loan.call_metrics import provider_call_observer
 from loan.mapping import LenderTerms
 from loan.metrics import BUCKET_OVERRIDES
+from loan.participants import CtcParticipantsCatalog
 from loan.workflow import LoanWorkflow
 from pricing.product import INSS_DEFAULT_PRODUCT, ProductConfig
 from provider.client import Credentials, ProviderClient
@@ -97,6 +98,7 @@ async def run() -> None:
             SqlKeyRouter(Inbox(store)),
             lender_terms,
             _product(lender),
+            participants=CtcParticipantsCatalog(provider_client, ProductTables(store)),
         )
         registered: list[Any] = [*activities.all(), RecoveryActivities(provider_client).resend_failed_webhooks]
         if second.base_url:

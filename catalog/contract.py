@@ -1,4 +1,4 @@
-"""The product-table refresh's contract: names, ids, its one input."""
+"""The provider-table refreshes' contract: names, ids, their one input."""
 
 from __future__ import annotations
 
@@ -7,16 +7,20 @@ from datetime import timedelta
 from pydantic import BaseModel
 
 from domain.loan import ProviderId
-from loan.port import REFRESH_PRODUCTS
+from loan.port import REFRESH_CTC_PARTICIPANTS, REFRESH_PRODUCTS
 
 PRODUCT_TABLE_WORKFLOW = "ProductTableRefresh"
 REFRESH_EVERY = timedelta(hours=1)
-REFRESH_ACTIVITY = REFRESH_PRODUCTS
+
+_SCHEDULE_PREFIX = {REFRESH_PRODUCTS: "product-table", REFRESH_CTC_PARTICIPANTS: "ctc-participants"}
 
 
-def schedule_id(provider: ProviderId) -> str:
-    return f"product-table-{provider.value}"
+def schedule_id(provider: ProviderId, refresh: str = REFRESH_PRODUCTS) -> str:
+    return f"{_SCHEDULE_PREFIX[refresh]}-{provider.value}"
 
 
 class RefreshInput(BaseModel):
     provider: ProviderId
+    refresh: str = REFRESH_PRODUCTS
+    """Which of the provider's tables: its activity ``<provider>.<refresh>`` fetches it into the store
+    (the product table of a polled provider; the CTC participants of a portability provider)."""

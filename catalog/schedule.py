@@ -1,4 +1,5 @@
-"""The product-table refresh Schedules (one per polled provider), created or updated by the set-up job."""
+"""The provider-table refresh Schedules (a product table per polled provider, the CTC participants per
+portability provider), created or updated by the set-up job."""
 
 from __future__ import annotations
 
@@ -15,19 +16,28 @@ from temporalio.client import (
 )
 from temporalio.client import ScheduleOverlapPolicy as Overlap
 
-from domain.loan import ProviderId
-from loan.port import CAPABILITIES
+from domain.loan import Product, ProviderId
+from loan.port import CAPABILITIES, REFRESH_CTC_PARTICIPANTS, REFRESH_PRODUCTS
 
 from .contract import PRODUCT_TABLE_WORKFLOW, REFRESH_EVERY, RefreshInput, schedule_id
 
 TABLE_PROVIDERS = tuple(p for p, able in CAPABILITIES.items() if not able.webhooks)
 """Providers whose loans price from a product table (the polled ones)."""
 
+REFRESHED_TABLES: tuple[tuple[ProviderId, str], ...] = (
+    *((p, REFRESH_PRODUCTS) for p in TABLE_PROVIDERS),
+    *((p, REFRESH_CTC_PARTICIPANTS) for p, able in CAPABILITIES.items() if Product.PORTABILITY in able.products),
+)
+"""Each provider table a Schedule keeps fresh in the store: (provider, its refresh activity)."""
 
-def refresh_schedule(provider: ProviderId, task_queue: str) -> Schedule:
+
+def refresh_schedule(provider: ProviderId, refresh: str, task_queue: str) -> Schedule:
     return Schedule(
         action=ScheduleActionStartWorkflow(
-            PRODUCT_TABLE_WORKFLOW, RefreshInput(provider=provider), id=schedule_id(provider), task_queue=task_queue
+            PRODUCT_TABLE_WORKFLOW,
+            RefreshInput(provider=provider, refresh=refresh),
+            id=schedule_id(provider, refresh),
+            task_queue=task_queue,
         ),
         spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=REFRESH_EVERY)]),
         policy=SchedulePolicy(overlap=Overlap.SKIP),
@@ -37,15 +47,15 @@ def refresh_schedule(provider: ProviderId, task_queue: str) -> Schedule:
 async def ensure_refresh_schedules(client: Client, task_queue: str) -> list[str]:
     """The schedules it created (existing ones are brought to this definition)."""
     created = []
-    for provider in TABLE_PROVIDERS:
-        wanted = refresh_schedule(provider, task_queue)
+    for provider, refresh in REFRESHED_TABLES:
+        wanted, scheduled = refresh_schedule(provider, refresh, task_queue), schedule_id(provider, refresh)
         try:
-            await client.create_schedule(schedule_id(provider), wanted, trigger_immediately=True)
-            created.append(schedule_id(provider))
+            await client.create_schedule(scheduled, wanted, trigger_immediately=True)
+            created.append(scheduled)
         except ScheduleAlreadyRunningError:
 
             async def update(_: ScheduleUpdateInput, wanted: Schedule = wanted) -> ScheduleUpdate:
                 return ScheduleUpdate(schedule=wanted)
 
-            await client.get_schedule_handle(schedule_id(provider)).update(update)
+            await client.get_schedule_handle(scheduled).update(update)
     return created

@@ -1,4 +1,5 @@
-"""ProductTableRefresh: one refresh of a provider's product table (its Schedule runs it hourly)."""
+"""ProductTableRefresh: one refresh of a provider's table (a product table, the CTC participants),
+run hourly by its Schedule."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from loan.port import activity_name
 
-    from .contract import PRODUCT_TABLE_WORKFLOW, REFRESH_ACTIVITY, RefreshInput
+    from .contract import PRODUCT_TABLE_WORKFLOW, RefreshInput
 
 
 @workflow.defn(name=PRODUCT_TABLE_WORKFLOW)
@@ -18,9 +19,9 @@ class ProductTableRefresh:
     @workflow.run
     async def run(self, refresh: RefreshInput) -> int:
         count: int = await workflow.execute_activity(
-            activity_name(refresh.provider, REFRESH_ACTIVITY),
+            activity_name(refresh.provider, refresh.refresh),
             start_to_close_timeout=timedelta(minutes=2),
-            # The loans keep the last table meanwhile; the next scheduled run tries again.
+            # The loans keep reading the last table meanwhile; the next scheduled run tries again.
             retry_policy=RetryPolicy(initial_interval=timedelta(seconds=5), maximum_attempts=5),
             result_type=int,
         )

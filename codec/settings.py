@@ -20,8 +20,10 @@ _SCHEDULED_AT = r"-\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z"
 SCHEDULED_CLEAR_INPUTS: tuple[ClearInput, ...] = (
     # recovery.schedule: WebhookRecovery, RecoveryInput (ids and fields: recovery.contract).
     ClearInput(re.compile("webhook-recovery" + _SCHEDULED_AT), frozenset({"look_back"})),
-    # catalog.schedule: ProductTableRefresh per polled provider, RefreshInput (catalog.contract).
-    ClearInput(re.compile("product-table-[a-z0-9_]+" + _SCHEDULED_AT), frozenset({"provider"})),
+    # catalog.schedule: ProductTableRefresh per provider table, RefreshInput (catalog.contract).
+    ClearInput(
+        re.compile("(?:product-table|ctc-participants)-[a-z0-9_]+" + _SCHEDULED_AT), frozenset({"provider", "refresh"})
+    ),
 )
 """The clear inputs a worker still reads with ``require_encrypted``: those of the Schedules the
 set-up job creates without a codec key (ops.temporal_setup). Written out here because the codec

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 import httpx
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from domain.loan import DocumentRef
 from domain.regulation import AUTHORIZATION_TERM_VALIDITY_DAYS
@@ -58,7 +59,9 @@ from .activity_models import (
     TermUploaded,
     TermUploadInput,
 )
-from .errors import invalid_document, provider_errors
+from .errors import BUSINESS_ERROR, invalid_document, provider_errors
+from .participants import TABLE as CTC_PARTICIPANTS_TABLE
+from .participants import CtcParticipantsCatalog
 from .rules import LoanPolicy, LoanRules, current_rules
 from .state import PricingCheck, Signer
 
@@ -87,8 +90,10 @@ class LoanActivities:
         lender: mapping.LenderTerms,
         product: ProductConfig,
         http: httpx.AsyncClient | None = None,
+        participants: CtcParticipantsCatalog | None = None,
     ) -> None:
         self._provider = provider
+        self._participants = participants
         self._claimer = claimer
         self._lender = lender
         self._product = product
@@ -117,6 +122,7 @@ class LoanActivities:
             self.price_portability,
             self.query_origin_contract,
             self.reduce_portability_installment,
+            self.refresh_ctc_participants,
             pin_current_rules,
         ]
 
@@ -352,6 +358,7 @@ class LoanActivities:
         honours; the provider publishes no requester key for proposals); its keys routed to the loan
         before the workflow sees them, as every provider key is."""
         request = proposal.request
+        await self._origin_is_a_participant(request.portability.origin_bank_ispb if request.portability else None)
         answer = await self._provider.create_proposal(
             mapping.proposal_request(
                 request, self._lender, proposal.assistance_type, politically_exposed=proposal.politically_exposed
@@ -381,6 +388,25 @@ class LoanActivities:
             if key:
                 await self._claimer.claim(key, proposal.loan_id)
         return proposed
+
+    async def _origin_is_a_participant(self, ispb: str | None) -> None:
+        if self._participants is None or ispb is None:
+            return
+        if await self._participants.participant(ispb) is None:
+            raise ApplicationError(
+                f"origin_bank_ispb {ispb} is not a CTC participant (seed 002 §9): no contract can be brought from it",
+                {"field": "portability.origin_bank_ispb"},
+                type=BUSINESS_ERROR,
+                non_retryable=True,
+            )
+
+    @activity.defn(name=CTC_PARTICIPANTS_TABLE)
+    @provider_errors
+    async def refresh_ctc_participants(self) -> int:
+        """The CTC participants from the provider into the store (their Schedule runs it)."""
+        if self._participants is None:
+            raise ApplicationError("this worker keeps no CTC participants catalog", non_retryable=True)
+        return len((await self._participants.refresh()).root)
 
     @activity.defn
     @provider_errors

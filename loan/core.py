@@ -161,16 +161,18 @@ class LoanCore:
     async def _look_up_provider_state(self, *, collateral: bool) -> None:
         state = self._state
         assert state.debt_key is not None
+        lookup = LookupInput(
+            debt_key=state.debt_key,
+            requester_identifier_key=state.requester_identifier_key or state.request_key,
+            collateral=collateral,
+        )
+        await self._apply_lookup(LoanActivities.look_up_provider_state, lookup)
+
+    async def _apply_lookup(self, activity: Any, lookup: Any) -> None:
+        """Ask the provider (a local activity) and apply what it says as the webhooks it implies."""
+        state = self._state
         try:
-            found = await self._activity(
-                LoanActivities.look_up_provider_state,
-                LookupInput(
-                    debt_key=state.debt_key,
-                    requester_identifier_key=state.requester_identifier_key or state.request_key,
-                    collateral=collateral,
-                ),
-                local=True,
-            )
+            found = await self._activity(activity, lookup, local=True)
         except ACTIVITY_FAILURES as error:  # the provider is out of reach: the next silence asks again
             note_unknown(state, f"provider lookup failed: {failure_text(error)[1]}"[:300])
             return

@@ -33,6 +33,7 @@ SIMULATE = "simulate"
 CREATE_OPERATION = "create_operation"
 FOLLOW_OPERATION = "follow_operation"
 REFRESH_PRODUCTS = "refresh_products"  # product-table providers: the table into the store (catalog)
+REFRESH_CTC_PARTICIPANTS = "refresh_ctc_participants"  # portability providers: seed 002 §9's list (catalog)
 
 
 def activity_name(provider: ProviderId, operation: str) -> str:

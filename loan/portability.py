@@ -37,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from .decisions import portability_pricing_check, portability_reduction
     from .endings import Ending
-    from .facts import note_unknown, receive
+    from .facts import note_unknown
     from .state import PortabilityFacts, Stage, Status
 
 ANSWERED_BY_CTC = frozenset(s.value for s in ProposalStatus) - {
@@ -281,20 +281,8 @@ class PortabilityStages(LoanOperations):
 
     async def _look_up_proposal(self, *, collateral: bool = False) -> None:
         """After a silence: the proposal as the provider holds it, applied as the webhooks it implies."""
-        state = self._state
-        try:
-            found = await self._activity(
-                LoanActivities.look_up_proposal,
-                ProposalLookupInput(proposal_key=self._facts().proposal_key, collateral=collateral),
-                local=True,
-            )
-        except ACTIVITY_FAILURES as error:  # out of reach: the next silence asks again
-            note_unknown(state, f"provider lookup failed: {failure_text(error)[1]}"[:300])
-            return
-        state.lookups += 1
-        for event in found.events:
-            receive(state, event, rules=self._rules, now=workflow.now())
-        self._publish()
+        lookup = ProposalLookupInput(proposal_key=self._facts().proposal_key, collateral=collateral)
+        await self._apply_lookup(LoanActivities.look_up_proposal, lookup)
 
     async def _look_up_legs(self) -> None:
         await self._look_up_proposal(collateral=True)

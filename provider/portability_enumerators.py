@@ -24,7 +24,7 @@ class PortRefinWebhookType(StrEnum):
     # new-credit ``credit_operation.collateral``, keyed by the leg's credit operation key).
     PROPOSAL_COLLATERAL = "credit_transfer.proposal.collateral"
     # Each leg's status (the troco's disbursement): named by public lender code, not by a page we
-    # could read (research/portability.md §5, [3P-WH]).
+    # could read (README, portability assumptions).
     PROPOSAL_CREDIT_OPERATION = "credit_transfer.proposal.credit_operation"
     # docs.qitech.com.br/documentation/guides/INSS/portability+refinancing/webhook-autorizacao-de-portabilidade
     PORTABILITY_AUTHORIZATION = "credit_transfer.portability_authorization"
@@ -48,7 +48,7 @@ class ProposalStatus(StrEnum):
 
     pending_response and rejected: the INSS status-machine page (maquinas-de-status §7.1). The
     others: the Consignado Privado pages of the same API (documentation/manual_consignado_privado/
-    portabilidade/mocks_sandbox) and public lender code (research/portability.md §2, §6.1).
+    portabilidade/mocks_sandbox) and public lender code (README, portability assumptions).
     """
 
     PENDING_SUBMISSION = "pending_submission"
@@ -92,7 +92,7 @@ class CreditOperationLeg(StrEnum):
 
 class CreditOperationStatus(StrEnum):
     """``credit_operation_status`` of a leg. waiting_signature: seed 002 §13; disbursed and canceled:
-    public lender code (research/portability.md §6.2). ``signed`` is *assumed* (the leg's status
+    public lender code (README, portability assumptions). ``signed`` is *assumed* (the leg's status
     after its signature; the debt state machine's names are not confirmed for legs)."""
 
     WAITING_SIGNATURE = "waiting_signature"

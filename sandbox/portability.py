@@ -3,7 +3,7 @@ CTC, the beneficiary's consent, the origin bank's answer, the payoff and each le
 time, with webhooks in the seed's and the public pages' shapes, per-CPF scenarios, and the calls of
 ``provider.client`` for the flow. A test double of the provider, never production.
 
-The order of events is not published (research/portability.md §5, §6); the sandbox plays this one,
+The order of events is not published (README, portability assumptions); the sandbox plays this one,
 kept here only:
 
 1. ``POST /v2/credit_transfer/proposal`` answers ``pending_response`` with both legs

@@ -5,7 +5,7 @@ signature, and the webhooks of the flow.
 Requests are strict (``OutboundModel``); answers and webhooks tolerant (``InboundModel``: unknown
 fields kept, enumerators open). Seed 002 prints the auxiliary calls (§9-§13); the proposal itself
 is on the provider's public pages, of which only the openings were readable, so its body follows
-the field names a lender's public integration sends (research/portability.md §1.3) — each such
+the field names a lender's public integration sends (README, portability assumptions) — each such
 choice is commented where it is made.
 """
 

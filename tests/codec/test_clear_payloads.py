@@ -18,7 +18,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import ActivitySerializationContext, WorkflowSerializationContext
 
 from catalog.contract import RefreshInput, schedule_id
-from catalog.schedule import TABLE_PROVIDERS
+from catalog.schedule import REFRESHED_TABLES
 from codec.aes import REFUSED_ENCODING, AesGcmCodec, new_key
 from codec.settings import SCHEDULED_CLEAR_INPUTS, CodecSettings
 from loan.contract import LoanInput
@@ -72,9 +72,12 @@ async def test_a_refused_payload_fails_its_conversion_with_a_message_that_says_w
 
 async def test_the_schedules_clear_inputs_pass_only_in_their_own_workflows() -> None:
     codec = _codec()
-    recovery, refresh = _json(RecoveryInput()), _json(RefreshInput(provider=TABLE_PROVIDERS[0]))
+    recovery, refresh = (
+        _json(RecoveryInput()),
+        _json(RefreshInput(provider=REFRESHED_TABLES[0][0], refresh=REFRESHED_TABLES[0][1])),
+    )
     recovery_run = f"{RECOVERY_SCHEDULE_ID}-{DUE}"
-    refresh_run = f"{schedule_id(TABLE_PROVIDERS[0])}-{DUE}"
+    refresh_run = f"{schedule_id(*REFRESHED_TABLES[0])}-{DUE}"
     assert await _in_workflow(codec, recovery_run).decode([recovery]) == [recovery]
     assert await _in_workflow(codec, refresh_run).decode([refresh]) == [refresh]
     refused = [
@@ -113,9 +116,9 @@ def test_the_exceptions_are_the_set_up_jobs_schedules_and_nothing_else_fits_them
     recovery, refresh = SCHEDULED_CLEAR_INPUTS
     assert recovery.workflow_id.fullmatch(f"{RECOVERY_SCHEDULE_ID}-{DUE}")
     assert recovery.fields == set(RecoveryInput.model_fields)
-    assert TABLE_PROVIDERS
-    for provider in TABLE_PROVIDERS:
-        assert refresh.workflow_id.fullmatch(f"{schedule_id(provider)}-{DUE}")
+    assert {refresh for _, refresh in REFRESHED_TABLES} == {"refresh_products", "refresh_ctc_participants"}
+    for table in REFRESHED_TABLES:
+        assert refresh.workflow_id.fullmatch(f"{schedule_id(*table)}-{DUE}")
     assert refresh.fields == set(RefreshInput.model_fields)
     for model in (LoanInput, MailboxInput):
         required = {name for name, field in model.model_fields.items() if field.is_required()}

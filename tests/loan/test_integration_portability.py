@@ -36,14 +36,33 @@ def service(stack: LocalStack, temporal_client: Client) -> LoanService:
     return LoanService(temporal_client, stack.config.task_queue)
 
 
-async def _start(stack: LocalStack, service: LoanService, tmp_path: Path, scenario: dict[str, Any]) -> LoanRequest:
-    sample = Sample("portability", 1, "", request=portability_with_troco)
-    request = sample_request(
+def _request(tmp_path: Path, *, troco: bool = True) -> LoanRequest:
+    sample = Sample("portability", 1, "", request=portability_with_troco if troco else portability_without_troco)
+    return sample_request(
         sample, cpf=sample_cpf(1, random.Random()), stamp=str(random.randrange(10**9)), documents_dir=tmp_path
     )
+
+
+async def _scenarios(stack: LocalStack, cpf: str, *, portability: dict[str, Any], main: dict[str, Any]) -> None:
     async with httpx.AsyncClient(base_url=stack.config.sandbox_url, timeout=10) as http:
-        put = await http.put(f"/_sandbox/portability/scenarios/{request.borrower.cpf}", json=scenario)
-        put.raise_for_status()
+        if main:
+            (await http.put(f"/_sandbox/scenarios/{cpf}", json=main)).raise_for_status()
+        (await http.put(f"/_sandbox/portability/scenarios/{cpf}", json=portability)).raise_for_status()
+
+
+async def _start(
+    stack: LocalStack,
+    service: LoanService,
+    tmp_path: Path,
+    scenario: dict[str, Any],
+    *,
+    troco: bool = True,
+    main: dict[str, Any] | None = None,
+) -> LoanRequest:
+    """A portability sample at the sandbox with this Port+Refin scenario (and ``main``: the CPF's
+    other behaviour, e.g. its free margin or faults)."""
+    request = _request(tmp_path, troco=troco)
+    await _scenarios(stack, request.borrower.cpf, portability=scenario, main=main or {})
     await service.start(request)
     return request
 
@@ -130,33 +149,12 @@ async def test_averbacao_teimosinha_then_success(stack: LocalStack, service: Loa
     assert answers == ["invalid_disbursement_account", "operation_not_allowed_IR"]
 
 
-async def _margins(stack: LocalStack, cpf: str, loans_margin: str) -> None:
-    async with httpx.AsyncClient(base_url=stack.config.sandbox_url, timeout=10) as http:
-        (await http.put(f"/_sandbox/scenarios/{cpf}", json={"loans_margin": loans_margin})).raise_for_status()
-
-
-async def _start_with_margin(
-    stack: LocalStack, service: LoanService, tmp_path: Path, scenario: dict[str, Any], loans_margin: str
-) -> LoanRequest:
-    """A portability (no troco) whose benefit has only ``loans_margin`` free besides what the origin
-    bank releases."""
-    sample = Sample("portability", 1, "", request=portability_without_troco)
-    request = sample_request(
-        sample, cpf=sample_cpf(1, random.Random()), stamp=str(random.randrange(10**9)), documents_dir=tmp_path
-    )
-    await _margins(stack, request.borrower.cpf, loans_margin)
-    async with httpx.AsyncClient(base_url=stack.config.sandbox_url, timeout=10) as http:
-        put = await http.put(f"/_sandbox/portability/scenarios/{request.borrower.cpf}", json=scenario)
-        put.raise_for_status()
-    await service.start(request)
-    return request
-
-
 async def test_less_margin_released_lowers_the_installment_by_itself_within_the_rules(
     stack: LocalStack, service: LoanService, tmp_path: Path
 ) -> None:
     # The origin bank releases R$ 150.00 and R$ 10.00 more are free: HW until the installment is 160.00.
-    request = await _start_with_margin(stack, service, tmp_path, {"released_installment": "150.00"}, "10.00")
+    released, free = {"released_installment": "150.00"}, {"loans_margin": "10.00"}
+    request = await _start(stack, service, tmp_path, released, troco=False, main=free)
     first = await _sign_when_asked(service, request)
     assert first.portability is not None and first.portability.installment is not None
     assert first.portability.installment > Decimal("160.00")  # the sample's terms need more than that
@@ -182,7 +180,8 @@ async def test_a_reduction_beyond_the_rules_waits_for_the_operator(
     stack: LocalStack, service: LoanService, tmp_path: Path
 ) -> None:
     # R$ 100.00 released + R$ 10.00 free: more than 30 % below the installment — the operator decides.
-    request = await _start_with_margin(stack, service, tmp_path, {"released_installment": "100.00"}, "10.00")
+    released, free = {"released_installment": "100.00"}, {"loans_margin": "10.00"}
+    request = await _start(stack, service, tmp_path, released, troco=False, main=free)
     await _sign_when_asked(service, request)
     waiting = await service.wait_until(
         request.request_key, lambda s: s.closed or s.stage == Stage.AWAITING_INSTALLMENT_REDUCTION, seconds=90
@@ -202,10 +201,7 @@ async def test_a_reduction_beyond_the_rules_waits_for_the_operator(
 async def test_an_offer_above_the_rate_cap_is_refused_before_any_proposal(
     stack: LocalStack, service: LoanService, tmp_path: Path
 ) -> None:
-    sample = Sample("portability", 1, "", request=portability_with_troco)
-    request = sample_request(
-        sample, cpf=sample_cpf(1, random.Random()), stamp=str(random.randrange(10**9)), documents_dir=tmp_path
-    )
+    request = _request(tmp_path)
     terms = request.financial.model_copy(update={"monthly_interest_rate": Decimal("0.0199")})  # cap: 1.85 %
     await service.start(request.model_copy(update={"financial": terms}))
     state = await service.wait_until(request.request_key, lambda s: s.closed, seconds=90)
@@ -218,10 +214,7 @@ async def test_an_offer_above_the_rate_cap_is_refused_before_any_proposal(
 async def test_webhooks_lost_after_the_signature_are_found_by_reading_the_proposal_back(
     stack: LocalStack, service: LoanService, tmp_path: Path
 ) -> None:
-    sample = Sample("portability", 1, "", request=portability_with_troco)
-    request = sample_request(
-        sample, cpf=sample_cpf(1, random.Random()), stamp=str(random.randrange(10**9)), documents_dir=tmp_path
-    )
+    request = _request(tmp_path)
     await service.start(request, policy=LoanPolicy(provider_silence=timedelta(seconds=2)))
     waiting = await _sign_when_asked(service, request)
     assert not waiting.closed
@@ -258,14 +251,10 @@ async def test_an_operator_cancel_before_the_payoff_cancels_the_proposal_at_the_
 async def test_early_duplicated_and_reordered_webhooks_are_applied_once(
     stack: LocalStack, service: LoanService, tmp_path: Path
 ) -> None:
-    sample = Sample("portability", 1, "", request=portability_with_troco)
-    request = sample_request(
-        sample, cpf=sample_cpf(1, random.Random()), stamp=str(random.randrange(10**9)), documents_dir=tmp_path
-    )
+    request = _request(tmp_path)
     # Every webhook twice, each burst newest first, and the first delivery attempts failing.
     faults = {"duplicate_webhooks": True, "out_of_order_webhooks": True, "webhook_delivery_failures": 1}
-    async with httpx.AsyncClient(base_url=stack.config.sandbox_url, timeout=10) as http:
-        (await http.put(f"/_sandbox/scenarios/{request.borrower.cpf}", json={"faults": faults})).raise_for_status()
+    await _scenarios(stack, request.borrower.cpf, portability={}, main={"faults": faults})
     await service.start(request)
     await _sign_when_asked(service, request)
     state = await service.wait_until(request.request_key, lambda s: s.closed, seconds=120)
@@ -273,3 +262,20 @@ async def test_early_duplicated_and_reordered_webhooks_are_applied_once(
     applied = [e.effect for e in state.events if not e.effect.startswith("ignored")]
     for effect in ("proposal accepted", "proposal paid", "consent confirmed", "refinancing leg disbursed"):
         assert applied.count(effect) == 1, (effect, applied)
+
+
+async def test_an_origin_bank_outside_the_ctc_participants_is_refused_naming_the_field(
+    stack: LocalStack, service: LoanService, tmp_path: Path
+) -> None:
+    request = _request(tmp_path)
+    assert request.portability is not None
+    terms = request.portability.model_copy(update={"origin_bank_ispb": "12345678"})
+    await service.start(request.model_copy(update={"portability": terms}))
+    state = await service.wait_until(request.request_key, lambda s: s.closed, seconds=90)
+    assert state.status == Status.REJECTED
+    # Ours (from the cached list), not the provider's CT000020: nothing was proposed.
+    assert (
+        state.outcome_reason is not None
+        and "origin_bank_ispb 12345678 is not a CTC participant" in state.outcome_reason
+    )
+    assert "CT000020" not in state.outcome_reason and state.portability is None

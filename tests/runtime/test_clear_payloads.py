@@ -31,7 +31,7 @@ from temporalio.client import (
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from catalog.contract import schedule_id
-from catalog.schedule import TABLE_PROVIDERS
+from catalog.schedule import REFRESHED_TABLES
 from devstack.samples import COMPLETES, sample_cpf, sample_request, signature_now
 from devstack.stack import ROOT, LocalStack, StackConfig
 from loan.contract import PROVIDER_EVENT_SIGNAL, LoanInput, loan_workflow_id
@@ -181,7 +181,7 @@ async def test_the_set_up_jobs_schedules_still_run(production: LocalStack) -> No
     client = (await _service(production)).client
     # The refresh was due at the Schedule's creation, before the worker polled; trigger the recovery.
     await client.get_schedule_handle(RECOVERY_SCHEDULE_ID).trigger()
-    for schedule in (RECOVERY_SCHEDULE_ID, *(schedule_id(p) for p in TABLE_PROVIDERS)):
+    for schedule in (RECOVERY_SCHEDULE_ID, *(schedule_id(*table) for table in REFRESHED_TABLES)):
 
         async def started(schedule: str = schedule) -> list[str]:
             described = await client.get_schedule_handle(schedule).describe()
@@ -194,7 +194,11 @@ async def test_the_set_up_jobs_schedules_still_run(production: LocalStack) -> No
         await asyncio.wait_for(client.get_workflow_handle(run_id).result(), timeout=60)
         assert (await client.get_workflow_handle(run_id).describe()).status == WorkflowExecutionStatus.COMPLETED
     refusals = [line for line in _worker_log(production).splitlines() if "refused a payload" in line]
-    assert not [line for line in refusals if RECOVERY_SCHEDULE_ID in line or "product-table" in line]
+    assert not [
+        line
+        for line in refusals
+        if RECOVERY_SCHEDULE_ID in line or "product-table" in line or "ctc-participants" in line
+    ]
 
 
 def _run_worker(
