@@ -27,6 +27,7 @@ from loan.client import LoanActionRefused
 from loan.rules import LoanPolicy
 from loan.state import LoanState, Stage, Status
 from starter.api import LoanService
+from tests.loan.conftest import record_history
 
 pytestmark = pytest.mark.integration
 
@@ -102,6 +103,7 @@ async def test_accepted_with_troco_ports_the_loan_and_pays_the_troco(
     assert at_sandbox["proposal_status"] == "paid"
     assert at_sandbox["legs"]["portability_credit_operation"]["collateral_constituted"] is True
     assert at_sandbox["legs"]["refinancing_credit_operation"]["status"] == "disbursed"
+    await record_history(service.handle(request.request_key), suffix="dev_server")
 
 
 async def test_rejected_by_the_ctc_ends_with_its_reason(
@@ -112,6 +114,7 @@ async def test_rejected_by_the_ctc_ends_with_its_reason(
     assert state.status == Status.REJECTED
     assert state.outcome_reason is not None and "ECTC0023" in state.outcome_reason
     assert state.signature_submitted_at is None  # nothing to sign: it ended before the consent
+    await record_history(service.handle(request.request_key), suffix="dev_server")
 
 
 async def test_retained_by_the_origin_bank_ends_naming_the_reason(
@@ -122,6 +125,7 @@ async def test_retained_by_the_origin_bank_ends_naming_the_reason(
     assert state.status == Status.CANCELED
     assert state.outcome_reason == "retained by the origin bank: issuer_retention"
     assert state.portability is not None and state.portability.retention == "issuer_retention"
+    await record_history(service.handle(request.request_key), suffix="dev_server")
 
 
 @pytest.mark.parametrize("consent", ["expired", "denied"])
@@ -133,6 +137,7 @@ async def test_consent_not_given_cancels_the_proposal(
     assert state.status == Status.CANCELED
     assert state.outcome_reason is not None and state.outcome_reason.startswith(f"consent_{consent}")
     assert state.portability is not None and state.portability.consent_deadline is not None
+    await record_history(service.handle(request.request_key), suffix="dev_server")
 
 
 async def test_averbacao_teimosinha_then_success(stack: LocalStack, service: LoanService, tmp_path: Path) -> None:
@@ -147,6 +152,7 @@ async def test_averbacao_teimosinha_then_success(stack: LocalStack, service: Loa
     assert at_sandbox["legs"]["portability_credit_operation"]["averbacao_attempts"] == 3
     answers = [e.detail for e in state.events if e.effect == "portability leg: averbação answer"]
     assert answers == ["invalid_disbursement_account", "operation_not_allowed_IR"]
+    await record_history(service.handle(request.request_key), suffix="dev_server")
 
 
 async def test_less_margin_released_lowers_the_installment_by_itself_within_the_rules(
@@ -174,6 +180,7 @@ async def test_less_margin_released_lowers_the_installment_by_itself_within_the_
     assert (state.status, state.outcome_reason) == (Status.COMPLETED, "ported")
     at_sandbox = await _proposal(stack, state.portability.proposal_key if state.portability else "")
     assert Decimal(at_sandbox["legs"]["portability_credit_operation"]["installment"]) == Decimal("160.00")
+    await record_history(service.handle(request.request_key), suffix="dev_server")
 
 
 async def test_a_reduction_beyond_the_rules_waits_for_the_operator(
@@ -196,6 +203,7 @@ async def test_a_reduction_beyond_the_rules_waits_for_the_operator(
     state = await service.wait_until(request.request_key, lambda s: s.closed, seconds=120)
     assert state.status == Status.COMPLETED
     assert state.portability is not None and state.portability.installment == Decimal("110.00")
+    await record_history(service.handle(request.request_key), suffix="dev_server")
 
 
 async def test_an_offer_above_the_rate_cap_is_refused_before_any_proposal(
@@ -231,6 +239,7 @@ async def test_webhooks_lost_after_the_signature_are_found_by_reading_the_propos
     assert state.lookups >= 1
     async with httpx.AsyncClient(base_url=stack.config.sandbox_url, timeout=10) as http:
         (await http.delete(f"/_sandbox/scenarios/{request.borrower.cpf}")).raise_for_status()
+    await record_history(service.handle(request.request_key), suffix="dev_server")
 
 
 async def test_an_operator_cancel_before_the_payoff_cancels_the_proposal_at_the_provider(
@@ -246,6 +255,7 @@ async def test_an_operator_cancel_before_the_payoff_cancels_the_proposal_at_the_
     at_sandbox = await _proposal(stack, waiting.portability.proposal_key)
     assert at_sandbox["proposal_status"] == "canceled"
     assert {leg["status"] for leg in at_sandbox["legs"].values()} == {"canceled"}
+    await record_history(service.handle(request.request_key), suffix="dev_server")
 
 
 async def test_early_duplicated_and_reordered_webhooks_are_applied_once(
@@ -279,3 +289,4 @@ async def test_an_origin_bank_outside_the_ctc_participants_is_refused_naming_the
         and "origin_bank_ispb 12345678 is not a CTC participant" in state.outcome_reason
     )
     assert "CT000020" not in state.outcome_reason and state.portability is None
+    await record_history(service.handle(request.request_key), suffix="dev_server")

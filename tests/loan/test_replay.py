@@ -49,6 +49,16 @@ def test_there_are_histories_for_the_main_scenarios() -> None:
         "test_a_long_teimosinha_continues_as_new_carrying_its_state.first_run",
         "test_each_cpf_scenario_ends_in_its_documented_state_1-completed-disbursed_.dev_server",
         "test_each_cpf_scenario_ends_in_its_documented_state_1-completed-disbursed_.debt_mailbox",
+        # Portability (Port+Refin): its main paths, from the dev server through the stack's codec.
+        "test_accepted_with_troco_ports_the_loan_and_pays_the_troco.dev_server",
+        "test_rejected_by_the_ctc_ends_with_its_reason.dev_server",
+        "test_retained_by_the_origin_bank_ends_naming_the_reason.dev_server",
+        "test_consent_not_given_cancels_the_proposal_expired_.dev_server",
+        "test_averbacao_teimosinha_then_success.dev_server",
+        "test_less_margin_released_lowers_the_installment_by_itself_within_the_rules.dev_server",
+        "test_a_reduction_beyond_the_rules_waits_for_the_operator.dev_server",
+        "test_webhooks_lost_after_the_signature_are_found_by_reading_the_proposal_back.dev_server",
+        "test_an_operator_cancel_before_the_payoff_cancels_the_proposal_at_the_provider.dev_server",
     }
     assert expected <= names, sorted(expected - names)
 
