@@ -118,6 +118,9 @@ def describe(state: LoanState) -> str:
         parts[0] += f" until {port.consent_deadline.isoformat()}"
     if state.stage == Stage.AVERBACAO and port and port.last_portability_answer:
         parts.append(f"portability leg: teimosinha, last answer {port.last_portability_answer}")
+    if state.stage == Stage.TROCO and port and answer:
+        # The refinancing leg's averbação answers arrive as a new credit's (credit_operation.collateral).
+        parts.append(f"refinancing leg: last answer {answer.enumerator} at {_when(answer.at)}")
     if state.stage == Stage.AWAITING_INSTALLMENT_REDUCTION and port:
         released = f"the origin bank released {port.released_installment}" if port.released_installment else ""
         offer = f"{port.reduction_offer} would fit" if port.reduction_offer else ""
