@@ -17,7 +17,7 @@ def _state(stage: Stage, **facts: object) -> LoanState:
         request_key="port-1",
         product=Product.PORTABILITY,
         stage=stage,
-        portability=PortabilityFacts(proposal_key="p-1", **facts),  # type: ignore[arg-type]
+        portability=PortabilityFacts.model_validate({"proposal_key": "p-1", **facts}),
     )
 
 
