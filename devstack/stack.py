@@ -338,6 +338,9 @@ class LocalStack:
             "SANDBOX_CLIENT_SECRET": config.client_secret,
             **config.sandbox_env,
         }
+        if config.persist:
+            # As Temporal's: the provider's debts outlive a restart, so the loans in flight continue.
+            env.setdefault("SANDBOX_STATE_PATH", str(config.data_dir / "sandbox.db"))
         process = self._spawn("sandbox", [sys.executable, "-m", "sandbox"], env)
         self._wait_http(process, f"{config.sandbox_url}/_sandbox/healthz")
         return process
@@ -355,7 +358,8 @@ class LocalStack:
         self._wait_http(process, f"{config.sandbox_b_url}/_sandbox/healthz")
         return process
 
-    def start_gateway(self) -> Process:
+    def start_gateway(self, module: str = "gateway") -> Process:
+        """``module``: the gateway's entry point (a crash test runs it wrapped, to kill it mid-request)."""
         config = self.config
         # The gateway gets the inbox's database and the webhook keys: no Temporal address, no codec key.
         env = {
@@ -370,7 +374,7 @@ class LocalStack:
             "CODEC_KEYS": "",
             "TEMPORAL_ADDRESS": "",
         }
-        process = self._spawn("gateway", [sys.executable, "-m", "gateway"], env)
+        process = self._spawn("gateway", [sys.executable, "-m", module], env)
         self._wait_http(process, f"{config.gateway_url}/healthz")
         return process
 

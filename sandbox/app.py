@@ -29,7 +29,8 @@ from provider.wire import decode, encode
 from runtime.telemetry import instrument_app
 
 from .delivery import DeliveryPolicy, Signing, WebhookDispatcher
-from .portability import portability_routes
+from .persistence import MarkChanged, SandboxState
+from .portability import PortabilitySandbox, portability_routes
 from .provider import CLOCK, ProviderRefusal, SandboxProvider, now
 from .scenarios import Faults, Scenario
 from .settings import SandboxSettings
@@ -87,24 +88,39 @@ def create_app(settings: SandboxSettings | None = None, product: ProductConfig |
         ),
     )
     sandbox = SandboxProvider(settings, dispatcher, product or INSS_DEFAULT_PRODUCT)
+    portability = PortabilitySandbox(sandbox)  # Port+Refin (seed 002)
+    # Only with SANDBOX_STATE_PATH: the state outlives the process (sandbox.persistence).
+    state = SandboxState(settings.state_path, sandbox, portability, dispatcher) if settings.state_path else None
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         async def watch_windows() -> None:
             while True:
                 await asyncio.sleep(1.0)
-                await sandbox.expire_windows()
+                if await sandbox.expire_windows() and state:
+                    state.mark_changed()
 
+        if state:
+            await state.load()
+        saver = asyncio.create_task(state.run()) if state else None
         watcher = asyncio.create_task(watch_windows())
         yield
         watcher.cancel()
+        if saver:
+            saver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await saver
         await sandbox.aclose()
         await dispatcher.aclose()
+        if state:
+            await state.save()  # the last changes, and the timers still pending, for the next start
 
     app = FastAPI(title="Provider sandbox", lifespan=lifespan)
     app.state.sandbox = sandbox
     instrument_app(app)
-    app.include_router(portability_routes(sandbox))  # Port+Refin (seed 002)
+    if state:
+        app.add_middleware(MarkChanged, changed=state.mark_changed)
+    app.include_router(portability_routes(portability))
 
     @app.exception_handler(ProviderRefusal)
     async def refused(_: Request, error: ProviderRefusal) -> Response:
@@ -379,7 +395,10 @@ def create_app(settings: SandboxSettings | None = None, product: ProductConfig |
 
     @app.get("/_sandbox/healthz")
     async def healthz() -> dict[str, Any]:
-        return {"status": "ok", "pending_webhooks": dispatcher.pending()}
+        health: dict[str, Any] = {"status": "ok", "pending_webhooks": dispatcher.pending()}
+        if state:
+            health["state_saved"] = state.saved  # nothing changed since the last snapshot written
+        return health
 
     @app.put("/_sandbox/scenarios/{cpf}")
     async def put_scenario(cpf: str, scenario: Scenario) -> dict[str, str]:

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -102,10 +102,33 @@ class WebhookDispatcher:
         self._signing = signing
         self.policy = policy or DeliveryPolicy()
         self._http = http or httpx.AsyncClient(timeout=httpx.Timeout(self.policy.timeout_seconds))
-        self._ids = itertools.count(1)
+        self._next_id = 1
         self._tasks: set[asyncio.Task[None]] = set()
         self._held: dict[str, list[Delivery]] = {}
         self.deliveries: list[Delivery] = []
+        # Called when a delivery settles (delivered or given up): the persistence saves that, so a
+        # restarted sandbox does not send it again.
+        self.on_settled: Callable[[], None] = lambda: None
+
+    def _new_id(self) -> int:
+        self._next_id += 1
+        return self._next_id - 1
+
+    # ------------------------------------------------------------ snapshot (sandbox.persistence)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"deliveries": self.deliveries, "next_id": self._next_id}
+
+    def restore(self, state: dict[str, Any]) -> int:
+        """Take the deliveries back and send again each one neither delivered nor given up (same
+        event_key and body: the receiver deduplicates); those held for the out-of-order fault go
+        now. Returns how many are sent again."""
+        self.deliveries, self._next_id = state["deliveries"], state["next_id"]
+        self._held = {}
+        unsettled = [d for d in self.deliveries if d.delivered_at is None and not d.failed]
+        for delivery in unsettled:
+            self._spawn(delivery)
+        return len(unsettled)
 
     def _new(self, key: str, payload: dict[str, Any], faults: Faults, headers: dict[str, str]) -> Delivery:
         inner = payload.get("webhook", payload)
@@ -115,7 +138,7 @@ class WebhookDispatcher:
         body = {**payload, "event_key": event_key}
         return self._track(
             Delivery(
-                id=next(self._ids),
+                id=self._new_id(),
                 event_key=event_key,
                 key=key,
                 webhook_type=str(inner.get("webhook_type", "debt")),
@@ -147,7 +170,7 @@ class WebhookDispatcher:
         """Queue a webhook; with ``webhook_before_response`` the first attempt happens before returning."""
         first = self._new(key, payload, faults, headers or {})
         # A duplicate delivery is the *same* event sent twice (same event_key and body).
-        copies = [first] + ([self._track(_copy(first, next(self._ids)))] if faults.duplicate_webhooks else [])
+        copies = [first] + ([self._track(_copy(first, self._new_id()))] if faults.duplicate_webhooks else [])
         if faults.out_of_order_webhooks:
             held = self._held.setdefault(key, [])
             held.extend(copies)
@@ -212,7 +235,7 @@ class WebhookDispatcher:
         await self._attempt(delivery)
         for _ in range(self.policy.retries):
             if delivery.delivered_at is not None:
-                return
+                break
             log.info("webhook %s attempt %d failed: %s", delivery.id, delivery.attempts, delivery.last_outcome)
             await asyncio.sleep(self.policy.retry_seconds)
             await self._attempt(delivery)
@@ -221,6 +244,7 @@ class WebhookDispatcher:
             log.warning(
                 "webhook %s given up after %d attempts: %s", delivery.id, delivery.attempts, delivery.last_outcome
             )
+        self.on_settled()
 
     # ------------------------------------------------------------ the resend API's side
 

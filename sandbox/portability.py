@@ -33,13 +33,13 @@ A proposal that ends unpaid cancels its legs (``credit_transfer.proposal.credit_
 from __future__ import annotations
 
 import asyncio
-import itertools
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, TypeVarTuple
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -72,8 +72,10 @@ from provider.wire import decode, encode
 
 from .provider import ProviderRefusal, SandboxProvider, naive_local, now, t_local, z_utc
 from .scenarios import SUCCESS, AverbacaoStep, Faults
+from .timers import Timer
 
 M = TypeVar("M", bound=BaseModel)
+Ts = TypeVarTuple("Ts")
 
 LENDER_ISPB = "32402502"  # the provider's own (seed 002 §13's account); the payoff leaves from it
 PARTICIPANTS: tuple[dict[str, str], ...] = (
@@ -236,8 +238,26 @@ class PortabilitySandbox:
         self.scenarios: dict[str, PortabilityScenario] = {}
         self.proposals: dict[str, Proposal] = {}
         self._by_leg: dict[str, str] = {}
-        self._contracts = itertools.count(1)
-        self._numbers = itertools.count(298_096_242)
+        self._next_contract = 1
+        self._next_number = 298_096_242
+        provider.timers.register("proposal", self)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Every field of the state, by name (sandbox.persistence)."""
+        return {
+            "scenarios": self.scenarios,
+            "proposals": self.proposals,
+            "by_leg": self._by_leg,
+            "next_contract": self._next_contract,
+            "next_number": self._next_number,
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.scenarios = state["scenarios"]
+        self.proposals = state["proposals"]
+        self._by_leg = state["by_leg"]
+        self._next_contract = state["next_contract"]
+        self._next_number = state["next_number"]
 
     def scenario(self, cpf: str) -> PortabilityScenario:
         return self.scenarios.get(cpf) or PortabilityScenario()
@@ -266,16 +286,40 @@ class PortabilitySandbox:
         await self.provider.dispatcher.submit(key, body, faults, delay=delay, headers=trace_headers)
 
     def _later(
-        self, proposal: Proposal, delay: float, step: Callable[[Proposal], Awaitable[None]], leg: Leg | None = None
+        self,
+        proposal: Proposal,
+        delay: float,
+        step: Callable[[Proposal, *Ts], Awaitable[None]],
+        *args: *Ts,
+        leg: Leg | None = None,
     ) -> None:
-        """Run ``step`` after ``delay`` unless the proposal ended (or the leg got a new CCB) meanwhile."""
-        generation, leg_generation = proposal.generation, leg.generation if leg else 0
+        """Run ``step(proposal, *args)`` after ``delay`` unless the proposal ended (or the leg got a new
+        CCB) meanwhile. ``step`` is one of this object's methods and ``args`` plain data: the timer is
+        recorded by the method's name, so a restarted sandbox can call it again."""
+        name = getattr(step, "__name__", "")
+        assert getattr(self, name, None) == step, f"{step!r} is not a method of the portability sandbox"
+        self.provider.timers.schedule(
+            Timer(
+                "proposal",
+                proposal.key,
+                proposal.generation,
+                name,
+                tuple(args),
+                time.time() + delay,
+                leg=leg.kind.value if leg else None,
+                leg_generation=leg.generation if leg else 0,
+            )
+        )
 
-        async def guarded() -> None:
-            if proposal.generation == generation and (leg is None or leg.generation == leg_generation):
-                await step(proposal)
+    def timer_is_live(self, timer: Timer) -> bool:
+        proposal = self.proposals.get(timer.key)
+        if proposal is None or proposal.generation != timer.generation:
+            return False
+        leg = next((item for item in proposal.legs if item.kind.value == timer.leg), None)
+        return timer.leg is None or (leg is not None and leg.generation == timer.leg_generation)
 
-        self.provider.later(delay, guarded)
+    async def run_timer(self, timer: Timer) -> None:
+        await getattr(self, timer.method)(self.proposals[timer.key], *timer.args)
 
     def _step(self) -> float:
         return self.settings.processing_delay_seconds
@@ -386,7 +430,9 @@ class PortabilitySandbox:
         return proposal.answer()
 
     def _contract_number(self) -> str:
-        return f"PRT{next(self._contracts):010d}"
+        number = f"PRT{self._next_contract:010d}"
+        self._next_contract += 1
+        return number
 
     def _refinancing_leg(self, request: ProposalRequest, portability: Leg, balance: Decimal) -> Leg | None:
         refinancing = request.refinancing_credit_operation
@@ -432,7 +478,8 @@ class PortabilitySandbox:
             await self._end(proposal, {"error": {"code": code, "reason": reason}})
             return
         today = now().date()
-        proposal.portability_number = f"{today:%Y%m%d}{next(self._numbers):013d}"
+        proposal.portability_number = f"{today:%Y%m%d}{self._next_number:013d}"
+        self._next_number += 1
         proposal.started_on = today
         proposal.status = ProposalStatus.PENDING_ACCEPTANCE.value
         await self._proposal_webhook(proposal, {"portability_number": proposal.portability_number})
@@ -561,7 +608,7 @@ class PortabilitySandbox:
     def _resume_averbacao(self, proposal: Proposal, leg: Leg) -> None:
         first_pending = next((item for item in proposal.legs if not item.collateral_constituted), None)
         if first_pending is leg:  # the refinancing leg's turn comes after the portability leg's
-            self._later(proposal, self._step(), self._averbacao_of(leg), leg)
+            self._later(proposal, self._step(), self._attempt_leg, leg.kind, leg=leg)
 
     async def _settle_when_signed(self, proposal: Proposal) -> None:
         if proposal.status != ProposalStatus.ACCEPTED.value or not all(leg.signed for leg in proposal.legs):
@@ -598,15 +645,15 @@ class PortabilitySandbox:
     async def _origin_released(self, proposal: Proposal) -> None:
         proposal.released = self._origin_installment(proposal)
         proposal.released_on = now().date()
-        await self._averbacao_of(proposal.portability)(proposal)
+        await self._attempt(proposal, proposal.portability)
 
     # ------------------------------------------------------------ averbação
 
-    def _averbacao_of(self, leg: Leg) -> Callable[[Proposal], Awaitable[None]]:
-        async def attempt(proposal: Proposal) -> None:
+    async def _attempt_leg(self, proposal: Proposal, kind: CreditOperationLeg) -> None:
+        """A scheduled attempt names its leg by kind (plain data in a timer)."""
+        leg = proposal.portability if kind is CreditOperationLeg.PORTABILITY else proposal.refinancing
+        if leg is not None:
             await self._attempt(proposal, leg)
-
-        return attempt
 
     def _free_margin(self, proposal: Proposal) -> Decimal:
         scenario = self.scenario(proposal.cpf)
@@ -661,9 +708,10 @@ class PortabilitySandbox:
         await self._collateral_webhook(proposal, leg, step)
         if not leg.collateral_constituted:
             # Teimosinha: every other error of seed 002's table (and one no table has) is retried.
-            self._later(proposal, self.settings.teimosinha_interval_seconds, self._averbacao_of(leg), leg)
+            self._later(proposal, self.settings.teimosinha_interval_seconds, self._attempt_leg, leg.kind, leg=leg)
         elif leg.kind is CreditOperationLeg.PORTABILITY and proposal.refinancing is not None:
-            self._later(proposal, self._step(), self._averbacao_of(proposal.refinancing), proposal.refinancing)
+            refinancing = proposal.refinancing
+            self._later(proposal, self._step(), self._attempt_leg, refinancing.kind, leg=refinancing)
         elif leg.kind is CreditOperationLeg.REFINANCING:
             self._later(proposal, self._step(), self._disburse_troco)
 
@@ -684,7 +732,7 @@ class PortabilitySandbox:
                 }
             }
             await self._send(leg.key, body, self._faults(proposal))
-        self._later(proposal, self.settings.teimosinha_interval_seconds, self._averbacao_of(leg), leg)
+        self._later(proposal, self.settings.teimosinha_interval_seconds, self._attempt_leg, leg.kind, leg=leg)
 
     async def _collateral_webhook(self, proposal: Proposal, leg: Leg, step: str) -> None:
         at = leg.last_response_at or now()
@@ -869,10 +917,10 @@ def _json(body: Any, status: int = 200) -> Response:
     return Response(content=encode(body), status_code=status, media_type="application/json")
 
 
-def portability_routes(provider: SandboxProvider) -> APIRouter:
-    """The Port+Refin endpoints and their ``/_sandbox/portability`` controls, over ``provider``'s
+def portability_routes(sandbox: PortabilitySandbox) -> APIRouter:
+    """The Port+Refin endpoints and their ``/_sandbox/portability`` controls, over its provider's
     tokens, faults, consultations, timers and webhook dispatcher."""
-    sandbox = PortabilitySandbox(provider)
+    provider = sandbox.provider
     router = APIRouter()
 
     async def body_of(request: Request, model: type[M]) -> M:

@@ -8,17 +8,16 @@ the ``{"webhook": ...}`` envelope of the pending_requester_action family, the TE
 
 from __future__ import annotations
 
-import asyncio
 import io
-import itertools
 import logging
 import secrets
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVarTuple
 
 from opentelemetry import propagate
 from PIL import Image, UnidentifiedImageError
@@ -60,8 +59,11 @@ from .scenarios import (
     consultation_outcome,
 )
 from .settings import SandboxSettings
+from .timers import Timer, Timers
 
 log = logging.getLogger(__name__)
+
+Ts = TypeVarTuple("Ts")
 
 MIN_DOCUMENT_SIDE = 250  # seed 001 §5: JPEG, at least 250 x 250 px
 MAX_TOTAL_BALANCE = Decimal("2450.00")  # 45 % of the sandbox's benefit
@@ -186,11 +188,46 @@ class SandboxProvider:
         self._operation_owner: dict[str, str] = {}
         self._settled_operations: set[str] = set()
         self._idempotent: dict[tuple[str, str], Any] = {}
-        self._contracts = itertools.count(644_700)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._next_contract = 644_700
+        self.timers = Timers()
+        self.timers.register("debt", self)
         self.token: str | None = None
         self.token_expires: datetime | None = None
         self.token_counts = {"issued": 0, "refused": 0, "revoked": 0}
+
+    # ------------------------------------------------------------ snapshot (sandbox.persistence)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Every field of the state, by name (never the timers' tasks or the dispatcher)."""
+        return {
+            "scenarios": self.scenarios,
+            "global_faults": self.global_faults,
+            "budgets": self._budgets,
+            "consultations": self.consultations,
+            "documents": self.documents,
+            "debts": self.debts,
+            "debt_by_requester": self._debt_by_requester,
+            "operation_owner": self._operation_owner,
+            "settled_operations": self._settled_operations,
+            "idempotent": self._idempotent,
+            "next_contract": self._next_contract,
+            # The lender's token stays valid across a restart, as it would at the real provider.
+            "token": (self.token, self.token_expires, self.token_counts),
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.scenarios = state["scenarios"]
+        self.global_faults = state["global_faults"]
+        self._budgets = state["budgets"]
+        self.consultations = state["consultations"]
+        self.documents = state["documents"]
+        self.debts = state["debts"]
+        self._debt_by_requester = state["debt_by_requester"]
+        self._operation_owner = state["operation_owner"]
+        self._settled_operations = state["settled_operations"]
+        self._idempotent = state["idempotent"]
+        self._next_contract = state["next_contract"]
+        self.token, self.token_expires, self.token_counts = state["token"]
 
     # ------------------------------------------------------------ scenarios and faults
 
@@ -231,30 +268,23 @@ class SandboxProvider:
 
     # ------------------------------------------------------------ timers
 
-    def later(self, delay: float, action: Callable[[], Awaitable[None]]) -> None:
-        async def run() -> None:
-            await asyncio.sleep(delay)
-            try:
-                await action()
-            except Exception:
-                log.exception("sandbox timer failed")
+    def debt_later(self, debt: Debt, delay: float, action: Callable[[Debt, *Ts], Awaitable[None]], *args: *Ts) -> None:
+        """Run ``action(debt, *args)`` after ``delay`` unless the debt's generation moved on meanwhile.
+        ``action`` is one of this object's methods and ``args`` plain data: the timer is recorded by
+        the method's name, so a restarted sandbox can call it again."""
+        name = getattr(action, "__name__", "")
+        assert getattr(self, name, None) == action, f"{action!r} is not a method of the sandbox provider"
+        self.timers.schedule(Timer("debt", debt.key, debt.generation, name, tuple(args), time.time() + delay))
 
-        task = asyncio.create_task(run())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def timer_is_live(self, timer: Timer) -> bool:
+        debt = self.debts.get(timer.key)
+        return debt is not None and debt.generation == timer.generation
 
-    def debt_later(self, debt: Debt, delay: float, action: Callable[[Debt], Awaitable[None]]) -> None:
-        generation = debt.generation
-
-        async def guarded() -> None:
-            if debt.generation == generation:
-                await action(debt)
-
-        self.later(delay, guarded)
+    async def run_timer(self, timer: Timer) -> None:
+        await getattr(self, timer.method)(self.debts[timer.key], *timer.args)
 
     async def aclose(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
+        self.timers.cancel()
 
     # ------------------------------------------------------------ tokens
 
@@ -515,7 +545,8 @@ class SandboxProvider:
         except PricingError as error:
             raise ProviderRefusal(400, "DBT000010", str(error)) from None
         key, related_party_key, representative_key = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
-        contract_number = f"TST{next(self._contracts):010d}"
+        contract_number = f"TST{self._next_contract:010d}"
+        self._next_contract += 1
         signers: list[Borrower | LegalRepresentative] = (
             list(request.related_parties) if request.related_parties else [request.borrower]
         )
@@ -658,7 +689,7 @@ class SandboxProvider:
         if debt.status != "waiting_signature":
             raise ProviderRefusal(400, "DBT000030", f"a debt in {debt.status} cannot be signed")
         debt.signature = evidence
-        self.debt_later(debt, self.settings.processing_delay_seconds, lambda d: self._validate_signature(d, faults))
+        self.debt_later(debt, self.settings.processing_delay_seconds, self._validate_signature, faults)
         return answer
 
     def _documents_problem(self, debt: Debt) -> str | None:
@@ -783,7 +814,7 @@ class SandboxProvider:
         if action == LenderAction.CANCEL:
             debt.awaiting_correction = True
             grace = self.scenario(debt.cpf).cancel_grace_seconds or self.settings.cancel_grace_seconds
-            self.debt_later(debt, grace, lambda d: self._cancel_after_error(d, step))
+            self.debt_later(debt, grace, self._cancel_after_error, step)
         elif action == LenderAction.CONFIRM:
             # "reservation_already_included": the margin is reserved; the operation goes on.
             debt.collateral_constituted = True

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from devstack.run import Supervisor, supervised
@@ -48,7 +49,7 @@ def test_a_process_that_keeps_dying_young_waits_longer_each_time_up_to_the_cap(
 
     monkeypatch.setattr(stack, "start_worker", crashing_worker)
     crashing_worker(7)
-    stack._spawn("sandbox", [sys.executable, "-c", "raise SystemExit(4)"])
+    stack._spawn("sandbox-b", [sys.executable, "-c", "raise SystemExit(4)"])
     lines: list[str] = []
     supervisor = Supervisor(stack, first_delay=0.05, max_delay=0.2, stable_after=30, say=lines.append)
     try:
@@ -59,9 +60,9 @@ def test_a_process_that_keeps_dying_young_waits_longer_each_time_up_to_the_cap(
     assert delays[:5] == [0.05, 0.1, 0.2, 0.2, 0.2], lines
     assert supervisor.restarts["worker-7"] >= 4
     assert any(line.startswith("worker-7 exited with 3 after 0 s; restarting in 0.05 s") for line in lines)
-    # The sandbox keeps its state in memory: reported, not restarted.
+    # The second provider's sandbox keeps its state in memory: reported, not restarted.
     assert [line for line in lines if line.startswith("sandbox")] == [
-        f"sandbox exited with 4; not restarted: its state lived in memory (see {tmp_path / 'logs' / 'sandbox.log'})"
+        f"sandbox-b exited with 4; not restarted: its state lived in memory (see {tmp_path / 'logs' / 'sandbox-b.log'})"
     ]
 
 
@@ -113,7 +114,7 @@ def test_a_restart_that_hangs_is_stopped_and_tried_again(tmp_path: Path, monkeyp
 @pytest.fixture(scope="module")
 def supervised_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalStack, Supervisor, list[str]]]:
     config = StackConfig.ephemeral(
-        tmp_path_factory.mktemp("supervised"), sandbox_env=FAST_SANDBOX, codec_keys=TEST_CODEC_KEYS
+        tmp_path_factory.mktemp("supervised"), sandbox_env=FAST_SANDBOX, codec_keys=TEST_CODEC_KEYS, persist=True
     )
     lines: list[str] = []
     with running(config) as stack, supervised(stack, Supervisor(stack, first_delay=0.5, say=lines.append)) as watch:
@@ -150,3 +151,43 @@ async def test_a_killed_worker_comes_back_the_others_keep_running_and_the_loan_c
     await service.submit_signature(request.request_key, signature_now())
     state = await service.wait_until(request.request_key, lambda s: s.closed, seconds=120)
     assert state.status == Status.COMPLETED, state.outcome_reason
+
+
+def _saved(stack: LocalStack) -> bool:
+    health = httpx.get(f"{stack.config.sandbox_url}/_sandbox/healthz", timeout=5).json()
+    return bool(health.get("state_saved"))
+
+
+@pytest.mark.integration
+async def test_a_killed_sandbox_comes_back_with_its_debts_and_the_loan_completes(
+    supervised_stack: tuple[LocalStack, Supervisor, list[str]], tmp_path: Path
+) -> None:
+    stack, supervisor, lines = supervised_stack
+    client = await connect(
+        TemporalSettings(address=stack.config.temporal_address, task_queue=stack.config.task_queue),
+        codec=stack.config.codec_settings(),
+    )
+    service = LoanService(client, stack.config.task_queue)
+    request = sample_request(
+        COMPLETES, cpf=sample_cpf(1, random.Random()), stamp="sandbox-kill", documents_dir=tmp_path
+    )
+    await service.start(request)
+    await service.wait_until(request.request_key, lambda s: s.stage == Stage.AWAITING_SIGNATURE, seconds=90)
+    deadline = time.monotonic() + 10
+    while not _saved(stack):  # the debt is in the state file (written within 0.2 s of a change)
+        assert time.monotonic() < deadline, "the sandbox never wrote its state"
+        await asyncio.sleep(0.1)
+
+    restarts = supervisor.restarts.get("sandbox", 0)
+    (sandbox,) = [p for p in stack.processes if p.name == "sandbox"]
+    os.kill(sandbox.popen.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 90
+    while supervisor.restarts.get("sandbox", 0) <= restarts:
+        assert time.monotonic() < deadline, f"the sandbox was not restarted: {lines}"
+        await asyncio.sleep(0.2)
+    assert any(line.startswith("sandbox exited with -9") and "restarting" in line for line in lines), lines
+
+    # The new sandbox process knows the debt: the signature goes through and the loan completes.
+    await service.submit_signature(request.request_key, signature_now())
+    state = await service.wait_until(request.request_key, lambda s: s.closed, seconds=120)
+    assert (state.status, state.outcome_reason) == (Status.COMPLETED, "disbursed")

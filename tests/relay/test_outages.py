@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 from temporalio.client import Client
 
 from devstack.samples import COMPLETES, sample_cpf, sample_request, signature_now
@@ -28,6 +29,7 @@ from runtime.settings import TemporalSettings
 from runtime.temporal import connect
 from starter.api import LoanService
 from store.db import create_engine
+from store.schema import webhook_events
 from tests.conftest import FAST_SANDBOX, TEST_CODEC_KEYS
 from tests.support.temporal import eventually
 
@@ -190,3 +192,59 @@ async def test_a_worker_killed_during_a_confirmation_is_not_told_refused(own_sta
     stack.start_worker(0)
     state = await service.wait_until(request.request_key, lambda s: s.closed, seconds=150)
     assert (state.status, state.outcome_reason) == (Status.COMPLETED, "disbursed")
+
+
+async def _stored(stack: LocalStack, route_key: str) -> set[str]:
+    """The inbox's event ids for this provider key (what the gateway committed, in any status)."""
+    engine = create_engine(stack.config.database_url)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                select(webhook_events.c.event_id).where(webhook_events.c.route_key == route_key)
+            )
+            return {str(row.event_id) for row in rows}
+    finally:
+        await engine.dispose()
+
+
+async def test_the_gateway_killed_between_storing_and_acknowledging_loses_nothing_and_applies_once(
+    own_stack: LocalStack, tmp_path: Path
+) -> None:
+    """SIGKILL after the webhook is committed to the inbox and before the provider has its answer: the
+    provider sends the same event again (its event_key), the inbox takes it as the duplicate it is, and
+    the loan applies it once and completes."""
+    stack = own_stack
+    service, request_key = await _signed_loan(stack, tmp_path)
+    debt_key = (await service.state(request_key)).debt_key
+    assert debt_key
+    before = await _stored(stack, debt_key)
+    [gateway] = [p for p in stack.processes if p.name == "gateway"]
+    stack.stop_process(gateway)
+    # The real gateway, holding each answer 5 s after the commit (tests/support/gateway_slow_ack.py).
+    held_gateway = stack.start_gateway(module="tests.support.gateway_slow_ack")
+    await service.submit_signature(request_key, signature_now())
+
+    async def stored_not_answered() -> str | None:
+        return next(iter(await _stored(stack, debt_key) - before), None)
+
+    held = await eventually(stored_not_answered, seconds=30, what="a webhook committed, its answer held")
+    held_gateway.popen.kill()  # -9 inside the window: stored, never acknowledged
+    held_gateway.popen.wait()
+    stack.processes.remove(held_gateway)
+    event_key = held.removeprefix("event_key:")
+    [first, *_] = [d for d in await _deliveries(stack, debt_key) if d["event_key"] == event_key]
+    assert first["callback_status"] != "sent"  # the provider never heard back
+
+    stack.start_gateway()
+    # Its retries may run out while the gateway restarts: the recovery job asks for them again.
+    await service.client.get_schedule_handle(RECOVERY_SCHEDULE_ID).trigger()
+    state = await service.wait_until(request_key, lambda s: s.closed, seconds=120)
+    assert (state.status, state.outcome_reason) == (Status.COMPLETED, "disbursed")
+    assert [e.event_id for e in state.events].count(held) == 1  # applied once
+
+    async def acknowledged() -> list[dict[str, Any]] | None:
+        again = [d for d in await _deliveries(stack, debt_key) if d["event_key"] == event_key]
+        return again if any(d["callback_status"] == "sent" for d in again) else None
+
+    again = await eventually(acknowledged, seconds=30, what="the held event delivered again and acknowledged")
+    assert sum(d["attempts"] for d in again) >= 2, again  # the provider did send it again
