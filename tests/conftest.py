@@ -44,17 +44,10 @@ class SandboxUnderTest:
         return Credentials(CLIENT_ID, SecretStr(CLIENT_SECRET))
 
 
-@pytest.fixture(scope="session")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxUnderTest]:
-    """The sandbox provider as its own process, delivering webhooks to an in-test receiver."""
-    receiver = WebhookReceiver(
-        provider_public_key=webhook_v2.public_key_of(PROVIDER_SIGNING_KEY),
-        lender_private_key=LENDER_SIGNING_KEY,
-        api_client_key=API_CLIENT_KEY,
-    )
-    receiver_port, sandbox_port = free_port(), free_port()
-    log = tmp_path_factory.mktemp("sandbox") / "sandbox.log"
-    env = {
+def sandbox_env(sandbox_port: int, receiver_port: int, **overrides: str) -> dict[str, str]:
+    """A sandbox process's environment: its port, webhooks to the in-test receiver, the test keys and
+    fast timings (``overrides``: more SANDBOX_* variables)."""
+    return {
         "SANDBOX_PORT": str(sandbox_port),
         "SANDBOX_WEBHOOK_URL": f"http://127.0.0.1:{receiver_port}/webhooks/sandbox",
         "SANDBOX_WEBHOOK_SIGNING_KEY": PROVIDER_SIGNING_KEY,
@@ -66,7 +59,21 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxUnderTe
         "SANDBOX_PROCESSING_DELAY_SECONDS": "0.05",
         "SANDBOX_CANCEL_GRACE_SECONDS": "1.0",
         "SANDBOX_TEIMOSINHA_INTERVAL_SECONDS": "0.3",
+        **overrides,
     }
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxUnderTest]:
+    """The sandbox provider as its own process, delivering webhooks to an in-test receiver."""
+    receiver = WebhookReceiver(
+        provider_public_key=webhook_v2.public_key_of(PROVIDER_SIGNING_KEY),
+        lender_private_key=LENDER_SIGNING_KEY,
+        api_client_key=API_CLIENT_KEY,
+    )
+    receiver_port, sandbox_port = free_port(), free_port()
+    log = tmp_path_factory.mktemp("sandbox") / "sandbox.log"
+    env = sandbox_env(sandbox_port, receiver_port)
     url = f"http://127.0.0.1:{sandbox_port}"
     with (
         ThreadedServer(receiver.app(), receiver_port),

@@ -19,6 +19,7 @@ import pytest
 from devstack.run import Supervisor, supervised
 from devstack.samples import COMPLETES, sample_cpf, sample_request, signature_now
 from devstack.stack import LocalStack, Process, StackConfig, running
+from domain.loan import LoanRequest
 from loan.state import Stage, Status
 from runtime.settings import TemporalSettings
 from runtime.temporal import connect
@@ -121,19 +122,25 @@ def supervised_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple
         yield stack, watch, lines
 
 
-@pytest.mark.integration
-async def test_a_killed_worker_comes_back_the_others_keep_running_and_the_loan_completes(
-    supervised_stack: tuple[LocalStack, Supervisor, list[str]], tmp_path: Path
-) -> None:
-    stack, supervisor, lines = supervised_stack
+async def _waiting_for_signature(stack: LocalStack, tmp_path: Path, stamp: str) -> tuple[LoanService, LoanRequest]:
+    """A loan started on the stack, issued at the sandbox and waiting for the borrower's signature."""
     client = await connect(
         TemporalSettings(address=stack.config.temporal_address, task_queue=stack.config.task_queue),
         codec=stack.config.codec_settings(),
     )
     service = LoanService(client, stack.config.task_queue)
-    request = sample_request(COMPLETES, cpf=sample_cpf(1, random.Random()), stamp="supervised", documents_dir=tmp_path)
+    request = sample_request(COMPLETES, cpf=sample_cpf(1, random.Random()), stamp=stamp, documents_dir=tmp_path)
     await service.start(request)
     await service.wait_until(request.request_key, lambda s: s.stage == Stage.AWAITING_SIGNATURE, seconds=90)
+    return service, request
+
+
+@pytest.mark.integration
+async def test_a_killed_worker_comes_back_the_others_keep_running_and_the_loan_completes(
+    supervised_stack: tuple[LocalStack, Supervisor, list[str]], tmp_path: Path
+) -> None:
+    stack, supervisor, lines = supervised_stack
+    service, request = await _waiting_for_signature(stack, tmp_path, "supervised")
 
     others = {p.name: p.popen.pid for p in stack.processes if p.name != "worker-0"}
     (worker,) = [p for p in stack.processes if p.name == "worker-0"]
@@ -163,16 +170,7 @@ async def test_a_killed_sandbox_comes_back_with_its_debts_and_the_loan_completes
     supervised_stack: tuple[LocalStack, Supervisor, list[str]], tmp_path: Path
 ) -> None:
     stack, supervisor, lines = supervised_stack
-    client = await connect(
-        TemporalSettings(address=stack.config.temporal_address, task_queue=stack.config.task_queue),
-        codec=stack.config.codec_settings(),
-    )
-    service = LoanService(client, stack.config.task_queue)
-    request = sample_request(
-        COMPLETES, cpf=sample_cpf(1, random.Random()), stamp="sandbox-kill", documents_dir=tmp_path
-    )
-    await service.start(request)
-    await service.wait_until(request.request_key, lambda s: s.stage == Stage.AWAITING_SIGNATURE, seconds=90)
+    service, request = await _waiting_for_signature(stack, tmp_path, "sandbox-kill")
     deadline = time.monotonic() + 10
     while not _saved(stack):  # the debt is in the state file (written within 0.2 s of a change)
         assert time.monotonic() < deadline, "the sandbox never wrote its state"

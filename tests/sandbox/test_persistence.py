@@ -20,7 +20,14 @@ from pydantic import SecretStr
 
 from provider import webhook_v2
 from provider.client import Credentials, ProviderClient
-from tests.conftest import API_CLIENT_KEY, CLIENT_ID, CLIENT_SECRET, LENDER_SIGNING_KEY, PROVIDER_SIGNING_KEY
+from tests.conftest import (
+    API_CLIENT_KEY,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    LENDER_SIGNING_KEY,
+    PROVIDER_SIGNING_KEY,
+    sandbox_env,
+)
 from tests.support.builders import attached, issuance_request, signature
 from tests.support.data import jpeg, make_cpf
 from tests.support.receiver import WebhookReceiver
@@ -38,19 +45,12 @@ class RestartableSandbox:
         self.tmp_path, self.receiver = tmp_path, receiver
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
-        self.env = {
-            "SANDBOX_PORT": str(port),
-            "SANDBOX_WEBHOOK_URL": f"http://127.0.0.1:{receiver_port}/webhooks/sandbox",
-            "SANDBOX_WEBHOOK_SIGNING_KEY": PROVIDER_SIGNING_KEY,
-            "SANDBOX_LENDER_PUBLIC_KEY": webhook_v2.public_key_of(LENDER_SIGNING_KEY),
-            "SANDBOX_API_CLIENT_KEY": API_CLIENT_KEY,
-            "SANDBOX_WEBHOOK_RETRY_SECONDS": "0.3",
-            "SANDBOX_CLIENT_ID": CLIENT_ID,
-            "SANDBOX_CLIENT_SECRET": CLIENT_SECRET,
-            "SANDBOX_PROCESSING_DELAY_SECONDS": "0.05",
-            "SANDBOX_TEIMOSINHA_INTERVAL_SECONDS": str(TEIMOSINHA_SECONDS),
+        self.env = sandbox_env(
+            port,
+            receiver_port,
+            SANDBOX_TEIMOSINHA_INTERVAL_SECONDS=str(TEIMOSINHA_SECONDS),
             **({"SANDBOX_STATE_PATH": str(state)} if state else {}),
-        }
+        )
         self.processes = contextlib.ExitStack()  # running_process stops whatever is still running
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
