@@ -51,12 +51,22 @@ class FakeProvider:
     # What a reconciliation lookup finds (the provider's state as webhooks); the test sets it.
     lookup_finds: list[ReceivedWebhook] = field(default_factory=list)
     sign_gate: asyncio.Event | None = None
+    # activity name -> how many of its next calls find the provider down (a retryable 503, as the
+    # client reports one); a large number is an outage that outlasts the loan's patience.
+    down: dict[str, int] = field(default_factory=dict)
 
     def names(self) -> list[str]:
         return [name for name, _ in self.calls]
 
     def _record(self, name: str, call: Any) -> None:
         self.calls.append((name, call))
+        if self.down.get(name, 0) > 0:
+            self.down[name] -= 1
+            raise ApplicationError(
+                "provider unavailable: 503 from the fake",
+                {"status": 503, "path": "/", "retryable": True},
+                type="ProviderUnavailable",
+            )
         if name in self.refuse:
             code = self.refuse[name]
             raise ApplicationError(
