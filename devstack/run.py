@@ -2,9 +2,9 @@
 
 Supervised: a worker, the gateway, a relay, the codec server or the Temporal dev server that dies is
 started again (after 1 s, then 2, 4, ... up to a minute while it keeps dying young), each exit and
-restart printed, while everything else keeps running. The sandbox provider is restarted too when its
-state is kept on disk (``persist``: ``data/sandbox.db``), so it continues the loans in flight; the
-second provider's sandbox keeps its operations in memory and is not restarted.
+restart printed, while everything else keeps running. The sandboxes are restarted too when their
+state is kept on disk (``persist``: ``data/sandbox.db``, ``data/sandbox_b.db``), so they continue
+the loans in flight; without it their state lived in memory and they are not restarted.
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ def restarter(stack: LocalStack, name: str) -> Callable[[], Process] | None:
         return stack.start_gateway
     if name == "sandbox" and stack.config.persist:
         return stack.start_sandbox  # its debts, timers and webhooks come back from its state file
+    if name == "sandbox-b" and stack.config.persist:
+        return stack.start_sandbox_b  # its operations and tokens come back from its state file
     kind, _, index = name.rpartition("-")
     if kind == "relay" and index.isdigit():
         return lambda: stack.start_relay(int(index))

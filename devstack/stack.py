@@ -354,6 +354,8 @@ class LocalStack:
             "SANDBOX_B_PASSWORD": config.provider_b_password,
             **config.sandbox_b_env,
         }
+        if config.persist:
+            env.setdefault("SANDBOX_B_STATE_PATH", str(config.data_dir / "sandbox_b.db"))
         process = self._spawn("sandbox-b", [sys.executable, "-m", "sandbox_b"], env)
         self._wait_http(process, f"{config.sandbox_b_url}/_sandbox/healthz")
         return process

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import pickle
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -16,12 +18,15 @@ from provider.wire import decode, encode
 from provider_b.client import Paths
 from provider_b.models import OperationRequest, ProductTable
 from runtime.telemetry import instrument_app
+from sandbox.persistence import StateFile
 
 from .operations import Refusal, SandboxB, validation_refusal
 from .scenarios import Faults, Scenario
 from .settings import SandboxBSettings
 
 FAULTS_HEADER = "X-Sandbox-Faults"
+
+log = logging.getLogger(__name__)
 
 
 class Login(BaseModel):
@@ -45,6 +50,40 @@ def refusal_response(error: Refusal) -> Response:
     return _json({"data": simplejson.dumps(detail, ensure_ascii=False), **detail}, error.status)
 
 
+STATE_VERSION = 1
+"""Bumped whenever the snapshot's shape changes: a blob of another version is ignored (logged)."""
+
+
+def keep_state(app: FastAPI, sandbox: SandboxB, file: StateFile) -> None:
+    """Take back the last snapshot, then write one after every request that changed the state.
+
+    The state changes only on requests (an operation's statuses follow from its wall-clock times),
+    so a snapshot written before the answer leaves is never behind what a client was told. Writes
+    are serialized, each taking the state as it is then: a late writer never overwrites a newer one.
+    """
+    blob = file.read()
+    if blob is not None:
+        state = pickle.loads(blob)  # noqa: S301 - our own file, written by this code
+        if state.get("version") == STATE_VERSION:
+            sandbox.restore(state["sandbox"])
+            log.info("sandbox-b state loaded from %s: %d operations", file.path, len(sandbox.operations))
+        else:
+            log.warning("sandbox-b state in %s is of another version: starting empty", file.path)
+    lock = asyncio.Lock()
+    last = {"blob": blob}
+
+    @app.middleware("http")
+    async def save_after(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        if request.url.path != "/_sandbox/healthz":
+            async with lock:
+                snapshot = pickle.dumps({"version": STATE_VERSION, "sandbox": sandbox.snapshot()})
+                if snapshot != last["blob"]:
+                    await asyncio.to_thread(file.write, snapshot)
+                    last["blob"] = snapshot
+        return response
+
+
 def create_app(settings: SandboxBSettings | None = None) -> FastAPI:
     settings = settings or SandboxBSettings()
     products = None
@@ -55,6 +94,8 @@ def create_app(settings: SandboxBSettings | None = None) -> FastAPI:
     app = FastAPI(title="Second provider sandbox (seed 003)")
     app.state.sandbox = sandbox
     instrument_app(app)
+    if settings.state_path:
+        keep_state(app, sandbox, StateFile(settings.state_path))
 
     @app.exception_handler(Refusal)
     async def refused(_: Request, error: Refusal) -> Response:

@@ -7,7 +7,6 @@ first until it is formalized, then moves on from there). Nothing runs in the bac
 
 from __future__ import annotations
 
-import itertools
 import secrets
 import time
 import uuid
@@ -93,7 +92,8 @@ class Operation:
     scenario: Scenario
     step_seconds: float
     created_at: datetime
-    started: float = field(default_factory=time.monotonic)
+    # Wall-clock seconds (not monotonic): they keep their meaning in a restarted process (state_path).
+    started: float = field(default_factory=time.time)
     formalized: float | None = None
 
     @property
@@ -102,7 +102,7 @@ class Operation:
 
     def index(self, at: float | None = None) -> int:
         statuses = self.scenario.statuses()
-        moment = time.monotonic() if at is None else at
+        moment = time.time() if at is None else at
         if self.waits_for_formalization:
             if self.formalized is None:
                 return 0
@@ -116,7 +116,7 @@ class Operation:
 
     def formalize(self) -> None:
         if self.formalized is None:
-            self.formalized = time.monotonic()
+            self.formalized = time.time()
 
 
 class SandboxB:
@@ -127,9 +127,35 @@ class SandboxB:
         self.global_faults = Faults()
         self._budgets: dict[str, dict[str, int]] = {}
         self.operations: dict[str, Operation] = {}
-        self._contracts = itertools.count(142_115_893)
+        self._next_contract = 142_115_893
         self._tokens: dict[str, float] = {}
         self.token_counts = {"issued": 0, "refused": 0, "expired": 0}
+
+    # ------------------------------------------------------------ snapshot (SANDBOX_B_STATE_PATH)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Every field of the state, by name. An operation's statuses follow from its wall-clock
+        times, so there are no timers to carry: a restarted sandbox answers as this one would."""
+        return {
+            "products": self.products,
+            "scenarios": self.scenarios,
+            "global_faults": self.global_faults,
+            "budgets": self._budgets,
+            "operations": self.operations,
+            "next_contract": self._next_contract,
+            "tokens": self._tokens,
+            "token_counts": self.token_counts,
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.products = state["products"]
+        self.scenarios = state["scenarios"]
+        self.global_faults = state["global_faults"]
+        self._budgets = state["budgets"]
+        self.operations = state["operations"]
+        self._next_contract = state["next_contract"]
+        self._tokens = state["tokens"]
+        self.token_counts = state["token_counts"]
 
     # ------------------------------------------------------------ scenarios and faults
 
@@ -184,14 +210,14 @@ class SandboxB:
             self.token_counts["refused"] += 1
             raise Refusal(401, "AUTH000001", "invalid username or password", "Unauthorized")
         token = secrets.token_urlsafe(32)
-        self._tokens[token] = time.monotonic() + self.settings.token_ttl_seconds
+        self._tokens[token] = time.time() + self.settings.token_ttl_seconds
         self.token_counts["issued"] += 1
         return {"access_token": token, "token_type": "Bearer", "expires_in": self.settings.token_ttl_seconds}
 
     def check_token(self, authorization: str | None) -> None:
         scheme, _, token = (authorization or "").partition(" ")
         expires = self._tokens.get(token) if scheme.lower() == "bearer" else None
-        if expires is None or expires <= time.monotonic():
+        if expires is None or expires <= time.time():
             raise Refusal(401, "AUTH000002", "missing, expired or invalid token", "Unauthorized")
 
     def expire_tokens(self) -> int:
@@ -219,7 +245,7 @@ class SandboxB:
         scenario = self.scenario(cpf)
         created = Operation(
             debt_key=str(uuid.uuid4()),
-            num_contrato=f"{next(self._contracts):010d}/T",
+            num_contrato=f"{self._next_contract:010d}/T",
             cpf=cpf,
             request=request,
             scenario=scenario,
@@ -227,6 +253,7 @@ class SandboxB:
             created_at=datetime.now(UTC),
         )
         self.operations[created.debt_key] = created
+        self._next_contract += 1
         return created
 
     def operation(self, debt_key: str) -> Operation:

@@ -27,6 +27,9 @@ class SandboxBSettings(BaseSettings):
     public_url: str | None = None
     # A JSON product table (the assumed tabela_produto shape) instead of the built-in one.
     product_file: Path | None = None
+    # A SQLite file keeping the state (operations, tokens, scenarios) across restarts, even SIGKILL:
+    # the run command's data folder. Unset (the tests' default): in memory only.
+    state_path: Path | None = None
 
     @model_validator(mode="after")
     def _fail_closed(self) -> Self:

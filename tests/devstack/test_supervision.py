@@ -43,7 +43,7 @@ def _check_until(supervisor: Supervisor, done: Callable[[], bool], seconds: floa
 def test_a_process_that_keeps_dying_young_waits_longer_each_time_up_to_the_cap(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    stack = LocalStack(StackConfig(data_dir=tmp_path))
+    stack = LocalStack(StackConfig(data_dir=tmp_path, persist=False))
 
     def crashing_worker(index: int = 0) -> Process:
         return stack._spawn(f"worker-{index}", [sys.executable, "-c", "raise SystemExit(3)"])
@@ -61,7 +61,7 @@ def test_a_process_that_keeps_dying_young_waits_longer_each_time_up_to_the_cap(
     assert delays[:5] == [0.05, 0.1, 0.2, 0.2, 0.2], lines
     assert supervisor.restarts["worker-7"] >= 4
     assert any(line.startswith("worker-7 exited with 3 after 0 s; restarting in 0.05 s") for line in lines)
-    # The second provider's sandbox keeps its state in memory: reported, not restarted.
+    # Not persisted, a sandbox's state lived in memory: reported, not restarted.
     assert [line for line in lines if line.startswith("sandbox")] == [
         f"sandbox-b exited with 4; not restarted: its state lived in memory (see {tmp_path / 'logs' / 'sandbox-b.log'})"
     ]
