@@ -1,76 +1,37 @@
 """The sandbox's state in a SQLite file (``SANDBOX_STATE_PATH``), so a restarted sandbox — even one
 killed with SIGKILL — continues the loans it had in flight instead of answering "debt … not found".
 
-The whole state is one pickled blob in a one-row table: it is only ever read back by the next
-sandbox process of the same code, and one row written in one transaction is never half a snapshot.
-Snapshots are taken in the event loop (so they are consistent: nothing runs between two fields) and
-written in a thread, at most every :data:`SAVE_INTERVAL_SECONDS` while something changed, and once
-more at a clean shutdown. Timers travel as data (sandbox.timers) and run again for the time they had
-left; webhooks not yet delivered are sent again. Without the setting none of this runs.
+The whole state is one snapshot (sandbox.snapshot.StateFile), taken in the event loop (so it is
+consistent: nothing runs between two fields) and written in a thread, at most every
+:data:`SAVE_INTERVAL_SECONDS` while something changed, and once more at a clean shutdown. Timers
+travel as data (sandbox.timers) and run again for the time they had left; webhooks not yet delivered
+are sent again. Without the setting none of this runs.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import pickle
-import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .delivery import WebhookDispatcher
 from .portability import PortabilitySandbox
 from .provider import CLOCK, SandboxProvider
+from .snapshot import StateFile
 
 log = logging.getLogger(__name__)
 
 STATE_VERSION = 1
-"""Bumped whenever the snapshot's shape changes: a blob of another version is ignored (logged), and
-the sandbox starts empty rather than half-restored."""
+"""Bumped whenever the snapshot's shape changes (sandbox.snapshot.StateFile)."""
 SAVE_INTERVAL_SECONDS = 0.2
 SNAPSHOT_SHARE = 0.2
 """Pickling blocks the event loop (it must, to be consistent): a state big enough to take long waits
 longer between saves, so that snapshots never take more than this share of the loop's time."""
 HEALTHZ = "/_sandbox/healthz"
-
-
-class StateFile:
-    """One row of a SQLite table holding the latest snapshot (WAL: a reader never blocks the writer)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.path)
-        connection.execute("PRAGMA journal_mode=WAL")
-        # A committed write survives the process being killed; NORMAL only risks the last one to a
-        # power cut, which the sandbox can afford.
-        connection.execute("PRAGMA synchronous=NORMAL")
-        connection.execute(
-            "CREATE TABLE IF NOT EXISTS snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), saved_at REAL, state BLOB)"
-        )
-        return connection
-
-    def read(self) -> bytes | None:
-        if not self.path.exists():
-            return None
-        with contextlib.closing(self._connect()) as connection:
-            row = connection.execute("SELECT state FROM snapshot WHERE id = 1").fetchone()
-        return bytes(row[0]) if row else None
-
-    def write(self, blob: bytes) -> None:
-        with contextlib.closing(self._connect()) as connection, connection:  # one transaction: all or nothing
-            connection.execute(
-                "INSERT INTO snapshot (id, saved_at, state) VALUES (1, ?, ?)"
-                " ON CONFLICT (id) DO UPDATE SET saved_at = excluded.saved_at, state = excluded.state",
-                (time.time(), blob),
-            )
 
 
 class SandboxState:
@@ -79,7 +40,7 @@ class SandboxState:
     def __init__(
         self, path: Path, provider: SandboxProvider, portability: PortabilitySandbox, dispatcher: WebhookDispatcher
     ) -> None:
-        self.file = StateFile(path)
+        self.file = StateFile(path, STATE_VERSION)
         self.provider, self.portability, self.dispatcher = provider, portability, dispatcher
         self._changed = asyncio.Event()
         self._writing = False
@@ -97,36 +58,20 @@ class SandboxState:
         return not self._changed.is_set() and not self._writing
 
     def _snapshot(self) -> bytes:
-        return pickle.dumps(
+        return self.file.encode(
             {
-                "version": STATE_VERSION,
                 "provider": self.provider.snapshot(),
                 "portability": self.portability.snapshot(),
                 "dispatcher": self.dispatcher.snapshot(),
                 "timers": self.provider.timers.live(),
                 "clock_offset": CLOCK.offset,  # PUT /_sandbox/clock: module state, not the provider's
-            },
-            protocol=pickle.HIGHEST_PROTOCOL,
+            }
         )
 
     async def load(self) -> None:
         """Take back the last snapshot, if any (in the event loop: timers and deliveries start)."""
-        blob = await asyncio.to_thread(self.file.read)
-        if blob is None:
-            log.info("sandbox state: none in %s yet, starting empty", self.file.path)
-            return
-        try:
-            state: dict[str, Any] = pickle.loads(blob)  # noqa: S301 - our own file, written by this code
-        except Exception:
-            log.exception("sandbox state in %s unreadable: starting empty", self.file.path)
-            return
-        if state.get("version") != STATE_VERSION:
-            log.warning(
-                "sandbox state in %s is version %s, not %s: starting empty",
-                self.file.path,
-                state.get("version"),
-                STATE_VERSION,
-            )
+        state = await asyncio.to_thread(self.file.load)
+        if state is None:
             return
         self.provider.restore(state["provider"])
         self.portability.restore(state["portability"])

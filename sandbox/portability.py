@@ -72,7 +72,8 @@ from provider.wire import decode, encode
 
 from .provider import ProviderRefusal, SandboxProvider, naive_local, now, t_local, z_utc
 from .scenarios import SUCCESS, AverbacaoStep, Faults
-from .timers import Timer
+from .snapshot import Snapshotted
+from .timers import Timer, method_name
 
 M = TypeVar("M", bound=BaseModel)
 Ts = TypeVarTuple("Ts")
@@ -229,8 +230,10 @@ def participant(ispb: str) -> dict[str, str] | None:
     return next((p for p in PARTICIPANTS if p["ispb"] == ispb), None)
 
 
-class PortabilitySandbox:
+class PortabilitySandbox(Snapshotted):
     """The proposals, their timers and webhooks; HTTP lives in :func:`portability_routes`."""
+
+    SNAPSHOT_FIELDS = ("scenarios", "proposals", "_by_leg", "_next_contract", "_next_number")  # persistence
 
     def __init__(self, provider: SandboxProvider) -> None:
         self.provider = provider
@@ -241,23 +244,6 @@ class PortabilitySandbox:
         self._next_contract = 1
         self._next_number = 298_096_242
         provider.timers.register("proposal", self)
-
-    def snapshot(self) -> dict[str, Any]:
-        """Every field of the state, by name (sandbox.persistence)."""
-        return {
-            "scenarios": self.scenarios,
-            "proposals": self.proposals,
-            "by_leg": self._by_leg,
-            "next_contract": self._next_contract,
-            "next_number": self._next_number,
-        }
-
-    def restore(self, state: dict[str, Any]) -> None:
-        self.scenarios = state["scenarios"]
-        self.proposals = state["proposals"]
-        self._by_leg = state["by_leg"]
-        self._next_contract = state["next_contract"]
-        self._next_number = state["next_number"]
 
     def scenario(self, cpf: str) -> PortabilityScenario:
         return self.scenarios.get(cpf) or PortabilityScenario()
@@ -296,8 +282,7 @@ class PortabilitySandbox:
         """Run ``step(proposal, *args)`` after ``delay`` unless the proposal ended (or the leg got a new
         CCB) meanwhile. ``step`` is one of this object's methods and ``args`` plain data: the timer is
         recorded by the method's name, so a restarted sandbox can call it again."""
-        name = getattr(step, "__name__", "")
-        assert getattr(self, name, None) == step, f"{step!r} is not a method of the portability sandbox"
+        name = method_name(self, step)
         self.provider.timers.schedule(
             Timer(
                 "proposal",

@@ -59,7 +59,8 @@ from .scenarios import (
     consultation_outcome,
 )
 from .settings import SandboxSettings
-from .timers import Timer, Timers
+from .snapshot import Snapshotted
+from .timers import Timer, Timers, method_name
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +174,26 @@ class Debt:
         )
 
 
-class SandboxProvider:
+class SandboxProvider(Snapshotted):
+    # Its state for sandbox.persistence (never the timers' tasks or the dispatcher). The lender's
+    # token stays valid across a restart, as it would at the real provider.
+    SNAPSHOT_FIELDS = (
+        "scenarios",
+        "global_faults",
+        "_budgets",
+        "consultations",
+        "documents",
+        "debts",
+        "_debt_by_requester",
+        "_operation_owner",
+        "_settled_operations",
+        "_idempotent",
+        "_next_contract",
+        "token",
+        "token_expires",
+        "token_counts",
+    )
+
     def __init__(self, settings: SandboxSettings, dispatcher: WebhookDispatcher, product: ProductConfig) -> None:
         self.settings = settings
         self.dispatcher = dispatcher
@@ -194,40 +214,6 @@ class SandboxProvider:
         self.token: str | None = None
         self.token_expires: datetime | None = None
         self.token_counts = {"issued": 0, "refused": 0, "revoked": 0}
-
-    # ------------------------------------------------------------ snapshot (sandbox.persistence)
-
-    def snapshot(self) -> dict[str, Any]:
-        """Every field of the state, by name (never the timers' tasks or the dispatcher)."""
-        return {
-            "scenarios": self.scenarios,
-            "global_faults": self.global_faults,
-            "budgets": self._budgets,
-            "consultations": self.consultations,
-            "documents": self.documents,
-            "debts": self.debts,
-            "debt_by_requester": self._debt_by_requester,
-            "operation_owner": self._operation_owner,
-            "settled_operations": self._settled_operations,
-            "idempotent": self._idempotent,
-            "next_contract": self._next_contract,
-            # The lender's token stays valid across a restart, as it would at the real provider.
-            "token": (self.token, self.token_expires, self.token_counts),
-        }
-
-    def restore(self, state: dict[str, Any]) -> None:
-        self.scenarios = state["scenarios"]
-        self.global_faults = state["global_faults"]
-        self._budgets = state["budgets"]
-        self.consultations = state["consultations"]
-        self.documents = state["documents"]
-        self.debts = state["debts"]
-        self._debt_by_requester = state["debt_by_requester"]
-        self._operation_owner = state["operation_owner"]
-        self._settled_operations = state["settled_operations"]
-        self._idempotent = state["idempotent"]
-        self._next_contract = state["next_contract"]
-        self.token, self.token_expires, self.token_counts = state["token"]
 
     # ------------------------------------------------------------ scenarios and faults
 
@@ -272,8 +258,7 @@ class SandboxProvider:
         """Run ``action(debt, *args)`` after ``delay`` unless the debt's generation moved on meanwhile.
         ``action`` is one of this object's methods and ``args`` plain data: the timer is recorded by
         the method's name, so a restarted sandbox can call it again."""
-        name = getattr(action, "__name__", "")
-        assert getattr(self, name, None) == action, f"{action!r} is not a method of the sandbox provider"
+        name = method_name(self, action)
         self.timers.schedule(Timer("debt", debt.key, debt.generation, name, tuple(args), time.time() + delay))
 
     def timer_is_live(self, timer: Timer) -> bool:

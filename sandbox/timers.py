@@ -30,6 +30,14 @@ class Timer:
     leg_generation: int = 0
 
 
+def method_name(owner: object, method: Callable[..., Any]) -> str:
+    """The name a timer records ``method`` by: it must be one of ``owner``'s own methods, so that a
+    restarted sandbox finds it again by that name."""
+    name = getattr(method, "__name__", "")
+    assert getattr(owner, name, None) == method, f"{method!r} is not a method of {type(owner).__name__}"
+    return name
+
+
 class TimerOwner(Protocol):
     def timer_is_live(self, timer: Timer) -> bool:
         """Whether its object still exists at the generation(s) the timer was scheduled for."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import pickle
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -18,7 +17,7 @@ from provider.wire import decode, encode
 from provider_b.client import Paths
 from provider_b.models import OperationRequest, ProductTable
 from runtime.telemetry import instrument_app
-from sandbox.persistence import StateFile
+from sandbox.snapshot import StateFile
 
 from .operations import Refusal, SandboxB, validation_refusal
 from .scenarios import Faults, Scenario
@@ -51,7 +50,7 @@ def refusal_response(error: Refusal) -> Response:
 
 
 STATE_VERSION = 1
-"""Bumped whenever the snapshot's shape changes: a blob of another version is ignored (logged)."""
+"""Bumped whenever the snapshot's shape changes (sandbox.snapshot.StateFile)."""
 
 
 def keep_state(app: FastAPI, sandbox: SandboxB, file: StateFile) -> None:
@@ -61,23 +60,19 @@ def keep_state(app: FastAPI, sandbox: SandboxB, file: StateFile) -> None:
     so a snapshot written before the answer leaves is never behind what a client was told. Writes
     are serialized, each taking the state as it is then: a late writer never overwrites a newer one.
     """
-    blob = file.read()
-    if blob is not None:
-        state = pickle.loads(blob)  # noqa: S301 - our own file, written by this code
-        if state.get("version") == STATE_VERSION:
-            sandbox.restore(state["sandbox"])
-            log.info("sandbox-b state loaded from %s: %d operations", file.path, len(sandbox.operations))
-        else:
-            log.warning("sandbox-b state in %s is of another version: starting empty", file.path)
+    state = file.load()
+    if state is not None:
+        sandbox.restore(state["sandbox"])
+        log.info("sandbox-b state loaded from %s: %d operations", file.path, len(sandbox.operations))
     lock = asyncio.Lock()
-    last = {"blob": blob}
+    last: dict[str, bytes | None] = {"blob": None}
 
     @app.middleware("http")
     async def save_after(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         response = await call_next(request)
         if request.url.path != "/_sandbox/healthz":
             async with lock:
-                snapshot = pickle.dumps({"version": STATE_VERSION, "sandbox": sandbox.snapshot()})
+                snapshot = file.encode({"sandbox": sandbox.snapshot()})
                 if snapshot != last["blob"]:
                     await asyncio.to_thread(file.write, snapshot)
                     last["blob"] = snapshot
@@ -95,7 +90,7 @@ def create_app(settings: SandboxBSettings | None = None) -> FastAPI:
     app.state.sandbox = sandbox
     instrument_app(app)
     if settings.state_path:
-        keep_state(app, sandbox, StateFile(settings.state_path))
+        keep_state(app, sandbox, StateFile(settings.state_path, STATE_VERSION))
 
     @app.exception_handler(Refusal)
     async def refused(_: Request, error: Refusal) -> Response:

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from provider_b.errors import FIELD_ALIASES
 from provider_b.models import ALLOWED_INSTALLMENTS, OperationRequest, ProductTable
+from sandbox.snapshot import Snapshotted
 
 from .scenarios import Faults, Scenario, default_scenario
 from .settings import SandboxBSettings
@@ -119,7 +120,20 @@ class Operation:
             self.formalized = time.time()
 
 
-class SandboxB:
+class SandboxB(Snapshotted):
+    # Its state for SANDBOX_B_STATE_PATH. An operation's statuses follow from its wall-clock times,
+    # so there are no timers to carry: a restarted sandbox answers as this one would.
+    SNAPSHOT_FIELDS = (
+        "products",
+        "scenarios",
+        "global_faults",
+        "_budgets",
+        "operations",
+        "_next_contract",
+        "_tokens",
+        "token_counts",
+    )
+
     def __init__(self, settings: SandboxBSettings, products: ProductTable | None = None) -> None:
         self.settings = settings
         self.products = products or ProductTable.model_validate(DEFAULT_PRODUCTS)
@@ -130,32 +144,6 @@ class SandboxB:
         self._next_contract = 142_115_893
         self._tokens: dict[str, float] = {}
         self.token_counts = {"issued": 0, "refused": 0, "expired": 0}
-
-    # ------------------------------------------------------------ snapshot (SANDBOX_B_STATE_PATH)
-
-    def snapshot(self) -> dict[str, Any]:
-        """Every field of the state, by name. An operation's statuses follow from its wall-clock
-        times, so there are no timers to carry: a restarted sandbox answers as this one would."""
-        return {
-            "products": self.products,
-            "scenarios": self.scenarios,
-            "global_faults": self.global_faults,
-            "budgets": self._budgets,
-            "operations": self.operations,
-            "next_contract": self._next_contract,
-            "tokens": self._tokens,
-            "token_counts": self.token_counts,
-        }
-
-    def restore(self, state: dict[str, Any]) -> None:
-        self.products = state["products"]
-        self.scenarios = state["scenarios"]
-        self.global_faults = state["global_faults"]
-        self._budgets = state["budgets"]
-        self.operations = state["operations"]
-        self._next_contract = state["next_contract"]
-        self._tokens = state["tokens"]
-        self.token_counts = state["token_counts"]
 
     # ------------------------------------------------------------ scenarios and faults
 

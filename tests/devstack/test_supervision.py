@@ -135,6 +135,19 @@ async def _waiting_for_signature(stack: LocalStack, tmp_path: Path, stamp: str) 
     return service, request
 
 
+async def _killed_and_restarted(stack: LocalStack, supervisor: Supervisor, lines: list[str], name: str) -> Process:
+    """SIGKILL the process called ``name`` and wait (bounded) for the supervisor's next restart of it;
+    the killed process."""
+    restarts = supervisor.restarts.get(name, 0)
+    (process,) = [p for p in stack.processes if p.name == name]
+    os.kill(process.popen.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 90
+    while supervisor.restarts.get(name, 0) <= restarts:
+        assert time.monotonic() < deadline, f"{name} was not restarted: {lines}"
+        await asyncio.sleep(0.2)
+    return process
+
+
 @pytest.mark.integration
 async def test_a_killed_worker_comes_back_the_others_keep_running_and_the_loan_completes(
     supervised_stack: tuple[LocalStack, Supervisor, list[str]], tmp_path: Path
@@ -143,12 +156,7 @@ async def test_a_killed_worker_comes_back_the_others_keep_running_and_the_loan_c
     service, request = await _waiting_for_signature(stack, tmp_path, "supervised")
 
     others = {p.name: p.popen.pid for p in stack.processes if p.name != "worker-0"}
-    (worker,) = [p for p in stack.processes if p.name == "worker-0"]
-    os.kill(worker.popen.pid, signal.SIGKILL)
-    deadline = time.monotonic() + 90
-    while supervisor.restarts.get("worker-0", 0) < 1:
-        assert time.monotonic() < deadline, f"worker-0 was not restarted: {lines}"
-        await asyncio.sleep(0.2)
+    worker = await _killed_and_restarted(stack, supervisor, lines, "worker-0")
     (again,) = [p for p in stack.processes if p.name == "worker-0"]
     assert again.popen.pid != worker.popen.pid and again.popen.poll() is None
     assert any(line.startswith("worker-0 exited with -9") and "restarting in 0.5 s" in line for line in lines)
@@ -176,13 +184,7 @@ async def test_a_killed_sandbox_comes_back_with_its_debts_and_the_loan_completes
         assert time.monotonic() < deadline, "the sandbox never wrote its state"
         await asyncio.sleep(0.1)
 
-    restarts = supervisor.restarts.get("sandbox", 0)
-    (sandbox,) = [p for p in stack.processes if p.name == "sandbox"]
-    os.kill(sandbox.popen.pid, signal.SIGKILL)
-    deadline = time.monotonic() + 90
-    while supervisor.restarts.get("sandbox", 0) <= restarts:
-        assert time.monotonic() < deadline, f"the sandbox was not restarted: {lines}"
-        await asyncio.sleep(0.2)
+    await _killed_and_restarted(stack, supervisor, lines, "sandbox")
     assert any(line.startswith("sandbox exited with -9") and "restarting" in line for line in lines), lines
 
     # The new sandbox process knows the debt: the signature goes through and the loan completes.

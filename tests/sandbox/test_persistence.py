@@ -5,9 +5,6 @@ signed, an averbação in teimosinha goes on by itself. Without it, a restart fo
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -31,42 +28,27 @@ from tests.conftest import (
 from tests.support.builders import attached, issuance_request, signature
 from tests.support.data import jpeg, make_cpf
 from tests.support.receiver import WebhookReceiver
-from tests.support.servers import ThreadedServer, free_port, python_module, running_process
+from tests.support.servers import RestartableProcess, ThreadedServer, free_port
 
 pytestmark = pytest.mark.integration
 
 TEIMOSINHA_SECONDS = 1.5  # long enough for a kill to land between two attempts
 
 
-class RestartableSandbox:
+class RestartableSandbox(RestartableProcess):
     """A sandbox process that can be killed and started again on the same port (and state file)."""
 
     def __init__(self, tmp_path: Path, receiver: WebhookReceiver, receiver_port: int, state: Path | None) -> None:
-        self.tmp_path, self.receiver = tmp_path, receiver
+        self.receiver = receiver
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
-        self.env = sandbox_env(
+        env = sandbox_env(
             port,
             receiver_port,
             SANDBOX_TEIMOSINHA_INTERVAL_SECONDS=str(TEIMOSINHA_SECONDS),
             **({"SANDBOX_STATE_PATH": str(state)} if state else {}),
         )
-        self.processes = contextlib.ExitStack()  # running_process stops whatever is still running
-        self.process: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-
-    def start(self) -> None:
-        self.starts += 1
-        log = self.tmp_path / f"sandbox-{self.starts}.log"
-        self.process = self.processes.enter_context(
-            running_process(python_module("sandbox"), env=self.env, ready_url=f"{self.url}/_sandbox/healthz", log=log)
-        )
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown hook runs, only what was already saved survives."""
-        assert self.process is not None
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
+        super().__init__("sandbox", env, f"{self.url}/_sandbox/healthz", tmp_path)
 
     def admin(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=5.0)
@@ -100,8 +82,7 @@ def _sandbox(tmp_path: Path, *, persist: bool) -> Iterator[RestartableSandbox]:
     receiver_port = free_port()
     state = tmp_path / "data" / "sandbox.db" if persist else None
     sandbox = RestartableSandbox(tmp_path, receiver, receiver_port, state)
-    with ThreadedServer(receiver.app(), receiver_port), sandbox.processes:
-        sandbox.start()
+    with ThreadedServer(receiver.app(), receiver_port), sandbox:
         yield sandbox
 
 
@@ -135,8 +116,7 @@ async def test_a_debt_waiting_for_its_signature_survives_a_kill(tmp_path: Path) 
             key = await _issued_with_documents(provider, make_cpf(1))
             sandbox.receiver.wait_for(key, lambda w: w.get("status") == "waiting_signature", timeout=10)
             sandbox.wait_until_saved()
-            sandbox.kill()
-            sandbox.start()
+            sandbox.kill_and_restart()
 
             signed = await provider.sign(key, signature())
             assert signed.status == "signature_received"
@@ -155,8 +135,7 @@ async def test_an_averbacao_in_teimosinha_continues_after_a_kill(tmp_path: Path)
             assert (await provider.sign(key, signature())).status == "signature_received"
         sandbox.receiver.wait_for(key, lambda w: w.get("webhook_type") == "credit_operation.collateral", count=2)
         sandbox.wait_until_saved()  # well before the third attempt, TEIMOSINHA_SECONDS after the second
-        sandbox.kill()
-        sandbox.start()
+        sandbox.kill_and_restart()
 
         # No call after the restart: the pending attempt is the sandbox's own timer.
         sandbox.receiver.wait_for(key, lambda w: w.get("status") == "disbursed", timeout=20)
@@ -173,8 +152,7 @@ async def test_without_a_state_path_a_restart_forgets(tmp_path: Path) -> None:
         with sandbox.admin() as admin:
             assert admin.get(f"/_sandbox/debts/{key}").status_code == 200
         assert "state_saved" not in sandbox.health()
-        sandbox.kill()
-        sandbox.start()
+        sandbox.kill_and_restart()
         with sandbox.admin() as admin:
             assert admin.get(f"/_sandbox/debts/{key}").status_code == 404
         assert not (tmp_path / "data").exists()

@@ -5,9 +5,6 @@ statuses follow wall-clock time) and the lender's token still works. Without it,
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,51 +15,29 @@ from provider_b.status import SANDBOX_PATH
 from tests.sandbox_b.conftest import PASSWORD, STEP_SECONDS, USERNAME, SandboxBUnderTest
 from tests.sandbox_b.test_sandbox_b import follow, loan_operation, scenario
 from tests.support.data import make_cpf
-from tests.support.servers import free_port, python_module, running_process
+from tests.support.servers import RestartableProcess, free_port
 
 pytestmark = pytest.mark.integration
 
 
-class RestartableSandboxB(SandboxBUnderTest):
+class RestartableSandboxB(RestartableProcess, SandboxBUnderTest):
     def __init__(self, tmp_path: Path, state: Path | None) -> None:
         port = free_port()
-        super().__init__(url=f"http://127.0.0.1:{port}", log=tmp_path / "sandbox_b.log")
-        self.tmp_path = tmp_path
-        self.env = {
+        SandboxBUnderTest.__init__(self, url=f"http://127.0.0.1:{port}", log=tmp_path / "sandbox_b.log")
+        env = {
             "SANDBOX_B_PORT": str(port),
             "SANDBOX_B_USERNAME": USERNAME,
             "SANDBOX_B_PASSWORD": PASSWORD,
             "SANDBOX_B_STEP_SECONDS": str(STEP_SECONDS),
             **({"SANDBOX_B_STATE_PATH": str(state)} if state else {}),
         }
-        self.processes = contextlib.ExitStack()
-        self.process: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-
-    def start(self) -> None:
-        self.starts += 1
-        self.process = self.processes.enter_context(
-            running_process(
-                python_module("sandbox_b"),
-                env=self.env,
-                ready_url=f"{self.url}/_sandbox/healthz",
-                log=self.tmp_path / f"sandbox_b-{self.starts}.log",
-            )
-        )
-
-    def kill_and_restart(self) -> None:
-        """SIGKILL (no shutdown hook runs: only what was written survives), then a new process."""
-        assert self.process is not None
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-        self.start()
+        RestartableProcess.__init__(self, "sandbox_b", env, f"{self.url}/_sandbox/healthz", tmp_path)
 
 
 @contextlib.contextmanager
 def _sandbox_b(tmp_path: Path, *, persist: bool) -> Iterator[RestartableSandboxB]:
     sandbox = RestartableSandboxB(tmp_path, tmp_path / "data" / "sandbox_b.db" if persist else None)
-    with sandbox.processes:
-        sandbox.start()
+    with sandbox:
         yield sandbox
 
 

@@ -90,3 +90,38 @@ class ThreadedServer:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+class RestartableProcess:
+    """``python -m <module>`` that a test kills with SIGKILL and starts again with the same environment
+    (its port, its state file). As a context manager: started on entry, whatever runs stopped on exit."""
+
+    def __init__(self, module: str, env: Mapping[str, str], ready_url: str, logs: Path) -> None:
+        self.module, self.env, self.ready_url, self.logs = module, dict(env), ready_url, logs
+        self._running = contextlib.ExitStack()  # running_process stops whatever is still running
+        self.process: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def __enter__(self) -> RestartableProcess:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._running.close()
+
+    def start(self) -> None:
+        self.starts += 1
+        log = self.logs / f"{self.module}-{self.starts}.log"
+        self.process = self._running.enter_context(
+            running_process(python_module(self.module), env=self.env, ready_url=self.ready_url, log=log)
+        )
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hook runs, only what was already written survives."""
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def kill_and_restart(self) -> None:
+        self.kill()
+        self.start()
