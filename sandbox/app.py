@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
 import simplejson
@@ -28,10 +28,11 @@ from provider.models.debt import (
 from provider.wire import decode, encode
 from runtime.telemetry import instrument_app
 
+from .clock import CLOCK
 from .delivery import DeliveryPolicy, Signing, WebhookDispatcher
 from .persistence import MarkChanged, SandboxState
 from .portability import PortabilitySandbox, portability_routes
-from .provider import CLOCK, ProviderRefusal, SandboxProvider, now
+from .provider import ProviderRefusal, SandboxProvider
 from .scenarios import Faults, Scenario
 from .settings import SandboxSettings
 
@@ -39,7 +40,10 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class Clock(BaseModel):
+    """Move the sandbox's date: ``today`` (the day it is to be) or ``offset_days`` from its start."""
+
     offset_days: float = 0.0
+    today: date | None = None
 
 
 FAULTS_HEADER = "X-Sandbox-Faults"
@@ -68,6 +72,7 @@ def _validation_refusal(error: ValidationError) -> ProviderRefusal:
 
 def create_app(settings: SandboxSettings | None = None, product: ProductConfig | None = None) -> FastAPI:
     settings = settings or SandboxSettings()
+    CLOCK.start()
     if product is None and settings.product_file:
         product = ProductConfig.model_validate(decode(settings.product_file.read_bytes()))
     if settings.webhook_signature_scheme == "webhook-v2" and not settings.webhook_signing_key.get_secret_value():
@@ -390,8 +395,11 @@ def create_app(settings: SandboxSettings | None = None, product: ProductConfig |
 
     @app.put("/_sandbox/clock")
     async def put_clock(clock: Clock) -> dict[str, Any]:
-        CLOCK.offset = timedelta(days=clock.offset_days)
-        return {"offset_days": clock.offset_days, "today": now().date().isoformat()}
+        if clock.today is not None:
+            CLOCK.move_to(clock.today)
+        else:
+            CLOCK.offset = timedelta(days=clock.offset_days)
+        return {"offset_days": CLOCK.offset / timedelta(days=1), "today": CLOCK.today().isoformat()}
 
     @app.get("/_sandbox/healthz")
     async def healthz() -> dict[str, Any]:

@@ -28,6 +28,7 @@ from provider import webhook_v2
 from provider.webhook_signature import SignatureRejected, signed_headers
 from provider.wire import encode
 
+from .clock import CLOCK
 from .scenarios import Faults
 
 log = logging.getLogger(__name__)
@@ -201,7 +202,12 @@ class WebhookDispatcher:
         if signing.scheme == "hmac":
             return signed_headers(body, signing.hmac_secret)
         return webhook_v2.signed_headers(
-            body, method="POST", uri=self._path, private_key=signing.private_key, api_client_key=signing.api_client_key
+            body,
+            method="POST",
+            uri=self._path,
+            private_key=signing.private_key,
+            api_client_key=signing.api_client_key,
+            now=CLOCK.wall(),
         )
 
     async def _attempt(self, delivery: Delivery) -> None:
@@ -222,7 +228,11 @@ class WebhookDispatcher:
         if self._signing.scheme != "hmac" and self._signing.lender_public_key:
             try:
                 webhook_v2.verify_acknowledgement(
-                    response.content, response.headers, uri=self._path, public_key=self._signing.lender_public_key
+                    response.content,
+                    response.headers,
+                    uri=self._path,
+                    public_key=self._signing.lender_public_key,
+                    now=CLOCK.wall(),
                 )
             except SignatureRejected as bad:
                 delivery.last_outcome = f"HTTP 200 without a valid acknowledgement ({bad.reason})"

@@ -18,9 +18,10 @@ from pathlib import Path
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .clock import CLOCK
 from .delivery import WebhookDispatcher
 from .portability import PortabilitySandbox
-from .provider import CLOCK, SandboxProvider
+from .provider import SandboxProvider
 from .snapshot import StateFile
 
 log = logging.getLogger(__name__)

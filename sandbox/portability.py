@@ -70,7 +70,8 @@ from provider.portability_enumerators import (
 )
 from provider.wire import decode, encode
 
-from .provider import ProviderRefusal, SandboxProvider, naive_local, now, t_local, z_utc
+from .clock import now
+from .provider import ProviderRefusal, SandboxProvider, naive_local, t_local, z_utc
 from .scenarios import SUCCESS, AverbacaoStep, Faults
 from .snapshot import Snapshotted
 from .timers import Timer, method_name

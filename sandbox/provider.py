@@ -44,6 +44,7 @@ from provider.models.debt import (
 )
 from provider.models.simulation import DebtSimulationBatchRequest, DebtSimulationRequest
 
+from .clock import now
 from .delivery import WebhookDispatcher
 from .scenarios import (
     PENDING_PREFIX,
@@ -81,25 +82,11 @@ class ProviderRefusal(Exception):
         self.title = title
 
 
-class SandboxClock:
-    """The sandbox's notion of today: real time plus an offset tests move (PUT /_sandbox/clock), so a
-    benefit's 90 days can pass for the provider as they pass for a time-skipping test server."""
-
-    offset = timedelta(0)
-
-
-CLOCK = SandboxClock()
-
-
 def _is_uuid4(text: str) -> bool:
     try:
         return uuid.UUID(text).version == 4
     except ValueError:
         return False
-
-
-def now() -> datetime:
-    return datetime.now(SAO_PAULO) + CLOCK.offset
 
 
 def naive_local(moment: datetime) -> str:

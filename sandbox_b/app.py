@@ -17,6 +17,7 @@ from provider.wire import decode, encode
 from provider_b.client import Paths
 from provider_b.models import OperationRequest, ProductTable
 from runtime.telemetry import instrument_app
+from sandbox.clock import CLOCK
 from sandbox.snapshot import StateFile
 
 from .operations import Refusal, SandboxB, validation_refusal
@@ -81,6 +82,7 @@ def keep_state(app: FastAPI, sandbox: SandboxB, file: StateFile) -> None:
 
 def create_app(settings: SandboxBSettings | None = None) -> FastAPI:
     settings = settings or SandboxBSettings()
+    CLOCK.start()  # SANDBOX_TODAY, shared with the first sandbox
     products = None
     if settings.product_file:
         products = ProductTable.model_validate(decode(settings.product_file.read_bytes()))

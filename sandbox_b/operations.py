@@ -11,7 +11,7 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from provider_b.errors import FIELD_ALIASES
 from provider_b.models import ALLOWED_INSTALLMENTS, OperationRequest, ProductTable
+from sandbox.clock import CLOCK
 from sandbox.snapshot import Snapshotted
 
 from .scenarios import Faults, Scenario, default_scenario
@@ -238,7 +239,7 @@ class SandboxB(Snapshotted):
             request=request,
             scenario=scenario,
             step_seconds=scenario.step_seconds or self.settings.step_seconds,
-            created_at=datetime.now(UTC),
+            created_at=CLOCK.wall(),
         )
         self.operations[created.debt_key] = created
         self._next_contract += 1

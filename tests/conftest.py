@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 # The tests run the development mode: production (the default) refuses the published development
@@ -10,6 +11,7 @@ os.environ.setdefault("CONSIGNADO_ENV", "development")
 
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +21,14 @@ from pydantic import SecretStr
 
 from provider import webhook_v2
 from provider.client import Credentials, ProviderClient
+from tests.support.clock import move_this_session, needs_real_clock
 from tests.support.receiver import WebhookReceiver
 from tests.support.servers import ThreadedServer, free_port, python_module, running_process
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    move_this_session()  # CONSIGNADO_TEST_TODAY: the whole session on another day (tests/support/clock.py)
+
 
 # The webhook-v2 keys of the provider (the sandbox signs with it) and of the lender (signs the
 # acknowledgement), made per test session.
@@ -42,6 +50,16 @@ class SandboxUnderTest:
 
     def credentials(self) -> Credentials:
         return Credentials(CLIENT_ID, SecretStr(CLIENT_SECRET))
+
+    @contextlib.contextmanager
+    def on_day(self, day: date) -> Iterator[None]:
+        """The sandbox believes it is ``day`` (its dates: disbursement, IOF days) until the block ends."""
+        with self.admin() as admin:
+            admin.put("/_sandbox/clock", json={"today": day.isoformat()}).raise_for_status()
+            try:
+                yield
+            finally:
+                admin.put("/_sandbox/clock", json={"offset_days": 0}).raise_for_status()
 
 
 def sandbox_env(sandbox_port: int, receiver_port: int, **overrides: str) -> dict[str, str]:
@@ -109,6 +127,7 @@ FAST_SANDBOX = {
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """Dev server, gateway, sandbox (delivering to the gateway) and a worker, as ``dev.py run`` starts them."""
+    needs_real_clock("Temporal's dev server")
     # A fixed test key, so the histories recorded from this stack replay in CI (tests/histories).
     config = StackConfig.ephemeral(
         tmp_path_factory.mktemp("stack"), sandbox_env=FAST_SANDBOX, codec_keys=TEST_CODEC_KEYS, ui_port=free_port()

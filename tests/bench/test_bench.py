@@ -20,6 +20,7 @@ import sys
 import pytest
 
 from devstack.stack import ROOT
+from tests.support.clock import needs_real_clock
 
 pytestmark = pytest.mark.integration
 
@@ -56,6 +57,7 @@ VERDICTS = ("CPU ratio, loan ÷ floor (1 worker)", "history events per happy loa
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, float]]:
+    needs_real_clock("Temporal's dev server")
     output = tmp_path_factory.mktemp("bench") / "bench.json"
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--json", str(output)],

@@ -25,6 +25,7 @@ from runtime.settings import TemporalSettings
 from runtime.temporal import connect
 from starter.api import LoanService
 from tests.conftest import FAST_SANDBOX, TEST_CODEC_KEYS
+from tests.support.clock import needs_real_clock
 
 
 def _delays(lines: list[str], name: str) -> list[float]:
@@ -114,6 +115,7 @@ def test_a_restart_that_hangs_is_stopped_and_tried_again(tmp_path: Path, monkeyp
 
 @pytest.fixture(scope="module")
 def supervised_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalStack, Supervisor, list[str]]]:
+    needs_real_clock("Temporal's dev server")
     config = StackConfig.ephemeral(
         tmp_path_factory.mktemp("supervised"), sandbox_env=FAST_SANDBOX, codec_keys=TEST_CODEC_KEYS, persist=True
     )

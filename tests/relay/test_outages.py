@@ -31,6 +31,7 @@ from starter.api import LoanService
 from store.db import create_engine
 from store.schema import webhook_events
 from tests.conftest import FAST_SANDBOX, TEST_CODEC_KEYS
+from tests.support.clock import needs_real_clock
 from tests.support.temporal import eventually
 
 pytestmark = pytest.mark.integration
@@ -39,6 +40,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def own_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """A stack of its own (these tests kill its parts), Temporal's state on disk so it survives -9."""
+    needs_real_clock("Temporal's dev server")
     config = StackConfig.ephemeral(
         tmp_path_factory.mktemp("outages"), sandbox_env=FAST_SANDBOX, codec_keys=TEST_CODEC_KEYS, persist=True
     )

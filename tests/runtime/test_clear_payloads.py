@@ -43,6 +43,7 @@ from runtime.temporal import connect
 from starter.api import LoanService
 from tests.conftest import FAST_SANDBOX
 from tests.support import webhooks
+from tests.support.clock import needs_real_clock
 from tests.support.temporal import eventually
 
 pytestmark = pytest.mark.integration
@@ -64,6 +65,7 @@ def _worker_env(config: StackConfig) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    needs_real_clock("Temporal's dev server")
     config = StackConfig.ephemeral(
         tmp_path_factory.mktemp("production"),
         workers=0,

@@ -25,6 +25,7 @@ from runtime.settings import TemporalSettings
 from runtime.temporal import connect
 from starter.api import LoanService
 from tests.conftest import FAST_SANDBOX, TEST_CODEC_KEYS
+from tests.support.clock import needs_real_clock
 
 pytestmark = pytest.mark.integration
 
@@ -34,6 +35,7 @@ CALL_LATENCY_MS = 1500
 
 @pytest.fixture(scope="module")
 def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    needs_real_clock("Temporal's dev server")
     config = StackConfig.ephemeral(
         tmp_path_factory.mktemp("two-workers"), sandbox_env=FAST_SANDBOX, codec_keys=TEST_CODEC_KEYS, workers=2
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -238,18 +238,28 @@ async def test_a_repeated_creation_with_the_same_idempotency_key_is_the_same_pro
     assert other.proposal_key != first.proposal_key
 
 
-async def test_a_troco_below_the_published_minimum_is_refused(provider: ProviderClient) -> None:
+async def test_a_troco_below_the_published_minimum_is_refused(
+    sandbox: SandboxUnderTest, provider: ProviderClient
+) -> None:
     # The troco must be at least 5 % of (Σ refinancing installments − Σ portability installments),
     # else CT000118 (docs.qitech.com.br/documentation/guides/INSS/portability+refinancing/simulacao).
-    # 5,000.00 ported at 84 x 90.00; refinanced at 84 x 124.00 and 1.85 % a month it releases about
-    # 60 above the balance, against a minimum of 5 % of 84 x 34.00 = 142.80.
+    # 5,000.00 ported at 84 x 90.00; refinanced at 84 x 124.00 and 1.85 % a month, disbursed on
+    # Wednesday 2026-12-02 and first due on Monday 2027-01-11, it releases about 60 above the balance,
+    # against a minimum of 5 % of 84 x 34.00 = 142.80. The troco depends on the days between
+    # disbursement and each due date, so the test fixes both.
     cpf = make_cpf(1)
-    with pytest.raises(ProviderBusinessError) as refused:
-        await _propose(provider, cpf, installment="90.00", troco_installment="124.00", troco_rate="0.0185")
-    assert refused.value.status == 400 and refused.value.code == "CT000118"
-    assert "142.80" in (refused.value.description or "")
-    # The control: at 84 x 130.00 the troco (about 300) is above its minimum (168.00).
-    accepted = await _propose(provider, cpf, installment="90.00", troco_installment="130.00", troco_rate="0.0185")
+    due = date(2027, 1, 11)
+    with sandbox.on_day(date(2026, 12, 2)):
+        with pytest.raises(ProviderBusinessError) as refused:
+            await _propose(
+                provider, cpf, installment="90.00", troco_installment="124.00", troco_rate="0.0185", first_due_date=due
+            )
+        assert refused.value.status == 400 and refused.value.code == "CT000118"
+        assert "142.80" in (refused.value.description or "")
+        # The control: at 84 x 130.00 the troco (about 300) is above its minimum (168.00).
+        accepted = await _propose(
+            provider, cpf, installment="90.00", troco_installment="130.00", troco_rate="0.0185", first_due_date=due
+        )
     assert accepted.refinancing_credit_operation and accepted.refinancing_credit_operation.final_disbursement_amount
     assert accepted.refinancing_credit_operation.final_disbursement_amount > Decimal("168.00")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -23,10 +23,12 @@ def proposal_request(
     troco_installment: str | None = "180.00",
     troco_rate: str = "0.0166",
     origin_ispb: str = ORIGIN_ISPB,
+    first_due_date: date | None = None,
 ) -> ProposalRequest:
     """A portability of ``balance`` at ``installment`` a month and, unless ``troco_installment`` is
-    None, its refinancing at that installment and rate (the troco is what it releases above the balance)."""
-    first_due = (today() + timedelta(days=40)).isoformat()
+    None, its refinancing at that installment and rate (the troco is what it releases above the balance).
+    Both legs fall due first on ``first_due_date`` (default: 40 days from today)."""
+    first_due = (first_due_date or today() + timedelta(days=40)).isoformat()
     body: dict[str, Any] = {
         "purchaser_document_number": PURCHASER_CNPJ,
         "borrower": {

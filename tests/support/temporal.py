@@ -19,6 +19,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from ops.temporal_setup import ALL_KEYS
+from tests.support.clock import needs_real_clock
 
 T = TypeVar("T")
 
@@ -32,6 +33,7 @@ def binary(name: str) -> str:
 
 
 async def time_skipping_environment() -> WorkflowEnvironment:
+    needs_real_clock("Temporal's time-skipping test server")
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter, test_server_existing_path=binary("temporal-test-server")
     )
