@@ -393,6 +393,10 @@ def create_app(settings: SandboxSettings | None = None, product: ProductConfig |
 
     # ------------------------------------------------------------ sandbox controls (tests, demo)
 
+    @app.get("/_sandbox/clock")
+    async def get_clock() -> dict[str, Any]:
+        return {"offset_days": CLOCK.offset / timedelta(days=1), "today": CLOCK.today().isoformat()}
+
     @app.put("/_sandbox/clock")
     async def put_clock(clock: Clock) -> dict[str, Any]:
         if clock.today is not None:
