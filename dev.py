@@ -87,7 +87,11 @@ def main() -> None:
     run.add_argument("--no-samples", action="store_true", help="do not start the sample loans")
     test = sub.add_parser("test", help="run the whole test suite")
     test.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra arguments for pytest")
-    args = parser.parse_args()
+    args, unknown = parser.parse_known_args()
+    if args.command == "test":
+        args.pytest_args = [*unknown, *args.pytest_args]  # pytest's own options (-q, -x, -k ...) pass through
+    elif unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
 
     if not in_venv():
         ensure_venv()
@@ -100,7 +104,7 @@ def main() -> None:
             code = run_on_moved_calendars()
         sys.exit(code)
     if args.command == "run":
-        from devstack.run import run_local_stack
+        from devtools.devstack.run import run_local_stack
 
         sys.exit(run_local_stack(workers=args.workers, samples=not args.no_samples))
 

@@ -1,5 +1,5 @@
 """The worker: runs LoanWorkflow and its activities on one task queue (and, while a deploy drains
-them, the provider-key mailboxes of earlier versions: see gateway/DESIGN.md).
+them, the provider-key mailboxes of earlier versions: see webhooks/gateway/DESIGN/md).
 
 Configuration comes from the environment (runtime.settings: TEMPORAL_*, PROVIDER_*, LENDER_*,
 WORKER_*; DATABASE_* for the store the workers share the provider token and the webhook routes through). SIGTERM or
@@ -13,36 +13,36 @@ import contextlib
 import logging
 import os
 import signal
-from mailbox.workflow import ProviderKeyMailbox
 from typing import Any
 
 import httpx
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
-from catalog.workflow import ProductTableRefresh
-from inbox.routes import SqlKeyRouter
-from inbox.store import Inbox
-from loan.activities import LoanActivities
-from loan.adapter_provider_b import ProviderBActivities
-from loan.call_metrics import provider_call_observer
-from loan.mapping import LenderTerms
-from loan.metrics import BUCKET_OVERRIDES
-from loan.participants import CtcParticipantsCatalog
-from loan.workflow import LoanWorkflow
-from pricing.product import INSS_DEFAULT_PRODUCT, ProductConfig
-from provider.client import Credentials, ProviderClient
-from provider.wire import decode
-from provider_b.client import Credentials as ProviderBCredentials
-from provider_b.client import ProviderBClient
-from recovery.activities import RecoveryActivities
-from recovery.workflow import WebhookRecovery
+from activities.call_metrics import provider_call_observer
+from activities.provider_b.adapter import ProviderBActivities
+from activities.provider_b.client import Credentials as ProviderBCredentials
+from activities.provider_b.client import ProviderBClient
+from activities.qitech.adapter import LoanActivities
+from activities.qitech.client import Credentials, ProviderClient
+from activities.qitech.mapping import LenderTerms
+from activities.qitech.participants import CtcParticipantsCatalog
+from activities.qitech.recovery import RecoveryActivities
+from activities.qitech.tokens import SqlTokenStore
+from activities.wire import decode
+from domain.pricing.product import INSS_DEFAULT_PRODUCT, ProductConfig
 from runtime.settings import LenderSettings, ProviderBSettings, ProviderSettings, TemporalSettings, WorkerSettings
+from runtime.store.db import DatabaseSettings
+from runtime.store.products import ProductTables
 from runtime.telemetry import exit_now, setup_tracing
 from runtime.temporal import connect
-from store.db import DatabaseSettings
-from store.products import ProductTables
-from store.tokens import SqlTokenStore
+from webhooks.inbox.routes import SqlKeyRouter
+from webhooks.inbox.store import Inbox
+from workflows.catalog.workflow import ProductTableRefresh
+from workflows.loan.metrics import BUCKET_OVERRIDES
+from workflows.loan.workflow import LoanWorkflow
+from workflows.mailbox.workflow import ProviderKeyMailbox
+from workflows.recovery.workflow import WebhookRecovery
 
 log = logging.getLogger("worker")
 

@@ -3,7 +3,7 @@ and Dataprev's averbação return codes with the lender's action for each.
 
 These are Dataprev's tables as the lender's manuals print them (seed 004 §12; seed 002 for
 Port+Refin). The action column is a *rule*: a loan reads it from its pinned rule set
-(``loan.rules``), so a change here applies to new loans only.
+(``workflows.loan.rules``), so a change here applies to new loans only.
 
 Seed discrepancy worth knowing: for AN (invalid_disbursement_account) and IR
 (operation_not_allowed_IR) seeds 001 and 004 say "Cancelar", seed 002 says "Teimosinha". New credit

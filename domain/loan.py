@@ -33,7 +33,7 @@ class Product(StrEnum):
 
 
 class ProviderId(StrEnum):
-    """The loan providers the orchestrator speaks to (``loan.port`` says what each can do)."""
+    """The loan providers the orchestrator speaks to (``workflows.loan.port`` says what each can do)."""
 
     QITECH = "qitech"  # seeds 000-002 and 004: consultation, simulation, issuance, webhooks
     PROVIDER_B = "provider_b"  # seed 003: operation creation, a formalization link, followed by polling
@@ -223,7 +223,7 @@ class LoanRequest(Model):
     contract_number: Annotated[str, Field(min_length=1, max_length=40)] | None = None
     rebates: list[Rebate] = Field(default_factory=list)
     provider: ProviderId | None = None
-    """Who issues the loan; None: the lender's routing rules decide when it starts (``loan.routing``)."""
+    """Who issues the loan; None: the lender's routing rules decide when it starts (``workflows.loan.routing``)."""
     provider_product: Annotated[str, Field(min_length=1, max_length=40)] | None = None
     """The provider's product code where it has a table of them (seed 003's ``cod_tabela``)."""
     portability: PortabilityTerms | None = None

@@ -20,21 +20,21 @@ def _local(host: str) -> str:
 
 
 def gateway_url() -> str:
-    from gateway.settings import GatewaySettings  # noqa: PLC0415 - import only what is probed
+    from webhooks.gateway.settings import GatewaySettings  # noqa: PLC0415 - import only what is probed
 
     settings = GatewaySettings()
     return f"http://{_local(settings.host)}:{settings.port}/healthz"
 
 
 def codec_url() -> str:
-    from codec.settings import CodecSettings  # noqa: PLC0415
+    from runtime.codec.settings import CodecSettings  # noqa: PLC0415
 
     settings = CodecSettings()
     return f"http://{_local(settings.server_host)}:{settings.server_port}/healthz"
 
 
 def sandbox_url() -> str:
-    from sandbox.settings import SandboxSettings  # noqa: PLC0415
+    from devtools.sandbox.settings import SandboxSettings  # noqa: PLC0415
 
     settings = SandboxSettings()
     return f"http://{_local(settings.host)}:{settings.port}/_sandbox/healthz"
@@ -51,7 +51,7 @@ def worker_url() -> str:
 
 
 def relay_url() -> str:
-    from relay.settings import RelaySettings  # noqa: PLC0415
+    from webhooks.relay.settings import RelaySettings  # noqa: PLC0415
 
     bind = RelaySettings().metrics_bind
     if not bind:

@@ -17,8 +17,8 @@ from __future__ import annotations
 import sys
 import time
 
-from inbox.sealing import new_keypair
-from provider import webhook_v2
+from activities.qitech import webhook_v2
+from webhooks.inbox.sealing import new_keypair
 
 
 def one_line(pem: str) -> str:

@@ -19,7 +19,7 @@ from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.envconfig import ClientConfigProfile, ClientConnectConfig
 from temporalio.worker import WorkerDeploymentConfig
 
-from codec.environment import (
+from runtime.codec.environment import (
     DEVELOPMENT_VALUES,
     ENV_VARIABLE,
     Environment,

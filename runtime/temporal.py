@@ -15,9 +15,8 @@ from temporalio.converter import DataConverter, DefaultFailureConverterWithEncod
 from temporalio.runtime import Runtime
 from temporalio.service import RetryConfig
 
-from codec.settings import CodecSettings
-
-from .settings import TemporalSettings
+from runtime.codec.settings import CodecSettings
+from runtime.settings import TemporalSettings
 
 
 def data_converter(codec: PayloadCodec | None = None) -> DataConverter:

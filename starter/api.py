@@ -22,7 +22,6 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureEr
 from temporalio.common import SearchAttributePair
 from temporalio.service import RPCError
 
-from codec.settings import CodecSettings
 from domain.calendar import SAO_PAULO
 from domain.documents import InvalidDocumentError, keyed_hash, normalize_cpf
 from domain.loan import (
@@ -34,17 +33,17 @@ from domain.loan import (
     Reapresentacao,
     SignatureSubmission,
 )
-from loan.client import LoanActionRefused, LoanClient, StartedLoan
-from loan.contract import LOAN_WORKFLOW, LoanOutcome, loan_workflow_id, request_key_of
-from loan.routing import NoProvider, ProviderRouting, choose_provider
-from loan.rules import LoanPolicy, current_rules
-from loan.state import LoanState, Stage
-from loan.visibility import BORROWER_CPF_HASH, LOAN_PRODUCT, LOAN_PROVIDER, LOAN_STAGE, LOAN_STATUS
-from loan.workflow import LoanWorkflow
+from runtime.codec.settings import CodecSettings
 from runtime.settings import PiiSettings, TemporalSettings
 from runtime.temporal import connect
-
-from .routing import RoutingSettings
+from starter.client import LoanActionRefused, LoanClient, StartedLoan
+from starter.routing import RoutingSettings
+from workflows.loan.contract import LOAN_WORKFLOW, LoanOutcome, loan_workflow_id, request_key_of
+from workflows.loan.routing import NoProvider, ProviderRouting, choose_provider
+from workflows.loan.rules import LoanPolicy, current_rules
+from workflows.loan.state import LoanState, Stage
+from workflows.loan.visibility import BORROWER_CPF_HASH, LOAN_PRODUCT, LOAN_PROVIDER, LOAN_STAGE, LOAN_STATUS
+from workflows.loan.workflow import LoanWorkflow
 
 __all__ = [
     "FieldError",

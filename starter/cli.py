@@ -22,6 +22,7 @@ from typing import Any, TextIO, TypeVar
 from pydantic import BaseModel, ValidationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.wire import encode
 from domain.calendar import SAO_PAULO
 from domain.loan import (
     CancelRequest,
@@ -32,12 +33,8 @@ from domain.loan import (
     Reapresentacao,
     SignatureSubmission,
 )
-from loan.state import LoanState, PricedOption, Stage, Status
-from loan.visibility import describe
-from provider.wire import encode
 from runtime.telemetry import setup_tracing
-
-from .api import (
+from starter.api import (
     FieldError,
     LoanActionRefused,
     LoanInputError,
@@ -46,8 +43,10 @@ from .api import (
     field_errors,
     validate_request,
 )
-from .simulate import HELP as SIMULATE_HELP
-from .simulate import SimulationInputError, load_json_file, load_product, simulate
+from starter.simulate import HELP as SIMULATE_HELP
+from starter.simulate import SimulationInputError, load_json_file, load_product, simulate
+from workflows.loan.state import LoanState, PricedOption, Stage, Status
+from workflows.loan.visibility import describe
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.loan import Product, ProviderId
-from loan.routing import ProviderRouting
+from workflows.loan.routing import ProviderRouting
 
 
 class RoutingSettings(BaseSettings):

@@ -9,12 +9,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from activities.qitech.models.simulation import DebtSimulationBatchRequest, DebtSimulationRequest
+from activities.qitech.render import quote_request_from, simulation_response
+from activities.wire import decode
 from domain.calendar import SAO_PAULO
-from pricing.engine import PricingError, Quote, quote
-from pricing.product import INSS_DEFAULT_PRODUCT, ProductConfig, RuleViolation
-from pricing.render import quote_request_from, simulation_response
-from provider.models.simulation import DebtSimulationBatchRequest, DebtSimulationRequest
-from provider.wire import decode
+from domain.pricing.engine import PricingError, Quote, quote
+from domain.pricing.product import INSS_DEFAULT_PRODUCT, ProductConfig, RuleViolation
 
 HELP = """\
 Price a simulation locally, exactly as the provider would answer POST /debt_simulation.

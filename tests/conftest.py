@@ -19,8 +19,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from provider import webhook_v2
-from provider.client import Credentials, ProviderClient
+from activities.qitech import webhook_v2
+from activities.qitech.client import Credentials, ProviderClient
 from tests.support.clock import move_this_session, needs_real_clock
 from tests.support.receiver import WebhookReceiver
 from tests.support.servers import ThreadedServer, free_port, python_module, running_process
@@ -95,7 +95,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxUnderTe
     url = f"http://127.0.0.1:{sandbox_port}"
     with (
         ThreadedServer(receiver.app(), receiver_port),
-        running_process(python_module("sandbox"), env=env, ready_url=f"{url}/_sandbox/healthz", log=log),
+        running_process(python_module("devtools.sandbox"), env=env, ready_url=f"{url}/_sandbox/healthz", log=log),
     ):
         yield SandboxUnderTest(url=url, receiver=receiver, log=log)
 
@@ -110,7 +110,7 @@ async def provider(sandbox: SandboxUnderTest) -> AsyncIterator[ProviderClient]:
 # ---------------------------------------------------------------- the whole system, on free ports
 
 
-from devstack.stack import LocalStack, StackConfig, running  # noqa: E402
+from devtools.devstack.stack import LocalStack, StackConfig, running  # noqa: E402
 from runtime.settings import TemporalSettings  # noqa: E402
 from runtime.temporal import connect  # noqa: E402
 

@@ -14,11 +14,11 @@ import httpx
 import pytest
 from temporalio.client import Client
 
-from devstack.samples import COMPLETES, POLLING_POLICY, sample_cpf, sample_request, signature_now
-from devstack.stack import ROOT, LocalStack
+from devtools.devstack.samples import COMPLETES, POLLING_POLICY, sample_cpf, sample_request, signature_now
+from devtools.devstack.stack import ROOT, LocalStack
 from domain.loan import ProviderId
-from loan.state import Stage
 from starter.api import LoanService
+from workflows.loan.state import Stage
 
 pytestmark = pytest.mark.integration
 

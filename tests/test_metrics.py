@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from devstack.stack import LocalStack
+from devtools.devstack.stack import LocalStack
 
 pytestmark = pytest.mark.integration
 

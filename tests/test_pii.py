@@ -25,15 +25,15 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 
-from devstack.samples import SAMPLES, sample_cpf, sample_request
-from devstack.stack import ROOT, LocalStack, free_port
+from devtools.devstack.samples import SAMPLES, sample_cpf, sample_request
+from devtools.devstack.stack import ROOT, LocalStack, free_port
 from domain.documents import keyed_hash
 from domain.loan import LoanRequest
-from loan.state import LoanState, Status
 from runtime.settings import TemporalSettings
 from runtime.temporal import connect
 from starter.api import LoanService
 from tests.support.servers import ThreadedServer
+from workflows.loan.state import LoanState, Status
 
 pytestmark = pytest.mark.integration
 
@@ -112,7 +112,7 @@ def test_logs_hold_no_cpf_or_name(stack: LocalStack, finished_loan: Any) -> None
 
 
 def _plaintext() -> Any:
-    from codec.settings import CodecSettings
+    from runtime.codec.settings import CodecSettings
 
     return CodecSettings(allow_plaintext=True)
 

@@ -12,8 +12,8 @@ import pytest
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from devstack.samples import SAMPLES, sample_cpf, sample_request
-from devstack.stack import ROOT, LocalStack
+from devtools.devstack.samples import SAMPLES, sample_cpf, sample_request
+from devtools.devstack.stack import ROOT, LocalStack
 from starter.api import LoanInputError
 
 pytestmark = pytest.mark.integration

@@ -18,30 +18,30 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from pydantic import SecretStr
 from temporalio.worker import Worker
 
-from devstack.samples import SAMPLES, sample_cpf, sample_request, signature_now
-from devstack.stack import LocalStack, free_port
-from gateway.app import create_app as gateway_app
-from gateway.settings import GatewaySettings
-from inbox.routes import SqlKeyRouter
-from inbox.sealing import Opener, new_keypair
-from inbox.store import Inbox
-from loan.activities import LoanActivities
-from loan.mapping import LenderTerms
-from loan.state import Stage
-from loan.workflow import LoanWorkflow
-from pricing.product import INSS_DEFAULT_PRODUCT
-from provider import webhook_v2
-from provider.client import Credentials, ProviderClient
-from relay.relay import Relay, temporal_signal
+from activities.qitech import webhook_v2
+from activities.qitech.adapter import LoanActivities
+from activities.qitech.client import Credentials, ProviderClient
+from activities.qitech.mapping import LenderTerms
+from devtools.devstack.samples import SAMPLES, sample_cpf, sample_request, signature_now
+from devtools.devstack.stack import LocalStack, free_port
+from devtools.sandbox.app import create_app as sandbox_app
+from devtools.sandbox.settings import SandboxSettings
+from domain.pricing.product import INSS_DEFAULT_PRODUCT
 from runtime.settings import TemporalSettings
+from runtime.store.db import DatabaseSettings, create_engine
 from runtime.telemetry import setup_tracing
 from runtime.temporal import connect
-from sandbox.app import create_app as sandbox_app
-from sandbox.settings import SandboxSettings
 from starter.api import LoanService
-from store.db import DatabaseSettings, create_engine
-from tests.relay.conftest import migrate
 from tests.support.servers import ThreadedServer
+from tests.webhooks.relay.conftest import migrate
+from webhooks.gateway.app import create_app as gateway_app
+from webhooks.gateway.settings import GatewaySettings
+from webhooks.inbox.routes import SqlKeyRouter
+from webhooks.inbox.sealing import Opener, new_keypair
+from webhooks.inbox.store import Inbox
+from webhooks.relay.relay import Relay, temporal_signal
+from workflows.loan.state import Stage
+from workflows.loan.workflow import LoanWorkflow
 
 pytestmark = pytest.mark.integration
 
@@ -60,7 +60,7 @@ async def test_one_loan_shares_one_trace_across_the_webhook_hop(
     queue = f"trace-{uuid.uuid4()}"
     temporal = TemporalSettings(address=stack.config.temporal_address, task_queue=queue)
     client = await connect(temporal, codec=stack.config.codec_settings())
-    database = f"sqlite+aiosqlite:///{tmp_path / 'inbox.db'}"
+    database = f"sqlite+aiosqlite:///{tmp_path / 'webhooks.inbox.db'}"
     migrate(database)
     provider_key, lender_key = webhook_v2.new_private_key(), webhook_v2.new_private_key()
     inbox_private, inbox_public = new_keypair("trace")

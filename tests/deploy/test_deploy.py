@@ -29,12 +29,10 @@ import yaml
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings
 
-from codec.settings import CodecSettings
-from devstack.stack import ROOT
-from gateway.settings import GatewaySettings
-from loan.core import CALL_TIMEOUT
-from loan.documents import DocumentSettings
+from activities.documents import DocumentSettings
+from devtools.devstack.stack import ROOT
 from ops import healthcheck
+from runtime.codec.settings import CodecSettings
 from runtime.settings import (
     ENV_VARIABLE,
     ENVCONFIG_NAMES,
@@ -45,8 +43,10 @@ from runtime.settings import (
     WorkerSettings,
     is_development_value,
 )
-from store.db import DatabaseSettings
+from runtime.store.db import DatabaseSettings
 from tests.test_layers import MODULE_GRAPH, MODULES
+from webhooks.gateway.settings import GatewaySettings
+from workflows.loan.core import CALL_TIMEOUT
 
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
@@ -208,7 +208,7 @@ def component_settings() -> dict[str, frozenset[type[BaseSettings]]]:
 
 def test_the_settings_each_process_reads_are_found_in_its_code() -> None:
     reads = component_settings()
-    assert component_modules()["worker"] == "worker" and component_modules()["gateway"] == "gateway.__main__"
+    assert component_modules()["worker"] == "worker" and component_modules()["gateway"] == "webhooks.gateway.__main__"
     # Read in the entry module itself, in a module it imports (the codec through runtime.temporal,
     # documents through loan.activities), and in a function-local import.
     assert {TemporalSettings, ProviderSettings, WorkerSettings, DatabaseSettings, CodecSettings} <= reads["worker"]
@@ -609,9 +609,9 @@ def test_probes_and_services_meet_the_ports_the_settings_open() -> None:
 
 
 def _gateway_app() -> object:
-    from gateway.app import create_app
-    from inbox.sealing import new_keypair
-    from provider import webhook_v2
+    from activities.qitech import webhook_v2
+    from webhooks.gateway.app import create_app
+    from webhooks.inbox.sealing import new_keypair
 
     key = webhook_v2.new_private_key()
     settings = GatewaySettings(

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from activities.qitech.models.consultation import BalanceData
 from domain.eligibility import RULES, EligibilityFacts, EligibilityLimits
 from domain.eligibility import evaluate as evaluate_with
 from domain.regulation import MAX_INSTALLMENTS, MAX_MONTHLY_RATE
-from provider.models.consultation import BalanceData
 from tests.seed_examples import examples
 
 SEED_BALANCE: dict[str, Any] = next(e for e in examples("004") if e.line == 181).obj["data"]

@@ -8,10 +8,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from activities.qitech.models.consultation import BalanceData
 from domain.eligibility import Assessment, EligibilityFacts, EligibilityLimits, assess
 from domain.margin_release import margin_release
 from domain.regulation import DDB_BLOCK_DAYS, MAX_INSTALLMENTS, MAX_MONTHLY_RATE
-from provider.models.consultation import BalanceData
 from tests.seed_examples import examples
 
 SEED_BALANCE: dict[str, Any] = next(e for e in examples("004") if e.line == 181).obj["data"]

@@ -15,7 +15,7 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSe
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
 
-from devstack.stack import ROOT, binary, free_port
+from devtools.devstack.stack import ROOT, binary, free_port
 from ops.temporal_setup import ALL_KEYS
 
 pytestmark = pytest.mark.integration

@@ -30,14 +30,8 @@ from temporalio.client import (
 )
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from catalog.contract import schedule_id
-from catalog.schedule import REFRESHED_TABLES
-from devstack.samples import COMPLETES, sample_cpf, sample_request, signature_now
-from devstack.stack import ROOT, LocalStack, StackConfig
-from loan.contract import PROVIDER_EVENT_SIGNAL, LoanInput, loan_workflow_id
-from loan.rules import current_rules
-from loan.state import Stage, Status
-from recovery.contract import RECOVERY_SCHEDULE_ID
+from devtools.devstack.samples import COMPLETES, sample_cpf, sample_request, signature_now
+from devtools.devstack.stack import ROOT, LocalStack, StackConfig
 from runtime.settings import ENV_VARIABLE, TemporalSettings
 from runtime.temporal import connect
 from starter.api import LoanService
@@ -45,6 +39,12 @@ from tests.conftest import FAST_SANDBOX
 from tests.support import webhooks
 from tests.support.clock import needs_real_clock
 from tests.support.temporal import eventually
+from workflows.catalog.contract import schedule_id
+from workflows.catalog.schedule import REFRESHED_TABLES
+from workflows.loan.contract import PROVIDER_EVENT_SIGNAL, LoanInput, loan_workflow_id
+from workflows.loan.rules import current_rules
+from workflows.loan.state import Stage, Status
+from workflows.recovery.contract import RECOVERY_SCHEDULE_ID
 
 pytestmark = pytest.mark.integration
 
@@ -83,7 +83,7 @@ def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]
         stack.start_gateway()
         relay = stack._spawn(
             "relay-production",
-            [sys.executable, "-m", "relay"],
+            [sys.executable, "-m", "webhooks.relay"],
             {**PRODUCTION, "RELAY_INBOX_PRIVATE_KEYS": config.inbox_private_key, "RELAY_POLL_SECONDS": "0.05"},
         )
         stack._wait_log(relay, "relay delivering", 0)

@@ -24,13 +24,12 @@ import httpx
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from codec.aes import new_key
-from codec.settings import CodecSettings
-from gateway.settings import GatewaySettings, SignatureScheme
-from inbox.sealing import new_keypair
+from activities.qitech import webhook_v2
+from devtools.sandbox.settings import SandboxSettings
+from devtools.sandbox_b.settings import SandboxBSettings
 from ops.webhook_keys import one_line
-from provider import webhook_v2
-from relay.settings import RelaySettings
+from runtime.codec.aes import new_key
+from runtime.codec.settings import CodecSettings
 from runtime.settings import (
     DEVELOPMENT_VALUES,
     ENV_VARIABLE,
@@ -40,11 +39,12 @@ from runtime.settings import (
     ProviderSettings,
     is_development_value,
 )
-from sandbox.settings import SandboxSettings
-from sandbox_b.settings import SandboxBSettings
-from store.db import DatabaseSettings
+from runtime.store.db import DatabaseSettings
 from tests.conftest import API_CLIENT_KEY, CLIENT_SECRET, TEST_CODEC_KEYS
 from tests.support.servers import ROOT, free_port, wait_until_ready
+from webhooks.gateway.settings import GatewaySettings, SignatureScheme
+from webhooks.inbox.sealing import new_keypair
+from webhooks.relay.settings import RelaySettings
 
 REAL_CODEC_KEYS = f"k1:{new_key()}"
 INBOX_PRIVATE, INBOX_PUBLIC = new_keypair("inbox-test")
@@ -193,12 +193,12 @@ def _minimal_env(**extra: str) -> dict[str, str]:
 
 ENTRY_POINTS = {
     "worker": [sys.executable, str(ROOT / "worker.py")],
-    "relay": [sys.executable, "-m", "relay"],
-    "gateway": [sys.executable, "-m", "gateway"],
-    "codec": [sys.executable, "-m", "codec"],
-    "sandbox": [sys.executable, "-m", "sandbox"],
-    "sandbox_b": [sys.executable, "-m", "sandbox_b"],
-    "store.migrate": [sys.executable, "-m", "store.migrate"],
+    "relay": [sys.executable, "-m", "webhooks.relay"],
+    "gateway": [sys.executable, "-m", "webhooks.gateway"],
+    "codec": [sys.executable, "-m", "runtime.codec"],
+    "sandbox": [sys.executable, "-m", "devtools.sandbox"],
+    "sandbox_b": [sys.executable, "-m", "devtools.sandbox_b"],
+    "runtime.store.migrate": [sys.executable, "-m", "runtime.store.migrate"],
 }
 
 
@@ -259,7 +259,7 @@ REFUSALS: dict[str, tuple[str, dict[str, str], str]] = {
     ),
     "sandbox-default-client-secret": ("sandbox", {}, "SANDBOX_CLIENT_SECRET holds a development value"),
     "sandbox_b-default-password": ("sandbox_b", {}, "SANDBOX_B_PASSWORD holds a development value"),
-    "store-migrate-no-database": ("store.migrate", {}, "DATABASE_URL is not set"),
+    "store-migrate-no-database": ("runtime.store.migrate", {}, "DATABASE_URL is not set"),
 }
 
 
@@ -329,6 +329,6 @@ def test_in_development_the_same_defaults_start(tmp_path: Path) -> None:
     for entry, (env, url) in servers.items():
         with _serving(entry, _minimal_env(**development, **env), tmp_path, url):
             assert httpx.get(url, timeout=5).status_code == 200, entry
-    migrated = _run("store.migrate", _minimal_env(**development), tmp_path)
+    migrated = _run("runtime.store.migrate", _minimal_env(**development), tmp_path)
     assert migrated.returncode == 0, migrated.stderr[-2000:]
     assert (tmp_path / "data" / "consignado.db").exists()  # the embedded default, in its own folder

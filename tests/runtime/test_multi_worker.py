@@ -18,14 +18,14 @@ import pytest
 from temporalio.api.enums.v1 import EventType, PendingActivityState
 from temporalio.client import Client
 
-from devstack.samples import COMPLETES, sample_cpf, sample_request, signature_now
-from devstack.stack import LocalStack, StackConfig, running
-from loan.state import Stage, Status
+from devtools.devstack.samples import COMPLETES, sample_cpf, sample_request, signature_now
+from devtools.devstack.stack import LocalStack, StackConfig, running
 from runtime.settings import TemporalSettings
 from runtime.temporal import connect
 from starter.api import LoanService
 from tests.conftest import FAST_SANDBOX, TEST_CODEC_KEYS
 from tests.support.clock import needs_real_clock
+from workflows.loan.state import Stage, Status
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from devstack.stack import ROOT
+from devtools.devstack.stack import ROOT
 from runtime.telemetry import RedactingSpanProcessor
 
 CPF = "52998224725"

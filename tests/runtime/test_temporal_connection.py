@@ -10,7 +10,7 @@ import pytest
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.service import TLSConfig
 
-from devstack.stack import LocalStack
+from devtools.devstack.stack import LocalStack
 from runtime.settings import TemporalSettings
 from runtime.temporal import connect
 from tests.support.tls import make_pki, tls_frontend

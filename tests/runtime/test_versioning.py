@@ -20,18 +20,18 @@ from temporalio.common import PinnedVersioningOverride, VersioningBehavior, Work
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
-from devstack.stack import LocalStack
-from loan.contract import LoanInput, loan_workflow_id
-from loan.rules import current_rules
-from loan.state import Stage, Status
-from loan.workflow import LoanWorkflow
+from devtools.devstack.stack import LocalStack
 from ops.promote_build import promote
 from runtime.settings import WorkerSettings
-from tests.loan.conftest import Loan
 from tests.support import webhooks
 from tests.support.fake_provider import FakeProvider
 from tests.support.loans import document_files, loan_request
 from tests.support.temporal import eventually
+from tests.workflows.loan.conftest import Loan
+from workflows.loan.contract import LoanInput, loan_workflow_id
+from workflows.loan.rules import current_rules
+from workflows.loan.state import Stage, Status
+from workflows.loan.workflow import LoanWorkflow
 
 pytestmark = pytest.mark.integration
 
@@ -53,7 +53,7 @@ async def _finish(loan: Loan) -> Status:
 
 
 def _signature() -> Any:
-    from tests.loan.conftest import signature
+    from tests.workflows.loan.conftest import signature
 
     return signature()
 

@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from devstack.samples import COMPLETES, sample_cpf, sample_request
-from devstack.stack import LocalStack
+from devtools.devstack.samples import COMPLETES, sample_cpf, sample_request
+from devtools.devstack.stack import LocalStack
 from domain.calendar import SAO_PAULO
 from tests.starter.test_cli import cli
 

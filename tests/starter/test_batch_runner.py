@@ -15,8 +15,6 @@ from typing import Any
 import pytest
 
 from domain.loan import CancelRequest, Product, Reapresentacao
-from loan.client import LoanActionRefused
-from loan.state import LoanState, Stage, Status
 from starter import cli
 from starter.api import LoanService
 from starter.cli import (
@@ -31,6 +29,8 @@ from starter.cli import (
     batch_exit_code,
     run_batch,
 )
+from starter.client import LoanActionRefused
+from workflows.loan.state import LoanState, Stage, Status
 
 
 def _loans(*keys: str) -> list[dict[str, Any]]:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from devstack.samples import SAMPLES, sample_cpf, sample_request
-from devstack.stack import ROOT, LocalStack
+from devtools.devstack.samples import SAMPLES, sample_cpf, sample_request
+from devtools.devstack.stack import ROOT, LocalStack
 
 pytestmark = pytest.mark.integration
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
+from activities.wire import encode
 from domain.loan import Product
-from loan.state import EventRecord, LoanState, PricedOption, RuleFailure, Stage, Status
-from provider.wire import encode
 from starter import cli
 from starter.cli import installment_count, money, percent, print_state, when
+from workflows.loan.state import EventRecord, LoanState, PricedOption, RuleFailure, Stage, Status
 
 OPTION = PricedOption(
     disbursement_date=date(2026, 12, 3),

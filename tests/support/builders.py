@@ -7,9 +7,9 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from activities.qitech.models.consultation import AuthorizationTerm, BalanceRequest, BenefitsRequest
+from activities.qitech.models.debt import AttachedDocuments, DebtIssuanceRequest, SignatureEvidence
 from domain.calendar import SAO_PAULO
-from provider.models.consultation import AuthorizationTerm, BalanceRequest, BenefitsRequest
-from provider.models.debt import AttachedDocuments, DebtIssuanceRequest, SignatureEvidence
 
 PURCHASER_CNPJ = "32402502000135"  # seed 004's purchaser_document_number
 

@@ -13,8 +13,10 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from loan.activities import pin_current_rules
-from loan.activity_models import (
+from activities.errors import BUSINESS_ERROR, INVALID_DOCUMENT
+from activities.qitech.adapter import pin_current_rules
+from activities.qitech.models.webhooks import ReceivedWebhook
+from workflows.loan.activity_models import (
     ConfirmBalanceInput,
     ConsultationInput,
     CorrectionInput,
@@ -33,9 +35,7 @@ from loan.activity_models import (
     Simulated,
     SimulateInput,
 )
-from loan.errors import BUSINESS_ERROR, INVALID_DOCUMENT
-from loan.state import PricedOption, PricingCheck
-from provider.models.webhooks import ReceivedWebhook
+from workflows.loan.state import PricedOption, PricingCheck
 
 
 @dataclass

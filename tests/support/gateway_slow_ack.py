@@ -1,7 +1,7 @@
 """``python -m tests.support.gateway_slow_ack``: the real gateway, except that once a webhook is stored
 (committed to the inbox) it waits ``GATEWAY_TEST_PAUSE_AFTER_STORE_SECONDS`` before answering — a
 window a crash test kills the process in, so the provider never gets the acknowledgement of an event
-the inbox already holds. Test support only: production runs ``python -m gateway``."""
+the inbox already holds. Test support only: production runs ``python -m webhooks.gateway``."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import asyncio
 import os
 from typing import Any
 
-from gateway.__main__ import main
-from inbox.store import Inbox
+from webhooks.gateway.__main__ import main
+from webhooks.inbox.store import Inbox
 
 PAUSE = float(os.environ.get("GATEWAY_TEST_PAUSE_AFTER_STORE_SECONDS", "5"))
 _store = Inbox.put

@@ -6,8 +6,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from activities.qitech.models.portability import LegSignature, ProposalRequest
 from domain.calendar import SAO_PAULO
-from provider.models.portability import LegSignature, ProposalRequest
 from tests.support.builders import PURCHASER_CNPJ, today
 
 ORIGIN_ISPB = "60746948"  # Bradesco, one of the sandbox's CTC participants

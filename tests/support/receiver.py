@@ -11,9 +11,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from provider import webhook_v2
-from provider.models.webhooks import load_json, unwrap
-from provider.webhook_signature import SignatureRejected
+from activities.qitech import webhook_v2
+from activities.qitech.models.webhooks import load_json, unwrap
+from activities.qitech.webhook_signature import SignatureRejected
 
 
 @dataclass

@@ -67,7 +67,7 @@ async def eventually(check: Callable[[], Awaitable[T | None]], *, seconds: float
 
 
 async def query_state(handle: WorkflowHandle[Any, Any]) -> Any:
-    from loan.workflow import LoanWorkflow
+    from workflows.loan.workflow import LoanWorkflow
 
     return await handle.query(LoanWorkflow.query_state)
 

@@ -9,9 +9,9 @@ import uuid
 
 from pydantic import SecretStr
 
-from provider.client import Credentials, ProviderClient
-from store.db import create_engine
-from store.tokens import SqlTokenStore
+from activities.qitech.client import Credentials, ProviderClient
+from activities.qitech.tokens import SqlTokenStore
+from runtime.store.db import create_engine
 from tests.support.builders import benefits_request
 from tests.support.data import make_cpf
 

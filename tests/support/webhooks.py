@@ -6,8 +6,8 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
+from activities.qitech.models.webhooks import ReceivedWebhook, event_identity, parse_webhook
 from domain.calendar import SAO_PAULO
-from provider.models.webhooks import ReceivedWebhook, event_identity, parse_webhook
 
 
 def received(body: dict[str, Any], *, event_id: str | None = None) -> ReceivedWebhook:

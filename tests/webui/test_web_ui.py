@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from temporalio.client import Client
 
-from devstack.samples import SAMPLES, sample_cpf, sample_request
-from devstack.stack import LocalStack
-from loan.state import Stage
+from devtools.devstack.samples import SAMPLES, sample_cpf, sample_request
+from devtools.devstack.stack import LocalStack
 from starter.api import LoanService
+from workflows.loan.state import Stage
 
 pytestmark = pytest.mark.integration
 

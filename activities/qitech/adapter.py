@@ -1,0 +1,518 @@
+"""The loan's calls to the provider, as Temporal activities."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Protocol
+
+import httpx
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities import documents
+from activities.errors import BUSINESS_ERROR, invalid_document, provider_errors
+from activities.qitech import mapping
+from activities.qitech.client import ProviderClient
+from activities.qitech.errors import ALREADY_DONE_CODES, ProviderBusinessError
+from activities.qitech.lookup import collateral_event, debt_event, proposal_events
+from activities.qitech.models.debt import AttachedDocuments, BalanceRequestConfirmation, Recalculate, SignatureEvidence
+from activities.qitech.models.portability import (
+    CreditOperationAnswer,
+    InstallmentReduction,
+    LegSignature,
+    OriginContractQuery,
+)
+from activities.qitech.models.webhooks import ProviderWebhook, ReceivedWebhook
+from activities.qitech.participants import TABLE as CTC_PARTICIPANTS_TABLE
+from activities.qitech.participants import CtcParticipantsCatalog
+from activities.qitech.portability_enumerators import CreditOperationLeg
+from activities.qitech.render import quote_request_from
+from domain.loan import DocumentRef
+from domain.pricing.engine import PricingError, quote
+from domain.pricing.portability import TrocoLeg
+from domain.pricing.portability import price_portability as portability_price
+from domain.pricing.product import ProductConfig
+from domain.regulation import AUTHORIZATION_TERM_VALIDITY_DAYS
+from workflows.loan.activity_models import (
+    ConfirmBalanceInput,
+    ConsultationInput,
+    CorrectionInput,
+    DebtKeyInput,
+    DocumentsInput,
+    Issued,
+    IssueInput,
+    LookedUp,
+    LookupInput,
+    OriginQueried,
+    OriginQueryInput,
+    PortabilityPriced,
+    PortabilityPricingInput,
+    PortabilityReduced,
+    PortabilityReductionInput,
+    ProposalInput,
+    ProposalKeyInput,
+    ProposalLookupInput,
+    Proposed,
+    ProviderKey,
+    ReapresentacaoInput,
+    Recalculated,
+    RecalculateInput,
+    ReleaseInput,
+    SignInput,
+    SignLegsInput,
+    Simulated,
+    SimulateInput,
+    TermUploaded,
+    TermUploadInput,
+)
+from workflows.loan.rules import LoanPolicy, LoanRules, current_rules
+from workflows.loan.state import PricingCheck, Signer
+
+
+class KeyClaimer(Protocol):
+    """Tells the webhook router that a provider key belongs to a loan (inbox.routes implements it)."""
+
+    async def claim(self, key: str, loan_id: str) -> None: ...
+
+    async def release(self, keys: list[str], loan_id: str) -> None: ...
+
+
+@activity.defn
+async def pin_current_rules(policy: LoanPolicy) -> LoanRules:
+    """The worker's current rule set, for a loan whose caller sent none (recorded in its history)."""
+    return current_rules(policy)
+
+
+class LoanActivities:
+    """Activities share one provider client (token, connection pool) per worker process."""
+
+    def __init__(
+        self,
+        provider: ProviderClient,
+        claimer: KeyClaimer,
+        lender: mapping.LenderTerms,
+        product: ProductConfig,
+        http: httpx.AsyncClient | None = None,
+        participants: CtcParticipantsCatalog | None = None,
+    ) -> None:
+        self._provider = provider
+        self._participants = participants
+        self._claimer = claimer
+        self._lender = lender
+        self._product = product
+        self._http = http or httpx.AsyncClient(timeout=httpx.Timeout(10.0))
+
+    def all(self) -> list[Callable[..., Any]]:
+        return [
+            self.request_benefits,
+            self.request_balance,
+            self.simulate,
+            self.issue_debt,
+            self.attach_documents,
+            self.sign,
+            self.correct_collateral,
+            self.recalculate,
+            self.confirm_balance_request,
+            self.cancel_permanently,
+            self.change_disbursement_date,
+            self.release_provider_keys,
+            self.upload_authorization_term,
+            self.look_up_provider_state,
+            self.create_proposal,
+            self.sign_legs,
+            self.cancel_proposal,
+            self.look_up_proposal,
+            self.price_portability,
+            self.query_origin_contract,
+            self.reduce_portability_installment,
+            self.refresh_ctc_participants,
+            pin_current_rules,
+        ]
+
+    @activity.defn
+    @provider_errors
+    async def request_benefits(self, consultation: ConsultationInput) -> ProviderKey:
+        created = await self._provider.request_benefits(
+            mapping.benefits_request(consultation.request, term_document_key=consultation.term_document_key),
+            idempotency_key=f"{consultation.request.request_key}:benefits",
+        )
+        await self._claimer.claim(created.benefits_request_key, consultation.loan_id)
+        return ProviderKey(key=created.benefits_request_key, status=str(created.status))
+
+    @activity.defn
+    @provider_errors
+    async def request_balance(self, consultation: ConsultationInput) -> ProviderKey:
+        # A new balance request during the averbação (attempt 1, 2, ...) relies on the term this loan
+        # already sent while it is valid (seed 004 §2 case 1); otherwise the term goes again (case 2).
+        term = consultation.request.authorization_term
+        still_valid = datetime.now(UTC) < term.signed_at + timedelta(days=AUTHORIZATION_TERM_VALIDITY_DAYS.value)
+        created = await self._provider.request_balance(
+            mapping.balance_request(
+                consultation.request,
+                benefit_number=consultation.benefit_number,
+                with_term=not (consultation.attempt > 0 and still_valid),
+                term_document_key=consultation.term_document_key,
+            ),
+            idempotency_key=f"{consultation.request.request_key}:balance:{consultation.attempt}",
+        )
+        await self._claimer.claim(created.balance_request_key, consultation.loan_id)
+        return ProviderKey(key=created.balance_request_key, status=str(created.status))
+
+    @activity.defn
+    @provider_errors
+    async def upload_authorization_term(self, upload: TermUploadInput) -> TermUploaded:
+        """The IN100 term's signed PDF: checked (PDF/A, at most 2 MB) and uploaded once."""
+        try:
+            content = await documents.fetch(upload.term, self._http, field="authorization_term")
+            documents.check_pdfa(content, "authorization_term")
+        except documents.DocumentUnusable as error:
+            raise invalid_document(str(error)) from None
+        uploaded = await self._provider.upload_document(
+            content,
+            filename="authorization_term.pdf",
+            content_type="application/pdf",
+            idempotency_key=f"{upload.request_key}:term:{documents.digest(content)[:32]}",
+        )
+        return TermUploaded(document_key=uploaded.document_key)
+
+    @activity.defn
+    @provider_errors
+    async def simulate(self, simulation: SimulateInput) -> Simulated:
+        result = await self._provider.simulate(mapping.simulation_request(simulation.request, self._lender))
+        options = mapping.priced(result.data.disbursement_options)
+        try:
+            local = quote(quote_request_from(mapping.financial(simulation.request, self._lender)), self._product)
+            differences = mapping.compare(options, mapping.local_priced(local.options, simulation.request.payoff))
+        except PricingError as error:
+            differences = [f"local engine cannot price this request: {error}"]
+        return Simulated(options=options, pricing_check=PricingCheck(matches=not differences, differences=differences))
+
+    @activity.defn
+    @provider_errors
+    async def issue_debt(self, issuance: IssueInput) -> Issued:
+        # The requester_identifier_key is the workflow's (a UUID of the request key, or the key itself
+        # for loans issued before that): a retried POST /debt returns the same debt.
+        answer = await self._provider.issue_debt(
+            mapping.issuance_request(
+                issuance.request,
+                self._lender,
+                issuance.assistance_type,
+                requester_key=issuance.requester_identifier_key,
+                accounts=issuance.disbursement_accounts,
+                politically_exposed=issuance.politically_exposed,
+                benefit_number=issuance.benefit_number,
+            )
+        )
+        await self._claimer.claim(answer.key, issuance.loan_id)
+        data = answer.data
+        contract = data.contract
+        return Issued(
+            debt_key=answer.key,
+            contract_number=contract.number if contract else None,
+            related_party_key=mapping.signer_related_party_key(data, issuance.request) or "",
+            options=mapping.priced(data.disbursement_options),
+            contract_urls=list(contract.urls) if contract else [],
+            signers=[
+                Signer(
+                    name=s.signer_name,
+                    document_number=s.signer_document_number,
+                    role=s.signer_role,
+                    email=s.signer_email,
+                    signature_url=s.signature_url,
+                )
+                for s in (contract.all_signers if contract else [])
+            ],
+        )
+
+    async def _upload(self, request_key: str, role: str, ref: DocumentRef) -> str:
+        try:
+            content = await documents.fetch(ref, self._http, field=role)
+            documents.check_jpeg(content, role)
+        except documents.DocumentUnusable as error:
+            raise invalid_document(str(error)) from None
+        # Same document, same key: a retried upload returns the document already stored.
+        uploaded = await self._provider.upload_document(
+            content,
+            filename=f"{role}.jpg",
+            content_type="image/jpeg",
+            idempotency_key=f"{request_key}:document:{role}:{documents.digest(content)[:32]}",
+        )
+        return uploaded.document_key
+
+    @activity.defn
+    @provider_errors
+    async def attach_documents(self, attachment: DocumentsInput) -> None:
+        docs = attachment.documents
+        keys = {
+            role: await self._upload(attachment.request_key, role, ref)
+            for role, ref in (
+                ("identity_front", docs.identity_front),
+                ("identity_back", docs.identity_back),
+                ("selfie", docs.selfie),
+            )
+        }
+        await self._provider.attach_documents(
+            attachment.debt_key,
+            attachment.related_party_key,
+            AttachedDocuments.model_validate(
+                {
+                    "document_identification": keys["identity_front"],
+                    "document_identification_back": keys["identity_back"],
+                    "selfie": keys["selfie"],
+                }
+            ),
+        )
+
+    @activity.defn
+    @provider_errors
+    async def sign(self, signature: SignInput) -> None:
+        await self._provider.sign(
+            signature.debt_key, SignatureEvidence.model_validate(signature.submission.model_dump())
+        )
+
+    @staticmethod
+    async def _once(action: str, call: Awaitable[object]) -> None:
+        """A change at the provider, made once: on a retry (the first attempt's answer may have been
+        lost after the provider applied it), the provider saying the change is already in place is
+        success, not a refusal. On a first attempt a refusal is a refusal."""
+        try:
+            await call
+        except ProviderBusinessError as refused:
+            if activity.info().attempt > 1 and refused.code in ALREADY_DONE_CODES.get(action, frozenset()):
+                activity.logger.info("%s already in place at the provider (a lost answer): done", action)
+                return
+            raise
+
+    @activity.defn
+    @provider_errors
+    async def correct_collateral(self, correction: CorrectionInput) -> None:
+        await self._once(
+            "correct_collateral",
+            self._provider.correct_collateral(
+                correction.debt_key, mapping.collateral_correction(correction.fix, correction.account_holder_cpf)
+            ),
+        )
+
+    @activity.defn
+    @provider_errors
+    async def recalculate(self, recalculation: RecalculateInput) -> Recalculated:
+        answer = await self._provider.recalculate(
+            recalculation.debt_key, Recalculate(installment_face_value=recalculation.installment_value)
+        )
+        return Recalculated(options=mapping.priced(answer.data.disbursement_options))
+
+    @activity.defn
+    @provider_errors
+    async def confirm_balance_request(self, confirmation: ConfirmBalanceInput) -> None:
+        await self._once(
+            "confirm_balance_request",
+            self._provider.confirm_balance_request(
+                confirmation.debt_key, BalanceRequestConfirmation(balance_request_key=confirmation.balance_request_key)
+            ),
+        )
+
+    @activity.defn
+    @provider_errors
+    async def cancel_permanently(self, debt: DebtKeyInput) -> None:
+        await self._once("cancel_permanently", self._provider.cancel_permanently(debt.debt_key))
+
+    @activity.defn
+    @provider_errors
+    async def change_disbursement_date(self, reapresentacao: ReapresentacaoInput) -> None:
+        await self._once(
+            "change_disbursement_date",
+            self._provider.change_disbursement_date(
+                reapresentacao.debt_key,
+                mapping.change_disbursement_date(
+                    reapresentacao.disbursement_date,
+                    reapresentacao.account,
+                    holder_name=reapresentacao.account_holder_name,
+                    holder_cpf=reapresentacao.account_holder_cpf,
+                ),
+            ),
+        )
+
+    @activity.defn
+    async def release_provider_keys(self, release: ReleaseInput) -> None:
+        await self._claimer.release(release.keys, release.loan_id)
+
+    @activity.defn
+    @provider_errors
+    async def look_up_provider_state(self, lookup: LookupInput) -> LookedUp:
+        """Reconciliation: the provider's own state of this loan's debt, as the events it implies."""
+        found: list[tuple[str, ProviderWebhook]] = []
+        if lookup.requester_identifier_key:
+            operation = await self._provider.credit_operation(lookup.requester_identifier_key)
+            if operation is not None and (event := debt_event(lookup.debt_key, operation)):
+                found.append(event)
+        if lookup.collateral:
+            collateral = await self._provider.get_collateral(lookup.debt_key)
+            if event := collateral_event(lookup.debt_key, collateral):
+                found.append(event)
+        now = datetime.now(UTC)
+        return LookedUp(
+            events=[ReceivedWebhook(event_id=identity, received_at=now, webhook=webhook) for identity, webhook in found]
+        )
+
+    @activity.defn
+    @provider_errors
+    async def create_proposal(self, proposal: ProposalInput) -> Proposed:
+        """A portability proposal (and its troco), created once (an idempotency key the sandbox
+        honours; the provider publishes no requester key for proposals); its keys routed to the loan
+        before the workflow sees them, as every provider key is."""
+        request = proposal.request
+        await self._origin_is_a_participant(request.portability.origin_bank_ispb if request.portability else None)
+        answer = await self._provider.create_proposal(
+            mapping.proposal_request(
+                request, self._lender, proposal.assistance_type, politically_exposed=proposal.politically_exposed
+            ),
+            idempotency_key=f"{request.request_key}:proposal",
+        )
+        legs = {
+            leg.value: answer.leg(leg)
+            for leg in (CreditOperationLeg.PORTABILITY, CreditOperationLeg.REFINANCING)
+            if answer.leg(leg) is not None
+        }
+        proposed = Proposed(
+            proposal_key=answer.proposal_key,
+            portability_leg_key=answer.portability_credit_operation.credit_operation_key
+            if answer.portability_credit_operation
+            else None,
+            refinancing_leg_key=answer.refinancing_credit_operation.credit_operation_key
+            if answer.refinancing_credit_operation
+            else None,
+            signing_links={name: leg.document_url for name, leg in legs.items() if leg and leg.document_url},
+            portability_installment=leg_installment(answer.portability_credit_operation),
+            troco=answer.refinancing_credit_operation.final_disbursement_amount
+            if answer.refinancing_credit_operation
+            else None,
+        )
+        for key in (proposed.proposal_key, proposed.portability_leg_key, proposed.refinancing_leg_key):
+            if key:
+                await self._claimer.claim(key, proposal.loan_id)
+        return proposed
+
+    async def _origin_is_a_participant(self, ispb: str | None) -> None:
+        if self._participants is None or ispb is None:
+            return
+        if await self._participants.participant(ispb) is None:
+            raise ApplicationError(
+                f"origin_bank_ispb {ispb} is not a CTC participant (seed 002 §9): no contract can be brought from it",
+                {"field": "portability.origin_bank_ispb"},
+                type=BUSINESS_ERROR,
+                non_retryable=True,
+            )
+
+    @activity.defn(name=CTC_PARTICIPANTS_TABLE)
+    @provider_errors
+    async def refresh_ctc_participants(self) -> int:
+        """The CTC participants from the provider into the store (their Schedule runs it)."""
+        if self._participants is None:
+            raise ApplicationError("this worker keeps no CTC participants catalog", non_retryable=True)
+        return len((await self._participants.refresh()).root)
+
+    @activity.defn
+    @provider_errors
+    async def sign_legs(self, signing: SignLegsInput) -> None:
+        """The borrower's signature of each leg's CCB (the same evidence for both)."""
+        evidence = signing.submission
+        for leg, link in signing.signing_links.items():
+            await self._provider.sign_leg(
+                signing.proposal_key,
+                CreditOperationLeg(leg),
+                LegSignature(
+                    signed_pdf_path=link,
+                    ip_address=evidence.ip_address,
+                    signature_datetime=evidence.signature_datetime,
+                    similarity_score=evidence.similarity_score,
+                    biometry_analysis_reference=evidence.biometry_analysis_reference,
+                ),
+            )
+
+    @activity.defn
+    @provider_errors
+    async def cancel_proposal(self, proposal: ProposalKeyInput) -> None:
+        """The proposal (and its legs) canceled at the provider, once."""
+        await self._once("cancel_proposal", self._provider.cancel_proposal(proposal.proposal_key))
+
+    @activity.defn
+    @provider_errors
+    async def query_origin_contract(self, query: OriginQueryInput) -> OriginQueried:
+        """Ask Dataprev what the origin bank released (seed 002 §12), once per attempt of the loan's;
+        the answer comes by webhook to the query's key, routed to the loan before it is returned."""
+        created = await self._provider.query_origin_contract(
+            query.portability_leg_key,
+            OriginContractQuery(portability_number=query.portability_number),
+            idempotency_key=f"{query.portability_leg_key}:origin:{query.attempt}",
+        )
+        await self._claimer.claim(created.origin_contract_request_key, query.loan_id)
+        return OriginQueried(origin_query_key=created.origin_contract_request_key)
+
+    @activity.defn
+    @provider_errors
+    async def reduce_portability_installment(self, reduction: PortabilityReductionInput) -> PortabilityReduced:
+        """The portability leg's installment lowered (seed 002 §13). On a retry the proposal is read
+        first: a leg already at (or below) the value was reduced by the attempt whose answer was lost."""
+        if activity.info().attempt > 1:
+            current = await self._provider.proposal(reduction.proposal_key)
+            leg = current.portability_credit_operation
+            installment = leg_installment(leg)
+            if leg is not None and installment is not None and installment <= reduction.installment_value:
+                return PortabilityReduced(installment_value=installment, document_url=leg.document_url)
+        answer = await self._provider.reduce_portability_installment(
+            reduction.proposal_key, InstallmentReduction(installment_face_value=reduction.installment_value)
+        )
+        return PortabilityReduced(
+            installment_value=leg_installment(answer) or reduction.installment_value, document_url=answer.document_url
+        )
+
+    @activity.defn
+    async def price_portability(self, pricing: PortabilityPricingInput) -> PortabilityPriced:
+        """The portability leg's installment and the troco, priced here to the cent (pricing.portability);
+        an offer above the rate cap or the installment maximum is refused, naming the field."""
+        request = pricing.request
+        port, terms = request.portability, request.financial
+        assert port is not None and terms.monthly_interest_rate is not None
+        troco = port.troco
+        try:
+            price = portability_price(
+                ported_balance=port.last_due_balance,
+                monthly_interest_rate=terms.monthly_interest_rate,
+                number_of_installments=terms.number_of_installments,
+                first_due_date=terms.first_due_date,
+                disbursement_date=pricing.today,
+                limit_days_to_disburse=terms.limit_days_to_disburse,
+                troco=TrocoLeg(troco.installment_value, troco.monthly_interest_rate) if troco else None,
+                max_monthly_rate=pricing.max_monthly_rate,
+                max_installments=pricing.max_installments,
+                product=self._product,
+            )
+        except PricingError as error:
+            return PortabilityPriced(refusal=str(error))
+        return PortabilityPriced(installment=price.installment, troco=price.troco)
+
+    @activity.defn
+    @provider_errors
+    async def look_up_proposal(self, lookup: ProposalLookupInput) -> LookedUp:
+        """Reconciliation for a portability: the proposal read back and each leg's last Dataprev
+        answer (seed 002 §10), as the events they imply (applied once each, by identity)."""
+        answer = await self._provider.proposal(lookup.proposal_key)
+        collaterals = {}
+        if lookup.collateral:
+            for leg in CreditOperationLeg:
+                if answer.leg(leg) is not None:
+                    collaterals[leg] = await self._provider.leg_collateral(lookup.proposal_key, leg)
+        now = datetime.now(UTC)
+        found = proposal_events(answer, collaterals)
+        return LookedUp(
+            events=[ReceivedWebhook(event_id=identity, received_at=now, webhook=webhook) for identity, webhook in found]
+        )
+
+
+def leg_installment(leg: CreditOperationAnswer | None) -> Decimal | None:
+    """A leg's installment as the provider priced it: its first option's first installment."""
+    if leg is None or not leg.disbursement_options or not leg.disbursement_options[0].installments:
+        return None
+    return leg.disbursement_options[0].installments[0].total_amount

@@ -1,0 +1,567 @@
+"""Async client for the provider's endpoints (paths and methods from seed 001; bodies from 004).
+
+Explicit timeouts; one bearer token per environment, shared by every worker process through a
+TokenStore, used until it expires and renewed once (single flight) when it has or when a call
+answers 401 (seed 000: one token per environment at a time, about an hour). Every call either returns
+a parsed model or raises a :mod:`activities.qitech.errors` exception the activities translate for Temporal.
+Nothing here logs a body: bodies carry CPFs, names and accounts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol, TypeVar
+
+import httpx
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from activities.qitech.errors import (
+    SUSPENDED_BACKOFF_SECONDS,
+    SUSPENDED_MARKERS,
+    ProviderAuthError,
+    ProviderBusinessError,
+    ProviderError,
+    ProviderSuspended,
+    ProviderUnavailable,
+)
+from activities.qitech.models.consultation import (
+    BalanceRequest,
+    BalanceRequestCreated,
+    BenefitsRequest,
+    BenefitsRequestCreated,
+)
+from activities.qitech.models.debt import (
+    AttachedDocuments,
+    BalanceRequestConfirmation,
+    ChangeDisbursementDate,
+    CollateralCorrection,
+    CollateralView,
+    CreditOperationView,
+    DebtAnswer,
+    DebtIssuanceRequest,
+    DisbursementDateChanged,
+    DocumentUploaded,
+    Recalculate,
+    SignatureEvidence,
+)
+from activities.qitech.models.notifications import NotificationEvent, NotificationEvents
+from activities.qitech.models.portability import (
+    CreditOperationAnswer,
+    CtcParticipants,
+    InstallmentReduction,
+    LegSignature,
+    OriginContractQuery,
+    OriginContractRequestCreated,
+    ProposalAnswer,
+    ProposalRequest,
+)
+from activities.qitech.models.simulation import DebtSimulationRequest, SimulationResult
+from activities.qitech.portability_enumerators import CreditOperationLeg
+from activities.wire import decode, encode
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class Paths:
+    """Endpoint paths (seed 001 prints them; 004 omits them). One place to change if they move."""
+
+    TOKEN = "/oauth/token"  # noqa: S105 - a path, not a secret; not in the seeds: a standard OAuth2 client-credentials endpoint
+    REVOKE = "/oauth/revoke"  # seed 000 says a valid token must be revoked before another; path assumed
+    UPLOAD = "/upload"  # seed 001 §1: "utilizar a GUID retornada no endpoint /upload"
+    BENEFITS_REQUEST = "/social_security/benefits_request"
+    BALANCE_REQUEST = "/social_security/balance_request"
+    DEBT_SIMULATION = "/debt_simulation"
+    DEBT = "/debt"
+
+    @staticmethod
+    def attached_document(debt_key: str, related_party_key: str) -> str:
+        return f"/debt/{debt_key}/related_party/{related_party_key}/attached_document"
+
+    @staticmethod
+    def signed(debt_key: str) -> str:
+        return f"/debt/{debt_key}/signed"
+
+    @staticmethod
+    def collateral(debt_key: str) -> str:
+        return f"/debt/{debt_key}/collateral"
+
+    @staticmethod
+    def cancel_permanently(debt_key: str) -> str:
+        return f"/debt/{debt_key}/cancel_permanently"
+
+    @staticmethod
+    def change_disbursement_date(debt_key: str) -> str:
+        return f"/debt/{debt_key}/change_disbursement_date"
+
+    @staticmethod
+    def recalculate(debt_key: str) -> str:
+        return f"/v2/credit_operation/{debt_key}/recalculate"
+
+    NOTIFICATION_EVENTS = "/notification/events"  # published (resend API)
+
+    @staticmethod
+    def resend_callback(event_key: str, callback_key: str) -> str:
+        # Published as a PATCH naming both keys; the path itself was not readable: assumed.
+        return f"/notification/events/{event_key}/callbacks/{callback_key}"
+
+    @staticmethod
+    def credit_operation_by_requester_key(requester_identifier_key: str) -> str:
+        return f"/v2/credit_operation/requester_identifier_key/{requester_identifier_key}"  # published
+
+    @staticmethod
+    def balance_request_confirmation(debt_key: str) -> str:
+        # Seed 004 §7 says to "send a request in the format below" and prints none: assumed path.
+        return f"/debt/{debt_key}/collateral/balance_request_confirmation"
+
+    # Port+Refin (seed 002; provider.models.portability).
+    CTC_PARTICIPANTS = "/v2/credit_transfer/participants"  # seed 002 §9
+    # docs.qitech.com.br/documentation/guides/INSS/portability+refinancing/proposta
+    PROPOSAL = "/v2/credit_transfer/proposal"
+
+    @staticmethod
+    def proposal(proposal_key: str) -> str:
+        # Read (GET) and cancel (DELETE) the proposal: the proposta page says it is fetched, a
+        # lender's public integration deletes it here; the path itself is assumed.
+        return f"/v2/credit_transfer/proposal/{proposal_key}"
+
+    @staticmethod
+    def proposal_leg(proposal_key: str, leg: CreditOperationLeg) -> str:
+        # Seed 002 §13: PUT .../portability_credit_operation lowers the installment.
+        return f"/v2/credit_transfer/proposal/{proposal_key}/{leg.value}"
+
+    @staticmethod
+    def proposal_leg_collateral(proposal_key: str, leg: CreditOperationLeg) -> str:
+        # Seed 002 §10 names the path parameter (credit-operation-type), not the path; this one is
+        # what a lender's public integration calls: assumed.
+        return f"/v2/credit_transfer/proposal/{proposal_key}/{leg.value}/collateral"
+
+    @staticmethod
+    def proposal_leg_signature(proposal_key: str, leg: CreditOperationLeg) -> str:
+        # No page we could read prints it; a lender's public integration signs here: assumed.
+        return f"/v2/credit_transfer/proposal/{proposal_key}/{leg.value}/signature"
+
+    @staticmethod
+    def portability_origin_contract(credit_operation_key: str) -> str:
+        return f"/social_security/reservation/external_key/{credit_operation_key}/portability_origin_contract"  # §12
+
+
+@dataclass(frozen=True)
+class ProviderCall:
+    """One answered call, for metrics: no body, no key (``endpoint`` is the path's template)."""
+
+    method: str
+    endpoint: str
+    status: int
+    code: str | None
+    seconds: float
+
+
+CallObserver = Callable[[ProviderCall], None]
+
+_KEY_SEGMENT = re.compile(r"/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|/\d{6,}")
+
+
+def endpoint_of(path: str) -> str:
+    """The path with its keys (UUIDs, long numbers) as ``{key}``: a bounded set of metric labels."""
+    return _KEY_SEGMENT.sub("/{key}", path.split("?", 1)[0])
+
+
+@dataclass(frozen=True)
+class Credentials:
+    client_id: str
+    client_secret: SecretStr
+
+
+DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=20.0, write=20.0, pool=5.0)
+EXPIRY_SKEW = timedelta(seconds=5)
+"""A token this close to its expiry counts as expired (clocks and the request's own flight time)."""
+
+SECOND_TOKEN_REFUSED = (409,)
+"""How the provider refuses a second token while one is valid (seed 000: one token per environment;
+"revogá-lo" first). Not published: assumed, in this one place (README, assumptions)."""
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    value: str
+    expires_at: datetime
+
+    def usable(self, *, now: datetime, stale: str | None = None) -> bool:
+        return self.value != stale and now < self.expires_at - EXPIRY_SKEW
+
+
+class TokenStore(Protocol):
+    """Where the environment's one token lives, shared by every worker process (store.tokens)."""
+
+    async def load(self) -> IssuedToken | None: ...
+
+    async def renew(
+        self, issue: Callable[[IssuedToken | None], Awaitable[IssuedToken]], *, stale: str | None
+    ) -> IssuedToken:
+        """Single flight: under an exclusive lock, return the stored token if it is usable and not
+        ``stale``; else ``issue`` a new one (given the one held, so it can be revoked) and store it."""
+        ...
+
+
+class MemoryTokenStore:
+    """One process's token (tests, tools): the lock is an asyncio one."""
+
+    def __init__(self) -> None:
+        self._token: IssuedToken | None = None
+        self._lock = asyncio.Lock()
+
+    async def load(self) -> IssuedToken | None:
+        return self._token
+
+    async def renew(
+        self, issue: Callable[[IssuedToken | None], Awaitable[IssuedToken]], *, stale: str | None
+    ) -> IssuedToken:
+        async with self._lock:
+            if self._token is not None and self._token.usable(now=datetime.now(UTC), stale=stale):
+                return self._token
+            self._token = await issue(self._token)
+            return self._token
+
+
+class _Token:
+    """The environment's bearer token (seed 000): one at a time, shared through the store, used
+    until it expires, renewed once (single flight) when it has or when the provider refuses it."""
+
+    def __init__(self, credentials: Credentials, store: TokenStore) -> None:
+        self._credentials = credentials
+        self._store = store
+
+    async def get(self, http: httpx.AsyncClient, *, stale: str | None = None) -> str:
+        token = await self._store.load()
+        if token is not None and token.usable(now=datetime.now(UTC), stale=stale):
+            return token.value
+        renewed = await self._store.renew(lambda held: self._issue(http, held), stale=stale)
+        return renewed.value
+
+    async def _issue(self, http: httpx.AsyncClient, held: IssuedToken | None) -> IssuedToken:
+        response = await self._post(http, Paths.TOKEN)
+        if response.status_code in SECOND_TOKEN_REFUSED:
+            # A token exists that this environment's store does not hold (lost, or issued elsewhere):
+            # revoke it, then ask again (seed 000).
+            log.warning("provider refused a second token: revoking the current one")
+            revoked = await self._post(http, Paths.REVOKE)
+            if revoked.status_code >= 300:
+                raise ProviderAuthError("provider refused to revoke its token", status=revoked.status_code)
+            response = await self._post(http, Paths.TOKEN)
+        if response.status_code in (400, 401, 403):
+            raise ProviderAuthError("provider refused our credentials", status=response.status_code, path=Paths.TOKEN)
+        if response.status_code >= 300:
+            raise ProviderUnavailable(f"token endpoint answered {response.status_code}", status=response.status_code)
+        body = response.json()
+        lifetime = timedelta(seconds=float(body.get("expires_in", 3600)))
+        return IssuedToken(value=str(body["access_token"]), expires_at=datetime.now(UTC) + lifetime)
+
+    async def _post(self, http: httpx.AsyncClient, path: str) -> httpx.Response:
+        form = {
+            "client_id": self._credentials.client_id,
+            "client_secret": self._credentials.client_secret.get_secret_value(),
+        }
+        if path == Paths.TOKEN:
+            form["grant_type"] = "client_credentials"
+        try:
+            return await http.post(path, data=form)
+        except httpx.TimeoutException:
+            raise ProviderUnavailable(f"timeout on {path}", path=path) from None
+        except httpx.TransportError as error:
+            raise ProviderUnavailable(f"cannot reach provider on {path}: {type(error).__name__}", path=path) from None
+
+
+def _error_fields(response: httpx.Response) -> tuple[str | None, str | None]:
+    try:
+        body = decode(response.content)
+    except ValueError:
+        return None, response.text[:300] or None
+    if isinstance(body, dict):
+        code = body.get("code")
+        description = body.get("description") or body.get("title") or body.get("message")
+        return (str(code) if code is not None else None), (str(description) if description else None)
+    return None, None
+
+
+def classify(response: httpx.Response, path: str) -> ProviderError | None:
+    """The error an answer means, or None for a success."""
+    status = response.status_code
+    if status < 300:
+        return None
+    text = response.text
+    if any(marker in text for marker in SUSPENDED_MARKERS):
+        return ProviderSuspended(
+            "Dataprev gateway suspended (AM 303001): retry after 30 s",
+            status=status,
+            code="AM 303001",
+            description="Runtime Error [State: SUSPENDED]",
+            retry_after=SUSPENDED_BACKOFF_SECONDS,
+            path=path,
+        )
+    code, description = _error_fields(response)
+    if status == 429 or status >= 500:
+        retry_after = response.headers.get("retry-after")
+        return ProviderUnavailable(
+            f"provider answered {status} on {path}",
+            status=status,
+            code=code,
+            description=description,
+            retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
+            path=path,
+        )
+    if status in (401, 403):
+        return ProviderAuthError(f"provider refused authorization ({status}) on {path}", status=status, path=path)
+    return ProviderBusinessError(
+        f"provider refused {path}: {code or status} {description or ''}".strip(),
+        status=status,
+        code=code,
+        description=description,
+        path=path,
+    )
+
+
+class ProviderClient:
+    """One instance per process (it pools connections and shares the token)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        credentials: Credentials,
+        *,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+        tokens: TokenStore | None = None,
+        observe: CallObserver | None = None,
+    ) -> None:
+        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
+        self._token = _Token(credentials, tokens or MemoryTokenStore())
+        self._observe = observe
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> ProviderClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # ------------------------------------------------------------ plumbing
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: BaseModel | None = None,
+        files: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        params: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        headers = {"Accept": "application/json"}
+        content: bytes | None = None
+        if body is not None:
+            content = encode(body)
+            headers["Content-Type"] = "application/json"
+        if idempotency_key:
+            # The provider does not document an idempotency header; the sandbox honours it and it is
+            # harmless elsewhere. Issuance is protected by requester_identifier_key regardless.
+            headers["Idempotency-Key"] = idempotency_key
+        token = await self._token.get(self._http)
+        for attempt in (1, 2):
+            headers["Authorization"] = f"Bearer {token}"
+            started = time.perf_counter()
+            try:
+                response = await self._http.request(
+                    method, path, content=content, files=files, headers=headers, params=params
+                )
+            except httpx.TimeoutException as error:
+                raise ProviderUnavailable(f"timeout on {method} {path}: {type(error).__name__}", path=path) from None
+            except httpx.TransportError as error:
+                raise ProviderUnavailable(
+                    f"cannot reach provider on {path}: {type(error).__name__}", path=path
+                ) from None
+            log.info(
+                "provider %s %s -> %s in %.0f ms",
+                method,
+                path,
+                response.status_code,
+                (time.perf_counter() - started) * 1000,
+            )
+            if response.status_code == 401 and attempt == 1:
+                # Expired or revoked early: one fresh token, one more try.
+                token = await self._token.get(self._http, stale=token)
+                continue
+            refused = classify(response, path)
+            if self._observe is not None:
+                self._observe(
+                    ProviderCall(
+                        method=method,
+                        endpoint=endpoint_of(path),
+                        status=response.status_code,
+                        code=refused.code if refused is not None else None,
+                        seconds=time.perf_counter() - started,
+                    )
+                )
+            if refused is not None:
+                raise refused
+            return response
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _parse(response: httpx.Response, model: type[M], path: str) -> M:
+        try:
+            return model.model_validate(decode(response.content))
+        except (ValueError, ValidationError) as error:
+            # A 2xx we cannot read is the provider's bug or a contract change; retrying may hit a
+            # fixed deployment, and the activity's retry policy bounds it.
+            raise ProviderUnavailable(f"unreadable answer from {path}: {str(error)[:200]}", path=path) from None
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        model: type[M],
+        *,
+        body: BaseModel | None = None,
+        idempotency_key: str | None = None,
+    ) -> M:
+        response = await self._send(method, path, body=body, idempotency_key=idempotency_key)
+        return self._parse(response, model, path)
+
+    # ------------------------------------------------------------ endpoints
+
+    async def upload_document(
+        self, content: bytes, *, filename: str, content_type: str, idempotency_key: str
+    ) -> DocumentUploaded:
+        response = await self._send(
+            "POST", Paths.UPLOAD, files={"file": (filename, content, content_type)}, idempotency_key=idempotency_key
+        )
+        return self._parse(response, DocumentUploaded, Paths.UPLOAD)
+
+    async def request_benefits(self, request: BenefitsRequest, *, idempotency_key: str) -> BenefitsRequestCreated:
+        return await self._call(
+            "POST", Paths.BENEFITS_REQUEST, BenefitsRequestCreated, body=request, idempotency_key=idempotency_key
+        )
+
+    async def request_balance(self, request: BalanceRequest, *, idempotency_key: str) -> BalanceRequestCreated:
+        return await self._call(
+            "POST", Paths.BALANCE_REQUEST, BalanceRequestCreated, body=request, idempotency_key=idempotency_key
+        )
+
+    async def simulate(self, request: DebtSimulationRequest) -> SimulationResult:
+        return await self._call("POST", Paths.DEBT_SIMULATION, SimulationResult, body=request)
+
+    async def issue_debt(self, request: DebtIssuanceRequest) -> DebtAnswer:
+        return await self._call(
+            "POST", Paths.DEBT, DebtAnswer, body=request, idempotency_key=request.requester_identifier_key
+        )
+
+    async def attach_documents(self, debt_key: str, related_party_key: str, documents: AttachedDocuments) -> None:
+        await self._send("POST", Paths.attached_document(debt_key, related_party_key), body=documents)
+
+    async def sign(self, debt_key: str, evidence: SignatureEvidence) -> DebtAnswer:
+        return await self._call("POST", Paths.signed(debt_key), DebtAnswer, body=evidence)
+
+    async def get_collateral(self, debt_key: str) -> CollateralView:
+        return await self._call("GET", Paths.collateral(debt_key), CollateralView)
+
+    async def correct_collateral(self, debt_key: str, correction: CollateralCorrection) -> None:
+        await self._send("PATCH", Paths.collateral(debt_key), body=correction)
+
+    async def cancel_permanently(self, debt_key: str) -> None:
+        await self._send("POST", Paths.cancel_permanently(debt_key))
+
+    async def change_disbursement_date(self, debt_key: str, request: ChangeDisbursementDate) -> DisbursementDateChanged:
+        return await self._call("POST", Paths.change_disbursement_date(debt_key), DisbursementDateChanged, body=request)
+
+    async def recalculate(self, debt_key: str, request: Recalculate) -> DebtAnswer:
+        return await self._call("POST", Paths.recalculate(debt_key), DebtAnswer, body=request)
+
+    async def confirm_balance_request(self, debt_key: str, request: BalanceRequestConfirmation) -> None:
+        await self._send("POST", Paths.balance_request_confirmation(debt_key), body=request)
+
+    async def credit_operation(self, requester_identifier_key: str) -> CreditOperationView | None:
+        """The debt this key created, as the provider holds it; None when it created none."""
+        path = Paths.credit_operation_by_requester_key(requester_identifier_key)
+        try:
+            return await self._call("GET", path, CreditOperationView)
+        except ProviderBusinessError as refused:
+            if refused.status == 404:
+                return None
+            raise
+
+    async def notification_events(
+        self, *, start: datetime, end: datetime, callback_status: str | None = None, origin_key: str | None = None
+    ) -> list[NotificationEvent]:
+        """The events the provider sent within ``start``..``end`` (at most 14 days apart)."""
+        params = {
+            "start_datetime": start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "end_datetime": end.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        if callback_status:
+            params["callback_status"] = callback_status
+        if origin_key:
+            params["origin_key"] = origin_key
+        response = await self._send("GET", Paths.NOTIFICATION_EVENTS, params=params)
+        return self._parse(response, NotificationEvents, Paths.NOTIFICATION_EVENTS).data
+
+    async def resend_callback(self, event_key: str, callback_key: str) -> None:
+        """Ask the provider to deliver one event's callback again (to the gateway, as any webhook)."""
+        await self._send("PATCH", Paths.resend_callback(event_key, callback_key))
+
+    # ------------------------------------------------------------ Port+Refin (seed 002)
+
+    async def ctc_participants(self) -> CtcParticipants:
+        """The banks a contract can be brought from (CTC/CIP participants, seed 002 §9)."""
+        return await self._call("GET", Paths.CTC_PARTICIPANTS, CtcParticipants)
+
+    async def create_proposal(self, request: ProposalRequest, *, idempotency_key: str) -> ProposalAnswer:
+        """Create the portability (+ troco refinancing) proposal. The provider publishes no requester
+        key for proposals: the idempotency key is a header, honoured by the sandbox."""
+        return await self._call("POST", Paths.PROPOSAL, ProposalAnswer, body=request, idempotency_key=idempotency_key)
+
+    async def proposal(self, proposal_key: str) -> ProposalAnswer:
+        """The proposal and its legs as the provider holds them now (for a loan that heard nothing)."""
+        return await self._call("GET", Paths.proposal(proposal_key), ProposalAnswer)
+
+    async def cancel_proposal(self, proposal_key: str) -> None:
+        await self._send("DELETE", Paths.proposal(proposal_key))
+
+    async def sign_leg(
+        self, proposal_key: str, leg: CreditOperationLeg, signature: LegSignature
+    ) -> CreditOperationAnswer:
+        return await self._call(
+            "POST", Paths.proposal_leg_signature(proposal_key, leg), CreditOperationAnswer, body=signature
+        )
+
+    async def leg_collateral(self, proposal_key: str, leg: CreditOperationLeg) -> CollateralView:
+        """A leg's averbação: the last Dataprev answer and when it came (seed 002 §10)."""
+        return await self._call("GET", Paths.proposal_leg_collateral(proposal_key, leg), CollateralView)
+
+    async def reduce_portability_installment(
+        self, proposal_key: str, reduction: InstallmentReduction
+    ) -> CreditOperationAnswer:
+        """A smaller installment for the portability leg (seed 002 §13): a new CCB, to be signed again."""
+        path = Paths.proposal_leg(proposal_key, CreditOperationLeg.PORTABILITY)
+        return await self._call("PUT", path, CreditOperationAnswer, body=reduction)
+
+    async def query_origin_contract(
+        self, credit_operation_key: str, query: OriginContractQuery, *, idempotency_key: str
+    ) -> OriginContractRequestCreated:
+        """Ask Dataprev what the origin bank released (seed 002 §12); the answer comes by webhook."""
+        return await self._call(
+            "POST",
+            Paths.portability_origin_contract(credit_operation_key),
+            OriginContractRequestCreated,
+            body=query,
+            idempotency_key=idempotency_key,
+        )

@@ -1,0 +1,474 @@
+"""From a loan (our model) to the provider's request shapes, and from its answers to ours. Pure."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from pydantic import ValidationError
+
+from activities.qitech.enumerators import OperationCategory
+from activities.qitech.models.common import DisbursementAccount as ProviderAccount
+from activities.qitech.models.consultation import AuthorizationTerm, BalanceRequest, BenefitsRequest
+from activities.qitech.models.debt import (
+    AdditionalData,
+    Borrower,
+    ChangeDisbursementDate,
+    Collateral,
+    CollateralBankAccount,
+    CollateralCorrection,
+    DebtData,
+    DebtIssuanceRequest,
+    LegalRepresentative,
+    ReapresentacaoAccount,
+)
+from activities.qitech.models.portability import (
+    OriginContract,
+    PortabilityCreditOperation,
+    PortabilityFinancial,
+    ProposalRequest,
+    RefinancingCreditOperation,
+    RefinancingFinancial,
+    TrocoAccount,
+)
+from activities.qitech.models.simulation import (
+    DebtSimulationRequest,
+    DisbursementOption,
+    Financial,
+    FineConfiguration,
+    RefinancedOperation,
+)
+from domain.benefit import BenefitFacts
+from domain.loan import CollateralFix, DisbursementAccount, LoanRequest, Person, Product, Rebate
+from domain.pricing.engine import QuoteOption
+from workflows.loan.state import PricedOption
+
+
+@dataclass(frozen=True)
+class LenderTerms:
+    """What the lender sets for every loan, outside the request (worker configuration)."""
+
+    purchaser_cnpj: str  # cessionário (seed 004: purchaser_document_number)
+    fine_monthly_rate: Decimal = Decimal("0.01")
+    fine_contract_rate: Decimal = Decimal("0.02")
+    subcorban_cnpj: str | None = None
+
+
+def requester_identifier_key(request_key: str) -> str:
+    """The provider's ``requester_identifier_key`` for a loan: a UUID (the provider publishes it as a
+    UUID4 — docs.qitech.com.br/documentation/emissao_de_divida/consulta_por_requester_identifier_key)
+    derived from the caller's request key, so every retry of the issuance sends the same one.
+
+    SHA-256 of the key under a fixed namespace, with the version (4) and variant bits set: the shape
+    of a UUID4, without its randomness (which would defeat the retry)."""
+    digest = bytearray(hashlib.sha256(REQUESTER_KEY_NAMESPACE + request_key.encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x40
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    return str(uuid.UUID(bytes=bytes(digest)))
+
+
+REQUESTER_KEY_NAMESPACE = b"consignado-orchestrator/requester_identifier_key/"
+
+
+def authorization_term(request: LoanRequest, *, document_key: str | None = None) -> AuthorizationTerm:
+    """The IN100 term as the provider wants it; ``document_key`` is the uploaded PDF of a term the
+    caller gave as a document (loan.documents checks and uploads it)."""
+    signer = request.signer
+    term = request.authorization_term
+    signed_object: dict[str, object] = (
+        {"raw_text": term.raw_text} if term.raw_text else {"document_key": document_key or term.document_key}
+    )
+    return AuthorizationTerm.model_validate(
+        {
+            "document_number": request.borrower.cpf,
+            "legal_representative_document_number": request.legal_representative.cpf
+            if request.legal_representative
+            else None,
+            "signature": {
+                "signer": {
+                    "name": signer.name,
+                    "email": signer.email or "",
+                    "phone": signer.phone,
+                    "document_number": signer.cpf,
+                },
+                "authenticity": {
+                    "timestamp": term.signed_at,
+                    "ip_address": term.ip_address,
+                    "session_id": term.session_id,
+                },
+                "signed_object": signed_object,
+            },
+        }
+    )
+
+
+def benefits_request(request: LoanRequest, *, term_document_key: str | None = None) -> BenefitsRequest:
+    return BenefitsRequest(
+        document_number=request.borrower.cpf,
+        authorization_term=authorization_term(request, document_key=term_document_key),
+    )
+
+
+def balance_request(
+    request: LoanRequest,
+    *,
+    benefit_number: str | None = None,
+    with_term: bool = True,
+    term_document_key: str | None = None,
+) -> BalanceRequest:
+    """Seed 004 §2: case 2 sends the term again (works whether or not the provider kept it); case 1
+    (``with_term=False``) relies on the one the benefits request sent."""
+    return BalanceRequest(
+        document_number=request.borrower.cpf,
+        benefit_number=benefit_number or request.benefit.number,
+        authorization_term=authorization_term(request, document_key=term_document_key) if with_term else None,
+    )
+
+
+def financial(request: LoanRequest, lender: LenderTerms, *, installment: Decimal | None = None) -> Financial:
+    terms = request.financial
+    fixed_installment = installment if installment is not None else terms.installment_value
+    return Financial(
+        first_due_date=terms.first_due_date,
+        disbursement_date=terms.disbursement_date,
+        limit_days_to_disburse=terms.limit_days_to_disburse,
+        number_of_installments=terms.number_of_installments,
+        installment_face_value=fixed_installment,
+        disbursed_amount=terms.disbursed_amount if installment is None else None,
+        monthly_interest_rate=terms.monthly_interest_rate,
+        fine_configuration=FineConfiguration(
+            monthly_rate=lender.fine_monthly_rate, contract_fine_rate=lender.fine_contract_rate
+        ),
+    )
+
+
+def _refinanced(request: LoanRequest) -> list[RefinancedOperation] | None:
+    keys = request.refinanced_operation_keys
+    return [RefinancedOperation(operation_key=k) for k in keys] if keys else None
+
+
+def simulation_request(request: LoanRequest, lender: LenderTerms) -> DebtSimulationRequest:
+    return DebtSimulationRequest(
+        financial=financial(request, lender), refinanced_credit_operations=_refinanced(request)
+    )
+
+
+def _person_fields(person: Person, *, is_pep: bool | None = None) -> dict[str, object]:
+    return {
+        "name": person.name,
+        "email": person.email,
+        "phone": person.phone,
+        "address": person.address,
+        "is_pep": person.is_pep or bool(is_pep),
+        "individual_document_number": person.cpf,
+        "birth_date": person.birth_date,
+        "mother_name": person.mother_name,
+    }
+
+
+def _borrower(person: Person, *, is_pep: bool | None) -> Borrower:
+    document = person.identity_document
+    return Borrower.model_validate(
+        {
+            **_person_fields(person, is_pep=is_pep),
+            "gender": person.gender,
+            "marital_status": person.marital_status,
+            **({"nationality": person.nationality} if person.nationality else {}),
+            "document_identification_type": document.kind if document else None,
+            "document_identification_number": document.number if document else None,
+            "document_identification_date": document.issued_on if document else None,
+        }
+    )
+
+
+def provider_account(account: DisbursementAccount, holder: Person) -> ProviderAccount:
+    return ProviderAccount(
+        name=account.holder_name or holder.name,
+        bank_code=account.bank_code,
+        branch_number=account.branch_number,
+        account_number=account.account_number,
+        account_digit=account.account_digit,
+        document_number=holder.cpf,
+        transfer_method=account.transfer_method,
+        account_type=account.account_type,
+        percentage_receivable=account.percentage,
+    )
+
+
+def signer_related_party_key(data: DebtData, request: LoanRequest) -> str | None:
+    """Where the signer's documents go: the legal representative's related party when there is one
+    (his documents, his signature), else the borrower's (seed 004 §5)."""
+    borrower_key = data.borrower.related_party_key if data.borrower else None
+    representative = request.legal_representative
+    if representative is None:
+        return borrower_key
+    for party in data.related_parties:
+        if party.role_type == "issuer_legal_representative" or party.document_number == representative.cpf:
+            return party.related_party_key
+    return borrower_key
+
+
+def expected_signer(request: LoanRequest) -> tuple[str, str]:
+    """(role, CPF) of who must sign the CCB: the legal representative for a represented beneficiary."""
+    if request.legal_representative:
+        return "issuer_legal_representative", request.legal_representative.cpf
+    return "issuer", request.borrower.cpf
+
+
+def same_account(one: DisbursementAccount, other: DisbursementAccount) -> bool:
+    """The same bank account, however its numbers are zero-padded."""
+
+    def plain(account: DisbursementAccount) -> tuple[str, ...]:
+        digits = (account.bank_code, account.branch_number, account.account_number, account.account_digit)
+        return tuple(part.lstrip("0") or "0" for part in digits)
+
+    return plain(one) == plain(other)
+
+
+def paying_account(benefit: BenefitFacts) -> DisbursementAccount | None:
+    """The account the benefit is paid into (balance answer's ``disbursement_bank_account``), as a
+    disbursement account: seeds 000 and 003 say to disburse there, where AN cannot happen."""
+    account = benefit.paying_account
+    if account is None:
+        return None
+    try:
+        return DisbursementAccount(
+            bank_code=account.bank_code,
+            branch_number=account.branch_number,
+            account_number=account.account_number,
+            account_digit=account.account_digit,
+        )
+    except ValidationError:
+        return None  # an account we could not pay into: the loan says so instead
+
+
+def _rebate(rebate: Rebate) -> dict[str, object]:
+    account = rebate.account
+    return {
+        "amount": rebate.amount,
+        "amount_type": rebate.amount_type,
+        "fee_type": rebate.fee_type,
+        "rebate_bank_account": {
+            "name": account.name,
+            "document_number": account.cnpj,
+            "bank_code": account.bank_code,
+            "branch_number": account.branch_number,
+            "account_number": account.account_number,
+            "account_digit": account.account_digit,
+        },
+    }
+
+
+def issuance_request(
+    request: LoanRequest,
+    lender: LenderTerms,
+    assistance_type: str | None,
+    *,
+    requester_key: str | None = None,
+    accounts: Sequence[DisbursementAccount] | None = None,
+    politically_exposed: bool | None = None,
+    benefit_number: str | None = None,
+) -> DebtIssuanceRequest:
+    """``POST /debt`` for every product and variant (seed 004 §4 cases 1 and 2: new credit,
+    refinancing, minimum-wage increase — alone or refinancing too — with or without a legal
+    representative; rebates; split accounts). ``accounts`` defaults to the request's;
+    ``requester_key`` to the request key (loans started before it became a UUID)."""
+    representatives = (
+        [LegalRepresentative.model_validate(_person_fields(request.legal_representative))]
+        if request.legal_representative
+        else None
+    )
+    collateral_data: dict[str, object] = {
+        "state": request.benefit.state,
+        "benefit_number": benefit_number or request.benefit.number,
+        "assistance_type": assistance_type,
+        "subcorban_document_number": lender.subcorban_cnpj,
+    }
+    if request.product == Product.MINIMUM_WAGE_INCREASE:
+        collateral_data["operation_category"] = OperationCategory.MINIMUM_WAGE_INCREASE
+    issuance_financial = financial(request, lender).model_dump(exclude_none=True)
+    if request.rebates:
+        issuance_financial["rebates"] = [_rebate(r) for r in request.rebates]
+    paid_into = list(accounts) if accounts is not None else request.disbursement_accounts
+    return DebtIssuanceRequest.model_validate(
+        {
+            "requester_identifier_key": requester_key or request.request_key,
+            "borrower": _borrower(request.borrower, is_pep=politically_exposed),
+            "related_parties": representatives,
+            "financial": issuance_financial,
+            "collaterals": [{"collateral_data": collateral_data}],
+            "additional_data": AdditionalData.model_validate({"contract": {"contract_number": request.contract_number}})
+            if request.contract_number
+            else None,
+            "purchaser_document_number": lender.purchaser_cnpj,
+            "disbursement_bank_accounts": [provider_account(a, request.borrower) for a in paid_into],
+            "refinanced_credit_operations": _refinanced(request),
+        }
+    )
+
+
+def collateral_correction(fix: CollateralFix, holder_cpf: str) -> CollateralCorrection:
+    account = None
+    if fix.disbursement_account:
+        account = CollateralBankAccount(
+            bank_code=fix.disbursement_account.bank_code,
+            account_branch=fix.disbursement_account.branch_number,
+            account_number=fix.disbursement_account.account_number,
+            account_digit=fix.disbursement_account.account_digit,
+            document_number=holder_cpf,
+        )
+    return CollateralCorrection(disbursement_bank_account=account, benefit_number=fix.benefit_number, name=fix.name)
+
+
+def change_disbursement_date(
+    disbursement_date: date, account: DisbursementAccount | None, *, holder_name: str, holder_cpf: str
+) -> ChangeDisbursementDate:
+    accounts = None
+    if account:
+        accounts = [
+            ReapresentacaoAccount(
+                name=holder_name,
+                document_number=holder_cpf,
+                bank_code=int(account.bank_code),
+                ispb_number=account.ispb_number,
+                branch_number=account.branch_number,
+                account_number=account.account_number,
+                account_digit=account.account_digit,
+                account_type=account.account_type or "checking_account",
+                percentage_receivable=account.percentage,
+            )
+        ]
+    return ChangeDisbursementDate(disbursement_date=disbursement_date, disbursement_bank_accounts=accounts)
+
+
+def priced(options: Sequence[DisbursementOption]) -> list[PricedOption]:
+    return [
+        PricedOption(
+            disbursement_date=o.disbursement_date,
+            first_due_date=o.first_due_date if not isinstance(o.first_due_date, str) else None,
+            last_due_date=(
+                o.installments[-1].business_due_date
+                if o.installments and not isinstance(o.installments[-1].business_due_date, str)
+                else None
+            ),
+            installment_value=o.installment_value,
+            issue_amount=o.issue_amount,
+            released_amount=o.released_amount,
+            total_iof=o.iof,
+            monthly_rate=o.prefixed_interest_rate.monthly_rate if o.prefixed_interest_rate else None,
+            monthly_cet=o.monthly_cet,
+            annual_cet=o.annual_cet_rate,
+        )
+        for o in options
+    ]
+
+
+def local_priced(options: Sequence[QuoteOption], payoff: Decimal = Decimal(0)) -> list[PricedOption]:
+    """The local engine's options; a refinancing's ``payoff`` comes out of what the borrower receives."""
+    return [
+        PricedOption(
+            disbursement_date=o.disbursement_date,
+            first_due_date=o.first_due_date,
+            last_due_date=o.last_due_date,
+            installment_value=o.installment_value,
+            issue_amount=o.issue_amount,
+            released_amount=o.disbursed_issue_amount - payoff,
+            total_iof=o.total_iof,
+            monthly_rate=o.rates.monthly,
+            monthly_cet=o.monthly_cet,
+            annual_cet=o.annual_cet,
+        )
+        for o in options
+    ]
+
+
+def compare(provider: Sequence[PricedOption], local: Sequence[PricedOption]) -> list[str]:
+    """Where the provider's figures differ from the local engine's, option by option."""
+    differences = []
+    by_date = {o.disbursement_date: o for o in local}
+    for theirs in provider:
+        ours = by_date.get(theirs.disbursement_date)
+        if ours is None:
+            differences.append(f"{theirs.disbursement_date}: option not in the local quote")
+            continue
+        for field in ("first_due_date", "installment_value", "issue_amount", "released_amount", "total_iof"):
+            mine, provider_value = getattr(ours, field), getattr(theirs, field)
+            if provider_value is not None and mine != provider_value:
+                differences.append(f"{theirs.disbursement_date} {field}: provider {provider_value}, local {mine}")
+    return differences
+
+
+def proposal_request(
+    request: LoanRequest, lender: LenderTerms, assistance_type: str | None, *, politically_exposed: bool | None = None
+) -> ProposalRequest:
+    """``POST /v2/credit_transfer/proposal`` for a portability (and its troco, when the request has
+    one): the borrower and collateral as in an issuance, the origin contract, the portability leg at
+    the request's rate (its installment follows from the origin bank's balance), the troco's
+    installment and rate."""
+    terms, port = request.financial, request.portability
+    assert port is not None
+    representatives = (
+        [LegalRepresentative.model_validate(_person_fields(request.legal_representative))]
+        if request.legal_representative
+        else None
+    )
+    troco = None
+    if port.troco is not None:
+        account = request.disbursement_accounts[0]
+        troco = RefinancingCreditOperation(
+            financial=RefinancingFinancial(
+                first_due_date=terms.first_due_date,
+                number_of_installments=terms.number_of_installments,
+                limit_days_to_disburse=terms.limit_days_to_disburse,
+                installment_face_value=port.troco.installment_value,
+                monthly_interest_rate=port.troco.monthly_interest_rate,
+            ),
+            disbursement_bank_account=TrocoAccount(
+                name=account.holder_name or request.borrower.name,
+                document_number=request.borrower.cpf,
+                bank_code=account.bank_code,
+                ispb=account.ispb_number,
+                branch_number=account.branch_number,
+                account_number=account.account_number,
+                account_digit=account.account_digit,
+                account_type=account.account_type or "checking_account",
+                transfer_method=account.transfer_method,
+            ),
+        )
+    return ProposalRequest(
+        purchaser_document_number=lender.purchaser_cnpj,
+        borrower=_borrower(request.borrower, is_pep=politically_exposed),
+        related_parties=representatives,
+        collaterals=[
+            Collateral.model_validate(
+                {
+                    "collateral_data": {
+                        "state": request.benefit.state,
+                        "benefit_number": request.benefit.number,
+                        "assistance_type": assistance_type,
+                        "subcorban_document_number": lender.subcorban_cnpj,
+                    }
+                }
+            )
+        ],
+        portability_credit_operation=PortabilityCreditOperation(
+            financial=PortabilityFinancial(
+                first_due_date=terms.first_due_date,
+                number_of_installments=terms.number_of_installments,
+                monthly_interest_rate=terms.monthly_interest_rate,
+                installment_face_value=None if terms.monthly_interest_rate else terms.installment_value,
+                limit_days_to_disburse=terms.limit_days_to_disburse,
+            ),
+            contract_number=request.contract_number,
+        ),
+        refinancing_credit_operation=troco,
+        origin_contract=OriginContract(
+            ispb=port.origin_bank_ispb,
+            contract_number=port.origin_contract_number,
+            last_due_balance=port.last_due_balance,
+        ),
+    )

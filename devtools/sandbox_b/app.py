@@ -1,0 +1,259 @@
+"""The second sandbox's HTTP surface: the provider's endpoints (seed 003 and the assumed ones in
+``activities.provider_b.client.Paths``), its formalization page, and ``/_sandbox`` controls."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import simplejson
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, ValidationError
+
+from activities.provider_b.client import Paths
+from activities.provider_b.models import OperationRequest, ProductTable
+from activities.wire import decode, encode
+from devtools.sandbox.clock import CLOCK
+from devtools.sandbox.snapshot import StateFile
+from devtools.sandbox_b.operations import Refusal, SandboxB, validation_refusal
+from devtools.sandbox_b.scenarios import Faults, Scenario
+from devtools.sandbox_b.settings import SandboxBSettings
+from runtime.telemetry import instrument_app
+
+FAULTS_HEADER = "X-Sandbox-Faults"
+
+log = logging.getLogger(__name__)
+
+
+class Login(BaseModel):
+    username: str
+    password: str
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(content=encode(body), status_code=status, media_type="application/json")
+
+
+def refusal_response(error: Refusal) -> Response:
+    """Seed 003's error body: the error as a JSON string in ``data``, and the same fields beside it."""
+    detail = {
+        "title": error.title,
+        "description": error.description,
+        "translation": error.translation,
+        "extra_fields": {},
+        "code": error.code,
+    }
+    return _json({"data": simplejson.dumps(detail, ensure_ascii=False), **detail}, error.status)
+
+
+STATE_VERSION = 1
+"""Bumped whenever the snapshot's shape changes (sandbox.snapshot.StateFile)."""
+
+
+def keep_state(app: FastAPI, sandbox: SandboxB, file: StateFile) -> None:
+    """Take back the last snapshot, then write one after every request that changed the state.
+
+    The state changes only on requests (an operation's statuses follow from its wall-clock times),
+    so a snapshot written before the answer leaves is never behind what a client was told. Writes
+    are serialized, each taking the state as it is then: a late writer never overwrites a newer one.
+    """
+    state = file.load()
+    if state is not None:
+        sandbox.restore(state["sandbox"])
+        log.info("sandbox-b state loaded from %s: %d operations", file.path, len(sandbox.operations))
+    lock = asyncio.Lock()
+    last: dict[str, bytes | None] = {"blob": None}
+
+    @app.middleware("http")
+    async def save_after(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        if request.url.path != "/_sandbox/healthz":
+            async with lock:
+                snapshot = file.encode({"sandbox": sandbox.snapshot()})
+                if snapshot != last["blob"]:
+                    await asyncio.to_thread(file.write, snapshot)
+                    last["blob"] = snapshot
+        return response
+
+
+def create_app(settings: SandboxBSettings | None = None) -> FastAPI:
+    settings = settings or SandboxBSettings()
+    CLOCK.start()  # SANDBOX_TODAY, shared with the first sandbox
+    products = None
+    if settings.product_file:
+        products = ProductTable.model_validate(decode(settings.product_file.read_bytes()))
+    sandbox = SandboxB(settings, products)
+
+    app = FastAPI(title="Second provider sandbox (seed 003)")
+    app.state.sandbox = sandbox
+    instrument_app(app)
+    if settings.state_path:
+        keep_state(app, sandbox, StateFile(settings.state_path, STATE_VERSION))
+
+    @app.exception_handler(Refusal)
+    async def refused(_: Request, error: Refusal) -> Response:
+        return refusal_response(error)
+
+    def header_faults(request: Request) -> Faults | None:
+        raw = request.headers.get(FAULTS_HEADER)
+        if not raw:
+            return None
+        try:
+            return Faults.model_validate_json(raw)
+        except ValidationError as error:
+            raise Refusal(400, "SBX000001", f"bad {FAULTS_HEADER}: {error.errors()[0]['msg']}") from None
+
+    async def guarded(request: Request, cpf: str | None, handler: Callable[[], Awaitable[Response]]) -> Response:
+        """Authentication, then the faults of this call's scope, then the call itself."""
+        sandbox.check_token(request.headers.get("authorization"))
+        header = header_faults(request)
+        faults = sandbox.faults_for(cpf, header)
+        if faults.latency_ms:
+            await asyncio.sleep(faults.latency_ms / 1000)
+        if sandbox.take_budget(cpf, "fail_401", header):
+            raise Refusal(401, "AUTH000002", "missing, expired or invalid token", "Unauthorized")
+        if sandbox.take_budget(cpf, "fail_5xx", header):
+            return _json({"title": "Service Unavailable", "code": "SBX000503", "description": "injected 5xx"}, 503)
+        response = await handler()
+        if faults.timeout_s:
+            # The work is done, the answer is late: the caller times out, and must not create twice.
+            await asyncio.sleep(faults.timeout_s)
+        return response
+
+    # ------------------------------------------------------------ provider endpoints
+
+    @app.post(Paths.LOGIN)
+    async def login(request: Request) -> Response:
+        try:
+            body = Login.model_validate(decode(await request.body()))
+        except (ValueError, ValidationError):
+            raise Refusal(400, "AUTH000003", "username and password are required") from None
+        return _json(sandbox.login(body.username, body.password))
+
+    # Declared before /operation/{debt_key}, which would otherwise take "tabela_produto" for a key.
+    @app.get(Paths.PRODUCTS)
+    async def tabela_produto(request: Request) -> Response:
+        async def handle() -> Response:
+            return _json([p.model_dump(mode="python", exclude_none=True) for p in sandbox.products.products])
+
+        return await guarded(request, None, handle)
+
+    @app.post(Paths.OPERATION)
+    async def create_operation(request: Request) -> Response:
+        sandbox.check_token(request.headers.get("authorization"))
+        try:
+            payload = decode(await request.body())
+        except ValueError:
+            raise Refusal(400, "LEG000040", "body is not valid JSON") from None
+        client = payload.get("client") if isinstance(payload, dict) else None
+        cpf = str(client.get("document_number") or "") if isinstance(client, dict) else None
+
+        async def handle() -> Response:
+            try:
+                body = OperationRequest.model_validate(payload)
+            except ValidationError as error:
+                raise validation_refusal(error) from None
+            refuse_field = sandbox.scenario(cpf or "").refuse_field
+            if refuse_field:
+                raise Refusal(400, "LEG000041", f"'' should be non-empty in {refuse_field}")
+            created = sandbox.create(body)
+            if sandbox.take_budget(cpf, "lose_creation_answer", header_faults(request)):
+                return _json({"title": "Gateway Timeout", "code": "SBX000504", "description": "answer lost"}, 504)
+            return _json(sandbox.answer(created), 201)
+
+        return await guarded(request, cpf, handle)
+
+    @app.get(Paths.OPERATION)
+    async def operations_of_client(request: Request, document_number: str) -> Response:
+        """ASSUMED lookup (seed 003 prints none): the operations created for a CPF."""
+
+        async def handle() -> Response:
+            found = [sandbox.listed(o) for o in sandbox.operations.values() if o.cpf == document_number]
+            return _json({"data": found})
+
+        return await guarded(request, document_number, handle)
+
+    @app.get(Paths.operation("{debt_key}"))
+    async def operation(request: Request, debt_key: str) -> Response:
+        sandbox.check_token(request.headers.get("authorization"))
+        found = sandbox.operation(debt_key)
+
+        async def handle() -> Response:
+            return _json(sandbox.answer(found))
+
+        return await guarded(request, found.cpf, handle)
+
+    # ------------------------------------------------------------ the borrower's formalization page
+
+    @app.get("/formalizacao/{debt_key}")
+    async def formalization_page(debt_key: str) -> HTMLResponse:
+        found = sandbox.operation(debt_key)
+        return HTMLResponse(
+            f"<html><body><h1>Formalização {found.num_contrato}</h1><p>{found.status()}</p>"
+            f'<form method="post"><button>Assinar</button></form></body></html>'
+        )
+
+    @app.post("/formalizacao/{debt_key}")
+    async def formalize_page(debt_key: str) -> dict[str, str]:
+        found = sandbox.operation(debt_key)
+        found.formalize()
+        return {"debt_key": debt_key, "status": found.status()}
+
+    # ------------------------------------------------------------ sandbox controls (tests, demo)
+
+    @app.get("/_sandbox/healthz")
+    async def healthz() -> dict[str, Any]:
+        return {"status": "ok", "operations": len(sandbox.operations)}
+
+    @app.put("/_sandbox/scenarios/{cpf}")
+    async def put_scenario(cpf: str, scenario: Scenario) -> dict[str, str]:
+        sandbox.set_scenario(cpf, scenario)
+        return {"cpf": cpf, "status": "set"}
+
+    @app.delete("/_sandbox/scenarios/{cpf}")
+    async def delete_scenario(cpf: str) -> dict[str, str]:
+        sandbox.clear_scenario(cpf)
+        return {"cpf": cpf, "status": "cleared"}
+
+    @app.get("/_sandbox/budgets/{cpf}")
+    async def budgets(cpf: str) -> dict[str, int]:
+        """The injected failures this CPF has left (a test checks an outage really happened)."""
+        return sandbox.budget(cpf)
+
+    @app.put("/_sandbox/faults")
+    async def put_faults(faults: Faults) -> dict[str, str]:
+        sandbox.set_global_faults(faults)
+        return {"status": "set"}
+
+    @app.put("/_sandbox/products")
+    async def put_products(request: Request) -> dict[str, Any]:
+        sandbox.products = ProductTable.model_validate(decode(await request.body()))
+        return {"products": [p.cod_tabela for p in sandbox.products.products]}
+
+    @app.get("/_sandbox/operations")
+    async def operations(document_number: str | None = None) -> list[dict[str, Any]]:
+        """Every operation created (for a CPF): a test checks an operation was created once."""
+        return [
+            sandbox.summary(o)
+            for o in sandbox.operations.values()
+            if document_number is None or o.cpf == document_number
+        ]
+
+    @app.post("/_sandbox/operations/{debt_key}/formalize")
+    async def formalize(debt_key: str) -> dict[str, Any]:
+        found = sandbox.operation(debt_key)
+        found.formalize()
+        return sandbox.summary(found)
+
+    @app.post("/_sandbox/tokens/expire")
+    async def expire_tokens() -> dict[str, int]:
+        return {"expired": sandbox.expire_tokens()}
+
+    @app.get("/_sandbox/tokens")
+    async def token_counts() -> dict[str, int]:
+        return dict(sandbox.token_counts)
+
+    return app

@@ -1,0 +1,292 @@
+"""The second sandbox's state and behaviour, without HTTP: tokens, products, operations, faults.
+
+An operation's status is read off the clock: it shows each status of its scenario for
+``step_seconds`` and stays at the last one (an operation that waits for formalization stays at the
+first until it is formalized, then moves on from there). Nothing runs in the background.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import ValidationError
+
+from activities.provider_b.errors import FIELD_ALIASES
+from activities.provider_b.models import ALLOWED_INSTALLMENTS, OperationRequest, ProductTable
+from devtools.sandbox.clock import CLOCK
+from devtools.sandbox.snapshot import Snapshotted
+from devtools.sandbox_b.scenarios import Faults, Scenario, default_scenario
+from devtools.sandbox_b.settings import SandboxBSettings
+
+DEFAULT_PRODUCTS: list[dict[str, Any]] = [
+    {
+        "cod_tabela": "200010",
+        "description": "INSS NOVO 84X",
+        "number_of_installments": [84],
+        "monthly_interest_rate": Decimal("0.0179"),
+    },
+    {
+        "cod_tabela": "200020",
+        "description": "INSS NOVO 96X",
+        "number_of_installments": [96],
+        "monthly_interest_rate": Decimal("0.0179"),
+    },
+    {
+        "cod_tabela": "200030",
+        "description": "INSS NOVO TAXA REDUZIDA",
+        "number_of_installments": [84, 96],
+        "monthly_interest_rate": Decimal("0.0166"),
+    },
+]
+"""The product table the sandbox answers (the shape ``activities.provider_b.models.Product`` assumes)."""
+
+
+class Refusal(Exception):
+    """A 4xx in seed 003's error shape (``data`` as a JSON string beside the same fields)."""
+
+    def __init__(
+        self, status: int, code: str, description: str, title: str = "Request Validator Error", translation: str = ""
+    ) -> None:
+        super().__init__(description)
+        self.status = status
+        self.code = code
+        self.description = description
+        self.title = title
+        self.translation = translation or ("Payload Invalido" if status == 400 else title)
+
+
+def _provider_field(path: str) -> str:
+    """Our payload's field as the provider names it in its messages (seed 003: ``borrower.name``)."""
+    for theirs, ours in FIELD_ALIASES.items():
+        if ours == path:
+            return theirs
+    return path
+
+
+def validation_refusal(error: ValidationError) -> Refusal:
+    """LEG000041 for the first problem, worded like the seed's ("'' should be non-empty in borrower.name")."""
+    first = error.errors()[0]
+    path = _provider_field(".".join(str(p) for p in first["loc"])) or "body"
+    value = first.get("input")
+    if first["type"] == "string_too_short" and value == "":
+        return Refusal(400, "LEG000041", f"'' should be non-empty in {path}")
+    if first["type"] == "literal_error" and path.endswith("number_of_installments"):
+        return Refusal(400, "LEG000041", f"{value} is not one of {list(ALLOWED_INSTALLMENTS)} in {path}")
+    if first["type"] == "missing":
+        return Refusal(400, "LEG000041", f"'{first['loc'][-1]}' is a required property in {path}")
+    message = first["msg"].removeprefix("Value error, ")
+    return Refusal(400, "LEG000041", f"{message} in {path}")
+
+
+@dataclass
+class Operation:
+    debt_key: str
+    num_contrato: str
+    cpf: str
+    request: OperationRequest
+    scenario: Scenario
+    step_seconds: float
+    created_at: datetime
+    # Wall-clock seconds (not monotonic): they keep their meaning in a restarted process (state_path).
+    started: float = field(default_factory=time.time)
+    formalized: float | None = None
+
+    @property
+    def waits_for_formalization(self) -> bool:
+        return self.scenario.outcome == "formalization"
+
+    def index(self, at: float | None = None) -> int:
+        statuses = self.scenario.statuses()
+        moment = time.time() if at is None else at
+        if self.waits_for_formalization:
+            if self.formalized is None:
+                return 0
+            steps = 1 + int((moment - self.formalized) / self.step_seconds)
+        else:
+            steps = int((moment - self.started) / self.step_seconds)
+        return min(steps, len(statuses) - 1)
+
+    def status(self) -> str:
+        return self.scenario.statuses()[self.index()]
+
+    def formalize(self) -> None:
+        if self.formalized is None:
+            self.formalized = time.time()
+
+
+class SandboxB(Snapshotted):
+    # Its state for SANDBOX_B_STATE_PATH. An operation's statuses follow from its wall-clock times,
+    # so there are no timers to carry: a restarted sandbox answers as this one would.
+    SNAPSHOT_FIELDS = (
+        "products",
+        "scenarios",
+        "global_faults",
+        "_budgets",
+        "operations",
+        "_next_contract",
+        "_tokens",
+        "token_counts",
+    )
+
+    def __init__(self, settings: SandboxBSettings, products: ProductTable | None = None) -> None:
+        self.settings = settings
+        self.products = products or ProductTable.model_validate(DEFAULT_PRODUCTS)
+        self.scenarios: dict[str, Scenario] = {}
+        self.global_faults = Faults()
+        self._budgets: dict[str, dict[str, int]] = {}
+        self.operations: dict[str, Operation] = {}
+        self._next_contract = 142_115_893
+        self._tokens: dict[str, float] = {}
+        self.token_counts = {"issued": 0, "refused": 0, "expired": 0}
+
+    # ------------------------------------------------------------ scenarios and faults
+
+    def set_scenario(self, cpf: str, scenario: Scenario) -> None:
+        self.scenarios[cpf] = scenario
+        faults = scenario.faults or Faults()
+        self._budgets[cpf] = {
+            "fail_5xx": faults.fail_5xx,
+            "fail_401": faults.fail_401,
+            "lose_creation_answer": faults.lose_creation_answer,
+        }
+
+    def clear_scenario(self, cpf: str) -> None:
+        self.scenarios.pop(cpf, None)
+        self._budgets.pop(cpf, None)
+
+    def set_global_faults(self, faults: Faults) -> None:
+        self.global_faults = faults
+        self._budgets["*"] = {
+            "fail_5xx": faults.fail_5xx,
+            "fail_401": faults.fail_401,
+            "lose_creation_answer": faults.lose_creation_answer,
+        }
+
+    def scenario(self, cpf: str) -> Scenario:
+        return self.scenarios.get(cpf) or default_scenario(cpf)
+
+    def faults_for(self, cpf: str | None, header: Faults | None = None) -> Faults:
+        scenario = self.scenarios.get(cpf or "")
+        return self.global_faults.merged(scenario.faults if scenario else None).merged(header)
+
+    def budget(self, cpf: str) -> dict[str, int]:
+        return dict(self._budgets.get(cpf, {}))
+
+    def take_budget(self, cpf: str | None, name: str, header: Faults | None) -> bool:
+        """Whether this call spends one of the scope's N injected failures of this kind."""
+        if header is not None and getattr(header, name) > 0:
+            return True
+        for scope in (cpf or "", "*"):
+            budget = self._budgets.get(scope)
+            if budget and budget.get(name, 0) > 0:
+                budget[name] -= 1
+                return True
+        return False
+
+    # ------------------------------------------------------------ tokens
+
+    def login(self, username: str, password: str) -> dict[str, Any]:
+        valid_user = secrets.compare_digest(username.encode(), self.settings.username.encode())
+        valid_password = secrets.compare_digest(password.encode(), self.settings.password.get_secret_value().encode())
+        if not (valid_user and valid_password):
+            self.token_counts["refused"] += 1
+            raise Refusal(401, "AUTH000001", "invalid username or password", "Unauthorized")
+        token = secrets.token_urlsafe(32)
+        self._tokens[token] = time.time() + self.settings.token_ttl_seconds
+        self.token_counts["issued"] += 1
+        return {"access_token": token, "token_type": "Bearer", "expires_in": self.settings.token_ttl_seconds}
+
+    def check_token(self, authorization: str | None) -> None:
+        scheme, _, token = (authorization or "").partition(" ")
+        expires = self._tokens.get(token) if scheme.lower() == "bearer" else None
+        if expires is None or expires <= time.time():
+            raise Refusal(401, "AUTH000002", "missing, expired or invalid token", "Unauthorized")
+
+    def expire_tokens(self) -> int:
+        """Every token issued so far expires now (the client still believes in its own)."""
+        expired = len(self._tokens)
+        self._tokens.clear()
+        self.token_counts["expired"] += expired
+        return expired
+
+    # ------------------------------------------------------------ operations
+
+    def create(self, request: OperationRequest) -> Operation:
+        operation = request.operation
+        product = self.products.get(operation.cod_tabela)
+        if product is None:
+            raise Refusal(400, "LEG000041", f"'{operation.cod_tabela}' is not a product in operation.cod_tabela")
+        if product.number_of_installments and not product.allows(operation.number_of_installments):
+            raise Refusal(
+                400,
+                "LEG000041",
+                f"{operation.number_of_installments} is not one of {product.number_of_installments} "
+                f"for product {product.cod_tabela} in operation.number_of_installments",
+            )
+        cpf = request.client.document_number
+        scenario = self.scenario(cpf)
+        created = Operation(
+            debt_key=str(uuid.uuid4()),
+            num_contrato=f"{self._next_contract:010d}/T",
+            cpf=cpf,
+            request=request,
+            scenario=scenario,
+            step_seconds=scenario.step_seconds or self.settings.step_seconds,
+            created_at=CLOCK.wall(),
+        )
+        self.operations[created.debt_key] = created
+        self._next_contract += 1
+        return created
+
+    def operation(self, debt_key: str) -> Operation:
+        found = self.operations.get(debt_key)
+        if found is None:
+            raise Refusal(404, "OPE000404", f"operation {debt_key} not found", "Not Found", "Operacao nao encontrada")
+        return found
+
+    def link_form(self, operation: Operation) -> str:
+        return f"{self.settings.base_url}/formalizacao/{operation.debt_key}"
+
+    def answer(self, operation: Operation) -> dict[str, Any]:
+        """The creation answer and the status answer (seed 003 "Dados relevantes" fields, and two more)."""
+        return {
+            "debt_key": operation.debt_key,
+            "link_form": self.link_form(operation),
+            "num_contrato": operation.num_contrato,
+            "dsc_situacao_emprestimo": operation.status(),
+            "cod_tabela": operation.request.operation.cod_tabela,
+        }
+
+    def listed(self, operation: Operation) -> dict[str, Any]:
+        """An operation as the (assumed) lookup by CPF lists it: enough to recognise one's own."""
+        request = operation.request.operation
+        return {
+            **self.answer(operation),
+            "benefit_number": request.benefit_number,
+            "number_of_installments": request.number_of_installments,
+            "issue_amount": str(request.issue_amount),
+            "created_at": operation.created_at.isoformat(),
+        }
+
+    def summary(self, operation: Operation) -> dict[str, Any]:
+        """What a test needs to see (``/_sandbox/operations``): never the borrower's data beyond the CPF."""
+        request = operation.request.operation
+        return {
+            "debt_key": operation.debt_key,
+            "num_contrato": operation.num_contrato,
+            "document_number": operation.cpf,
+            "status": operation.status(),
+            "step": operation.index(),
+            "statuses": list(operation.scenario.statuses()),
+            "cod_tabela": request.cod_tabela,
+            "number_of_installments": request.number_of_installments,
+            "issue_amount": str(request.issue_amount),
+            "created_at": operation.created_at.isoformat(),
+            "formalized": operation.formalized is not None,
+        }

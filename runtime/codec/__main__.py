@@ -1,0 +1,32 @@
+"""``python -m runtime.codec``: run the codec server (CODEC_* variables; see codec.settings.CodecSettings)."""
+
+import logging
+
+import uvicorn
+
+from runtime.codec.oidc import AccessTokenVerifier
+from runtime.codec.server import create_app
+from runtime.codec.settings import CodecSettings
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s codec %(levelname)s %(name)s: %(message)s")
+    settings = CodecSettings()
+    oidc = None
+    if settings.server_oidc_issuer and settings.server_oidc_audience:
+        oidc = AccessTokenVerifier(
+            settings.server_oidc_issuer, settings.server_oidc_audience, jwks_url=settings.server_oidc_jwks_url
+        )
+    app = create_app(
+        # It shows payloads as they are, clear ones too: decoding for display trusts nothing.
+        settings.codec(require_encrypted=False),
+        token=settings.server_token_value(),
+        ui_origins=settings.origins(),
+        allow_path_token=settings.path_token_allowed(),
+        oidc=oidc,
+    )
+    uvicorn.run(app, host=settings.server_host, port=settings.server_port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""The codec server: the HTTP endpoint the Temporal Web UI (and CLI) calls to decode payloads.
+
+Only an authorized operator gets clear data. Every call carries ``Authorization: Bearer ...``:
+our access token (CLI: ``temporal ... --codec-endpoint URL --codec-auth "Bearer TOKEN"``; other
+services' remote codecs), or, when ``oidc`` is configured, the signed-in operator's OIDC access
+token, which the Web UI passes with ``TEMPORAL_CODEC_PASS_ACCESS_TOKEN=true``. The token in the
+endpoint path (``/t/<token>``) is accepted only with ``allow_path_token`` (development: the local
+dev server's UI sends no header); otherwise it is refused, since a token in a URL leaks into the
+UI's settings, browser history and access logs. CORS answers only the UI's origin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from google.protobuf import json_format
+from temporalio.api.common.v1 import Payloads
+
+from runtime.codec.aes import AesGcmCodec, UnknownKeyError
+from runtime.codec.oidc import AccessTokenVerifier
+
+log = logging.getLogger("codec-server")
+
+ALLOWED_HEADERS = "content-type, x-namespace, authorization"
+
+
+def create_app(
+    codec: AesGcmCodec,
+    *,
+    token: str,
+    ui_origins: set[str],
+    allow_path_token: bool = False,
+    oidc: AccessTokenVerifier | None = None,
+) -> FastAPI:
+    if len(token) < 16:
+        raise ValueError("the codec server's access token must have at least 16 characters")
+    app = FastAPI(title="Temporal codec server")
+
+    def cors(request: Request, response: Response) -> Response:
+        origin = request.headers.get("origin")
+        if origin and origin in ui_origins:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+            response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
+            response.headers["Access-Control-Allow-Credentials"] = "true"
+            response.headers["Vary"] = "Origin"
+        return response
+
+    async def authorized(request: Request, path_token: str | None) -> bool:
+        header = request.headers.get("authorization", "")
+        given = path_token or (header[7:].strip() if header.lower().startswith("bearer ") else "")
+        if hmac.compare_digest(given.encode(), token.encode()):
+            return True
+        if oidc is None or path_token is not None or not given:
+            return False
+        # Blocking (it may fetch the issuer's keys): off the event loop.
+        claims = await asyncio.to_thread(oidc.verify, given)
+        if claims is None:
+            return False
+        log.info("codec %s for %s", request.url.path.rsplit("/", 1)[-1], claims.get("sub", "?"))  # who read what
+        return True
+
+    async def handle(request: Request, operation: str, path_token: str | None) -> Response:
+        if request.method == "OPTIONS":
+            return cors(request, Response(status_code=204))
+        if path_token is not None and not allow_path_token:
+            log.warning(
+                "codec %s refused: token in the URL path (development only); send it as a bearer header, "
+                "and replace the token, which has been in a URL",
+                operation,
+            )
+            return cors(request, JSONResponse({"error": "token_in_path_refused"}, status_code=403))
+        if not await authorized(request, path_token):
+            log.warning("codec %s refused: missing or wrong token", operation)
+            return cors(request, JSONResponse({"error": "unauthorized"}, status_code=401))
+        try:
+            payloads = json_format.Parse(await request.body(), Payloads())
+            if operation == "encode":
+                result = await codec.encode(list(payloads.payloads))
+            else:
+                result = await codec.decode(list(payloads.payloads))
+        except (json_format.ParseError, UnknownKeyError, ValueError) as error:
+            return cors(request, JSONResponse({"error": type(error).__name__}, status_code=400))
+        body = json_format.MessageToJson(Payloads(payloads=result))
+        return cors(request, Response(body, media_type="application/json"))
+
+    @app.api_route("/decode", methods=["POST", "OPTIONS"])
+    async def decode(request: Request) -> Response:
+        return await handle(request, "decode", None)
+
+    @app.api_route("/encode", methods=["POST", "OPTIONS"])
+    async def encode(request: Request) -> Response:
+        return await handle(request, "encode", None)
+
+    @app.api_route("/t/{path_token}/decode", methods=["POST", "OPTIONS"])
+    async def decode_with_path_token(request: Request, path_token: str) -> Response:
+        return await handle(request, "decode", path_token)
+
+    @app.api_route("/t/{path_token}/encode", methods=["POST", "OPTIONS"])
+    async def encode_with_path_token(request: Request, path_token: str) -> Response:
+        return await handle(request, "encode", path_token)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

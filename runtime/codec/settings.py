@@ -1,0 +1,121 @@
+"""Codec configuration from the environment (prefix ``CODEC_``). Keys come only from the environment."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Self
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from runtime.codec.aes import AesGcmCodec, ClearInput, parse_keys
+from runtime.codec.environment import is_development, refuse_in_production, secret_problems
+
+log = logging.getLogger("codec")
+
+# A Schedule names each workflow it starts "<the action's workflow id>-<the time it was due>".
+_SCHEDULED_AT = r"-\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z"
+
+SCHEDULED_CLEAR_INPUTS: tuple[ClearInput, ...] = (
+    # recovery.schedule: WebhookRecovery, RecoveryInput (ids and fields: recovery.contract).
+    ClearInput(re.compile("webhook-recovery" + _SCHEDULED_AT), frozenset({"look_back"})),
+    # catalog.schedule: ProductTableRefresh per provider table, RefreshInput (catalog.contract).
+    ClearInput(
+        re.compile("(?:product-table|ctc-participants)-[a-z0-9_]+" + _SCHEDULED_AT), frozenset({"provider", "refresh"})
+    ),
+)
+"""The clear inputs a worker still reads with ``require_encrypted``: those of the Schedules the
+set-up job creates without a codec key (ops.temporal_setup). Written out here because the codec
+imports nothing of ours; tests/codec checks them against recovery.contract and catalog.contract.
+Once the set-up job encodes its Schedules' inputs, this list can be emptied."""
+
+
+class CodecSettings(BaseSettings):
+    """Payload encryption (codec.aes) and the codec server. Keys come only from the environment.
+
+    In production (see codec.environment) it refuses a missing ``CODEC_KEYS``, a published key,
+    ``CODEC_ALLOW_PLAINTEXT`` and a published ``CODEC_SERVER_TOKEN``; the codec it builds refuses
+    clear payloads (``CODEC_REQUIRE_ENCRYPTED``, on by default there).
+    """
+
+    # hide_input_in_errors: a refusal's message must never print the keys.
+    model_config = SettingsConfigDict(env_prefix="CODEC_", hide_input_in_errors=True)
+
+    keys: SecretStr | None = None  # "key-id:base64,older-id:base64"
+    active_key: str | None = None  # which key encrypts; default: the first one
+    allow_plaintext: bool = False  # an explicit opt-out, for local experiments only (refused in production)
+    # Refuse payloads that were not encrypted (see codec.aes). None: on in production, off in
+    # development. An explicit false in production is for draining histories recorded before the codec.
+    require_encrypted: bool | None = None
+    server_host: str = "127.0.0.1"
+    server_port: int = 8092
+    server_token: SecretStr = SecretStr("")
+    ui_origins: str = "http://127.0.0.1:8233,http://localhost:8233"
+    # The Web UI's operators, signed in with the lender's SSO, send their OIDC access token (the UI's
+    # TEMPORAL_CODEC_PASS_ACCESS_TOKEN): the codec server accepts a JWT from this issuer for this
+    # audience, checked against the issuer's published keys (discovered, or this JWKS URL).
+    server_oidc_issuer: str | None = None
+    server_oidc_audience: str | None = None
+    server_oidc_jwks_url: str | None = None
+
+    @model_validator(mode="after")
+    def _fail_closed(self) -> Self:
+        if self.server_oidc_issuer and not self.server_oidc_audience:
+            # Without an audience, any token the company's SSO issues for any application would do.
+            raise ValueError("CODEC_SERVER_OIDC_ISSUER needs CODEC_SERVER_OIDC_AUDIENCE (the Web UI's token audience)")
+        problems = secret_problems(
+            {"CODEC_KEYS": self.keys, "CODEC_SERVER_TOKEN": self.server_token},
+            # The token is the codec server's alone (python -m runtime.codec requires it there); the
+            # worker, relay and starter build these settings without one.
+            optional={"CODEC_SERVER_TOKEN"},
+        )
+        if self.allow_plaintext:
+            problems.append("CODEC_ALLOW_PLAINTEXT=true would store pensioners' data in clear")
+        refuse_in_production(problems)
+        return self
+
+    def encryption_required(self) -> bool:
+        return (not is_development()) if self.require_encrypted is None else self.require_encrypted
+
+    def codec(self, *, require_encrypted: bool | None = None) -> AesGcmCodec:
+        """The codec; ``require_encrypted`` overrides the setting (the codec server shows payloads
+        as they are: it decodes for display and trusts nothing it decodes)."""
+        if self.keys is None or not self.keys.get_secret_value().strip():
+            raise MissingCodecKeys(
+                "CODEC_KEYS is not set: loans would be stored with CPFs and names in clear text. "
+                "Set CODEC_KEYS (id:base64 key, see python -m runtime.codec.keys) or CODEC_ALLOW_PLAINTEXT=true."
+            )
+        keys = parse_keys(self.keys.get_secret_value())
+        refuse = self.encryption_required() if require_encrypted is None else require_encrypted
+        if require_encrypted is None and self.require_encrypted is False and not is_development():
+            log.warning("CODEC_REQUIRE_ENCRYPTED=false: payloads written without the codec key are read as given")
+        return AesGcmCodec(
+            keys,
+            self.active_key or next(iter(keys)),
+            require_encrypted=refuse,
+            clear_inputs=SCHEDULED_CLEAR_INPUTS,
+        )
+
+    def codec_or_none(self) -> AesGcmCodec | None:
+        if self.allow_plaintext and (self.keys is None or not self.keys.get_secret_value().strip()):
+            return None
+        return self.codec()
+
+    def server_token_value(self) -> str:
+        """The codec server's token; in production it must be set (checked with the others above)."""
+        refuse_in_production(secret_problems({"CODEC_SERVER_TOKEN": self.server_token}))
+        return self.server_token.get_secret_value()
+
+    def path_token_allowed(self) -> bool:
+        """The token in the URL path (``/t/<token>/decode``) is for a developer's dev-server UI only,
+        which cannot send a header: in a URL it leaks into the UI's settings (served to every
+        browser), browser history and access logs."""
+        return is_development()
+
+    def origins(self) -> set[str]:
+        return {o.strip() for o in self.ui_origins.split(",") if o.strip()}
+
+
+class MissingCodecKeys(RuntimeError):
+    pass

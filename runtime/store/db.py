@@ -1,0 +1,84 @@
+"""Connecting to the store: PostgreSQL (asyncpg) in production, SQLite (aiosqlite) embedded; the
+schema is brought up to date by Alembic (``python -m runtime.store.migrate``, run by the set-up job)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Self
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from runtime.settings import is_development, refuse_in_production, secret_problems
+
+DEFAULT_URL = "sqlite+aiosqlite:///data/consignado.db"
+
+log = logging.getLogger("store")
+
+
+class DatabaseSettings(BaseSettings):
+    """``DATABASE_URL``: ``postgresql+asyncpg://user@host/db`` (the password apart, in
+    ``DATABASE_PASSWORD``) or ``sqlite+aiosqlite:///path``.
+
+    In production an unset ``DATABASE_URL`` is refused: the embedded default would give each
+    container a private SQLite file, so a gateway would acknowledge webhooks into an inbox no relay
+    reads, and each worker would ask the provider for its own token. A SQLite URL given on purpose
+    (one host, one shared file) is accepted with a warning.
+    """
+
+    # hide_input_in_errors: a refusal's message must not print the password.
+    model_config = SettingsConfigDict(env_prefix="DATABASE_", hide_input_in_errors=True)
+
+    url: str = DEFAULT_URL
+    password: SecretStr | None = None
+    pool_size: int = 10
+
+    @model_validator(mode="after")
+    def _fail_closed(self) -> Self:
+        problems = secret_problems({"DATABASE_PASSWORD": self.password}, optional={"DATABASE_PASSWORD"})
+        if "url" not in self.model_fields_set:
+            problems.insert(0, "DATABASE_URL is not set (the embedded SQLite default is for development only)")
+        elif is_sqlite(self.url) and not is_development():
+            log.warning("DATABASE_URL is SQLite in production: only processes sharing its file see one store")
+        refuse_in_production(problems)
+        return self
+
+    def engine(self) -> AsyncEngine:
+        return create_engine(self.url, password=self.password, pool_size=self.pool_size)
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def create_engine(url: str, *, password: SecretStr | None = None, pool_size: int = 10) -> AsyncEngine:
+    options: dict[str, Any] = {}
+    if is_sqlite(url):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # One file shared by several processes: wait for a lock instead of failing at once.
+        options["connect_args"] = {"timeout": 30}
+    else:
+        options["pool_size"] = pool_size
+        options["pool_pre_ping"] = True
+        if password is not None:
+            options["connect_args"] = {"password": password.get_secret_value()}
+    engine = create_async_engine(url, **options)
+    if is_sqlite(url):
+        _sqlite_pragmas(engine)
+    return engine
+
+
+def _sqlite_pragmas(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _pragmas(connection: Any, _: Any) -> None:
+        cursor = connection.cursor()
+        # WAL: readers never block the writer; several processes share the file safely.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()

@@ -1,0 +1,116 @@
+"""Invariants of the engine on random requests."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from itertools import pairwise
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from domain.pricing.engine import QuoteMode, QuoteRequest, quote
+from domain.pricing.product import INSS_DEFAULT_PRODUCT, SEED_004_SIMULATION_PRODUCT
+
+CENT = Decimal("0.01")
+
+disbursements = st.dates(min_value=date(2025, 1, 1), max_value=date(2027, 12, 31))
+rates = st.decimals(min_value=Decimal("0.005"), max_value=Decimal("0.0185"), places=4)
+counts = st.integers(min_value=1, max_value=96)
+installments = st.decimals(min_value=Decimal("20.00"), max_value=Decimal("3000.00"), places=2)
+products = st.sampled_from([SEED_004_SIMULATION_PRODUCT, INSS_DEFAULT_PRODUCT])
+
+fast = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+slow = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _request(disbursement: date, count: int, *, installment=None, disbursed=None, rate=None, window=2) -> QuoteRequest:
+    return QuoteRequest(
+        first_due_date=disbursement + timedelta(days=30),
+        disbursement_date=disbursement,
+        limit_days_to_disburse=window,
+        number_of_installments=count,
+        installment_face_value=installment,
+        disbursed_amount=disbursed,
+        monthly_interest_rate=rate,
+    )
+
+
+@fast
+@given(disbursements, counts, installments, rates, products)
+def test_installment_mode_invariants(disbursement, count, installment, rate, product) -> None:
+    result = quote(_request(disbursement, count, installment=installment, rate=rate), product)
+    assert result.mode == QuoteMode.INSTALLMENT
+    assert [o.disbursement_date for o in result.options] == [disbursement + timedelta(days=i) for i in range(3)]
+    for option in result.options:
+        rows = option.rows
+        assert len(rows) == count
+        assert all(r.total == installment for r in rows)  # no last-installment adjustment
+        # Amortisations repay the issue amount to within a centavo, balances never go negative.
+        assert abs(sum(r.amortization for r in rows) - option.issue_amount) <= CENT
+        assert all(r.due_principal >= 0 and r.interest >= 0 for r in rows)
+        # Only a first period long enough for its interest to exceed the installment amortises less
+        # than nothing (capitalised interest); every later installment repays principal.
+        assert all(r.amortization > 0 for r in rows[1:])
+        assert all(b.due_principal - b.amortization == a.due_principal for b, a in pairwise(rows))
+        # Interest plus amortisation is the installment, row by row.
+        assert all(r.interest + r.amortization == installment for r in rows)
+        # Dates: strictly increasing business days, at least the product's gap before the first.
+        assert all(a.due_date < b.due_date for a, b in pairwise(rows))
+        assert all(product.calendar.is_business_day(r.due_date) for r in rows)
+        assert (rows[0].due_date - option.disbursement_date).days >= product.min_days_to_first_due
+        assert sum(r.calendar_days for r in rows) == rows[-1].cumulative_days
+        # IOF: the rounded sum of its parts; money the borrower receives never exceeds the issue.
+        assert abs(option.base_iof + option.additional_iof - option.total_iof) <= Decimal("0.005")
+        assert option.disbursed_issue_amount < option.issue_amount
+        # The CET is at least the contract rate: IOF and fees only add to the cost.
+        assert option.monthly_cet >= rate - Decimal("0.0001")
+
+
+@slow
+@given(disbursements, st.integers(1, 96), st.decimals(Decimal("300"), Decimal("50000"), places=2), rates)
+def test_disbursed_amount_mode_releases_the_amount_asked_and_round_trips(disbursement, count, amount, rate) -> None:
+    product = INSS_DEFAULT_PRODUCT
+    result = quote(_request(disbursement, count, disbursed=amount, rate=rate, window=0), product)
+    option = result.first
+    assert result.mode == QuoteMode.DISBURSED
+    # Solved, not guessed: the borrower receives the amount asked (a centavo more when rounding skips it).
+    assert amount <= option.disbursed_issue_amount <= amount + CENT
+    # The schedule repays exactly the issue amount; only the last installment absorbs the rounding.
+    assert sum(r.amortization for r in option.rows) == option.issue_amount
+    assert all(r.total == option.installment_value for r in option.rows[:-1])
+    # Round trip: pricing that installment in installment mode releases the same amount, up to the
+    # effect of rounding the installment to a centavo.
+    back = quote(_request(disbursement, count, installment=option.installment_value, rate=rate, window=0), product)
+    present_value_of_half_cent = Decimal("0.005") * count
+    assert abs(back.first.disbursed_issue_amount - amount) <= present_value_of_half_cent + 2 * CENT
+
+
+@slow
+@given(disbursements, st.integers(6, 96), st.decimals(Decimal("50"), Decimal("2000"), places=2), rates)
+def test_rate_mode_solves_the_rate_that_releases_the_amount(disbursement, count, installment, rate) -> None:
+    product = INSS_DEFAULT_PRODUCT
+    forward = quote(_request(disbursement, count, installment=installment, rate=rate, window=0), product).first
+    solved = quote(
+        _request(disbursement, count, installment=installment, disbursed=forward.disbursed_issue_amount, window=0),
+        product,
+    ).first
+    assert abs(solved.disbursed_issue_amount - forward.disbursed_issue_amount) <= 2 * CENT
+    assert abs(solved.rates.monthly - rate) <= Decimal("0.0001")
+
+
+def test_product_rules_name_what_the_regulation_forbids() -> None:
+    request = _request(date(2025, 3, 10), 120, installment=Decimal(100), rate=Decimal("0.019"))
+    violations = {
+        v.field: v
+        for v in quote(
+            request, SEED_004_SIMULATION_PRODUCT.model_copy(update={"inss_rules": INSS_DEFAULT_PRODUCT.inss_rules})
+        ).violations
+    }
+    assert set(violations) == {"product.fees", "financial.number_of_installments", "financial.monthly_interest_rate"}
+    assert "96" in violations["financial.number_of_installments"].message
+    assert "IN PRES/INSS 181/2025" in violations["financial.number_of_installments"].source
+    assert "1.85" in violations["financial.monthly_interest_rate"].message
+    assert not quote(
+        _request(date(2025, 3, 10), 84, installment=Decimal(100), rate=Decimal("0.0185")), INSS_DEFAULT_PRODUCT
+    ).violations

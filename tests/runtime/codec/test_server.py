@@ -1,0 +1,265 @@
+"""The codec server: only a token holder decodes, by bearer header (the token in the URL path only
+in development); the Web UI's operators by their SSO access token; CORS only for the UI's origin."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from fastapi import FastAPI
+from google.protobuf import json_format
+from jwt.algorithms import RSAAlgorithm
+from pydantic import SecretStr
+from temporalio.api.common.v1 import Payload, Payloads
+
+from runtime.codec.aes import AesGcmCodec, new_key
+from runtime.codec.oidc import AccessTokenVerifier
+from runtime.codec.server import create_app
+from runtime.codec.settings import CodecSettings
+from runtime.settings import ENV_VARIABLE
+from tests.support.servers import ThreadedServer, free_port, python_module, running_process
+
+TOKEN = "a-long-enough-test-token"
+UI = "http://127.0.0.1:8233"
+
+
+def _client(
+    *, allow_path_token: bool = True, oidc: AccessTokenVerifier | None = None
+) -> tuple[httpx.AsyncClient, AesGcmCodec]:
+    codec = AesGcmCodec({"k1": os.urandom(32)}, "k1")
+    app = create_app(codec, token=TOKEN, ui_origins={UI}, allow_path_token=allow_path_token, oidc=oidc)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://codec"), codec
+
+
+def _body(*payloads: Payload) -> str:
+    return json_format.MessageToJson(Payloads(payloads=list(payloads)))
+
+
+async def test_decode_needs_the_token_and_then_returns_clear_payloads() -> None:
+    client, codec = _client()
+    clear = Payload(metadata={"encoding": b"json/plain"}, data=b'{"cpf": "14950479032"}')
+    [encrypted] = await codec.encode([clear])
+    async with client:
+        refused = await client.post("/decode", content=_body(encrypted))
+        wrong = await client.post("/decode", content=_body(encrypted), headers={"Authorization": "Bearer nope"})
+        by_header = await client.post("/decode", content=_body(encrypted), headers={"Authorization": f"Bearer {TOKEN}"})
+        by_path = await client.post(f"/t/{TOKEN}/decode?preserveStorageRefs=true", content=_body(encrypted))
+    assert refused.status_code == wrong.status_code == 401
+    assert b"14950479032" not in refused.content
+    for answer in (by_header, by_path):
+        assert answer.status_code == 200
+        assert list(json_format.Parse(answer.content, Payloads()).payloads) == [clear]
+
+
+async def test_encode_round_trips_through_the_server() -> None:
+    client, codec = _client()
+    clear = Payload(metadata={"encoding": b"json/plain"}, data=b"{}")
+    async with client:
+        encoded = await client.post(f"/t/{TOKEN}/encode", content=_body(clear))
+    [payload] = json_format.Parse(encoded.content, Payloads()).payloads
+    assert await codec.decode([payload]) == [clear]
+
+
+async def test_cors_answers_the_ui_origin_only() -> None:
+    client, _ = _client()
+    preflight_headers = {
+        "Origin": UI,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type,x-namespace",
+    }
+    async with client:
+        preflight = await client.options(f"/t/{TOKEN}/decode", headers=preflight_headers)
+        stranger = await client.options(
+            f"/t/{TOKEN}/decode", headers={**preflight_headers, "Origin": "http://evil.example"}
+        )
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == UI
+    assert "x-namespace" in preflight.headers["access-control-allow-headers"]
+    assert "access-control-allow-origin" not in stranger.headers
+
+
+def test_a_short_token_is_refused_at_start() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="16 characters"):
+        create_app(AesGcmCodec({"k": os.urandom(32)}, "k"), token="short", ui_origins={UI})
+
+
+async def test_in_production_the_token_in_the_path_is_refused_and_the_header_works() -> None:
+    client, codec = _client(allow_path_token=False)
+    [encrypted] = await codec.encode([CLEAR])
+    async with client:
+        by_path = await client.post(f"/t/{TOKEN}/decode", content=_body(encrypted))
+        by_header = await client.post("/decode", content=_body(encrypted), headers=_bearer(TOKEN))
+        preflight = await client.options("/decode", headers=_preflight("authorization,content-type"))
+    assert by_path.status_code == 403 and by_path.json() == {"error": "token_in_path_refused"}
+    assert b"14950479032" not in by_path.content
+    assert by_header.status_code == 200 and list(json_format.Parse(by_header.content, Payloads()).payloads) == [CLEAR]
+    # The browser may send the header: the preflight allows it for the UI's origin.
+    assert "authorization" in preflight.headers["access-control-allow-headers"]
+
+
+# ---------------------------------------------------------------- the operators' SSO access token
+
+ISSUER_PATH = "/realms/operators"
+AUDIENCE = "temporal-web"
+
+
+class FakeIssuer:
+    """An OIDC issuer over real HTTP: discovery document and JWKS; it signs tokens with its key."""
+
+    def __init__(self) -> None:
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}{ISSUER_PATH}"
+        self.jwks_requests = 0
+        app = FastAPI()
+        public = json.loads(RSAAlgorithm.to_jwk(self.key.public_key()))
+
+        @app.get(f"{ISSUER_PATH}/.well-known/openid-configuration")
+        def discovery() -> dict[str, str]:
+            return {"issuer": self.url, "jwks_uri": f"{self.url}/keys"}
+
+        @app.get(f"{ISSUER_PATH}/keys")
+        def keys() -> dict[str, Any]:
+            self.jwks_requests += 1
+            return {"keys": [{**public, "kid": "k1", "alg": "RS256", "use": "sig"}]}
+
+        self.server = ThreadedServer(app, self.port)
+
+    def token(self, *, key: Any = None, algorithm: str = "RS256", **claims: Any) -> str:
+        now = int(time.time())
+        body = {"iss": self.url, "aud": AUDIENCE, "sub": "operator-42", "iat": now, "exp": now + 300, **claims}
+        body = {k: v for k, v in body.items() if v is not None}
+        return jwt.encode(body, key if key is not None else self.key, algorithm=algorithm, headers={"kid": "k1"})
+
+
+@pytest.fixture(scope="module")
+def issuer() -> Iterator[FakeIssuer]:
+    fake = FakeIssuer()
+    with fake.server:
+        yield fake
+
+
+async def test_the_ui_passes_the_operators_access_token_and_only_a_valid_one_decodes(issuer: FakeIssuer) -> None:
+    client, codec = _client(allow_path_token=False, oidc=AccessTokenVerifier(issuer.url, AUDIENCE))
+    [encrypted] = await codec.encode([CLEAR])
+    other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public_pem = issuer.key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    refused = {
+        "wrong audience": issuer.token(aud="another-app"),
+        "wrong issuer": issuer.token(iss="http://127.0.0.1:1/evil"),
+        "expired": issuer.token(exp=int(time.time()) - 600),
+        "no expiry": issuer.token(exp=None),
+        "another key": issuer.token(key=other_key),
+        "hmac keyed by the public key": _hs256(public_pem, issuer),
+        "unsigned": _unsigned(issuer),
+        "not a jwt": "operator-42",
+    }
+    async with client:
+        valid = await client.post("/decode", content=_body(encrypted), headers=_bearer(issuer.token()))
+        ours = await client.post("/decode", content=_body(encrypted), headers=_bearer(TOKEN))  # the CLI's
+        answers = {
+            name: await client.post("/decode", content=_body(encrypted), headers=_bearer(token))
+            for name, token in refused.items()
+        }
+        in_path = await client.post(f"/t/{issuer.token()}/decode", content=_body(encrypted))
+    assert valid.status_code == ours.status_code == 200
+    assert list(json_format.Parse(valid.content, Payloads()).payloads) == [CLEAR]
+    assert {name: answer.status_code for name, answer in answers.items()} == dict.fromkeys(refused, 401)
+    assert in_path.status_code == 403
+    assert issuer.jwks_requests >= 1  # the keys came from the issuer's published JWKS
+
+
+async def test_without_oidc_an_access_token_is_just_a_wrong_token(issuer: FakeIssuer) -> None:
+    client, codec = _client(allow_path_token=False)
+    [encrypted] = await codec.encode([CLEAR])
+    async with client:
+        answer = await client.post("/decode", content=_body(encrypted), headers=_bearer(issuer.token()))
+    assert answer.status_code == 401
+
+
+async def test_an_unreachable_issuer_refuses_and_the_server_keeps_serving() -> None:
+    client, codec = _client(oidc=AccessTokenVerifier(f"http://127.0.0.1:{free_port()}/nobody", AUDIENCE))
+    [encrypted] = await codec.encode([CLEAR])
+    async with client:
+        refused = await client.post("/decode", content=_body(encrypted), headers=_bearer("a.b.c"))
+        ours = await client.post("/decode", content=_body(encrypted), headers=_bearer(TOKEN))
+    assert (refused.status_code, ours.status_code) == (401, 200)
+
+
+def test_an_issuer_without_an_audience_is_refused() -> None:
+    with pytest.raises(ValueError, match="CODEC_SERVER_OIDC_AUDIENCE"):
+        CodecSettings(keys=SecretStr(f"k1:{new_key()}"), server_oidc_issuer="https://sso.example")
+
+
+# ---------------------------------------------------------------- python -m runtime.codec, as a process
+
+
+@contextlib.contextmanager
+def _serve_codec(tmp_path: Path, environment: str) -> Iterator[str]:
+    port = free_port()
+    env = {
+        ENV_VARIABLE: environment,
+        "CODEC_KEYS": f"k1:{new_key()}",
+        "CODEC_SERVER_TOKEN": TOKEN,
+        "CODEC_SERVER_PORT": str(port),
+        "CODEC_ALLOW_PLAINTEXT": "false",
+        "OTEL_TRACES_EXPORTER": "none",
+    }
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / f"codec-{environment}.log"
+    with running_process(python_module("runtime.codec"), env=env, ready_url=f"{url}/healthz", log=log):
+        yield url
+
+
+def test_the_real_server_refuses_the_path_form_in_production_only(tmp_path: Path) -> None:
+    body = _body(Payload(metadata={"encoding": b"json/plain"}, data=b"{}"))
+    for environment, path_status in (("production", 403), ("development", 200)):
+        with _serve_codec(tmp_path, environment) as url:
+            by_path = httpx.post(f"{url}/t/{TOKEN}/encode", content=body, timeout=10)
+            by_header = httpx.post(f"{url}/encode", content=body, headers=_bearer(TOKEN), timeout=10)
+        assert (by_path.status_code, by_header.status_code) == (path_status, 200), environment
+
+
+CLEAR = Payload(metadata={"encoding": b"json/plain"}, data=b'{"cpf": "14950479032"}')
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _preflight(headers: str) -> dict[str, str]:
+    return {"Origin": UI, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": headers}
+
+
+def _hs256(public_pem: bytes, issuer: FakeIssuer) -> str:
+    """The classic confusion: an HMAC "signature" keyed by the issuer's public key."""
+    header = _b64({"alg": "HS256", "typ": "JWT", "kid": "k1"})
+    now = int(time.time())
+    body = _b64({"iss": issuer.url, "aud": AUDIENCE, "sub": "x", "exp": now + 300})
+    signature = hmac.new(public_pem, f"{header}.{body}".encode(), hashlib.sha256).digest()
+    return f"{header}.{body}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
+
+
+def _unsigned(issuer: FakeIssuer) -> str:
+    now = int(time.time())
+    header = _b64({"alg": "none", "typ": "JWT", "kid": "k1"})
+    return f"{header}.{_b64({'iss': issuer.url, 'aud': AUDIENCE, 'sub': 'x', 'exp': now + 300})}."
+
+
+def _b64(value: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()

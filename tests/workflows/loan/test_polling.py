@@ -1,0 +1,193 @@
+"""A loan at a polled provider (the second provider's port), on a time-skipping server: consulted
+through the first provider, created once, followed on durable timers through the provider's
+statuses to its end; refusals end it naming the field; an outage delays it; history stays bounded."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from temporalio import activity
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.errors import BUSINESS_ERROR
+from domain.loan import CancelRequest, ProviderId
+from tests.support.fake_provider import FakeProvider
+from tests.support.loans import loan_request
+from tests.support.temporal import eventually, task_queue
+from tests.workflows.loan.conftest import Loan, signature
+from workflows.loan.activity_models import Simulated, SimulateInput
+from workflows.loan.contract import LoanInput, LoanOutcome
+from workflows.loan.port import CreateOperationInput, FollowInput, OperationFacts, OperationPhase
+from workflows.loan.rules import LoanPolicy, current_rules
+from workflows.loan.state import LoanState, PricingCheck, Stage, Status
+from workflows.loan.workflow import LoanWorkflow
+
+POLICY = LoanPolicy(poll_every=timedelta(minutes=1), poll_every_max=timedelta(minutes=8))
+
+
+@dataclass
+class FakeSecondProvider:
+    """The polled provider's adapter, scripted: the statuses it answers, in order (the last repeats)."""
+
+    statuses: list[tuple[OperationPhase, str]] = field(
+        default_factory=lambda: [
+            (OperationPhase.AWAITING_SIGNATURE, "AGUARDANDO FORMALIZAÇÃO"),
+            (OperationPhase.AVERBACAO, "EM AVERBAÇÃO"),
+            (OperationPhase.DISBURSED, "PAGO"),
+        ]
+    )
+    refuse_creation: str | None = None
+    failing_polls: int = 0
+    creations: list[CreateOperationInput] = field(default_factory=list)
+    polls: list[FollowInput] = field(default_factory=list)
+    debt_key: str = field(default_factory=lambda: f"op-{uuid.uuid4()}")
+
+    def activities(self, first: FakeProvider) -> list[Any]:
+        fake = self
+
+        @activity.defn(name="provider_b.simulate")
+        async def simulate(call: SimulateInput) -> Simulated:
+            return Simulated(options=first._options(call.request), pricing_check=PricingCheck(matches=True))
+
+        @activity.defn(name="provider_b.create_operation")
+        async def create_operation(call: CreateOperationInput) -> OperationFacts:
+            fake.creations.append(call)
+            if fake.refuse_creation:
+                raise ApplicationError(
+                    fake.refuse_creation,
+                    {"code": "LEG000041", "description": fake.refuse_creation, "field": "client.person_name"},
+                    type=BUSINESS_ERROR,
+                    non_retryable=True,
+                )
+            phase, status = fake.statuses[0]
+            return OperationFacts(
+                debt_key=fake.debt_key,
+                phase=phase,
+                provider_status=status,
+                contract_number="0142115893/T",
+                formalization_link=f"https://formalizacao.example/{fake.debt_key}",
+            )
+
+        @activity.defn(name="provider_b.follow_operation")
+        async def follow_operation(call: FollowInput) -> OperationFacts:
+            fake.polls.append(call)
+            if fake.failing_polls > 0:
+                fake.failing_polls -= 1
+                raise ApplicationError("provider answered 503", type="ProviderUnavailable", non_retryable=True)
+            phase, status = fake.statuses[min(len(fake.polls), len(fake.statuses) - 1)]
+            return OperationFacts(debt_key=call.debt_key, phase=phase, provider_status=status)
+
+        return [simulate, create_operation, follow_operation, *first.activities()]
+
+
+@pytest.fixture
+async def started(env: WorkflowEnvironment) -> AsyncIterator[Any]:
+    workers: list[Worker] = []
+
+    async def start(second: FakeSecondProvider, **request: Any) -> tuple[Loan, WorkflowHandle[Any, Any]]:
+        first = FakeProvider()
+        queue = task_queue()
+        worker = Worker(env.client, task_queue=queue, workflows=[LoanWorkflow], activities=second.activities(first))
+        await worker.__aenter__()
+        workers.append(worker)
+        loan_request_ = loan_request(**request)
+        handle = await env.client.start_workflow(
+            LoanWorkflow.run,
+            LoanInput(request=loan_request_, rules=current_rules(POLICY), provider=ProviderId.PROVIDER_B),
+            id=f"loan-{loan_request_.request_key}",
+            task_queue=queue,
+        )
+        loan = Loan(env=env, fake=first, handle=handle, request=loan_request_)
+        await loan.consulted()  # the lender's IN100 consultation, through the first provider
+        return loan, handle
+
+    yield start
+    for worker in workers:
+        await worker.__aexit__(None, None, None)
+
+
+async def test_a_polled_loan_is_created_once_and_followed_to_disbursed(started: Any) -> None:
+    second = FakeSecondProvider()
+    loan, handle = await started(second)
+    outcome: LoanOutcome = await handle.result()
+    assert (outcome.status, outcome.reason) == (Status.COMPLETED, "disbursed")
+    assert len(second.creations) == 1 and second.creations[0].benefit is not None  # the consultation's facts
+    assert outcome.debt_key == second.debt_key and outcome.contract_number == "0142115893/T"
+    state: LoanState = await loan.state()
+    assert state.provider == "provider_b" and state.polls == 2 and state.provider_status == "PAGO"
+    assert state.formalization_link == f"https://formalizacao.example/{second.debt_key}"
+    # Nothing went to the first provider after the consultation.
+    assert loan.fake.names() == ["request_benefits", "request_balance", "release_provider_keys"]
+
+
+async def test_a_refusal_at_creation_ends_the_loan_with_the_providers_code_and_field(started: Any) -> None:
+    second = FakeSecondProvider(refuse_creation="client.person_name: '' should be non-empty in borrower.name")
+    _, handle = await started(second)
+    outcome: LoanOutcome = await handle.result()
+    assert outcome.status == Status.REJECTED
+    assert outcome.reason is not None and "LEG000041" in outcome.reason and "client.person_name" in outcome.reason
+
+
+async def test_an_outage_while_following_delays_the_loan_and_does_not_end_it(started: Any) -> None:
+    second = FakeSecondProvider(failing_polls=3)
+    loan, handle = await started(second)
+    outcome: LoanOutcome = await handle.result()
+    assert outcome.status == Status.COMPLETED
+    state: LoanState = await loan.state()
+    assert len(second.creations) == 1
+    assert sum("following the operation failed" in note for note in state.unknown_values) == 3
+
+
+async def test_a_status_no_table_knows_is_shown_and_followed_not_taken_as_an_end(started: Any) -> None:
+    second = FakeSecondProvider(
+        statuses=[
+            (OperationPhase.AWAITING_SIGNATURE, "AGUARDANDO FORMALIZAÇÃO"),
+            (OperationPhase.UNKNOWN, "EM AUDITORIA"),
+            (OperationPhase.DISBURSED, "PAGO"),
+        ]
+    )
+    loan, handle = await started(second)
+
+    async def saw_unknown() -> LoanState | None:
+        state: LoanState = await loan.state()
+        return state if state.provider_status == "EM AUDITORIA" else None
+
+    seen = await eventually(saw_unknown, what="the unknown status")
+    assert seen.status == Status.IN_PROGRESS
+    assert (await handle.result()).status == Status.COMPLETED
+
+
+async def test_a_week_waiting_for_the_borrower_keeps_the_history_bounded(
+    started: Any, env: WorkflowEnvironment
+) -> None:
+    second = FakeSecondProvider(statuses=[(OperationPhase.AWAITING_SIGNATURE, "AGUARDANDO FORMALIZAÇÃO")])
+    loan, handle = await started(second, limit_days=10)
+    await loan.at(Stage.AWAITING_SIGNATURE)
+    await env.sleep(timedelta(days=7))
+    state: LoanState = await loan.state()
+    # Back-off: 1, 2, 4, then every 8 minutes — about 180 polls a day, not 1,440.
+    assert 1_000 < len(second.polls) < 1_500
+    assert state.polls == len(second.polls) and state.runs > 1  # carried across continue-as-new
+    events = [e async for e in handle.fetch_history_events()]
+    assert len(events) < 2_100  # the current run, continued as new before it grew past the limit
+
+
+async def test_operator_actions_other_than_cancel_belong_to_the_provider(started: Any) -> None:
+    second = FakeSecondProvider(statuses=[(OperationPhase.AWAITING_SIGNATURE, "AGUARDANDO FORMALIZAÇÃO")])
+    loan, handle = await started(second)
+    await loan.at(Stage.AWAITING_SIGNATURE)
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update("submit_signature", signature())
+    assert "taken at the provider" in str(refused.value.cause)
+    await handle.execute_update("cancel", CancelRequest(reason="the borrower gave up"))
+    outcome: LoanOutcome = await handle.result()
+    assert outcome.status == Status.CANCELED
+    assert outcome.reason is not None and "cancel it at provider_b" in outcome.reason

@@ -1,0 +1,54 @@
+"""The recovery job against the sandbox over real HTTP: a callback the provider gave up on (its three
+retries refused) is listed as failed by the resend API and, asked for again, delivered."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from temporalio.testing import ActivityEnvironment
+
+from activities.qitech.client import ProviderClient
+from activities.qitech.recovery import RecoveryActivities
+from tests.conftest import SandboxUnderTest
+from tests.support.builders import benefits_request
+from tests.support.data import make_cpf
+from workflows.recovery.contract import RecoveryInput
+
+pytestmark = pytest.mark.integration
+
+
+async def _callback_status(sandbox: SandboxUnderTest, key: str) -> str | None:
+    with sandbox.admin() as admin:
+        deliveries = admin.get("/_sandbox/webhooks", params={"key": key}).json()
+    return deliveries[0]["callback_status"] if deliveries else None
+
+
+async def test_a_webhook_the_provider_gave_up_on_is_delivered_by_the_recovery_job(
+    sandbox: SandboxUnderTest, provider: ProviderClient
+) -> None:
+    cpf = make_cpf(1)
+    with sandbox.admin() as admin:  # the first attempt and the published three retries all fail
+        admin.put(f"/_sandbox/scenarios/{cpf}", json={"faults": {"webhook_delivery_failures": 4}}).raise_for_status()
+    created = await provider.request_benefits(benefits_request(cpf), idempotency_key=str(uuid.uuid4()))
+    key = created.benefits_request_key
+    deadline = time.monotonic() + 20
+    while await _callback_status(sandbox, key) != "failed":
+        assert time.monotonic() < deadline, "the sandbox never gave up on the callback"
+        await asyncio.sleep(0.1)
+    assert sandbox.receiver.for_key(key) == []  # nothing arrived: lost, as far as the lender knows
+
+    outcome = await ActivityEnvironment().run(RecoveryActivities(provider).resend_failed_webhooks, RecoveryInput())
+    assert outcome.failed_events >= 1 and outcome.resent >= 1 and not outcome.problems
+    [arrived] = sandbox.receiver.wait_for(key, timeout=20)
+    assert arrived.authentic
+    assert await _callback_status(sandbox, key) == "sent"
+    # The resend API no longer lists this event as failed: the next run will not ask for it again.
+    now = datetime.now(UTC)
+    still_failed = await provider.notification_events(
+        start=now - timedelta(hours=1), end=now, callback_status="failed", origin_key=key
+    )
+    assert still_failed == []

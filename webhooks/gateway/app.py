@@ -1,0 +1,179 @@
+"""``POST /webhooks/{provider}`` → read (bounded) → verify → store in the inbox (sealed) → acknowledge.
+
+The provider gets its 200 (and, under its published protocol, our signed acknowledgement) only once
+the event is committed in the inbox; if the database cannot take it the answer is 503 and the
+provider retries. Nothing here talks to Temporal or holds a codec key: the relay delivers the inbox
+to the loans (webhooks/gateway/DESIGN/md). A webhook we cannot route (unknown type, no key, a field that
+does not parse) is stored too, parked for an operator, and acknowledged: the manuals say payloads
+grow, and a refused event would be lost after the provider's three retries.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from opentelemetry import propagate
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from activities.qitech import webhook_v2
+from activities.qitech.webhook_signature import HmacVerifier, SignatureRejected, WebhookVerifier
+from runtime.store.db import DatabaseSettings
+from runtime.telemetry import instrument_app
+from webhooks.gateway.metrics import GatewayMetrics
+from webhooks.gateway.settings import GatewaySettings, SignatureScheme
+from webhooks.inbox.arrival import PENDING, read_arrival
+from webhooks.inbox.sealing import Sealer
+from webhooks.inbox.store import Inbox
+
+log = logging.getLogger("gateway")
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused as soon as it passes ``limit`` bytes (never read whole first)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _answer(http_status: int, **body: Any) -> JSONResponse:
+    return JSONResponse(status_code=http_status, content=body)
+
+
+def verifier_for(settings: GatewaySettings) -> WebhookVerifier:
+    if settings.signature_scheme == SignatureScheme.HMAC:
+        return HmacVerifier(settings.secrets(), tolerance_seconds=settings.signature_tolerance_seconds)
+    keys = settings.public_keys()
+    if not keys:
+        raise ValueError("GATEWAY_PROVIDER_PUBLIC_KEYS is not set: webhooks could not be verified")
+    return webhook_v2.WebhookV2Verifier(keys, api_client_key=settings.api_client_key or None)
+
+
+def create_app(
+    settings: GatewaySettings | None = None,
+    database: DatabaseSettings | None = None,
+    *,
+    inbox: Inbox | None = None,
+    verifier: WebhookVerifier | None = None,
+    metrics: GatewayMetrics | None = None,
+) -> FastAPI:
+    settings = settings or GatewaySettings()
+    # Fail closed: a gateway that could not verify, seal or answer as the provider requires must not start.
+    if not settings.inbox_public_key:
+        raise ValueError("GATEWAY_INBOX_PUBLIC_KEY is not set: webhook bodies could not be sealed")
+    if settings.signature_scheme == SignatureScheme.WEBHOOK_V2 and not settings.signing_key.get_secret_value():
+        raise ValueError("GATEWAY_SIGNING_KEY is not set: the provider's acknowledgement could not be signed")
+    verifier = verifier or verifier_for(settings)
+    metrics = metrics or GatewayMetrics()
+    sealer = Sealer(settings.inbox_public_key)
+    providers = settings.provider_names()
+    v2 = settings.signature_scheme == SignatureScheme.WEBHOOK_V2
+    holder: dict[str, Inbox] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        holder["inbox"] = inbox or Inbox((database or DatabaseSettings()).engine())
+        yield
+        if inbox is None:
+            await holder["inbox"].engine.dispose()
+
+    app = FastAPI(title="Webhook gateway", lifespan=lifespan)
+    app.state.metrics = metrics
+    # Each webhook's server span continues the trace the provider's delivery carries (traceparent).
+    instrument_app(app)
+
+    def reject(status: int, reason: str, message: str) -> JSONResponse:
+        metrics.rejected.labels(reason=reason).inc()
+        log.warning("webhook rejected: %s (%s)", reason, message)
+        return _answer(status, error="rejected", reason=reason, message=message)
+
+    def acknowledge(path: str, receipt: dict[str, Any]) -> Response:
+        if not v2:
+            return _answer(200, **receipt)
+        body, headers = webhook_v2.acknowledgement(
+            receipt,
+            uri=path,
+            private_key=settings.signing_key.get_secret_value(),
+            api_client_key=settings.api_client_key,
+        )
+        return Response(content=body, status_code=200, headers=headers, media_type="application/json")
+
+    @app.post("/webhooks/{provider}")
+    async def receive(provider: str, request: Request) -> Response:
+        started = time.perf_counter()
+        metrics.received.inc()
+        if provider not in providers:
+            return reject(404, "unknown_provider", f"no webhook endpoint for provider {provider[:40]!r}")
+        try:
+            body = await read_body(request, settings.max_body_bytes)
+        except BodyTooLarge:
+            return reject(413, "too_large", f"the body is over {settings.max_body_bytes} bytes")
+        path = request.url.path
+        try:
+            verifier.verify(body, request.headers, method=request.method, uri=path)
+        except SignatureRejected as refused:
+            return reject(401, refused.reason, "missing, stale or wrong signature")
+        arrival = read_arrival(body)
+        try:
+            carrier: dict[str, str] = {}
+            propagate.inject(carrier)  # this request's span, child of the provider's traceparent
+            stored = await holder["inbox"].put(
+                arrival,
+                sealer.seal(body),
+                provider=provider,
+                received_at=datetime.now(UTC),
+                trace_context=carrier.get("traceparent"),
+            )
+        except Exception as error:
+            return reject(503, "inbox_unavailable", f"could not store the webhook ({type(error).__name__}); retry")
+        elapsed = time.perf_counter() - started
+        metrics.latency.observe(elapsed)
+        outcome = "stored" if stored else "duplicate"
+        if arrival.status != PENDING:
+            outcome = "parked" if stored else outcome
+            metrics.parked.labels(reason=(arrival.note or "?").split(":", 1)[0]).inc()
+            log.warning("webhook parked for an operator: %s", arrival.note)
+        metrics.accepted.labels(webhook_type=arrival.webhook_type or "unknown", outcome=outcome).inc()
+        receipt: dict[str, Any] = {"status": outcome, "event_id": arrival.event_id}
+        if arrival.note:
+            receipt["note"] = arrival.note
+        answer = acknowledge(path, receipt)
+        answer.headers["Server-Timing"] = f"store;dur={elapsed * 1000:.2f}"
+        return answer
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz() -> Response:
+        try:
+            async with holder["inbox"].engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception:
+            return _answer(503, status="inbox_unreachable")
+        return _answer(200, status="ready")
+
+    @app.get("/metrics")
+    async def prometheus() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app

@@ -1,0 +1,275 @@
+"""The inbox's data: events in (the gateway), key routes in (the loans' activities), deliverable
+events out (the relay), and what operators look at (unrouted, parked, late).
+
+Delivery joins events and routes *when it reads*: an event whose key has no route yet simply stays
+pending, and the first relay pass after its route is written delivers it — whichever of the two
+commits first (webhooks/gateway/DESIGN/md has the argument).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from runtime.store.schema import key_routes, webhook_events
+from webhooks.inbox.arrival import PENDING, Arrival
+
+DELIVERED, LATE, PARKED, EXPIRED = "delivered", "late", "parked", "expired"
+CHANNEL = "webhook_inbox"
+"""PostgreSQL NOTIFY channel: a new event or a new route (the relay LISTENs; SQLite relays poll)."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+
+@dataclass(frozen=True)
+class Deliverable:
+    id: int
+    event_id: str
+    received_at: datetime
+    sealed_body: bytes
+    loan_id: str
+    attempts: int
+    trace_context: str | None = None
+
+
+async def _notify(connection: AsyncConnection) -> None:
+    if connection.dialect.name == "postgresql":
+        await connection.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
+
+
+class Inbox:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+
+    # ------------------------------------------------------------ the gateway
+
+    async def put(
+        self,
+        arrival: Arrival,
+        sealed_body: bytes,
+        *,
+        provider: str,
+        received_at: datetime,
+        trace_context: str | None = None,
+    ) -> bool:
+        """Store a verified webhook; False when the same event is already there (a duplicate: no-op).
+        Returns only once the row is committed: the gateway answers the provider after this."""
+        statement = (
+            self._insert(webhook_events)
+            .values(
+                event_id=arrival.event_id,
+                provider=provider,
+                received_at=received_at,
+                webhook_type=arrival.webhook_type,
+                route_key=arrival.route_key,
+                status=arrival.status,
+                note=arrival.note,
+                sealed_body=sealed_body,
+                attempts=0,
+                trace_context=trace_context,
+            )
+            .on_conflict_do_nothing(index_elements=["event_id"])
+        )
+        async with self.engine.begin() as connection:
+            stored = (await connection.execute(statement)).rowcount == 1
+            if stored and arrival.status == PENDING:
+                await _notify(connection)
+        return stored
+
+    # ------------------------------------------------------------ the loans' activities
+
+    async def route(self, provider_key: str, loan_id: str) -> str:
+        """The key is this loan's (idempotent). Returns the loan the key belongs to: the first claim
+        stands, a second loan claiming the same key is refused by the caller."""
+        async with self.engine.begin() as connection:
+            await connection.execute(
+                self._insert(key_routes)
+                .values(provider_key=provider_key, loan_id=loan_id, created_at=_now())
+                .on_conflict_do_nothing(index_elements=["provider_key"])
+            )
+            owner: str = (
+                await connection.execute(select(key_routes.c.loan_id).where(key_routes.c.provider_key == provider_key))
+            ).scalar_one()
+            await _notify(connection)
+        return owner
+
+    async def release(self, provider_keys: Sequence[str], loan_id: str) -> None:
+        async with self.engine.begin() as connection:
+            await connection.execute(
+                update(key_routes)
+                .where(key_routes.c.provider_key.in_(list(provider_keys)), key_routes.c.loan_id == loan_id)
+                .values(released_at=_now())
+            )
+
+    # ------------------------------------------------------------ the relay
+
+    async def claim(self, limit: int, *, lease: timedelta) -> list[Deliverable]:
+        """Pending events whose route exists and whose next attempt is due, oldest first, leased to
+        this relay for ``lease`` (others skip them). A short transaction: nothing is held while the
+        relay talks to Temporal, so a slow or absent Temporal never slows the gateway's inserts. A
+        relay that dies with a lease leaves its events to be delivered again when it runs out."""
+        events, routes, now = webhook_events, key_routes, _now()
+        query = (
+            select(
+                events.c.id,
+                events.c.event_id,
+                events.c.received_at,
+                events.c.sealed_body,
+                events.c.attempts,
+                events.c.trace_context,
+                routes.c.loan_id,
+            )
+            .join(routes, routes.c.provider_key == events.c.route_key)
+            .where(
+                events.c.status == PENDING,
+                or_(events.c.next_attempt_at.is_(None), events.c.next_attempt_at <= now),
+            )
+            .order_by(events.c.id)
+            .limit(limit)
+        )
+        async with self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                query = query.with_for_update(of=events, skip_locked=True)
+            else:
+                # SQLite has no row locks: a write first takes the database's write lock for this
+                # (short) transaction, so two relay passes never lease the same events.
+                await connection.execute(update(events).where(text("0 = 1")).values(attempts=events.c.attempts))
+            rows = (await connection.execute(query)).all()
+            if rows:
+                await connection.execute(
+                    update(events).where(events.c.id.in_([row.id for row in rows])).values(next_attempt_at=now + lease)
+                )
+        return [
+            Deliverable(
+                id=row.id,
+                event_id=row.event_id,
+                received_at=_aware(row.received_at) or now,
+                sealed_body=row.sealed_body,
+                loan_id=row.loan_id,
+                attempts=row.attempts,
+                trace_context=row.trace_context,
+            )
+            for row in rows
+        ]
+
+    async def settle(
+        self,
+        settled: Sequence[tuple[Deliverable, str, str | None]],
+        *,
+        retry: Sequence[tuple[Deliverable, timedelta, str]] = (),
+        release: Sequence[Deliverable] = (),
+    ) -> None:
+        """One transaction for a relay pass's outcome: each settled event's status (delivered, late,
+        parked), the ones Temporal refused retried after a back-off, the ones not tried released."""
+        now = _now()
+        async with self.engine.begin() as connection:
+            for event, status, note in settled:
+                await connection.execute(
+                    update(webhook_events)
+                    .where(webhook_events.c.id == event.id)
+                    .values(
+                        status=status,
+                        note=note,
+                        loan_id=event.loan_id,
+                        delivered_at=now,
+                        next_attempt_at=None,
+                        attempts=event.attempts + 1,
+                    )
+                )
+            for event, delay, note in retry:
+                await connection.execute(
+                    update(webhook_events)
+                    .where(webhook_events.c.id == event.id)
+                    .values(attempts=event.attempts + 1, next_attempt_at=now + delay, note=note[:500])
+                )
+            if release:
+                await connection.execute(
+                    update(webhook_events)
+                    .where(webhook_events.c.id.in_([event.id for event in release]))
+                    .values(next_attempt_at=None)
+                )
+
+    # ------------------------------------------------------------ retention and operators
+
+    async def expire_unrouted(self, older_than: timedelta) -> int:
+        """Pending events whose key no loan claimed in time: kept, marked, visible (never deleted)."""
+        routed = select(key_routes.c.provider_key).where(key_routes.c.provider_key == webhook_events.c.route_key)
+        async with self.engine.begin() as connection:
+            result = await connection.execute(
+                update(webhook_events)
+                .where(
+                    webhook_events.c.status == PENDING,
+                    webhook_events.c.received_at < _now() - older_than,
+                    ~routed.exists(),
+                )
+                .values(status=EXPIRED, note="no loan claimed its key within the retention")
+            )
+        return int(result.rowcount or 0)
+
+    async def purge_bodies(self, older_than: timedelta) -> int:
+        """Drop the sealed bodies of delivered or late events past retention (their metadata stays)."""
+        async with self.engine.begin() as connection:
+            result = await connection.execute(
+                update(webhook_events)
+                .where(
+                    webhook_events.c.status.in_([DELIVERED, LATE]),
+                    webhook_events.c.delivered_at < _now() - older_than,
+                    webhook_events.c.sealed_body.is_not(None),
+                )
+                .values(sealed_body=None)
+            )
+        return int(result.rowcount or 0)
+
+    async def counts(self) -> dict[str, int]:
+        """Events by status, and pending events without a route (unrouted) apart."""
+        routed = select(key_routes.c.provider_key).where(key_routes.c.provider_key == webhook_events.c.route_key)
+        async with self.engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    select(webhook_events.c.status, func.count()).group_by(webhook_events.c.status)
+                )
+            ).all()
+            unrouted = (
+                await connection.execute(
+                    select(func.count()).where(and_(webhook_events.c.status == PENDING, ~routed.exists()))
+                )
+            ).scalar_one()
+        found = {str(status): int(count) for status, count in rows}
+        found["unrouted"] = int(unrouted)
+        return found
+
+    async def listing(self, status: str, *, limit: int = 100) -> list[dict[str, object]]:
+        """What an operator sees of stored events (no body: the gateway's key cannot open it anyway)."""
+        columns = webhook_events.c
+        query = select(
+            columns.event_id,
+            columns.provider,
+            columns.received_at,
+            columns.webhook_type,
+            columns.route_key,
+            columns.status,
+            columns.note,
+            columns.attempts,
+            columns.loan_id,
+        )
+        if status == "unrouted":  # pending, and no loan has claimed its key (yet)
+            routed = select(key_routes.c.provider_key).where(key_routes.c.provider_key == columns.route_key)
+            query = query.where(columns.status == PENDING, ~routed.exists())
+        else:
+            query = query.where(columns.status == status)
+        query = query.order_by(columns.id).limit(limit)
+        async with self.engine.connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return [dict(row) for row in rows]

@@ -1,0 +1,148 @@
+"""The loan's decisions before it issues, as pure functions over its state (no Temporal, no clock:
+``today`` is passed in): who may take it, by which rules, with which risks; where the money goes;
+whether the CCB names the right signer. The workflow applies what these return."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import ROUND_DOWN, Decimal
+
+from activities.qitech.mapping import expected_signer, paying_account, same_account
+from domain.calendar import SAO_PAULO
+from domain.eligibility import EligibilityFacts, assess
+from domain.loan import DisbursementAccount, LoanRequest
+from domain.margin_release import margin_release
+from domain.money import CENT
+from domain.regulation import DDB_BLOCK_DAYS
+from workflows.loan.activity_models import PortabilityPriced, Proposed
+from workflows.loan.rules import LoanRules
+from workflows.loan.state import LoanState, PricingCheck, RuleFailure, Signer
+
+PAYING_ACCOUNT_SOURCE = "seeds 000 and 003: disburse into the benefit's account (balance disbursement_bank_account)"
+
+
+@dataclass
+class Eligibility:
+    failures: list[RuleFailure] = field(default_factory=list)
+    risks: list[RuleFailure] = field(default_factory=list)
+    accounts: list[DisbursementAccount] | None = None  # edition 2: where the money goes
+    margin_release_at: datetime | None = None  # the 90-day DDB rule holds the averbação until then
+    notes: list[str] = field(default_factory=list)
+    problem: str | None = None  # a reason to refuse that is no rule of the table
+
+
+def eligibility(state: LoanState, request: LoanRequest, rules: LoanRules, today: date) -> Eligibility:
+    """Everything the eligibility stage decides, from the consultation's facts and the simulation."""
+    chosen, benefit = state.chosen_option, state.balance
+    assert chosen is not None and benefit is not None
+    terms = request.financial
+    installment = chosen.installment_value or terms.installment_value
+    monthly_rate = chosen.monthly_rate or terms.monthly_interest_rate
+    if installment is None or monthly_rate is None:
+        return Eligibility(problem="the provider's simulation gave no installment or rate to check")
+    facts = EligibilityFacts(
+        benefit_number=request.benefit.number,
+        listed_benefits=tuple(state.listed_benefits or ()),
+        balance=benefit,
+        installment=installment,
+        monthly_rate=monthly_rate,
+        number_of_installments=terms.number_of_installments,
+        last_installment_date=chosen.last_due_date or terms.first_due_date,
+        has_legal_representative=request.legal_representative is not None,
+        has_judicial_authorization=bool(
+            request.legal_representative and request.legal_representative.judicial_authorization
+        ),
+        product=request.product.value,
+        refinanced_installments=request.refinanced_installments,
+    )
+    assessment = assess(facts, rules.eligibility)
+    decided = Eligibility(
+        failures=[RuleFailure(rule=f.rule, message=f.message, source=f.source) for f in assessment.failures],
+        risks=[RuleFailure(rule=r.rule, message=r.message, source=r.source) for r in assessment.risks],
+    )
+    if rules.edition >= 2:
+        _choose_accounts(decided, request, state)
+    if decided.failures:
+        return decided
+    if benefit.grant_date is None:
+        decided.notes.append("balance.grant_date (DDB) missing: the 90-day rule is left to the provider")
+        return decided
+    release = margin_release(benefit.grant_date, today, terms.last_disbursement_date, block_days=rules.ddb_block_days)
+    if not release.allowed:
+        decided.failures.append(
+            RuleFailure(rule="margin_release", message=release.message, source=DDB_BLOCK_DAYS.source)
+        )
+    elif release.blocked_today:
+        decided.margin_release_at = datetime.combine(release.release_date, time(0), tzinfo=SAO_PAULO)
+    return decided
+
+
+def _choose_accounts(decided: Eligibility, request: LoanRequest, state: LoanState) -> None:
+    """The request's accounts, or the one the benefit is paid into (seeds 000, 003); a request account
+    other than that one is a stated risk (Dataprev's AN invalid_disbursement_account)."""
+    assert state.balance is not None
+    paying, requested = paying_account(state.balance), request.disbursement_accounts
+    if not requested:
+        if paying is None:
+            why = "the request gave no disbursement account and the consultation named no paying account"
+            decided.failures.append(RuleFailure(rule="disbursement_account", message=why, source=PAYING_ACCOUNT_SOURCE))
+        else:
+            decided.accounts = [paying]
+        return
+    decided.accounts = list(requested)
+    if paying is not None and not any(same_account(a, paying) for a in requested):
+        decided.risks.append(
+            RuleFailure(
+                rule="disbursement_account",
+                message="differs from the account the benefit is paid into: Dataprev may answer AN "
+                "invalid_disbursement_account",
+                source=PAYING_ACCOUNT_SOURCE,
+            )
+        )
+
+
+def signer_mismatch(request: LoanRequest, signers: list[Signer]) -> str | None:
+    """Why the CCB's signers are not who must sign it (the legal representative for a represented
+    beneficiary, seed 004 §6), or None. An answer without signers says nothing."""
+    if not signers:
+        return None
+    role, cpf = expected_signer(request)
+    if any(s.role == role and s.document_number == cpf for s in signers):
+        return None
+    roles = ", ".join(sorted({s.role or "?" for s in signers}))
+    return f"signer_role: the CCB lists {roles}, not the {role} who must sign it"
+
+
+@dataclass(frozen=True)
+class PortabilityReduction:
+    installment: Decimal  # the largest installment that fits (rounded down: a cent over is HW again)
+    automatic: bool  # within what the rules let the loan lower by itself
+
+
+def portability_reduction(
+    current: Decimal, released: Decimal | None, free_margin: Decimal | None, max_reduction: Decimal
+) -> PortabilityReduction | None:
+    """Dataprev answered HW (margin exceeded) for the portability leg: the origin bank released less
+    than the new installment needs (seed 002 §13). The installment that fits is what it released plus
+    the margin the consultation found free; None when that is unknown or not below the current one
+    (then the margin is not the origin bank's doing, and the provider's teimosinha goes on)."""
+    if released is None:
+        return None
+    fits = (released + (free_margin or Decimal(0))).quantize(CENT, rounding=ROUND_DOWN)
+    if fits >= current or fits <= 0:
+        return None
+    return PortabilityReduction(installment=fits, automatic=fits >= current * (1 - max_reduction))
+
+
+def portability_pricing_check(local: PortabilityPriced, provider: Proposed) -> PricingCheck:
+    """The provider's price of the proposal against the local engine's, to the cent."""
+    differences = [
+        f"{what}: provider {theirs}, local {mine}"
+        for what, theirs, mine in (
+            ("portability installment", provider.portability_installment, local.installment),
+            ("troco", provider.troco, local.troco),
+        )
+        if theirs is not None and theirs != mine
+    ]
+    return PricingCheck(matches=not differences, differences=differences)

@@ -1,0 +1,120 @@
+"""The provider port: what a loan needs from a provider, in the loan's own words, and what each
+provider can do. The workflow speaks only to this; each adapter translates its provider's vocabulary
+(enumerators, statuses, error shapes) at its edge.
+
+Two kinds of provider follow a loan differently:
+
+* **webhook providers** (``qitech``): the consultation, simulation, issuance, documents, signature and
+  averbação activities of ``activities.qitech.adapter``; the provider's news arrive as webhooks (the inbox);
+* **polled providers** (``provider_b``, seed 003): after the lender's consultation, the loan is
+  *created* in one call (``IN100`` set: the provider checks Dataprev again), the borrower formalizes
+  it at the provider's ``link_form``, and the loan *follows* the operation by asking on durable timers.
+  Their adapters implement the three activities named here (``SIMULATE``, ``CREATE_OPERATION``,
+  ``FOLLOW_OPERATION``), registered as ``<provider>.<operation>``.
+
+Adding a third provider: write its wire (a package like ``provider_b``), an adapter implementing the
+activities of its kind, register them in ``worker.py``, and add its capabilities here and its id to
+``domain.loan.ProviderId``; routing (``workflows.loan.routing``) can then send loans to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from domain.benefit import BenefitFacts
+from domain.loan import LoanRequest, Product, ProviderId
+
+SIMULATE = "simulate"
+CREATE_OPERATION = "create_operation"
+FOLLOW_OPERATION = "follow_operation"
+REFRESH_PRODUCTS = "refresh_products"  # product-table providers: the table into the store (catalog)
+REFRESH_CTC_PARTICIPANTS = "refresh_ctc_participants"  # portability providers: seed 002 §9's list (catalog)
+
+
+def activity_name(provider: ProviderId, operation: str) -> str:
+    return f"{provider.value}.{operation}"
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    webhooks: bool
+    """News arrive as webhooks; otherwise the loan follows the operation by polling."""
+    consultation: bool
+    """The lender's IN100 consultation goes through it; otherwise through ``CONSULTING_PROVIDER`` (the
+    loan still needs the benefit's facts: its assistance type, the account it is paid into)."""
+    cancel: bool
+    """A debt can be canceled at the provider by API (otherwise an operator cancels it there)."""
+    products: frozenset[Product]
+    legal_representative: bool
+    split_accounts: bool
+
+
+CONSULTING_PROVIDER = ProviderId.QITECH
+
+CAPABILITIES: dict[ProviderId, Capabilities] = {
+    ProviderId.QITECH: Capabilities(
+        webhooks=True,
+        consultation=True,
+        cancel=True,
+        products=frozenset(Product),
+        legal_representative=True,
+        split_accounts=True,
+    ),
+    # Seed 003 prints operation creation only: no consultation, no cancel, no webhook.
+    ProviderId.PROVIDER_B: Capabilities(
+        webhooks=False,
+        consultation=False,
+        cancel=False,
+        products=frozenset({Product.NEW_CREDIT}),
+        legal_representative=False,
+        split_accounts=False,
+    ),
+}
+
+
+class OperationPhase(StrEnum):
+    """Where a polled provider's operation is, in the loan's words."""
+
+    AWAITING_SIGNATURE = "awaiting_signature"  # the borrower formalizes at link_form
+    SIGNATURE_VALIDATION = "signature_validation"
+    AVERBACAO = "averbacao"
+    DISBURSEMENT = "disbursement"
+    DISBURSED = "disbursed"
+    CANCELED = "canceled"
+    REJECTED = "rejected"
+    UNKNOWN = "unknown"  # a status no table knows: shown as it came, never taken as final
+
+
+FINAL_PHASES = frozenset({OperationPhase.DISBURSED, OperationPhase.CANCELED, OperationPhase.REJECTED})
+
+
+class CreateOperationInput(BaseModel):
+    loan_id: str
+    request: LoanRequest
+    benefit: BenefitFacts | None = None
+    """What the lender's own consultation found, when it made one (the account the benefit is paid into)."""
+    not_before: date | None = None
+    """Operations this loan may have created at the provider were created on or after this day."""
+
+
+class OperationFacts(BaseModel):
+    """A polled provider's operation as the loan reads it."""
+
+    debt_key: str
+    phase: OperationPhase
+    provider_status: str | None = None
+    """The provider's own words (``dsc_situacao_emprestimo``), for operators."""
+    contract_number: str | None = None
+    formalization_link: str | None = None
+    issue_amount: Decimal | None = None
+    installment_value: Decimal | None = None
+    notes: list[str] = Field(default_factory=list)
+
+
+class FollowInput(BaseModel):
+    debt_key: str

@@ -1,0 +1,26 @@
+"""WebhookRecovery: one run of the resend job (started by its Temporal Schedule, hourly)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.qitech.recovery import RecoveryActivities
+    from workflows.recovery.contract import RECOVERY_WORKFLOW, RecoveryInput, RecoveryOutcome
+
+
+@workflow.defn(name=RECOVERY_WORKFLOW)
+class WebhookRecovery:
+    @workflow.run
+    async def run(self, recovery: RecoveryInput) -> RecoveryOutcome:
+        return await workflow.execute_activity_method(
+            RecoveryActivities.resend_failed_webhooks,
+            recovery,
+            start_to_close_timeout=timedelta(minutes=10),
+            heartbeat_timeout=timedelta(minutes=2),
+            # The next scheduled run asks again anyway: a few tries, then leave it to that run.
+            retry_policy=RetryPolicy(initial_interval=timedelta(seconds=5), maximum_attempts=5),
+        )
