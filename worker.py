@@ -26,6 +26,7 @@ from activities.provider_b.client import ProviderBClient
 from activities.qitech.adapter import LoanActivities
 from activities.qitech.client import Credentials, ProviderClient
 from activities.qitech.mapping import LenderTerms
+from activities.qitech.news import earlier_news
 from activities.qitech.participants import CtcParticipantsCatalog
 from activities.qitech.recovery import RecoveryActivities
 from activities.qitech.tokens import SqlTokenStore
@@ -40,6 +41,7 @@ from webhooks.inbox.routes import SqlKeyRouter
 from webhooks.inbox.store import Inbox
 from workflows.catalog.workflow import ProductTableRefresh
 from workflows.loan.metrics import BUCKET_OVERRIDES
+from workflows.loan.news import read_earlier_news_with
 from workflows.loan.workflow import LoanWorkflow
 from workflows.mailbox.workflow import ProviderKeyMailbox
 from workflows.recovery.workflow import WebhookRecovery
@@ -51,6 +53,11 @@ def _product(settings: LenderSettings) -> ProductConfig:
     if settings.product_file is None:
         return INSS_DEFAULT_PRODUCT
     return ProductConfig.model_validate(decode(settings.product_file.read_bytes()))
+
+
+# Loans recorded before the adapter translated webhooks at its edge hold the first provider's own
+# shape in their histories: this worker reads it through that adapter (workflows.loan.news).
+read_earlier_news_with(earlier_news)
 
 
 async def run() -> None:

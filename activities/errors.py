@@ -21,12 +21,11 @@ from temporalio.exceptions import ApplicationError
 from activities.qitech.errors import ProviderError
 from domain.loan import Person
 from domain.redaction import redact_provider_text, validation_summary
+from workflows.loan.port import INVALID_DOCUMENT
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-INVALID_DOCUMENT = "InvalidDocument"
-BUSINESS_ERROR = "ProviderBusinessError"
 
 # Fields that hold a person's data wherever they appear (an account holder's name, a corrected CPF);
 # everything inside a Person (borrower, legal representative) counts too.

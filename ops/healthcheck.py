@@ -14,7 +14,7 @@ import urllib.request
 from collections.abc import Callable
 
 
-def _local(host: str) -> str:
+def local_host(host: str) -> str:
     # A server bound to every interface is probed on loopback, from inside its own container.
     return "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host  # noqa: S104 - compared, not bound
 
@@ -23,21 +23,14 @@ def gateway_url() -> str:
     from webhooks.gateway.settings import GatewaySettings  # noqa: PLC0415 - import only what is probed
 
     settings = GatewaySettings()
-    return f"http://{_local(settings.host)}:{settings.port}/healthz"
+    return f"http://{local_host(settings.host)}:{settings.port}/healthz"
 
 
 def codec_url() -> str:
     from runtime.codec.settings import CodecSettings  # noqa: PLC0415
 
     settings = CodecSettings()
-    return f"http://{_local(settings.server_host)}:{settings.server_port}/healthz"
-
-
-def sandbox_url() -> str:
-    from devtools.sandbox.settings import SandboxSettings  # noqa: PLC0415
-
-    settings = SandboxSettings()
-    return f"http://{_local(settings.host)}:{settings.port}/_sandbox/healthz"
+    return f"http://{local_host(settings.server_host)}:{settings.server_port}/healthz"
 
 
 def worker_url() -> str:
@@ -47,7 +40,7 @@ def worker_url() -> str:
     if not bind:
         raise LookupError("WORKER_METRICS_BIND is not set: the worker has no endpoint to probe")
     host, _, port = bind.rpartition(":")
-    return f"http://{_local(host)}:{port}/metrics"
+    return f"http://{local_host(host)}:{port}/metrics"
 
 
 def relay_url() -> str:
@@ -57,14 +50,13 @@ def relay_url() -> str:
     if not bind:
         raise LookupError("RELAY_METRICS_BIND is not set: the relay has no endpoint to probe")
     host, _, port = bind.rpartition(":")
-    return f"http://{_local(host)}:{port}/metrics"
+    return f"http://{local_host(host)}:{port}/metrics"
 
 
 COMPONENTS: dict[str, Callable[[], str]] = {
     "gateway": gateway_url,
     "relay": relay_url,
     "codec": codec_url,
-    "sandbox": sandbox_url,
     "worker": worker_url,
 }
 
@@ -74,6 +66,11 @@ def check(component: str, timeout: float = 3.0) -> tuple[bool, str]:
         url = COMPONENTS[component]()
     except LookupError as error:
         return False, str(error)
+    return probe(url, timeout)
+
+
+def probe(url: str, timeout: float = 3.0) -> tuple[bool, str]:
+    """(healthy, what it answered): 200 from ``url`` within ``timeout``."""
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - http(s) URLs we built
             return response.status == 200, f"{url}: {response.status}"

@@ -20,7 +20,6 @@ from temporalio.common import (
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from activities.qitech.models.webhooks import ReceivedWebhook
 from domain.loan import (
     CancelRequest,
     CollateralFix,
@@ -99,10 +98,6 @@ class LoanClient:
 
     async def outcome(self, request_key: str) -> LoanOutcome:
         return await self.handle(request_key).result()
-
-    async def deliver(self, request_key: str, event: ReceivedWebhook) -> None:
-        """A provider event straight to the loan (the webhook path normally does this)."""
-        await self.handle(request_key).signal(LoanWorkflow.provider_event, event)
 
     async def provide_documents(self, request_key: str, documents: Documents) -> LoanState:
         return await self._update(request_key, LoanWorkflow.provide_documents, documents)

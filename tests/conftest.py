@@ -21,13 +21,17 @@ from pydantic import SecretStr
 
 from activities.qitech import webhook_v2
 from activities.qitech.client import Credentials, ProviderClient
+from activities.qitech.news import earlier_news
 from tests.support.clock import move_this_session, needs_real_clock
 from tests.support.receiver import WebhookReceiver
 from tests.support.servers import ThreadedServer, free_port, python_module, running_process
+from workflows.loan.news import read_earlier_news_with
 
 
 def pytest_configure(config: pytest.Config) -> None:
     move_this_session()  # CONSIGNADO_TEST_TODAY: the whole session on another day (tests/support/clock.py)
+    # As worker.py does: loans' recorded histories hold the first provider's own webhooks.
+    read_earlier_news_with(earlier_news)
 
 
 # The webhook-v2 keys of the provider (the sandbox signs with it) and of the lender (signs the

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.errors import BUSINESS_ERROR, as_application_error, personal_values
+from activities.errors import as_application_error, personal_values
 from activities.provider_b import status as b_status
 from activities.provider_b.client import ProviderBClient
 from activities.provider_b.errors import OperationOutcomeUnknown, OperationRefused
@@ -39,6 +39,7 @@ from runtime.store.products import ProductTables
 from workflows.loan.activity_models import Simulated as LoanSimulated
 from workflows.loan.activity_models import SimulateInput
 from workflows.loan.port import (
+    BUSINESS_ERROR,
     CREATE_OPERATION,
     FOLLOW_OPERATION,
     REFRESH_PRODUCTS,

@@ -12,7 +12,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import documents
-from activities.errors import BUSINESS_ERROR, invalid_document, provider_errors
+from activities.errors import invalid_document, provider_errors
 from activities.qitech import mapping
 from activities.qitech.client import ProviderClient
 from activities.qitech.errors import ALREADY_DONE_CODES, ProviderBusinessError
@@ -25,6 +25,7 @@ from activities.qitech.models.portability import (
     OriginContractQuery,
 )
 from activities.qitech.models.webhooks import ProviderWebhook, ReceivedWebhook
+from activities.qitech.news import translate
 from activities.qitech.participants import TABLE as CTC_PARTICIPANTS_TABLE
 from activities.qitech.participants import CtcParticipantsCatalog
 from activities.qitech.portability_enumerators import CreditOperationLeg
@@ -67,6 +68,7 @@ from workflows.loan.activity_models import (
     TermUploaded,
     TermUploadInput,
 )
+from workflows.loan.port import BUSINESS_ERROR
 from workflows.loan.rules import LoanPolicy, LoanRules, current_rules
 from workflows.loan.state import PricingCheck, Signer
 
@@ -353,7 +355,10 @@ class LoanActivities:
                 found.append(event)
         now = datetime.now(UTC)
         return LookedUp(
-            events=[ReceivedWebhook(event_id=identity, received_at=now, webhook=webhook) for identity, webhook in found]
+            events=[
+                translate(ReceivedWebhook(event_id=identity, received_at=now, webhook=webhook))
+                for identity, webhook in found
+            ]
         )
 
     @activity.defn
@@ -507,7 +512,10 @@ class LoanActivities:
         now = datetime.now(UTC)
         found = proposal_events(answer, collaterals)
         return LookedUp(
-            events=[ReceivedWebhook(event_id=identity, received_at=now, webhook=webhook) for identity, webhook in found]
+            events=[
+                translate(ReceivedWebhook(event_id=identity, received_at=now, webhook=webhook))
+                for identity, webhook in found
+            ]
         )
 
 

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-
-from pydantic import ValidationError
 
 from activities.qitech.enumerators import OperationCategory
 from activities.qitech.models.common import DisbursementAccount as ProviderAccount
@@ -42,7 +38,6 @@ from activities.qitech.models.simulation import (
     FineConfiguration,
     RefinancedOperation,
 )
-from domain.benefit import BenefitFacts
 from domain.loan import CollateralFix, DisbursementAccount, LoanRequest, Person, Product, Rebate
 from domain.pricing.engine import QuoteOption
 from workflows.loan.state import PricedOption
@@ -56,22 +51,6 @@ class LenderTerms:
     fine_monthly_rate: Decimal = Decimal("0.01")
     fine_contract_rate: Decimal = Decimal("0.02")
     subcorban_cnpj: str | None = None
-
-
-def requester_identifier_key(request_key: str) -> str:
-    """The provider's ``requester_identifier_key`` for a loan: a UUID (the provider publishes it as a
-    UUID4 — docs.qitech.com.br/documentation/emissao_de_divida/consulta_por_requester_identifier_key)
-    derived from the caller's request key, so every retry of the issuance sends the same one.
-
-    SHA-256 of the key under a fixed namespace, with the version (4) and variant bits set: the shape
-    of a UUID4, without its randomness (which would defeat the retry)."""
-    digest = bytearray(hashlib.sha256(REQUESTER_KEY_NAMESPACE + request_key.encode()).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x40
-    digest[8] = (digest[8] & 0x3F) | 0x80
-    return str(uuid.UUID(bytes=bytes(digest)))
-
-
-REQUESTER_KEY_NAMESPACE = b"consignado-orchestrator/requester_identifier_key/"
 
 
 def authorization_term(request: LoanRequest, *, document_key: str | None = None) -> AuthorizationTerm:
@@ -210,40 +189,6 @@ def signer_related_party_key(data: DebtData, request: LoanRequest) -> str | None
         if party.role_type == "issuer_legal_representative" or party.document_number == representative.cpf:
             return party.related_party_key
     return borrower_key
-
-
-def expected_signer(request: LoanRequest) -> tuple[str, str]:
-    """(role, CPF) of who must sign the CCB: the legal representative for a represented beneficiary."""
-    if request.legal_representative:
-        return "issuer_legal_representative", request.legal_representative.cpf
-    return "issuer", request.borrower.cpf
-
-
-def same_account(one: DisbursementAccount, other: DisbursementAccount) -> bool:
-    """The same bank account, however its numbers are zero-padded."""
-
-    def plain(account: DisbursementAccount) -> tuple[str, ...]:
-        digits = (account.bank_code, account.branch_number, account.account_number, account.account_digit)
-        return tuple(part.lstrip("0") or "0" for part in digits)
-
-    return plain(one) == plain(other)
-
-
-def paying_account(benefit: BenefitFacts) -> DisbursementAccount | None:
-    """The account the benefit is paid into (balance answer's ``disbursement_bank_account``), as a
-    disbursement account: seeds 000 and 003 say to disburse there, where AN cannot happen."""
-    account = benefit.paying_account
-    if account is None:
-        return None
-    try:
-        return DisbursementAccount(
-            bank_code=account.bank_code,
-            branch_number=account.branch_number,
-            account_number=account.account_number,
-            account_digit=account.account_digit,
-        )
-    except ValidationError:
-        return None  # an account we could not pay into: the loan says so instead
 
 
 def _rebate(rebate: Rebate) -> dict[str, object]:

@@ -11,7 +11,7 @@ from temporalio import activity
 from activities.qitech.client import ProviderClient
 from activities.qitech.errors import ProviderBusinessError
 from activities.qitech.models.notifications import RESEND_WINDOW_DAYS
-from workflows.recovery.contract import RecoveryInput, RecoveryOutcome
+from workflows.recovery.contract import RESEND_FAILED_WEBHOOKS, RecoveryInput, RecoveryOutcome
 
 FAILED = "failed"
 RESEND_WINDOW = timedelta(days=RESEND_WINDOW_DAYS)
@@ -21,7 +21,7 @@ class RecoveryActivities:
     def __init__(self, provider: ProviderClient) -> None:
         self._provider = provider
 
-    @activity.defn
+    @activity.defn(name=RESEND_FAILED_WEBHOOKS)
     async def resend_failed_webhooks(self, recovery: RecoveryInput) -> RecoveryOutcome:
         end = datetime.now(UTC)
         start = end - min(recovery.look_back, RESEND_WINDOW)

@@ -13,7 +13,6 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.errors import BUSINESS_ERROR, INVALID_DOCUMENT
 from activities.qitech.adapter import pin_current_rules
 from activities.qitech.models.webhooks import ReceivedWebhook
 from workflows.loan.activity_models import (
@@ -35,6 +34,7 @@ from workflows.loan.activity_models import (
     Simulated,
     SimulateInput,
 )
+from workflows.loan.port import BUSINESS_ERROR, INVALID_DOCUMENT
 from workflows.loan.state import PricedOption, PricingCheck
 
 

@@ -21,10 +21,12 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.qitech.models.webhooks import ReceivedWebhook, WebhookRejected, for_the_loan, parse_webhook_bytes
+from activities.qitech.models.webhooks import ReceivedWebhook, WebhookRejected, parse_webhook_bytes
+from activities.qitech.news import translate
 from webhooks.inbox.sealing import Opener, SealingError
 from webhooks.inbox.store import DELIVERED, LATE, PARKED, Deliverable, Inbox
 from workflows.loan.contract import PROVIDER_EVENT_SIGNAL
+from workflows.loan.news import ProviderNews
 
 log = logging.getLogger("relay")
 tracer = trace.get_tracer("relay")
@@ -53,11 +55,11 @@ class RelayMetrics:
         self.inbox = Gauge("inbox_events", "Stored webhooks by status", ["status"], registry=self.registry)
 
 
-Signal = Callable[[str, ReceivedWebhook], Awaitable[None]]
+Signal = Callable[[str, ProviderNews], Awaitable[None]]
 
 
 def temporal_signal(client: Client) -> Signal:
-    async def signal(loan_id: str, event: ReceivedWebhook) -> None:
+    async def signal(loan_id: str, event: ProviderNews) -> None:
         await client.get_workflow_handle(loan_id).signal(PROVIDER_EVENT_SIGNAL, event, rpc_timeout=SIGNAL_TIMEOUT)
 
     return signal
@@ -119,9 +121,8 @@ class Relay:
         except (SealingError, WebhookRejected) as unreadable:
             self.metrics.parked.inc()
             return PARKED, f"the relay cannot read it: {unreadable}"[:500]
-        delivery = ReceivedWebhook(
-            event_id=event.event_id, received_at=event.received_at, webhook=for_the_loan(webhook)
-        )
+        # The webhook in the loan's words (the provider's adapter, at its edge): only what the loan reads.
+        delivery = translate(ReceivedWebhook(event_id=event.event_id, received_at=event.received_at, webhook=webhook))
         # The delivery continues the trace the webhook arrived with (the signal's span is its child).
         context = propagate.extract({"traceparent": event.trace_context}) if event.trace_context else None
         try:

@@ -7,7 +7,6 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
-from activities.qitech.models.webhooks import ReceivedWebhook
 from domain.loan import (
     CollateralFix,
     DisbursementAccount,
@@ -16,6 +15,7 @@ from domain.loan import (
     LoanRequest,
     SignatureSubmission,
 )
+from workflows.loan.news import ProviderNews
 from workflows.loan.state import PricedOption, PricingCheck, Signer
 
 
@@ -131,7 +131,7 @@ class LookupInput(BaseModel):
 class LookedUp(BaseModel):
     """The provider's state, as the webhooks it would have sent (applied once each, by identity)."""
 
-    events: list[ReceivedWebhook] = Field(default_factory=list)
+    events: list[ProviderNews] = Field(default_factory=list)
 
 
 class ProposalInput(BaseModel):

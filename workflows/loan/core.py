@@ -1,5 +1,6 @@
-"""The plumbing a LoanWorkflow's stages and Updates share: its fields, calling activities, waiting
-(bounded, interrupted by endings and continue-as-new), durable timers, and publishing what it does.
+"""The running loan every journey shares: its fields, calling the provider's activities, waiting
+(bounded, interrupted by endings and continue-as-new), durable timers, asking the provider after a
+silence, and publishing what it does. One object, composed into each journey (not a base class).
 
 Workflow code: deterministic (workflow.now(), timers, activities; no I/O).
 """
@@ -16,16 +17,21 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.errors import BUSINESS_ERROR, INVALID_DOCUMENT
-    from activities.qitech.adapter import LoanActivities
-    from activities.qitech.enumerators import DISBURSEMENT_SUCCESS_STATUSES
-    from domain.loan import CancelRequest, Documents, LoanRequest, ProviderId
+    from domain.loan import CancelRequest, Documents, ProviderId
     from workflows.loan.activity_models import DocumentsInput, LookupInput
-    from workflows.loan.endings import Ending, ending_now
+    from workflows.loan.contract import LoanInput
+    from workflows.loan.endings import Ending, ending_now, paid_out
     from workflows.loan.facts import drain, note_unknown, receive
-    from workflows.loan.port import CAPABILITIES
-    from workflows.loan.rules import LoanPolicy, LoanRules
-    from workflows.loan.state import LoanState, Stage, Status
+    from workflows.loan.port import (
+        ATTACH_DOCUMENTS,
+        BUSINESS_ERROR,
+        CAPABILITIES,
+        INVALID_DOCUMENT,
+        LOOK_UP_PROVIDER_STATE,
+        Call,
+    )
+    from workflows.loan.rules import LoanPolicy, LoanRules, legacy_rules
+    from workflows.loan.state import LoanState, OperatorAction, Stage, Status
     from workflows.loan.visibility import Publisher
 
 PROVIDER_RETRY = RetryPolicy(
@@ -77,57 +83,99 @@ def failure_text(error: ActivityError | ApplicationError) -> tuple[str | None, s
     return None, str(cause or error)
 
 
-class LoanCore:
-    """Fields and helpers of a running loan; ``LoanWorkflow`` adds the stages, ``LoanOperations``
-    the operator Updates."""
+def refused(action: str, error: ActivityError | ApplicationError) -> ApplicationError:
+    """An operator's Update whose provider call failed: the provider's reason, nothing changed."""
+    kind, text = failure_text(error)
+    return ApplicationError(f"{action} refused: {text}", type=kind or "ActionFailed", non_retryable=True)
 
-    _request: LoanRequest
-    _rules: LoanRules
-    _state: LoanState
-    _lock: asyncio.Lock
-    _cancel: CancelRequest | None
-    _window_expired: bool
-    _window_timer: asyncio.Task[None] | None
-    _publisher: Publisher
-    _provider: ProviderId
+
+class LoanRun:
+    """A loan while it runs: what it was asked (request, rules, provider), what it knows (state), and
+    the means every journey uses to act and wait."""
+
+    def __init__(self, loan: LoanInput) -> None:
+        self.request = loan.request
+        self.rules: LoanRules = loan.rules or legacy_rules(loan.policy)
+        self.provider = loan.provider or loan.request.provider or ProviderId.QITECH
+        if loan.carried is not None:
+            self.state = loan.carried
+            self.state.runs += 1
+        else:
+            self.state = LoanState(request_key=loan.request.request_key, product=loan.request.product)
+            # Only a loan whose routing pinned its provider names it (and publishes LoanProvider).
+            self.state.provider = loan.provider.value if loan.provider else None
+        self.lock = asyncio.Lock()
+        self.cancel: CancelRequest | None = None
+        self.window_expired = False
+        self.window_timer: asyncio.Task[None] | None = None
+        self.publisher = Publisher()
+
+    def next_run(self) -> LoanInput:
+        """The input of the loan's next run (continue-as-new): its state and its pinned choices."""
+        provider = ProviderId(self.state.provider) if self.state.provider else None
+        return LoanInput(
+            request=self.request, rules=self.rules, policy=self.rules.policy, carried=self.state, provider=provider
+        )
 
     # ------------------------------------------------------------ visibility and facts
 
-    def _publish(self) -> None:
-        self._publisher.publish(self._state)
+    def publish(self) -> None:
+        self.publisher.publish(self.state)
 
-    def _drain(self) -> None:
-        drain(self._state, rules=self._rules, now=workflow.now())
+    def drain(self) -> None:
+        drain(self.state, rules=self.rules, now=workflow.now())
 
-    def _ending(self) -> Ending | None:
-        return ending_now(self._state, cancel=self._cancel, window_expired=self._window_expired)
+    def ending(self) -> Ending | None:
+        return ending_now(self.state, cancel=self.cancel, window_expired=self.window_expired)
 
-    def _raise_if_ending(self) -> None:
-        ending = self._ending()
+    def raise_if_ending(self) -> None:
+        ending = self.ending()
         if ending is not None:
             raise LoanEnds(ending)
 
+    def enter(self, stage: Stage) -> None:
+        # Published at the next wait or activity: stages passed through without waiting cost no
+        # history event (each search-attribute upsert is one).
+        self.state.stage = stage
+
+    def operator(self, kind: str, note: str = "") -> None:
+        self.state.operator_actions.append(OperatorAction(kind=kind, at=workflow.now(), note=note))
+
+    @property
+    def policy(self) -> LoanPolicy:
+        return self.rules.policy
+
+    @property
+    def loan_id(self) -> str:
+        return workflow.info().workflow_id
+
     # ------------------------------------------------------------ waiting
 
-    async def _wait(self, condition: Callable[[], bool], *, until: datetime | None = None) -> bool:
+    def history_too_long(self) -> bool:
+        info = workflow.info()
+        return (
+            info.is_continue_as_new_suggested() or info.get_current_history_length() > self.policy.history_event_limit
+        )
+
+    async def wait(self, condition: Callable[[], bool], *, until: datetime | None = None) -> bool:
         """Wait for ``condition``; False if ``until`` passed first. Endings and continue-as-new interrupt."""
         timeout = None
         if until is not None:
             timeout = max(until - workflow.now(), timedelta(0))
-        self._publish()
+        self.publish()
         try:
             await workflow.wait_condition(
-                lambda: condition() or self._ending() is not None or self._history_too_long(), timeout=timeout
+                lambda: condition() or self.ending() is not None or self.history_too_long(), timeout=timeout
             )
         except TimeoutError:
-            self._raise_if_ending()
+            self.raise_if_ending()
             return False
-        self._raise_if_ending()
-        if not condition() and self._history_too_long():
+        self.raise_if_ending()
+        if not condition() and self.history_too_long():
             raise HistoryTooLong
         return True
 
-    async def _wait_on_provider(
+    async def wait_on_provider(
         self,
         condition: Callable[[], bool],
         *,
@@ -138,92 +186,27 @@ class LoanCore:
         provider for the truth (reconciliation) and apply it as the webhook that may have been lost —
         then wait again, asking less and less often. Loans started before this wait as they did."""
         if not workflow.patched(RECONCILE_ON_SILENCE):
-            await self._wait(condition)
+            await self.wait(condition)
             return
-        state, policy = self._state, self._rules.policy
+        state, policy = self.state, self.policy
         silence = policy.provider_silence
         while True:
             heard = state.events[-1].event_id if state.events else None
-            if await self._wait(condition, until=workflow.now() + silence):
+            if await self.wait(condition, until=workflow.now() + silence):
                 return
             last = state.events[-1].event_id if state.events else None
             if last == heard and look_up is not None:
-                await look_up()  # a portability reads its proposal back (workflows/loan/portability.py)
+                await look_up()  # a portability reads its proposal back (workflows.loan.portability)
                 if condition():
                     return
             elif last == heard and state.debt_key:
-                await self._look_up_provider_state(collateral=collateral)
+                await self.look_up_provider_state(collateral=collateral)
                 if condition():
                     return
             silence = min(silence * 2, policy.provider_silence_max)
 
-    async def _look_up_provider_state(self, *, collateral: bool) -> None:
-        state = self._state
-        assert state.debt_key is not None
-        lookup = LookupInput(
-            debt_key=state.debt_key,
-            requester_identifier_key=state.requester_identifier_key or state.request_key,
-            collateral=collateral,
-        )
-        await self._apply_lookup(LoanActivities.look_up_provider_state, lookup)
-
-    async def _apply_lookup(self, activity: Any, lookup: Any) -> None:
-        """Ask the provider (a local activity) and apply what it says as the webhooks it implies."""
-        state = self._state
-        try:
-            found = await self._activity(activity, lookup, local=True)
-        except ACTIVITY_FAILURES as error:  # the provider is out of reach: the next silence asks again
-            note_unknown(state, f"provider lookup failed: {failure_text(error)[1]}"[:300])
-            return
-        state.lookups += 1
-        for event in found.events:
-            receive(state, event, rules=self._rules, now=workflow.now())
-        self._publish()
-
-    async def _money_truth(self, end: LoanEnds) -> LoanEnds:
-        """A provider's cancel after the averbação contradicts the money if the debt was paid out
-        (a canceled event overtaking the disbursed one): before the loan ends on it, ask the provider.
-        Only for the webhook providers' debts; loans started before this asked nothing."""
-        state, ending = self._state, end.ending
-        provider_cancel = ending.status in (Status.CANCELED, Status.CANCELED_PERMANENTLY) and self._cancel is None
-        if not (provider_cancel and state.collateral_constituted and state.debt_key and not state.disbursed):
-            return end
-        if not CAPABILITIES[self._provider].webhooks or not workflow.patched(ASK_THE_MONEY):
-            return end
-        try:
-            found = await self._activity(
-                LoanActivities.look_up_provider_state,
-                LookupInput(debt_key=state.debt_key, requester_identifier_key=state.requester_identifier_key),
-                local=True,
-            )
-        except ACTIVITY_FAILURES as error:
-            note_unknown(state, f"could not ask the provider whether the debt was paid out: {failure_text(error)[1]}")
-            return end
-        paid = [e for e in found.events if getattr(e.webhook, "status", None) in DISBURSEMENT_SUCCESS_STATUSES]
-        if not paid:
-            return end
-        note_unknown(state, f"the provider said {ending.reason!r} but its debt is {paid[0].webhook.status}: completed")
-        receive(state, paid[0], rules=self._rules, now=workflow.now())
-        return ends(Status.COMPLETED, "disbursed")
-
-    def _enter(self, stage: Stage) -> None:
-        # Published at the next wait or activity: stages passed through without waiting cost no
-        # history event (each search-attribute upsert is one).
-        self._state.stage = stage
-
-    @property
-    def _policy(self) -> LoanPolicy:
-        return self._rules.policy
-
-    def _history_too_long(self) -> bool:
-        info = workflow.info()
-        return (
-            info.is_continue_as_new_suggested()
-            or info.get_current_history_length() > self._rules.policy.history_event_limit
-        )
-
     @staticmethod
-    def _deadline_timer(moment: datetime, summary: str) -> asyncio.Task[None]:
+    def deadline_timer(moment: datetime, summary: str) -> asyncio.Task[None]:
         """A durable timer as a task: done() once ``moment`` passes. One timer serves several waits."""
 
         async def sleep() -> None:
@@ -233,62 +216,110 @@ class LoanCore:
 
         return asyncio.create_task(sleep())
 
-    def _start_window_timer(self) -> None:
-        end = self._state.disbursement_window_end
-        if end is None or self._window_timer is not None:
+    def start_window_timer(self) -> None:
+        end = self.state.disbursement_window_end
+        if end is None or self.window_timer is not None:
             return
 
         async def expire() -> None:
             remaining = end - workflow.now()
             if remaining > timedelta(0):
                 await workflow.sleep(remaining, summary="disbursement window")
-            self._window_expired = True
+            self.window_expired = True
 
-        self._window_timer = asyncio.create_task(expire())
+        self.window_timer = asyncio.create_task(expire())
+
+    # ------------------------------------------------------------ asking the provider
+
+    async def look_up_provider_state(self, *, collateral: bool) -> None:
+        state = self.state
+        assert state.debt_key is not None
+        lookup = LookupInput(
+            debt_key=state.debt_key,
+            requester_identifier_key=state.requester_identifier_key or state.request_key,
+            collateral=collateral,
+        )
+        await self.apply_lookup(LOOK_UP_PROVIDER_STATE, lookup)
+
+    async def apply_lookup(self, call: Call[Any], lookup: Any) -> None:
+        """Ask the provider (a local activity) and apply what it says as the webhooks it implies."""
+        state = self.state
+        try:
+            found = await self.activity(call, lookup, local=True)
+        except ACTIVITY_FAILURES as error:  # the provider is out of reach: the next silence asks again
+            note_unknown(state, f"provider lookup failed: {failure_text(error)[1]}"[:300])
+            return
+        state.lookups += 1
+        for event in found.events:
+            receive(state, event, rules=self.rules, now=workflow.now())
+        self.publish()
+
+    async def money_truth(self, end: LoanEnds) -> LoanEnds:
+        """A provider's cancel after the averbação contradicts the money if the debt was paid out
+        (a canceled event overtaking the disbursed one): before the loan ends on it, ask the provider.
+        Only for the webhook providers' debts; loans started before this asked nothing."""
+        state, ending = self.state, end.ending
+        provider_cancel = ending.status in (Status.CANCELED, Status.CANCELED_PERMANENTLY) and self.cancel is None
+        if not (provider_cancel and state.collateral_constituted and state.debt_key and not state.disbursed):
+            return end
+        if not CAPABILITIES[self.provider].webhooks or not workflow.patched(ASK_THE_MONEY):
+            return end
+        try:
+            found = await self.activity(
+                LOOK_UP_PROVIDER_STATE,
+                LookupInput(debt_key=state.debt_key, requester_identifier_key=state.requester_identifier_key),
+                local=True,
+            )
+        except ACTIVITY_FAILURES as error:
+            note_unknown(state, f"could not ask the provider whether the debt was paid out: {failure_text(error)[1]}")
+            return end
+        paid = [event for event in found.events if paid_out(event)]
+        if not paid:
+            return end
+        note_unknown(state, f"the provider said {ending.reason!r} but its debt is {paid[0].status}: completed")
+        receive(state, paid[0], rules=self.rules, now=workflow.now())
+        return ends(Status.COMPLETED, "disbursed")
 
     # ------------------------------------------------------------ activities
 
-    @property
-    def _loan_id(self) -> str:
-        return workflow.info().workflow_id
-
-    async def _activity(
-        self, method: Any, argument: Any, schedule_to_close: timedelta | None = None, *, local: bool = False
+    async def activity(
+        self, call: Call[Any], argument: Any, schedule_to_close: timedelta | None = None, *, local: bool = False
     ) -> Any:
-        """Run an activity. ``local`` for short request/answer calls: one marker event in the history
-        instead of three events and a workflow task."""
-        self._publish()
-        execute = workflow.execute_local_activity_method if local else workflow.execute_activity_method
+        """Run an activity by its name. ``local`` for short request/answer calls: one marker event in
+        the history instead of three events and a workflow task."""
+        self.publish()
+        execute = workflow.execute_local_activity if local else workflow.execute_activity
         return await execute(
-            method,
+            call.name,
             argument,
             start_to_close_timeout=CALL_TIMEOUT,
-            schedule_to_close_timeout=schedule_to_close or self._rules.policy.provider_call_timeout,
+            schedule_to_close_timeout=schedule_to_close or self.policy.provider_call_timeout,
             retry_policy=PROVIDER_RETRY,
+            result_type=call.result_type,
         )
 
-    async def _call(self, method: Any, argument: Any, *, refusal: Status = Status.REJECTED, local: bool = False) -> Any:
+    async def call(
+        self, call: Call[Any], argument: Any, *, refusal: Status = Status.REJECTED, local: bool = False
+    ) -> Any:
         """An activity whose failure ends the loan: a refusal by the provider, or the provider out of
         reach for longer than the rules allow."""
         try:
-            return await self._activity(method, argument, local=local)
+            return await self.activity(call, argument, local=local)
         except ACTIVITY_FAILURES as error:
             kind, text = failure_text(error)
             if kind == BUSINESS_ERROR:
-                raise ends(refusal, f"provider refused {method.__name__}: {text}", cancel_at_provider=True) from None
+                raise ends(refusal, f"provider refused {call.name}: {text}", cancel_at_provider=True) from None
             if kind == INVALID_DOCUMENT:
-                raise ends(refusal, f"{method.__name__}: {text}", cancel_at_provider=True) from None
-            raise ends(
-                refusal, f"provider unavailable for {method.__name__}: {text}", cancel_at_provider=True
-            ) from None
+                raise ends(refusal, f"{call.name}: {text}", cancel_at_provider=True) from None
+            raise ends(refusal, f"provider unavailable for {call.name}: {text}", cancel_at_provider=True) from None
 
-    async def _attach(self, documents: Documents) -> None:
-        state = self._state
+    async def attach(self, documents: Documents) -> None:
+        state = self.state
         assert state.debt_key and state.related_party_key
         try:
-            async with self._lock:
-                await self._activity(
-                    LoanActivities.attach_documents,
+            async with self.lock:
+                await self.activity(
+                    ATTACH_DOCUMENTS,
                     DocumentsInput(
                         request_key=state.request_key,
                         debt_key=state.debt_key,
@@ -298,6 +329,6 @@ class LoanCore:
                 )
         except ACTIVITY_FAILURES as error:
             state.document_problem = failure_text(error)[1]
-            self._publish()
+            self.publish()
             raise
         state.documents_attached, state.document_problem = True, None

@@ -4,16 +4,18 @@ whether the CCB names the right signer. The workflow applies what these return."
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import ROUND_DOWN, Decimal
 
-from activities.qitech.mapping import expected_signer, paying_account, same_account
 from domain.calendar import SAO_PAULO
 from domain.eligibility import EligibilityFacts, assess
 from domain.loan import DisbursementAccount, LoanRequest
 from domain.margin_release import margin_release
 from domain.money import CENT
+from domain.parties import expected_signer, paying_account, same_account
 from domain.regulation import DDB_BLOCK_DAYS
 from workflows.loan.activity_models import PortabilityPriced, Proposed
 from workflows.loan.rules import LoanRules
@@ -146,3 +148,19 @@ def portability_pricing_check(local: PortabilityPriced, provider: Proposed) -> P
         if theirs is not None and theirs != mine
     ]
     return PricingCheck(matches=not differences, differences=differences)
+
+
+REQUESTER_KEY_NAMESPACE = b"consignado-orchestrator/requester_identifier_key/"
+
+
+def requester_identifier_key(request_key: str) -> str:
+    """The provider's ``requester_identifier_key`` for a loan: a UUID (the provider publishes it as a
+    UUID4 — docs.qitech.com.br/documentation/emissao_de_divida/consulta_por_requester_identifier_key)
+    derived from the caller's request key, so every retry of the issuance sends the same one.
+
+    SHA-256 of the key under a fixed namespace, with the version (4) and variant bits set: the shape
+    of a UUID4, without its randomness (which would defeat the retry)."""
+    digest = bytearray(hashlib.sha256(REQUESTER_KEY_NAMESPACE + request_key.encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x40
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    return str(uuid.UUID(bytes=bytes(digest)))

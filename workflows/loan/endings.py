@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from activities.qitech.enumerators import DebtStatus
 from domain.loan import CancelRequest
+from workflows.loan.news import DebtMoved, DebtPhase, ProviderNews
 from workflows.loan.state import LoanState, RuleFailure, Status
 
 
@@ -28,9 +28,9 @@ def ending_now(state: LoanState, *, cancel: CancelRequest | None, window_expired
         return Ending(
             Status.CANCELED_PERMANENTLY, f"canceled by {cancel.operator}: {cancel.reason}", cancel_at_provider=True
         )
-    if state.provider_final_status == DebtStatus.CANCELED_PERMANENTLY:
+    if state.provider_final_status == DebtPhase.CANCELED_PERMANENTLY:
         return Ending(Status.CANCELED_PERMANENTLY, state.provider_final_reason)
-    if state.provider_final_status == DebtStatus.CANCELED:
+    if state.provider_final_status == DebtPhase.CANCELED:
         return Ending(Status.CANCELED, state.provider_final_reason)
     if state.disbursed:
         return Ending(Status.COMPLETED, "disbursed")
@@ -41,4 +41,9 @@ def ending_now(state: LoanState, *, cancel: CancelRequest | None, window_expired
 
 def provider_already_ended(state: LoanState) -> bool:
     """Nothing left to cancel at the provider: it canceled the debt for good, or paid it out."""
-    return state.provider_final_status == DebtStatus.CANCELED_PERMANENTLY or state.disbursed
+    return state.provider_final_status == DebtPhase.CANCELED_PERMANENTLY or state.disbursed
+
+
+def paid_out(news: ProviderNews) -> bool:
+    """The provider says the debt was paid out to the borrower."""
+    return isinstance(news.fact, DebtMoved) and news.fact.phase == DebtPhase.DISBURSED

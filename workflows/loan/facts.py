@@ -1,109 +1,92 @@
-"""The facts reducer: a provider event changes facts in the loan's state, and nothing else.
+"""The facts reducer: a provider's news changes facts in the loan's state, and nothing else.
 
 Pure: no Temporal, no I/O, no clock (``now`` is passed in). The workflow's signal handler calls
-:func:`receive`; the stage logic then reads the facts, so duplicated, late and out-of-order
-webhooks are harmless. Events are applied once, by identity; an event whose provider key the loan
-does not know yet is buffered and applied by :func:`drain` once the key is the loan's.
+:func:`receive`; the stage logic then reads the facts, so duplicated, late and out-of-order news is
+harmless. News is applied once, by identity; news whose provider key the loan does not know yet is
+buffered and applied by :func:`drain` once the key is the loan's. It reads the loan's own vocabulary
+(``workflows.loan.news``): each provider's adapter translated its webhooks at its edge.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
-from activities.qitech.enumerators import (
-    DISBURSEMENT_SUCCESS_STATUSES,
-    CancelReason,
-    ConsultationStatus,
-    DebtStatus,
-    PendingRequesterAction,
-)
-from activities.qitech.models.consultation import BalanceData, ConsultationFailure
-from activities.qitech.models.portability import (
-    OriginContractFailure,
-    PortabilityAuthorizationWebhook,
-    PortabilityOriginContractWebhook,
-    PortabilityProposalCollateralWebhook,
-    ProposalCreditOperationWebhook,
-    ProposalWebhook,
-)
-from activities.qitech.models.webhooks import (
-    BalanceRequestWebhook,
-    BenefitsRequestWebhook,
-    CollateralWebhook,
-    DebtWebhook,
-    PendingRequesterActionWebhook,
-    ReceivedWebhook,
-)
-from activities.qitech.portability_enumerators import (
-    FINAL_PROPOSAL_STATUSES,
-    CreditOperationStatus,
-    CreditOperationType,
-    PortabilityAuthorizationStatus,
-    ProposalStatus,
-)
-from activities.tolerant import unknown_values
 from domain.inss import AVERBACAO_ERRORS, ENUMERATOR_ALIASES, LenderAction, averbacao_action, averbacao_return
+from workflows.loan.news import (
+    BalanceReceived,
+    BenefitsListed,
+    CancelCause,
+    ConsentMoved,
+    ConsentStatus,
+    ConsultationFailed,
+    ConsultationPending,
+    DataprevAnswered,
+    DebtMoved,
+    DebtPhase,
+    Leg,
+    LegMoved,
+    LegStatus,
+    LenderActionNeeded,
+    OriginContractAnswered,
+    PortabilityDataprevAnswered,
+    ProposalMoved,
+    ProposalStatus,
+    ProviderNews,
+)
 from workflows.loan.rules import LoanRules
 from workflows.loan.state import DataprevAnswer, EventRecord, LoanState, PortabilityFacts, Stage
 
 MAX_EVENT_RECORDS = 200
 MAX_UNKNOWN_NOTES = 50
-REFUSALS = frozenset({CancelReason.TED_REFUSAL.value, CancelReason.PIX_REFUSAL.value})
-MARGIN_EXCEEDED = frozenset(
-    {
-        PendingRequesterAction.MARGIN_EXCEEDED_FOR_NEW_BENEFICIARY.value,
-        PendingRequesterAction.MARGIN_EXCEEDED_FOR_MINIMUM_WAGE_INCREASE.value,
-    }
-)
+MARGIN_EXCEEDED = frozenset({"margin_exceeded_for_new_beneficiary", "margin_exceeded_for_minimum_wage_increase"})
+"""The averbação's pending actions that ask for a smaller installment (seed 004 §7)."""
 DATAPREV_CODES = {row.enumerator: row.code for row in AVERBACAO_ERRORS}
-SIGNATURE_ACCEPTED = frozenset({DebtStatus.SIGNATURE_RECEIVED, DebtStatus.SIGNATURE_FINISHED, DebtStatus.SIGNED})
+PORTABILITY_FACTS = (ProposalMoved, ConsentMoved, LegMoved, PortabilityDataprevAnswered, OriginContractAnswered)
 
 
 REMEMBERED_EVENT_IDS = 500
 
 
-def receive(state: LoanState, event: ReceivedWebhook, *, rules: LoanRules, now: datetime) -> None:
-    """A delivery of a provider event: applied once, buffered while its key is not the loan's."""
-    if event.event_id in state.seen_event_ids:
+def receive(state: LoanState, news: ProviderNews, *, rules: LoanRules, now: datetime) -> None:
+    """A delivery of a provider's news: applied once, buffered while its key is not the loan's."""
+    if news.event_id in state.seen_event_ids:
         state.duplicate_events += 1
         return
-    state.seen_event_ids.append(event.event_id)
+    state.seen_event_ids.append(news.event_id)
     # Bounded, and carried across continue-as-new: the relay delivers at least once, and a
     # redelivery comes soon after the first (a relay crash, a lost mark), never hundreds of events later.
     del state.seen_event_ids[:-REMEMBERED_EVENT_IDS]
     if state.closed:
-        record(state, event, "ignored: the loan is closed")
-    elif event.key in state.known_keys():
-        apply_event(state, event, rules=rules, now=now)
+        record(state, news, "ignored: the loan is closed")
+    elif news.key in state.known_keys():
+        apply_news(state, news, rules=rules, now=now)
     else:
-        # The webhook beat the activity that learns its key: keep it until the key is ours.
-        state.buffered.append(event)
+        # The news beat the activity that learns its key: keep it until the key is ours.
+        state.buffered.append(news)
 
 
 def drain(state: LoanState, *, rules: LoanRules, now: datetime) -> None:
-    """Apply the buffered events whose key the loan has learnt since they arrived."""
+    """Apply the buffered news whose key the loan has learnt since it arrived."""
     known = state.known_keys()
     ready = [e for e in state.buffered if e.key in known]
     state.buffered = [e for e in state.buffered if e.key not in known]
-    for event in ready:
-        apply_event(state, event, rules=rules, now=now)
+    for news in ready:
+        apply_news(state, news, rules=rules, now=now)
 
 
 def record(
-    state: LoanState, event: ReceivedWebhook, effect: str, status: str | None = None, detail: str | None = None
+    state: LoanState, news: ProviderNews, effect: str, status: str | None = None, detail: str | None = None
 ) -> None:
-    """What the loan did with an event, for operators (the full payload stays in the history)."""
-    webhook = event.webhook
-    occurred = getattr(webhook, "occurred_at", None)
+    """What the loan did with a piece of news, for operators (what it carried stays in the history)."""
     state.events.append(
         EventRecord(
-            event_id=event.event_id,
-            webhook_type=str(webhook.webhook_type),
-            key=webhook.key,
-            status=status if status is not None else (str(getattr(webhook, "status", "") or "") or None),
+            event_id=news.event_id,
+            webhook_type=news.source,
+            key=news.key,
+            status=status if status is not None else news.status,
             detail=detail,
-            occurred_at=occurred if isinstance(occurred, datetime) else None,
-            received_at=event.received_at,
+            occurred_at=news.occurred_at,
+            received_at=news.received_at,
             effect=effect,
         )
     )
@@ -116,94 +99,98 @@ def note_unknown(state: LoanState, note: str) -> None:
     del state.unknown_values[:-MAX_UNKNOWN_NOTES]
 
 
-def apply_event(state: LoanState, event: ReceivedWebhook, *, rules: LoanRules, now: datetime) -> None:
-    webhook = event.webhook
-    for path, raw in unknown_values(webhook):
-        note_unknown(state, f"{webhook.webhook_type} {path}={raw!r}")
-    if isinstance(webhook, BenefitsRequestWebhook):
-        _benefits(state, event, webhook)
-    elif isinstance(webhook, BalanceRequestWebhook):
-        _balance(state, event, webhook)
-    elif isinstance(webhook, DebtWebhook):
-        _debt(state, event, webhook, now)
-    elif isinstance(webhook, CollateralWebhook):
-        _collateral(state, event, webhook, rules)
-    elif isinstance(webhook, PendingRequesterActionWebhook):
-        _pending(state, event, webhook)
-    elif isinstance(webhook, PORT_REFIN_WEBHOOKS) and state.portability is not None:
-        _portability(state, state.portability, event, webhook)
+def apply_news(state: LoanState, news: ProviderNews, *, rules: LoanRules, now: datetime) -> None:
+    for unknown in news.unknown:
+        note_unknown(state, f"{news.source} {unknown}")
+    fact = news.fact
+    if isinstance(fact, BenefitsListed | ConsultationFailed | ConsultationPending) and (
+        not isinstance(fact, ConsultationFailed | ConsultationPending) or fact.consultation == "benefits"
+    ):
+        _benefits(state, news, fact)
+    elif isinstance(fact, BalanceReceived | ConsultationFailed | ConsultationPending):
+        _balance(state, news, fact)
+    elif isinstance(fact, DebtMoved):
+        _debt(state, news, fact, now)
+    elif isinstance(fact, DataprevAnswered):
+        _collateral(state, news, fact, rules)
+    elif isinstance(fact, LenderActionNeeded):
+        _pending(state, news, fact)
+    elif isinstance(fact, PORTABILITY_FACTS) and state.portability is not None:
+        _portability(state, state.portability, news, fact)
     else:
-        record(state, event, "ignored: not a webhook of this product")
+        record(state, news, "ignored: not a webhook of this product")
 
 
-def _benefits(state: LoanState, event: ReceivedWebhook, webhook: BenefitsRequestWebhook) -> None:
-    if isinstance(webhook.data, ConsultationFailure):
-        state.consultation_failure = str(webhook.data.enumerator)
-        record(state, event, "benefits request failed", detail=state.consultation_failure)
-    elif webhook.status == ConsultationStatus.SUCCESS:
-        state.listed_benefits = [b.benefit_number for b in webhook.data]
-        record(state, event, f"{len(state.listed_benefits)} benefit(s) listed")
+def _benefits(
+    state: LoanState, news: ProviderNews, fact: BenefitsListed | ConsultationFailed | ConsultationPending
+) -> None:
+    if isinstance(fact, ConsultationFailed):
+        state.consultation_failure = fact.reason
+        record(state, news, "benefits request failed", detail=state.consultation_failure)
+    elif isinstance(fact, BenefitsListed):
+        state.listed_benefits = list(fact.benefits)
+        record(state, news, f"{len(state.listed_benefits)} benefit(s) listed")
     else:
-        record(state, event, "ignored: consultation still pending")
+        record(state, news, "ignored: consultation still pending")
 
 
-def _balance(state: LoanState, event: ReceivedWebhook, webhook: BalanceRequestWebhook) -> None:
-    if state.balance_request_keys and webhook.key != state.balance_request_keys[-1]:
-        record(state, event, "ignored: answer to an earlier balance request")
+def _balance(
+    state: LoanState, news: ProviderNews, fact: BalanceReceived | ConsultationFailed | ConsultationPending
+) -> None:
+    if state.balance_request_keys and news.key != state.balance_request_keys[-1]:
+        record(state, news, "ignored: answer to an earlier balance request")
         return
-    if isinstance(webhook.data, ConsultationFailure):
-        state.balance_failure = str(webhook.data.enumerator)
-        record(state, event, "balance request failed", detail=state.balance_failure)
-    elif isinstance(webhook.data, BalanceData) and webhook.status == ConsultationStatus.SUCCESS:
-        state.balance = webhook.data.to_facts()
-        record(state, event, "benefit data received")
+    if isinstance(fact, ConsultationFailed):
+        state.balance_failure = fact.reason
+        record(state, news, "balance request failed", detail=state.balance_failure)
+    elif isinstance(fact, BalanceReceived):
+        state.balance = fact.balance
+        record(state, news, "benefit data received")
     else:
-        record(state, event, "ignored: consultation still pending")
+        record(state, news, "ignored: consultation still pending")
 
 
-def _debt(state: LoanState, event: ReceivedWebhook, webhook: DebtWebhook, now: datetime) -> None:
-    status = webhook.status
-    reason = webhook.data.cancel_enumerator
-    if status in SIGNATURE_ACCEPTED:
+def _debt(state: LoanState, news: ProviderNews, fact: DebtMoved, now: datetime) -> None:
+    if fact.phase == DebtPhase.SIGNATURE_ACCEPTED:
         state.signature_received = True
-        record(state, event, "signature accepted")
-    elif status in DISBURSEMENT_SUCCESS_STATUSES:
+        record(state, news, "signature accepted")
+    elif fact.phase == DebtPhase.DISBURSED:
         state.disbursed = True
-        record(state, event, "disbursed")
-    elif status == DebtStatus.CANCELED and reason in REFUSALS:
+        record(state, news, "disbursed")
+    elif fact.phase == DebtPhase.PAYMENT_REFUSED:
         if state.disbursed:
-            record(state, event, "ignored: already disbursed")
+            record(state, news, "ignored: already disbursed")
             return
-        state.refusal = f"{reason}: {webhook.data.refusal_reason or 'no reason given'}"
+        state.refusal = f"{fact.reason}: {fact.refusal or 'no reason given'}"
         state.refusals += 1
-        record(state, event, "payment refused", detail=state.refusal)
-    elif status == DebtStatus.CANCELED:
-        state.provider_final_status = DebtStatus.CANCELED.value
-        state.provider_final_reason = _cancel_reason(state, reason, now)
-        record(state, event, "canceled by the provider", detail=state.provider_final_reason)
-    elif status == DebtStatus.CANCELED_PERMANENTLY:
-        state.provider_final_status = DebtStatus.CANCELED_PERMANENTLY.value
-        state.provider_final_reason = reason or (
+        record(state, news, "payment refused", detail=state.refusal)
+    elif fact.phase == DebtPhase.CANCELED:
+        state.provider_final_status = DebtPhase.CANCELED.value
+        state.provider_final_reason = _cancel_reason(state, fact, now)
+        record(state, news, "canceled by the provider", detail=state.provider_final_reason)
+    elif fact.phase == DebtPhase.CANCELED_PERMANENTLY:
+        state.provider_final_status = DebtPhase.CANCELED_PERMANENTLY.value
+        state.provider_final_reason = fact.reason or (
             "provider validation of the documents or assistance_type failed"
             if state.stage in {Stage.SIGNATURE_VALIDATION, Stage.AWAITING_SIGNATURE}
             else "canceled permanently by the provider"
         )
-        record(state, event, "canceled permanently by the provider", detail=state.provider_final_reason)
+        record(state, news, "canceled permanently by the provider", detail=state.provider_final_reason)
     else:
-        record(state, event, f"noted: debt {status}")
+        record(state, news, f"noted: debt {news.status}")
 
 
-def _cancel_reason(state: LoanState, reason: str | None, now: datetime) -> str:
+def _cancel_reason(state: LoanState, fact: DebtMoved, now: datetime) -> str:
     # Seed 004 §4: when the window runs out the provider cancels with its "manual" reason.
     end = state.disbursement_window_end
-    if reason == CancelReason.MANUAL.value and end is not None and now >= end - timedelta(hours=1):
+    if fact.cause == CancelCause.BY_HAND and end is not None and now >= end - timedelta(hours=1):
         return "disbursement_window_expired"
-    return reason or "canceled by the provider"
+    return fact.reason or "canceled by the provider"
 
 
-def _collateral(state: LoanState, event: ReceivedWebhook, webhook: CollateralWebhook, rules: LoanRules) -> None:
-    at = webhook.occurred_at if isinstance(webhook.occurred_at, datetime) else event.received_at
-    if webhook.data.collateral_constituted:
+def _collateral(state: LoanState, news: ProviderNews, fact: DataprevAnswered, rules: LoanRules) -> None:
+    at = news.occurred_at or news.received_at
+    if fact.constituted:
         state.collateral_constituted = True
         state.last_dataprev = DataprevAnswer(
             enumerator="successfully_included",
@@ -212,16 +199,15 @@ def _collateral(state: LoanState, event: ReceivedWebhook, webhook: CollateralWeb
             action=LenderAction.CONFIRM.value,
             at=at,
         )
-        record(state, event, "averbação done")
+        record(state, news, "averbação done")
         return
-    successes = webhook.data.success_enumerators
-    if rules.edition >= 2 and successes and not webhook.data.error_enumerators:
-        _reservation_success(state, event, successes, at)
+    if rules.edition >= 2 and fact.successes and not fact.errors:
+        _reservation_success(state, news, fact.successes, at)
         return
     if state.collateral_constituted:
-        record(state, event, "ignored: averbação already done")
+        record(state, news, "ignored: averbação already done")
         return
-    for enumerator in webhook.data.error_enumerators or ["(no enumerator)"]:
+    for enumerator in fact.errors or ["(no enumerator)"]:
         row = averbacao_return(enumerator)
         action = rules.averbacao_action(enumerator)
         state.averbacao_answers += 1
@@ -236,7 +222,7 @@ def _collateral(state: LoanState, event: ReceivedWebhook, webhook: CollateralWeb
             note_unknown(state, f"averbação enumerator {enumerator!r} is in no table: kept waiting as teimosinha")
         if action == LenderAction.CONFIRM:
             state.collateral_constituted = True
-        record(state, event, f"averbação answer ({state.last_dataprev.action})", detail=enumerator)
+        record(state, news, f"averbação answer ({state.last_dataprev.action})", detail=enumerator)
 
 
 RESERVATION_SUCCESSES = {
@@ -246,7 +232,7 @@ RESERVATION_SUCCESSES = {
 }
 
 
-def _reservation_success(state: LoanState, event: ReceivedWebhook, successes: list[str], at: datetime) -> None:
+def _reservation_success(state: LoanState, news: ProviderNews, successes: list[str], at: datetime) -> None:
     """Seed 004 §12's success table: BD is the averbação; BF/BR/BS answer removals, reactivations and
     suspensions of the reservation, never an averbação (the first edition took all four for BD)."""
     for enumerator in successes:
@@ -260,103 +246,84 @@ def _reservation_success(state: LoanState, event: ReceivedWebhook, successes: li
                 action=LenderAction.CONFIRM.value,
                 at=at,
             )
-            record(state, event, "averbação done")
+            record(state, news, "averbação done")
         elif canonical in RESERVATION_SUCCESSES:
             state.reservation_status = canonical
-            record(state, event, RESERVATION_SUCCESSES[canonical], detail=canonical)
+            record(state, news, RESERVATION_SUCCESSES[canonical], detail=canonical)
         else:
             note_unknown(state, f"averbação success {enumerator!r} is in no table")
-            record(state, event, "noted: unknown Dataprev success", detail=enumerator)
+            record(state, news, "noted: unknown Dataprev success", detail=enumerator)
 
 
-def _pending(state: LoanState, event: ReceivedWebhook, webhook: PendingRequesterActionWebhook) -> None:
+def _pending(state: LoanState, news: ProviderNews, fact: LenderActionNeeded) -> None:
     if state.collateral_constituted:
-        record(state, event, "ignored: averbação already done")
+        record(state, news, "ignored: averbação already done")
         return
-    state.pending_action = str(webhook.data.enumerator)
-    state.pending_reservation_amount = webhook.data.reservation_amount
-    record(state, event, "averbação waits for the lender", detail=state.pending_action)
+    state.pending_action = fact.action
+    state.pending_reservation_amount = fact.reservation_amount
+    record(state, news, "averbação waits for the lender", detail=state.pending_action)
 
 
-PORT_REFIN_WEBHOOKS = (
-    ProposalWebhook,
-    PortabilityAuthorizationWebhook,
-    ProposalCreditOperationWebhook,
-    PortabilityProposalCollateralWebhook,
-    PortabilityOriginContractWebhook,
-)
 HW_MARGIN_EXCEEDED = "consignable_margin_excceded"  # HW, spelled as the seeds spell it
 
 
 def _portability(
     state: LoanState,
     facts: PortabilityFacts,
-    event: ReceivedWebhook,
-    webhook: ProposalWebhook
-    | PortabilityAuthorizationWebhook
-    | ProposalCreditOperationWebhook
-    | PortabilityProposalCollateralWebhook
-    | PortabilityOriginContractWebhook,
+    news: ProviderNews,
+    fact: ProposalMoved | ConsentMoved | LegMoved | PortabilityDataprevAnswered | OriginContractAnswered,
 ) -> None:
     """A portability proposal's news (Port+Refin): the CTC, the consent, the origin bank, the payoff,
     each leg's averbação and the troco."""
-    if isinstance(webhook, ProposalWebhook):
-        status, data = str(webhook.proposal_status), webhook.data
-        facts.portability_number = data.portability_number or facts.portability_number
+    if isinstance(fact, ProposalMoved):
+        status = fact.status
+        facts.portability_number = fact.portability_number or facts.portability_number
         if _late_proposal_status(facts.proposal_status, status):
-            record(state, event, f"ignored: proposal {status} after {facts.proposal_status}", status=status)
+            record(state, news, f"ignored: proposal {status} after {facts.proposal_status}", status=status)
             return
         facts.proposal_status = status
-        if status == ProposalStatus.REJECTED and data.error is not None:
-            facts.ctc_rejection = " ".join(
-                part for part in (data.error.code, data.error.reason or data.error.description) if part
-            )
+        if status == ProposalStatus.REJECTED and fact.rejection is not None:
+            facts.ctc_rejection = fact.rejection
         elif status == ProposalStatus.ACCEPTED:
-            facts.final_due_balance = data.final_due_balance or facts.final_due_balance
-        elif status == ProposalStatus.RETAINED and data.retained_reason is not None:
-            facts.retention = str(data.retained_reason.reason)
+            facts.final_due_balance = fact.final_due_balance or facts.final_due_balance
+        elif status == ProposalStatus.RETAINED and fact.retention is not None:
+            facts.retention = fact.retention
         elif status == ProposalStatus.PAID:
             facts.paid = True
-        record(state, event, f"proposal {status}", status=status, detail=facts.ctc_rejection or facts.retention)
-    elif isinstance(webhook, PortabilityAuthorizationWebhook):
-        consent = str(webhook.portability_authorization_status)
-        deadline = webhook.data.expiration_date
-        facts.consent_deadline = deadline if isinstance(deadline, date) else facts.consent_deadline
-        if consent == PortabilityAuthorizationStatus.AWAITING_CONFIRMATION and facts.consent_status in CONSENT_DECIDED:
-            record(state, event, f"ignored: consent {consent} after {facts.consent_status}", status=consent)
+        record(state, news, f"proposal {status}", status=status, detail=facts.ctc_rejection or facts.retention)
+    elif isinstance(fact, ConsentMoved):
+        consent = fact.status
+        facts.consent_deadline = fact.deadline or facts.consent_deadline
+        if consent == ConsentStatus.AWAITING_CONFIRMATION and facts.consent_status in CONSENT_DECIDED:
+            record(state, news, f"ignored: consent {consent} after {facts.consent_status}", status=consent)
             return
         facts.consent_status = consent
-        record(state, event, f"consent {facts.consent_status}", status=facts.consent_status)
-    elif isinstance(webhook, ProposalCreditOperationWebhook):
-        leg, leg_status = str(webhook.data.credit_operation_type), str(webhook.data.credit_operation_status)
-        if leg_status == CreditOperationStatus.DISBURSED and leg == CreditOperationType.REFINANCING:
+        record(state, news, f"consent {facts.consent_status}", status=facts.consent_status)
+    elif isinstance(fact, LegMoved):
+        if fact.status == LegStatus.DISBURSED and fact.leg == Leg.REFINANCING:
             facts.troco_disbursed = True
-        elif leg_status == CreditOperationStatus.CANCELED and leg not in facts.legs_canceled:
-            facts.legs_canceled.append(leg)
-        record(state, event, f"{leg} leg {leg_status}", status=leg_status)
-    elif isinstance(webhook, PortabilityProposalCollateralWebhook):
-        answer = webhook.data
-        if answer.collateral_constituted or _reserved_by(webhook):
+        elif fact.status == LegStatus.CANCELED and fact.leg not in facts.legs_canceled:
+            facts.legs_canceled.append(fact.leg)
+        record(state, news, f"{fact.leg} leg {fact.status}", status=fact.status)
+    elif isinstance(fact, PortabilityDataprevAnswered):
+        if fact.constituted or _reserved_by(fact):
             facts.portability_reserved = True
-            record(state, event, "portability leg reserved at Dataprev")
+            record(state, news, "portability leg reserved at Dataprev")
         else:
             # Port+Refin's table: every error is teimosinha but HX (seed 002 §14); the provider retries.
-            facts.last_portability_answer = ", ".join(answer.error_enumerators) or None
-            facts.margin_exceeded = (
-                bool(answer.error_enumerators) and answer.error_enumerators[-1] == HW_MARGIN_EXCEEDED
-            )
-            record(state, event, "portability leg: averbação answer", detail=facts.last_portability_answer)
-    elif isinstance(webhook, PortabilityOriginContractWebhook):
-        if isinstance(webhook.data, OriginContractFailure):
-            facts.origin_query_failure = webhook.data.enumerator
-            record(state, event, "origin contract not found", detail=facts.origin_query_failure)
-        else:
-            facts.released_installment = webhook.data.released_installments
-            record(state, event, "origin contract: released", detail=str(facts.released_installment))
+            facts.last_portability_answer = ", ".join(fact.errors) or None
+            facts.margin_exceeded = bool(fact.errors) and fact.errors[-1] == HW_MARGIN_EXCEEDED
+            record(state, news, "portability leg: averbação answer", detail=facts.last_portability_answer)
+    elif fact.failure is not None:
+        facts.origin_query_failure = fact.failure
+        record(state, news, "origin contract not found", detail=facts.origin_query_failure)
+    else:
+        facts.released_installment = fact.released_installment
+        record(state, news, "origin contract: released", detail=str(facts.released_installment))
 
 
-# The proposal's statuses in the order the flow reaches them (maquinas-de-status): a webhook that
-# arrives after a later one is late news (the relay delivers at least once, in any order).
+# The proposal's statuses in the order the flow reaches them (maquinas-de-status): news that arrives
+# after a later one is late (the relay delivers at least once, in any order).
 PROPOSAL_PROGRESS = {
     ProposalStatus.PENDING_SUBMISSION.value: 0,
     ProposalStatus.PENDING_RESPONSE.value: 1,
@@ -368,14 +335,11 @@ PROPOSAL_PROGRESS = {
     ProposalStatus.PENDING_SETTLEMENT_CONFIRMATION.value: 5,
     ProposalStatus.PAID.value: 6,
 }
-CONSENT_DECIDED = frozenset(
-    s.value
-    for s in (
-        PortabilityAuthorizationStatus.CONFIRMED,
-        PortabilityAuthorizationStatus.EXPIRED,
-        PortabilityAuthorizationStatus.DENIED,
-    )
+FINAL_PROPOSAL_STATUSES = frozenset(
+    s.value for s in (ProposalStatus.REJECTED, ProposalStatus.RETAINED, ProposalStatus.CANCELED, ProposalStatus.PAID)
 )
+"""After these the proposal changes no more (paid: the legs' averbação may still be under way)."""
+CONSENT_DECIDED = frozenset(s.value for s in (ConsentStatus.CONFIRMED, ConsentStatus.EXPIRED, ConsentStatus.DENIED))
 
 
 def _late_proposal_status(current: str | None, new: str) -> bool:
@@ -392,13 +356,12 @@ def _late_proposal_status(current: str | None, new: str) -> bool:
     )
 
 
-def _reserved_by(webhook: PortabilityProposalCollateralWebhook) -> bool:
+def _reserved_by(fact: PortabilityDataprevAnswered) -> bool:
     """The portability leg's averbação is done: BD among Dataprev's successes, or an error whose
     Port+Refin action is "Confirmar averbação" (HX) wherever it is listed — seed 002 §10 lists one
     answer per reservation method, so the last one need not be the portability's."""
-    answer = webhook.data
-    return any(ENUMERATOR_ALIASES.get(e, e) == "successfully_included" for e in answer.success_enumerators) or any(
-        averbacao_action(e, portability=True) == LenderAction.CONFIRM for e in answer.error_enumerators
+    return any(ENUMERATOR_ALIASES.get(e, e) == "successfully_included" for e in fact.successes) or any(
+        averbacao_action(e, portability=True) == LenderAction.CONFIRM for e in fact.errors
     )
 
 

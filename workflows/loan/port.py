@@ -23,11 +23,74 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
 from domain.benefit import BenefitFacts
 from domain.loan import LoanRequest, Product, ProviderId
+from workflows.loan.activity_models import (
+    Issued,
+    LookedUp,
+    OriginQueried,
+    PortabilityPriced,
+    PortabilityReduced,
+    Proposed,
+    ProviderKey,
+    Recalculated,
+    Simulated,
+    TermUploaded,
+)
+from workflows.loan.rules import LoanRules
+
+R = TypeVar("R")
+
+BUSINESS_ERROR = "ProviderBusinessError"
+"""A failure type: the provider refused (its answer names why); retrying cannot change it."""
+INVALID_DOCUMENT = "InvalidDocument"
+"""A failure type: a document the loan was given cannot be sent (its reason names the file's problem)."""
+
+
+@dataclass(frozen=True)
+class Call(Generic[R]):
+    """One thing a loan asks of a webhook provider: the activity's registered name (the adapter
+    registers it under this name) and the type of its answer."""
+
+    name: str
+    result: type[R] | None = None
+
+    @property
+    def result_type(self) -> Any:
+        return self.result
+
+
+# The webhook provider's activities (``activities.qitech.adapter``), by the names they always had.
+PIN_CURRENT_RULES = Call("pin_current_rules", LoanRules)
+REQUEST_BENEFITS = Call("request_benefits", ProviderKey)
+REQUEST_BALANCE = Call("request_balance", ProviderKey)
+UPLOAD_AUTHORIZATION_TERM = Call("upload_authorization_term", TermUploaded)
+SIMULATE_DEBT = Call("simulate", Simulated)
+ISSUE_DEBT = Call("issue_debt", Issued)
+ATTACH_DOCUMENTS: Call[None] = Call("attach_documents")
+SIGN: Call[None] = Call("sign")
+CORRECT_COLLATERAL: Call[None] = Call("correct_collateral")
+RECALCULATE = Call("recalculate", Recalculated)
+CONFIRM_BALANCE_REQUEST: Call[None] = Call("confirm_balance_request")
+CANCEL_PERMANENTLY: Call[None] = Call("cancel_permanently")
+CHANGE_DISBURSEMENT_DATE: Call[None] = Call("change_disbursement_date")
+RELEASE_PROVIDER_KEYS: Call[None] = Call("release_provider_keys")
+LOOK_UP_PROVIDER_STATE = Call("look_up_provider_state", LookedUp)
+# Portability (Port+Refin)
+PRICE_PORTABILITY = Call("price_portability", PortabilityPriced)
+CREATE_PROPOSAL = Call("create_proposal", Proposed)
+SIGN_LEGS: Call[None] = Call("sign_legs")
+CANCEL_PROPOSAL: Call[None] = Call("cancel_proposal")
+QUERY_ORIGIN_CONTRACT = Call("query_origin_contract", OriginQueried)
+REDUCE_PORTABILITY_INSTALLMENT = Call("reduce_portability_installment", PortabilityReduced)
+LOOK_UP_PROPOSAL = Call("look_up_proposal", LookedUp)
+
+PORTABILITY_SIGNING_LINK = "portability_credit_operation"
+"""Where the portability leg's CCB address travels in ``Proposed.signing_links`` (the adapter's key)."""
 
 SIMULATE = "simulate"
 CREATE_OPERATION = "create_operation"

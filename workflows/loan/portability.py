@@ -1,7 +1,6 @@
 """A portability (Port+Refin, seed 002 and the provider's public flow): another bank's loan brought
-over, and optionally refinanced for a troco, on the same loan workflow — the consultation, the
-signature Update, the visibility and the endings are the loan's; the stages after the consultation
-are the proposal's:
+over, and optionally refinanced for a troco — a journey of its own: the consultation, the Updates,
+the visibility and the endings are the loan's; the stages after the consultation are the proposal's:
 
     proposal → ctc_answer → consent → origin_bank → awaiting_signature → payoff → averbacao → troco
 
@@ -14,29 +13,41 @@ disbursement. A canceled proposal ends the loan wherever it is.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
 from temporalio import workflow
 
-from workflows.loan.core import ACTIVITY_FAILURES, CLEANUP_TIMEOUT, ends, failure_text
-from workflows.loan.operator import LoanOperations
-
 with workflow.unsafe.imports_passed_through():
-    from activities.qitech.adapter import LoanActivities
-    from activities.qitech.portability_enumerators import PortabilityAuthorizationStatus as Consent
-    from activities.qitech.portability_enumerators import ProposalStatus
     from domain.calendar import SAO_PAULO, end_of_day
-    from domain.loan import Product
+    from domain.loan import InstallmentReduction, SignatureSubmission
     from workflows.loan.activity_models import (
         OriginQueryInput,
         PortabilityPricingInput,
+        PortabilityReductionInput,
         ProposalInput,
         ProposalKeyInput,
         ProposalLookupInput,
+        SignLegsInput,
     )
+    from workflows.loan.core import ACTIVITY_FAILURES, CLEANUP_TIMEOUT, LoanRun, ends, failure_text
     from workflows.loan.decisions import portability_pricing_check, portability_reduction
     from workflows.loan.endings import Ending
     from workflows.loan.facts import note_unknown
+    from workflows.loan.new_credit import cancel_debt
+    from workflows.loan.news import ConsentStatus as Consent
+    from workflows.loan.news import ProposalStatus
+    from workflows.loan.port import (
+        CANCEL_PROPOSAL,
+        CREATE_PROPOSAL,
+        LOOK_UP_PROPOSAL,
+        PORTABILITY_SIGNING_LINK,
+        PRICE_PORTABILITY,
+        QUERY_ORIGIN_CONTRACT,
+        REDUCE_PORTABILITY_INSTALLMENT,
+        SIGN_LEGS,
+    )
+    from workflows.loan.prelude import Consultation
     from workflows.loan.state import PortabilityFacts, Stage, Status
 
 ANSWERED_BY_CTC = frozenset(s.value for s in ProposalStatus) - {
@@ -54,22 +65,46 @@ ORIGIN_ANSWERED = frozenset(
         ProposalStatus.PAID,
     )
 )
+PAYOFF_STARTED = frozenset(
+    s.value
+    for s in (ProposalStatus.SETTLEMENT_SENT, ProposalStatus.PENDING_SETTLEMENT_CONFIRMATION, ProposalStatus.PAID)
+)
+"""A portability past these cannot be canceled: the money left for the origin bank (the provider
+refuses too)."""
 
 
-class PortabilityStages(LoanOperations):
-    """The proposal's stages; ``LoanWorkflow`` routes a portability's stages here after the
-    consultation. (On the operator's actions: the signature and the reduction act on the proposal.)"""
+class PortabilityJourney:
+    actions_at_provider = False
 
-    @property
-    def _portability_loan(self) -> bool:
-        return self._request.product == Product.PORTABILITY
+    def __init__(self, loan: LoanRun) -> None:
+        self.loan = loan
+        self.consultation = Consultation(loan)
+        self.stages: dict[Stage, Callable[[], Awaitable[None]]] = {
+            Stage.SIMULATION: self._propose,  # nothing to simulate: the origin bank's balance decides
+            Stage.PROPOSAL: self._propose,
+            Stage.CTC_ANSWER: self._ctc_answer,
+            Stage.CONSENT: self._consent,
+            Stage.ORIGIN_BANK: self._origin_bank,
+            Stage.AWAITING_SIGNATURE: self._legs_signed,
+            Stage.PAYOFF: self._payoff,
+            Stage.AVERBACAO: self._portability_averbacao,
+            Stage.AWAITING_INSTALLMENT_REDUCTION: self._awaiting_portability_reduction,
+            Stage.TROCO: self._troco,
+        }
+
+    async def step(self) -> None:
+        if self.loan.state.stage == Stage.CONSULTATION:
+            await self.consultation.run()
+            return
+        self._proposal_ended()
+        await self.stages[self.loan.state.stage]()
 
     def _facts(self) -> PortabilityFacts:
-        assert self._state.portability is not None
-        return self._state.portability
+        assert self.loan.state.portability is not None
+        return self.loan.state.portability
 
     def _proposal_ended(self) -> None:
-        facts = self._state.portability
+        facts = self.loan.state.portability
         if facts is None or facts.proposal_status != ProposalStatus.CANCELED:
             return
         if facts.consent_status in (Consent.EXPIRED, Consent.DENIED):  # the usual cause: named, not guessed
@@ -82,29 +117,57 @@ class PortabilityStages(LoanOperations):
             return f"consent_expired: not confirmed in Meu INSS by {facts.consent_deadline}"
         return f"consent_{facts.consent_status}: the beneficiary did not authorize it"
 
-    async def _portability_step(self) -> None:
-        steps = {
-            Stage.SIMULATION: self._propose,  # nothing to simulate: the origin bank's balance decides
-            Stage.PROPOSAL: self._propose,
-            Stage.CTC_ANSWER: self._ctc_answer,
-            Stage.CONSENT: self._consent,
-            Stage.ORIGIN_BANK: self._origin_bank,
-            Stage.AWAITING_SIGNATURE: self._legs_signed,
-            Stage.PAYOFF: self._payoff,
-            Stage.AVERBACAO: self._portability_averbacao,
-            Stage.AWAITING_INSTALLMENT_REDUCTION: self._awaiting_portability_reduction,
-            Stage.TROCO: self._troco,
-        }
-        self._proposal_ended()
-        await steps[self._state.stage]()
+    # ------------------------------------------------------------ operators' actions
+
+    async def sign(self, submission: SignatureSubmission) -> None:
+        """Each leg's CCB."""
+        facts = self._facts()
+        signing = SignLegsInput(
+            proposal_key=facts.proposal_key, signing_links=facts.signing_links, submission=submission
+        )
+        await self.loan.activity(SIGN_LEGS, signing)
+        facts.legs_signed = True
+
+    async def reduce(self, reduction: InstallmentReduction) -> None:
+        """The portability leg's installment (seed 002 §13)."""
+        await self._reduce_portability(reduction.installment_value, by=f"an operator: {reduction.note}")
+
+    def check_reduction(self, reduction: InstallmentReduction) -> None:
+        """Seed 002 §13 sets no limit for the portability leg: the operator decides."""
+
+    def check_cancel(self) -> None:
+        port = self.loan.state.portability
+        if port is not None and port.proposal_status in PAYOFF_STARTED:
+            raise ValueError(f"the origin bank is being paid off ({port.proposal_status}): the portability stays")
+
+    async def _reduce_portability(self, installment: Decimal, *, by: str) -> None:
+        """The portability leg's installment lowered: a new CCB, signed again before the provider tries
+        the averbação again (its answer is ``waiting_signature``)."""
+        loan, state = self.loan, self.loan.state
+        facts = self._facts()
+        async with loan.lock:
+            reduced = await loan.activity(
+                REDUCE_PORTABILITY_INSTALLMENT,
+                PortabilityReductionInput(proposal_key=facts.proposal_key, installment_value=installment),
+            )
+        facts.installment = state.installment_value = reduced.installment_value
+        facts.reductions += 1
+        facts.reduction_offer = None
+        facts.legs_signed, state.signature_submitted_at = False, None
+        facts.signing_links = {PORTABILITY_SIGNING_LINK: reduced.document_url} if reduced.document_url else {}
+        loan.operator("reduce_installment", f"{reduced.installment_value} (portability leg, by {by})")
+        loan.enter(Stage.AWAITING_SIGNATURE)
+
+    # ------------------------------------------------------------ stages
 
     async def _propose(self) -> None:
-        state, request, rules = self._state, self._request, self._rules
+        loan = self.loan
+        state, request, rules = loan.state, loan.request, loan.rules
         assert state.balance is not None
         if state.portability is None:
             # Priced here first: an offer the rules refuse never reaches the provider.
-            priced = await self._call(
-                LoanActivities.price_portability,
+            priced = await loan.call(
+                PRICE_PORTABILITY,
                 PortabilityPricingInput(
                     request=request,
                     today=workflow.now().astimezone(SAO_PAULO).date(),
@@ -116,10 +179,10 @@ class PortabilityStages(LoanOperations):
             if priced.refusal is not None:
                 raise ends(Status.REJECTED, f"pricing: {priced.refusal}")
             assistance = state.balance.assistance_type
-            proposed = await self._call(
-                LoanActivities.create_proposal,
+            proposed = await loan.call(
+                CREATE_PROPOSAL,
                 ProposalInput(
-                    loan_id=self._loan_id,
+                    loan_id=loan.loan_id,
                     request=request,
                     assistance_type=str(assistance) if assistance is not None else None,
                     politically_exposed=state.balance.politically_exposed,
@@ -134,15 +197,17 @@ class PortabilityStages(LoanOperations):
             )
             state.debt_key = proposed.portability_leg_key
             state.portability.installment = state.installment_value = proposed.portability_installment
-            self._drain()
-        self._enter(Stage.CTC_ANSWER)
+            self.loan.drain()
+        self.loan.enter(Stage.CTC_ANSWER)
 
     async def _ctc_answer(self) -> None:
         facts = self._facts()
-        await self._wait_on_provider(lambda: facts.proposal_status in ANSWERED_BY_CTC, look_up=self._look_up_proposal)
+        await self.loan.wait_on_provider(
+            lambda: facts.proposal_status in ANSWERED_BY_CTC, look_up=self._look_up_proposal
+        )
         if facts.proposal_status == ProposalStatus.REJECTED:
             raise ends(Status.REJECTED, f"CTC rejected the portability: {facts.ctc_rejection or 'no reason given'}")
-        self._enter(Stage.CONSENT)
+        self.loan.enter(Stage.CONSENT)
 
     async def _consent(self) -> None:
         facts = self._facts()
@@ -152,44 +217,44 @@ class PortabilityStages(LoanOperations):
                 facts.proposal_status == ProposalStatus.CANCELED
             )
 
-        await self._wait(lambda: answered() or facts.consent_deadline is not None)
+        await self.loan.wait(lambda: answered() or facts.consent_deadline is not None)
         if not answered() and facts.consent_deadline is not None:
             deadline = end_of_day(facts.consent_deadline)
-            if not await self._wait(answered, until=deadline):
+            if not await self.loan.wait(answered, until=deadline):
                 facts.consent_status = Consent.EXPIRED.value  # our timer saw the deadline pass first
                 raise ends(Status.CANCELED, self._consent_refused(facts), cancel_at_provider=True)
         self._proposal_ended()
         if facts.consent_status != Consent.CONFIRMED:
             raise ends(Status.CANCELED, self._consent_refused(facts))
-        self._enter(Stage.ORIGIN_BANK)
+        self.loan.enter(Stage.ORIGIN_BANK)
 
     async def _origin_bank(self) -> None:
         facts = self._facts()
-        await self._wait_on_provider(
+        await self.loan.wait_on_provider(
             lambda: facts.proposal_status in ORIGIN_ANSWERED or facts.proposal_status == ProposalStatus.CANCELED,
             look_up=self._look_up_proposal,
         )
         self._proposal_ended()
         if facts.proposal_status == ProposalStatus.RETAINED:
             raise ends(Status.CANCELED, f"retained by the origin bank: {facts.retention or 'no reason given'}")
-        self._enter(Stage.AWAITING_SIGNATURE)
+        self.loan.enter(Stage.AWAITING_SIGNATURE)
 
     async def _legs_signed(self) -> None:
         facts = self._facts()
-        await self._wait(lambda: facts.legs_signed)  # the submit_signature Update signs both legs
-        self._enter(Stage.PAYOFF)
+        await self.loan.wait(lambda: facts.legs_signed)  # the submit_signature Update signs both legs
+        self.loan.enter(Stage.PAYOFF)
 
     async def _payoff(self) -> None:
         facts = self._facts()
-        await self._wait_on_provider(
+        await self.loan.wait_on_provider(
             lambda: facts.paid or facts.proposal_status == ProposalStatus.CANCELED, look_up=self._look_up_proposal
         )
         self._proposal_ended()
-        self._enter(Stage.AVERBACAO)
+        self.loan.enter(Stage.AVERBACAO)
 
     async def _portability_averbacao(self) -> None:
         facts = self._facts()
-        await self._wait_on_provider(
+        await self.loan.wait_on_provider(
             lambda: facts.portability_reserved or facts.margin_exceeded, look_up=self._look_up_legs
         )
         if not facts.portability_reserved:
@@ -197,7 +262,7 @@ class PortabilityStages(LoanOperations):
             return
         if facts.refinancing_leg_key is None:
             raise ends(Status.COMPLETED, "ported")
-        self._enter(Stage.TROCO)
+        self.loan.enter(Stage.TROCO)
 
     async def _margin_exceeded(self, facts: PortabilityFacts) -> None:
         """HW for the portability leg: ask Dataprev what the origin bank released (seed 002 §12), and
@@ -206,17 +271,17 @@ class PortabilityStages(LoanOperations):
         if facts.released_installment is None and facts.origin_query_failure is None and facts.portability_number:
             if facts.origin_query_key is None:
                 assert facts.portability_leg_key is not None
-                queried = await self._call(
-                    LoanActivities.query_origin_contract,
+                queried = await self.loan.call(
+                    QUERY_ORIGIN_CONTRACT,
                     OriginQueryInput(
-                        loan_id=self._loan_id,
+                        loan_id=self.loan.loan_id,
                         portability_leg_key=facts.portability_leg_key,
                         portability_number=facts.portability_number,
                     ),
                 )
                 facts.origin_query_key = queried.origin_query_key
-                self._drain()
-            await self._wait(
+                self.loan.drain()
+            await self.loan.wait(
                 lambda: (
                     facts.released_installment is not None
                     or facts.origin_query_failure is not None
@@ -225,13 +290,15 @@ class PortabilityStages(LoanOperations):
             )
         if facts.portability_reserved:
             return
-        balance, current = self._state.balance, facts.installment or Decimal(0)
+        balance, current = self.loan.state.balance, facts.installment or Decimal(0)
         free = (
             (balance.loans_margin if balance.loans_margin is not None else balance.available_total_balance)
             if (balance is not None)
             else None
         )
-        offer = portability_reduction(current, facts.released_installment, free, self._rules.max_installment_reduction)
+        offer = portability_reduction(
+            current, facts.released_installment, free, self.loan.rules.max_installment_reduction
+        )
         facts.margin_exceeded = False  # decided on this answer; the next HW decides again
         if offer is None and facts.released_installment is not None:
             return  # the origin bank released enough: not its doing; the provider's teimosinha goes on
@@ -241,38 +308,40 @@ class PortabilityStages(LoanOperations):
                 await self._reduce_portability(offer.installment, by="the loan's rules")
                 return
             except ACTIVITY_FAILURES as error:
-                note_unknown(self._state, f"automatic reduction refused: {failure_text(error)[1]}"[:300])
-        self._enter(Stage.AWAITING_INSTALLMENT_REDUCTION)
+                note_unknown(self.loan.state, f"automatic reduction refused: {failure_text(error)[1]}"[:300])
+        self.loan.enter(Stage.AWAITING_INSTALLMENT_REDUCTION)
 
     async def _awaiting_portability_reduction(self) -> None:
         facts, done = self._facts(), self._facts().reductions
-        await self._wait(lambda: facts.reductions > done or facts.portability_reserved)
+        await self.loan.wait(lambda: facts.reductions > done or facts.portability_reserved)
         if facts.portability_reserved:
-            self._enter(Stage.AVERBACAO)
+            self.loan.enter(Stage.AVERBACAO)
 
     async def _troco(self) -> None:
         facts = self._facts()
-        await self._wait_on_provider(
+        await self.loan.wait_on_provider(
             lambda: facts.troco_disbursed or bool(facts.legs_canceled), look_up=self._look_up_legs
         )
         if not facts.troco_disbursed:
             raise ends(Status.CANCELED, f"ported, but the troco was canceled ({', '.join(facts.legs_canceled)})")
         raise ends(Status.COMPLETED, "ported; troco disbursed")
 
-    async def _cancel_proposal(self, ending: Ending) -> None:
+    async def cancel_at_provider(self, ending: Ending) -> None:
         """An ending that cancels (the operator, our consent deadline) cancels the proposal at the
         provider — unless the provider ended it already, or the origin bank was paid (then there is a
         ported loan to keep, not a proposal to cancel)."""
-        facts, state = self._facts(), self._state
+        loan, state = self.loan, self.loan.state
+        if state.portability is None:  # no proposal yet: a debt, if anything
+            await cancel_debt(loan, ending)
+            return
+        facts = state.portability
         if not ending.cancel_at_provider or facts.proposal_status in PROPOSAL_ENDED or facts.paid:
             if ending.cancel_at_provider and facts.paid:
                 state.status, state.outcome_reason = Status.COMPLETED, f"{ending.reason}: too late, the loan was ported"
             return
         try:
-            async with self._lock:
-                await self._activity(
-                    LoanActivities.cancel_proposal, ProposalKeyInput(proposal_key=facts.proposal_key), CLEANUP_TIMEOUT
-                )
+            async with loan.lock:
+                await loan.activity(CANCEL_PROPOSAL, ProposalKeyInput(proposal_key=facts.proposal_key), CLEANUP_TIMEOUT)
         except ACTIVITY_FAILURES as error:
             state.outcome_reason = (
                 f"{ending.reason}; the provider did not take the cancellation: {failure_text(error)[1]}"
@@ -281,7 +350,7 @@ class PortabilityStages(LoanOperations):
     async def _look_up_proposal(self, *, collateral: bool = False) -> None:
         """After a silence: the proposal as the provider holds it, applied as the webhooks it implies."""
         lookup = ProposalLookupInput(proposal_key=self._facts().proposal_key, collateral=collateral)
-        await self._apply_lookup(LoanActivities.look_up_proposal, lookup)
+        await self.loan.apply_lookup(LOOK_UP_PROPOSAL, lookup)
 
     async def _look_up_legs(self) -> None:
         await self._look_up_proposal(collateral=True)

@@ -8,9 +8,9 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from activities.qitech.models.webhooks import ReceivedWebhook
 from domain.benefit import BenefitFacts
 from domain.loan import DisbursementAccount, Product
+from workflows.loan.news import ProviderNews
 
 
 class PortabilityFacts(BaseModel):
@@ -228,7 +228,7 @@ class LoanState(BaseModel):
     polls: int = 0
     stage_since: datetime | None = None  # when the loan entered its current stage (stage durations)
     portability: PortabilityFacts | None = None
-    buffered: list[ReceivedWebhook] = Field(default_factory=list)
+    buffered: list[ProviderNews] = Field(default_factory=list)
     unknown_values: list[str] = Field(default_factory=list)
     operator_actions: list[OperatorAction] = Field(default_factory=list)
     released_keys: bool = False

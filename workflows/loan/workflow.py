@@ -1,57 +1,58 @@
 """LoanWorkflow: one durable workflow per loan, from the IN100 consultation to the disbursement.
 
-Calls go out as activities; the provider's webhooks come in as the ``provider_event`` signal
-(applied by the pure facts reducer, ``workflows.loan.facts``); operators act through Workflow Updates with
-validators (``workflows.loan.operator``). Every wait is bounded: consultation by its timeout, everything after
-issuance by the disbursement window's durable timer. The stage logic reads facts only, so
-duplicates, late and out-of-order webhooks are harmless. The rules a loan decides by are pinned in
+It chooses once which journey the loan takes — new credit at a webhook provider
+(``workflows.loan.new_credit``), a portability (``workflows.loan.portability``) or a loan at a polled
+provider (``workflows.loan.polled``) — and keeps what every journey shares: the run loop, the ending,
+the operators' Updates (with validators) and the provider's news (the ``provider_event`` signal,
+applied by the pure facts reducer). Every wait is bounded: consultation by its timeout, everything
+after issuance by the disbursement window's durable timer. The rules a loan decides by are pinned in
 its input (``workflows.loan.rules``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+from datetime import timedelta
+from typing import Protocol
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
-
-from workflows.loan.consultation import Consultation
-from workflows.loan.core import (
-    ACTIVITY_FAILURES,
-    CALL_TIMEOUT,
-    CLEANUP_TIMEOUT,
-    PROVIDER_RETRY,
-    HistoryTooLong,
-    LoanEnds,
-    ends,
-    failure_text,
-)
-from workflows.loan.operator import LoanOperations
-from workflows.loan.polling import PolledOperations
-from workflows.loan.portability import PortabilityStages
 
 with workflow.unsafe.imports_passed_through():
-    from activities.qitech.adapter import LoanActivities, pin_current_rules
-    from activities.qitech.mapping import requester_identifier_key
-    from activities.qitech.models.webhooks import ReceivedWebhook
     from domain.calendar import SAO_PAULO, end_of_day
-    from domain.loan import ProviderId
-    from workflows.loan.activity_models import (
-        ConfirmBalanceInput,
-        DebtKeyInput,
-        IssueInput,
-        ReleaseInput,
-        SimulateInput,
+    from domain.loan import (
+        CancelRequest,
+        CollateralFix,
+        Documents,
+        InstallmentReduction,
+        Product,
+        Reapresentacao,
+        SignatureSubmission,
     )
+    from workflows.loan.activity_models import CorrectionInput, ReapresentacaoInput, ReleaseInput
     from workflows.loan.contract import LOAN_WORKFLOW, PROVIDER_EVENT_SIGNAL, STATE_QUERY, LoanInput, LoanOutcome
-    from workflows.loan.decisions import eligibility, signer_mismatch
-    from workflows.loan.endings import provider_already_ended
-    from workflows.loan.facts import MARGIN_EXCEEDED, needs_correction, note_unknown, provider_moved_on, receive
-    from workflows.loan.port import CAPABILITIES
-    from workflows.loan.rules import legacy_rules
-    from workflows.loan.state import LoanState, PricedOption, Stage, Status
-    from workflows.loan.visibility import Publisher
+    from workflows.loan.core import (
+        ACTIVITY_FAILURES,
+        CALL_TIMEOUT,
+        CLEANUP_TIMEOUT,
+        PROVIDER_RETRY,
+        HistoryTooLong,
+        LoanEnds,
+        LoanRun,
+        refused,
+    )
+    from workflows.loan.endings import Ending
+    from workflows.loan.facts import needs_correction, receive
+    from workflows.loan.new_credit import NewCreditJourney
+    from workflows.loan.news import ProviderNews
+    from workflows.loan.polled import PolledJourney
+    from workflows.loan.port import (
+        CAPABILITIES,
+        CHANGE_DISBURSEMENT_DATE,
+        CORRECT_COLLATERAL,
+        PIN_CURRENT_RULES,
+        RELEASE_PROVIDER_KEYS,
+    )
+    from workflows.loan.portability import PortabilityJourney
+    from workflows.loan.state import LoanState, Stage
 
 
 RULES_PINNED_BY_WORKER = "rules-pinned-by-worker"
@@ -59,52 +60,65 @@ RULES_PINNED_BY_WORKER = "rules-pinned-by-worker"
 loans started before this change keep the values they always used (``legacy_rules``)."""
 
 
+class Journey(Protocol):
+    """What a kind of loan does its own way; everything else is the workflow's."""
+
+    actions_at_provider: bool  # operators act at the provider (only cancel goes through the loan)
+
+    async def step(self) -> None: ...
+    async def cancel_at_provider(self, ending: Ending) -> None: ...
+    async def sign(self, submission: SignatureSubmission) -> None: ...
+    async def reduce(self, reduction: InstallmentReduction) -> None: ...
+    def check_reduction(self, reduction: InstallmentReduction) -> None: ...
+    def check_cancel(self) -> None: ...
+
+
+def journey_for(loan: LoanRun) -> Journey:
+    if loan.request.product == Product.PORTABILITY:
+        return PortabilityJourney(loan)
+    if not CAPABILITIES[loan.provider].webhooks:
+        return PolledJourney(loan)
+    return NewCreditJourney(loan)
+
+
 # Versioning behaviour: auto-upgrade, set as the versioned worker's default (worker.py) — a loan
 # lives for weeks (months behind the 90-day DDB rule), longer than any build should; so every change
 # to this code goes behind workflow.patched and is proven by the replay tests. (Set here instead,
 # the server refuses the workflow's tasks from a worker that runs without versioning.)
 @workflow.defn(name=LOAN_WORKFLOW)
-class LoanWorkflow(Consultation, PortabilityStages, LoanOperations, PolledOperations):
+class LoanWorkflow:
     @workflow.init
     def __init__(self, loan: LoanInput) -> None:
-        self._request = loan.request
-        self._rules = loan.rules or legacy_rules(loan.policy)
-        self._provider = loan.provider or loan.request.provider or ProviderId.QITECH
-        if loan.carried is not None:
-            self._state = loan.carried
-            self._state.runs += 1
-        else:
-            self._state = LoanState(request_key=loan.request.request_key, product=loan.request.product)
-            # Only a loan whose routing pinned its provider names it (and publishes LoanProvider).
-            self._state.provider = loan.provider.value if loan.provider else None
-        self._lock = asyncio.Lock()
-        self._cancel = None
-        self._window_expired = False
-        self._window_timer = None
-        self._publisher = Publisher()
+        self._loan = LoanRun(loan)
+        self._journey = journey_for(self._loan)
 
     # ================================================================ run
 
     @workflow.run
     async def run(self, loan: LoanInput) -> LoanOutcome:
-        state = self._state
+        run, state = self._loan, self._loan.state
         if loan.rules is None and workflow.patched(RULES_PINNED_BY_WORKER):
-            self._rules = await workflow.execute_local_activity(
-                pin_current_rules, loan.policy, start_to_close_timeout=CALL_TIMEOUT, retry_policy=PROVIDER_RETRY
+            run.rules = await workflow.execute_local_activity(
+                PIN_CURRENT_RULES.name,
+                loan.policy,
+                start_to_close_timeout=CALL_TIMEOUT,
+                retry_policy=PROVIDER_RETRY,
+                result_type=PIN_CURRENT_RULES.result_type,
             )
-        state.rules_name = self._rules.name
-        self._start_window_timer()
-        self._publish()
+        state.rules_name = run.rules.name
+        run.start_window_timer()
+        run.publish()
         while not state.closed:
             try:
-                await self._advance()
+                run.raise_if_ending()
+                await self._journey.step()
             except LoanEnds as end:
                 await self._close(end)
             except HistoryTooLong:
                 # Not for an ending: a cancel Update waits for the close, which would wait for it.
-                await workflow.wait_condition(lambda: workflow.all_handlers_finished() or self._ending() is not None)
-                if self._ending() is None:
-                    workflow.continue_as_new(self._next_run())
+                await workflow.wait_condition(lambda: workflow.all_handlers_finished() or run.ending() is not None)
+                if run.ending() is None:
+                    workflow.continue_as_new(run.next_run())
         await workflow.wait_condition(workflow.all_handlers_finished)
         return LoanOutcome(
             request_key=state.request_key,
@@ -116,263 +130,183 @@ class LoanWorkflow(Consultation, PortabilityStages, LoanOperations, PolledOperat
             rejection=state.rejection,
         )
 
-    async def _advance(self) -> None:
-        stages_before_issuance = {Stage.CONSULTATION, Stage.SIMULATION, Stage.ELIGIBILITY, Stage.ISSUANCE}
-        stages = {
-            Stage.CONSULTATION: self._consultation,
-            Stage.SIMULATION: self._simulation,
-            Stage.ELIGIBILITY: self._eligibility,
-            Stage.ISSUANCE: self._issuance,
-            Stage.DOCUMENTS: self._documents,
-            Stage.AWAITING_DOCUMENTS: self._awaiting_documents,
-            Stage.AWAITING_SIGNATURE: self._awaiting_signature,
-            Stage.SIGNATURE_VALIDATION: self._signature_validation,
-            Stage.MARGIN_RELEASE: self._margin_release,
-            Stage.AVERBACAO: self._averbacao,
-            Stage.AWAITING_COLLATERAL_CORRECTION: self._awaiting_correction,
-            Stage.AWAITING_INSTALLMENT_REDUCTION: self._awaiting_reduction,
-            Stage.BALANCE_RECHECK: self._balance_recheck,
-            Stage.DISBURSEMENT: self._disbursement,
-            Stage.AWAITING_REAPRESENTACAO: self._awaiting_reapresentacao,
-        }
-        self._raise_if_ending()
-        if self._portability_loan and self._state.stage != Stage.CONSULTATION:
-            await self._portability_step()  # the proposal's stages (workflows/loan/portability.py)
-            return
-        if self._polled and self._state.stage not in stages_before_issuance:
-            await self._follow_operation()  # a polled provider: the operation's status says the stage
-            return
-        await stages[self._state.stage]()
-
-    # ================================================================ stages
-
-    async def _simulation(self) -> None:
-        state = self._state
-        argument = SimulateInput(request=self._request)
-        if self._polled:
-            simulated = await self._simulate_at_provider(argument)
-        else:
-            simulated = await self._call(LoanActivities.simulate, argument, local=True)
-        if not simulated.options:
-            raise ends(Status.REJECTED, "the provider's simulation returned no disbursement option")
-        wanted = self._request.financial.disbursement_date
-        state.chosen_option = next(
-            (o for o in simulated.options if o.disbursement_date == wanted), simulated.options[0]
-        )
-        state.pricing_check = simulated.pricing_check
-        state.installment_value = state.chosen_option.installment_value
-        self._enter(Stage.ELIGIBILITY)
-
-    async def _eligibility(self) -> None:
-        state, terms = self._state, self._request.financial
-        decided = eligibility(state, self._request, self._rules, workflow.now().astimezone(SAO_PAULO).date())
-        if decided.problem:
-            raise ends(Status.REJECTED, decided.problem)
-        if decided.failures:
-            if [f.rule for f in decided.failures] == ["margin_release"]:
-                raise ends(Status.REJECTED, decided.failures[0].message, rejection=decided.failures)
-            reason = "ineligible: " + ", ".join(f.rule for f in decided.failures)
-            raise ends(Status.REJECTED, reason, rejection=decided.failures)
-        state.eligibility_risks += decided.risks
-        if decided.accounts is not None:
-            state.disbursement_accounts = decided.accounts
-        state.margin_release_at = decided.margin_release_at or state.margin_release_at
-        for note in decided.notes:
-            note_unknown(state, note)
-        if workflow.now() >= end_of_day(terms.last_disbursement_date):
-            raise ends(Status.REJECTED, f"the disbursement window ended on {terms.last_disbursement_date}")
-        self._enter(Stage.ISSUANCE)
-
-    async def _issuance(self) -> None:
-        if self._polled:
-            await self._create_operation()
-            return
-        state, edition_2 = self._state, self._rules.edition >= 2
-        assert state.balance is not None
-        assistance = state.balance.assistance_type
-        if state.requester_identifier_key is None:
-            key = self._request.request_key
-            state.requester_identifier_key = requester_identifier_key(key) if edition_2 else key
-        issued = await self._call(
-            LoanActivities.issue_debt,
-            IssueInput(
-                loan_id=self._loan_id,
-                request=self._request,
-                assistance_type=str(assistance) if assistance is not None else None,
-                requester_identifier_key=state.requester_identifier_key if edition_2 else None,
-                disbursement_accounts=state.disbursement_accounts if edition_2 else None,
-                politically_exposed=state.balance.politically_exposed if edition_2 else None,
-                benefit_number=state.corrected_benefit_number,
-            ),
-            refusal=Status.REJECTED,
-        )
-        state.debt_key, state.contract_number = issued.debt_key, issued.contract_number
-        state.related_party_key = issued.related_party_key
-        state.issued_options = issued.options
-        state.contract_urls, state.signers = issued.contract_urls, issued.signers
-        mismatch = signer_mismatch(self._request, state.signers) if edition_2 else None
-        if mismatch:
-            raise ends(Status.CANCELED, mismatch, cancel_at_provider=True)
-        chosen = self._option_for(issued.options)
-        if chosen is not None and chosen.installment_value is not None:
-            state.installment_value = chosen.installment_value
-        last_option = max(
-            (o.disbursement_date for o in issued.options), default=self._request.financial.last_disbursement_date
-        )
-        state.disbursement_window_end = end_of_day(last_option)
-        self._start_window_timer()
-        self._drain()
-        self._enter(Stage.DOCUMENTS if self._request.documents else Stage.AWAITING_DOCUMENTS)
-
-    def _option_for(self, options: list[PricedOption]) -> PricedOption | None:
-        day = self._request.financial.disbursement_date
-        return next((o for o in options if o.disbursement_date == day), options[0] if options else None)
-
-    async def _documents(self) -> None:
-        assert self._request.documents is not None
-        # On failure the problem is on record, and an operator sends new documents (provide_documents).
-        with contextlib.suppress(ActivityError):
-            await self._attach(self._request.documents)
-        self._enter(Stage.AWAITING_SIGNATURE if self._state.documents_attached else Stage.AWAITING_DOCUMENTS)
-
-    async def _awaiting_documents(self) -> None:
-        await self._wait(lambda: self._state.documents_attached)
-        self._enter(Stage.AWAITING_SIGNATURE)
-
-    async def _awaiting_signature(self) -> None:
-        state = self._state
-        await self._wait(lambda: state.signature_submitted_at is not None or provider_moved_on(state))
-        self._enter(Stage.SIGNATURE_VALIDATION)
-
-    async def _signature_validation(self) -> None:
-        state = self._state
-        await self._wait_on_provider(lambda: provider_moved_on(state), collateral=True)
-        waiting_release = state.margin_release_at is not None and workflow.now() < state.margin_release_at
-        self._enter(Stage.MARGIN_RELEASE if waiting_release and not state.collateral_constituted else Stage.AVERBACAO)
-
-    async def _margin_release(self) -> None:
-        state = self._state
-        assert state.margin_release_at is not None
-        await self._wait(lambda: state.collateral_constituted, until=state.margin_release_at)
-        self._enter(Stage.AVERBACAO)
-
-    async def _averbacao(self) -> None:
-        state = self._state
-        await self._wait_on_provider(
-            lambda: state.collateral_constituted or state.pending_action is not None or needs_correction(state),
-            collateral=True,
-        )
-        if state.collateral_constituted:
-            self._enter(Stage.DISBURSEMENT)
-        elif state.pending_action in MARGIN_EXCEEDED:
-            self._enter(Stage.AWAITING_INSTALLMENT_REDUCTION)
-        elif state.pending_action is not None:
-            self._enter(Stage.BALANCE_RECHECK)
-        else:
-            deadline = workflow.now() + self._policy.correction_grace
-            if state.disbursement_window_end is not None:
-                deadline = min(deadline, state.disbursement_window_end)
-            state.correction_deadline = deadline
-            self._enter(Stage.AWAITING_COLLATERAL_CORRECTION)
-
-    async def _awaiting_correction(self) -> None:
-        state = self._state
-        assert state.correction_deadline is not None
-        corrected = await self._wait(
-            lambda: not needs_correction(state) or state.collateral_constituted, until=state.correction_deadline
-        )
-        if not corrected:
-            answer = state.last_dataprev
-            what = f"{answer.code or ''} {answer.enumerator}".strip() if answer else "a cancel answer"
-            raise ends(
-                Status.CANCELED,
-                f"averbação refused with {what}, not corrected by {state.correction_deadline}",
-                cancel_at_provider=True,
-            )
-        state.correction_deadline = None
-        self._enter(Stage.AVERBACAO)
-
-    async def _awaiting_reduction(self) -> None:
-        state = self._state
-        await self._wait(lambda: state.pending_action is None or state.collateral_constituted)
-        self._enter(Stage.AVERBACAO)
-
-    async def _balance_recheck(self) -> None:
-        state = self._state
-        if state.rechecks >= self._rules.max_balance_rechecks:
-            raise ends(Status.CANCELED, "averbação kept asking for a new balance consultation", cancel_at_provider=True)
-        state.rechecks += 1
-        created = await self._call(
-            LoanActivities.request_balance, self._consultation_input(state.rechecks), refusal=Status.CANCELED
-        )
-        state.balance_request_keys.append(created.key)
-        state.balance, state.balance_failure = None, None
-        self._drain()
-        deadline = workflow.now() + self._policy.consultation_timeout
-        answered = await self._wait(
-            lambda: state.balance is not None or state.balance_failure is not None, until=deadline
-        )
-        if not answered or state.balance_failure:
-            why = state.balance_failure or "no answer"
-            raise ends(Status.CANCELED, f"new balance consultation failed: {why}", cancel_at_provider=True)
-        assert state.debt_key is not None
-        await self._call(
-            LoanActivities.confirm_balance_request,
-            ConfirmBalanceInput(debt_key=state.debt_key, balance_request_key=created.key),
-            refusal=Status.CANCELED,
-        )
-        state.pending_action = None
-        self._enter(Stage.AVERBACAO)
-
-    async def _disbursement(self) -> None:
-        state = self._state
-        await self._wait_on_provider(lambda: state.refusal is not None)
-        self._enter(Stage.AWAITING_REAPRESENTACAO)
-
-    async def _awaiting_reapresentacao(self) -> None:
-        state = self._state
-        await self._wait(lambda: state.refusal is None)
-        self._enter(Stage.DISBURSEMENT)
-
-    # ================================================================ the end
-
     async def _close(self, end: LoanEnds) -> None:
-        state, ending = self._state, (await self._money_truth(end)).ending
+        run, state = self._loan, self._loan.state
+        ending = (await run.money_truth(end)).ending
         state.status, state.outcome_reason, state.rejection = ending.status, ending.reason, list(ending.rejection)
-        if state.portability is not None:
-            await self._cancel_proposal(ending)  # a portability is canceled as a proposal (both legs)
-        elif ending.cancel_at_provider and state.debt_key and not CAPABILITIES[self._provider].cancel:
-            # Nothing was canceled at the provider: not "canceled permanently" until someone does it there.
-            state.status = Status.CANCELED
-            state.outcome_reason = f"{ending.reason}; cancel it at {self._provider.value}: it has no cancel API"
-        elif ending.cancel_at_provider and state.debt_key and not provider_already_ended(state):
-            try:
-                async with self._lock:
-                    await self._activity(
-                        LoanActivities.cancel_permanently, DebtKeyInput(debt_key=state.debt_key), CLEANUP_TIMEOUT
-                    )
-            except ACTIVITY_FAILURES as error:
-                state.outcome_reason = (
-                    f"{ending.reason}; the provider did not take the cancellation: {failure_text(error)[1]}"
-                )
+        await self._journey.cancel_at_provider(ending)
         state.stage = Stage.CLOSED
-        self._publish()
+        run.publish()
         if state.known_keys() and not state.released_keys:
-            await self._activity(
-                LoanActivities.release_provider_keys,
-                ReleaseInput(loan_id=self._loan_id, keys=sorted(state.known_keys())),
+            await run.activity(
+                RELEASE_PROVIDER_KEYS,
+                ReleaseInput(loan_id=run.loan_id, keys=sorted(state.known_keys())),
                 CLEANUP_TIMEOUT,
                 local=True,
             )
             state.released_keys = True
 
-    # ================================================================ provider events and state
+    # ================================================================ provider news and state
 
     @workflow.signal(name=PROVIDER_EVENT_SIGNAL)
-    def provider_event(self, event: ReceivedWebhook) -> None:
-        receive(self._state, event, rules=self._rules, now=workflow.now())
-        self._publish()
+    def provider_event(self, news: ProviderNews) -> None:
+        receive(self._loan.state, news, rules=self._loan.rules, now=workflow.now())
+        self._loan.publish()
 
     @workflow.query(name=STATE_QUERY)
     def query_state(self) -> LoanState:
-        return self._state
+        return self._loan.state
+
+    # ================================================================ operators' Updates
+    # A validator refuses what the loan cannot take (wrong stage, bad value) before anything enters the
+    # history; an Update whose provider call fails answers with the provider's reason and changes nothing.
+
+    def _require_stage(self, *stages: Stage) -> None:
+        state = self._loan.state
+        if state.closed:
+            raise ValueError(f"the loan is closed ({state.status.value})")
+        if self._journey.actions_at_provider:
+            raise ValueError(f"the loan is at {self._loan.provider.value}: this action is taken at the provider")
+        if state.stage not in stages:
+            wanted = " or ".join(s.value for s in stages)
+            raise ValueError(f"the loan is in stage {state.stage.value}, this action needs {wanted}")
+
+    @workflow.update
+    async def provide_documents(self, documents: Documents) -> LoanState:
+        self._loan.operator("provide_documents")
+        try:
+            await self._loan.attach(documents)
+        except ACTIVITY_FAILURES as error:
+            raise refused("documents", error) from None
+        return self._loan.state
+
+    @provide_documents.validator
+    def _validate_documents(self, documents: Documents) -> None:
+        self._require_stage(Stage.AWAITING_DOCUMENTS)
+
+    @workflow.update
+    async def submit_signature(self, submission: SignatureSubmission) -> LoanState:
+        run, state = self._loan, self._loan.state
+        assert state.debt_key is not None
+        try:
+            async with run.lock:
+                await self._journey.sign(submission)
+        except ACTIVITY_FAILURES as error:
+            raise refused("signature", error) from None
+        state.signature_submitted_at = workflow.now()
+        run.operator("submit_signature", f"biometry {submission.biometry_analysis_reference.value}")
+        run.publish()
+        return state
+
+    @submit_signature.validator
+    def _validate_signature(self, submission: SignatureSubmission) -> None:
+        self._require_stage(Stage.AWAITING_SIGNATURE)
+        if self._loan.state.signature_submitted_at is not None:
+            raise ValueError("the signature was already submitted")
+
+    @workflow.update
+    async def correct_collateral(self, fix: CollateralFix) -> LoanState:
+        run, state = self._loan, self._loan.state
+        assert state.debt_key is not None
+        try:
+            async with run.lock:
+                await run.activity(
+                    CORRECT_COLLATERAL,
+                    CorrectionInput(
+                        debt_key=state.debt_key,
+                        fix=fix,
+                        account_holder_name=state.corrected_name or run.request.borrower.name,
+                        account_holder_cpf=run.request.borrower.cpf,
+                    ),
+                )
+        except ACTIVITY_FAILURES as error:
+            raise refused("collateral correction", error) from None
+        state.corrections += 1
+        # What the provider now holds is what every later call must send (rechecks, reapresentação).
+        if fix.benefit_number:
+            state.corrected_benefit_number = fix.benefit_number
+        if fix.name:
+            state.corrected_name = fix.name
+        if fix.disbursement_account:
+            state.disbursement_accounts = [fix.disbursement_account]
+        if needs_correction(state) and state.last_dataprev is not None:
+            state.last_dataprev = state.last_dataprev.model_copy(update={"action": "corrected"})
+        run.operator("correct_collateral", fix.note)
+        run.publish()
+        return state
+
+    @correct_collateral.validator
+    def _validate_correction(self, fix: CollateralFix) -> None:
+        self._require_stage(Stage.AVERBACAO, Stage.AWAITING_COLLATERAL_CORRECTION)
+
+    @workflow.update
+    async def reduce_installment(self, reduction: InstallmentReduction) -> LoanState:
+        state = self._loan.state
+        assert state.debt_key is not None
+        try:
+            await self._journey.reduce(reduction)
+        except ACTIVITY_FAILURES as error:
+            raise refused("installment reduction", error) from None
+        self._loan.publish()
+        return state
+
+    @reduce_installment.validator
+    def _validate_reduction(self, reduction: InstallmentReduction) -> None:
+        self._require_stage(Stage.AWAITING_INSTALLMENT_REDUCTION)
+        current = self._loan.state.installment_value
+        if current is not None and reduction.installment_value >= current:
+            raise ValueError(f"installment_value: must be below the current {current}")
+        self._journey.check_reduction(reduction)
+
+    @workflow.update
+    async def reapresentar(self, reapresentacao: Reapresentacao) -> LoanState:
+        run, state = self._loan, self._loan.state
+        assert state.debt_key is not None
+        try:
+            async with run.lock:
+                await run.activity(
+                    CHANGE_DISBURSEMENT_DATE,
+                    ReapresentacaoInput(
+                        debt_key=state.debt_key,
+                        disbursement_date=reapresentacao.disbursement_date,
+                        account=reapresentacao.disbursement_account,
+                        account_holder_name=state.corrected_name or run.request.borrower.name,
+                        account_holder_cpf=run.request.borrower.cpf,
+                    ),
+                )
+        except ACTIVITY_FAILURES as error:
+            raise refused("reapresentação", error) from None
+        state.refusal = None
+        state.reapresentacoes += 1
+        run.operator("reapresentacao", f"{reapresentacao.disbursement_date} {reapresentacao.note}".strip())
+        run.publish()
+        return state
+
+    @reapresentar.validator
+    def _validate_reapresentacao(self, reapresentacao: Reapresentacao) -> None:
+        self._require_stage(Stage.AWAITING_REAPRESENTACAO)
+        today = workflow.now().astimezone(SAO_PAULO).date()
+        end = self._loan.state.disbursement_window_end
+        if reapresentacao.disbursement_date < today:
+            raise ValueError(f"disbursement_date: {reapresentacao.disbursement_date} is in the past")
+        if end is not None and end_of_day(reapresentacao.disbursement_date) > end:
+            raise ValueError(
+                f"disbursement_date: {reapresentacao.disbursement_date} is after the disbursement window "
+                f"(last day {(end - timedelta(days=1)).date()})"
+            )
+
+    @workflow.update
+    async def cancel(self, request: CancelRequest) -> LoanState:
+        self._loan.cancel = request
+        self._loan.operator("cancel", request.reason)
+        await workflow.wait_condition(lambda: self._loan.state.stage == Stage.CLOSED)
+        return self._loan.state
+
+    @cancel.validator
+    def _validate_cancel(self, request: CancelRequest) -> None:
+        state = self._loan.state
+        if state.closed:
+            raise ValueError(f"the loan is already closed ({state.status.value})")
+        if state.disbursed:
+            raise ValueError("the loan was disbursed: it can no longer be canceled here")
+        self._journey.check_cancel()

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from temporalio.common import SearchAttributeKey
-
-from activities.qitech.models.webhooks import ReceivedWebhook
 
 MAILBOX_WORKFLOW = "ProviderKeyMailbox"
 WEBHOOK_SIGNAL = "webhook"
@@ -31,6 +29,15 @@ class MailboxInput(BaseModel):
     carried: MailboxState | None = None
 
 
+class MailboxEvent(BaseModel):
+    """A webhook as the previous version's gateway signalled it: the mailbox reads its identity and
+    forwards the rest untouched (the loan reads it, through its provider's adapter)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    event_id: str
+
+
 class KeyClaim(BaseModel):
     loan_workflow_id: str
 
@@ -43,11 +50,11 @@ class MailboxState(BaseModel):
     key: str
     claimed_by: str | None = None
     released: bool = False
-    pending: list[ReceivedWebhook] = Field(default_factory=list)
+    pending: list[MailboxEvent] = Field(default_factory=list)
     seen_event_ids: list[str] = Field(default_factory=list)
     forwarded: int = 0
     duplicates: int = 0
-    late: list[ReceivedWebhook] = Field(default_factory=list)
+    late: list[MailboxEvent] = Field(default_factory=list)
     status: str = "waiting_claim"  # waiting_claim | forwarding | released | unclaimed_expired
 
 

@@ -18,7 +18,6 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.qitech.models.webhooks import ReceivedWebhook
     from workflows.loan.contract import PROVIDER_EVENT_SIGNAL
     from workflows.mailbox.contract import (
         CLAIM_SIGNAL,
@@ -28,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         WEBHOOK_SIGNAL,
         KeyClaim,
         KeyRelease,
+        MailboxEvent,
         MailboxInput,
         MailboxState,
     )
@@ -98,7 +98,7 @@ class ProviderKeyMailbox:
             state.pending.pop(0)
 
     @workflow.signal(name=WEBHOOK_SIGNAL)
-    def webhook(self, event: ReceivedWebhook) -> None:
+    def webhook(self, event: MailboxEvent) -> None:
         state = self._state
         if event.event_id in state.seen_event_ids:
             state.duplicates += 1

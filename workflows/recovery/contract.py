@@ -22,3 +22,7 @@ class RecoveryOutcome(BaseModel):
     failed_events: int = 0
     resent: int = 0
     problems: list[str] = Field(default_factory=list)  # no PII: event keys and provider codes only
+
+
+RESEND_FAILED_WEBHOOKS = "resend_failed_webhooks"
+"""The activity a recovery run calls (``activities.qitech.recovery``), by its registered name."""

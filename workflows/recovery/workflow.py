@@ -8,19 +8,25 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.qitech.recovery import RecoveryActivities
-    from workflows.recovery.contract import RECOVERY_WORKFLOW, RecoveryInput, RecoveryOutcome
+    from workflows.recovery.contract import (
+        RECOVERY_WORKFLOW,
+        RESEND_FAILED_WEBHOOKS,
+        RecoveryInput,
+        RecoveryOutcome,
+    )
 
 
 @workflow.defn(name=RECOVERY_WORKFLOW)
 class WebhookRecovery:
     @workflow.run
     async def run(self, recovery: RecoveryInput) -> RecoveryOutcome:
-        return await workflow.execute_activity_method(
-            RecoveryActivities.resend_failed_webhooks,
+        outcome: RecoveryOutcome = await workflow.execute_activity(
+            RESEND_FAILED_WEBHOOKS,
             recovery,
+            result_type=RecoveryOutcome,
             start_to_close_timeout=timedelta(minutes=10),
             heartbeat_timeout=timedelta(minutes=2),
             # The next scheduled run asks again anyway: a few tries, then leave it to that run.
             retry_policy=RetryPolicy(initial_interval=timedelta(seconds=5), maximum_attempts=5),
         )
+        return outcome

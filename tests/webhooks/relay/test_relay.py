@@ -23,6 +23,7 @@ from tests.support.servers import ROOT
 from tests.webhooks.relay.conftest import opener, signalled, store, target
 from webhooks.inbox.store import DELIVERED, EXPIRED, LATE, PARKED, Inbox
 from webhooks.relay.relay import Relay, temporal_signal
+from workflows.loan.news import ProviderNews
 
 pytestmark = pytest.mark.integration
 
@@ -138,7 +139,7 @@ async def test_a_relay_dying_between_the_signal_and_the_mark_delivers_again(
     event, _ = await store(inbox, _body(key))
     real = temporal_signal(temporal_client)
 
-    async def signal_then_die(loan_id: str, delivered: ReceivedWebhook) -> None:
+    async def signal_then_die(loan_id: str, delivered: ProviderNews) -> None:
         await real(loan_id, delivered)
         raise Killed("killed after the signal, before the mark")
 
@@ -192,7 +193,7 @@ async def test_temporal_refusing_a_signal_backs_off_and_keeps_the_event(inbox: I
     event, _ = await store(inbox, _body(key))
     real, refusals = temporal_signal(temporal_client), [2]
 
-    async def flaky(loan_id: str, delivered: ReceivedWebhook) -> None:
+    async def flaky(loan_id: str, delivered: ProviderNews) -> None:
         if refusals[0]:
             refusals[0] -= 1
             raise RPCError("frontend unavailable", RPCStatusCode.UNAVAILABLE, b"")

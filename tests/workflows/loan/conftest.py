@@ -21,6 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.qitech.models.webhooks import ReceivedWebhook
+from activities.qitech.news import translate
 from domain.loan import LoanRequest, SignatureSubmission
 from tests.support import webhooks
 from tests.support.fake_provider import FakeProvider
@@ -56,7 +57,8 @@ class Loan:
         return await eventually(reached, seconds=seconds, what=f"stage {stage.value}")
 
     async def send(self, event: ReceivedWebhook) -> None:
-        await self.handle.signal(LoanWorkflow.provider_event, event)
+        """A webhook as the relay delivers it: in the loan's words (the adapter's edge)."""
+        await self.handle.signal(LoanWorkflow.provider_event, translate(event))
 
     async def consulted(self, **balance: Any) -> None:
         """Answer both consultations with success, as the provider's webhooks would."""

@@ -17,7 +17,6 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.documents import DocumentSettings, DocumentUnavailable, DocumentUnusable, check_jpeg, check_pdfa, fetch
-from activities.errors import INVALID_DOCUMENT
 from activities.qitech.adapter import LoanActivities
 from activities.qitech.client import Credentials, ProviderClient
 from activities.qitech.mapping import LenderTerms
@@ -26,6 +25,7 @@ from domain.loan import DocumentRef, Documents
 from domain.pricing.product import INSS_DEFAULT_PRODUCT
 from tests.support.data import jpeg, png
 from workflows.loan.activity_models import DocumentsInput
+from workflows.loan.port import INVALID_DOCUMENT
 
 
 def test_a_jpeg_of_the_right_size_passes() -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from activities.qitech.models.webhooks import ReceivedWebhook, event_identity, parse_webhook
+from activities.qitech.news import translate
 from domain.calendar import SAO_PAULO
 from domain.loan import Product
 from tests.seed_examples import examples
@@ -50,7 +51,7 @@ def loan(**changes: Any) -> LoanState:
 
 
 def apply(state: LoanState, body: dict[str, Any], *, now: datetime = NOW) -> LoanState:
-    receive(state, delivered(body), rules=RULES, now=now)
+    receive(state, translate(delivered(body)), rules=RULES, now=now)
     return state
 
 
@@ -197,7 +198,7 @@ def test_the_loans_pinned_table_decides_not_todays() -> None:
     body["data"]["collateral_data"]["last_response"]["errors"] = [{"enumerator": "invalid_disbursement_account"}]
     port_refin = current_rules(portability=True)  # seed 002: AN is teimosinha there
     state = loan()
-    receive(state, delivered(body), rules=port_refin, now=NOW)
+    receive(state, translate(delivered(body)), rules=port_refin, now=NOW)
     assert state.last_dataprev is not None and state.last_dataprev.action == "retry"
 
 

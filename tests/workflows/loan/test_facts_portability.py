@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from activities.qitech.models.webhooks import ReceivedWebhook, event_identity, parse_webhook
+from activities.qitech.news import translate
 from domain.calendar import SAO_PAULO
 from domain.loan import Product
 from tests.seed_examples import examples
@@ -62,7 +63,7 @@ def loan(**facts: Any) -> LoanState:
 
 def apply(state: LoanState, *bodies: dict[str, Any]) -> PortabilityFacts:
     for body in bodies:
-        receive(state, delivered(body), rules=RULES, now=NOW)
+        receive(state, translate(delivered(body)), rules=RULES, now=NOW)
     assert state.portability is not None
     return state.portability
 
@@ -370,7 +371,7 @@ def test_a_webhook_for_another_proposal_waits_in_the_buffer() -> None:
     state = loan()
     body = proposal("rejected", error={"code": "ECTC0023", "reason": "em andamento"})
     body["proposal_key"] = "another-proposal"
-    receive(state, delivered(body), rules=RULES, now=NOW)
+    receive(state, translate(delivered(body)), rules=RULES, now=NOW)
     assert state.portability is not None and state.portability.proposal_status is None
     assert [e.key for e in state.buffered] == ["another-proposal"]
 
@@ -379,7 +380,7 @@ def test_a_port_refin_webhook_on_a_loan_without_a_proposal_is_ignored() -> None:
     state = loan()
     state.portability = None
     state.debt_key = PROPOSAL_KEY  # the key is the loan's, but it is no portability
-    receive(state, delivered(proposal("paid")), rules=RULES, now=NOW)
+    receive(state, translate(delivered(proposal("paid"))), rules=RULES, now=NOW)
     assert state.events[-1].effect == "ignored: not a webhook of this product"
 
 
@@ -432,4 +433,4 @@ def test_an_origin_contract_answer_before_the_query_key_is_known_waits() -> None
     state = loan()  # the activity has not returned the query's key yet
     facts = apply(state, origin_answer(162))
     assert facts.released_installment is None
-    assert [b.webhook.key for b in state.buffered] == [ORIGIN_QUERY_KEY]
+    assert [b.key for b in state.buffered] == [ORIGIN_QUERY_KEY]

@@ -24,7 +24,6 @@ from activities.qitech.mapping import (
     change_disbursement_date,
     collateral_correction,
     issuance_request,
-    requester_identifier_key,
     simulation_request,
 )
 from activities.wire import decode, encode
@@ -34,6 +33,7 @@ from domain.loan import (
     LoanRequest,
 )
 from tests.seed_examples import examples
+from workflows.loan.decisions import requester_identifier_key
 
 SEED = {(e.seed, e.line): e.obj for seed in ("001", "004") for e in examples(seed)}
 LENDER = LenderTerms(purchaser_cnpj="32402502000135")

@@ -17,7 +17,6 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.errors import BUSINESS_ERROR
 from domain.loan import CancelRequest, ProviderId
 from tests.support.fake_provider import FakeProvider
 from tests.support.loans import loan_request
@@ -25,7 +24,7 @@ from tests.support.temporal import eventually, task_queue
 from tests.workflows.loan.conftest import Loan, signature
 from workflows.loan.activity_models import Simulated, SimulateInput
 from workflows.loan.contract import LoanInput, LoanOutcome
-from workflows.loan.port import CreateOperationInput, FollowInput, OperationFacts, OperationPhase
+from workflows.loan.port import BUSINESS_ERROR, CreateOperationInput, FollowInput, OperationFacts, OperationPhase
 from workflows.loan.rules import LoanPolicy, current_rules
 from workflows.loan.state import LoanState, PricingCheck, Stage, Status
 from workflows.loan.workflow import LoanWorkflow

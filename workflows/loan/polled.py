@@ -12,22 +12,23 @@ and tried again at the next interval: an outage delays the loan, it does not end
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-
-from workflows.loan.core import ACTIVITY_FAILURES, CALL_TIMEOUT, PROVIDER_RETRY, LoanCore, ends, failure_text
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.errors import BUSINESS_ERROR
     from domain.calendar import end_of_day
-    from domain.loan import ProviderId
-    from workflows.loan.activity_models import Simulated
-    from workflows.loan.contract import LoanInput
+    from domain.loan import InstallmentReduction, SignatureSubmission
+    from workflows.loan.activity_models import Simulated, SimulateInput
+    from workflows.loan.core import ACTIVITY_FAILURES, CALL_TIMEOUT, PROVIDER_RETRY, LoanRun, ends, failure_text
+    from workflows.loan.endings import Ending
     from workflows.loan.facts import note_unknown
+    from workflows.loan.new_credit import cancel_debt
     from workflows.loan.port import (
-        CAPABILITIES,
+        BUSINESS_ERROR,
         CREATE_OPERATION,
         FINAL_PHASES,
         FOLLOW_OPERATION,
@@ -38,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         OperationPhase,
         activity_name,
     )
+    from workflows.loan.prelude import Consultation, check_eligibility, choose_option
     from workflows.loan.state import Stage, Status
 
 STAGES = {
@@ -48,26 +50,47 @@ STAGES = {
 }
 
 
-class PolledOperations(LoanCore):
-    """Issuance and following at a polled provider; ``LoanWorkflow`` routes its stages here."""
+class PolledJourney:
+    """The lender's consultation and eligibility, then the operation created at the provider in one
+    call and followed by asking; every stage after issuance is the operation's."""
 
-    def _next_run(self) -> LoanInput:
-        """The input of the loan's next run (continue-as-new): its state and its pinned choices."""
-        provider = ProviderId(self._state.provider) if self._state.provider else None
-        return LoanInput(
-            request=self._request, rules=self._rules, policy=self._rules.policy, carried=self._state, provider=provider
-        )
+    actions_at_provider = True  # the borrower formalizes at the provider's link_form; only cancel applies here
 
-    @property
-    def _polled(self) -> bool:
-        return not CAPABILITIES[self._provider].webhooks
+    def __init__(self, loan: LoanRun) -> None:
+        self.loan = loan
+        self.stages: dict[Stage, Callable[[], Awaitable[None]]] = {
+            Stage.CONSULTATION: Consultation(loan).run,
+            Stage.SIMULATION: self._simulation,
+            Stage.ELIGIBILITY: self._eligibility,
+            Stage.ISSUANCE: self._create_operation,
+        }
+
+    async def step(self) -> None:
+        stage = self.stages.get(self.loan.state.stage)
+        await (stage() if stage is not None else self._follow_operation())
+
+    async def cancel_at_provider(self, ending: Ending) -> None:
+        await cancel_debt(self.loan, ending)
+
+    async def sign(self, submission: SignatureSubmission) -> None:
+        raise ApplicationError("the borrower signs at the provider", non_retryable=True)  # validators refuse first
+
+    async def reduce(self, reduction: InstallmentReduction) -> None:
+        raise ApplicationError("the installment is changed at the provider", non_retryable=True)
+
+    def check_reduction(self, reduction: InstallmentReduction) -> None:
+        """Refused before this, by ``actions_at_provider``."""
+
+    def check_cancel(self) -> None:
+        """Cancel is the one action taken here (the provider has no cancel API: an operator finishes there)."""
 
     async def _port(self, operation: str, argument: Any, result: type[Any], *, local: bool) -> Any:
-        self._publish()
-        name = activity_name(self._provider, operation)
+        loan = self.loan
+        loan.publish()
+        name = activity_name(loan.provider, operation)
         options: dict[str, Any] = {
             "start_to_close_timeout": CALL_TIMEOUT,
-            "schedule_to_close_timeout": self._rules.policy.provider_call_timeout,
+            "schedule_to_close_timeout": loan.policy.provider_call_timeout,
             "retry_policy": PROVIDER_RETRY,
             "result_type": result,
         }
@@ -75,22 +98,27 @@ class PolledOperations(LoanCore):
             return await workflow.execute_local_activity(name, argument, **options)
         return await workflow.execute_activity(name, argument, **options)
 
-    async def _simulate_at_provider(self, argument: Any) -> Any:
+    async def _simulation(self) -> None:
+        loan = self.loan
         try:
-            return await self._port(SIMULATE, argument, Simulated, local=True)
+            simulated = await self._port(SIMULATE, SimulateInput(request=loan.request), Simulated, local=True)
         except ACTIVITY_FAILURES as error:
             raise ends(
-                Status.REJECTED, f"{self._provider.value} cannot price the loan: {failure_text(error)[1]}"
+                Status.REJECTED, f"{loan.provider.value} cannot price the loan: {failure_text(error)[1]}"
             ) from None
+        choose_option(loan, simulated)
+
+    async def _eligibility(self) -> None:
+        await check_eligibility(self.loan)
 
     async def _create_operation(self) -> None:
-        state = self._state
+        loan, state = self.loan, self.loan.state
         try:
             created = await self._port(
                 CREATE_OPERATION,
                 CreateOperationInput(
-                    loan_id=self._loan_id,
-                    request=self._request,
+                    loan_id=loan.loan_id,
+                    request=loan.request,
                     benefit=state.balance,
                     not_before=workflow.info().start_time.date(),
                 ),
@@ -101,14 +129,14 @@ class PolledOperations(LoanCore):
             kind, text = failure_text(error)
             verb = "refused" if kind == BUSINESS_ERROR else "unavailable for"
             # No debt exists at the provider: nothing to cancel there.
-            raise ends(Status.REJECTED, f"{self._provider.value} {verb} the operation: {text}") from None
-        state.disbursement_window_end = end_of_day(self._request.financial.last_disbursement_date)
-        self._start_window_timer()
+            raise ends(Status.REJECTED, f"{loan.provider.value} {verb} the operation: {text}") from None
+        state.disbursement_window_end = end_of_day(loan.request.financial.last_disbursement_date)
+        loan.start_window_timer()
         self._apply_operation(created)
 
     def _apply_operation(self, facts: OperationFacts) -> bool:
         """The operation's facts into the state; True when the provider's status changed."""
-        state = self._state
+        loan, state = self.loan, self.loan.state
         changed = facts.provider_status != state.provider_status
         state.debt_key = facts.debt_key
         state.contract_number = facts.contract_number or state.contract_number
@@ -122,14 +150,14 @@ class PolledOperations(LoanCore):
             state.disbursed = True
         elif facts.phase in FINAL_PHASES:
             status = Status.REJECTED if facts.phase == OperationPhase.REJECTED else Status.CANCELED
-            raise ends(status, f"{self._provider.value}: {facts.provider_status or facts.phase.value}")
+            raise ends(status, f"{loan.provider.value}: {facts.provider_status or facts.phase.value}")
         elif facts.phase in STAGES:
-            self._state.stage = STAGES[facts.phase]
+            state.stage = STAGES[facts.phase]
         return changed
 
     async def _follow_operation(self) -> None:
         """Every stage after issuance, at a polled provider: ask, apply, wait, ask again."""
-        state, policy = self._state, self._rules.policy
+        loan, state, policy = self.loan, self.loan.state, self.loan.policy
         interval = policy.poll_every
         while True:
             assert state.debt_key is not None
@@ -143,6 +171,6 @@ class PolledOperations(LoanCore):
             else:
                 state.polls += 1
                 changed = self._apply_operation(found)
-            self._raise_if_ending()
+            loan.raise_if_ending()
             interval = policy.poll_every if changed else min(interval * 2, policy.poll_every_max)
-            await self._wait(lambda: False, until=workflow.now() + max(interval, timedelta(seconds=1)))
+            await loan.wait(lambda: False, until=workflow.now() + max(interval, timedelta(seconds=1)))
