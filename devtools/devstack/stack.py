@@ -87,6 +87,12 @@ class StackConfig:
     provider_b_username: str = "lender-b-dev"
     provider_b_password: str = "dev-password-b-change-me"  # noqa: S105 - the second sandbox's development credential
     extra_server_args: list[str] = field(default_factory=list)
+    # The shipped processes (worker, gateway, relay, codec server, set-up jobs) from an installed wheel:
+    # that environment's Python, run from a folder outside the repository, as a container runs them.
+    # None: from this checkout (the run command, most tests).
+    installed_python: str | None = None
+    installed_cwd: Path | None = None
+    database: str | None = None  # a database URL instead of the embedded SQLite file (PostgreSQL)
 
     @classmethod
     def ephemeral(cls, data_dir: Path, **overrides: object) -> StackConfig:
@@ -111,8 +117,8 @@ class StackConfig:
 
     @property
     def database_url(self) -> str:
-        """The embedded store (SQLite) the run command's processes share."""
-        return f"sqlite+aiosqlite:///{self.data_dir / 'consignado.db'}"
+        """The store the processes share: the embedded SQLite file, unless a database is given."""
+        return self.database or f"sqlite+aiosqlite:///{self.data_dir / 'consignado.db'}"
 
     @property
     def sandbox_url(self) -> str:
@@ -221,13 +227,21 @@ class LocalStack:
 
     # ------------------------------------------------------------ processes
 
-    def _spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> Process:
+    def shipped(self, module: str) -> list[str]:
+        """The command of a process the wheel ships: ``python -m <module>``, from the installed wheel
+        when the stack runs one, else from this checkout."""
+        return [self.config.installed_python or sys.executable, "-m", module]
+
+    def _spawn(
+        self, name: str, args: list[str], env: dict[str, str] | None = None, *, shipped: bool = False
+    ) -> Process:
         self.logs.mkdir(parents=True, exist_ok=True)
         log = self.logs / f"{name}.log"
+        cwd = self.config.installed_cwd if shipped and self.config.installed_cwd else ROOT
         with log.open("ab") as out:
             popen = subprocess.Popen(  # noqa: S603 - our own binaries and modules
                 args,
-                cwd=ROOT,
+                cwd=cwd,
                 env={**os.environ, **self.config.common_env(), **(env or {})},
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -306,9 +320,22 @@ class LocalStack:
         self.register_search_attributes()
         return process
 
+    def run_job(self, name: str, module: str, *args: str, timeout: float = 120.0) -> None:
+        """A set-up job of the wheel's (``python -m <module> ...``) to its end, as its container runs it."""
+        process = self._spawn(name, [*self.shipped(module), *args], shipped=True)
+        try:
+            code = process.popen.wait(timeout=timeout)
+        finally:
+            self.stop_process(process)
+        if code != 0:
+            raise RuntimeError(f"{name} exited {code}; see {process.log}")
+
     def register_search_attributes(self) -> None:
         """``--search-attribute`` applies only when the db file is created: register again, idempotently,
         with the same code the production set-up job runs (in a thread: callers may own an event loop)."""
+        if self.config.installed_python:
+            self.run_job("temporal-setup", "ops.temporal_setup", "--retention-days", "30", "--wait-seconds", "60")
+            return
         settings = TemporalSettings(address=self.config.temporal_address, namespace="default")
         work = setup(settings, retention=timedelta(days=30), wait=timedelta(seconds=30))
         with ThreadPoolExecutor(max_workers=1) as pool:
@@ -321,7 +348,7 @@ class LocalStack:
             "CODEC_SERVER_TOKEN": config.codec_token,
             "CODEC_UI_ORIGINS": f"http://127.0.0.1:{config.ui_port},http://localhost:{config.ui_port}",
         }
-        process = self._spawn("codec-server", [sys.executable, "-m", "runtime.codec"], env)
+        process = self._spawn("codec-server", self.shipped("runtime.codec"), env, shipped=True)
         self._wait_http(process, f"{config.codec_url}/healthz")
         return process
 
@@ -360,7 +387,7 @@ class LocalStack:
         self._wait_http(process, f"{config.sandbox_b_url}/_sandbox/healthz")
         return process
 
-    def start_gateway(self, module: str = "gateway") -> Process:
+    def start_gateway(self, module: str = "webhooks.gateway") -> Process:
         """``module``: the gateway's entry point (a crash test runs it wrapped, to kill it mid-request)."""
         config = self.config
         # The gateway gets the inbox's database and the webhook keys: no Temporal address, no codec key.
@@ -376,7 +403,7 @@ class LocalStack:
             "CODEC_KEYS": "",
             "TEMPORAL_ADDRESS": "",
         }
-        process = self._spawn("gateway", [sys.executable, "-m", module], env)
+        process = self._spawn("gateway", self.shipped(module), env, shipped=True)
         self._wait_http(process, f"{config.gateway_url}/healthz")
         return process
 
@@ -387,13 +414,14 @@ class LocalStack:
             env["RELAY_METRICS_BIND"] = f"127.0.0.1:{config.relay_metrics_port}"
         log = self.logs / f"relay-{index}.log"
         offset = log.stat().st_size if log.exists() else 0
-        process = self._spawn(f"relay-{index}", [sys.executable, "-m", "webhooks.relay"], env)
+        process = self._spawn(f"relay-{index}", self.shipped("webhooks.relay"), env, shipped=True)
         self._wait_log(process, "relay delivering", offset)
         return process
 
-    def start_worker(self, index: int = 0) -> Process:
+    def start_worker(self, index: int = 0, **extra_env: str) -> Process:
         config = self.config
         env = {
+            **extra_env,
             "PROVIDER_BASE_URL": config.sandbox_url,
             "PROVIDER_CLIENT_ID": config.client_id,
             "PROVIDER_CLIENT_SECRET": config.client_secret,
@@ -403,19 +431,25 @@ class LocalStack:
         }
         if index == 0 and config.worker_metrics_port:
             env["WORKER_METRICS_BIND"] = f"127.0.0.1:{config.worker_metrics_port}"
-        return self.start_polling_process(f"worker-{index}", [sys.executable, str(ROOT / "worker.py")], env)
+        command = self.shipped("worker") if config.installed_python else [sys.executable, str(ROOT / "worker.py")]
+        return self.start_polling_process(f"worker-{index}", command, env, shipped=True)
 
-    def start_polling_process(self, name: str, args: list[str], env: dict[str, str] | None = None) -> Process:
+    def start_polling_process(
+        self, name: str, args: list[str], env: dict[str, str] | None = None, *, shipped: bool = False
+    ) -> Process:
         """A worker-like process: it has no port of its own; its log line says when it polls (its
         metrics are bound by then)."""
         log = self.logs / f"{name}.log"
         offset = log.stat().st_size if log.exists() else 0
-        process = self._spawn(name, args, env)
+        process = self._spawn(name, args, env, shipped=shipped)
         self._wait_log(process, "worker polling", offset)
         return process
 
     def migrate_store(self) -> None:
         """The store's schema, as the set-up job brings it up in production (Alembic)."""
+        if self.config.installed_python:
+            self.run_job("store-migrate", "runtime.store.migrate", "--create-database")
+            return
         # In a thread: Alembic's environment runs its own event loop, and callers may own one.
         with ThreadPoolExecutor(max_workers=1) as pool:
             pool.submit(upgrade, DatabaseSettings(url=self.config.database_url)).result()

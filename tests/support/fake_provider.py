@@ -15,6 +15,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.qitech.adapter import pin_current_rules
 from activities.qitech.models.webhooks import ReceivedWebhook
+from activities.qitech.news import translate
 from workflows.loan.activity_models import (
     ConfirmBalanceInput,
     ConsultationInput,
@@ -173,7 +174,7 @@ class FakeProvider:
         @activity.defn(name="look_up_provider_state")
         async def look_up_provider_state(call: LookupInput) -> LookedUp:
             fake._record("look_up_provider_state", call)
-            return LookedUp(events=list(fake.lookup_finds))
+            return LookedUp(events=[translate(found) for found in fake.lookup_finds])  # as the adapter does
 
         return [
             look_up_provider_state,

@@ -6,6 +6,7 @@ from today's date, so a test must not inherit days another test skipped.
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import os
@@ -80,8 +81,9 @@ class Loan:
         await self.signed()
         await self.at(Stage.AVERBACAO)
 
-    async def outcome(self) -> LoanOutcome:
-        result: LoanOutcome = await self.handle.result()
+    async def outcome(self, seconds: float = 120.0) -> LoanOutcome:
+        """The loan's end (time skips while it waits); a loan that never ends fails the test."""
+        result: LoanOutcome = await asyncio.wait_for(self.handle.result(), seconds)
         await record_history(self.handle)
         return result
 

@@ -4,6 +4,7 @@ statuses to its end; refusals end it naming the field; an outage delays it; hist
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -116,7 +117,7 @@ async def started(env: WorkflowEnvironment) -> AsyncIterator[Any]:
 async def test_a_polled_loan_is_created_once_and_followed_to_disbursed(started: Any) -> None:
     second = FakeSecondProvider()
     loan, handle = await started(second)
-    outcome: LoanOutcome = await handle.result()
+    outcome: LoanOutcome = await asyncio.wait_for(handle.result(), 120)
     assert (outcome.status, outcome.reason) == (Status.COMPLETED, "disbursed")
     assert len(second.creations) == 1 and second.creations[0].benefit is not None  # the consultation's facts
     assert outcome.debt_key == second.debt_key and outcome.contract_number == "0142115893/T"
@@ -130,7 +131,7 @@ async def test_a_polled_loan_is_created_once_and_followed_to_disbursed(started: 
 async def test_a_refusal_at_creation_ends_the_loan_with_the_providers_code_and_field(started: Any) -> None:
     second = FakeSecondProvider(refuse_creation="client.person_name: '' should be non-empty in borrower.name")
     _, handle = await started(second)
-    outcome: LoanOutcome = await handle.result()
+    outcome: LoanOutcome = await asyncio.wait_for(handle.result(), 120)
     assert outcome.status == Status.REJECTED
     assert outcome.reason is not None and "LEG000041" in outcome.reason and "client.person_name" in outcome.reason
 
@@ -138,7 +139,7 @@ async def test_a_refusal_at_creation_ends_the_loan_with_the_providers_code_and_f
 async def test_an_outage_while_following_delays_the_loan_and_does_not_end_it(started: Any) -> None:
     second = FakeSecondProvider(failing_polls=3)
     loan, handle = await started(second)
-    outcome: LoanOutcome = await handle.result()
+    outcome: LoanOutcome = await asyncio.wait_for(handle.result(), 120)
     assert outcome.status == Status.COMPLETED
     state: LoanState = await loan.state()
     assert len(second.creations) == 1
@@ -161,7 +162,7 @@ async def test_a_status_no_table_knows_is_shown_and_followed_not_taken_as_an_end
 
     seen = await eventually(saw_unknown, what="the unknown status")
     assert seen.status == Status.IN_PROGRESS
-    assert (await handle.result()).status == Status.COMPLETED
+    assert (await asyncio.wait_for(handle.result(), 120)).status == Status.COMPLETED
 
 
 async def test_a_week_waiting_for_the_borrower_keeps_the_history_bounded(
@@ -187,6 +188,6 @@ async def test_operator_actions_other_than_cancel_belong_to_the_provider(started
         await handle.execute_update("submit_signature", signature())
     assert "taken at the provider" in str(refused.value.cause)
     await handle.execute_update("cancel", CancelRequest(reason="the borrower gave up"))
-    outcome: LoanOutcome = await handle.result()
+    outcome: LoanOutcome = await asyncio.wait_for(handle.result(), 120)
     assert outcome.status == Status.CANCELED
     assert outcome.reason is not None and "cancel it at provider_b" in outcome.reason

@@ -3,6 +3,7 @@ caller sent no rules pins the worker's (recorded in its history, behind ``workfl
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -121,7 +122,7 @@ async def test_a_loan_started_without_rules_pins_the_workers_rules(
     await loan.send(webhooks.collateral_success(fake.debt_key))
     await loan.at(Stage.DISBURSEMENT)
     await loan.send(webhooks.debt(fake.debt_key, "disbursed"))
-    assert (await loan.handle.result()).status == Status.COMPLETED
+    assert (await asyncio.wait_for(loan.handle.result(), 120)).status == Status.COMPLETED
     history = await loan.handle.fetch_history()
     markers = [e for e in history.events if e.HasField("marker_recorded_event_attributes")]
     assert [m.marker_recorded_event_attributes.marker_name for m in markers[:2]] == [
