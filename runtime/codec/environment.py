@@ -29,7 +29,7 @@ DEVELOPMENT_VALUES: frozenset[str] = frozenset(
         "test-password-b",  # tests/devtools/sandbox_b/conftest.py: the second sandbox's password in the tests
         "dGVzdC1vbmx5LWtleS1ub3QtYS1zZWNyZXQtLS0tLS0=",  # tests/conftest.py TEST_CODEC_KEYS: committed on purpose
         "7d0c3b0e-2f4a-4f55-9d1c-3a7e0b5c2a10",  # tests/conftest.py API_CLIENT_KEY
-        "REPLACE_ME",  # deploy/k8s/secrets.example.yaml, applied as is
+        "REPLACE_ME",  # deploy/k8s/base/secrets.example.yaml, applied as is
     }
 )
 """Every secret value published in this repository. A production process never accepts one."""

@@ -51,7 +51,8 @@ from webhooks.gateway.settings import GatewaySettings
 from workflows.loan.core import CALL_TIMEOUT
 
 DEPLOY = ROOT / "deploy"
-K8S = DEPLOY / "k8s"
+K8S = DEPLOY / "k8s" / "base"
+KUSTOMIZATIONS = sorted(p.parent for p in (DEPLOY / "k8s").glob("*/kustomization.yaml"))
 COMPOSE = DEPLOY / "compose" / "docker-compose.yml"
 DOCKERFILE = DEPLOY / "docker" / "Dockerfile"
 HELM_VALUES = DEPLOY / "temporal-helm" / "values.yaml"
@@ -669,6 +670,8 @@ def test_one_temporal_version_everywhere() -> None:
     assert images["temporalio/admin-tools"] == helm["admintools"]["image"]["tag"]
     assert images["temporalio/ui"] == helm["web"]["image"]["tag"]
     assert images["temporalio/server"] in images["temporalio/admin-tools"]
+    # Our workers are versioned (Worker Deployments): the Web UI shows and manages them from 2.38 on.
+    assert tuple(int(p) for p in helm["web"]["image"]["tag"].split(".")) >= (2, 38, 0)
 
 
 def test_the_namespace_and_task_queue_are_the_ones_the_cluster_is_set_up_for() -> None:
@@ -789,9 +792,9 @@ def test_every_process_given_certificate_paths_mounts_them() -> None:
 
 
 def test_the_temporal_cloud_overlay_changes_only_the_connection() -> None:
-    overlay = K8S / "temporal-cloud"
+    overlay = K8S.parent / "temporal-cloud"
     kustomization = yaml.safe_load((overlay / "kustomization.yaml").read_text())
-    assert kustomization["resources"] == ["../"]
+    assert kustomization["resources"] == ["../base"]  # beside its base, not inside it
     config = yaml.safe_load((overlay / "config.yaml").read_text())["data"]
     assert set(config) <= ENVCONFIG_NAMES
     base = k8s_named("ConfigMap", "consignado-config")["data"]
@@ -818,3 +821,60 @@ def test_the_temporal_cloud_overlay_changes_only_the_connection() -> None:
             value = operation["value"]
             names = {item["name"] for item in value} if isinstance(value, list) else {value["name"]}
             assert names == {"TEMPORAL_API_KEY"} <= ENVCONFIG_NAMES
+
+
+# ---------------------------------------------------------------- the kustomizations, rendered
+
+
+def rendered(folder: Path) -> list[dict[str, Any]]:
+    """``kubectl kustomize <folder>``: what ``kubectl apply -k`` would send, rendered offline."""
+    kubectl = shutil.which("kubectl")
+    assert kubectl, "kubectl renders the kustomizations (.ci/run installs it where it is missing)"
+    done = subprocess.run([kubectl, "kustomize", str(folder)], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, f"kubectl kustomize {folder}: {done.stderr}"
+    return [d for d in yaml.safe_load_all(done.stdout) if d is not None]
+
+
+@pytest.mark.parametrize("folder", KUSTOMIZATIONS, ids=lambda p: p.name)
+def test_each_kustomization_renders_and_validates(folder: Path) -> None:
+    documents = rendered(folder)
+    kinds = {d["kind"] for d in documents}
+    assert {"Deployment", "Job", "ConfigMap", "Namespace"} <= kinds
+    for document in documents:
+        for version in (MIN_KUBERNETES, kubernetes_validate.latest_version()):
+            try:
+                kubernetes_validate.validate(document, version, strict=True)
+            except kubernetes_validate.ValidationError as error:
+                where = f"{folder.name}: {document['kind']}/{document['metadata']['name']} ({version})"
+                pytest.fail(f"{where}: {str(error).splitlines()[0]}")
+    assert all(d["metadata"].get("namespace") == "consignado" for d in documents if d["kind"] != "Namespace")
+
+
+def test_on_temporal_cloud_each_workload_that_connects_to_temporal_has_the_api_key() -> None:
+    workloads = [d for d in rendered(K8S.parent / "temporal-cloud") if d["kind"] in {"Deployment", "Job"}]
+    for workload in workloads:
+        name = workload["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"]
+        (container,) = pod_spec(workload)["containers"]
+        keyed = {e["name"] for e in container.get("env", []) if "secretKeyRef" in e.get("valueFrom", {})}
+        connects = TemporalSettings in component_settings()[K8S_COMPONENTS[name]]
+        assert ("TEMPORAL_API_KEY" in keyed) == connects, name
+
+
+def test_build_promotion_runs_again_for_each_new_tag_and_for_a_rollback(tmp_path: Path) -> None:
+    # The Job is named after the build it promotes: a new tag is a new Job (a fixed name would be
+    # "unchanged" and never run), and a rollback's tag gets its Job again once the first is cleaned up.
+    def promotion_job(tag: str) -> dict[str, Any]:
+        # As a rollout sets the tag: in the base's kustomization.yaml (README, deploy and scale).
+        base = tmp_path / tag
+        shutil.copytree(K8S, base)
+        kustomization = yaml.safe_load((base / "kustomization.yaml").read_text())
+        kustomization["images"] = [{**image, "newTag": tag} for image in kustomization["images"]]
+        (base / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
+        (job,) = [d for d in rendered(base) if d["kind"] == "Job" and d["metadata"]["name"].startswith("promote-build")]
+        return job
+
+    first, second = promotion_job("1.4.0"), promotion_job("1.5.0")
+    assert first["metadata"]["name"] == "promote-build-1.4.0" and second["metadata"]["name"] == "promote-build-1.5.0"
+    (container,) = pod_spec(second)["containers"]
+    assert container["image"] == "consignado/worker:1.5.0"  # it promotes the build it is named after
+    assert first["spec"]["ttlSecondsAfterFinished"] <= 600  # a rollback soon after finds its Job gone
