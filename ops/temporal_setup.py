@@ -2,7 +2,7 @@
 
 Creates the namespace (TEMPORAL_NAMESPACE) when it does not exist, registers the custom search
 attributes the loans and mailboxes use (``ALL_KEYS``, the one list of them) and creates (or updates)
-the webhook recovery job's Schedule (``workflows.recovery.schedule``). The run command calls
+the webhook recovery job's Schedule (``ops.schedules``). The run command calls
 it on the dev server; the compose stack and the Kubernetes Job run it against the real cluster
 before any worker starts. Running it again changes nothing.
 """
@@ -25,12 +25,11 @@ from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKe
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 
+from ops.schedules import ensure_recovery_schedule, ensure_refresh_schedules
 from runtime.settings import TemporalSettings
 from runtime.telemetry import exit_now
-from workflows.catalog.schedule import ensure_refresh_schedules
 from workflows.loan.visibility import LOAN_KEYS
 from workflows.mailbox.contract import MAILBOX_STATE
-from workflows.recovery.schedule import ensure_recovery_schedule
 
 log = logging.getLogger("temporal_setup")
 

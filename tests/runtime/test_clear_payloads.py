@@ -32,6 +32,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from devtools.devstack.samples import COMPLETES, sample_cpf, sample_request, signature_now
 from devtools.devstack.stack import ROOT, LocalStack, StackConfig
+from ops.schedules import REFRESHED_TABLES
 from runtime.settings import ENV_VARIABLE, TemporalSettings
 from runtime.temporal import connect
 from starter.api import LoanService
@@ -40,7 +41,6 @@ from tests.support import webhooks
 from tests.support.clock import needs_real_clock
 from tests.support.temporal import eventually
 from workflows.catalog.contract import schedule_id
-from workflows.catalog.schedule import REFRESHED_TABLES
 from workflows.loan.contract import PROVIDER_EVENT_SIGNAL, LoanInput, loan_workflow_id
 from workflows.loan.rules import current_rules
 from workflows.loan.state import Stage, Status

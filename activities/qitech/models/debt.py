@@ -412,3 +412,25 @@ __all__ = [
     "SignatureEvidence",
     "State",
 ]
+
+
+class CollateralWebhookData(InboundModel):
+    """What an averbação answer says (``credit_operation.collateral``; a proposal's legs extend it)."""
+
+    collateral_type: str | None = None
+    collateral_constituted: bool
+    collateral_data: CollateralDataView | None = None
+
+    @property
+    def error_enumerators(self) -> list[str]:
+        last = self.collateral_data.last_response if self.collateral_data else None
+        return [item.enumerator for item in last.errors] if last else []
+
+    @property
+    def success_enumerators(self) -> list[str]:
+        last = self.collateral_data.last_response if self.collateral_data else None
+        return [item.enumerator for item in last.success] if last else []
+
+    @property
+    def status(self) -> CollateralStatus | Unknown | None:
+        return self.collateral_data.status if self.collateral_data else None

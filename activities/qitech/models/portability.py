@@ -18,8 +18,13 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, Field, IPvAnyAddress, RootModel, model_validator
 
-from activities.qitech.enumerators import CollateralStatus, ConsultationStatus, InterestBase
-from activities.qitech.models.debt import Borrower, Collateral, CollateralDataView, LegalRepresentative
+from activities.qitech.enumerators import ConsultationStatus, InterestBase
+from activities.qitech.models.debt import (
+    Borrower,
+    Collateral,
+    CollateralWebhookData,
+    LegalRepresentative,
+)
 from activities.qitech.models.simulation import MAX_INSTALLMENTS_ACCEPTED, DisbursementOption, FineConfiguration
 from activities.qitech.portability_enumerators import (
     CTC_REJECTION_CODES,
@@ -428,26 +433,9 @@ class ProposalCreditOperationWebhook(_ProposalKeyed):
     data: ProposalCreditOperationData
 
 
-class ProposalCollateralData(InboundModel):
+class ProposalCollateralData(CollateralWebhookData):
     credit_operation_type: OperationTypeField | None = None
     credit_operation_key: str | None = None
-    collateral_type: str | None = None
-    collateral_constituted: bool
-    collateral_data: CollateralDataView | None = None
-
-    @property
-    def error_enumerators(self) -> list[str]:
-        last = self.collateral_data.last_response if self.collateral_data else None
-        return [item.enumerator for item in last.errors] if last else []
-
-    @property
-    def success_enumerators(self) -> list[str]:
-        last = self.collateral_data.last_response if self.collateral_data else None
-        return [item.enumerator for item in last.success] if last else []
-
-    @property
-    def status(self) -> CollateralStatus | Unknown | None:
-        return self.collateral_data.status if self.collateral_data else None
 
 
 class PortabilityProposalCollateralWebhook(_ProposalKeyed):

@@ -11,14 +11,13 @@ import simplejson
 from pydantic import AwareDatetime, BaseModel, Field, TypeAdapter, ValidationError
 
 from activities.qitech.enumerators import (
-    CollateralStatus,
     ConsultationStatus,
     DebtStatus,
     PendingRequesterAction,
     WebhookType,
 )
 from activities.qitech.models.consultation import BalanceData, BenefitSummary, ConsultationFailure
-from activities.qitech.models.debt import CollateralDataView, DebtData
+from activities.qitech.models.debt import CollateralWebhookData, DebtData
 from activities.qitech.models.portability import (
     PortabilityAuthorizationWebhook,
     PortabilityOriginContractWebhook,
@@ -59,26 +58,6 @@ class DebtWebhook(_Webhook):
     webhook_type: Literal["debt"]
     status: Annotated[DebtStatus | Unknown, open_enum_validator(DebtStatus)]
     data: DebtData = Field(default_factory=DebtData)
-
-
-class CollateralWebhookData(InboundModel):
-    collateral_type: str | None = None
-    collateral_constituted: bool
-    collateral_data: CollateralDataView | None = None
-
-    @property
-    def error_enumerators(self) -> list[str]:
-        last = self.collateral_data.last_response if self.collateral_data else None
-        return [item.enumerator for item in last.errors] if last else []
-
-    @property
-    def success_enumerators(self) -> list[str]:
-        last = self.collateral_data.last_response if self.collateral_data else None
-        return [item.enumerator for item in last.success] if last else []
-
-    @property
-    def status(self) -> CollateralStatus | Unknown | None:
-        return self.collateral_data.status if self.collateral_data else None
 
 
 class CollateralWebhook(_Webhook):

@@ -48,7 +48,7 @@ class RestartableSandbox(RestartableProcess):
             SANDBOX_TEIMOSINHA_INTERVAL_SECONDS=str(TEIMOSINHA_SECONDS),
             **({"SANDBOX_STATE_PATH": str(state)} if state else {}),
         )
-        super().__init__("sandbox", env, f"{self.url}/_sandbox/healthz", tmp_path)
+        super().__init__("devtools.sandbox", env, f"{self.url}/_sandbox/healthz", tmp_path)
 
     def admin(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=5.0)

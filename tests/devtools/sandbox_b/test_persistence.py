@@ -31,7 +31,7 @@ class RestartableSandboxB(RestartableProcess, SandboxBUnderTest):
             "SANDBOX_B_STEP_SECONDS": str(STEP_SECONDS),
             **({"SANDBOX_B_STATE_PATH": str(state)} if state else {}),
         }
-        RestartableProcess.__init__(self, "sandbox_b", env, f"{self.url}/_sandbox/healthz", tmp_path)
+        RestartableProcess.__init__(self, "devtools.sandbox_b", env, f"{self.url}/_sandbox/healthz", tmp_path)
 
 
 @contextlib.contextmanager

@@ -17,12 +17,12 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import ActivitySerializationContext, WorkflowSerializationContext
 
 from activities.qitech.models.webhooks import ReceivedWebhook
+from ops.schedules import REFRESHED_TABLES
 from runtime.codec.aes import REFUSED_ENCODING, AesGcmCodec, new_key
 from runtime.codec.settings import SCHEDULED_CLEAR_INPUTS, CodecSettings
 from runtime.settings import ENV_VARIABLE
 from runtime.temporal import data_converter
 from workflows.catalog.contract import RefreshInput, schedule_id
-from workflows.catalog.schedule import REFRESHED_TABLES
 from workflows.loan.contract import LoanInput
 from workflows.mailbox.contract import MailboxInput
 from workflows.recovery.contract import RECOVERY_SCHEDULE_ID, RecoveryInput

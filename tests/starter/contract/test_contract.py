@@ -71,7 +71,7 @@ def test_names_come_from_the_code() -> None:
     assert names["workflow_id"]["prefix"] == LOAN_ID_PREFIX
     assert names["task_queue_default"] == "consignado-loans"
     assert list(names["updates"]) == [update.value for update in LoanUpdate]
-    assert names["signals"] == {PROVIDER_EVENT_SIGNAL: {"argument": "schemas/ReceivedWebhook.json"}}
+    assert names["signals"] == {PROVIDER_EVENT_SIGNAL: {"argument": "schemas/ProviderNews.json"}}
     assert names["queries"] == {STATE_QUERY: {"result": "schemas/LoanState.json"}}
     assert names["updates"]["submit_signature"]["argument"] == "schemas/SignatureSubmission.json"
     assert names["search_attributes"]["DisbursementWindowEnd"] == "Datetime"

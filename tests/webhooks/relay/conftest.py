@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy import delete
 from temporalio.client import Client, WorkflowHandle
 
-from activities.qitech.models.webhooks import ReceivedWebhook
 from runtime.store.db import DatabaseSettings, create_engine
 from runtime.store.migrate import upgrade
 from runtime.store.schema import key_routes, webhook_events
@@ -23,6 +22,7 @@ from tests.support.postgres import running_postgres
 from webhooks.inbox.arrival import read_arrival
 from webhooks.inbox.sealing import Opener, Sealer, new_keypair
 from webhooks.inbox.store import Inbox
+from workflows.loan.news import ProviderNews
 
 PRIVATE, PUBLIC = new_keypair("test")
 
@@ -86,6 +86,6 @@ async def signalled(client: Client, handle: WorkflowHandle[Any, Any]) -> list[st
     async for event in handle.fetch_history_events():
         if event.HasField("workflow_execution_signaled_event_attributes"):
             payloads = event.workflow_execution_signaled_event_attributes.input.payloads
-            [delivered] = await client.data_converter.decode(list(payloads), [ReceivedWebhook])
+            [delivered] = await client.data_converter.decode(list(payloads), [ProviderNews])
             ids.append(delivered.event_id)
     return ids

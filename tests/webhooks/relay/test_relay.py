@@ -17,13 +17,12 @@ import pytest
 from sqlalchemy import select
 from temporalio.client import Client
 
-from activities.qitech.models.webhooks import ReceivedWebhook
 from runtime.store.schema import webhook_events
 from tests.support.servers import ROOT
 from tests.webhooks.relay.conftest import opener, signalled, store, target
 from webhooks.inbox.store import DELIVERED, EXPIRED, LATE, PARKED, Inbox
 from webhooks.relay.relay import Relay, temporal_signal
-from workflows.loan.news import ProviderNews
+from workflows.loan.news import DebtMoved, DebtPhase, ProviderNews
 
 pytestmark = pytest.mark.integration
 
@@ -268,8 +267,6 @@ async def test_delivered_bodies_are_purged_after_retention_and_their_record_stay
 async def test_a_loan_gets_the_facts_of_a_debt_webhook_not_the_whole_contract(
     inbox: Inbox, temporal_client: Client
 ) -> None:
-    from activities.qitech.models.webhooks import DebtWebhook
-
     loan, key = await target(temporal_client), str(uuid.uuid4())
     await inbox.route(key, loan.id)
     # The contract and its schedule (fields the tolerant model keeps, whatever their names).
@@ -278,16 +275,17 @@ async def test_a_loan_gets_the_facts_of_a_debt_webhook_not_the_whole_contract(
     refused_data = {"cancel_reason": "ted_refusal", "ted_refusal": {"reason_enumerator": "agencia_conta_invalida"}}
     refused, _ = await store(inbox, _body(key, "canceled", data=refused_data))
     await _drain(_relay(inbox, temporal_client))
-    delivered: list[ReceivedWebhook] = []
+    delivered: list[ProviderNews] = []
     async for event in loan.fetch_history_events():
         if event.HasField("workflow_execution_signaled_event_attributes"):
             payloads = event.workflow_execution_signaled_event_attributes.input.payloads
             assert sum(len(p.data) for p in payloads) < 4_000  # not the contract's 84 x 4 installments
-            [webhook] = await temporal_client.data_converter.decode(list(payloads), [ReceivedWebhook])
-            delivered.append(webhook)
+            [news] = await temporal_client.data_converter.decode(list(payloads), [ProviderNews])
+            delivered.append(news)
     assert [d.event_id for d in delivered] == [issued, refused]
-    first, second = (d.webhook for d in delivered)
-    assert isinstance(first, DebtWebhook) and first.status == "waiting_signature"
-    assert first.data.model_dump(exclude_defaults=True) == {}
-    assert isinstance(second, DebtWebhook) and second.data.refusal_reason == "agencia_conta_invalida"
-    assert second.data.cancel_enumerator == "ted_refusal"
+    first, second = delivered
+    # In the loan's words (the adapter translated it at the relay): what the loan acts on, no contract.
+    assert first.status == "waiting_signature" and first.fact == DebtMoved(phase=DebtPhase.OTHER)
+    assert second.fact == DebtMoved(
+        phase=DebtPhase.PAYMENT_REFUSED, reason="ted_refusal", refusal="agencia_conta_invalida"
+    )
