@@ -15,9 +15,11 @@ import asyncio
 import hmac
 import logging
 
+from cryptography.exceptions import InvalidTag
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from google.protobuf import json_format
+from google.protobuf.message import DecodeError
 from temporalio.api.common.v1 import Payloads
 
 from runtime.codec.aes import AesGcmCodec, UnknownKeyError
@@ -26,6 +28,31 @@ from runtime.codec.oidc import AccessTokenVerifier
 log = logging.getLogger("codec-server")
 
 ALLOWED_HEADERS = "content-type, x-namespace, authorization"
+MAX_BODY_BYTES = 8 * 1024 * 1024
+"""The largest request the server reads: a batch of payloads the UI or a CLI asks for (Temporal caps a
+payload at 2 MiB and a gRPC message at 4 MiB). Checked while reading: a larger body is refused with 413
+before it is held in memory."""
+UNREADABLE = (json_format.ParseError, DecodeError, InvalidTag, UnknownKeyError, ValueError, TypeError, KeyError)
+"""What garbage becomes on the way through: a bad JSON body, a ciphertext that does not authenticate,
+a decrypted value that is not a payload. The request is bad (400), never the server (500)."""
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def read_capped(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The request's body, refused as soon as it passes ``limit`` (by its Content-Length or while it streams)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def create_app(
@@ -35,6 +62,7 @@ def create_app(
     ui_origins: set[str],
     allow_path_token: bool = False,
     oidc: AccessTokenVerifier | None = None,
+    max_body: int = MAX_BODY_BYTES,
 ) -> FastAPI:
     if len(token) < 16:
         raise ValueError("the codec server's access token must have at least 16 characters")
@@ -78,15 +106,20 @@ def create_app(
             log.warning("codec %s refused: missing or wrong token", operation)
             return cors(request, JSONResponse({"error": "unauthorized"}, status_code=401))
         try:
-            payloads = json_format.Parse(await request.body(), Payloads())
+            body = await read_capped(request, max_body)
+        except BodyTooLarge:
+            log.warning("codec %s refused: a body over %d bytes", operation, max_body)
+            return cors(request, JSONResponse({"error": "body_too_large"}, status_code=413))
+        try:
+            payloads = json_format.Parse(body, Payloads())
             if operation == "encode":
                 result = await codec.encode(list(payloads.payloads))
             else:
                 result = await codec.decode(list(payloads.payloads))
-        except (json_format.ParseError, UnknownKeyError, ValueError) as error:
+        except UNREADABLE as error:
             return cors(request, JSONResponse({"error": type(error).__name__}, status_code=400))
-        body = json_format.MessageToJson(Payloads(payloads=result))
-        return cors(request, Response(body, media_type="application/json"))
+        answer = json_format.MessageToJson(Payloads(payloads=result))
+        return cors(request, Response(answer, media_type="application/json"))
 
     @app.api_route("/decode", methods=["POST", "OPTIONS"])
     async def decode(request: Request) -> Response:

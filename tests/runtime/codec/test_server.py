@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import os
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi import FastAPI
 from google.protobuf import json_format
@@ -211,6 +213,12 @@ def test_an_issuer_without_an_audience_is_refused() -> None:
 
 @contextlib.contextmanager
 def _serve_codec(tmp_path: Path, environment: str) -> Iterator[str]:
+    with _codec_process(tmp_path, environment) as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def _codec_process(tmp_path: Path, environment: str) -> Iterator[tuple[str, int]]:
     port = free_port()
     env = {
         ENV_VARIABLE: environment,
@@ -222,8 +230,8 @@ def _serve_codec(tmp_path: Path, environment: str) -> Iterator[str]:
     }
     url = f"http://127.0.0.1:{port}"
     log = tmp_path / f"codec-{environment}.log"
-    with running_process(python_module("runtime.codec"), env=env, ready_url=f"{url}/healthz", log=log):
-        yield url
+    with running_process(python_module("runtime.codec"), env=env, ready_url=f"{url}/healthz", log=log) as process:
+        yield url, process.pid
 
 
 def test_the_real_server_refuses_the_path_form_in_production_only(tmp_path: Path) -> None:
@@ -263,3 +271,53 @@ def _unsigned(issuer: FakeIssuer) -> str:
 
 def _b64(value: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+
+# ---------------------------------------------------------------- what it cannot read, and how much it reads
+
+
+async def test_garbage_and_a_decrypted_non_payload_are_bad_requests_not_server_errors() -> None:
+    key = os.urandom(32)
+    codec = AesGcmCodec({"k1": key}, "k1")
+    app = create_app(codec, token=TOKEN, ui_origins={UI})
+    [sealed] = await codec.encode([CLEAR])
+    tampered = Payload(metadata=dict(sealed.metadata), data=sealed.data[:-1] + bytes([sealed.data[-1] ^ 1]))
+    # Sealed with the server's own key, but what it seals is not a Payload message.
+    nonce = os.urandom(12)
+    wrapped = Payload(metadata=dict(sealed.metadata), data=nonce + AESGCM(key).encrypt(nonce, b"\xff\xff\xff", b"k1"))
+    bodies = ("not json", _body(tampered), _body(wrapped), '{"payloads": "nope"}')
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://codec") as client:
+        answers = [await client.post("/decode", content=body, headers=_bearer(TOKEN)) for body in bodies]
+    assert [a.status_code for a in answers] == [400, 400, 400, 400]
+
+
+def _peak_rss_mib(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmHWM:")).split()[1]) / 1024
+
+
+def test_a_huge_body_is_refused_with_413_while_it_is_read(tmp_path: Path) -> None:
+    megabyte = b"x" * (1024 * 1024)
+
+    def two_hundred_megabytes() -> Iterator[bytes]:
+        for _ in range(200):
+            yield megabyte
+
+    with _codec_process(tmp_path, "development") as (url, pid):
+        before = _peak_rss_mib(pid)
+        with httpx.Client(timeout=60) as client:
+            # Chunked, with no length to refuse it by: the cap holds while the body streams in.
+            streamed = client.post(f"{url}/decode", content=two_hundred_megabytes(), headers=_bearer(TOKEN))
+            still_fine = client.post(f"{url}/encode", content=_body(CLEAR), headers=_bearer(TOKEN))
+        # Declared too large: refused on its headers, before a byte of the body is read.
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as raw:
+            raw.sendall(
+                f"POST /decode HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {TOKEN}\r\n"
+                f"Content-Length: {200 * 1024 * 1024}\r\n\r\n".encode()
+            )
+            declared = raw.recv(200).decode()
+        grew = _peak_rss_mib(pid) - before
+    assert streamed.status_code == 413 and still_fine.status_code == 200
+    assert declared.startswith("HTTP/1.1 413")
+    assert grew < 64, f"the codec server's peak memory grew {grew:.0f} MiB"
