@@ -15,6 +15,7 @@ from activities import documents
 from activities.errors import invalid_document, provider_errors
 from activities.qitech import mapping
 from activities.qitech.client import ProviderClient
+from activities.qitech.enumerators import DebtStatus
 from activities.qitech.errors import ALREADY_DONE_CODES, ProviderBusinessError
 from activities.qitech.lookup import collateral_event, debt_event, proposal_events
 from activities.qitech.models.debt import AttachedDocuments, BalanceRequestConfirmation, Recalculate, SignatureEvidence
@@ -71,6 +72,20 @@ from workflows.loan.activity_models import (
 from workflows.loan.port import BUSINESS_ERROR
 from workflows.loan.rules import LoanPolicy, LoanRules, current_rules
 from workflows.loan.state import PricingCheck, Signer
+
+SIGNED_OR_LATER = frozenset(
+    s.value
+    for s in (
+        DebtStatus.SIGNATURE_RECEIVED,
+        DebtStatus.SIGNATURE_FINISHED,
+        DebtStatus.SIGNED,
+        DebtStatus.ISSUED,
+        DebtStatus.DISBURSED,
+        DebtStatus.OPENED,
+        DebtStatus.SETTLED,
+    )
+)
+"""A debt in these has its signature (the published state machine: signed, then issued and paid out)."""
 
 
 class KeyClaimer(Protocol):
@@ -270,6 +285,13 @@ class LoanActivities:
     @activity.defn
     @provider_errors
     async def sign(self, signature: SignInput) -> None:
+        if activity.info().attempt > 1 and signature.requester_identifier_key:
+            # The first attempt may have signed before its answer was lost (a worker that died, a
+            # timeout): the provider's state says so, and the signature is not sent twice.
+            held = await self._provider.credit_operation(signature.requester_identifier_key)
+            if held is not None and held.credit_operation_status_enumerator in SIGNED_OR_LATER:
+                activity.logger.info("the debt is already %s: signed", held.credit_operation_status_enumerator)
+                return
         await self._provider.sign(
             signature.debt_key, SignatureEvidence.model_validate(signature.submission.model_dump())
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, TypeVar
@@ -122,6 +123,14 @@ def create_app(settings: SandboxSettings | None = None, product: ProductConfig |
     app = FastAPI(title="Provider sandbox", lifespan=lifespan)
     app.state.sandbox = sandbox
     instrument_app(app)
+    calls: Counter[str] = Counter()  # "POST /debt/<key>/signed" -> how many arrived (GET /_sandbox/calls)
+
+    @app.middleware("http")
+    async def count_calls(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        if not request.url.path.startswith("/_sandbox"):
+            calls[f"{request.method} {request.url.path}"] += 1
+        return await call_next(request)
+
     if state:
         app.add_middleware(MarkChanged, changed=state.mark_changed)
     app.include_router(portability_routes(portability))
@@ -391,6 +400,11 @@ def create_app(settings: SandboxSettings | None = None, product: ProductConfig |
         return await guarded(request, None, handle)
 
     # ------------------------------------------------------------ sandbox controls (tests, demo)
+
+    @app.get("/_sandbox/calls")
+    async def calls_received(path: str | None = None) -> dict[str, int]:
+        """How many times each provider endpoint was called (a test counts a loan's calls)."""
+        return {call: n for call, n in calls.items() if path is None or call.endswith(f" {path}")}
 
     @app.get("/_sandbox/clock")
     async def get_clock() -> dict[str, Any]:

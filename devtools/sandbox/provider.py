@@ -627,11 +627,13 @@ class SandboxProvider(Snapshotted):
     def credit_operation_view(self, debt: Debt) -> dict[str, Any]:
         """Field names of the published credit-operation lookup (its status enumerator included)."""
         option = debt.answer["data"]["disbursement_options"][0]
+        # Signed and not yet validated: what its answer to POST /signed said it is.
+        signed = debt.signature is not None and debt.status == "waiting_signature"
         return {
             "credit_operation_key": debt.key,
             "requester_identifier_key": debt.request.requester_identifier_key,
             "contract_number": debt.answer["data"]["contract"]["number"],
-            "credit_operation_status_enumerator": debt.status,
+            "credit_operation_status_enumerator": "signature_received" if signed else debt.status,
             "issue_amount": option["issue_amount"],
             "disbursement_date": debt.request.financial.disbursement_date.isoformat(),
             "issuer_document_number": debt.cpf,

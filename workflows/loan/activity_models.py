@@ -80,6 +80,7 @@ class DocumentsInput(BaseModel):
 class SignInput(BaseModel):
     debt_key: str
     submission: SignatureSubmission
+    requester_identifier_key: str | None = None  # to read the debt first on a retry (None: loans before it)
 
 
 class CorrectionInput(BaseModel):

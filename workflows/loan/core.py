@@ -8,10 +8,12 @@ Workflow code: deterministic (workflow.now(), timers, activities; no I/O).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -48,6 +50,14 @@ ASK_THE_MONEY = "ask-the-provider-before-a-cancel-after-averbacao"
 
 RECONCILE_ON_SILENCE = "reconcile-on-silence"
 """Patch: waits on the provider after issuance ask for its state when silent too long."""
+
+
+MAX_ACTIONS_REMEMBERED = 50
+
+
+def action_key(update: str, argument: BaseModel) -> str:
+    """An operator's action by what it asks (the Update and its argument), whatever its Update id."""
+    return f"{update}:{hashlib.sha256(argument.model_dump_json().encode()).hexdigest()[:24]}"
 
 
 class LoanEnds(Exception):
@@ -109,6 +119,39 @@ class LoanRun:
         self.window_expired = False
         self.window_timer: asyncio.Task[None] | None = None
         self.publisher = Publisher()
+        self.running_actions: set[str] = set()
+        self.action_failures: dict[str, BaseException] = {}
+
+    # ------------------------------------------------------------ operators' actions, once each
+
+    def repeats(self, update: str, argument: BaseModel) -> bool:
+        """An operator's action already taken (or being taken) with this very argument."""
+        key = action_key(update, argument)
+        return key in self.running_actions or key in self.state.actions_done or key in self.action_failures
+
+    async def once(self, update: str, argument: BaseModel, act: Callable[[], Awaitable[LoanState]]) -> LoanState:
+        """An operator's action that reaches the provider, taken once per identity (``action_key``): a
+        retry — the same argument under another Update id, from a client whose first call timed out or
+        whose worker died — waits for the first call and gets its outcome, and never calls the provider
+        again. The first call runs inline, so its commands come exactly where they always did."""
+        key = action_key(update, argument)
+        if key in self.running_actions:
+            await workflow.wait_condition(lambda: key not in self.running_actions)
+        if key in self.action_failures:
+            raise self.action_failures[key]
+        if key in self.state.actions_done:
+            return self.state
+        self.running_actions.add(key)
+        try:
+            result = await act()
+        except BaseException as failure:
+            self.action_failures[key] = failure
+            raise
+        finally:
+            self.running_actions.discard(key)
+        self.state.actions_done.append(key)
+        del self.state.actions_done[:-MAX_ACTIONS_REMEMBERED]
+        return result
 
     def next_run(self) -> LoanInput:
         """The input of the loan's next run (continue-as-new): its state and its pinned choices."""

@@ -99,7 +99,10 @@ class NewCreditJourney:
     async def sign(self, submission: SignatureSubmission) -> None:
         state = self.loan.state
         assert state.debt_key is not None
-        await self.loan.activity(SIGN, SignInput(debt_key=state.debt_key, submission=submission))
+        signing = SignInput(
+            debt_key=state.debt_key, submission=submission, requester_identifier_key=state.requester_identifier_key
+        )
+        await self.loan.activity(SIGN, signing)
 
     async def reduce(self, reduction: InstallmentReduction) -> None:
         loan, state = self.loan, self.loan.state

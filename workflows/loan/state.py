@@ -231,6 +231,7 @@ class LoanState(BaseModel):
     buffered: list[ProviderNews] = Field(default_factory=list)
     unknown_values: list[str] = Field(default_factory=list)
     operator_actions: list[OperatorAction] = Field(default_factory=list)
+    actions_done: list[str] = Field(default_factory=list)  # operators' actions taken, by identity (once each)
     released_keys: bool = False
     runs: int = 1
 

@@ -160,6 +160,7 @@ class LoanWorkflow:
     # ================================================================ operators' Updates
     # A validator refuses what the loan cannot take (wrong stage, bad value) before anything enters the
     # history; an Update whose provider call fails answers with the provider's reason and changes nothing.
+    # Each is taken once per argument (LoanRun.once): a client's retry never calls the provider again.
 
     def _require_stage(self, *stages: Stage) -> None:
         state = self._loan.state
@@ -173,6 +174,9 @@ class LoanWorkflow:
 
     @workflow.update
     async def provide_documents(self, documents: Documents) -> LoanState:
+        return await self._loan.once("provide_documents", documents, lambda: self._provide_documents(documents))
+
+    async def _provide_documents(self, documents: Documents) -> LoanState:
         self._loan.operator("provide_documents")
         try:
             await self._loan.attach(documents)
@@ -182,10 +186,15 @@ class LoanWorkflow:
 
     @provide_documents.validator
     def _validate_documents(self, documents: Documents) -> None:
+        if self._loan.repeats("provide_documents", documents):
+            return  # a retry: it gets the first call's outcome
         self._require_stage(Stage.AWAITING_DOCUMENTS)
 
     @workflow.update
     async def submit_signature(self, submission: SignatureSubmission) -> LoanState:
+        return await self._loan.once("submit_signature", submission, lambda: self._submit_signature(submission))
+
+    async def _submit_signature(self, submission: SignatureSubmission) -> LoanState:
         run, state = self._loan, self._loan.state
         assert state.debt_key is not None
         try:
@@ -200,12 +209,17 @@ class LoanWorkflow:
 
     @submit_signature.validator
     def _validate_signature(self, submission: SignatureSubmission) -> None:
+        if self._loan.repeats("submit_signature", submission):
+            return  # a retry: it gets the first call's outcome
         self._require_stage(Stage.AWAITING_SIGNATURE)
         if self._loan.state.signature_submitted_at is not None:
             raise ValueError("the signature was already submitted")
 
     @workflow.update
     async def correct_collateral(self, fix: CollateralFix) -> LoanState:
+        return await self._loan.once("correct_collateral", fix, lambda: self._correct_collateral(fix))
+
+    async def _correct_collateral(self, fix: CollateralFix) -> LoanState:
         run, state = self._loan, self._loan.state
         assert state.debt_key is not None
         try:
@@ -237,10 +251,15 @@ class LoanWorkflow:
 
     @correct_collateral.validator
     def _validate_correction(self, fix: CollateralFix) -> None:
+        if self._loan.repeats("correct_collateral", fix):
+            return  # a retry: it gets the first call's outcome
         self._require_stage(Stage.AVERBACAO, Stage.AWAITING_COLLATERAL_CORRECTION)
 
     @workflow.update
     async def reduce_installment(self, reduction: InstallmentReduction) -> LoanState:
+        return await self._loan.once("reduce_installment", reduction, lambda: self._reduce_installment(reduction))
+
+    async def _reduce_installment(self, reduction: InstallmentReduction) -> LoanState:
         state = self._loan.state
         assert state.debt_key is not None
         try:
@@ -252,6 +271,8 @@ class LoanWorkflow:
 
     @reduce_installment.validator
     def _validate_reduction(self, reduction: InstallmentReduction) -> None:
+        if self._loan.repeats("reduce_installment", reduction):
+            return  # a retry: it gets the first call's outcome
         self._require_stage(Stage.AWAITING_INSTALLMENT_REDUCTION)
         current = self._loan.state.installment_value
         if current is not None and reduction.installment_value >= current:
@@ -260,6 +281,9 @@ class LoanWorkflow:
 
     @workflow.update
     async def reapresentar(self, reapresentacao: Reapresentacao) -> LoanState:
+        return await self._loan.once("reapresentar", reapresentacao, lambda: self._reapresentar(reapresentacao))
+
+    async def _reapresentar(self, reapresentacao: Reapresentacao) -> LoanState:
         run, state = self._loan, self._loan.state
         assert state.debt_key is not None
         try:
@@ -284,6 +308,8 @@ class LoanWorkflow:
 
     @reapresentar.validator
     def _validate_reapresentacao(self, reapresentacao: Reapresentacao) -> None:
+        if self._loan.repeats("reapresentar", reapresentacao):
+            return  # a retry: it gets the first call's outcome
         self._require_stage(Stage.AWAITING_REAPRESENTACAO)
         today = workflow.now().astimezone(SAO_PAULO).date()
         end = self._loan.state.disbursement_window_end
@@ -297,6 +323,9 @@ class LoanWorkflow:
 
     @workflow.update
     async def cancel(self, request: CancelRequest) -> LoanState:
+        return await self._loan.once("cancel", request, lambda: self._cancel(request))
+
+    async def _cancel(self, request: CancelRequest) -> LoanState:
         self._loan.cancel = request
         self._loan.operator("cancel", request.reason)
         await workflow.wait_condition(lambda: self._loan.state.stage == Stage.CLOSED)
@@ -304,6 +333,8 @@ class LoanWorkflow:
 
     @cancel.validator
     def _validate_cancel(self, request: CancelRequest) -> None:
+        if self._loan.repeats("cancel", request):
+            return  # a retry: it gets the first call's outcome
         state = self._loan.state
         if state.closed:
             raise ValueError(f"the loan is already closed ({state.status.value})")
