@@ -1,8 +1,8 @@
 """The worker: runs LoanWorkflow and its activities on one task queue (and, while a deploy drains
-them, the provider-key mailboxes of earlier versions: see webhooks/gateway/DESIGN/md).
+them, the provider-key mailboxes of earlier versions: see webhooks/gateway/DESIGN.md).
 
 Configuration comes from the environment (runtime.settings: TEMPORAL_*, PROVIDER_*, LENDER_*,
-WORKER_*; DATABASE_* for the store the workers share the provider token and the webhook routes through). SIGTERM or
+WORKER_*; DATABASE_* for the store the workers share the webhook routes and provider tables through). SIGTERM or
 SIGINT stops polling and lets in-flight activities finish (graceful shutdown).
 """
 
@@ -29,7 +29,6 @@ from activities.qitech.mapping import LenderTerms
 from activities.qitech.news import earlier_news
 from activities.qitech.participants import CtcParticipantsCatalog
 from activities.qitech.recovery import RecoveryActivities
-from activities.qitech.tokens import SqlTokenStore
 from activities.wire import decode
 from domain.pricing.product import INSS_DEFAULT_PRODUCT, ProductConfig
 from runtime.settings import LenderSettings, ProviderBSettings, ProviderSettings, TemporalSettings, WorkerSettings
@@ -78,17 +77,15 @@ async def run() -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    # Every worker process shares the environment's one provider token through the store (seed 000).
     store = DatabaseSettings().engine()
-    tokens = SqlTokenStore(store, environment=f"{provider.base_url} {provider.client_id}")
     second = ProviderBSettings()
     async with contextlib.AsyncExitStack() as providers:
         provider_client = await providers.enter_async_context(
             ProviderClient(
                 provider.base_url,
-                Credentials(provider.client_id, provider.client_secret),
+                # Each request signed with the lender's key (no token: the provider authenticates requests).
+                Credentials(provider.api_client_key, provider.signing_key, provider.public_key or None),
                 timeout=httpx.Timeout(provider.timeout_seconds),
-                tokens=tokens,
                 observe=observe,
             )
         )

@@ -113,14 +113,24 @@ class ProviderSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PROVIDER_", hide_input_in_errors=True)
 
     base_url: str = "http://127.0.0.1:8091"
-    client_id: str = "lender-dev"
-    # The sandbox's development credential: refused in production (see codec.environment).
-    client_secret: SecretStr = SecretStr("dev-client-secret-change-me")
+    # The published request signature (docs.qitech.com.br/documentation/primeiros_passos/troca_de_chaves):
+    # the integration's key, the lender's ES512 (P-521) private key whose public half the provider holds
+    # (PEM; one line with \\n escapes is fine), and the provider's public key, which verifies what it
+    # sends signed. Unset in production: the worker refuses to start, naming the variable.
+    api_client_key: str = ""
+    signing_key: SecretStr = SecretStr("")
+    public_key: str = ""
     timeout_seconds: float = 20.0
 
     @model_validator(mode="after")
     def _fail_closed(self) -> Self:
-        require_production_secrets({"PROVIDER_CLIENT_SECRET": self.client_secret})
+        require_production_secrets(
+            {
+                "PROVIDER_API_CLIENT_KEY": self.api_client_key,
+                "PROVIDER_SIGNING_KEY": self.signing_key,
+                "PROVIDER_PUBLIC_KEY": self.public_key,
+            }
+        )
         return self
 
 

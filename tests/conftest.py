@@ -39,8 +39,15 @@ def pytest_configure(config: pytest.Config) -> None:
 PROVIDER_SIGNING_KEY = webhook_v2.new_private_key()
 LENDER_SIGNING_KEY = webhook_v2.new_private_key()
 API_CLIENT_KEY = "7d0c3b0e-2f4a-4f55-9d1c-3a7e0b5c2a10"
-CLIENT_ID = "lender-test"
-CLIENT_SECRET = "test-client-secret"
+
+
+def lender_credentials() -> Credentials:
+    """How the lender signs its requests to the sandbox: the integration's key and the lender's key."""
+    return Credentials(
+        API_CLIENT_KEY,
+        SecretStr(LENDER_SIGNING_KEY),
+        provider_public_key=webhook_v2.public_key_of(PROVIDER_SIGNING_KEY),
+    )
 
 
 @dataclass
@@ -53,7 +60,7 @@ class SandboxUnderTest:
         return httpx.Client(base_url=self.url, timeout=10.0)
 
     def credentials(self) -> Credentials:
-        return Credentials(CLIENT_ID, SecretStr(CLIENT_SECRET))
+        return lender_credentials()
 
     @contextlib.contextmanager
     def on_day(self, day: date) -> Iterator[None]:
@@ -76,8 +83,6 @@ def sandbox_env(sandbox_port: int, receiver_port: int, **overrides: str) -> dict
         "SANDBOX_LENDER_PUBLIC_KEY": webhook_v2.public_key_of(LENDER_SIGNING_KEY),
         "SANDBOX_API_CLIENT_KEY": API_CLIENT_KEY,
         "SANDBOX_WEBHOOK_RETRY_SECONDS": "0.3",
-        "SANDBOX_CLIENT_ID": CLIENT_ID,
-        "SANDBOX_CLIENT_SECRET": CLIENT_SECRET,
         "SANDBOX_PROCESSING_DELAY_SECONDS": "0.05",
         "SANDBOX_CANCEL_GRACE_SECONDS": "1.0",
         "SANDBOX_TEIMOSINHA_INTERVAL_SECONDS": "0.3",

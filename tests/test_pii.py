@@ -226,9 +226,8 @@ async def hostile_run(
                 [sys.executable, str(ROOT / "worker.py")],
                 {
                     "TEMPORAL_TASK_QUEUE": queue,
+                    **stack.config.provider_env(),
                     "PROVIDER_BASE_URL": f"http://127.0.0.1:{proxy_port}",
-                    "PROVIDER_CLIENT_ID": stack.config.client_id,
-                    "PROVIDER_CLIENT_SECRET": stack.config.client_secret,
                     "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector_port}",
                     "OTEL_BSP_SCHEDULE_DELAY": "200",
                 },

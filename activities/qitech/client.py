@@ -1,26 +1,32 @@
 """Async client for the provider's endpoints (paths and methods from seed 001; bodies from 004).
 
-Explicit timeouts; one bearer token per environment, shared by every worker process through a
-TokenStore, used until it expires and renewed once (single flight) when it has or when a call
-answers 401 (seed 000: one token per environment at a time, about an hour). Every call either returns
-a parsed model or raises a :mod:`activities.qitech.errors` exception the activities translate for Temporal.
-Nothing here logs a body: bodies carry CPFs, names and accounts.
+Every request is signed as the provider publishes it (docs.qitech.com.br/documentation/primeiros_passos/
+teste_de_autenticacao/teste_de_autenticacao_v2; .../troca_de_chaves): the ``API-CLIENT-KEY`` header and an
+``AUTHORIZATION`` header holding a bare ES512 JWT (the lender's P-521 key, whose public half is
+registered with the provider) over the MD5 of the exact body bytes sent, a UTC timestamp, the method
+and the URI — signed afresh for each attempt. There is no token endpoint: seed 000's "one token per
+environment" is Dataprev's own API, which the provider calls, not the lender. An answer the provider
+sends signed (``{"encoded_body": <JWT>}``) is verified with its public key and read as its claims.
+Explicit timeouts. Every call either returns a parsed model or raises a :mod:`activities.qitech.errors`
+exception the activities translate for Temporal. Nothing here logs a body: bodies carry CPFs, names
+and accounts.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol, TypeVar
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import httpx
+import jwt
 from pydantic import BaseModel, SecretStr, ValidationError
 
+from activities.qitech import webhook_v2
 from activities.qitech.errors import (
     SUSPENDED_BACKOFF_SECONDS,
     SUSPENDED_MARKERS,
@@ -73,8 +79,6 @@ M = TypeVar("M", bound=BaseModel)
 class Paths:
     """Endpoint paths (seed 001 prints them; 004 omits them). One place to change if they move."""
 
-    TOKEN = "/oauth/token"  # noqa: S105 - a path, not a secret; not in the seeds: a standard OAuth2 client-credentials endpoint
-    REVOKE = "/oauth/revoke"  # seed 000 says a valid token must be revoked before another; path assumed
     UPLOAD = "/upload"  # seed 001 §1: "utilizar a GUID retornada no endpoint /upload"
     BENEFITS_REQUEST = "/social_security/benefits_request"
     BALANCE_REQUEST = "/social_security/balance_request"
@@ -176,112 +180,66 @@ def endpoint_of(path: str) -> str:
 
 @dataclass(frozen=True)
 class Credentials:
-    client_id: str
-    client_secret: SecretStr
+    """What the provider knows this lender by: the integration's API client key, the lender's ES512
+    private key (P-521, PEM), and the provider's public key, which verifies what it sends signed."""
+
+    api_client_key: str
+    private_key: SecretStr
+    provider_public_key: str | None = None
 
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=20.0, write=20.0, pool=5.0)
-EXPIRY_SKEW = timedelta(seconds=5)
-"""A token this close to its expiry counts as expired (clocks and the request's own flight time)."""
 
-SECOND_TOKEN_REFUSED = (409,)
-"""How the provider refuses a second token while one is valid (seed 000: one token per environment;
-"revogá-lo" first). Not published: assumed, in this one place (README, assumptions)."""
+EMPTY_BODY = b"{}"
+"""What a request without a body (GET, DELETE, a bodiless POST) hashes. The page's text says the MD5 of
+an "empty payload"; its sample code, in every language it offers for certification, turns a missing
+body into ``{}`` and hashes that. The code is what the provider's servers are tested against, and "an
+empty JSON object" reads both ways: ``{}``. One place to change it (README, assumptions)."""
 
-
-@dataclass(frozen=True)
-class IssuedToken:
-    value: str
-    expires_at: datetime
-
-    def usable(self, *, now: datetime, stale: str | None = None) -> bool:
-        return self.value != stale and now < self.expires_at - EXPIRY_SKEW
+AUTH_REFUSALS = frozenset({"GDF000014", "GDF000003", "GDF000018"})
+"""The provider's answers to a request it cannot authenticate (possiveis_erros): a signature it cannot
+verify or an endpoint not enabled (401), a missing API-CLIENT-KEY (400), an unknown one (404)."""
 
 
-class TokenStore(Protocol):
-    """Where the environment's one token lives, shared by every worker process (store.tokens)."""
+class Signer:
+    """The published request signature, made for each attempt (a retry is signed again, never reused)."""
 
-    async def load(self) -> IssuedToken | None: ...
-
-    async def renew(
-        self, issue: Callable[[IssuedToken | None], Awaitable[IssuedToken]], *, stale: str | None
-    ) -> IssuedToken:
-        """Single flight: under an exclusive lock, return the stored token if it is usable and not
-        ``stale``; else ``issue`` a new one (given the one held, so it can be revoked) and store it."""
-        ...
-
-
-class MemoryTokenStore:
-    """One process's token (tests, tools): the lock is an asyncio one."""
-
-    def __init__(self) -> None:
-        self._token: IssuedToken | None = None
-        self._lock = asyncio.Lock()
-
-    async def load(self) -> IssuedToken | None:
-        return self._token
-
-    async def renew(
-        self, issue: Callable[[IssuedToken | None], Awaitable[IssuedToken]], *, stale: str | None
-    ) -> IssuedToken:
-        async with self._lock:
-            if self._token is not None and self._token.usable(now=datetime.now(UTC), stale=stale):
-                return self._token
-            self._token = await issue(self._token)
-            return self._token
-
-
-class _Token:
-    """The environment's bearer token (seed 000): one at a time, shared through the store, used
-    until it expires, renewed once (single flight) when it has or when the provider refuses it."""
-
-    def __init__(self, credentials: Credentials, store: TokenStore) -> None:
+    def __init__(self, credentials: Credentials) -> None:
+        if not credentials.api_client_key or not credentials.private_key.get_secret_value():
+            raise ValueError("the provider's API client key and the lender's signing key are required")
         self._credentials = credentials
-        self._store = store
 
-    async def get(self, http: httpx.AsyncClient, *, stale: str | None = None) -> str:
-        token = await self._store.load()
-        if token is not None and token.usable(now=datetime.now(UTC), stale=stale):
-            return token.value
-        renewed = await self._store.renew(lambda held: self._issue(http, held), stale=stale)
-        return renewed.value
+    def headers(self, method: str, uri: str, body: bytes) -> dict[str, str]:
+        return webhook_v2.signed_headers(
+            body or EMPTY_BODY,
+            method=method,
+            uri=uri,
+            private_key=webhook_v2.pem(self._credentials.private_key.get_secret_value()),
+            api_client_key=self._credentials.api_client_key,
+        )
 
-    async def _issue(self, http: httpx.AsyncClient, held: IssuedToken | None) -> IssuedToken:
-        response = await self._post(http, Paths.TOKEN)
-        if response.status_code in SECOND_TOKEN_REFUSED:
-            # A token exists that this environment's store does not hold (lost, or issued elsewhere):
-            # revoke it, then ask again (seed 000).
-            log.warning("provider refused a second token: revoking the current one")
-            revoked = await self._post(http, Paths.REVOKE)
-            if revoked.status_code >= 300:
-                raise ProviderAuthError("provider refused to revoke its token", status=revoked.status_code)
-            response = await self._post(http, Paths.TOKEN)
-        if response.status_code in (400, 401, 403):
-            raise ProviderAuthError("provider refused our credentials", status=response.status_code, path=Paths.TOKEN)
-        if response.status_code >= 300:
-            raise ProviderUnavailable(f"token endpoint answered {response.status_code}", status=response.status_code)
-        body = response.json()
-        lifetime = timedelta(seconds=float(body.get("expires_in", 3600)))
-        return IssuedToken(value=str(body["access_token"]), expires_at=datetime.now(UTC) + lifetime)
 
-    async def _post(self, http: httpx.AsyncClient, path: str) -> httpx.Response:
-        form = {
-            "client_id": self._credentials.client_id,
-            "client_secret": self._credentials.client_secret.get_secret_value(),
-        }
-        if path == Paths.TOKEN:
-            form["grant_type"] = "client_credentials"
+class SignedAnswerUnverified(ValueError):
+    pass
+
+
+def read_answer(content: bytes, provider_public_key: str | None) -> Any:
+    """An answer's JSON; an answer the provider signed (``{"encoded_body": <JWT>}``, the key exchange page:
+    requests and responses are signed) verified with its public key and read as its claims."""
+    body = decode(content)
+    if isinstance(body, dict) and set(body) == {"encoded_body"} and isinstance(body["encoded_body"], str):
+        if not provider_public_key:
+            raise SignedAnswerUnverified("a signed answer, and no PROVIDER_PUBLIC_KEY to verify it")
         try:
-            return await http.post(path, data=form)
-        except httpx.TimeoutException:
-            raise ProviderUnavailable(f"timeout on {path}", path=path) from None
-        except httpx.TransportError as error:
-            raise ProviderUnavailable(f"cannot reach provider on {path}: {type(error).__name__}", path=path) from None
+            return jwt.decode(body["encoded_body"], webhook_v2.pem(provider_public_key), algorithms=["ES512"])
+        except jwt.PyJWTError as error:
+            raise SignedAnswerUnverified(f"a signed answer that does not verify: {type(error).__name__}") from None
+    return body
 
 
-def _error_fields(response: httpx.Response) -> tuple[str | None, str | None]:
+def _error_fields(response: httpx.Response, provider_public_key: str | None) -> tuple[str | None, str | None]:
     try:
-        body = decode(response.content)
+        body = read_answer(response.content, provider_public_key)
     except ValueError:
         return None, response.text[:300] or None
     if isinstance(body, dict):
@@ -291,7 +249,7 @@ def _error_fields(response: httpx.Response) -> tuple[str | None, str | None]:
     return None, None
 
 
-def classify(response: httpx.Response, path: str) -> ProviderError | None:
+def classify(response: httpx.Response, path: str, provider_public_key: str | None = None) -> ProviderError | None:
     """The error an answer means, or None for a success."""
     status = response.status_code
     if status < 300:
@@ -306,7 +264,15 @@ def classify(response: httpx.Response, path: str) -> ProviderError | None:
             retry_after=SUSPENDED_BACKOFF_SECONDS,
             path=path,
         )
-    code, description = _error_fields(response)
+    code, description = _error_fields(response, provider_public_key)
+    if code in AUTH_REFUSALS:
+        return ProviderAuthError(
+            f"provider could not authenticate the request ({status} {code}) on {path}",
+            status=status,
+            code=code,
+            description=description,
+            path=path,
+        )
     if status == 429 or status >= 500:
         retry_after = response.headers.get("retry-after")
         return ProviderUnavailable(
@@ -329,7 +295,7 @@ def classify(response: httpx.Response, path: str) -> ProviderError | None:
 
 
 class ProviderClient:
-    """One instance per process (it pools connections and shares the token)."""
+    """One instance per process (it pools connections)."""
 
     def __init__(
         self,
@@ -338,11 +304,11 @@ class ProviderClient:
         *,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
-        tokens: TokenStore | None = None,
         observe: CallObserver | None = None,
     ) -> None:
         self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
-        self._token = _Token(credentials, tokens or MemoryTokenStore())
+        self._signer = Signer(credentials)
+        self._provider_key = credentials.provider_public_key
         self._observe = observe
 
     async def aclose(self) -> None:
@@ -375,51 +341,43 @@ class ProviderClient:
             # The provider does not document an idempotency header; the sandbox honours it and it is
             # harmless elsewhere. Issuance is protected by requester_identifier_key regardless.
             headers["Idempotency-Key"] = idempotency_key
-        token = await self._token.get(self._http)
-        for attempt in (1, 2):
-            headers["Authorization"] = f"Bearer {token}"
-            started = time.perf_counter()
-            try:
-                response = await self._http.request(
-                    method, path, content=content, files=files, headers=headers, params=params
-                )
-            except httpx.TimeoutException as error:
-                raise ProviderUnavailable(f"timeout on {method} {path}: {type(error).__name__}", path=path) from None
-            except httpx.TransportError as error:
-                raise ProviderUnavailable(
-                    f"cannot reach provider on {path}: {type(error).__name__}", path=path
-                ) from None
-            log.info(
-                "provider %s %s -> %s in %.0f ms",
-                method,
-                path,
-                response.status_code,
-                (time.perf_counter() - started) * 1000,
-            )
-            if response.status_code == 401 and attempt == 1:
-                # Expired or revoked early: one fresh token, one more try.
-                token = await self._token.get(self._http, stale=token)
-                continue
-            refused = classify(response, path)
-            if self._observe is not None:
-                self._observe(
-                    ProviderCall(
-                        method=method,
-                        endpoint=endpoint_of(path),
-                        status=response.status_code,
-                        code=refused.code if refused is not None else None,
-                        seconds=time.perf_counter() - started,
-                    )
-                )
-            if refused is not None:
-                raise refused
-            return response
-        raise AssertionError("unreachable")
-
-    @staticmethod
-    def _parse(response: httpx.Response, model: type[M], path: str) -> M:
+        request = self._http.build_request(method, path, content=content, files=files, headers=headers, params=params)
+        # Signed over the exact bytes that go out (a multipart upload included) and the path with its
+        # query as sent; a retry of the activity signs again, with a fresh timestamp.
+        signed = request.read()
+        request.headers.update(self._signer.headers(method, request.url.raw_path.decode(), signed))
+        started = time.perf_counter()
         try:
-            return model.model_validate(decode(response.content))
+            response = await self._http.send(request)
+        except httpx.TimeoutException as error:
+            raise ProviderUnavailable(f"timeout on {method} {path}: {type(error).__name__}", path=path) from None
+        except httpx.TransportError as error:
+            raise ProviderUnavailable(f"cannot reach provider on {path}: {type(error).__name__}", path=path) from None
+        log.info(
+            "provider %s %s -> %s in %.0f ms",
+            method,
+            path,
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+        )
+        refused = classify(response, path, self._provider_key)
+        if self._observe is not None:
+            self._observe(
+                ProviderCall(
+                    method=method,
+                    endpoint=endpoint_of(path),
+                    status=response.status_code,
+                    code=refused.code if refused is not None else None,
+                    seconds=time.perf_counter() - started,
+                )
+            )
+        if refused is not None:
+            raise refused
+        return response
+
+    def _parse(self, response: httpx.Response, model: type[M], path: str) -> M:
+        try:
+            return model.model_validate(read_answer(response.content, self._provider_key))
         except (ValueError, ValidationError) as error:
             # A 2xx we cannot read is the provider's bug or a contract change; retrying may hit a
             # fixed deployment, and the activity's retry policy bounds it.

@@ -42,6 +42,9 @@ class WebhookType(StrEnum):
     MARGIN_EXCEEDED_FOR_NEW_BENEFICIARY = "social_security_margin_exceeded_for_new_beneficiary"
     MARGIN_EXCEEDED_FOR_MINIMUM_WAGE_INCREASE = "social_security_margin_exceeded_for_minimum_wage_increase"
     SUCCESS_BALANCE_REQUEST_NOT_FOUND = "social_security_success_balance_request_not_found"
+    # Anuência (docs.qitech.com.br/documentation/guides/INSS/pending_confirmation): since 2026-05-19 a
+    # new credit's or refinancing's reservation waits for the beneficiary's confirmation in Meu INSS.
+    RESERVATION_STATUS_CHANGE = "laas.social_security.reservation.status_change"
     # Port+Refin reference (seed 002).
     PORTABILITY_PROPOSAL_COLLATERAL = "credit_transfer.proposal.collateral"
     PORTABILITY_ORIGIN_CONTRACT = "social_security_portability_origin_contract_request"
@@ -80,6 +83,17 @@ class CancelReason(StrEnum):
     # the final webhook's enumerator is not printed; the sandbox sends the averbação enumerator.
     INVALID_DISBURSEMENT_ACCOUNT = "invalid_disbursement_account"
     OPERATION_NOT_ALLOWED_IR = "operation_not_allowed_IR"
+    # Anuência (the pending_confirmation page): refused in Meu INSS, or not confirmed within 5 days.
+    CONFIRMATION_DENIED = "social_security_confirmation_denied_by_beneficiary"
+    CONFIRMATION_EXPIRED = "social_security_confirmation_expired"
+
+
+class ReservationStatus(StrEnum):
+    """``status`` of ``laas.social_security.reservation.status_change`` (the pending_confirmation page
+    prints only this one; the outcomes arrive as other webhooks: the collateral constituted, or the debt
+    canceled with one of the two ``CONFIRMATION_*`` cancel reasons)."""
+
+    PENDING_CONFIRMATION = "pending_confirmation"
 
 
 class PendingRequesterAction(StrEnum):

@@ -16,6 +16,7 @@ from activities.qitech.enumerators import (
     CancelReason,
     ConsultationStatus,
     DebtStatus,
+    ReservationStatus,
 )
 from activities.qitech.models.consultation import BalanceData, ConsultationFailure
 from activities.qitech.models.portability import (
@@ -34,12 +35,14 @@ from activities.qitech.models.webhooks import (
     PendingRequesterActionWebhook,
     ProviderWebhook,
     ReceivedWebhook,
+    ReservationStatusWebhook,
 )
 from activities.tolerant import unknown_values
 from workflows.loan.news import (
     BalanceReceived,
     BenefitsListed,
     CancelCause,
+    ConfirmationPending,
     ConsentMoved,
     ConsultationFailed,
     ConsultationPending,
@@ -59,6 +62,12 @@ from workflows.loan.news import (
 SIGNATURE_ACCEPTED = frozenset({DebtStatus.SIGNATURE_RECEIVED, DebtStatus.SIGNATURE_FINISHED, DebtStatus.SIGNED})
 """``signature_received`` (seed 001) and ``signature_finished`` (the published state machine) both mean
 the provider has the signature."""
+CANCEL_CAUSES = {
+    CancelReason.MANUAL.value: CancelCause.BY_HAND,
+    # Anuência (the pending_confirmation page): which field carries it is not shown; both are read.
+    CancelReason.CONFIRMATION_DENIED.value: CancelCause.CONFIRMATION_DENIED,
+    CancelReason.CONFIRMATION_EXPIRED.value: CancelCause.CONFIRMATION_EXPIRED,
+}
 PAYMENT_REFUSALS = frozenset({CancelReason.TED_REFUSAL.value, CancelReason.PIX_REFUSAL.value})
 
 
@@ -103,6 +112,11 @@ def _fact(webhook: ProviderWebhook) -> Fact:
         return DataprevAnswered(
             constituted=data.collateral_constituted, successes=data.success_enumerators, errors=data.error_enumerators
         )
+    if isinstance(webhook, ReservationStatusWebhook):
+        if webhook.status != ReservationStatus.PENDING_CONFIRMATION:
+            return NothingToAct()  # a status the page does not print: recorded, noted as unknown
+        deadline = webhook.data.confirmation_deadline
+        return ConfirmationPending(deadline=deadline if isinstance(deadline, datetime) else None)
     if isinstance(webhook, PendingRequesterActionWebhook):
         return LenderActionNeeded(
             action=str(webhook.data.enumerator), reservation_amount=webhook.data.reservation_amount
@@ -119,7 +133,7 @@ def _debt(webhook: DebtWebhook) -> DebtMoved:
     if status == DebtStatus.CANCELED and reason in PAYMENT_REFUSALS:
         return DebtMoved(phase=DebtPhase.PAYMENT_REFUSED, reason=reason, refusal=webhook.data.refusal_reason)
     if status == DebtStatus.CANCELED:
-        cause = CancelCause.BY_HAND if reason == CancelReason.MANUAL.value else CancelCause.OTHER
+        cause = CANCEL_CAUSES.get(reason or "", CancelCause.OTHER)
         return DebtMoved(phase=DebtPhase.CANCELED, reason=reason, cause=cause)
     if status == DebtStatus.CANCELED_PERMANENTLY:
         return DebtMoved(phase=DebtPhase.CANCELED_PERMANENTLY, reason=reason)

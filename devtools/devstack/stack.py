@@ -63,8 +63,6 @@ class StackConfig:
     gateway_port: int = 8090
     workers: int = 1
     task_queue: str = "consignado-loans"
-    client_id: str = "lender-dev"
-    client_secret: str = "dev-client-secret-change-me"  # noqa: S105 - the sandbox's development credential
     persist: bool = True  # keep Temporal's state in data_dir/temporal.db across restarts
     codec_port: int = 8092
     worker_metrics_port: int | None = 9464  # Prometheus endpoint of the first worker's SDK metrics
@@ -144,6 +142,17 @@ class StackConfig:
     def ui_codec_endpoint(self) -> str:
         # The dev server's UI sends no Authorization header: the token rides in the path.
         return f"{self.codec_url}/t/{self.codec_token}"
+
+    def provider_env(self) -> dict[str, str]:
+        """How a worker reaches the sandbox provider: requests signed as published, with our key (the one
+        the gateway signs acknowledgements with, registered with the provider) and the provider's
+        public key for what it signs."""
+        return {
+            "PROVIDER_BASE_URL": self.sandbox_url,
+            "PROVIDER_API_CLIENT_KEY": self.api_client_key,
+            "PROVIDER_SIGNING_KEY": self.lender_signing_key,
+            "PROVIDER_PUBLIC_KEY": one_line(webhook_v2.public_key_of(webhook_v2.pem(self.provider_signing_key))),
+        }
 
     def codec_settings(self) -> CodecSettings:
         return CodecSettings(keys=SecretStr(self.codec_keys))
@@ -361,8 +370,6 @@ class LocalStack:
             "SANDBOX_WEBHOOK_SIGNING_KEY": config.provider_signing_key,
             "SANDBOX_API_CLIENT_KEY": config.api_client_key,
             "SANDBOX_LENDER_PUBLIC_KEY": one_line(webhook_v2.public_key_of(webhook_v2.pem(config.lender_signing_key))),
-            "SANDBOX_CLIENT_ID": config.client_id,
-            "SANDBOX_CLIENT_SECRET": config.client_secret,
             **config.sandbox_env,
         }
         if config.persist:
@@ -422,9 +429,7 @@ class LocalStack:
         config = self.config
         env = {
             **extra_env,
-            "PROVIDER_BASE_URL": config.sandbox_url,
-            "PROVIDER_CLIENT_ID": config.client_id,
-            "PROVIDER_CLIENT_SECRET": config.client_secret,
+            **config.provider_env(),
             "PROVIDER_B_BASE_URL": config.sandbox_b_url,
             "PROVIDER_B_USERNAME": config.provider_b_username,
             "PROVIDER_B_PASSWORD": config.provider_b_password,

@@ -7,10 +7,10 @@ import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
 import simplejson
-from fastapi import FastAPI, Form, Request, UploadFile
+from fastapi import FastAPI, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
@@ -26,6 +26,7 @@ from activities.qitech.models.debt import (
     SignatureEvidence,
 )
 from activities.wire import decode, encode
+from devtools.sandbox.authentication import RequestAuthentication
 from devtools.sandbox.clock import CLOCK
 from devtools.sandbox.delivery import DeliveryPolicy, Signing, WebhookDispatcher
 from devtools.sandbox.persistence import MarkChanged, SandboxState
@@ -93,6 +94,8 @@ def create_app(settings: SandboxSettings | None = None, product: ProductConfig |
         ),
     )
     sandbox = SandboxProvider(settings, dispatcher, product or INSS_DEFAULT_PRODUCT)
+    if settings.lender_public_key:
+        sandbox.authentication = RequestAuthentication(settings.api_client_key, settings.lender_public_key)
     portability = PortabilitySandbox(sandbox)  # Port+Refin (seed 002)
     # Only with SANDBOX_STATE_PATH: the state outlives the process (sandbox.persistence).
     state = SandboxState(settings.state_path, sandbox, portability, dispatcher) if settings.state_path else None
@@ -158,7 +161,7 @@ def create_app(settings: SandboxSettings | None = None, product: ProductConfig |
 
     async def guarded(request: Request, cpf: str | None, handler: Callable[[Faults], Awaitable[Response]]) -> Response:
         """Authentication, then the faults of this call's scope, then the call itself."""
-        sandbox.check_token(request.headers.get("authorization"))
+        await sandbox.authenticate(request)
         header = header_faults(request)
         faults = sandbox.faults_for(cpf, header)
         if faults.latency_ms:
@@ -182,19 +185,6 @@ def create_app(settings: SandboxSettings | None = None, product: ProductConfig |
         return request.headers.get("idempotency-key")
 
     # ------------------------------------------------------------ provider endpoints
-
-    @app.post("/oauth/token")
-    async def token(
-        grant_type: Annotated[str, Form()], client_id: Annotated[str, Form()], client_secret: Annotated[str, Form()]
-    ) -> Response:
-        if grant_type != "client_credentials":
-            raise ProviderRefusal(400, "QIT000003", "grant_type must be client_credentials")
-        return _json(sandbox.issue_token(client_id, client_secret))
-
-    @app.post("/oauth/revoke")
-    async def revoke_token(client_id: Annotated[str, Form()], client_secret: Annotated[str, Form()]) -> Response:
-        sandbox.revoke_token(client_id, client_secret)
-        return _json({"status": "revoked"})
 
     @app.post("/upload")
     async def upload(request: Request, file: UploadFile) -> Response:
@@ -475,14 +465,5 @@ def create_app(settings: SandboxSettings | None = None, product: ProductConfig |
         debt = sandbox.debt(debt_key)
         expired = await sandbox.expire_windows(at=debt.window_end)
         return {"expired": expired}
-
-    @app.post("/_sandbox/tokens/revoke")
-    async def revoke() -> dict[str, str]:
-        sandbox.revoke_token()
-        return {"status": "revoked"}
-
-    @app.get("/_sandbox/tokens")
-    async def token_counts() -> dict[str, int]:
-        return dict(sandbox.token_counts)
 
     return app

@@ -26,7 +26,7 @@ from devtools.sandbox.snapshot import StateFile
 
 log = logging.getLogger(__name__)
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 """Bumped whenever the snapshot's shape changes (sandbox.snapshot.StateFile)."""
 SAVE_INTERVAL_SECONDS = 0.2
 SNAPSHOT_SHARE = 0.2

@@ -919,8 +919,8 @@ def portability_routes(sandbox: PortabilitySandbox) -> APIRouter:
             raise ProviderRefusal(400, "LEG000040", "body is not valid JSON") from None
 
     async def guarded(request: Request, cpf: str | None, handler: Callable[[], Awaitable[Response]]) -> Response:
-        """As every sandbox endpoint: the token, then this CPF's (or the header's) faults, then the call."""
-        provider.check_token(request.headers.get("authorization"))
+        """As every sandbox endpoint: its authentication, then this CPF's (or the header's) faults, then the call."""
+        await provider.authenticate(request)
         header: Faults | None = None
         if raw := request.headers.get(FAULTS_HEADER):
             try:

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import io
 import logging
-import secrets
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, TypeVarTuple
+from typing import TYPE_CHECKING, Any, TypeVarTuple
 
+from fastapi import Request
 from opentelemetry import propagate
 from PIL import Image, UnidentifiedImageError
 
@@ -37,7 +37,7 @@ from activities.qitech.models.debt import (
 )
 from activities.qitech.models.simulation import DebtSimulationBatchRequest, DebtSimulationRequest
 from activities.qitech.render import issuance_option, quote_request_from, simulation_response
-from devtools.sandbox.clock import now
+from devtools.sandbox.clock import CLOCK, now
 from devtools.sandbox.delivery import WebhookDispatcher
 from devtools.sandbox.scenarios import (
     PENDING_PREFIX,
@@ -62,7 +62,16 @@ from domain.pricing.engine import PricingError, quote
 from domain.pricing.product import ProductConfig
 from domain.regulation import DDB_BLOCK_DAYS
 
+if TYPE_CHECKING:
+    from devtools.sandbox.authentication import RequestAuthentication
+
 log = logging.getLogger(__name__)
+
+CONFIRMATION_DAYS = 5  # anuência: calendar days to confirm in Meu INSS (the pending_confirmation page)
+CONFIRMATION_CANCEL_REASONS = {
+    "denied": "social_security_confirmation_denied_by_beneficiary",
+    "expired": "social_security_confirmation_expired",
+}
 
 Ts = TypeVarTuple("Ts")
 
@@ -152,6 +161,7 @@ class Debt:
     minimum_wage_increase: bool = False
     refinanced: tuple[str, ...] = ()
     freed_installments: Decimal = Decimal(0)
+    confirmation_deadline: datetime | None = None  # anuência: the beneficiary confirms in Meu INSS by then
 
     @property
     def final(self) -> bool:
@@ -161,8 +171,7 @@ class Debt:
 
 
 class SandboxProvider(Snapshotted):
-    # Its state for sandbox.persistence (never the timers' tasks or the dispatcher). The lender's
-    # token stays valid across a restart, as it would at the real provider.
+    # Its state for sandbox.persistence (never the timers' tasks or the dispatcher).
     SNAPSHOT_FIELDS = (
         "scenarios",
         "global_faults",
@@ -175,9 +184,6 @@ class SandboxProvider(Snapshotted):
         "_settled_operations",
         "_idempotent",
         "_next_contract",
-        "token",
-        "token_expires",
-        "token_counts",
     )
 
     def __init__(self, settings: SandboxSettings, dispatcher: WebhookDispatcher, product: ProductConfig) -> None:
@@ -197,9 +203,7 @@ class SandboxProvider(Snapshotted):
         self._next_contract = 644_700
         self.timers = Timers()
         self.timers.register("debt", self)
-        self.token: str | None = None
-        self.token_expires: datetime | None = None
-        self.token_counts = {"issued": 0, "refused": 0, "revoked": 0}
+        self.authentication: RequestAuthentication | None = None  # set by the app from its settings
 
     # ------------------------------------------------------------ scenarios and faults
 
@@ -257,46 +261,15 @@ class SandboxProvider(Snapshotted):
     async def aclose(self) -> None:
         self.timers.cancel()
 
-    # ------------------------------------------------------------ tokens
+    # ------------------------------------------------------------ authentication
 
-    def _check_credentials(self, client_id: str, client_secret: str) -> None:
-        valid_id = secrets.compare_digest(client_id, self.settings.client_id)
-        valid_secret = secrets.compare_digest(client_secret, self.settings.client_secret.get_secret_value())
-        if not (valid_id and valid_secret):
-            raise ProviderRefusal(401, "QIT000001", "invalid client credentials", "Unauthorized")
-
-    def issue_token(self, client_id: str, client_secret: str) -> dict[str, Any]:
-        self._check_credentials(client_id, client_secret)
-        current = now()
-        valid = self.token is not None and self.token_expires is not None and self.token_expires > current
-        if valid and self.settings.one_token_at_a_time:
-            # Seed 000: one token per environment; a new one only after the old one expired or was
-            # revoked. (The status and code of this refusal are not published: assumed.)
-            self.token_counts["refused"] += 1
-            raise ProviderRefusal(409, "QIT000006", "a valid token already exists: revoke it first", "Conflict")
-        if not valid:
-            self.token = secrets.token_urlsafe(32)
-            self.token_expires = current + timedelta(seconds=self.settings.token_ttl_seconds)
-            self.token_counts["issued"] += 1
-        assert self.token_expires is not None
-        return {
-            "access_token": self.token,
-            "token_type": "Bearer",
-            "expires_in": int((self.token_expires - current).total_seconds()),
-        }
-
-    def check_token(self, authorization: str | None) -> None:
-        expected = f"Bearer {self.token}" if self.token else None
-        expired = self.token_expires is None or self.token_expires <= now()
-        if expected is None or expired or not secrets.compare_digest(authorization or "", expected):
-            raise ProviderRefusal(401, "QIT000002", "missing, expired or revoked token", "Unauthorized")
-
-    def revoke_token(self, client_id: str | None = None, client_secret: str | None = None) -> None:
-        if client_id is not None or client_secret is not None:
-            self._check_credentials(client_id or "", client_secret or "")
-        self.token = None
-        self.token_expires = None
-        self.token_counts["revoked"] += 1
+    async def authenticate(self, request: Request) -> None:
+        """Every call is checked as the provider publishes it (devtools.sandbox.authentication)."""
+        if self.authentication is None:
+            raise ProviderRefusal(401, "GDF000014", "the sandbox has no lender key to check with", "QI Unauthenticated")
+        raw_path, query = request.scope.get("raw_path") or request.url.path.encode(), request.scope["query_string"]
+        uri = raw_path.decode() + (f"?{query.decode()}" if query else "")
+        self.authentication.check(request.method, uri, await request.body(), request.headers, CLOCK.wall())
 
     # ------------------------------------------------------------ idempotency
 
@@ -732,6 +705,12 @@ class SandboxProvider(Snapshotted):
         faults = self.faults_for(debt.cpf)
         attempt_at = self._attempt_time(debt)
         debt.last_response_at = attempt_at
+        if step == SUCCESS and self.scenario(debt.cpf).anuencia is not None and not debt.confirmation_deadline:
+            # Dataprev took the reservation; the beneficiary has 5 calendar days to confirm it in Meu INSS.
+            debt.collateral_status = "pending_confirmation"
+            debt.confirmation_deadline = end_of_day((attempt_at + timedelta(days=CONFIRMATION_DAYS)).date())
+            await self._confirmation_notice(debt, self.scenario(debt.cpf).anuencia_notices)
+            return
         if step == SUCCESS:
             debt.collateral_constituted = True
             debt.collateral_status = "reserved"
@@ -796,6 +775,48 @@ class SandboxProvider(Snapshotted):
         else:
             # Teimosinha (and the unmapped mock_error): try again until the window closes.
             self.debt_later(debt, self.settings.teimosinha_interval_seconds, self._attempt_averbacao)
+
+    async def _confirmation_notice(self, debt: Debt, remaining: int) -> None:
+        """The pending_confirmation webhook, sent again while the provider keeps asking Dataprev; then the
+        beneficiary's answer (the scenario's)."""
+        if debt.final or debt.collateral_constituted:
+            return
+        deadline = debt.confirmation_deadline
+        assert deadline is not None
+        body = {
+            "key": debt.key,
+            "webhook_type": "laas.social_security.reservation.status_change",
+            "status": "pending_confirmation",
+            "event_datetime": naive_local(now()),
+            "data": {"confirmation_deadline": naive_local(deadline)},
+        }
+        await self._send(debt.key, body, self.faults_for(debt.cpf))
+        if remaining > 1:
+            self.debt_later(debt, self.settings.processing_delay_seconds, self._confirmation_notice, remaining - 1)
+        else:
+            self.debt_later(debt, self.settings.processing_delay_seconds, self._confirmation_answer)
+
+    async def _confirmation_answer(self, debt: Debt) -> None:
+        answer = self.scenario(debt.cpf).anuencia
+        if debt.final or debt.collateral_constituted:
+            return
+        if answer == "confirmed":
+            debt.collateral_constituted, debt.collateral_status = True, "reserved"
+            debt.last_response = {
+                "success": [{"enumerator": "successfully_included", "reservation_method": "new_credit"}]
+            }
+            body = {
+                "key": debt.key,
+                "data": {"collateral_type": "social_security", "collateral_constituted": True},
+                "event_time": naive_local(now()),
+                "webhook_type": "credit_operation.collateral",
+            }
+            await self._send(debt.key, body, self.faults_for(debt.cpf))
+            self.debt_later(debt, self.settings.processing_delay_seconds, self._disburse)
+            return
+        # Refused, or the deadline passed: the provider de-averba and cancels the debt.
+        reason = CONFIRMATION_CANCEL_REASONS["denied" if answer == "denied" else "expired"]
+        await self._finish(debt, "canceled", {"cancel_reason": reason, "cancel_reason_enumerator": reason})
 
     async def _cancel_after_error(self, debt: Debt, enumerator: str) -> None:
         if not debt.awaiting_correction:

@@ -130,6 +130,13 @@ class Scenario(BaseModel):
     cancel_grace_seconds: float | None = None  # this CPF's grace for a correction (default: the setting)
     # Plays the 90 days passing for this benefit: its concession block lifts after N averbação attempts.
     block_lifts_after_attempts: int | None = None
+    # Anuência (docs.qitech.com.br/documentation/guides/INSS/pending_confirmation): after a successful
+    # averbação the reservation waits for the beneficiary in Meu INSS; the provider says so (and again,
+    # as it keeps asking Dataprev) until the beneficiary confirms, refuses, or the 5 days run out. Since
+    # 2026-05-19 this is every new credit's and refinancing's path; the sandbox plays it for the CPFs
+    # whose scenario asks, so the earlier scenarios keep their shape (ours, README).
+    anuencia: Literal["confirmed", "denied", "expired"] | None = None
+    anuencia_notices: Annotated[int, Field(ge=1, le=10)] = 2
 
 
 PENDING_PREFIX = "pending:"

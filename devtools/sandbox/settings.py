@@ -24,6 +24,8 @@ class SandboxSettings(BaseSettings):
     # the lender's public key checks the acknowledgement) or "hmac" (a shared secret).
     webhook_signature_scheme: str = "webhook-v2"
     webhook_signing_key: SecretStr = SecretStr("")
+    # The integration it authenticates: the lender's API client key and its registered public key, which
+    # checks every request's signature (and the webhooks' signed acknowledgements).
     api_client_key: str = ""
     lender_public_key: str = ""
     webhook_secret: SecretStr = SecretStr("")
@@ -31,11 +33,6 @@ class SandboxSettings(BaseSettings):
     webhook_retries: int = 3
     webhook_retry_seconds: float = 300.0
     webhook_timeout_seconds: float = 5.0
-    client_id: str = "lender-dev"
-    client_secret: SecretStr = SecretStr("dev-client-secret-change-me")  # refused outside development
-    token_ttl_seconds: int = 3600
-    # Seed 000: one token per environment at a time; asking for another while it is valid is refused.
-    one_token_at_a_time: bool = True
     # How long the "provider" takes before each asynchronous answer (consultation, averbação, ...).
     processing_delay_seconds: float = 0.2
     # After an averbação error with action "cancel", how long before the final canceled webhook
@@ -62,5 +59,5 @@ class SandboxSettings(BaseSettings):
             if self.webhook_signature_scheme == "hmac"
             else {"SANDBOX_WEBHOOK_SIGNING_KEY": self.webhook_signing_key}
         )
-        require_production_secrets({"SANDBOX_CLIENT_SECRET": self.client_secret, **signing})
+        require_production_secrets({"SANDBOX_API_CLIENT_KEY": self.api_client_key, **signing})
         return self

@@ -23,7 +23,6 @@ ENV_VARIABLE = "CONSIGNADO_ENV"
 
 DEVELOPMENT_VALUES: frozenset[str] = frozenset(
     {
-        "dev-client-secret-change-me",  # PROVIDER_CLIENT_SECRET / SANDBOX_CLIENT_SECRET defaults
         "dev-password-b-change-me",  # PROVIDER_B_PASSWORD / SANDBOX_B_PASSWORD defaults
         "test-client-secret",  # tests/conftest.py: the sandbox's client secret in the tests
         "test-password-b",  # tests/devtools/sandbox_b/conftest.py: the second sandbox's password in the tests

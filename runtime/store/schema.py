@@ -7,17 +7,6 @@ from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, LargeBinary
 
 metadata = MetaData()
 
-provider_tokens = Table(
-    "provider_tokens",
-    metadata,
-    # One row per provider environment: the one token every worker process uses (seed 000: one token
-    # per environment at a time, used until it expires).
-    Column("environment", String(200), primary_key=True),
-    Column("token", String(4000), nullable=True),
-    Column("expires_at", DateTime(timezone=True), nullable=True),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-)
-
 # The webhook inbox: every verified webhook, stored (sealed) before the provider gets its answer.
 webhook_events = Table(
     "webhook_events",

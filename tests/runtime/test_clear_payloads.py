@@ -54,9 +54,7 @@ PRODUCTION = {ENV_VARIABLE: "production"}
 def _worker_env(config: StackConfig) -> dict[str, str]:
     return {
         **PRODUCTION,
-        "PROVIDER_BASE_URL": config.sandbox_url,
-        "PROVIDER_CLIENT_ID": config.client_id,
-        "PROVIDER_CLIENT_SECRET": config.client_secret,
+        **config.provider_env(),
         "PROVIDER_B_BASE_URL": config.sandbox_b_url,
         "PROVIDER_B_USERNAME": config.provider_b_username,
         "PROVIDER_B_PASSWORD": config.provider_b_password,
@@ -71,7 +69,6 @@ def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]
         workers=0,
         sandbox_env=FAST_SANDBOX,
         # Not the sandboxes' published defaults: a production worker would refuse those.
-        client_secret="a-client-secret-for-this-run",
         provider_b_password="a-password-for-this-run",
     )
     stack = LocalStack(config)

@@ -40,7 +40,7 @@ from runtime.settings import (
     is_development_value,
 )
 from runtime.store.db import DatabaseSettings
-from tests.conftest import API_CLIENT_KEY, CLIENT_SECRET, TEST_CODEC_KEYS
+from tests.conftest import API_CLIENT_KEY, TEST_CODEC_KEYS
 from tests.support.servers import ROOT, free_port, wait_until_ready
 from webhooks.gateway.settings import GatewaySettings, SignatureScheme
 from webhooks.inbox.sealing import new_keypair
@@ -49,6 +49,16 @@ from webhooks.relay.settings import RelaySettings
 REAL_CODEC_KEYS = f"k1:{new_key()}"
 INBOX_PRIVATE, INBOX_PUBLIC = new_keypair("inbox-test")
 SIGNING_KEY = webhook_v2.new_private_key()
+REAL_PROVIDER: dict[str, Any] = {
+    "api_client_key": "issued-by-the-provider",
+    "signing_key": SecretStr(SIGNING_KEY),
+    "public_key": webhook_v2.public_key_of(SIGNING_KEY),
+}
+PROVIDER_ENV = {
+    "PROVIDER_API_CLIENT_KEY": "issued-by-the-provider",
+    "PROVIDER_SIGNING_KEY": one_line(SIGNING_KEY),
+    "PROVIDER_PUBLIC_KEY": one_line(webhook_v2.public_key_of(SIGNING_KEY)),
+}
 REFUSED = "refusing to start in production"
 B_PASSWORD = "dev-password-b-change-me"
 
@@ -80,7 +90,7 @@ def _refusal(build: Callable[[], object]) -> str:
 
 def test_the_published_values_are_the_repositorys_own() -> None:
     # The list names the test fixtures' committed secrets: were they changed, it would go stale.
-    assert CLIENT_SECRET in DEVELOPMENT_VALUES and API_CLIENT_KEY in DEVELOPMENT_VALUES
+    assert API_CLIENT_KEY in DEVELOPMENT_VALUES
     assert is_development_value(TEST_CODEC_KEYS)  # a key list: each key is compared
     assert is_development_value(f"{REAL_CODEC_KEYS},{TEST_CODEC_KEYS}")  # also as an older key
     assert is_development_value("my-secret-CHANGE-ME") and is_development_value("REPLACE_ME")
@@ -91,9 +101,13 @@ def test_the_published_values_are_the_repositorys_own() -> None:
 @pytest.mark.usefixtures("production")
 def test_production_refuses_each_missing_or_development_secret_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
     cases: list[tuple[Callable[[], object], str]] = [
-        (ProviderSettings, "PROVIDER_CLIENT_SECRET holds a development value"),  # its default
-        (lambda: ProviderSettings(client_secret=SecretStr(CLIENT_SECRET)), "PROVIDER_CLIENT_SECRET holds"),
-        (lambda: ProviderSettings(client_secret=SecretStr("")), "PROVIDER_CLIENT_SECRET is not set"),
+        (ProviderSettings, "PROVIDER_SIGNING_KEY is not set"),  # no request can be signed
+        (ProviderSettings, "PROVIDER_API_CLIENT_KEY is not set"),
+        (
+            lambda: ProviderSettings(**{**REAL_PROVIDER, "api_client_key": API_CLIENT_KEY}),
+            "PROVIDER_API_CLIENT_KEY holds",
+        ),
+        (lambda: ProviderSettings(**{**REAL_PROVIDER, "public_key": ""}), "PROVIDER_PUBLIC_KEY is not set"),
         (lambda: ProviderBSettings(base_url="https://b.example"), "PROVIDER_B_PASSWORD is not set"),
         (
             lambda: ProviderBSettings(
@@ -111,7 +125,7 @@ def test_production_refuses_each_missing_or_development_secret_by_name(monkeypat
         (RelaySettings, "RELAY_INBOX_PRIVATE_KEYS is not set"),
         (DatabaseSettings, "DATABASE_URL is not set"),
         (lambda: PiiSettings(hash_key=SecretStr("pii-key-change-me")), "PII_HASH_KEY holds a development value"),
-        (SandboxSettings, "SANDBOX_CLIENT_SECRET holds a development value"),
+        (SandboxSettings, "SANDBOX_API_CLIENT_KEY is not set"),
         (SandboxBSettings, "SANDBOX_B_PASSWORD holds a development value"),
     ]
     for build, expected in cases:
@@ -146,7 +160,7 @@ def test_the_gateway_refuses_what_its_scheme_needs_and_published_values() -> Non
 
 @pytest.mark.usefixtures("production")
 def test_production_accepts_its_own_values() -> None:
-    ProviderSettings(client_secret=SecretStr("a-real-client-secret"))
+    ProviderSettings(**REAL_PROVIDER)
     ProviderBSettings()  # no second provider: no credentials needed
     codec = CodecSettings(keys=SecretStr(REAL_CODEC_KEYS))
     assert codec.encryption_required() and not codec.path_token_allowed()
@@ -158,8 +172,8 @@ def test_production_accepts_its_own_values() -> None:
 
 @pytest.mark.usefixtures("development")
 def test_development_accepts_the_defaults() -> None:
-    assert ProviderSettings().client_secret.get_secret_value() == "dev-client-secret-change-me"
-    assert SandboxSettings().client_secret.get_secret_value() == "dev-client-secret-change-me"
+    assert ProviderSettings().signing_key.get_secret_value() == ""  # the run command gives it one
+    assert SandboxSettings().api_client_key == ""
     assert SandboxBSettings().password.get_secret_value() == "dev-password-b-change-me"
     assert DatabaseSettings().url.startswith("sqlite")
     codec = CodecSettings(keys=SecretStr(TEST_CODEC_KEYS), allow_plaintext=True)
@@ -170,7 +184,7 @@ def test_development_accepts_the_defaults() -> None:
 def test_the_switch_takes_only_its_two_values(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENV_VARIABLE, "dev")  # a typo must not quietly mean production or development
     with pytest.raises(ValueError, match=f"{ENV_VARIABLE} must be 'production' .* or 'development'"):
-        ProviderSettings(client_secret=SecretStr("a-real-client-secret"))
+        ProviderSettings(**REAL_PROVIDER)
 
 
 def test_insecure_configuration_is_a_value_error() -> None:
@@ -214,23 +228,19 @@ def _gateway_keys() -> dict[str, str]:
 
 REFUSALS: dict[str, tuple[str, dict[str, str], str]] = {
     # case: (entry point, its environment, what the refusal must say)
-    "worker-default-client-secret": ("worker", {}, "PROVIDER_CLIENT_SECRET holds a development value"),
-    "worker-test-client-secret": (
+    "worker-no-signing-key": ("worker", {}, "PROVIDER_SIGNING_KEY is not set"),
+    "worker-test-api-client-key": (
         "worker",
-        {"PROVIDER_CLIENT_SECRET": CLIENT_SECRET},
-        "PROVIDER_CLIENT_SECRET holds a development value",
+        {**PROVIDER_ENV, "PROVIDER_API_CLIENT_KEY": API_CLIENT_KEY},
+        "PROVIDER_API_CLIENT_KEY holds a development value",
     ),
-    "worker-no-codec-keys": ("worker", {"PROVIDER_CLIENT_SECRET": "a-real-secret"}, "CODEC_KEYS is not set"),
+    "worker-no-codec-keys": ("worker", PROVIDER_ENV, "CODEC_KEYS is not set"),
     "worker-test-codec-keys": (
         "worker",
-        {"PROVIDER_CLIENT_SECRET": "a-real-secret", "CODEC_KEYS": TEST_CODEC_KEYS},
+        {**PROVIDER_ENV, "CODEC_KEYS": TEST_CODEC_KEYS},
         "CODEC_KEYS holds a development value",
     ),
-    "worker-plaintext": (
-        "worker",
-        {"PROVIDER_CLIENT_SECRET": "a-real-secret", "CODEC_ALLOW_PLAINTEXT": "true"},
-        "CODEC_ALLOW_PLAINTEXT",
-    ),
+    "worker-plaintext": ("worker", {**PROVIDER_ENV, "CODEC_ALLOW_PLAINTEXT": "true"}, "CODEC_ALLOW_PLAINTEXT"),
     "relay-no-inbox-keys": ("relay", {}, "RELAY_INBOX_PRIVATE_KEYS is not set"),
     "relay-placeholder-inbox-keys": (
         "relay",
@@ -257,7 +267,7 @@ REFUSALS: dict[str, tuple[str, dict[str, str], str]] = {
         {"CODEC_KEYS": REAL_CODEC_KEYS, "CODEC_SERVER_TOKEN": "REPLACE_ME"},
         "CODEC_SERVER_TOKEN holds a development value",
     ),
-    "sandbox-default-client-secret": ("sandbox", {}, "SANDBOX_CLIENT_SECRET holds a development value"),
+    "sandbox-no-api-client-key": ("sandbox", {}, "SANDBOX_API_CLIENT_KEY is not set"),
     "sandbox_b-default-password": ("sandbox_b", {}, "SANDBOX_B_PASSWORD holds a development value"),
     "store-migrate-no-database": ("runtime.store.migrate", {}, "DATABASE_URL is not set"),
 }
@@ -321,7 +331,11 @@ def test_in_development_the_same_defaults_start(tmp_path: Path) -> None:
         ),
         # The sandboxes on their published development credentials.
         "sandbox": (
-            {"SANDBOX_PORT": str(sandbox), "SANDBOX_WEBHOOK_SIGNING_KEY": one_line(SIGNING_KEY)},
+            {
+                "SANDBOX_PORT": str(sandbox),
+                "SANDBOX_WEBHOOK_SIGNING_KEY": one_line(SIGNING_KEY),
+                "SANDBOX_API_CLIENT_KEY": API_CLIENT_KEY,
+            },
             f"http://127.0.0.1:{sandbox}/_sandbox/healthz",
         ),
         "sandbox_b": ({"SANDBOX_B_PORT": str(sandbox_b)}, f"http://127.0.0.1:{sandbox_b}/_sandbox/healthz"),

@@ -16,6 +16,7 @@ from workflows.loan.news import (
     BalanceReceived,
     BenefitsListed,
     CancelCause,
+    ConfirmationPending,
     ConsentMoved,
     ConsentStatus,
     ConsultationFailed,
@@ -113,6 +114,8 @@ def apply_news(state: LoanState, news: ProviderNews, *, rules: LoanRules, now: d
         _debt(state, news, fact, now)
     elif isinstance(fact, DataprevAnswered):
         _collateral(state, news, fact, rules)
+    elif isinstance(fact, ConfirmationPending):
+        _confirmation(state, news, fact)
     elif isinstance(fact, LenderActionNeeded):
         _pending(state, news, fact)
     elif isinstance(fact, PORTABILITY_FACTS) and state.portability is not None:
@@ -185,6 +188,10 @@ def _cancel_reason(state: LoanState, fact: DebtMoved, now: datetime) -> str:
     end = state.disbursement_window_end
     if fact.cause == CancelCause.BY_HAND and end is not None and now >= end - timedelta(hours=1):
         return "disbursement_window_expired"
+    if fact.cause == CancelCause.CONFIRMATION_DENIED:
+        return f"{fact.reason}: the beneficiary refused the loan in Meu INSS"
+    if fact.cause == CancelCause.CONFIRMATION_EXPIRED:
+        return f"{fact.reason}: not confirmed in Meu INSS by {_iso(state.confirmation_deadline) or 'its deadline'}"
     return fact.reason or "canceled by the provider"
 
 
@@ -253,6 +260,21 @@ def _reservation_success(state: LoanState, news: ProviderNews, successes: list[s
         else:
             note_unknown(state, f"averbação success {enumerator!r} is in no table")
             record(state, news, "noted: unknown Dataprev success", detail=enumerator)
+
+
+def _confirmation(state: LoanState, news: ProviderNews, fact: ConfirmationPending) -> None:
+    """Anuência: Dataprev took the reservation and waits for the beneficiary in Meu INSS (the provider
+    says so again each time it asks, every few hours, until the answer or the deadline)."""
+    if state.collateral_constituted:
+        record(state, news, "ignored: averbação already done")
+        return
+    state.confirmation_deadline = fact.deadline or state.confirmation_deadline
+    state.confirmation_notices += 1
+    record(state, news, "averbação waits for the beneficiary's confirmation in Meu INSS", detail=_iso(fact.deadline))
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
 
 
 def _pending(state: LoanState, news: ProviderNews, fact: LenderActionNeeded) -> None:

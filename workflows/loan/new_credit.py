@@ -81,6 +81,7 @@ class NewCreditJourney:
             Stage.SIGNATURE_VALIDATION: self._signature_validation,
             Stage.MARGIN_RELEASE: self._margin_release,
             Stage.AVERBACAO: self._averbacao,
+            Stage.AWAITING_BENEFICIARY_CONFIRMATION: self._awaiting_confirmation,
             Stage.AWAITING_COLLATERAL_CORRECTION: self._awaiting_correction,
             Stage.AWAITING_INSTALLMENT_REDUCTION: self._awaiting_reduction,
             Stage.BALANCE_RECHECK: self._balance_recheck,
@@ -211,11 +212,18 @@ class NewCreditJourney:
     async def _averbacao(self) -> None:
         loan, state = self.loan, self.loan.state
         await loan.wait_on_provider(
-            lambda: state.collateral_constituted or state.pending_action is not None or needs_correction(state),
+            lambda: (
+                state.collateral_constituted
+                or state.pending_action is not None
+                or needs_correction(state)
+                or state.confirmation_deadline is not None
+            ),
             collateral=True,
         )
         if state.collateral_constituted:
             loan.enter(Stage.DISBURSEMENT)
+        elif state.confirmation_deadline is not None:
+            loan.enter(Stage.AWAITING_BENEFICIARY_CONFIRMATION)
         elif state.pending_action in MARGIN_EXCEEDED:
             loan.enter(Stage.AWAITING_INSTALLMENT_REDUCTION)
         elif state.pending_action is not None:
@@ -226,6 +234,14 @@ class NewCreditJourney:
                 deadline = min(deadline, state.disbursement_window_end)
             state.correction_deadline = deadline
             loan.enter(Stage.AWAITING_COLLATERAL_CORRECTION)
+
+    async def _awaiting_confirmation(self) -> None:
+        """Anuência: up to 5 calendar days for the beneficiary to confirm in Meu INSS. The provider ends it:
+        the collateral constituted, or the debt canceled (refused, expired) — the loan's ending names
+        which. A silence is answered by asking the provider, as in every wait on it."""
+        state = self.loan.state
+        await self.loan.wait_on_provider(lambda: state.collateral_constituted, collateral=True)
+        self.loan.enter(Stage.DISBURSEMENT)
 
     async def _awaiting_correction(self) -> None:
         state = self.loan.state

@@ -111,6 +111,13 @@ class DebtMoved(BaseModel):
     refusal: str | None = None  # why the borrower's bank refused the payment
 
 
+class ConfirmationPending(BaseModel):
+    """Anuência: the averbação succeeded and waits for the beneficiary to confirm it in Meu INSS."""
+
+    kind: Literal["confirmation_pending"] = "confirmation_pending"
+    deadline: datetime | None = None
+
+
 class DataprevAnswered(BaseModel):
     """The averbação's answer from Dataprev (Dataprev's own enumerators: ``domain.inss``)."""
 
@@ -179,6 +186,7 @@ Fact = Annotated[
     | ConsultationPending
     | DebtMoved
     | DataprevAnswered
+    | ConfirmationPending
     | LenderActionNeeded
     | ProposalMoved
     | ConsentMoved

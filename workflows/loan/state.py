@@ -57,6 +57,7 @@ class Stage(StrEnum):
     SIGNATURE_VALIDATION = "signature_validation"
     MARGIN_RELEASE = "margin_release"
     AVERBACAO = "averbacao"
+    AWAITING_BENEFICIARY_CONFIRMATION = "awaiting_beneficiary_confirmation"  # anuência, in Meu INSS
     AWAITING_COLLATERAL_CORRECTION = "awaiting_collateral_correction"
     AWAITING_INSTALLMENT_REDUCTION = "awaiting_installment_reduction"
     BALANCE_RECHECK = "balance_recheck"
@@ -203,6 +204,9 @@ class LoanState(BaseModel):
     corrected_name: str | None = None
     reservation_status: str | None = None  # Dataprev's success returns besides the inclusion (BF, BR, BS)
     pending_action: str | None = None
+    # Anuência: the reservation waits for the beneficiary's confirmation in Meu INSS until then.
+    confirmation_deadline: datetime | None = None
+    confirmation_notices: int = 0
     pending_reservation_amount: Decimal | None = None
     rechecks: int = 0
 

@@ -29,6 +29,8 @@ MARGIN_RELEASE_AT = SearchAttributeKey.for_datetime("MarginReleaseAt")
 BORROWER_CPF_HASH = SearchAttributeKey.for_keyword("BorrowerCpfHash")
 # A portability's proposal status (the CTC's and the origin bank's answers: pending_response,
 # accepted, rejected, retained, paid, canceled) and, when retained, the origin bank's reason.
+# Anuência: until when the beneficiary may confirm the loan in Meu INSS (set while the loan waits for it).
+BENEFICIARY_CONFIRMATION_DEADLINE = SearchAttributeKey.for_datetime("BeneficiaryConfirmationDeadline")
 PORTABILITY_STATUS = SearchAttributeKey.for_keyword("PortabilityStatus")
 PORTABILITY_RETENTION = SearchAttributeKey.for_keyword("PortabilityRetention")
 
@@ -44,6 +46,7 @@ LOAN_KEYS = (
     BORROWER_CPF_HASH,
     PORTABILITY_STATUS,
     PORTABILITY_RETENTION,
+    BENEFICIARY_CONFIRMATION_DEADLINE,
 )
 
 
@@ -58,6 +61,7 @@ STAGE_WORDS = {
     Stage.SIGNATURE_VALIDATION: "provider validating signature and documents",
     Stage.MARGIN_RELEASE: "waiting for the margin release (DDB + 90 days)",
     Stage.AVERBACAO: "averbação at Dataprev",
+    Stage.AWAITING_BENEFICIARY_CONFIRMATION: "waiting for the beneficiary to confirm the loan in Meu INSS (anuência)",
     Stage.AWAITING_COLLATERAL_CORRECTION: "averbação refused: waiting for an operator's correction",
     Stage.AWAITING_INSTALLMENT_REDUCTION: "margin exceeded: waiting for an operator to reduce the installment",
     Stage.BALANCE_RECHECK: "averbação needs a new balance consultation",
@@ -98,6 +102,8 @@ def describe(state: LoanState) -> str:
         parts.append(
             f"{mode}, last answer {code}{answer.enumerator} at {_when(answer.at)} ({state.averbacao_answers} answers)"
         )
+    if state.stage == Stage.AWAITING_BENEFICIARY_CONFIRMATION:
+        parts.append(f"deadline {_when(state.confirmation_deadline)} ({state.confirmation_notices} notices)")
     if state.stage == Stage.AWAITING_COLLATERAL_CORRECTION and state.correction_deadline:
         parts.append(f"cancels if not corrected by {_when(state.correction_deadline)}")
     if state.stage == Stage.AWAITING_INSTALLMENT_REDUCTION and state.pending_reservation_amount:
@@ -169,6 +175,7 @@ class Publisher:
         MARGIN_RELEASE_AT,
         PORTABILITY_STATUS,
         PORTABILITY_RETENTION,
+        BENEFICIARY_CONFIRMATION_DEADLINE,
     )
 
     def __init__(self) -> None:
@@ -194,6 +201,9 @@ class Publisher:
             MARGIN_RELEASE_AT.name: state.margin_release_at,
             PORTABILITY_STATUS.name: state.portability.proposal_status if state.portability else None,
             PORTABILITY_RETENTION.name: state.portability.retention if state.portability else None,
+            BENEFICIARY_CONFIRMATION_DEADLINE.name: (
+                state.confirmation_deadline if not state.collateral_constituted else None
+            ),
         }
         updates = [
             key.value_set(wanted[key.name]) if wanted[key.name] is not None else key.value_unset()

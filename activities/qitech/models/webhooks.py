@@ -14,6 +14,7 @@ from activities.qitech.enumerators import (
     ConsultationStatus,
     DebtStatus,
     PendingRequesterAction,
+    ReservationStatus,
     WebhookType,
 )
 from activities.qitech.models.consultation import BalanceData, BenefitSummary, ConsultationFailure
@@ -60,6 +61,21 @@ class DebtWebhook(_Webhook):
     data: DebtData = Field(default_factory=DebtData)
 
 
+class ReservationStatusData(InboundModel):
+    # The page's example is cut after the year: read as a date or a datetime, whichever it is.
+    confirmation_deadline: LenientDatetime | None = None
+
+
+class ReservationStatusWebhook(_Webhook):
+    """``laas.social_security.reservation.status_change`` (anuência): the averbação succeeded and the
+    reservation waits for the beneficiary's confirmation in Meu INSS until ``confirmation_deadline``;
+    the provider sends it again each time it asks Dataprev (every 3 h) while it waits."""
+
+    webhook_type: Literal["laas.social_security.reservation.status_change"]
+    status: Annotated[ReservationStatus | Unknown, open_enum_validator(ReservationStatus)]
+    data: ReservationStatusData = Field(default_factory=ReservationStatusData)
+
+
 class CollateralWebhook(_Webhook):
     """``credit_operation.collateral``: averbação succeeded (constituted) or its last attempt failed."""
 
@@ -98,6 +114,7 @@ ProviderWebhook = Annotated[
     | BalanceRequestWebhook
     | DebtWebhook
     | CollateralWebhook
+    | ReservationStatusWebhook
     | PendingRequesterActionWebhook
     # Port+Refin (seed 002 and the public pages; provider.models.portability): routed by proposal_key,
     # a leg's credit operation key or the origin-contract query's key.

@@ -9,7 +9,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from activities.qitech.client import Credentials, ProviderClient
+from activities.qitech import webhook_v2
+from activities.qitech.client import Credentials, ProviderClient, Signer
 from activities.qitech.errors import ProviderAuthError, ProviderBusinessError, ProviderSuspended, ProviderUnavailable
 from activities.qitech.models.debt import ChangeDisbursementDate
 from tests.conftest import SandboxUnderTest
@@ -80,40 +81,27 @@ async def test_business_error_is_not_retryable_and_carries_the_providers_code(pr
 
 async def test_an_invalid_body_gets_the_validator_code_naming_the_field(sandbox: SandboxUnderTest) -> None:
     # Our models would never send this; the point is what the client makes of the provider's 400.
-    async with ProviderClient(sandbox.url, sandbox.credentials()) as client:
-        token = await client._token.get(client._http)
+    body, path = b'{"document_number": "123"}', "/social_security/benefits_request"
+    headers = {**Signer(sandbox.credentials()).headers("POST", path, body), "Content-Type": "application/json"}
     async with httpx.AsyncClient() as http:
-        response = await http.post(
-            f"{sandbox.url}/social_security/benefits_request",
-            json={"document_number": "123"},
-            headers={"Authorization": f"Bearer {token}"},
-        )
+        response = await http.post(f"{sandbox.url}{path}", content=body, headers=headers)
     from activities.qitech.client import classify
 
-    error = classify(response, "/social_security/benefits_request")
+    error = classify(response, path)
     assert isinstance(error, ProviderBusinessError)
     assert error.code == "LEG000041"
     assert "document_number" in (error.description or "")
 
 
 async def test_unreachable_provider_is_retryable() -> None:
-    async with ProviderClient(f"http://127.0.0.1:{free_port()}", Credentials("x", SecretStr("y"))) as client:
+    credentials = Credentials("x", SecretStr(webhook_v2.new_private_key()))
+    async with ProviderClient(f"http://127.0.0.1:{free_port()}", credentials) as client:
         with pytest.raises(ProviderUnavailable, match="cannot reach"):
             await client.request_benefits(benefits_request(make_cpf(1)), idempotency_key="k")
 
 
-async def test_a_revoked_token_is_renewed_once_and_the_call_succeeds(sandbox: SandboxUnderTest) -> None:
-    async with ProviderClient(sandbox.url, sandbox.credentials()) as client:
-        await client.request_benefits(benefits_request(make_cpf(1)), idempotency_key=str(uuid.uuid4()))
-        old = await client._token.get(client._http)
-        with sandbox.admin() as admin:
-            admin.post("/_sandbox/tokens/revoke").raise_for_status()
-        created = await client.request_benefits(benefits_request(make_cpf(1)), idempotency_key=str(uuid.uuid4()))
-        assert created.benefits_request_key
-        assert await client._token.get(client._http) != old
-
-
-async def test_wrong_credentials_are_an_auth_error(sandbox: SandboxUnderTest) -> None:
-    async with ProviderClient(sandbox.url, Credentials("someone", SecretStr("wrong"))) as client:
+async def test_a_key_the_provider_does_not_hold_is_an_auth_error(sandbox: SandboxUnderTest) -> None:
+    stranger = Credentials(sandbox.credentials().api_client_key, SecretStr(webhook_v2.new_private_key()))
+    async with ProviderClient(sandbox.url, stranger) as client:
         with pytest.raises(ProviderAuthError):
             await client.request_benefits(benefits_request(make_cpf(1)), idempotency_key="k")

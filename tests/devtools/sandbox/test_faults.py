@@ -9,9 +9,9 @@ import uuid
 import httpx
 import pytest
 
-from activities.qitech.client import ProviderClient
+from activities.qitech.client import ProviderClient, Signer
 from devtools.sandbox.scenarios import benefit_number_for
-from tests.conftest import SandboxUnderTest
+from tests.conftest import SandboxUnderTest, lender_credentials
 from tests.support.builders import benefits_request, issuance_request
 from tests.support.data import make_cpf
 
@@ -97,16 +97,8 @@ def test_unknown_fault_names_are_refused(sandbox: SandboxUnderTest) -> None:
 
 
 def test_the_header_form_is_validated(sandbox: SandboxUnderTest) -> None:
-    with sandbox.admin() as admin:  # one token at a time: take over the environment's
-        admin.post("/_sandbox/tokens/revoke").raise_for_status()
-    response = httpx.post(
-        f"{sandbox.url}/oauth/token",
-        data={"grant_type": "client_credentials", "client_id": "lender-test", "client_secret": "test-client-secret"},
-    )
-    token = response.json()["access_token"]
-    bad = httpx.post(
-        f"{sandbox.url}/social_security/benefits_request",
-        content=json.dumps(benefits_request(make_cpf(1)).model_dump(mode="json")),
-        headers={"Authorization": f"Bearer {token}", "X-Sandbox-Faults": '{"latency_ms": -1}'},
-    )
+    body = json.dumps(benefits_request(make_cpf(1)).model_dump(mode="json")).encode()
+    path = "/social_security/benefits_request"
+    signed = Signer(lender_credentials()).headers("POST", path, body)
+    bad = httpx.post(f"{sandbox.url}{path}", content=body, headers={**signed, "X-Sandbox-Faults": '{"latency_ms": -1}'})
     assert bad.status_code == 400 and bad.json()["code"] == "SBX000001"

@@ -13,16 +13,14 @@ from typing import Any
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
 from activities.qitech import webhook_v2
-from activities.qitech.client import Credentials, ProviderClient
+from activities.qitech.client import ProviderClient
 from tests.conftest import (
     API_CLIENT_KEY,
-    CLIENT_ID,
-    CLIENT_SECRET,
     LENDER_SIGNING_KEY,
     PROVIDER_SIGNING_KEY,
+    lender_credentials,
     sandbox_env,
 )
 from tests.support.builders import attached, issuance_request, signature
@@ -69,7 +67,7 @@ class RestartableSandbox(RestartableProcess):
             time.sleep(0.05)
 
     def client(self) -> ProviderClient:
-        return ProviderClient(self.url, Credentials(CLIENT_ID, SecretStr(CLIENT_SECRET)), timeout=httpx.Timeout(5.0))
+        return ProviderClient(self.url, lender_credentials(), timeout=httpx.Timeout(5.0))
 
 
 @contextlib.contextmanager
