@@ -53,6 +53,9 @@ def spans() -> Iterator[InMemorySpanExporter]:
     yield exporter
 
 
+CLIENT_KEY = "trace-test-client-key"
+
+
 async def test_one_loan_shares_one_trace_across_the_webhook_hop(
     stack: LocalStack, spans: InMemorySpanExporter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -60,7 +63,7 @@ async def test_one_loan_shares_one_trace_across_the_webhook_hop(
     queue = f"trace-{uuid.uuid4()}"
     temporal = TemporalSettings(address=stack.config.temporal_address, task_queue=queue)
     client = await connect(temporal, codec=stack.config.codec_settings())
-    database = f"sqlite+aiosqlite:///{tmp_path / 'webhooks.inbox.db'}"
+    database = f"sqlite+aiosqlite:///{tmp_path / 'inbox.db'}"
     migrate(database)
     provider_key, lender_key = webhook_v2.new_private_key(), webhook_v2.new_private_key()
     inbox_private, inbox_public = new_keypair("trace")
@@ -71,6 +74,7 @@ async def test_one_loan_shares_one_trace_across_the_webhook_hop(
             webhook_url=f"http://127.0.0.1:{gateway_port}/webhooks/sandbox",
             webhook_signing_key=SecretStr(provider_key),
             lender_public_key=webhook_v2.public_key_of(lender_key),
+            api_client_key=CLIENT_KEY,
             processing_delay_seconds=0.05,
         )
     )
@@ -78,6 +82,7 @@ async def test_one_loan_shares_one_trace_across_the_webhook_hop(
         GatewaySettings(
             provider_public_keys=webhook_v2.public_key_of(provider_key),
             signing_key=SecretStr(lender_key),
+            api_client_key=CLIENT_KEY,
             inbox_public_key=inbox_public,
         ),
         DatabaseSettings(url=database),
@@ -91,7 +96,7 @@ async def test_one_loan_shares_one_trace_across_the_webhook_hop(
     try:
         with ThreadedServer(sandbox, sandbox_port, lifespan=True), ThreadedServer(gateway, gateway_port, lifespan=True):
             async with ProviderClient(
-                f"http://127.0.0.1:{sandbox_port}", Credentials("lender-dev", SecretStr("dev-client-secret-change-me"))
+                f"http://127.0.0.1:{sandbox_port}", Credentials(CLIENT_KEY, SecretStr(lender_key))
             ) as provider:
                 activities = LoanActivities(
                     provider,

@@ -31,7 +31,8 @@ from devtools.sandbox.clock import CLOCK
 from devtools.sandbox.delivery import DeliveryPolicy, Signing, WebhookDispatcher
 from devtools.sandbox.persistence import MarkChanged, SandboxState
 from devtools.sandbox.portability import PortabilitySandbox, portability_routes
-from devtools.sandbox.provider import ProviderRefusal, SandboxProvider
+from devtools.sandbox.provider import SandboxProvider
+from devtools.sandbox.refusal import ProviderRefusal
 from devtools.sandbox.scenarios import Faults, Scenario
 from devtools.sandbox.settings import SandboxSettings
 from domain.pricing.product import INSS_DEFAULT_PRODUCT, ProductConfig
@@ -132,6 +133,8 @@ def create_app(settings: SandboxSettings | None = None, product: ProductConfig |
     async def count_calls(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         if not request.url.path.startswith("/_sandbox"):
             calls[f"{request.method} {request.url.path}"] += 1
+            # The exact bytes the signature covers, kept before a form parser (/upload) consumes them.
+            request.state.raw_body = await request.body()
         return await call_next(request)
 
     if state:

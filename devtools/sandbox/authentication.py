@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from devtools.sandbox.provider import ProviderRefusal
+from devtools.sandbox.refusal import ProviderRefusal
 
 TOLERANCE = timedelta(minutes=5)
 EMPTY_BODY = b"{}"

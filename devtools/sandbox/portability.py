@@ -67,7 +67,8 @@ from activities.qitech.portability_enumerators import (
 from activities.qitech.render import issuance_option
 from activities.wire import decode, encode
 from devtools.sandbox.clock import now
-from devtools.sandbox.provider import ProviderRefusal, SandboxProvider, naive_local, t_local, z_utc
+from devtools.sandbox.provider import SandboxProvider, naive_local, t_local, z_utc
+from devtools.sandbox.refusal import ProviderRefusal
 from devtools.sandbox.scenarios import SUCCESS, AverbacaoStep, Faults
 from devtools.sandbox.snapshot import Snapshotted
 from devtools.sandbox.timers import Timer, method_name

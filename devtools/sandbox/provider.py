@@ -39,6 +39,7 @@ from activities.qitech.models.simulation import DebtSimulationBatchRequest, Debt
 from activities.qitech.render import issuance_option, quote_request_from, simulation_response
 from devtools.sandbox.clock import CLOCK, now
 from devtools.sandbox.delivery import WebhookDispatcher
+from devtools.sandbox.refusal import ProviderRefusal
 from devtools.sandbox.scenarios import (
     PENDING_PREFIX,
     PENDING_WEBHOOK_TYPES,
@@ -77,17 +78,6 @@ Ts = TypeVarTuple("Ts")
 
 MIN_DOCUMENT_SIDE = 250  # seed 001 §5: JPEG, at least 250 x 250 px
 MAX_TOTAL_BALANCE = Decimal("2450.00")  # 45 % of the sandbox's benefit
-
-
-class ProviderRefusal(Exception):
-    """A 4xx answer in the provider's error shape (seed 003: title, description, code)."""
-
-    def __init__(self, status: int, code: str, description: str, title: str = "Request Validator Error") -> None:
-        super().__init__(description)
-        self.status = status
-        self.code = code
-        self.description = description
-        self.title = title
 
 
 def _is_uuid4(text: str) -> bool:
@@ -269,7 +259,10 @@ class SandboxProvider(Snapshotted):
             raise ProviderRefusal(401, "GDF000014", "the sandbox has no lender key to check with", "QI Unauthenticated")
         raw_path, query = request.scope.get("raw_path") or request.url.path.encode(), request.scope["query_string"]
         uri = raw_path.decode() + (f"?{query.decode()}" if query else "")
-        self.authentication.check(request.method, uri, await request.body(), request.headers, CLOCK.wall())
+        body = getattr(request.state, "raw_body", None)
+        if body is None:
+            body = await request.body()
+        self.authentication.check(request.method, uri, body, request.headers, CLOCK.wall())
 
     # ------------------------------------------------------------ idempotency
 

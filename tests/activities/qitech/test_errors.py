@@ -10,10 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
-from activities.qitech.client import Credentials, ProviderClient
+from activities.qitech.client import ProviderClient
 from activities.qitech.errors import ProviderBusinessError, ProviderUnavailable
+from tests.conftest import lender_credentials
 from tests.support.builders import issuance_request
 from tests.support.data import make_cpf
 
@@ -29,9 +29,7 @@ def _echoing(answer: Any) -> ProviderClient:
             return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
         return answer(request.content.decode())  # type: ignore[no-any-return]
 
-    return ProviderClient(
-        "https://provider.example", Credentials("id", SecretStr("s")), transport=httpx.MockTransport(handle)
-    )
+    return ProviderClient("https://provider.example", lender_credentials(), transport=httpx.MockTransport(handle))
 
 
 def _personal(body: str) -> list[str]:

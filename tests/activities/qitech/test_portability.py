@@ -12,9 +12,9 @@ from typing import Any
 
 import httpx
 import pytest
-from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic import BaseModel, ValidationError
 
-from activities.qitech.client import Credentials, ProviderClient
+from activities.qitech.client import ProviderClient
 from activities.qitech.models.debt import CollateralView
 from activities.qitech.models.portability import (
     CreditOperationAnswer,
@@ -46,6 +46,7 @@ from activities.wire import decode, encode
 from domain.calendar import SAO_PAULO
 from domain.inss import PORT_REFIN_AVERBACAO_ERRORS, LenderAction, averbacao_action
 from tests.activities.qitech.test_seed_examples import _assert_no_loss, _python
+from tests.conftest import lender_credentials
 from tests.seed_examples import SEEDS, SeedExample, examples
 from tests.support.data import make_cpf
 from tests.support.portability import proposal_request
@@ -423,7 +424,7 @@ async def test_client_calls_the_seeds_methods_and_paths() -> None:
         }
         return httpx.Response(200, content=encode(examples_by_path[request.url.path]))
 
-    credentials = Credentials("id", SecretStr("secret"))
+    credentials = lender_credentials()
     async with ProviderClient("http://provider.test", credentials, transport=httpx.MockTransport(answer)) as client:
         participants = await client.ctc_participants()
         created = await client.query_origin_contract(

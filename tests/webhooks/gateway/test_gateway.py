@@ -220,7 +220,7 @@ def test_an_inbox_that_cannot_store_gives_503_so_the_provider_retries(stack: Loc
 async def test_a_gateway_dying_after_the_store_before_the_answer_loses_nothing(
     stack: LocalStack, tmp_path: Any
 ) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'webhooks.inbox.db'}"
+    url = f"sqlite+aiosqlite:///{tmp_path / 'inbox.db'}"
     migrate(url)
     body = _body()
     # This gateway stores the event, then fails before it can sign its answer (no usable key).

@@ -42,7 +42,7 @@ def postgres_url() -> Iterator[str]:
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def inbox(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Inbox]:
     if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'webhooks.inbox.db'}"
+        url = f"sqlite+aiosqlite:///{tmp_path / 'inbox.db'}"
         migrate(url)
     else:
         url = request.getfixturevalue("postgres_url")

@@ -12,17 +12,17 @@ from pathlib import Path
 import httpx
 import pytest
 from PIL import Image
-from pydantic import SecretStr
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.documents import DocumentSettings, DocumentUnavailable, DocumentUnusable, check_jpeg, check_pdfa, fetch
 from activities.qitech.adapter import LoanActivities
-from activities.qitech.client import Credentials, ProviderClient
+from activities.qitech.client import ProviderClient
 from activities.qitech.mapping import LenderTerms
 from devtools.devstack.samples import pdfa
 from domain.loan import DocumentRef, Documents
 from domain.pricing.product import INSS_DEFAULT_PRODUCT
+from tests.conftest import lender_credentials
 from tests.support.data import jpeg, png
 from workflows.loan.activity_models import DocumentsInput
 from workflows.loan.port import INVALID_DOCUMENT
@@ -182,7 +182,7 @@ async def test_a_refused_document_fails_the_activity_as_an_unusable_document(pro
 
     provider = ProviderClient(
         "https://provider.example",
-        Credentials("id", SecretStr("secret")),
+        lender_credentials(),
         transport=httpx.MockTransport(no_provider_call),
     )
     store = Store()
