@@ -19,6 +19,7 @@ import httpx
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
+from activities.admission import Admissions
 from activities.call_metrics import provider_call_observer
 from activities.provider_b.adapter import ProviderBActivities
 from activities.provider_b.client import Credentials as ProviderBCredentials
@@ -31,11 +32,19 @@ from activities.qitech.participants import CtcParticipantsCatalog
 from activities.qitech.recovery import RecoveryActivities
 from activities.wire import decode
 from domain.pricing.product import INSS_DEFAULT_PRODUCT, ProductConfig
-from runtime.settings import LenderSettings, ProviderBSettings, ProviderSettings, TemporalSettings, WorkerSettings
+from runtime.settings import (
+    LenderSettings,
+    PiiSettings,
+    ProviderBSettings,
+    ProviderSettings,
+    TemporalSettings,
+    WorkerSettings,
+)
 from runtime.store.db import DatabaseSettings
 from runtime.store.products import ProductTables
 from runtime.telemetry import exit_now, setup_tracing
 from runtime.temporal import connect
+from starter.routing import RoutingSettings
 from webhooks.inbox.routes import SqlKeyRouter
 from webhooks.inbox.store import Inbox
 from workflows.catalog.workflow import ProductTableRefresh
@@ -104,7 +113,14 @@ async def run() -> None:
             _product(lender),
             participants=CtcParticipantsCatalog(provider_client, ProductTables(store)),
         )
-        registered: list[Any] = [*activities.all(), RecoveryActivities(provider_client).resend_failed_webhooks]
+        # A loan started without a provider or CPF hash (a CLI, Go or TypeScript caller) is routed and
+        # hashed here as the Python starter would (workflows.loan.admission).
+        admissions = Admissions(RoutingSettings().routing(), PiiSettings().hash_key.get_secret_value().encode() or None)
+        registered: list[Any] = [
+            *activities.all(),
+            RecoveryActivities(provider_client).resend_failed_webhooks,
+            admissions.admit_loan,
+        ]
         if second.base_url:
             # The second provider's adapter (loan.port): only on workers configured to speak to it.
             client_b = await providers.enter_async_context(

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -38,6 +37,7 @@ from runtime.settings import PiiSettings, TemporalSettings
 from runtime.temporal import connect
 from starter.client import LoanActionRefused, LoanClient, StartedLoan
 from starter.routing import RoutingSettings
+from workflows.loan.admission import FieldError, LoanInputError, field_errors, request_problems
 from workflows.loan.contract import LOAN_WORKFLOW, LoanOutcome, loan_workflow_id, request_key_of
 from workflows.loan.routing import NoProvider, ProviderRouting, choose_provider
 from workflows.loan.rules import LoanPolicy, current_rules
@@ -58,58 +58,18 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class FieldError:
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.message}"
-
-
-class LoanInputError(ValueError):
-    """The request cannot start a loan; ``errors`` names each field."""
-
-    def __init__(self, errors: list[FieldError]) -> None:
-        super().__init__("; ".join(str(e) for e in errors))
-        self.errors = errors
-
-
 class LoanNotFound(LookupError):
     pass
 
 
-def field_errors(error: ValidationError) -> list[FieldError]:
-    errors = []
-    for item in error.errors():
-        location = ".".join(str(p) for p in item["loc"] if not str(p).startswith("function-"))
-        message = str(item["msg"]).removeprefix("Value error, ")
-        field, _, rest = message.partition(": ")
-        if not location and rest and " " not in field:
-            location, message = field, rest
-        errors.append(FieldError(location or "(request)", message))
-    return errors
-
-
 def validate_request(payload: LoanRequest | dict[str, Any], *, today: date | None = None) -> LoanRequest:
-    """Every field check, including the ones that need today's date (which the workflow cannot do)."""
+    """Every field check, including the ones that need today's date (the worker checks them again for a
+    start it did not see: ``workflows.loan.admission``)."""
     try:
         request = payload if isinstance(payload, LoanRequest) else LoanRequest.model_validate(payload)
     except ValidationError as error:
         raise LoanInputError(field_errors(error)) from None
-    today = today or datetime.now(SAO_PAULO).date()
-    errors = []
-    terms = request.financial
-    if terms.disbursement_date < today:
-        errors.append(FieldError("financial.disbursement_date", f"{terms.disbursement_date} is in the past"))
-    signed = request.authorization_term.signed_at.astimezone(SAO_PAULO).date()
-    if signed > today:
-        errors.append(FieldError("authorization_term.signed_at", "is in the future"))
-    elif (today - signed).days > 30:
-        errors.append(FieldError("authorization_term.signed_at", "the term is valid 30 days after signing"))
-    signer = "legal_representative" if request.legal_representative else "borrower"
-    if not request.signer.email:
-        errors.append(FieldError(f"{signer}.email", "the signer's email is part of the IN100 authorization term"))
+    errors = request_problems(request, today or datetime.now(SAO_PAULO).date())
     if errors:
         raise LoanInputError(errors)
     return request
