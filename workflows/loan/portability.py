@@ -19,6 +19,7 @@ from decimal import Decimal
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from domain import ptbr
     from domain.calendar import SAO_PAULO, end_of_day
     from domain.loan import InstallmentReduction, SignatureSubmission
     from workflows.loan.activity_models import (
@@ -114,7 +115,7 @@ class PortabilityJourney:
     @staticmethod
     def _consent_refused(facts: PortabilityFacts) -> str:
         if facts.consent_status == Consent.EXPIRED:
-            return f"consent_expired: not confirmed in Meu INSS by {facts.consent_deadline}"
+            return f"consent_expired: not confirmed in Meu INSS by {ptbr.day(facts.consent_deadline)}"
         return f"consent_{facts.consent_status}: the beneficiary did not authorize it"
 
     # ------------------------------------------------------------ operators' actions
