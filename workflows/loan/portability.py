@@ -221,7 +221,7 @@ class PortabilityJourney:
         await self.loan.wait(lambda: answered() or facts.consent_deadline is not None)
         if not answered() and facts.consent_deadline is not None:
             deadline = end_of_day(facts.consent_deadline)
-            if not await self.loan.wait(answered, until=deadline):
+            if not await self.loan.wait(answered, until=deadline, summary="consent deadline"):
                 facts.consent_status = Consent.EXPIRED.value  # our timer saw the deadline pass first
                 raise ends(Status.CANCELED, self._consent_refused(facts), cancel_at_provider=True)
         self._proposal_ended()
