@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import signal
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -31,6 +32,7 @@ from activities.qitech.participants import CtcParticipantsCatalog
 from activities.qitech.recovery import RecoveryActivities
 from activities.wire import decode
 from domain.pricing.product import INSS_DEFAULT_PRODUCT, ProductConfig
+from ops.loan_census import LoanCensus
 from runtime.settings import LenderSettings, ProviderBSettings, ProviderSettings, TemporalSettings, WorkerSettings
 from runtime.store.db import DatabaseSettings
 from runtime.store.products import ProductTables
@@ -127,7 +129,14 @@ async def run() -> None:
         async with worker:
             build = f"{options.deployment_name}/{options.build_id}" if options.build_id else "unversioned"
             log.info("worker polling %s on %s, build %s", temporal.task_queue, temporal.where(), build)
+            census = None
+            if runtime is not None and options.loan_census_seconds > 0:
+                # Loans per stage now, and past their stage's SLA, beside the SDK's metrics.
+                every = timedelta(seconds=options.loan_census_seconds)
+                census = asyncio.create_task(LoanCensus(client, runtime.metric_meter).run(every))
             await stop.wait()
+            if census is not None:
+                census.cancel()
             log.info(
                 "stopping: no new tasks, waiting up to %.0f s for running activities", options.graceful_shutdown_seconds
             )
