@@ -36,7 +36,7 @@ from ops.loan_census import LoanCensus
 from runtime.settings import LenderSettings, ProviderBSettings, ProviderSettings, TemporalSettings, WorkerSettings
 from runtime.store.db import DatabaseSettings
 from runtime.store.products import ProductTables
-from runtime.telemetry import exit_now, setup_tracing
+from runtime.telemetry import exit_now, setup_logging, setup_tracing
 from runtime.temporal import connect
 from webhooks.inbox.routes import SqlKeyRouter
 from webhooks.inbox.store import Inbox
@@ -63,7 +63,7 @@ read_earlier_news_with(earlier_news)
 
 async def run() -> None:
     temporal, provider, lender, options = TemporalSettings(), ProviderSettings(), LenderSettings(), WorkerSettings()
-    logging.basicConfig(level=options.log_level, format="%(asctime)s worker %(levelname)s %(name)s: %(message)s")
+    setup_logging("worker", options.log_level)  # JSON lines with trace_id and workflow_id in production
     logging.getLogger("httpx").setLevel(logging.WARNING)  # provider.client logs each call without bodies
     setup_tracing("loan-worker")
     runtime = None
