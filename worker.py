@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import signal
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -32,6 +33,7 @@ from activities.qitech.participants import CtcParticipantsCatalog
 from activities.qitech.recovery import RecoveryActivities
 from activities.wire import decode
 from domain.pricing.product import INSS_DEFAULT_PRODUCT, ProductConfig
+from ops.loan_census import LoanCensus
 from runtime.settings import (
     LenderSettings,
     PiiSettings,
@@ -42,7 +44,7 @@ from runtime.settings import (
 )
 from runtime.store.db import DatabaseSettings
 from runtime.store.products import ProductTables
-from runtime.telemetry import exit_now, setup_tracing
+from runtime.telemetry import exit_now, setup_logging, setup_tracing
 from runtime.temporal import connect
 from starter.routing import RoutingSettings
 from webhooks.inbox.routes import SqlKeyRouter
@@ -70,7 +72,7 @@ read_earlier_news_with(earlier_news)
 
 async def run() -> None:
     temporal, provider, lender, options = TemporalSettings(), ProviderSettings(), LenderSettings(), WorkerSettings()
-    logging.basicConfig(level=options.log_level, format="%(asctime)s worker %(levelname)s %(name)s: %(message)s")
+    setup_logging("worker", options.log_level)  # JSON lines with trace_id and workflow_id in production
     logging.getLogger("httpx").setLevel(logging.WARNING)  # provider.client logs each call without bodies
     setup_tracing("loan-worker")
     runtime = None
@@ -143,7 +145,14 @@ async def run() -> None:
         async with worker:
             build = f"{options.deployment_name}/{options.build_id}" if options.build_id else "unversioned"
             log.info("worker polling %s on %s, build %s", temporal.task_queue, temporal.where(), build)
+            census = None
+            if runtime is not None and options.loan_census_seconds > 0:
+                # Loans per stage now, and past their stage's SLA, beside the SDK's metrics.
+                every = timedelta(seconds=options.loan_census_seconds)
+                census = asyncio.create_task(LoanCensus(client, runtime.metric_meter).run(every))
             await stop.wait()
+            if census is not None:
+                census.cancel()
             log.info(
                 "stopping: no new tasks, waiting up to %.0f s for running activities", options.graceful_shutdown_seconds
             )

@@ -11,13 +11,13 @@ its input (``workflows.loan.rules``).
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Protocol
 
 from temporalio import workflow
 from temporalio.common import RawValue
 
 with workflow.unsafe.imports_passed_through():
+    from domain import ptbr
     from domain.calendar import SAO_PAULO, end_of_day
     from domain.loan import (
         CancelRequest,
@@ -372,11 +372,11 @@ class LoanWorkflow:
         today = workflow.now().astimezone(SAO_PAULO).date()
         end = self._loan.state.disbursement_window_end
         if reapresentacao.disbursement_date < today:
-            raise ValueError(f"disbursement_date: {reapresentacao.disbursement_date} is in the past")
+            raise ValueError(f"disbursement_date: {ptbr.day(reapresentacao.disbursement_date)} is in the past")
         if end is not None and end_of_day(reapresentacao.disbursement_date) > end:
             raise ValueError(
-                f"disbursement_date: {reapresentacao.disbursement_date} is after the disbursement window "
-                f"(last day {(end - timedelta(days=1)).date()})"
+                f"disbursement_date: {ptbr.day(reapresentacao.disbursement_date)} is after the disbursement "
+                f"window ({ptbr.last_disbursement_day(end)})"
             )
 
     @workflow.update
