@@ -39,6 +39,7 @@ ALL_KEYS: tuple[SearchAttributeKey[Any], ...] = (*LOAN_KEYS, MAILBOX_STATE)
 _CLI_TYPES = {
     SearchAttributeIndexedValueType.KEYWORD: "Keyword",
     SearchAttributeIndexedValueType.DATETIME: "Datetime",
+    SearchAttributeIndexedValueType.KEYWORD_LIST: "KeywordList",
 }
 
 

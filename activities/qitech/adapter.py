@@ -367,20 +367,30 @@ class LoanActivities:
     async def look_up_provider_state(self, lookup: LookupInput) -> LookedUp:
         """Reconciliation: the provider's own state of this loan's debt, as the events it implies."""
         found: list[tuple[str, ProviderWebhook]] = []
+        not_found: list[str] = []
         if lookup.requester_identifier_key:
             operation = await self._provider.credit_operation(lookup.requester_identifier_key)
-            if operation is not None and (event := debt_event(lookup.debt_key, operation)):
+            if operation is None:
+                not_found.append("debt")  # our requester key created nothing the provider knows of
+            elif event := debt_event(lookup.debt_key, operation):
                 found.append(event)
         if lookup.collateral:
-            collateral = await self._provider.get_collateral(lookup.debt_key)
-            if event := collateral_event(lookup.debt_key, collateral):
-                found.append(event)
+            try:
+                collateral = await self._provider.get_collateral(lookup.debt_key)
+            except ProviderBusinessError as refused:
+                if refused.status != 404:
+                    raise
+                not_found.append("debt")
+            else:
+                if event := collateral_event(lookup.debt_key, collateral):
+                    found.append(event)
         now = datetime.now(UTC)
         return LookedUp(
             events=[
                 translate(ReceivedWebhook(event_id=identity, received_at=now, webhook=webhook))
                 for identity, webhook in found
-            ]
+            ],
+            not_found=sorted(set(not_found)),
         )
 
     @activity.defn
@@ -525,7 +535,12 @@ class LoanActivities:
     async def look_up_proposal(self, lookup: ProposalLookupInput) -> LookedUp:
         """Reconciliation for a portability: the proposal read back and each leg's last Dataprev
         answer (seed 002 §10), as the events they imply (applied once each, by identity)."""
-        answer = await self._provider.proposal(lookup.proposal_key)
+        try:
+            answer = await self._provider.proposal(lookup.proposal_key)
+        except ProviderBusinessError as refused:
+            if refused.status != 404:
+                raise
+            return LookedUp(not_found=["proposal"])
         collaterals = {}
         if lookup.collateral:
             for leg in CreditOperationLeg:

@@ -56,6 +56,7 @@ class FakeProvider:
     invalid_documents: int = 0  # the next N attach_documents calls find an unusable document
     # What a reconciliation lookup finds (the provider's state as webhooks); the test sets it.
     lookup_finds: list[ReceivedWebhook] = field(default_factory=list)
+    lookup_not_found: list[str] = field(default_factory=list)  # what the lookup answers 404 for
     sign_gate: asyncio.Event | None = None
     # activity name -> how many of its next calls find the provider down (a retryable 503, as the
     # client reports one); a large number is an outage that outlasts the loan's patience.
@@ -179,7 +180,8 @@ class FakeProvider:
         @activity.defn(name="look_up_provider_state")
         async def look_up_provider_state(call: LookupInput) -> LookedUp:
             fake._record("look_up_provider_state", call)
-            return LookedUp(events=[translate(found) for found in fake.lookup_finds])  # as the adapter does
+            found = [translate(found) for found in fake.lookup_finds]  # as the adapter does
+            return LookedUp(events=found, not_found=list(fake.lookup_not_found))
 
         return [
             # The worker's own admission (routing, CPF hash), not a fake: it stands in for no provider.

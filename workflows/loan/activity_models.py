@@ -134,6 +134,8 @@ class LookedUp(BaseModel):
     """The provider's state, as the webhooks it would have sent (applied once each, by identity)."""
 
     events: list[ProviderNews] = Field(default_factory=list)
+    not_found: list[str] = Field(default_factory=list)
+    """What the loan holds a key for and the provider answered "not found" for (``debt``, ``proposal``)."""
 
 
 class ProposalInput(BaseModel):

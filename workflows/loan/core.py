@@ -49,6 +49,9 @@ ASK_THE_MONEY = "ask-the-provider-before-a-cancel-after-averbacao"
 """Patch: a provider's cancel after the averbação is checked against the debt's state first."""
 
 RECONCILE_ON_SILENCE = "reconcile-on-silence"
+NOTICE_NOT_FOUND = "notice-the-provider-does-not-know"
+"""Patch: a lookup the provider answers "not found" for a key the loan holds is shown to operators
+(details, the ProviderDoesNotKnow search attribute) instead of waiting silently for the window's end."""
 """Patch: waits on the provider after issuance ask for its state when silent too long."""
 
 
@@ -300,7 +303,23 @@ class LoanRun:
         state.lookups += 1
         for event in found.events:
             receive(state, event, rules=self.rules, now=workflow.now())
+        if (found.not_found or state.provider_does_not_know) and workflow.patched(NOTICE_NOT_FOUND):
+            self.notice_not_found(found.not_found)
         self.publish()
+
+    def notice_not_found(self, not_found: list[str]) -> None:
+        """The provider does not know a key this loan holds: never issued again on our own (a second
+        debt is the one thing that must not happen), shown to an operator, and asked again at the next
+        silence — if the provider finds it after all (a lagging replica, a restored database), it clears."""
+        state = self.state
+        missing = sorted(set(not_found))
+        if missing and missing != state.provider_does_not_know:
+            state.provider_does_not_know_since = workflow.now()
+            which = ", ".join(missing)
+            note_unknown(state, f"the provider answers not found for this loan's {which}: an operator must check")
+        elif not missing:
+            state.provider_does_not_know_since = None
+        state.provider_does_not_know = missing
 
     async def money_truth(self, end: LoanEnds) -> LoanEnds:
         """A provider's cancel after the averbação contradicts the money if the debt was paid out

@@ -224,6 +224,10 @@ class LoanState(BaseModel):
     seen_event_ids: list[str] = Field(default_factory=list)
     duplicate_events: int = 0
     lookups: int = 0  # times the loan asked the provider for its state after a silence
+    # What the loan holds a key for and the provider answered "not found" for (``debt``, ``proposal``),
+    # since when: shown to operators and filterable (ProviderDoesNotKnow); cleared once it is found.
+    provider_does_not_know: list[str] = Field(default_factory=list)
+    provider_does_not_know_since: datetime | None = None
     # A polled provider's operation (``workflows.loan.port``): who, its own status words, the borrower's
     # formalization link (for the sales channel; not in the Web UI's details), how often asked.
     provider: str | None = None

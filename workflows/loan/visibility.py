@@ -33,6 +33,10 @@ BORROWER_CPF_HASH = SearchAttributeKey.for_keyword("BorrowerCpfHash")
 BENEFICIARY_CONFIRMATION_DEADLINE = SearchAttributeKey.for_datetime("BeneficiaryConfirmationDeadline")
 PORTABILITY_STATUS = SearchAttributeKey.for_keyword("PortabilityStatus")
 PORTABILITY_RETENTION = SearchAttributeKey.for_keyword("PortabilityRetention")
+# What the loan holds a key for and the provider answers "not found" for (debt, proposal): an operator
+# must look (`ProviderDoesNotKnow IS NOT NULL`); unset once the provider finds it again.
+# A keyword list: a SQL visibility store (the dev server, PostgreSQL) takes at most 10 keywords.
+PROVIDER_DOES_NOT_KNOW = SearchAttributeKey.for_keyword_list("ProviderDoesNotKnow")
 
 LOAN_KEYS = (
     LOAN_STAGE,
@@ -47,6 +51,7 @@ LOAN_KEYS = (
     PORTABILITY_STATUS,
     PORTABILITY_RETENTION,
     BENEFICIARY_CONFIRMATION_DEADLINE,
+    PROVIDER_DOES_NOT_KNOW,
 )
 
 
@@ -113,6 +118,11 @@ def describe(state: LoanState, *, markdown: bool = True) -> str:
         parts.append("troco disbursed")
     if state.provider_status:
         parts.append(f"{state.provider or 'provider'} says {state.provider_status!r} (asked {state.polls} times)")
+    if state.provider_does_not_know and state.provider_does_not_know_since:
+        parts.append(
+            f"the provider answers not found for its {', '.join(state.provider_does_not_know)} since "
+            f"{ptbr.moment(state.provider_does_not_know_since)}: an operator must check (nothing is issued again)"
+        )
     if state.pricing_check and not state.pricing_check.matches:
         parts.append(f"provider pricing differs from ours ({len(state.pricing_check.differences)} figures)")
     return ", ".join(parts)
@@ -156,6 +166,7 @@ class Publisher:
         PORTABILITY_STATUS,
         PORTABILITY_RETENTION,
         BENEFICIARY_CONFIRMATION_DEADLINE,
+        PROVIDER_DOES_NOT_KNOW,
     )
 
     def __init__(self) -> None:
@@ -184,6 +195,7 @@ class Publisher:
             BENEFICIARY_CONFIRMATION_DEADLINE.name: (
                 state.confirmation_deadline if not state.collateral_constituted else None
             ),
+            PROVIDER_DOES_NOT_KNOW.name: state.provider_does_not_know or None,
         }
         updates = [
             key.value_set(wanted[key.name]) if wanted[key.name] is not None else key.value_unset()

@@ -6,13 +6,19 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from temporalio.testing import ActivityEnvironment
 
+from activities.qitech.adapter import LoanActivities
 from activities.qitech.client import ProviderClient
 from activities.qitech.lookup import collateral_event, debt_event
+from activities.qitech.mapping import LenderTerms
 from activities.qitech.models.webhooks import CollateralWebhook, DebtWebhook, parse_webhook
+from domain.pricing.product import INSS_DEFAULT_PRODUCT
 from tests.conftest import SandboxUnderTest
 from tests.devtools.sandbox.test_scenarios import _scenario, _signed_debt
 from tests.support.data import make_cpf
+from tests.workflows.loan.test_activities_once import NoRoutes
+from workflows.loan.activity_models import LookupInput, ProposalLookupInput
 
 pytestmark = pytest.mark.integration
 
@@ -65,3 +71,19 @@ async def test_a_debt_still_waiting_for_its_signature_says_nothing(
     assert operation is not None and operation.credit_operation_status_enumerator == "waiting_signature"
     assert debt_event(answer.key, operation) is None
     assert collateral_event(answer.key, await provider.get_collateral(answer.key)) is None
+
+
+async def test_a_debt_or_proposal_the_provider_does_not_know_is_reported_not_found(provider: ProviderClient) -> None:
+    # The loan holds keys the provider answers 404 for (its database lost them, or a double forgot):
+    # the lookup says so, so the loan can tell an operator instead of waiting for its window's end.
+    activities = LoanActivities(
+        provider, NoRoutes(), LenderTerms(purchaser_cnpj="32402502000135"), INSS_DEFAULT_PRODUCT
+    )
+    unknown = str(uuid.uuid4())
+    looked = await ActivityEnvironment().run(
+        activities.look_up_provider_state,
+        LookupInput(debt_key=unknown, requester_identifier_key=str(uuid.uuid4()), collateral=True),
+    )
+    assert (looked.events, looked.not_found) == ([], ["debt"])
+    proposal = await ActivityEnvironment().run(activities.look_up_proposal, ProposalLookupInput(proposal_key=unknown))
+    assert (proposal.events, proposal.not_found) == ([], ["proposal"])

@@ -11,6 +11,7 @@ from tests.support.loans import document_files, loan_request
 from tests.support.temporal import eventually
 from tests.workflows.loan.conftest import signature
 from workflows.loan.state import Stage, Status
+from workflows.loan.visibility import PROVIDER_DOES_NOT_KNOW
 
 
 async def _signed_without_news(loan: Any) -> None:
@@ -104,3 +105,32 @@ async def test_a_cancel_the_debt_confirms_ends_the_loan_canceled(start: Any, tmp
     outcome = await loan.outcome()
     assert outcome.status == Status.CANCELED
     assert "look_up_provider_state" in loan.fake.names()  # asked before ending on it
+
+
+async def test_a_debt_the_provider_does_not_know_is_shown_to_operators_and_never_issued_again(
+    start: Any, tmp_path: Any
+) -> None:
+    loan = await start(loan_request(documents=document_files(tmp_path)))
+    await _signed_without_news(loan)
+    loan.fake.lookup_not_found = ["debt"]  # the provider answers 404 for the debt the loan holds
+    await loan.env.sleep(timedelta(minutes=31))  # past the first silence (30 min): the loan asks
+
+    async def noticed() -> Any:
+        state = await loan.state()
+        return state if state.provider_does_not_know else None
+
+    state = await eventually(noticed, what="the loan to notice")
+    assert state.provider_does_not_know == ["debt"] and state.provider_does_not_know_since is not None
+    assert state.stage == Stage.SIGNATURE_VALIDATION and not state.closed  # it waits for an operator
+    assert loan.fake.names().count("issue_debt") == 1  # nothing issued again on its own
+    described = await loan.handle.describe()
+    assert described.typed_search_attributes.get(PROVIDER_DOES_NOT_KNOW) == ["debt"]
+    # The provider finds it after all (a lagging replica): the next lookup clears the flag.
+    loan.fake.lookup_not_found = []
+    await loan.env.sleep(timedelta(hours=1, minutes=5))
+
+    async def cleared() -> Any:
+        state = await loan.state()
+        return state if not state.provider_does_not_know and state.lookups >= 2 else None
+
+    assert (await eventually(cleared, what="the flag to clear")).provider_does_not_know_since is None
