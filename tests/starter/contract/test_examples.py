@@ -69,6 +69,19 @@ def _play_scenario(stack: LocalStack, sample: Sample, request: dict[str, Any], f
         httpx.put(target, json=sample.portability, timeout=10).raise_for_status()
 
 
+def start_args(request: dict[str, Any], task_queue: str, input_file: Path) -> tuple[str, ...]:
+    """The ``temporal`` CLI's start of an example (the Java example makes the same call, test_java_example)."""
+    return (
+        "workflow", "start", "--type", "LoanWorkflow", "--task-queue", task_queue,
+        "--workflow-id", f"loan-{request['request_key']}", "--id-reuse-policy", "RejectDuplicate",
+        "--search-attribute", f'LoanProduct="{request.get("product", "new_credit")}"',
+        "--input-file", str(input_file),
+    )  # fmt: skip
+
+
+SIGNATURE_UPDATE = "submit_signature"
+
+
 def _signature() -> dict[str, Any]:
     return {
         "ip_address": "203.0.113.9",
@@ -91,12 +104,7 @@ def test_every_example_started_with_the_temporal_cli_reaches_its_samples_end(sta
         input_file.parent.mkdir(exist_ok=True)
         input_file.write_text(json.dumps({"request": request}), encoding="utf-8")
         workflow_id = f"loan-{request['request_key']}"
-        started = cli.json(
-            "workflow", "start", "--type", "LoanWorkflow", "--task-queue", stack.config.task_queue,
-            "--workflow-id", workflow_id, "--id-reuse-policy", "RejectDuplicate",
-            "--search-attribute", f'LoanProduct="{request.get("product", "new_credit")}"',
-            "--input-file", str(input_file),
-        )  # fmt: skip
+        started = cli.json(*start_args(request, stack.config.task_queue, input_file))
         assert started["workflowId"] == workflow_id
         loans[workflow_id] = sample
 
@@ -117,7 +125,7 @@ def test_every_example_started_with_the_temporal_cli_reaches_its_samples_end(sta
                 signature_file = tmp_path / "signature.json"
                 signature_file.write_text(json.dumps(_signature()), encoding="utf-8")
                 cli.json(
-                    "workflow", "update", "execute", "--workflow-id", workflow_id, "--name", "submit_signature",
+                    "workflow", "update", "execute", "--workflow-id", workflow_id, "--name", SIGNATURE_UPDATE,
                     "--input-file", str(signature_file),
                 )  # fmt: skip
                 signed.add(signature)
