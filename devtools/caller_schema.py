@@ -125,7 +125,12 @@ def _product_in(*products: Product) -> dict[str, Any]:
 
 def _nothing(name: str) -> dict[str, Any]:
     """The list ``name`` is absent or empty."""
-    return {"properties": {name: {"maxItems": 0}}}
+    return {"properties": {name: {"type": "array", "maxItems": 0}}}
+
+
+def _within(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` applies to the object ``name`` (typed, so Ajv's ``strictTypes`` has nothing to say)."""
+    return {"properties": {name: {"type": "object", **schema}}}
 
 
 def _null(name: str) -> dict[str, Any]:
@@ -133,7 +138,7 @@ def _null(name: str) -> dict[str, Any]:
 
 
 def _at_most_one(name: str) -> dict[str, Any]:
-    return {"properties": {name: {"maxItems": 1}}}
+    return {"properties": {name: {"type": "array", "maxItems": 1}}}
 
 
 def _at_least_one(name: str) -> dict[str, Any]:
@@ -230,13 +235,13 @@ def rules() -> list[Rule]:
         Rule(
             "financial.monthly_interest_rate",
             "a portability is offered at a rate",
-            {"if": portability_given, "then": {"properties": {"financial": given("monthly_interest_rate")}}},
+            {"if": portability_given, "then": _within("financial", given("monthly_interest_rate"))},
         ),
         Rule(
             "disbursement_accounts",
             "the troco needs the borrower's account",
             {
-                "if": {"allOf": [portability_given, {"properties": {"portability": given("troco")}}]},
+                "if": {"allOf": [portability_given, _within("portability", given("troco"))]},
                 "then": _at_least_one("disbursement_accounts"),
             },
         ),
@@ -246,8 +251,8 @@ def rules() -> list[Rule]:
             "there is one, else the borrower's",
             {
                 "if": given("legal_representative"),
-                "then": {"properties": {"legal_representative": given("email")}},
-                "else": {"properties": {"borrower": given("email")}},
+                "then": _within("legal_representative", given("email")),
+                "else": _within("borrower", given("email")),
             },
             checked_by="the Python starter (the worker's issuance needs it too)",
         ),
