@@ -1,10 +1,13 @@
 """``python -m devtools.contract [--check]``: the loan's language-neutral contract, generated from the code.
 
 Writes ``contract/schemas/*.json`` (JSON Schema, draft 2020-12, from the pydantic models: validation
-mode for what a caller sends, serialization mode for what the loan answers) and
-``contract/names.json`` (workflow type, id scheme, task queue, and which schema each signal, query
-and Update takes and returns). The names come from ``workflows.loan.contract``; the argument and result types
-from the handlers ``LoanWorkflow`` registers, so a renamed or retyped handler changes the contract.
+mode for what a caller sends, serialization mode for what the loan answers),
+``contract/caller/LoanStart.json`` (the input as another service sends it, for code generators:
+``devtools.caller_schema``), ``contract/names.json`` (workflow type, id scheme, task queue, and which
+schema each signal, query and Update takes and returns) and the tables of ``contract/README.md``
+(between its ``<!-- generated:... -->`` markers: ``devtools.contract_readme``; the prose is by hand).
+The names come from ``workflows.loan.contract``; the argument and result types from the handlers
+``LoanWorkflow`` registers, so a renamed or retyped handler changes the contract.
 
 ``--check`` writes nothing: it exits 1 and names every file that differs from the models (CI runs
 the same comparison in ``tests/starter/contract/test_contract.py``).
@@ -23,6 +26,8 @@ from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RawValue
 
+from devtools.caller_schema import CALLER_SCHEMA, caller_schema, dump
+from devtools.contract_readme import README, render_readme
 from domain.loan import REQUEST_KEY_PATTERN
 from runtime.settings import TemporalSettings
 from workflows.loan.contract import (
@@ -117,6 +122,7 @@ def names_and_schemas() -> tuple[dict[str, Any], list[Schema]]:
             "request_key_pattern": REQUEST_KEY_PATTERN,
         },
         "task_queue_default": TemporalSettings.model_fields["task_queue"].default,
+        "caller_input": CALLER_SCHEMA,
         "input": registry.add(LoanInput, "validation"),
         "result": registry.add(_model("workflow", LOAN_WORKFLOW, definition.ret_type), "serialization"),
         "signals": {
@@ -143,17 +149,23 @@ def names_and_schemas() -> tuple[dict[str, Any], list[Schema]]:
     return names, sorted(registry.schemas.values(), key=lambda s: s.path)
 
 
-def render() -> dict[str, str]:
-    """Every generated file, by its path under ``contract/``, with its text."""
+def render(directory: Path = CONTRACT_DIR) -> dict[str, str]:
+    """Every generated file, by its path under ``contract/``, with its text (the README's prose is
+    ``directory``'s own)."""
     names, schemas = names_and_schemas()
     files = {schema.path: schema.render() for schema in schemas}
+    files[CALLER_SCHEMA] = dump(caller_schema(JSON_SCHEMA_DIALECT, f"{GENERATED} Mode: validation, for callers."))
     files[NAMES] = _dump(names)
+    readme = _read(directory / README)
+    if readme is None:
+        raise ContractError(f"{directory / README} is missing: its prose is written by hand")
+    files[README] = render_readme(readme, names, directory)
     return files
 
 
 def differences(directory: Path = CONTRACT_DIR, files: dict[str, str] | None = None) -> list[str]:
     """The paths (under ``directory``) that differ from the models: changed, missing or stale."""
-    files = render() if files is None else files
+    files = render(directory) if files is None else files
     found = [path for path, text in files.items() if _read(directory / path) != text]
     stale = [
         f"{SCHEMAS}/{path.name}"
@@ -169,7 +181,7 @@ def _read(path: Path) -> str | None:
 
 def write(directory: Path = CONTRACT_DIR) -> list[str]:
     """Write what differs (and remove stale schemas); the paths it changed."""
-    files = render()
+    files = render(directory)
     changed = differences(directory, files)
     for path in changed:
         target = directory / path

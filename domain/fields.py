@@ -4,6 +4,7 @@ address): validated once, shared by the loan request and by the provider's outbo
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -61,16 +62,29 @@ def _state(value: str) -> str:
     return upper
 
 
-def digits(length: tuple[int, int], what: str) -> AfterValidator:
-    low, high = length
+@dataclass(frozen=True)
+class Digits:
+    """A string of ``low`` to ``high`` digits. A value object rather than a closure, so the callers'
+    JSON Schema (``devtools.contract``) can state the same pattern."""
 
-    def check(value: str) -> str:
-        if not re.fullmatch(rf"\d{{{low},{high}}}", value):
-            size = f"{low}" if low == high else f"{low} to {high}"
-            raise ValueError(f"{what} must be {size} digits")
+    low: int
+    high: int
+    what: str
+
+    @property
+    def pattern(self) -> str:
+        # ASCII digits: ``\d`` would take any Unicode digit, which no provider reads.
+        return f"^[0-9]{{{self.low}}}$" if self.low == self.high else f"^[0-9]{{{self.low},{self.high}}}$"
+
+    def __call__(self, value: str) -> str:
+        if not re.fullmatch(self.pattern, value):
+            size = f"{self.low}" if self.low == self.high else f"{self.low} to {self.high}"
+            raise ValueError(f"{self.what} must be {size} digits")
         return value
 
-    return AfterValidator(check)
+
+def digits(length: tuple[int, int], what: str) -> AfterValidator:
+    return AfterValidator(Digits(*length, what))
 
 
 def _int_to_str(value: Any) -> Any:
