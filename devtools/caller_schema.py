@@ -152,7 +152,10 @@ class Rule:
     field: str
     says: str
     schema: dict[str, Any] | None = None
-    checked_by: str = "the model: the Python starter, and the worker when it reads the input"
+    checked_by: str = (
+        "the model: the Python starter, and the worker when it reads the input "
+        "(an unreadable start ends rejected naming the field)"
+    )
     model: str = "LoanRequest"
     """The ``$defs`` entry whose ``allOf`` holds the rule."""
 

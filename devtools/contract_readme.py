@@ -30,19 +30,22 @@ class ReadmeError(RuntimeError):
 SEARCH_ATTRIBUTE_WORDS = {
     "LoanStage": "the stage (`awaiting_signature`, `averbacao`, ...; `closed` at the end)",
     "LoanStatus": "`in_progress`, `completed`, `rejected`, `canceled`, `canceled_permanently`",
-    "LoanProduct": "`new_credit`, `refinancing`, `minimum_wage_increase`, `portability` — set it at start",
+    "LoanProduct": "`new_credit`, `refinancing`, `minimum_wage_increase`, `portability` (the worker sets it if the "
+    "start did not)",
     "LoanProvider": "who issues the loan (`qitech`, `provider_b`): the request's `provider`, else the lender's routing",
     "ProviderDebtKey": "the provider's debt key, once issued",
     "DataprevLastAnswer": "the last averbação answer, `<code> <enumerator>` (e.g. `HW consignable_margin_excceded`)",
     "DisbursementWindowEnd": "the end of the disbursement window",
     "MarginReleaseAt": "when the 90-day DDB rule releases the margin",
     "BorrowerCpfHash": "HMAC-SHA256 of the 11 CPF digits under `PII_HASH_KEY`, hex, first 16 characters: "
-    "operators find a loan by CPF (`python -m starter list --cpf`)",
+    "operators find a loan by CPF (`python -m starter list --cpf`); the worker sets it if the start did not",
     "PortabilityStatus": "a portability's proposal status: `pending_response`, `pending_acceptance`, `accepted`, "
     "`rejected` (by the CTC), `retained` (by the origin bank), `settlement_sent`, `paid`, `canceled`",
     "PortabilityRetention": "when retained, the origin bank's reason (seed 002's enumerators, e.g. `issuer_retention`)",
     "BeneficiaryConfirmationDeadline": "until when the beneficiary may confirm the loan in Meu INSS (anuência), "
     "while the loan waits for it",
+    "ProviderDoesNotKnow": "what the loan holds a key for and the provider answers not found for (`debt`, "
+    "`proposal`): an operator must check; unset once found",
 }
 
 UPDATE_STAGES = {
