@@ -22,6 +22,7 @@ from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 from temporalio.api.common.v1 import Payloads
 
+from runtime.bodies import BodyTooLarge, read_capped
 from runtime.codec.aes import AesGcmCodec, UnknownKeyError
 from runtime.codec.oidc import AccessTokenVerifier
 
@@ -35,24 +36,6 @@ before it is held in memory."""
 UNREADABLE = (json_format.ParseError, DecodeError, InvalidTag, UnknownKeyError, ValueError, TypeError, KeyError)
 """What garbage becomes on the way through: a bad JSON body, a ciphertext that does not authenticate,
 a decrypted value that is not a payload. The request is bad (400), never the server (500)."""
-
-
-class BodyTooLarge(Exception):
-    pass
-
-
-async def read_capped(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
-    """The request's body, refused as soon as it passes ``limit`` (by its Content-Length or while it streams)."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def create_app(
