@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import signal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -30,7 +31,7 @@ from activities.qitech.news import earlier_news
 from activities.qitech.participants import CtcParticipantsCatalog
 from activities.qitech.recovery import RecoveryActivities
 from activities.wire import decode
-from domain.pricing.product import INSS_DEFAULT_PRODUCT, ProductConfig
+from domain.pricing.product import INSS_DEFAULT_PRODUCT, PROVIDER_B_PRODUCT, ProductConfig
 from runtime.settings import LenderSettings, ProviderBSettings, ProviderSettings, TemporalSettings, WorkerSettings
 from runtime.store.db import DatabaseSettings
 from runtime.store.products import ProductTables
@@ -48,10 +49,10 @@ from workflows.recovery.workflow import WebhookRecovery
 log = logging.getLogger("worker")
 
 
-def _product(settings: LenderSettings) -> ProductConfig:
-    if settings.product_file is None:
-        return INSS_DEFAULT_PRODUCT
-    return ProductConfig.model_validate(decode(settings.product_file.read_bytes()))
+def _product(file: Path | None, default: ProductConfig) -> ProductConfig:
+    if file is None:
+        return default
+    return ProductConfig.model_validate(decode(file.read_bytes()))
 
 
 # Loans recorded before the adapter translated webhooks at its edge hold the first provider's own
@@ -101,7 +102,7 @@ async def run() -> None:
             # workflow sees the key (the relay delivers that key's webhooks to the loan).
             SqlKeyRouter(Inbox(store)),
             lender_terms,
-            _product(lender),
+            _product(lender.product_file, INSS_DEFAULT_PRODUCT),
             participants=CtcParticipantsCatalog(provider_client, ProductTables(store)),
         )
         registered: list[Any] = [*activities.all(), RecoveryActivities(provider_client).resend_failed_webhooks]
@@ -114,7 +115,9 @@ async def run() -> None:
                     timeout=httpx.Timeout(second.timeout_seconds),
                 )
             )
-            registered += ProviderBActivities(client_b, ProductTables(store), lender_terms, _product(lender)).all()
+            registered += ProviderBActivities(
+                client_b, ProductTables(store), lender_terms, _product(second.product_file, PROVIDER_B_PRODUCT)
+            ).all()
         worker = Worker(
             client,
             task_queue=temporal.task_queue,

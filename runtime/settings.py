@@ -144,6 +144,9 @@ class ProviderBSettings(BaseSettings):
     username: str = ""
     password: SecretStr = SecretStr("")
     timeout_seconds: float = 20.0
+    # The pricing product our engine checks its answers with (domain.pricing.product.ProductConfig as
+    # JSON); unset: PROVIDER_B_PRODUCT, the reading of seed 003.
+    product_file: Path | None = None
 
     @model_validator(mode="after")
     def _fail_closed(self) -> Self:

@@ -55,6 +55,8 @@ from activities.provider_b.models import (
     OperationRequest,
     PixTransferType,
     ProductTable,
+    SimulationAnswer,
+    SimulationRequest,
     SimulationType,
 )
 from activities.provider_b.models import Product as TableProduct
@@ -277,6 +279,48 @@ def _amounts(request: LoanRequest, simulated: Simulated) -> tuple[SimulationType
             f"operation.{other_field}", f"the simulation gave no {other_field}: both values are sent (seed 003 §2)"
         )
     return kind, {fixed_field: fixed, other_field: other}
+
+
+def simulation_request(request: LoanRequest, product: TableProduct) -> SimulationRequest:
+    """The assumed simulation's body: the operation's financial part, the value the request fixes."""
+    terms = request.financial
+    problems = unsupported(request)
+    if problems:
+        raise OperationMappingError(problems)
+    fixes_installment = terms.installment_value is not None
+    try:
+        return SimulationRequest.model_validate(
+            {
+                "simulation_type": (
+                    SimulationType.INSTALLMENT_FACE_VALUE if fixes_installment else SimulationType.DISBURSED_AMOUNT
+                ),
+                "cod_tabela": product.cod_tabela,
+                "number_of_installments": terms.number_of_installments,
+                "first_due_date": terms.first_due_date,
+                "disbursement_date": terms.disbursement_date,
+                "limit_days_to_disburse": terms.limit_days_to_disburse,
+                "installment_face_value": terms.installment_value if fixes_installment else None,
+                "disbursed_amount": None if fixes_installment else terms.disbursed_amount,
+            }
+        )
+    except ValidationError as error:
+        raise OperationMappingError(_validation_problems(error)) from None
+
+
+def simulated(answer: SimulationAnswer) -> Simulated | FieldProblem:
+    """The figures the operation is created with, from the provider's simulation (observações 6, 7)."""
+    if answer.issue_amount is None or answer.issue_amount <= 0:
+        return FieldProblem("operation.issue_amount", "the provider's simulation gave no issue_amount")
+    try:
+        return Simulated(
+            issue_amount=answer.issue_amount,
+            disbursed_amount=answer.disbursed_amount,
+            installment_face_value=answer.installment_face_value,
+        )
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return FieldProblem(f"operation.{where}", f"the provider's simulation: {first['msg']}")
 
 
 def operation_request(

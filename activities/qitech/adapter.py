@@ -69,6 +69,7 @@ from workflows.loan.activity_models import (
     TermUploaded,
     TermUploadInput,
 )
+from workflows.loan.decisions import price_check
 from workflows.loan.port import BUSINESS_ERROR
 from workflows.loan.rules import LoanPolicy, LoanRules, current_rules
 from workflows.loan.state import PricingCheck, Signer
@@ -201,10 +202,10 @@ class LoanActivities:
         options = mapping.priced(result.data.disbursement_options)
         try:
             local = quote(quote_request_from(mapping.financial(simulation.request, self._lender)), self._product)
-            differences = mapping.compare(options, mapping.local_priced(local.options, simulation.request.payoff))
+            check = price_check(options, mapping.local_priced(local.options, simulation.request.payoff))
         except PricingError as error:
-            differences = [f"local engine cannot price this request: {error}"]
-        return Simulated(options=options, pricing_check=PricingCheck(matches=not differences, differences=differences))
+            check = PricingCheck(matches=False, differences=[f"local engine cannot price this request: {error}"])
+        return Simulated(options=options, pricing_check=check)
 
     @activity.defn
     @provider_errors

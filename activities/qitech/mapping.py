@@ -331,22 +331,6 @@ def local_priced(options: Sequence[QuoteOption], payoff: Decimal = Decimal(0)) -
     ]
 
 
-def compare(provider: Sequence[PricedOption], local: Sequence[PricedOption]) -> list[str]:
-    """Where the provider's figures differ from the local engine's, option by option."""
-    differences = []
-    by_date = {o.disbursement_date: o for o in local}
-    for theirs in provider:
-        ours = by_date.get(theirs.disbursement_date)
-        if ours is None:
-            differences.append(f"{theirs.disbursement_date}: option not in the local quote")
-            continue
-        for field in ("first_due_date", "installment_value", "issue_amount", "released_amount", "total_iof"):
-            mine, provider_value = getattr(ours, field), getattr(theirs, field)
-            if provider_value is not None and mine != provider_value:
-                differences.append(f"{theirs.disbursement_date} {field}: provider {provider_value}, local {mine}")
-    return differences
-
-
 def proposal_request(
     request: LoanRequest, lender: LenderTerms, assistance_type: str | None, *, politically_exposed: bool | None = None
 ) -> ProposalRequest:

@@ -35,8 +35,9 @@ from workflows.loan.activity_models import (
     Simulated,
     SimulateInput,
 )
+from workflows.loan.decisions import price_check
 from workflows.loan.port import BUSINESS_ERROR, INVALID_DOCUMENT
-from workflows.loan.state import PricedOption, PricingCheck
+from workflows.loan.state import PricedOption
 
 
 @dataclass
@@ -55,6 +56,9 @@ class FakeProvider:
     # activity name -> how many of its next calls find the provider down (a retryable 503, as the
     # client reports one); a large number is an outage that outlasts the loan's patience.
     down: dict[str, int] = field(default_factory=dict)
+    # Figures the provider's simulation prices its own way (PricedOption field -> its value): the
+    # loan goes on with the provider's, and the price check says where ours differ.
+    prices: dict[str, Any] = field(default_factory=dict)
 
     def names(self) -> list[str]:
         return [name for name, _ in self.calls]
@@ -96,6 +100,13 @@ class FakeProvider:
             for i in range(terms.limit_days_to_disburse + 1)
         ]
 
+    def simulated(self, request: Any) -> Simulated:
+        """The simulation's answer: the provider's options, checked against ours (the fake's own
+        figures) by the adapters' comparison — a match only when they agree."""
+        ours = self._options(request)
+        theirs = [o.model_copy(update=self.prices) for o in ours]
+        return Simulated(options=theirs, pricing_check=price_check(theirs, ours))
+
     def activities(self) -> list[Any]:
         fake = self
 
@@ -112,7 +123,7 @@ class FakeProvider:
         @activity.defn(name="simulate")
         async def simulate(call: SimulateInput) -> Simulated:
             fake._record("simulate", call)
-            return Simulated(options=fake._options(call.request), pricing_check=PricingCheck(matches=True))
+            return fake.simulated(call.request)
 
         @activity.defn(name="issue_debt")
         async def issue_debt(call: IssueInput) -> Issued:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import ROUND_DOWN, Decimal
@@ -19,7 +20,7 @@ from domain.parties import expected_signer, paying_account, same_account
 from domain.regulation import DDB_BLOCK_DAYS
 from workflows.loan.activity_models import PortabilityPriced, Proposed
 from workflows.loan.rules import LoanRules
-from workflows.loan.state import LoanState, PricingCheck, RuleFailure, Signer
+from workflows.loan.state import LoanState, PricedOption, PriceMismatch, PricingCheck, RuleFailure, Signer
 
 PAYING_ACCOUNT_SOURCE = "seeds 000 and 003: disburse into the benefit's account (balance disbursement_bank_account)"
 
@@ -137,17 +138,78 @@ def portability_reduction(
     return PortabilityReduction(installment=fits, automatic=fits >= current * (1 - max_reduction))
 
 
+PRICE_FIELDS = (
+    "first_due_date",
+    "installment_value",
+    "issue_amount",
+    "released_amount",
+    "total_iof",
+    "monthly_cet",
+    "annual_cet",
+)
+"""The figures of an option the provider's price and ours are compared on."""
+
+NO_PRICE = "the provider's answer gives no figure to check"
+
+
+def _shown(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def checked(mismatches: list[PriceMismatch], compared: int) -> PricingCheck:
+    """The verdict: a match only when something was compared and nothing differs."""
+    if not compared and not mismatches:
+        return PricingCheck(matches=False, differences=[NO_PRICE])
+    return PricingCheck(matches=not mismatches, differences=[m.text() for m in mismatches], mismatches=mismatches)
+
+
+def price_check(
+    provider: Sequence[PricedOption], local: Sequence[PricedOption], fields: Sequence[str] = PRICE_FIELDS
+) -> PricingCheck:
+    """The provider's options against the local engine's, option by option, field by field, to the
+    cent. A figure the provider does not give is not compared; an answer that gives none is no match."""
+    mismatches: list[PriceMismatch] = []
+    compared = 0
+    by_date = {o.disbursement_date: o for o in local}
+    for theirs in provider:
+        ours = by_date.get(theirs.disbursement_date)
+        if ours is None:
+            mismatches.append(
+                PriceMismatch(
+                    field="disbursement_date",
+                    ours=None,
+                    theirs=str(theirs.disbursement_date),
+                    disbursement_date=theirs.disbursement_date,
+                )
+            )
+            continue
+        for name in fields:
+            mine, their = getattr(ours, name), getattr(theirs, name)
+            if their is None:
+                continue
+            compared += 1
+            if mine != their:
+                mismatches.append(
+                    PriceMismatch(
+                        field=name, ours=_shown(mine), theirs=_shown(their), disbursement_date=theirs.disbursement_date
+                    )
+                )
+    return checked(mismatches, compared)
+
+
 def portability_pricing_check(local: PortabilityPriced, provider: Proposed) -> PricingCheck:
     """The provider's price of the proposal against the local engine's, to the cent."""
-    differences = [
-        f"{what}: provider {theirs}, local {mine}"
-        for what, theirs, mine in (
-            ("portability installment", provider.portability_installment, local.installment),
-            ("troco", provider.troco, local.troco),
-        )
-        if theirs is not None and theirs != mine
+    pairs = [
+        ("portability installment", provider.portability_installment, local.installment),
+        ("troco", provider.troco, local.troco),
     ]
-    return PricingCheck(matches=not differences, differences=differences)
+    given = [(what, theirs, mine) for what, theirs, mine in pairs if theirs is not None]
+    mismatches = [
+        PriceMismatch(field=what, ours=_shown(mine), theirs=_shown(theirs))
+        for what, theirs, mine in given
+        if theirs != mine
+    ]
+    return checked(mismatches, len(given))
 
 
 REQUESTER_KEY_NAMESPACE = b"consignado-orchestrator/requester_identifier_key/"

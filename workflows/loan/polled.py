@@ -121,6 +121,7 @@ class PolledJourney:
                     request=loan.request,
                     benefit=state.balance,
                     not_before=workflow.info().start_time.date(),
+                    priced=state.chosen_option,
                 ),
                 OperationFacts,
                 local=False,  # a creation can take long and must not run twice: a regular activity

@@ -103,11 +103,29 @@ class PricedOption(BaseModel):
     annual_cet: Decimal | None = None
 
 
+class PriceMismatch(BaseModel):
+    """One figure where the provider's price is not ours, to the cent: which, ours, theirs."""
+
+    field: str
+    ours: str | None
+    """None: our engine could not price it."""
+    theirs: str | None
+    """None: the provider's answer does not give it."""
+    disbursement_date: date | None = None
+
+    def text(self) -> str:
+        day = f"{self.disbursement_date} " if self.disbursement_date else ""
+        return f"{day}{self.field}: ours {self.ours or 'none'}, theirs {self.theirs or 'none'}"
+
+
 class PricingCheck(BaseModel):
-    """The local engine's verdict on the provider's simulation (issue: catch a provider changing numbers)."""
+    """The local engine's verdict on the provider's price (issue: catch a provider changing numbers).
+    ``matches`` only when some figure was compared and none differs."""
 
     matches: bool
     differences: list[str] = Field(default_factory=list)
+    """In words (loans recorded before ``mismatches`` carry only these)."""
+    mismatches: list[PriceMismatch] = Field(default_factory=list)
 
 
 class DataprevAnswer(BaseModel):
