@@ -108,9 +108,7 @@ INSS_DEFAULT_PRODUCT = ProductConfig(
 # the rate comes from the product table and is checked against the cap before anything is sent.
 PROVIDER_B_DEDUCTION_PERCENT = Decimal("0.18")
 PROVIDER_B_PRODUCT = ProductConfig(
-    fees=(
-        FeeSpec(fee_type=FeeType.DEDUCTION, amount_type=AmountType.PERCENTAGE, amount=PROVIDER_B_DEDUCTION_PERCENT),
-    ),
+    fees=(FeeSpec(fee_type=FeeType.DEDUCTION, amount_type=AmountType.PERCENTAGE, amount=PROVIDER_B_DEDUCTION_PERCENT),),
     contract_fee_types=frozenset({FeeType.DEDUCTION}),
     deducted_fee_types=frozenset({FeeType.DEDUCTION}),
 )
