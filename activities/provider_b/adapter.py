@@ -212,7 +212,7 @@ class ProviderBActivities:
         request = simulation.request
         product = await self._product(request)
         rate = rate_of(request, product, self._engine)  # refused above the cap before the provider hears of it
-        local = mapping.local_priced(quoted(request, product, self._lender, self._engine), request.payoff)
+        local = mapping.local_priced(quoted(request, product, self._lender, self._engine))  # no refinancing (seed 003)
         answer = await self._ask_price(request, product)
         figures = simulated(answer)
         if isinstance(figures, FieldProblem):

@@ -72,7 +72,7 @@ from workflows.loan.activity_models import (
 from workflows.loan.decisions import price_check
 from workflows.loan.port import BUSINESS_ERROR
 from workflows.loan.rules import LoanPolicy, LoanRules, current_rules
-from workflows.loan.state import PricingCheck, Signer
+from workflows.loan.state import PricingCheck, RefinancedBalance, Signer
 
 SIGNED_OR_LATER = frozenset(
     s.value
@@ -199,13 +199,22 @@ class LoanActivities:
     @provider_errors
     async def simulate(self, simulation: SimulateInput) -> Simulated:
         result = await self._provider.simulate(mapping.simulation_request(simulation.request, self._lender))
-        options = mapping.priced(result.data.disbursement_options)
+        refinancing = bool(simulation.request.refinanced_operations)
+        options = mapping.priced(result.data.disbursement_options, refinancing=refinancing)
+        # A refinancing's payoff is the provider's (what it disburses less what reaches the borrower):
+        # ours is checked on the same payoff, never on a figure the caller sent.
+        payoffs = {o.disbursement_date: o.payoff for o in options}
         try:
             local = quote(quote_request_from(mapping.financial(simulation.request, self._lender)), self._product)
-            check = price_check(options, mapping.local_priced(local.options, simulation.request.payoff))
+            check = price_check(options, mapping.local_priced(local.options, payoffs))
         except PricingError as error:
             check = PricingCheck(matches=False, differences=[f"local engine cannot price this request: {error}"])
-        return Simulated(options=options, pricing_check=check)
+        refinanced = [
+            RefinancedBalance(operation_key=op.operation_key, payoff_amount=op.payoff_amount)
+            for op in result.data.refinanced_credit_operations
+            if op.payoff_amount is not None
+        ]
+        return Simulated(options=options, pricing_check=check, refinanced=refinanced)
 
     @activity.defn
     @provider_errors
@@ -230,7 +239,7 @@ class LoanActivities:
             debt_key=answer.key,
             contract_number=contract.number if contract else None,
             related_party_key=mapping.signer_related_party_key(data, issuance.request) or "",
-            options=mapping.priced(data.disbursement_options),
+            options=mapping.priced(data.disbursement_options, refinancing=bool(issuance.request.refinanced_operations)),
             contract_urls=list(contract.urls) if contract else [],
             signers=[
                 Signer(

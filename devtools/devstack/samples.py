@@ -104,10 +104,16 @@ _FORMALIZED: set[str] = set()
 NEW_ACCOUNT = {"bank_code": "237", "branch_number": "1234", "account_number": "765432", "account_digit": "1"}
 
 
+REFINANCED_BALANCE = "3250.00"
+"""What the sandbox's refinanced operation costs to pay off: the provider's figure, not the caller's."""
+EXPECTED_PAYOFF = "3000.00"
+"""What the refinancing samples' caller expects it to cost (shown beside the provider's)."""
+
+
 def _refinancing(body: dict[str, Any], run: SampleRun) -> None:
     body["product"] = "refinancing"
     body["refinanced_operations"] = [
-        {"operation_key": run.operation_key, "installment_value": "120.00", "payoff_amount": "3000.00"}
+        {"operation_key": run.operation_key, "installment_value": "120.00", "payoff_amount": EXPECTED_PAYOFF}
     ]
 
 
@@ -337,9 +343,19 @@ SAMPLES = (
     Sample(
         "refinancing",
         1,
-        "completed: refinancing of an existing operation (its installment credited, its balance paid off)",
-        scenario=_existing_operation("120.00", "3000.00"),
+        "completed: refinancing of an existing operation (its installment credited, its balance paid off: "
+        "the provider's 3,250.00, where the caller expected 3,000.00)",
+        scenario=_existing_operation("120.00", REFINANCED_BALANCE),
         request=_refinancing,
+    ),
+    Sample(
+        "refinancing-releases-nothing",
+        1,
+        "rejected: the provider's payoff of the refinanced operation takes all the new loan disburses",
+        scenario=_existing_operation("120.00", "900000.00"),
+        request=_refinancing,
+        sign=False,
+        outcome="rejected",
     ),
     Sample(
         "minimum-wage-increase",

@@ -59,6 +59,9 @@ class FakeProvider:
     # Figures the provider's simulation prices its own way (PricedOption field -> its value): the
     # loan goes on with the provider's, and the price check says where ours differ.
     prices: dict[str, Any] = field(default_factory=dict)
+    # What the provider pays off of a refinancing's operations out of each option (its answer's
+    # disbursed less final amount): what the borrower receives is that much less, ours and theirs.
+    payoff: Decimal | None = None
 
     def names(self) -> list[str]:
         return [name for name, _ in self.calls]
@@ -104,6 +107,11 @@ class FakeProvider:
         """The simulation's answer: the provider's options, checked against ours (the fake's own
         figures) by the adapters' comparison — a match only when they agree."""
         ours = self._options(request)
+        if self.payoff is not None:
+            paid = self.payoff
+            ours = [
+                o.model_copy(update={"released_amount": (o.released_amount or 0) - paid, "payoff": paid}) for o in ours
+            ]
         theirs = [o.model_copy(update=self.prices) for o in ours]
         return Simulated(options=theirs, pricing_check=price_check(theirs, ours))
 

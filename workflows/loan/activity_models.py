@@ -16,7 +16,7 @@ from domain.loan import (
     SignatureSubmission,
 )
 from workflows.loan.news import ProviderNews
-from workflows.loan.state import PricedOption, PricingCheck, Signer
+from workflows.loan.state import PricedOption, PricingCheck, RefinancedBalance, Signer
 
 
 class ConsultationInput(BaseModel):
@@ -48,6 +48,8 @@ class SimulateInput(BaseModel):
 class Simulated(BaseModel):
     options: list[PricedOption]
     pricing_check: PricingCheck
+    refinanced: list[RefinancedBalance] = Field(default_factory=list)
+    """The refinanced operations' payoffs, when the provider's answer lists them."""
 
 
 class IssueInput(BaseModel):

@@ -13,7 +13,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.loan.decisions import eligibility
     from workflows.loan.facts import note_unknown
     from workflows.loan.port import REQUEST_BALANCE, REQUEST_BENEFITS, UPLOAD_AUTHORIZATION_TERM
-    from workflows.loan.state import Stage, Status
+    from workflows.loan.state import RefinancingPayoff, Stage, Status
+
+PAYOFF_FROM_PROVIDER = "refinancing-payoff-from-provider"
+"""The patch under which a refinancing that releases nothing is refused at the simulation."""
 
 
 class Consultation:
@@ -76,7 +79,26 @@ def choose_option(loan: LoanRun, simulated: Simulated) -> None:
     state.chosen_option = next((o for o in simulated.options if o.disbursement_date == wanted), simulated.options[0])
     state.pricing_check = simulated.pricing_check
     state.installment_value = state.chosen_option.installment_value
+    if loan.request.refinanced_operations:
+        _payoff(loan, simulated)
     loan.enter(Stage.ELIGIBILITY)
+
+
+def _payoff(loan: LoanRun, simulated: Simulated) -> None:
+    """A refinancing's payoff is the provider's answer; the caller's expectation is only shown beside
+    it. A new loan that would release nothing once the payoff is made is refused."""
+    state, chosen = loan.state, loan.state.chosen_option
+    assert chosen is not None
+    state.payoff = RefinancingPayoff(
+        provider=chosen.payoff, expected=loan.request.expected_payoff, operations=simulated.refinanced
+    )
+    released = chosen.released_amount
+    # Behind a patch: loans recorded before the payoff came from the provider went on here.
+    if released is not None and released <= 0 and workflow.patched(PAYOFF_FROM_PROVIDER):
+        raise ends(
+            Status.REJECTED,
+            f"refinancing releases nothing: {state.payoff.text()}, and the borrower would receive {released}",
+        )
 
 
 async def check_eligibility(loan: LoanRun) -> None:

@@ -134,6 +134,8 @@ def describe(state: LoanState) -> str:
         parts.append("troco disbursed")
     if state.provider_status:
         parts.append(f"{state.provider or 'provider'} says {state.provider_status!r} (asked {state.polls} times)")
+    if state.payoff and (state.payoff.differs or state.payoff.provider is None):
+        parts.append(f"payoff: {state.payoff.text()}")
     if state.pricing_check and not state.pricing_check.matches:
         parts.append(pricing_words(state.pricing_check))
     return ", ".join(parts)

@@ -147,3 +147,34 @@ async def test_an_answer_without_any_figure_is_no_match() -> None:
         option.pop("final_disbursement_amount")
     check = (await _check(answer)).pricing_check
     assert not check.matches and check.differences == ["the provider's answer gives no figure to check"]
+
+
+async def test_a_refinancings_payoff_is_the_providers_not_the_callers() -> None:
+    """The caller names the refinanced contract and expects a payoff of 100.00; the provider's answer
+    pays off 150.00 of each option (it disburses that much more than reaches the borrower). Our
+    engine's released amount is checked on the provider's payoff, so the seed's figures still agree;
+    had the caller's 100.00 been used, the released amounts would differ by 50.00."""
+    key = "324caa35-ba10-4590-ae2b-5efef71709c3"  # seed 004's refinanced operation_key
+    answer = copy.deepcopy(ANSWER)
+    for option in answer["data"]["disbursement_options"]:
+        option["final_disbursement_amount"] = option["disbursed_issue_amount"] - Decimal("150.00")
+    answer["data"]["refinanced_credit_operations"] = [{"operation_key": key, "payoff_amount": "150.00"}]
+    request = _request().model_dump(mode="json")
+    request.update(
+        product="refinancing",
+        refinanced_operations=[{"operation_key": key, "installment_value": "50.00", "payoff_amount": "100.00"}],
+    )
+    activities = LoanActivities(
+        SeedProvider(answer),  # type: ignore[arg-type]
+        NoRoutes(),
+        LenderTerms(purchaser_cnpj="32402502000135"),
+        SEED_004_SIMULATION_PRODUCT,
+    )
+    simulated = await ActivityEnvironment().run(
+        activities.simulate, SimulateInput(request=LoanRequest.model_validate(request))
+    )
+    first = simulated.options[0]
+    assert first.payoff == Decimal("150.00")
+    assert first.released_amount == Decimal(str(FIRST["disbursed_issue_amount"])) - Decimal("150.00")
+    assert simulated.pricing_check.matches, simulated.pricing_check
+    assert [(r.operation_key, r.payoff_amount) for r in simulated.refinanced] == [(key, Decimal("150.00"))]
