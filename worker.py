@@ -21,6 +21,7 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
 from activities.call_metrics import provider_call_observer
+from activities.housekeeping import Housekeeping
 from activities.provider_b.adapter import ProviderBActivities
 from activities.provider_b.client import Credentials as ProviderBCredentials
 from activities.provider_b.client import ProviderBClient
@@ -62,6 +63,9 @@ read_earlier_news_with(earlier_news)
 
 async def run() -> None:
     temporal, provider, lender, options = TemporalSettings(), ProviderSettings(), LenderSettings(), WorkerSettings()
+    second = ProviderBSettings()  # each provider's secrets refused before anything connects
+    if not provider.base_url and not second.base_url:
+        raise SystemExit("no provider configured: set PROVIDER_BASE_URL and/or PROVIDER_B_BASE_URL")
     logging.basicConfig(level=options.log_level, format="%(asctime)s worker %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # provider.client logs each call without bodies
     setup_tracing("loan-worker")
@@ -79,33 +83,40 @@ async def run() -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     store = DatabaseSettings().engine()
-    second = ProviderBSettings()
     async with contextlib.AsyncExitStack() as providers:
-        provider_client = await providers.enter_async_context(
-            ProviderClient(
-                provider.base_url,
-                # Each request signed with the lender's key (no token: the provider authenticates requests).
-                Credentials(provider.api_client_key, provider.signing_key, provider.public_key or None),
-                timeout=httpx.Timeout(provider.timeout_seconds),
-                observe=observe,
-            )
-        )
         lender_terms = LenderTerms(
             purchaser_cnpj=lender.purchaser_cnpj,
             subcorban_cnpj=lender.subcorban_cnpj,
             fine_monthly_rate=lender.fine_monthly_rate,
             fine_contract_rate=lender.fine_contract_rate,
         )
-        activities = LoanActivities(
-            provider_client,
-            # Each provider key the loan learns is routed to it in the webhook inbox, before the
-            # workflow sees the key (the relay delivers that key's webhooks to the loan).
-            SqlKeyRouter(Inbox(store)),
-            lender_terms,
-            _product(lender.product_file, INSS_DEFAULT_PRODUCT),
-            participants=CtcParticipantsCatalog(provider_client, ProductTables(store)),
-        )
-        registered: list[Any] = [*activities.all(), RecoveryActivities(provider_client).resend_failed_webhooks]
+        router = SqlKeyRouter(Inbox(store))
+        registered: list[Any] = []
+        if provider.base_url:
+            provider_client = await providers.enter_async_context(
+                ProviderClient(
+                    provider.base_url,
+                    # Each request signed with the lender's key (no token: the provider authenticates requests).
+                    Credentials(provider.api_client_key, provider.signing_key, provider.public_key or None),
+                    timeout=httpx.Timeout(provider.timeout_seconds),
+                    observe=observe,
+                )
+            )
+            activities = LoanActivities(
+                provider_client,
+                # Each provider key the loan learns is routed to it in the webhook inbox, before the
+                # workflow sees the key (the relay delivers that key's webhooks to the loan).
+                router,
+                lender_terms,
+                _product(lender.product_file, INSS_DEFAULT_PRODUCT),
+                participants=CtcParticipantsCatalog(provider_client, ProductTables(store)),
+            )
+            registered += [*activities.all(), RecoveryActivities(provider_client).resend_failed_webhooks]
+        else:
+            # A second-provider-only lender: none of the first provider's activities or secrets; the
+            # loan's own housekeeping (rules, key release) still runs here.
+            log.info("PROVIDER_BASE_URL unset: this worker does not speak to the first provider")
+            registered += Housekeeping(router).all()
         if second.base_url:
             # The second provider's adapter (loan.port): only on workers configured to speak to it.
             client_b = await providers.enter_async_context(

@@ -77,6 +77,9 @@ class LegalRepresentative(Person):
 class Benefit(Model):
     number: BenefitNumber
     state: State
+    assistance_type: NonEmptyStr | None = None
+    """The benefit's species as the enumerators spell it (``retirement_by_age``): the consultation
+    finds it; a loan without one (the "Sem IN100" flow) needs it here."""
 
 
 class FinancialTerms(Model):

@@ -245,13 +245,13 @@ class ProviderBActivities:
     @activity.defn(name=f"{PROVIDER.value}.{CREATE_OPERATION}")
     async def create_operation(self, creation: CreateOperationInput) -> OperationFacts:
         request = creation.request
-        if creation.benefit is None:
+        if creation.benefit is None and creation.in100:
             raise refused("no benefit facts: the consultation must come first", {"field": "benefit"})
         product = await self._product(request)
         rate_of(request, product, self._engine)  # refused above the cap: nothing is sent
         amounts = await self._amounts(creation, product)
         try:
-            payload = operation_request(request, creation.benefit, product, amounts)
+            payload = operation_request(request, creation.benefit, product, amounts, in100=creation.in100)
         except OperationMappingError as error:
             raise refused(f"{PROVIDER.value} cannot take this loan: {error}", {"fields": _fields(error)}) from None
         if activity.info().attempt > 1:

@@ -13,6 +13,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities import documents
 from activities.errors import invalid_document, provider_errors
+from activities.housekeeping import pin_current_rules
 from activities.qitech import mapping
 from activities.qitech.client import ProviderClient
 from activities.qitech.enumerators import DebtStatus
@@ -71,7 +72,6 @@ from workflows.loan.activity_models import (
 )
 from workflows.loan.decisions import price_check
 from workflows.loan.port import BUSINESS_ERROR
-from workflows.loan.rules import LoanPolicy, LoanRules, current_rules
 from workflows.loan.state import PricingCheck, RefinancedBalance, Signer
 
 SIGNED_OR_LATER = frozenset(
@@ -95,12 +95,6 @@ class KeyClaimer(Protocol):
     async def claim(self, key: str, loan_id: str) -> None: ...
 
     async def release(self, keys: list[str], loan_id: str) -> None: ...
-
-
-@activity.defn
-async def pin_current_rules(policy: LoanPolicy) -> LoanRules:
-    """The worker's current rule set, for a loan whose caller sent none (recorded in its history)."""
-    return current_rules(policy)
 
 
 class LoanActivities:

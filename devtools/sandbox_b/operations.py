@@ -368,6 +368,7 @@ class SandboxB(Snapshotted):
             "cod_tabela": request.cod_tabela,
             "number_of_installments": request.number_of_installments,
             "issue_amount": str(request.issue_amount),
+            "in100": request.in100,
             "created_at": operation.created_at.isoformat(),
             "formalized": operation.formalized is not None,
         }

@@ -17,7 +17,7 @@ from domain.loan import DisbursementAccount, LoanRequest
 from domain.margin_release import margin_release
 from domain.money import CENT
 from domain.parties import expected_signer, paying_account, same_account
-from domain.regulation import DDB_BLOCK_DAYS
+from domain.regulation import DDB_BLOCK_DAYS, MAX_INSTALLMENTS, MAX_MONTHLY_RATE
 from workflows.loan.activity_models import PortabilityPriced, Proposed
 from workflows.loan.rules import LoanRules
 from workflows.loan.state import LoanState, PricedOption, PriceMismatch, PricingCheck, RuleFailure, Signer
@@ -78,6 +78,61 @@ def eligibility(state: LoanState, request: LoanRequest, rules: LoanRules, today:
         )
     elif release.blocked_today:
         decided.margin_release_at = datetime.combine(release.release_date, time(0), tzinfo=SAO_PAULO)
+    return decided
+
+
+WITHOUT_IN100_SOURCE = 'seed 003 observação 3: the operation\'s "Sem IN100" flow (IN100: false)'
+
+
+def eligibility_without_consultation(state: LoanState, request: LoanRequest, rules: LoanRules) -> Eligibility:
+    """A loan without an IN100 consultation (the lender has no consulting provider): the rules the
+    simulation can be checked by (the rate cap, the installments), the request's own account, and the
+    rest — the benefit, its margin, its blocks, the 90-day DDB rule — stated as the provider's to
+    check with Dataprev at the averbação."""
+    chosen = state.chosen_option
+    assert chosen is not None
+    terms, limits = request.financial, rules.eligibility
+    installment = chosen.installment_value or terms.installment_value
+    monthly_rate = chosen.monthly_rate or terms.monthly_interest_rate
+    if installment is None or monthly_rate is None:
+        return Eligibility(problem="the provider's simulation gave no installment or rate to check")
+    decided = Eligibility(
+        risks=[
+            RuleFailure(
+                rule="consultation",
+                message="no IN100 consultation: the benefit, its margin and blocks and the 90-day DDB rule are "
+                "checked by the provider with Dataprev at the averbação",
+                source=WITHOUT_IN100_SOURCE,
+            )
+        ]
+    )
+    if terms.number_of_installments > limits.max_installments:
+        decided.failures.append(
+            RuleFailure(
+                rule="max_installments",
+                message=f"{terms.number_of_installments} installments is above the limit of {limits.max_installments}",
+                source=MAX_INSTALLMENTS.source,
+            )
+        )
+    if monthly_rate > limits.max_monthly_rate:
+        decided.failures.append(
+            RuleFailure(
+                rule="rate_within_cap",
+                message=f"monthly rate {monthly_rate * 100:.4f} % is above the cap of "
+                f"{limits.max_monthly_rate * 100} %",
+                source=MAX_MONTHLY_RATE.source,
+            )
+        )
+    if not request.disbursement_accounts:
+        decided.failures.append(
+            RuleFailure(
+                rule="disbursement_account",
+                message="the request gave no disbursement account and no consultation named a paying account",
+                source=WITHOUT_IN100_SOURCE,
+            )
+        )
+    elif rules.edition >= 2:
+        decided.accounts = list(request.disbursement_accounts)
     return decided
 
 

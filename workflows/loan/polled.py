@@ -42,6 +42,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.loan.prelude import Consultation, check_eligibility, choose_option
     from workflows.loan.state import Stage, Status
 
+WITHOUT_IN100 = "polled-without-in100"
+"""The patch under which a loan of a lender without a consulting provider skips the consultation."""
+
 STAGES = {
     OperationPhase.AWAITING_SIGNATURE: Stage.AWAITING_SIGNATURE,
     OperationPhase.SIGNATURE_VALIDATION: Stage.SIGNATURE_VALIDATION,
@@ -59,7 +62,7 @@ class PolledJourney:
     def __init__(self, loan: LoanRun) -> None:
         self.loan = loan
         self.stages: dict[Stage, Callable[[], Awaitable[None]]] = {
-            Stage.CONSULTATION: Consultation(loan).run,
+            Stage.CONSULTATION: self._consultation,
             Stage.SIMULATION: self._simulation,
             Stage.ELIGIBILITY: self._eligibility,
             Stage.ISSUANCE: self._create_operation,
@@ -98,6 +101,15 @@ class PolledJourney:
             return await workflow.execute_local_activity(name, argument, **options)
         return await workflow.execute_activity(name, argument, **options)
 
+    async def _consultation(self) -> None:
+        loan = self.loan
+        # A lender without a consulting provider: the "Sem IN100" flow (seed 003 observação 3), the
+        # provider checks the benefit itself. Behind a patch, as every change to the loan's path.
+        if not loan.in100 and workflow.patched(WITHOUT_IN100):
+            loan.enter(Stage.SIMULATION)
+            return
+        await Consultation(loan).run()
+
     async def _simulation(self) -> None:
         loan = self.loan
         try:
@@ -121,6 +133,7 @@ class PolledJourney:
                     request=loan.request,
                     benefit=state.balance,
                     not_before=workflow.info().start_time.date(),
+                    in100=loan.in100,
                     priced=state.chosen_option,
                 ),
                 OperationFacts,

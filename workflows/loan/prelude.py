@@ -10,7 +10,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.calendar import SAO_PAULO, end_of_day
     from workflows.loan.activity_models import ConsultationInput, Simulated, TermUploadInput
     from workflows.loan.core import LoanRun, ends
-    from workflows.loan.decisions import eligibility
+    from workflows.loan.decisions import eligibility, eligibility_without_consultation
     from workflows.loan.facts import note_unknown
     from workflows.loan.port import REQUEST_BALANCE, REQUEST_BENEFITS, UPLOAD_AUTHORIZATION_TERM
     from workflows.loan.state import RefinancingPayoff, Stage, Status
@@ -104,7 +104,10 @@ def _payoff(loan: LoanRun, simulated: Simulated) -> None:
 async def check_eligibility(loan: LoanRun) -> None:
     """The eligibility stage: the pinned rules over the consultation's facts and the simulation."""
     state, terms = loan.state, loan.request.financial
-    decided = eligibility(state, loan.request, loan.rules, workflow.now().astimezone(SAO_PAULO).date())
+    if state.balance is None and not loan.in100:
+        decided = eligibility_without_consultation(state, loan.request, loan.rules)
+    else:
+        decided = eligibility(state, loan.request, loan.rules, workflow.now().astimezone(SAO_PAULO).date())
     if decided.problem:
         raise ends(Status.REJECTED, decided.problem)
     if decided.failures:

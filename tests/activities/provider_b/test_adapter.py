@@ -181,3 +181,35 @@ async def test_a_table_rate_above_the_cap_is_refused_before_anything_is_sent() -
     with pytest.raises(ApplicationError):
         await env.run(adapter.create_operation, creation)
     assert provider.calls == []
+
+
+async def test_without_a_consultation_the_operation_goes_sem_in100_from_the_request() -> None:
+    """Seed 003 observação 3: ``IN100`` False is the "Sem IN100" flow. With no consultation the
+    assistance type and the account come from the request; without them nothing is sent."""
+    body = _request().model_dump(mode="json")
+    body["benefit"] = {**body["benefit"], "assistance_type": "retirement_by_age"}
+    body["disbursement_accounts"] = [
+        {"bank_code": "341", "branch_number": "0155", "account_number": "000059923", "account_digit": "6"}
+    ]
+    request = LoanRequest.model_validate(body)
+    provider = Provider(answer())
+    adapter = provider.activities()
+    env = ActivityEnvironment()
+    [option] = (await env.run(adapter.simulate, SimulateInput(request=request))).options
+    await env.run(
+        adapter.create_operation,
+        CreateOperationInput(loan_id="loan-1", request=request, benefit=None, in100=False, priced=option),
+    )
+    [(_, _, sent)] = [c for c in provider.calls if c[1] == Paths.OPERATION]
+    assert sent["operation"]["IN100"] is False
+    assert sent["operation"]["assistance_type"] == "retirement_by_age"
+    assert sent["client"]["bank_account"]["bank_code"] == "341" and sent["client"]["bank_account"]["ispb_number"]
+
+    bare = Provider(answer())
+    with pytest.raises(ApplicationError) as refused:
+        await env.run(
+            bare.activities().create_operation,
+            CreateOperationInput(loan_id="loan-2", request=_request(), benefit=None, in100=False, priced=option),
+        )
+    assert "operation.assistance_type" in str(refused.value) and "client.bank_account" in str(refused.value)
+    assert bare.calls == []

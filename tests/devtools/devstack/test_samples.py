@@ -195,3 +195,15 @@ def test_portability_samples_end_at_the_provider_as_in_the_loan(ended: dict[str,
         _, _, found = ended[name]
         assert found["proposal"]["proposal_status"] in ("rejected", "retained", "canceled"), name
         assert all(leg["status"] == "canceled" for leg in found["proposal"]["legs"].values()), name
+
+
+def test_a_second_provider_only_lender_lends_without_the_first_provider(ended: dict[str, Any]) -> None:
+    """The run command plays a lender with the second provider only: no IN100 consultation (its
+    "Sem IN100" flow), the operation created once with IN100 false, followed to PAGO."""
+    _, state, found = ended["provider-b-only-lender"]
+    assert state.provider == "provider_b" and state.status.value == "completed"
+    assert state.benefits_request_key is None and state.balance is None  # nothing asked of the first
+    assert "consultation" in [r.rule for r in state.eligibility_risks]
+    [operation] = found["operations"]
+    assert operation["in100"] is False and operation["debt_key"] == state.debt_key
+    assert state.pricing_check is not None and state.pricing_check.matches, state.pricing_check

@@ -237,3 +237,28 @@ async def test_a_provider_that_agrees_is_a_computed_match(started: Any) -> None:
     state: LoanState = await loan.state()
     assert state.pricing_check is not None and state.pricing_check.matches and not state.pricing_check.mismatches
     assert state.pricing_check.differences == []
+
+
+async def test_a_second_provider_only_lender_goes_without_the_consultation(env: WorkflowEnvironment) -> None:
+    """No consulting provider (``in100`` False, as the starter pins it for such a lender): nothing goes
+    to the first provider, the operation is created "Sem IN100" with the request's assistance type and
+    account, eligibility states what only the provider can check, and the loan completes."""
+    second, first = FakeSecondProvider(), FakeProvider()
+    queue = task_queue()
+    request = loan_request(benefit={"number": "2052711150", "state": "SP", "assistance_type": "retirement_by_age"})
+    async with Worker(env.client, task_queue=queue, workflows=[LoanWorkflow], activities=second.activities(first)):
+        handle = await env.client.start_workflow(
+            LoanWorkflow.run,
+            LoanInput(request=request, rules=current_rules(POLICY), provider=ProviderId.PROVIDER_B, in100=False),
+            id=f"loan-{request.request_key}",
+            task_queue=queue,
+        )
+        outcome: LoanOutcome = await asyncio.wait_for(handle.result(), 120)
+        state: LoanState = await handle.query(LoanWorkflow.query_state)
+    assert (outcome.status, outcome.reason) == (Status.COMPLETED, "disbursed")
+    assert [name for name in first.names() if name != "release_provider_keys"] == []  # no IN100
+    [creation] = second.creations
+    assert creation.in100 is False and creation.benefit is None
+    assert state.balance is None and state.benefits_request_key is None
+    assert [r.rule for r in state.eligibility_risks] == ["consultation"]
+    assert state.disbursement_accounts == list(request.disbursement_accounts)
