@@ -13,7 +13,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.qitech.adapter import pin_current_rules
+from activities.housekeeping import pin_current_rules
 from activities.qitech.models.webhooks import ReceivedWebhook
 from activities.qitech.news import translate
 from workflows.loan.activity_models import (
