@@ -159,11 +159,12 @@ class Paths:
 
 @dataclass(frozen=True)
 class ProviderCall:
-    """One answered call, for metrics: no body, no key (``endpoint`` is the path's template)."""
+    """One call, for metrics: no body, no key (``endpoint`` is the path's template). ``status`` is the
+    HTTP status, or ``timeout`` / ``unreachable`` for a call that got no answer (alerted on too)."""
 
     method: str
     endpoint: str
-    status: int
+    status: int | str
     code: str | None
     seconds: float
 
@@ -205,11 +206,17 @@ class Signer:
     """The published request signature, made for each attempt (a retry is signed again, never reused)."""
 
     def __init__(self, credentials: Credentials) -> None:
-        if not credentials.api_client_key or not credentials.private_key.get_secret_value():
-            raise ValueError("the provider's API client key and the lender's signing key are required")
+        # Missing keys are refused at each call, not here: production settings fail closed on them at
+        # start-up, and a development worker on the published defaults must still start and poll.
         self._credentials = credentials
 
     def headers(self, method: str, uri: str, body: bytes) -> dict[str, str]:
+        if not self._credentials.api_client_key or not self._credentials.private_key.get_secret_value():
+            raise ProviderAuthError(
+                "no API client key or signing key configured for the provider (PROVIDER_API_CLIENT_KEY, "
+                "PROVIDER_SIGNING_KEY)",
+                path=uri,
+            )
         return webhook_v2.signed_headers(
             body or EMPTY_BODY,
             method=method,
@@ -350,8 +357,10 @@ class ProviderClient:
         try:
             response = await self._http.send(request)
         except httpx.TimeoutException as error:
+            self._unanswered(method, path, "timeout", started)
             raise ProviderUnavailable(f"timeout on {method} {path}: {type(error).__name__}", path=path) from None
         except httpx.TransportError as error:
+            self._unanswered(method, path, "unreachable", started)
             raise ProviderUnavailable(f"cannot reach provider on {path}: {type(error).__name__}", path=path) from None
         log.info(
             "provider %s %s -> %s in %.0f ms",
@@ -374,6 +383,11 @@ class ProviderClient:
         if refused is not None:
             raise refused
         return response
+
+    def _unanswered(self, method: str, path: str, why: str, started: float) -> None:
+        if self._observe is not None:
+            elapsed = time.perf_counter() - started
+            self._observe(ProviderCall(method, endpoint_of(path), status=why, code=None, seconds=elapsed))
 
     def _parse(self, response: httpx.Response, model: type[M], path: str) -> M:
         try:

@@ -14,11 +14,13 @@ disbursement. A canceled proposal ends the loan wherever it is.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from decimal import Decimal
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from domain import ptbr
     from domain.calendar import SAO_PAULO, end_of_day
     from domain.loan import InstallmentReduction, SignatureSubmission
     from workflows.loan.activity_models import (
@@ -54,6 +56,9 @@ ANSWERED_BY_CTC = frozenset(s.value for s in ProposalStatus) - {
     ProposalStatus.PENDING_SUBMISSION.value,
     ProposalStatus.PENDING_RESPONSE.value,
 }
+CONSENT_NEWS_GRACE = timedelta(minutes=2)
+"""How long a canceled proposal waits for the consent's news that explains it (webhooks arrive out of
+order). ASSUMED: the provider sends both within seconds; one place to change it (README, assumptions)."""
 PROPOSAL_ENDED = frozenset({ProposalStatus.CANCELED.value, ProposalStatus.REJECTED.value})
 ORIGIN_ANSWERED = frozenset(
     s.value
@@ -96,17 +101,27 @@ class PortabilityJourney:
         if self.loan.state.stage == Stage.CONSULTATION:
             await self.consultation.run()
             return
-        self._proposal_ended()
+        await self._proposal_ended()
         await self.stages[self.loan.state.stage]()
 
     def _facts(self) -> PortabilityFacts:
         assert self.loan.state.portability is not None
         return self.loan.state.portability
 
-    def _proposal_ended(self) -> None:
+    async def _proposal_ended(self) -> None:
         facts = self.loan.state.portability
         if facts is None or facts.proposal_status != ProposalStatus.CANCELED:
             return
+        if facts.consent_status in (None, Consent.AWAITING_CONFIRMATION.value) and workflow.patched(
+            "consent-explains-a-cancel"
+        ):
+            # The provider cancels a proposal because the consent expired or was denied, and sends both
+            # webhooks; delivered out of order, the cancel arrives first. A short wait for the consent's
+            # news names the cause instead of a bare "canceled".
+            await self.loan.wait(
+                lambda: facts.consent_status not in (None, Consent.AWAITING_CONFIRMATION.value),
+                until=workflow.now() + CONSENT_NEWS_GRACE,
+            )
         if facts.consent_status in (Consent.EXPIRED, Consent.DENIED):  # the usual cause: named, not guessed
             raise ends(Status.CANCELED, self._consent_refused(facts))
         raise ends(Status.CANCELED, "the portability proposal was canceled")
@@ -114,7 +129,7 @@ class PortabilityJourney:
     @staticmethod
     def _consent_refused(facts: PortabilityFacts) -> str:
         if facts.consent_status == Consent.EXPIRED:
-            return f"consent_expired: not confirmed in Meu INSS by {facts.consent_deadline}"
+            return f"consent_expired: not confirmed in Meu INSS by {ptbr.day(facts.consent_deadline)}"
         return f"consent_{facts.consent_status}: the beneficiary did not authorize it"
 
     # ------------------------------------------------------------ operators' actions
@@ -220,10 +235,10 @@ class PortabilityJourney:
         await self.loan.wait(lambda: answered() or facts.consent_deadline is not None)
         if not answered() and facts.consent_deadline is not None:
             deadline = end_of_day(facts.consent_deadline)
-            if not await self.loan.wait(answered, until=deadline):
+            if not await self.loan.wait(answered, until=deadline, summary="consent deadline"):
                 facts.consent_status = Consent.EXPIRED.value  # our timer saw the deadline pass first
                 raise ends(Status.CANCELED, self._consent_refused(facts), cancel_at_provider=True)
-        self._proposal_ended()
+        await self._proposal_ended()
         if facts.consent_status != Consent.CONFIRMED:
             raise ends(Status.CANCELED, self._consent_refused(facts))
         self.loan.enter(Stage.ORIGIN_BANK)
@@ -234,7 +249,7 @@ class PortabilityJourney:
             lambda: facts.proposal_status in ORIGIN_ANSWERED or facts.proposal_status == ProposalStatus.CANCELED,
             look_up=self._look_up_proposal,
         )
-        self._proposal_ended()
+        await self._proposal_ended()
         if facts.proposal_status == ProposalStatus.RETAINED:
             raise ends(Status.CANCELED, f"retained by the origin bank: {facts.retention or 'no reason given'}")
         self.loan.enter(Stage.AWAITING_SIGNATURE)
@@ -249,7 +264,7 @@ class PortabilityJourney:
         await self.loan.wait_on_provider(
             lambda: facts.paid or facts.proposal_status == ProposalStatus.CANCELED, look_up=self._look_up_proposal
         )
-        self._proposal_ended()
+        await self._proposal_ended()
         self.loan.enter(Stage.AVERBACAO)
 
     async def _portability_averbacao(self) -> None:

@@ -20,6 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from domain.loan import CancelRequest, ProviderId
+from starter.client import start_loan_workflow
 from tests.support.fake_provider import FakeProvider
 from tests.support.loans import loan_request
 from tests.support.temporal import current_details, eventually, task_queue
@@ -102,8 +103,8 @@ async def started(env: WorkflowEnvironment) -> AsyncIterator[Any]:
         await worker.__aenter__()
         workers.append(worker)
         loan_request_ = loan_request(**request)
-        handle = await env.client.start_workflow(
-            LoanWorkflow.run,
+        handle = await start_loan_workflow(
+            env.client,
             LoanInput(request=loan_request_, rules=current_rules(POLICY), provider=ProviderId.PROVIDER_B),
             id=f"loan-{loan_request_.request_key}",
             task_queue=queue,
@@ -247,8 +248,8 @@ async def test_a_second_provider_only_lender_goes_without_the_consultation(env: 
     queue = task_queue()
     request = loan_request(benefit={"number": "2052711150", "state": "SP", "assistance_type": "retirement_by_age"})
     async with Worker(env.client, task_queue=queue, workflows=[LoanWorkflow], activities=second.activities(first)):
-        handle = await env.client.start_workflow(
-            LoanWorkflow.run,
+        handle = await start_loan_workflow(
+            env.client,
             LoanInput(request=request, rules=current_rules(POLICY), provider=ProviderId.PROVIDER_B, in100=False),
             id=f"loan-{request.request_key}",
             task_queue=queue,
