@@ -39,11 +39,8 @@ with workflow.unsafe.imports_passed_through():
         OperationPhase,
         activity_name,
     )
-    from workflows.loan.prelude import Consultation, check_eligibility, choose_option
+    from workflows.loan.prelude import Consultation, check_eligibility, choose_option, refuses_empty_refinancing
     from workflows.loan.state import Stage, Status
-
-WITHOUT_IN100 = "polled-without-in100"
-"""The patch under which a loan of a lender without a consulting provider skips the consultation."""
 
 STAGES = {
     OperationPhase.AWAITING_SIGNATURE: Stage.AWAITING_SIGNATURE,
@@ -104,8 +101,11 @@ class PolledJourney:
     async def _consultation(self) -> None:
         loan = self.loan
         # A lender without a consulting provider: the "Sem IN100" flow (seed 003 observação 3), the
-        # provider checks the benefit itself. Behind a patch, as every change to the loan's path.
-        if not loan.in100 and workflow.patched(WITHOUT_IN100):
+        # provider checks the benefit itself. Not behind a patch: only a loan whose input says
+        # ``in100: false`` — a field no loan recorded before it carries — takes it, so no history
+        # changes; and a patch here, first checked after the admission's local activity in the same
+        # workflow task, would not replay when a query rebuilds the loan.
+        if not loan.in100:
             loan.enter(Stage.SIMULATION)
             return
         await Consultation(loan).run()
@@ -113,12 +113,13 @@ class PolledJourney:
     async def _simulation(self) -> None:
         loan = self.loan
         try:
+            refuse_empty = refuses_empty_refinancing(loan)  # before the local activity (see there)
             simulated = await self._port(SIMULATE, SimulateInput(request=loan.request), Simulated, local=True)
         except ACTIVITY_FAILURES as error:
             raise ends(
                 Status.REJECTED, f"{loan.provider.value} cannot price the loan: {failure_text(error)[1]}"
             ) from None
-        choose_option(loan, simulated)
+        choose_option(loan, simulated, refuse_empty=refuse_empty)
 
     async def _eligibility(self) -> None:
         await check_eligibility(self.loan)

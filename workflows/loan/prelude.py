@@ -77,7 +77,14 @@ class Consultation:
         )
 
 
-def choose_option(loan: LoanRun, simulated: Simulated) -> None:
+def refuses_empty_refinancing(loan: LoanRun) -> bool:
+    """Whether this loan refuses a refinancing that would release nothing (loans recorded before went
+    on). Asked *before* the simulation's local activity: a patch first checked after a local activity
+    of the same workflow task does not replay when a query rebuilds the loan."""
+    return bool(loan.request.refinanced_operations) and workflow.patched(PAYOFF_FROM_PROVIDER)
+
+
+def choose_option(loan: LoanRun, simulated: Simulated, *, refuse_empty: bool = False) -> None:
     """The simulation's answer: the option for the requested disbursement day (else the first)."""
     state = loan.state
     if not simulated.options:
@@ -87,11 +94,11 @@ def choose_option(loan: LoanRun, simulated: Simulated) -> None:
     state.pricing_check = simulated.pricing_check
     state.installment_value = state.chosen_option.installment_value
     if loan.request.refinanced_operations:
-        _payoff(loan, simulated)
+        _payoff(loan, simulated, refuse_empty=refuse_empty)
     loan.enter(Stage.ELIGIBILITY)
 
 
-def _payoff(loan: LoanRun, simulated: Simulated) -> None:
+def _payoff(loan: LoanRun, simulated: Simulated, *, refuse_empty: bool) -> None:
     """A refinancing's payoff is the provider's answer; the caller's expectation is only shown beside
     it. A new loan that would release nothing once the payoff is made is refused."""
     state, chosen = loan.state, loan.state.chosen_option
@@ -100,8 +107,7 @@ def _payoff(loan: LoanRun, simulated: Simulated) -> None:
         provider=chosen.payoff, expected=loan.request.expected_payoff, operations=simulated.refinanced
     )
     released = chosen.released_amount
-    # Behind a patch: loans recorded before the payoff came from the provider went on here.
-    if released is not None and released <= 0 and workflow.patched(PAYOFF_FROM_PROVIDER):
+    if refuse_empty and released is not None and released <= 0:
         raise ends(
             Status.REJECTED,
             f"refinancing releases nothing: {state.payoff.text()}, and the borrower would receive {released}",
