@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,6 +23,7 @@ from temporalio.worker import Worker
 
 from activities.admission import Admissions
 from activities.call_metrics import provider_call_observer
+from activities.housekeeping import Housekeeping
 from activities.provider_b.adapter import ProviderBActivities
 from activities.provider_b.client import Credentials as ProviderBCredentials
 from activities.provider_b.client import ProviderBClient
@@ -32,7 +34,7 @@ from activities.qitech.news import earlier_news
 from activities.qitech.participants import CtcParticipantsCatalog
 from activities.qitech.recovery import RecoveryActivities
 from activities.wire import decode
-from domain.pricing.product import INSS_DEFAULT_PRODUCT, ProductConfig
+from domain.pricing.product import INSS_DEFAULT_PRODUCT, PROVIDER_B_PRODUCT, ProductConfig
 from ops.loan_census import LoanCensus
 from runtime.settings import (
     LenderSettings,
@@ -59,10 +61,10 @@ from workflows.recovery.workflow import WebhookRecovery
 log = logging.getLogger("worker")
 
 
-def _product(settings: LenderSettings) -> ProductConfig:
-    if settings.product_file is None:
-        return INSS_DEFAULT_PRODUCT
-    return ProductConfig.model_validate(decode(settings.product_file.read_bytes()))
+def _product(file: Path | None, default: ProductConfig) -> ProductConfig:
+    if file is None:
+        return default
+    return ProductConfig.model_validate(decode(file.read_bytes()))
 
 
 # Loans recorded before the adapter translated webhooks at its edge hold the first provider's own
@@ -72,6 +74,9 @@ read_earlier_news_with(earlier_news)
 
 async def run() -> None:
     temporal, provider, lender, options = TemporalSettings(), ProviderSettings(), LenderSettings(), WorkerSettings()
+    second = ProviderBSettings()  # each provider's secrets refused before anything connects
+    if not provider.base_url and not second.base_url:
+        raise SystemExit("no provider configured: set PROVIDER_BASE_URL and/or PROVIDER_B_BASE_URL")
     setup_logging("worker", options.log_level)  # JSON lines with trace_id and workflow_id in production
     logging.getLogger("httpx").setLevel(logging.WARNING)  # provider.client logs each call without bodies
     setup_tracing("loan-worker")
@@ -89,40 +94,43 @@ async def run() -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     store = DatabaseSettings().engine()
-    second = ProviderBSettings()
     async with contextlib.AsyncExitStack() as providers:
-        provider_client = await providers.enter_async_context(
-            ProviderClient(
-                provider.base_url,
-                # Each request signed with the lender's key (no token: the provider authenticates requests).
-                Credentials(provider.api_client_key, provider.signing_key, provider.public_key or None),
-                timeout=httpx.Timeout(provider.timeout_seconds),
-                observe=observe,
-            )
-        )
         lender_terms = LenderTerms(
             purchaser_cnpj=lender.purchaser_cnpj,
             subcorban_cnpj=lender.subcorban_cnpj,
             fine_monthly_rate=lender.fine_monthly_rate,
             fine_contract_rate=lender.fine_contract_rate,
         )
-        activities = LoanActivities(
-            provider_client,
-            # Each provider key the loan learns is routed to it in the webhook inbox, before the
-            # workflow sees the key (the relay delivers that key's webhooks to the loan).
-            SqlKeyRouter(Inbox(store)),
-            lender_terms,
-            _product(lender),
-            participants=CtcParticipantsCatalog(provider_client, ProductTables(store)),
-        )
+        router = SqlKeyRouter(Inbox(store))
         # A loan started without a provider or CPF hash (a CLI, Go or TypeScript caller) is routed and
         # hashed here as the Python starter would (workflows.loan.admission).
         admissions = Admissions(RoutingSettings().routing(), PiiSettings().hash_key.get_secret_value().encode() or None)
-        registered: list[Any] = [
-            *activities.all(),
-            RecoveryActivities(provider_client).resend_failed_webhooks,
-            admissions.admit_loan,
-        ]
+        registered: list[Any] = [admissions.admit_loan]
+        if provider.base_url:
+            provider_client = await providers.enter_async_context(
+                ProviderClient(
+                    provider.base_url,
+                    # Each request signed with the lender's key (no token: the provider authenticates requests).
+                    Credentials(provider.api_client_key, provider.signing_key, provider.public_key or None),
+                    timeout=httpx.Timeout(provider.timeout_seconds),
+                    observe=observe,
+                )
+            )
+            activities = LoanActivities(
+                provider_client,
+                # Each provider key the loan learns is routed to it in the webhook inbox, before the
+                # workflow sees the key (the relay delivers that key's webhooks to the loan).
+                router,
+                lender_terms,
+                _product(lender.product_file, INSS_DEFAULT_PRODUCT),
+                participants=CtcParticipantsCatalog(provider_client, ProductTables(store)),
+            )
+            registered += [*activities.all(), RecoveryActivities(provider_client).resend_failed_webhooks]
+        else:
+            # A second-provider-only lender: none of the first provider's activities or secrets; the
+            # loan's own housekeeping (rules, key release) still runs here.
+            log.info("PROVIDER_BASE_URL unset: this worker does not speak to the first provider")
+            registered += Housekeeping(router).all()
         if second.base_url:
             # The second provider's adapter (loan.port): only on workers configured to speak to it.
             client_b = await providers.enter_async_context(
@@ -132,7 +140,9 @@ async def run() -> None:
                     timeout=httpx.Timeout(second.timeout_seconds),
                 )
             )
-            registered += ProviderBActivities(client_b, ProductTables(store), lender_terms, _product(lender)).all()
+            registered += ProviderBActivities(
+                client_b, ProductTables(store), lender_terms, _product(second.product_file, PROVIDER_B_PRODUCT)
+            ).all()
         worker = Worker(
             client,
             task_queue=temporal.task_queue,

@@ -77,6 +77,9 @@ class LegalRepresentative(Person):
 class Benefit(Model):
     number: BenefitNumber
     state: State
+    assistance_type: NonEmptyStr | None = None
+    """The benefit's species as the enumerators spell it (``retirement_by_age``): the consultation
+    finds it; a loan without one (the "Sem IN100" flow) needs it here."""
 
 
 class FinancialTerms(Model):
@@ -142,13 +145,15 @@ class DisbursementAccount(Model):
 
 
 class RefinancedOperation(Model):
-    """An operation a refinancing pays off: its key at the provider and the installment it frees."""
+    """An operation a refinancing pays off: the caller names it by its key at the provider; what it
+    costs to pay off is the provider's answer (its simulation), not the caller's."""
 
     operation_key: UUID
     installment_value: PositiveMoney | None = None
     """Credited to the margin the new installment needs (seed 004 §2: refinancing frees it)."""
     payoff_amount: PositiveMoney | None = None
-    """Its outstanding balance, paid off out of the new loan: the borrower receives the rest."""
+    """What the caller *expects* its payoff to be, if it says: shown to operators beside the
+    provider's figure when they differ, never used to price the loan."""
 
 
 class RebateAccount(Model):
@@ -277,9 +282,10 @@ class LoanRequest(Model):
         return [op.operation_key for op in self.refinanced_operations]
 
     @property
-    def payoff(self) -> Decimal:
-        """What the refinanced operations cost to pay off (those whose balance is known)."""
-        return sum((op.payoff_amount or Decimal(0) for op in self.refinanced_operations), Decimal(0))
+    def expected_payoff(self) -> Decimal | None:
+        """What the caller expects the refinanced operations to cost (None: it did not say)."""
+        given = [op.payoff_amount for op in self.refinanced_operations if op.payoff_amount is not None]
+        return sum(given, Decimal(0)) if given else None
 
     @property
     def refinanced_installments(self) -> Decimal:

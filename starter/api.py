@@ -37,9 +37,15 @@ from runtime.settings import PiiSettings, TemporalSettings
 from runtime.temporal import connect
 from starter.client import LoanActionRefused, LoanClient, StartedLoan
 from starter.routing import RoutingSettings
-from workflows.loan.admission import FieldError, LoanInputError, field_errors, request_problems
+from workflows.loan.admission import (
+    FieldError,
+    LoanInputError,
+    field_errors,
+    request_problems,
+    without_consultation,
+)
 from workflows.loan.contract import LOAN_WORKFLOW, LoanOutcome, loan_workflow_id, request_key_of
-from workflows.loan.routing import NoProvider, ProviderRouting, choose_provider
+from workflows.loan.routing import NoProvider, ProviderRouting, choose_provider, consults
 from workflows.loan.rules import LoanPolicy, current_rules
 from workflows.loan.state import LoanState, Stage
 from workflows.loan.visibility import BORROWER_CPF_HASH, LOAN_PRODUCT, LOAN_PROVIDER, LOAN_STAGE, LOAN_STATUS
@@ -119,6 +125,10 @@ class LoanService:
         key = (pii or PiiSettings()).hash_key.get_secret_value().encode() or None
         return cls(await connect(settings, codec=codec, identity="starter"), settings.task_queue, pii_hash_key=key)
 
+    def with_routing(self, routing: ProviderRouting) -> LoanService:
+        """The same service for a lender with other routing rules (the run command plays several)."""
+        return LoanService(self.client, self.task_queue, pii_hash_key=self._pii_hash_key, routing=routing)
+
     def cpf_hash(self, cpf: str) -> str:
         if not self._pii_hash_key:
             raise LoanInputError([FieldError("cpf", "PII_HASH_KEY is not set: loans cannot be found by CPF")])
@@ -140,7 +150,14 @@ class LoanService:
             provider = choose_provider(request, self.routing)
         except NoProvider as error:
             raise LoanInputError([FieldError("provider", str(error))]) from None
-        return await self.loans.start(request, rules=current_rules(policy), provider=provider, search_attributes=pairs)
+        in100 = consults(provider, self.routing)
+        if not in100:
+            missing = without_consultation(request)
+            if missing:
+                raise LoanInputError(missing)
+        return await self.loans.start(
+            request, rules=current_rules(policy), provider=provider, search_attributes=pairs, in100=in100
+        )
 
     async def state(self, request_key: str) -> LoanState:
         try:

@@ -65,9 +65,10 @@ class LoanClient:
         rules: LoanRules,
         provider: ProviderId | None = None,
         search_attributes: list[SearchAttributePair[Any]] | None = None,
+        in100: bool = True,
     ) -> StartedLoan:
-        """Start a loan with its rules (and its provider, when routing chose one) pinned, or find the
-        one its request key already started."""
+        """Start a loan with its rules (and its provider, when routing chose one, and whether it has an
+        IN100 consultation) pinned, or find the one its request key already started."""
         workflow_id = loan_workflow_id(request.request_key)
         pairs: list[SearchAttributePair[Any]] = [
             SearchAttributePair(LOAN_STAGE, Stage.CONSULTATION.value),
@@ -79,7 +80,7 @@ class LoanClient:
         try:
             handle = await start_loan_workflow(
                 self.client,
-                LoanInput(request=request, rules=rules, policy=rules.policy, provider=provider),
+                LoanInput(request=request, rules=rules, policy=rules.policy, provider=provider, in100=in100),
                 id=workflow_id,
                 task_queue=self.task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,

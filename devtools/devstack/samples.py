@@ -33,6 +33,7 @@ from domain.loan import (
     Documents,
     InstallmentReduction,
     LoanRequest,
+    ProviderId,
     Reapresentacao,
     SignatureSubmission,
 )
@@ -40,6 +41,7 @@ from runtime.settings import TemporalSettings
 from runtime.temporal import connect
 from starter.api import LoanService
 from starter.client import LoanActionRefused
+from workflows.loan.routing import ProviderRouting
 from workflows.loan.rules import LoanPolicy
 from workflows.loan.state import LoanState, Stage
 
@@ -78,6 +80,9 @@ class Sample:
     portability: dict[str, Any] | None = None
     """A portability's scenario at the sandbox (``/_sandbox/portability/scenarios/{cpf}``); set, the
     sample is a portability (its request gets the origin contract, and a troco unless it says not)."""
+    lender: tuple[str, ...] | None = None
+    """The providers of the lender this sample plays (None: the run command's routing, both). A
+    lender with the second provider only has no IN100 consultation (``workflows.loan.routing.consults``)."""
 
 
 def _today() -> date:
@@ -104,11 +109,22 @@ _FORMALIZED: set[str] = set()
 NEW_ACCOUNT = {"bank_code": "237", "branch_number": "1234", "account_number": "765432", "account_digit": "1"}
 
 
+REFINANCED_BALANCE = "3250.00"
+"""What the sandbox's refinanced operation costs to pay off: the provider's figure, not the caller's."""
+EXPECTED_PAYOFF = "3000.00"
+"""What the refinancing samples' caller expects it to cost (shown beside the provider's)."""
+
+
 def _refinancing(body: dict[str, Any], run: SampleRun) -> None:
     body["product"] = "refinancing"
     body["refinanced_operations"] = [
-        {"operation_key": run.operation_key, "installment_value": "120.00", "payoff_amount": "3000.00"}
+        {"operation_key": run.operation_key, "installment_value": "120.00", "payoff_amount": EXPECTED_PAYOFF}
     ]
+
+
+def _without_consultation(body: dict[str, Any], run: SampleRun) -> None:
+    """What a loan without an IN100 consultation must say itself: the benefit's assistance type."""
+    body["benefit"] = {**body["benefit"], "assistance_type": "retirement_by_age"}
 
 
 def _minimum_wage_increase(body: dict[str, Any], run: SampleRun) -> None:
@@ -337,9 +353,19 @@ SAMPLES = (
     Sample(
         "refinancing",
         1,
-        "completed: refinancing of an existing operation (its installment credited, its balance paid off)",
-        scenario=_existing_operation("120.00", "3000.00"),
+        "completed: refinancing of an existing operation (its installment credited, its balance paid off: "
+        "the provider's 3,250.00, where the caller expected 3,000.00)",
+        scenario=_existing_operation("120.00", REFINANCED_BALANCE),
         request=_refinancing,
+    ),
+    Sample(
+        "refinancing-releases-nothing",
+        1,
+        "rejected: the provider's payoff of the refinanced operation takes all the new loan disburses",
+        scenario=_existing_operation("120.00", "900000.00"),
+        request=_refinancing,
+        sign=False,
+        outcome="rejected",
     ),
     Sample(
         "minimum-wage-increase",
@@ -391,6 +417,16 @@ SAMPLES = (
         "completed: second provider, operation created and followed by polling until PAGO",
         sign=False,
         provider="provider_b",
+    ),
+    Sample(
+        "provider-b-only-lender",
+        1,
+        "completed: a lender with the second provider only — no IN100 consultation (IN100: false), the "
+        "request's assistance type and account, created, followed by polling to PAGO",
+        sign=False,
+        provider="provider_b",
+        lender=("provider_b",),
+        request=_without_consultation,
     ),
     Sample(
         "provider-b-formalization",
@@ -635,6 +671,9 @@ async def start_sample(
     if sample.portability is not None:
         (await sandbox.put(f"/_sandbox/portability/scenarios/{cpf}", json=sample.portability)).raise_for_status()
     request = sample_request(sample, cpf=cpf, stamp=stamp, documents_dir=documents_dir, run=run)
+    if sample.lender is not None:
+        providers = frozenset(ProviderId(p) for p in sample.lender)
+        service = service.with_routing(ProviderRouting(default=min(providers), providers=providers))
     await service.start(request, policy=POLLING_POLICY if sample.provider == "provider_b" else None)
     return StartedSample(sample, request, run)
 

@@ -14,7 +14,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.admission import Admissions
-from activities.qitech.adapter import pin_current_rules
+from activities.housekeeping import pin_current_rules
 from activities.qitech.models.webhooks import ReceivedWebhook
 from activities.qitech.news import translate
 from workflows.loan.activity_models import (
@@ -36,9 +36,10 @@ from workflows.loan.activity_models import (
     Simulated,
     SimulateInput,
 )
+from workflows.loan.decisions import price_check
 from workflows.loan.port import BUSINESS_ERROR, INVALID_DOCUMENT
 from workflows.loan.routing import ProviderRouting
-from workflows.loan.state import PricedOption, PricingCheck
+from workflows.loan.state import PricedOption
 
 TEST_PII_HASH_KEY = b"test-pii-hash-key"
 """The workers of the workflow tests hash CPFs with this key (tests compute the expected hash with it)."""
@@ -61,6 +62,12 @@ class FakeProvider:
     # activity name -> how many of its next calls find the provider down (a retryable 503, as the
     # client reports one); a large number is an outage that outlasts the loan's patience.
     down: dict[str, int] = field(default_factory=dict)
+    # Figures the provider's simulation prices its own way (PricedOption field -> its value): the
+    # loan goes on with the provider's, and the price check says where ours differ.
+    prices: dict[str, Any] = field(default_factory=dict)
+    # What the provider pays off of a refinancing's operations out of each option (its answer's
+    # disbursed less final amount): what the borrower receives is that much less, ours and theirs.
+    payoff: Decimal | None = None
 
     def names(self) -> list[str]:
         return [name for name, _ in self.calls]
@@ -102,6 +109,18 @@ class FakeProvider:
             for i in range(terms.limit_days_to_disburse + 1)
         ]
 
+    def simulated(self, request: Any) -> Simulated:
+        """The simulation's answer: the provider's options, checked against ours (the fake's own
+        figures) by the adapters' comparison — a match only when they agree."""
+        ours = self._options(request)
+        if self.payoff is not None:
+            paid = self.payoff
+            ours = [
+                o.model_copy(update={"released_amount": (o.released_amount or 0) - paid, "payoff": paid}) for o in ours
+            ]
+        theirs = [o.model_copy(update=self.prices) for o in ours]
+        return Simulated(options=theirs, pricing_check=price_check(theirs, ours))
+
     def activities(self) -> list[Any]:
         fake = self
 
@@ -118,7 +137,7 @@ class FakeProvider:
         @activity.defn(name="simulate")
         async def simulate(call: SimulateInput) -> Simulated:
             fake._record("simulate", call)
-            return Simulated(options=fake._options(call.request), pricing_check=PricingCheck(matches=True))
+            return fake.simulated(call.request)
 
         @activity.defn(name="issue_debt")
         async def issue_debt(call: IssueInput) -> Issued:

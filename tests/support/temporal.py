@@ -72,5 +72,13 @@ async def query_state(handle: WorkflowHandle[Any, Any]) -> Any:
     return await handle.query(LoanWorkflow.query_state)
 
 
+async def current_details(handle: WorkflowHandle[Any, Any]) -> str:
+    """What the Web UI shows as the workflow's current details (the SDK's metadata query)."""
+    from temporalio.api.sdk.v1 import WorkflowMetadata
+
+    metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    return str(metadata.current_details)
+
+
 def days(n: float) -> timedelta:
     return timedelta(days=n)

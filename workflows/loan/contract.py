@@ -62,6 +62,9 @@ class LoanInput(BaseModel):
     provider: ProviderId | None = None
     """Who issues the loan, chosen by the lender's routing when it started (``workflows.loan.routing``). None:
     the request's ``provider``, else ``qitech`` (loans started before there was a choice)."""
+    in100: bool = True
+    """The lender consults the benefit (IN100) before the loan goes on; False: the "Sem IN100" flow of
+    seed 003 (observação 3), for a lender without a consulting provider (``workflows.loan.routing.consults``)."""
 
 
 class LoanOutcome(BaseModel):

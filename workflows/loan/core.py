@@ -110,6 +110,7 @@ class LoanRun:
         self.request = loan.request
         self.rules: LoanRules = loan.rules or legacy_rules(loan.policy)
         self.provider = loan.provider or loan.request.provider or ProviderId.QITECH
+        self.in100 = loan.in100
         if loan.carried is not None:
             self.state = loan.carried
             self.state.runs += 1
@@ -160,7 +161,12 @@ class LoanRun:
         """The input of the loan's next run (continue-as-new): its state and its pinned choices."""
         provider = ProviderId(self.state.provider) if self.state.provider else None
         return LoanInput(
-            request=self.request, rules=self.rules, policy=self.rules.policy, carried=self.state, provider=provider
+            request=self.request,
+            rules=self.rules,
+            policy=self.rules.policy,
+            carried=self.state,
+            provider=provider,
+            in100=self.in100,
         )
 
     # ------------------------------------------------------------ visibility and facts

@@ -41,7 +41,7 @@ with workflow.unsafe.imports_passed_through():
         SIGN,
         SIMULATE_DEBT,
     )
-    from workflows.loan.prelude import Consultation, check_eligibility, choose_option
+    from workflows.loan.prelude import Consultation, check_eligibility, choose_option, refuses_empty_refinancing
     from workflows.loan.state import PricedOption, Stage, Status
 
 
@@ -131,8 +131,11 @@ class NewCreditJourney:
     # ------------------------------------------------------------ stages
 
     async def _simulation(self) -> None:
+        refuse_empty = refuses_empty_refinancing(self.loan)  # before the local activity (see there)
         choose_option(
-            self.loan, await self.loan.call(SIMULATE_DEBT, SimulateInput(request=self.loan.request), local=True)
+            self.loan,
+            await self.loan.call(SIMULATE_DEBT, SimulateInput(request=self.loan.request), local=True),
+            refuse_empty=refuse_empty,
         )
 
     async def _eligibility(self) -> None:

@@ -101,13 +101,64 @@ class PricedOption(BaseModel):
     monthly_rate: Decimal | None = None
     monthly_cet: Decimal | None = None
     annual_cet: Decimal | None = None
+    payoff: Decimal | None = None
+    """What the provider pays off of the refinanced operations out of this option (None: nothing,
+    or the answer does not say); the borrower receives ``released_amount``, after it."""
+
+
+class RefinancedBalance(BaseModel):
+    """One refinanced operation's payoff, as the provider's answer lists it."""
+
+    operation_key: str
+    payoff_amount: Decimal
+
+
+class RefinancingPayoff(BaseModel):
+    """What a refinancing pays off: the provider's figure (its simulation), beside the caller's
+    expectation — the caller names the contracts, the provider says what they cost."""
+
+    provider: Decimal | None
+    """None: the provider's answer did not say (then nothing is assumed)."""
+    expected: Decimal | None = None
+    """What the request expected (``refinanced_operations[].payoff_amount``), when it said."""
+    operations: list[RefinancedBalance] = Field(default_factory=list)
+
+    @property
+    def differs(self) -> bool:
+        return self.expected is not None and self.provider is not None and self.expected != self.provider
+
+    def text(self) -> str:
+        theirs = (
+            f"the provider pays off {self.provider}" if self.provider is not None else "the provider gave no payoff"
+        )
+        if self.expected is None:
+            return theirs
+        return f"{theirs}, the caller expected {self.expected}"
+
+
+class PriceMismatch(BaseModel):
+    """One figure where the provider's price is not ours, to the cent: which, ours, theirs."""
+
+    field: str
+    ours: str | None
+    """None: our engine could not price it."""
+    theirs: str | None
+    """None: the provider's answer does not give it."""
+    disbursement_date: date | None = None
+
+    def text(self) -> str:
+        day = f"{self.disbursement_date} " if self.disbursement_date else ""
+        return f"{day}{self.field}: ours {self.ours or 'none'}, theirs {self.theirs or 'none'}"
 
 
 class PricingCheck(BaseModel):
-    """The local engine's verdict on the provider's simulation (issue: catch a provider changing numbers)."""
+    """The local engine's verdict on the provider's price (issue: catch a provider changing numbers).
+    ``matches`` only when some figure was compared and none differs."""
 
     matches: bool
     differences: list[str] = Field(default_factory=list)
+    """In words (loans recorded before ``mismatches`` carry only these)."""
+    mismatches: list[PriceMismatch] = Field(default_factory=list)
 
 
 class DataprevAnswer(BaseModel):
@@ -178,6 +229,8 @@ class LoanState(BaseModel):
     # pricing
     chosen_option: PricedOption | None = None
     pricing_check: PricingCheck | None = None
+    payoff: RefinancingPayoff | None = None
+    """A refinancing's payoff, from the provider's simulation (and what the caller expected)."""
     issued_options: list[PricedOption] = Field(default_factory=list)
     installment_value: Decimal | None = None
 

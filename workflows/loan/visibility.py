@@ -14,7 +14,7 @@ from domain import ptbr
 from domain.loan import LoanRequest, ProviderId
 from domain.ptbr import stage_name
 from workflows.loan.metrics import LoanMetrics
-from workflows.loan.state import LoanState, Stage, Status
+from workflows.loan.state import LoanState, PricingCheck, Stage, Status
 
 LOAN_STAGE = SearchAttributeKey.for_keyword("LoanStage")
 LOAN_STATUS = SearchAttributeKey.for_keyword("LoanStatus")
@@ -123,9 +123,23 @@ def describe(state: LoanState, *, markdown: bool = True) -> str:
             f"the provider answers not found for its {', '.join(state.provider_does_not_know)} since "
             f"{ptbr.moment(state.provider_does_not_know_since)}: an operator must check (nothing is issued again)"
         )
+    if state.payoff and (state.payoff.differs or state.payoff.provider is None):
+        parts.append(f"payoff: {state.payoff.text()}")
     if state.pricing_check and not state.pricing_check.matches:
-        parts.append(f"provider pricing differs from ours ({len(state.pricing_check.differences)} figures)")
+        parts.append(pricing_words(state.pricing_check))
     return ", ".join(parts)
+
+
+SHOWN_MISMATCHES = 6
+"""Mismatches named in the details (the state has them all)."""
+
+
+def pricing_words(check: PricingCheck) -> str:
+    """The price check in words: each figure where the provider differs, ours and theirs."""
+    named = [m.text() for m in check.mismatches] or check.differences
+    shown = "; ".join(named[:SHOWN_MISMATCHES])
+    more = f"; and {len(named) - SHOWN_MISMATCHES} more" if len(named) > SHOWN_MISMATCHES else ""
+    return f"pricing differs from the provider's: {shown}{more}"
 
 
 def summary(request: LoanRequest, provider: ProviderId | None = None) -> str:

@@ -174,6 +174,7 @@ class LoanWorkflow:
         if admitted.provider is not None:
             self._loan.provider = admitted.provider
             self._loan.state.provider = admitted.provider.value
+            self._loan.in100 = admitted.in100
             self._journey = journey_for(self._loan)
         pairs = [LOAN_PRODUCT.value_set(loan.request.product.value)]
         if admitted.cpf_hash is not None:
