@@ -36,6 +36,7 @@ from workflows.loan.activity_models import (
     SimulateInput,
 )
 from workflows.loan.port import BUSINESS_ERROR, INVALID_DOCUMENT
+from workflows.loan.sales_channel import RECORD_LOAN_EVENTS, LoanEvent, RecordEvents
 from workflows.loan.state import PricedOption, PricingCheck
 
 
@@ -55,6 +56,11 @@ class FakeProvider:
     # activity name -> how many of its next calls find the provider down (a retryable 503, as the
     # client reports one); a large number is an outage that outlasts the loan's patience.
     down: dict[str, int] = field(default_factory=dict)
+    # The outbox, as the sales channel's events reach it (by event id: a repeated batch is recorded
+    # once, as the store's insert does); kept apart from ``calls``, which are the provider's.
+    outbox: dict[str, LoanEvent] = field(default_factory=dict)
+    outbox_down: int = 0  # the next N recordings find the store out of reach
+    recordings: int = 0
 
     def names(self) -> list[str]:
         return [name for name, _ in self.calls]
@@ -176,7 +182,17 @@ class FakeProvider:
             fake._record("look_up_provider_state", call)
             return LookedUp(events=[translate(found) for found in fake.lookup_finds])  # as the adapter does
 
+        @activity.defn(name=RECORD_LOAN_EVENTS)
+        async def record_loan_events(call: RecordEvents) -> None:
+            fake.recordings += 1
+            if fake.outbox_down > 0:
+                fake.outbox_down -= 1
+                raise RuntimeError("the store is out of reach (fake)")
+            for event in call.events:
+                fake.outbox.setdefault(event.event_id, event)
+
         return [
+            record_loan_events,
             look_up_provider_state,
             request_benefits,
             request_balance,

@@ -59,7 +59,7 @@ loans started before it tell nothing."""
 # Recording an event is a short local activity in the background: it never holds the loan up. A
 # failure (the store out of reach) is retried on a durable timer, backing off, and at the next publish.
 RECORD_TIMEOUT = timedelta(seconds=10)
-RECORD_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=2)
+RECORD_RETRY = RetryPolicy(maximum_attempts=1)  # retried by the loan, on a durable timer
 RECORD_AGAIN_FIRST = timedelta(seconds=30)
 RECORD_AGAIN_MAX = timedelta(minutes=30)
 EVENTS_CLOSE_PATIENCE = timedelta(days=1)
