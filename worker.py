@@ -2,8 +2,9 @@
 them, the provider-key mailboxes of earlier versions: see webhooks/gateway/DESIGN.md).
 
 Configuration comes from the environment (runtime.settings: TEMPORAL_*, PROVIDER_*, LENDER_*,
-WORKER_*; DATABASE_* for the store the workers share the webhook routes and provider tables through). SIGTERM or
-SIGINT stops polling and lets in-flight activities finish (graceful shutdown).
+WORKER_*; DATABASE_* for the store the workers share the webhook routes, provider tables and the sales
+channel's outbox through). SIGTERM or SIGINT stops polling and lets in-flight activities finish
+(graceful shutdown).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from activities.qitech.mapping import LenderTerms
 from activities.qitech.news import earlier_news
 from activities.qitech.participants import CtcParticipantsCatalog
 from activities.qitech.recovery import RecoveryActivities
+from activities.sales_channel import SalesChannelActivities
 from activities.wire import decode
 from domain.pricing.product import INSS_DEFAULT_PRODUCT, ProductConfig
 from runtime.settings import LenderSettings, ProviderBSettings, ProviderSettings, TemporalSettings, WorkerSettings
@@ -38,6 +40,7 @@ from runtime.telemetry import exit_now, setup_tracing
 from runtime.temporal import connect
 from webhooks.inbox.routes import SqlKeyRouter
 from webhooks.inbox.store import Inbox
+from webhooks.outbound.outbox import Outbox
 from workflows.catalog.workflow import ProductTableRefresh
 from workflows.loan.metrics import BUCKET_OVERRIDES
 from workflows.loan.news import read_earlier_news_with
@@ -104,7 +107,12 @@ async def run() -> None:
             _product(lender),
             participants=CtcParticipantsCatalog(provider_client, ProductTables(store)),
         )
-        registered: list[Any] = [*activities.all(), RecoveryActivities(provider_client).resend_failed_webhooks]
+        registered: list[Any] = [
+            *activities.all(),
+            RecoveryActivities(provider_client).resend_failed_webhooks,
+            # The loans' events for the sales channel, into the outbox the relay's notifier delivers.
+            SalesChannelActivities(Outbox(store)).record_loan_events,
+        ]
         if second.base_url:
             # The second provider's adapter (loan.port): only on workers configured to speak to it.
             client_b = await providers.enter_async_context(
