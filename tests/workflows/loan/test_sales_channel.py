@@ -25,7 +25,7 @@ CPF, NAME, ACCOUNT = "12345678909", "Maria da Silva", "57555-0"
 
 
 def loan(stage: Stage = Stage.CONSULTATION, **fields: object) -> LoanState:
-    return LoanState(request_key="sale-2026-0001", product=Product.NEW_CREDIT, stage=stage, **fields)  # type: ignore[arg-type]
+    return LoanState(request_key="sale-2026-0001", product=Product.NEW_CREDIT, stage=stage, **fields)
 
 
 def told_through(*states: LoanState) -> list[LoanEvent]:
