@@ -58,11 +58,8 @@ def assert_told_once_each_in_order(found: dict[str, Any], request: LoanRequest) 
     events = found["events"]
     key = request.request_key
     assert [e["webhook_id"] for e in events] == [f"{key}:{n}" for n in range(1, len(events) + 1)]
-    kinds = [(e["payload"]["type"], e["payload"]["data"]["status"]) for e in events]
-    stages = [
-        (kind, stage if kind == "loan.stage_changed" else status)
-        for (kind, status), stage in zip(kinds, [e["payload"]["data"]["stage"] for e in events], strict=True)
-    ]
+    payloads = [e["payload"] for e in events]
+    stages = [(p["type"], p["data"]["stage" if p["type"] == "loan.stage_changed" else "status"]) for p in payloads]
     assert stages == COMPLETE_LOAN
     assert found["repeats"] == {}  # each idempotency key delivered once
     assert found["rejected"] == 0  # every delivery's signature verified
