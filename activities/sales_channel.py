@@ -12,7 +12,7 @@ from typing import Protocol
 
 from temporalio import activity
 
-from workflows.loan.sales_channel import RECORD_LOAN_EVENTS, LoanEvent, RecordEvents
+from workflows.loan.loan_events import RECORD_LOAN_EVENTS, LoanEvent, RecordEvents
 
 
 class EventRecorder(Protocol):

@@ -35,8 +35,8 @@ from workflows.loan.activity_models import (
     Simulated,
     SimulateInput,
 )
+from workflows.loan.loan_events import RECORD_LOAN_EVENTS, LoanEvent, RecordEvents
 from workflows.loan.port import BUSINESS_ERROR, INVALID_DOCUMENT
-from workflows.loan.sales_channel import RECORD_LOAN_EVENTS, LoanEvent, RecordEvents
 from workflows.loan.state import PricedOption, PricingCheck
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from runtime.store.schema import sales_channel_events
-from workflows.loan.sales_channel import LoanEvent
+from workflows.loan.loan_events import LoanEvent
 
 QUEUED, DELIVERED = "queued", "delivered"
 STATUSES = (QUEUED, DELIVERED)

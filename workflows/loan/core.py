@@ -33,8 +33,8 @@ with workflow.unsafe.imports_passed_through():
         Call,
     )
     from workflows.loan.rules import LoanPolicy, LoanRules, legacy_rules
-    from workflows.loan.sales_channel import RECORD_LOAN_EVENTS, RecordEvents, event_due
     from workflows.loan.state import LoanState, OperatorAction, Stage, Status
+    from workflows.loan.telling import SalesChannelTeller
     from workflows.loan.visibility import Publisher
 
 PROVIDER_RETRY = RetryPolicy(
@@ -51,21 +51,6 @@ ASK_THE_MONEY = "ask-the-provider-before-a-cancel-after-averbacao"
 
 RECONCILE_ON_SILENCE = "reconcile-on-silence"
 """Patch: waits on the provider after issuance ask for its state when silent too long."""
-
-SALES_CHANNEL_EVENTS = "sales-channel-events"
-"""Patch: the loan tells the sales channel its news (workflows.loan.sales_channel) through the outbox;
-loans started before it tell nothing."""
-
-# Recording an event is a short local activity in the background: it never holds the loan up. A
-# failure (the store out of reach) is retried on a durable timer, backing off, and at the next publish.
-RECORD_TIMEOUT = timedelta(seconds=10)
-RECORD_RETRY = RetryPolicy(maximum_attempts=1)  # retried by the loan, on a durable timer
-RECORD_AGAIN_FIRST = timedelta(seconds=30)
-RECORD_AGAIN_MAX = timedelta(minutes=30)
-EVENTS_CLOSE_PATIENCE = timedelta(days=1)
-"""How long a closed loan waits for its last events to reach the outbox (as long as it waits to
-release its provider keys, in the same store) before it completes noting them unrecorded."""
-
 
 MAX_ACTIONS_REMEMBERED = 50
 
@@ -136,8 +121,7 @@ class LoanRun:
         self.publisher = Publisher()
         self.running_actions: set[str] = set()
         self.action_failures: dict[str, BaseException] = {}
-        self.tells: bool | None = None  # SALES_CHANNEL_EVENTS, asked once at the first publish
-        self.recording: asyncio.Task[None] | None = None
+        self.teller = SalesChannelTeller()
 
     # ------------------------------------------------------------ operators' actions, once each
 
@@ -181,61 +165,7 @@ class LoanRun:
 
     def publish(self) -> None:
         self.publisher.publish(self.state)
-        self.tell()
-
-    # ------------------------------------------------------------ the sales channel's events
-
-    def tell(self) -> None:
-        """Decide whether the sales channel is due an event (at every publish: whatever changed the
-        loan, a stage, a signal, an Update, the ending) and record what is due, in the background."""
-        if self.tells is None:
-            self.tells = workflow.patched(SALES_CHANNEL_EVENTS)
-        if not self.tells:
-            return
-        log = self.state.sales_channel
-        event = event_due(self.state, log.told, now=workflow.now())
-        if event is not None:
-            log.told = event
-            log.unrecorded.append(event)
-        if log.unrecorded and (self.recording is None or self.recording.done()):
-            self.recording = asyncio.create_task(self.record_events())
-
-    async def record_events(self) -> None:
-        """Put the unrecorded events in the outbox, oldest first, all at once (so the outbox never has
-        a later event of this loan without the earlier ones); one recording at a time. Idempotent by
-        event id: a batch recorded twice (a worker dying after the insert) is recorded once."""
-        log = self.state.sales_channel
-        again = RECORD_AGAIN_FIRST
-        while log.unrecorded:
-            batch = list(log.unrecorded)
-            try:
-                await workflow.execute_local_activity(
-                    RECORD_LOAN_EVENTS,
-                    RecordEvents(loan_id=self.loan_id, events=batch),
-                    start_to_close_timeout=RECORD_TIMEOUT,
-                    retry_policy=RECORD_RETRY,
-                    summary="sales channel events",
-                )
-            except ACTIVITY_FAILURES as error:
-                log.record_failures += 1
-                log.last_failure = failure_text(error)[1][:300]
-                await workflow.sleep(again, summary="sales channel events: record them again")
-                again = min(again * 2, RECORD_AGAIN_MAX)
-                continue
-            recorded = {event.sequence for event in batch}
-            log.unrecorded = [event for event in log.unrecorded if event.sequence not in recorded]
-            log.last_failure = None
-
-    async def events_recorded(self) -> None:
-        """At the end: wait (bounded) until the last events are in the outbox; a run that ends does not
-        take its background tasks along."""
-        log = self.state.sales_channel
-        if not log.unrecorded:
-            return
-        try:
-            await workflow.wait_condition(lambda: not log.unrecorded, timeout=EVENTS_CLOSE_PATIENCE)
-        except TimeoutError:
-            note_unknown(self.state, f"{len(log.unrecorded)} sales channel event(s) never reached the outbox")
+        self.teller.tell(self.state)  # whatever changed the loan, the sales channel may be due news
 
     def drain(self) -> None:
         drain(self.state, rules=self.rules, now=workflow.now())

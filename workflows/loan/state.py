@@ -9,8 +9,8 @@ from pydantic import BaseModel, Field
 
 from domain.benefit import BenefitFacts
 from domain.loan import DisbursementAccount, Product
+from workflows.loan.loan_events import SalesChannelLog
 from workflows.loan.news import ProviderNews
-from workflows.loan.sales_channel import SalesChannelLog
 
 # Stage and Status live in workflows.loan.stages (the sales channel's events use them too); most code
 # imports them from here.

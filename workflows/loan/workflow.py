@@ -120,7 +120,7 @@ class LoanWorkflow:
                 if run.ending() is None:
                     workflow.continue_as_new(run.next_run())
         await workflow.wait_condition(workflow.all_handlers_finished)
-        await run.events_recorded()  # the sales channel's last events, in the outbox before the loan completes
+        await run.teller.recorded(state)  # the sales channel's last events, in the outbox before the loan completes
         return LoanOutcome(
             request_key=state.request_key,
             status=state.status,

@@ -20,7 +20,7 @@ from runtime.store.schema import sales_channel_events
 from tests.support.servers import free_port, python_module, running_process
 from tests.webhooks.relay.conftest import migrate
 from webhooks.outbound.outbox import Outbox
-from workflows.loan.sales_channel import EventType, LoanEvent
+from workflows.loan.loan_events import EventType, LoanEvent
 from workflows.loan.state import Stage, Status
 
 SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()

@@ -8,15 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from domain.calendar import SAO_PAULO
 from domain.loan import Product
-from workflows.loan.sales_channel import (
-    BORROWER_STAGES,
-    Action,
-    Actor,
-    EventType,
-    LoanEvent,
-    NextAction,
-    event_due,
-)
+from workflows.loan.loan_events import Action, Actor, EventType, LoanEvent, NextAction
+from workflows.loan.sales_channel import BORROWER_STAGES, event_due
 from workflows.loan.state import LoanState, PortabilityFacts, RuleFailure, Stage, Status
 
 NOW = datetime(2026, 12, 2, 14, 30, tzinfo=UTC)

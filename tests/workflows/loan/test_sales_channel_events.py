@@ -10,7 +10,7 @@ from temporalio.worker import Replayer
 from tests.support import webhooks
 from tests.support.fake_provider import FakeProvider
 from tests.support.loans import document_files, loan_request
-from workflows.loan.sales_channel import Action, EventType, LoanEvent
+from workflows.loan.loan_events import Action, EventType, LoanEvent
 from workflows.loan.state import Stage, Status
 from workflows.loan.workflow import LoanWorkflow
 
