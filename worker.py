@@ -14,12 +14,14 @@ import contextlib
 import logging
 import os
 import signal
+from datetime import timedelta
 from typing import Any
 
 import httpx
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
+from activities.admission import Admissions
 from activities.call_metrics import provider_call_observer
 from activities.provider_b.adapter import ProviderBActivities
 from activities.provider_b.client import Credentials as ProviderBCredentials
@@ -33,11 +35,20 @@ from activities.qitech.recovery import RecoveryActivities
 from activities.sales_channel import SalesChannelActivities
 from activities.wire import decode
 from domain.pricing.product import INSS_DEFAULT_PRODUCT, ProductConfig
-from runtime.settings import LenderSettings, ProviderBSettings, ProviderSettings, TemporalSettings, WorkerSettings
+from ops.loan_census import LoanCensus
+from runtime.settings import (
+    LenderSettings,
+    PiiSettings,
+    ProviderBSettings,
+    ProviderSettings,
+    TemporalSettings,
+    WorkerSettings,
+)
 from runtime.store.db import DatabaseSettings
 from runtime.store.products import ProductTables
-from runtime.telemetry import exit_now, setup_tracing
+from runtime.telemetry import exit_now, setup_logging, setup_tracing
 from runtime.temporal import connect
+from starter.routing import RoutingSettings
 from webhooks.inbox.routes import SqlKeyRouter
 from webhooks.inbox.store import Inbox
 from webhooks.outbound.outbox import Outbox
@@ -64,7 +75,7 @@ read_earlier_news_with(earlier_news)
 
 async def run() -> None:
     temporal, provider, lender, options = TemporalSettings(), ProviderSettings(), LenderSettings(), WorkerSettings()
-    logging.basicConfig(level=options.log_level, format="%(asctime)s worker %(levelname)s %(name)s: %(message)s")
+    setup_logging("worker", options.log_level)  # JSON lines with trace_id and workflow_id in production
     logging.getLogger("httpx").setLevel(logging.WARNING)  # provider.client logs each call without bodies
     setup_tracing("loan-worker")
     runtime = None
@@ -107,9 +118,13 @@ async def run() -> None:
             _product(lender),
             participants=CtcParticipantsCatalog(provider_client, ProductTables(store)),
         )
+        # A loan started without a provider or CPF hash (a CLI, Go or TypeScript caller) is routed and
+        # hashed here as the Python starter would (workflows.loan.admission).
+        admissions = Admissions(RoutingSettings().routing(), PiiSettings().hash_key.get_secret_value().encode() or None)
         registered: list[Any] = [
             *activities.all(),
             RecoveryActivities(provider_client).resend_failed_webhooks,
+            admissions.admit_loan,
             # The loans' events for the sales channel, into the outbox the relay's notifier delivers.
             SalesChannelActivities(Outbox(store)).record_loan_events,
         ]
@@ -135,7 +150,14 @@ async def run() -> None:
         async with worker:
             build = f"{options.deployment_name}/{options.build_id}" if options.build_id else "unversioned"
             log.info("worker polling %s on %s, build %s", temporal.task_queue, temporal.where(), build)
+            census = None
+            if runtime is not None and options.loan_census_seconds > 0:
+                # Loans per stage now, and past their stage's SLA, beside the SDK's metrics.
+                every = timedelta(seconds=options.loan_census_seconds)
+                census = asyncio.create_task(LoanCensus(client, runtime.metric_meter).run(every))
             await stop.wait()
+            if census is not None:
+                census.cancel()
             log.info(
                 "stopping: no new tasks, waiting up to %.0f s for running activities", options.graceful_shutdown_seconds
             )

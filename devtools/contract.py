@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 from temporalio import workflow
+from temporalio.common import RawValue
 
 from domain.loan import REQUEST_KEY_PATTERN
 from runtime.settings import TemporalSettings
@@ -100,8 +101,10 @@ def names_and_schemas() -> tuple[dict[str, Any], list[Schema]]:
         raise ContractError(f"Updates registered {sorted(map(str, definition.updates))}, contract {sorted(updates)}")
     if set(definition.signals) != {PROVIDER_EVENT_SIGNAL} or set(definition.queries) != {STATE_QUERY}:
         raise ContractError("the workflow's signals or queries differ from loan.contract")
-    if definition.arg_types != [LoanInput]:
-        raise ContractError(f"the workflow's input is {definition.arg_types!r}, the contract says LoanInput")
+    # The workflow reads its start itself (a RawValue, workflows.loan.admission): LoanInput, or a bare
+    # LoanRequest, is what the contract promises it reads.
+    if definition.arg_types != [RawValue]:
+        raise ContractError(f"the workflow's input is {definition.arg_types!r}, the contract says a raw start")
 
     signal = definition.signals[PROVIDER_EVENT_SIGNAL]
     query = definition.queries[STATE_QUERY]

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from domain import ptbr
 from domain.benefit import BenefitFacts
 from domain.inss import BenefitSituation, BenefitStatus, BlockType
 from domain.regulation import (
@@ -149,15 +150,19 @@ def _margin(f: EligibilityFacts, limits: EligibilityLimits) -> Finding:
         available = f.balance.available_total_balance
         if available is not None and available >= f.installment:
             return None
-        return f"installment {f.installment} exceeds the available margin {available}"
+        return f"installment {ptbr.money(f.installment)} exceeds the available margin {ptbr.money(available)}"
     loans_margin = f.balance.loans_margin
     base = loans_margin if loans_margin is not None else f.balance.available_total_balance
     which = "loans margin (consigned_credit)" if loans_margin is not None else "total margin (no loans margin given)"
     margin = None if base is None else base + f.refinanced_installments
-    freed = f" + {f.refinanced_installments} freed by the refinanced operations" if f.refinanced_installments else ""
+    freed = (
+        f" + {ptbr.money(f.refinanced_installments)} freed by the refinanced operations"
+        if f.refinanced_installments
+        else ""
+    )
     if margin is not None and margin >= f.installment:
-        return None if loans_margin is not None else Risk(f"only the {which} was reported: {base}{freed}")
-    shortfall = f"installment {f.installment} exceeds the {which} {base}{freed}"
+        return None if loans_margin is not None else Risk(f"only the {which} was reported: {ptbr.money(base)}{freed}")
+    shortfall = f"installment {ptbr.money(f.installment)} exceeds the {which} {ptbr.money(base)}{freed}"
     if f.product == "minimum_wage_increase":
         return Risk(f"{shortfall}: issued against the margin the raise opens; Dataprev may answer margin exceeded")
     return shortfall
@@ -173,7 +178,8 @@ def _end_date(f: EligibilityFacts, limits: EligibilityLimits) -> Finding:
     ends = [d for d in (f.balance.benefit_end_date, f.balance.benefit_quota_expiration_date) if isinstance(d, date)]
     if not ends or f.last_installment_date <= min(ends):
         return None
-    return f"the last installment ({f.last_installment_date}) falls after the benefit ends ({min(ends)})"
+    last, end = ptbr.day(f.last_installment_date), ptbr.day(min(ends))
+    return f"the last installment ({last}) falls after the benefit ends ({end})"
 
 
 def _installments(f: EligibilityFacts, limits: EligibilityLimits) -> Finding:
@@ -185,7 +191,7 @@ def _installments(f: EligibilityFacts, limits: EligibilityLimits) -> Finding:
 def _rate(f: EligibilityFacts, limits: EligibilityLimits) -> Finding:
     if f.monthly_rate <= limits.max_monthly_rate:
         return None
-    return f"monthly rate {f.monthly_rate * 100:.4f} % is above the cap of {limits.max_monthly_rate * 100} %"
+    return ptbr.rate_above_cap(f.monthly_rate, limits.max_monthly_rate)
 
 
 RULES: tuple[Rule, ...] = (

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from domain import ptbr
+
 REFUSAL_REASON = "social_security_margin_release_after_disbursement_end_date"
 
 
@@ -26,16 +28,17 @@ class MarginRelease:
 def margin_release(ddb: date, today: date, last_disbursement_date: date, *, block_days: int) -> MarginRelease:
     """``block_days`` comes from the loan's pinned rules (domain.regulation.DDB_BLOCK_DAYS today)."""
     release = ddb + timedelta(days=block_days + 1)
-    span = f"DDB {ddb} + {block_days} days"
+    span = f"DDB {ptbr.day(ddb)} + {block_days} days"
     if today >= release:
-        return MarginRelease(release, False, True, f"margin released since {release} ({span})")
+        return MarginRelease(release, False, True, f"margin released since {ptbr.day(release)} ({span})")
     if last_disbursement_date >= release:
-        return MarginRelease(release, True, True, f"waiting for the margin release on {release} ({span})")
+        return MarginRelease(release, True, True, f"waiting for the margin release on {ptbr.day(release)} ({span})")
     return MarginRelease(
         release,
         True,
         False,
-        f"the disbursement window ends on {last_disbursement_date}, before the margin release on {release} "
+        f"the {ptbr.LAST_DISBURSEMENT_DAY} is {ptbr.day(last_disbursement_date)}, before the margin release on "
+        f"{ptbr.day(release)} "
         f"({span}, counting the DDB as day 0 to be safe): the provider would cancel it permanently "
         f"({REFUSAL_REASON})",
     )

@@ -174,6 +174,8 @@ class WorkerSettings(BaseSettings):
     graceful_shutdown_seconds: float = 30.0
     log_level: str = "INFO"
     metrics_bind: str | None = None  # e.g. "127.0.0.1:9464": Prometheus endpoint for the SDK's metrics
+    # Seconds between two counts of the loans in each stage (ops.loan_census; 0: none). Needs metrics_bind.
+    loan_census_seconds: float = 60.0
     # Worker Versioning: both set → this worker is one build of a Worker Deployment. Loans then
     # auto-upgrade to the deployment's current build (see README, "Worker Versioning").
     deployment_name: str | None = None

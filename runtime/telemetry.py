@@ -14,11 +14,14 @@ pydantic's quoted input values redacted (domain.redaction.redact).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
 import traceback
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from enum import StrEnum
 from types import TracebackType
 from typing import Any
 
@@ -31,8 +34,11 @@ from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor
 from opentelemetry.trace import Status
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from temporalio import activity
 
 from domain.redaction import redact
+from runtime.codec.environment import is_development
 
 _configured = False
 
@@ -86,6 +92,87 @@ def install_log_redaction() -> None:
 
     sys.excepthook = excepthook
     _redacting_factory_installed = True
+
+
+class LogFormat(StrEnum):
+    JSON = "json"
+    TEXT = "text"
+
+
+class LogSettings(BaseSettings):
+    """``LOG_FORMAT``: ``json`` (one object a line, for a log pipeline) or ``text`` (a person at a
+    terminal). Unset: JSON in production, text in development."""
+
+    model_config = SettingsConfigDict(env_prefix="LOG_")
+
+    format: LogFormat | None = None
+
+    def chosen(self) -> LogFormat:
+        return self.format or (LogFormat.TEXT if is_development() else LogFormat.JSON)
+
+
+def _correlation(record: logging.LogRecord) -> dict[str, str]:
+    """The ids that tie a line to its loan and its trace: the workflow (from the SDK's workflow and
+    activity loggers, an ``extra``, or the activity running this line) and the current span."""
+    found: dict[str, str] = {}
+    for extra in ("temporal_workflow", "temporal_activity"):
+        details = getattr(record, extra, None)
+        if isinstance(details, Mapping):
+            for key in ("workflow_id", "run_id", "workflow_type", "activity_type"):
+                if details.get(key):
+                    found.setdefault(key, str(details[key]))
+    explicit = getattr(record, "workflow_id", None)
+    if explicit and "workflow_id" not in found:
+        found["workflow_id"] = str(explicit)
+    if "workflow_id" not in found and activity.in_activity():
+        info = activity.info()
+        ids = {"workflow_id": info.workflow_id, "run_id": info.workflow_run_id, "activity_type": info.activity_type}
+        found.update({key: value for key, value in ids.items() if value})
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        found["trace_id"], found["span_id"] = f"{context.trace_id:032x}", f"{context.span_id:016x}"
+    return found
+
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object a line: time (UTC), level, process, logger, message (already redacted by the
+    record factory), the exception if any, and the correlation ids (``trace_id``, ``workflow_id``)."""
+
+    def __init__(self, process: str) -> None:
+        super().__init__()
+        self.process = process
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "process": self.process,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "trace_id": None,
+            "workflow_id": None,
+        }
+        entry.update(_correlation(record))
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(self.formatException(record.exc_info))
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = record.stack_info
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def setup_logging(process: str, level: int | str = logging.INFO) -> LogFormat:
+    """The process's root logging: JSON lines or text (``LogSettings``), redacted either way."""
+    install_log_redaction()
+    chosen = LogSettings().chosen()
+    handler = logging.StreamHandler()
+    if chosen is LogFormat.JSON:
+        handler.setFormatter(JsonLogFormatter(process))
+    else:
+        handler.setFormatter(logging.Formatter(f"%(asctime)s {process} %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+    return chosen
 
 
 # ---------------------------------------------------------------- spans

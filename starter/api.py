@@ -12,15 +12,14 @@ go through Workflow Updates whose validators refuse what the loan cannot take (t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any
 
 from pydantic import ValidationError
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
 from temporalio.common import SearchAttributePair
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from domain.calendar import SAO_PAULO
 from domain.documents import InvalidDocumentError, keyed_hash, normalize_cpf
@@ -38,6 +37,7 @@ from runtime.settings import PiiSettings, TemporalSettings
 from runtime.temporal import connect
 from starter.client import LoanActionRefused, LoanClient, StartedLoan
 from starter.routing import RoutingSettings
+from workflows.loan.admission import FieldError, LoanInputError, field_errors, request_problems
 from workflows.loan.contract import LOAN_WORKFLOW, LoanOutcome, loan_workflow_id, request_key_of
 from workflows.loan.routing import NoProvider, ProviderRouting, choose_provider
 from workflows.loan.rules import LoanPolicy, current_rules
@@ -48,6 +48,7 @@ from workflows.loan.workflow import LoanWorkflow
 __all__ = [
     "FieldError",
     "LoanActionRefused",
+    "LoanClosed",
     "LoanInputError",
     "LoanNotFound",
     "LoanService",
@@ -58,58 +59,31 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class FieldError:
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.message}"
-
-
-class LoanInputError(ValueError):
-    """The request cannot start a loan; ``errors`` names each field."""
-
-    def __init__(self, errors: list[FieldError]) -> None:
-        super().__init__("; ".join(str(e) for e in errors))
-        self.errors = errors
+CLOSED_STATE_WAIT = 5.0
+"""Seconds an action on a closed loan waits for its final state (to say how it ended)."""
 
 
 class LoanNotFound(LookupError):
-    pass
+    """No loan has this request key (in the namespace's retention)."""
 
 
-def field_errors(error: ValidationError) -> list[FieldError]:
-    errors = []
-    for item in error.errors():
-        location = ".".join(str(p) for p in item["loc"] if not str(p).startswith("function-"))
-        message = str(item["msg"]).removeprefix("Value error, ")
-        field, _, rest = message.partition(": ")
-        if not location and rest and " " not in field:
-            location, message = field, rest
-        errors.append(FieldError(location or "(request)", message))
-    return errors
+class LoanClosed(LoanNotFound):
+    """The loan has ended: it takes no more actions (``status`` says how it ended)."""
+
+    def __init__(self, request_key: str, status: str) -> None:
+        super().__init__(request_key)
+        self.request_key = request_key
+        self.status = status
 
 
 def validate_request(payload: LoanRequest | dict[str, Any], *, today: date | None = None) -> LoanRequest:
-    """Every field check, including the ones that need today's date (which the workflow cannot do)."""
+    """Every field check, including the ones that need today's date (the worker checks them again for a
+    start it did not see: ``workflows.loan.admission``)."""
     try:
         request = payload if isinstance(payload, LoanRequest) else LoanRequest.model_validate(payload)
     except ValidationError as error:
         raise LoanInputError(field_errors(error)) from None
-    today = today or datetime.now(SAO_PAULO).date()
-    errors = []
-    terms = request.financial
-    if terms.disbursement_date < today:
-        errors.append(FieldError("financial.disbursement_date", f"{terms.disbursement_date} is in the past"))
-    signed = request.authorization_term.signed_at.astimezone(SAO_PAULO).date()
-    if signed > today:
-        errors.append(FieldError("authorization_term.signed_at", "is in the future"))
-    elif (today - signed).days > 30:
-        errors.append(FieldError("authorization_term.signed_at", "the term is valid 30 days after signing"))
-    signer = "legal_representative" if request.legal_representative else "borrower"
-    if not request.signer.email:
-        errors.append(FieldError(f"{signer}.email", "the signer's email is part of the IN100 authorization term"))
+    errors = request_problems(request, today or datetime.now(SAO_PAULO).date())
     if errors:
         raise LoanInputError(errors)
     return request
@@ -172,9 +146,32 @@ class LoanService:
         try:
             return await self.loans.state(request_key)
         except RPCError as error:
-            if "not found" in str(error).lower():
+            if error.status == RPCStatusCode.NOT_FOUND:
                 raise LoanNotFound(request_key) from None
             raise
+
+    async def _act(self, request_key: str, action: Awaitable[LoanState]) -> LoanState:
+        """An operator action; a loan that does not exist raises LoanNotFound, one that has ended
+        LoanClosed (the server answers both NOT_FOUND: the loan's description tells them apart)."""
+        try:
+            return await action
+        except RPCError as error:
+            if error.status != RPCStatusCode.NOT_FOUND:
+                raise
+            refused = error
+        try:
+            described = await self.handle(request_key).describe()
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:
+                raise LoanNotFound(request_key) from None
+            raise
+        if described.status in (None, WorkflowExecutionStatus.RUNNING):
+            raise refused
+        try:  # how the loan ended, in its own words; a worker answers the query of a closed loan
+            status = (await asyncio.wait_for(self.loans.state(request_key), CLOSED_STATE_WAIT)).status.value
+        except (RPCError, TimeoutError):
+            status = described.status.name.lower()  # Temporal's word for it, when no worker answers
+        raise LoanClosed(request_key, status)
 
     async def outcome(self, request_key: str) -> LoanOutcome:
         try:
@@ -206,22 +203,22 @@ class LoanService:
             await asyncio.sleep(poll)
 
     async def provide_documents(self, request_key: str, documents: Documents) -> LoanState:
-        return await self.loans.provide_documents(request_key, documents)
+        return await self._act(request_key, self.loans.provide_documents(request_key, documents))
 
     async def submit_signature(self, request_key: str, submission: SignatureSubmission) -> LoanState:
-        return await self.loans.submit_signature(request_key, submission)
+        return await self._act(request_key, self.loans.submit_signature(request_key, submission))
 
     async def correct_collateral(self, request_key: str, fix: CollateralFix) -> LoanState:
-        return await self.loans.correct_collateral(request_key, fix)
+        return await self._act(request_key, self.loans.correct_collateral(request_key, fix))
 
     async def reduce_installment(self, request_key: str, reduction: InstallmentReduction) -> LoanState:
-        return await self.loans.reduce_installment(request_key, reduction)
+        return await self._act(request_key, self.loans.reduce_installment(request_key, reduction))
 
     async def reapresentar(self, request_key: str, reapresentacao: Reapresentacao) -> LoanState:
-        return await self.loans.reapresentar(request_key, reapresentacao)
+        return await self._act(request_key, self.loans.reapresentar(request_key, reapresentacao))
 
     async def cancel(self, request_key: str, request: CancelRequest) -> LoanState:
-        return await self.loans.cancel(request_key, request)
+        return await self._act(request_key, self.loans.cancel(request_key, request))
 
     def loan_query(
         self,

@@ -1,8 +1,16 @@
 """``python -m starter``: the operators' and scripts' command line, over the starter API.
 
-Human-readable output by default, ``--json`` for scripts. Exit codes: 0 done; 2 invalid input
-(the message names the field); 3 refused (by the loan, the provider or the product's rules);
-4 no such loan; 5 timed out waiting; 1 anything else.
+Human-readable output by default (plain text, figures as Brazilians write them: R$ 1.234,56,
+1,85 % a.m., 08/12/2026), ``--json`` for scripts.
+
+Exit codes, for every command:
+  0  done
+  1  anything else (Temporal unreachable, an unexpected error)
+  2  invalid input: the message names the field (nothing was sent to the loan)
+  3  refused by the loan (wrong stage, a bad value), the provider or the product's rules;
+     ``wait``: the loan closed without reaching the stage
+  4  no such loan, or the loan has closed and takes no more actions
+  5  timed out waiting
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from pydantic import BaseModel, ValidationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.wire import encode
+from domain import ptbr
 from domain.calendar import SAO_PAULO
 from domain.loan import (
     CancelRequest,
@@ -37,6 +46,7 @@ from runtime.telemetry import setup_tracing
 from starter.api import (
     FieldError,
     LoanActionRefused,
+    LoanClosed,
     LoanInputError,
     LoanNotFound,
     LoanService,
@@ -77,30 +87,10 @@ def _print_json(value: Any) -> None:
 
 
 # ------------------------------------------------------------------ human output
-# Brazilian conventions, as operators read them: R$ 10.849,97; 1,76 % a.m. (ao mês) and 23,33 % a.a.
-# (ao ano); dates ISO (2026-12-09), times in São Paulo's zone, which is printed (-03).
+# Figures, dates and stages come from domain.ptbr, as in the Web UI and the rule texts: an operator
+# reads the same R$ 10.849,97, 1,76 % a.m. and 08/12/2026 wherever they look.
 
-_BRAZILIAN = str.maketrans(",.", ".,")
 _AVERAGE_MONTH_DAYS = 365.25 / 12
-
-
-def _number(value: Decimal, places: int = 2) -> str:
-    return f"{value:,.{places}f}".translate(_BRAZILIAN)
-
-
-def money(value: Decimal | None) -> str:
-    """``R$ 10.849,97``; ``-`` when unknown."""
-    return "-" if value is None else f"R$ {_number(value)}"
-
-
-def percent(rate: Decimal | None, period: str = "a.m.") -> str:
-    """A rate given as a fraction (0.0176) as people read it: ``1,76 % a.m.``; ``-`` when unknown."""
-    return "-" if rate is None else f"{_number(rate * 100)} % {period}"
-
-
-def when(moment: datetime | None) -> str:
-    """A moment in São Paulo time, its offset shown: ``2026-12-09 00:00 -03``."""
-    return moment.astimezone(SAO_PAULO).strftime("%Y-%m-%d %H:%M %Z") if moment else "-"
 
 
 def installment_count(option: PricedOption) -> int | None:
@@ -112,40 +102,41 @@ def installment_count(option: PricedOption) -> int | None:
 
 
 def _terms(state: LoanState, option: PricedOption) -> list[str]:
-    value = money(state.installment_value or option.installment_value)
-    count = installment_count(option)
-    installments = f"{count} x {value}" if count else f"installments of {value}"
+    installments = ptbr.installments(installment_count(option), state.installment_value or option.installment_value)
     due = (
-        f", installments due {option.first_due_date} to {option.last_due_date}"
+        f", installments due {ptbr.day(option.first_due_date)} to {ptbr.day(option.last_due_date)}"
         if option.first_due_date and option.last_due_date
         else ""
     )
     return [
-        f"{installments}, released {money(option.released_amount)} "
-        f"(issued {money(option.issue_amount)}, IOF {money(option.total_iof)})",
-        f"rate {percent(option.monthly_rate)}, CET {percent(option.monthly_cet)} "
-        f"({percent(option.annual_cet, 'a.a.')})",
-        f"disbursement {option.disbursement_date}{due}",
+        f"{installments}, released {ptbr.money(option.released_amount)} "
+        f"(issued {ptbr.money(option.issue_amount)}, IOF {ptbr.money(option.total_iof)})",
+        f"rate {ptbr.rate(option.monthly_rate)}, CET {ptbr.rate(option.monthly_cet)} "
+        f"({ptbr.rate(option.annual_cet, ptbr.PER_YEAR)})",
+        f"disbursement {ptbr.day(option.disbursement_date)}{due}",
     ]
 
 
 def print_state(state: LoanState) -> None:
+    """The loan for a person at a terminal: plain text (no markdown), each rule of a rejection once."""
     print(f"loan {state.request_key}  [{state.status.value}]  stage {state.stage.value}")
-    print(f"  {describe(state)}")
+    print(f"  {describe(state, markdown=False)}")
+    for failure in state.rejection:
+        print(f"  rule {failure.rule}: {failure.message}")
     if state.debt_key:
         print(f"  debt {state.debt_key}  contract {state.contract_number or '-'}")
     if state.chosen_option:
         for line in _terms(state, state.chosen_option):
             print(f"  {line}")
-    print(f"  window ends {when(state.disbursement_window_end)}  margin release {when(state.margin_release_at)}")
+    if state.margin_release_at:
+        print(f"  margin release {ptbr.day(state.margin_release_at)}")
     if state.signature_submitted_at:
-        print(f"  signature submitted {when(state.signature_submitted_at)}")
-    for failure in state.rejection:
-        print(f"  rule {failure.rule}: {failure.message}")
+        print(f"  signature submitted {ptbr.moment(state.signature_submitted_at)}")
     if state.events:
         last = state.events[-1]
         print(
-            f"  {len(state.events)} provider events, last: {last.webhook_type} {last.effect} ({when(last.received_at)})"
+            f"  {len(state.events)} provider events, last: {last.webhook_type} {last.effect} "
+            f"({ptbr.moment(last.received_at)})"
         )
 
 
@@ -167,10 +158,17 @@ def _account(args: argparse.Namespace) -> dict[str, Any] | None:
     }
 
 
+class TemporalUnreachable(Exception):
+    """The CLI could not connect to Temporal (exit 1, the reason named, no traceback)."""
+
+
 async def _connect() -> LoanService:
     _load_local_secrets()
     setup_tracing("starter-cli")
-    return await LoanService.connect()
+    try:
+        return await LoanService.connect()
+    except RuntimeError as error:  # the SDK's "Failed client connect: ..."
+        raise TemporalUnreachable(str(error)) from None
 
 
 # ------------------------------------------------------------------ commands
@@ -215,7 +213,7 @@ async def cmd_list(args: argparse.Namespace) -> int:
         for loan in found:
             print(
                 f"{loan['request_key']:<48} {loan['status'] or '-':<22} {loan['stage'] or '-':<32} "
-                f"{loan['product'] or '-':<22} started {when(loan['started'])}"
+                f"{loan['product'] or '-':<22} started {ptbr.moment(loan['started'])}"
             )
         print(f"{len(found)} loan(s)")
     return EXIT_OK
@@ -236,8 +234,8 @@ async def _wait(service: LoanService, key: str, target: str, seconds: float, as_
         return state.closed if target == "closed" else state.stage.value == target
 
     def progress(state: LoanState) -> None:
-        if not as_json:
-            print(f"  ... {state.stage.value}: {describe(state)}", flush=True)
+        if not as_json and not state.closed:  # a closed loan is printed once, in full, below
+            print(f"  ... {describe(state, markdown=False)}", flush=True)
 
     try:
         state = await service.wait_until(key, reached, seconds=seconds, on_progress=progress)
@@ -399,6 +397,8 @@ async def run_batch(
             state = await asyncio.wait_for(act(key), seconds_each)
         except LoanActionRefused as error:
             result.outcome, result.detail = REFUSED, str(error)
+        except LoanClosed as error:  # it ended between the selection and the call
+            result.outcome, result.detail = REFUSED, f"the loan is closed ({error.status})"
         except TimeoutError:
             result.outcome, result.detail = TIMED_OUT, f"no answer in {seconds_each:g} s (the loan may still act on it)"
         except Exception as error:  # reported per loan: the batch goes on
@@ -680,8 +680,17 @@ def main(argv: list[str] | None = None) -> int:
     except LoanActionRefused as error:
         print(f"refused: {error}", file=sys.stderr)
         return EXIT_REFUSED
+    except LoanClosed as error:
+        print(f"loan {error.request_key} is closed ({error.status}): it takes no more actions", file=sys.stderr)
+        return EXIT_NOT_FOUND
     except LoanNotFound as error:
         print(f"no loan with request key {error}", file=sys.stderr)
         return EXIT_NOT_FOUND
+    except TemporalUnreachable as error:
+        print(f"temporal: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except RPCError as error:  # Temporal said no for a reason of its own: named, without a traceback
+        print(f"temporal: {error.status.name if error.status else 'error'}: {error.message}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         return 130

@@ -30,7 +30,7 @@ from domain.loan import (
     Reapresentacao,
     SignatureSubmission,
 )
-from workflows.loan.contract import LoanInput, LoanOutcome, loan_workflow_id
+from workflows.loan.contract import LOAN_WORKFLOW, LoanInput, LoanOutcome, loan_workflow_id
 from workflows.loan.rules import LoanRules
 from workflows.loan.state import LoanState, Stage, Status
 from workflows.loan.visibility import LOAN_PRODUCT, LOAN_PROVIDER, LOAN_STAGE, LOAN_STATUS, summary
@@ -77,8 +77,8 @@ class LoanClient:
             *(search_attributes or []),
         ]
         try:
-            handle = await self.client.start_workflow(
-                LoanWorkflow.run,
+            handle = await start_loan_workflow(
+                self.client,
                 LoanInput(request=request, rules=rules, policy=rules.policy, provider=provider),
                 id=workflow_id,
                 task_queue=self.task_queue,
@@ -124,3 +124,9 @@ class LoanClient:
             cause = error.cause
             raise LoanActionRefused(getattr(cause, "message", None) or str(cause)) from None
         return state
+
+
+async def start_loan_workflow(client: Client, loan: LoanInput, **options: Any) -> WorkflowHandle[Any, LoanOutcome]:
+    """Start a loan workflow with this input. By name: the workflow reads its start itself (a RawValue,
+    ``workflows.loan.admission``), so its run method's signature does not type what a caller sends."""
+    return await client.start_workflow(LOAN_WORKFLOW, loan, result_type=LoanOutcome, **options)

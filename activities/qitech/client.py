@@ -159,11 +159,12 @@ class Paths:
 
 @dataclass(frozen=True)
 class ProviderCall:
-    """One answered call, for metrics: no body, no key (``endpoint`` is the path's template)."""
+    """One call, for metrics: no body, no key (``endpoint`` is the path's template). ``status`` is the
+    HTTP status, or ``timeout`` / ``unreachable`` for a call that got no answer (alerted on too)."""
 
     method: str
     endpoint: str
-    status: int
+    status: int | str
     code: str | None
     seconds: float
 
@@ -356,8 +357,10 @@ class ProviderClient:
         try:
             response = await self._http.send(request)
         except httpx.TimeoutException as error:
+            self._unanswered(method, path, "timeout", started)
             raise ProviderUnavailable(f"timeout on {method} {path}: {type(error).__name__}", path=path) from None
         except httpx.TransportError as error:
+            self._unanswered(method, path, "unreachable", started)
             raise ProviderUnavailable(f"cannot reach provider on {path}: {type(error).__name__}", path=path) from None
         log.info(
             "provider %s %s -> %s in %.0f ms",
@@ -380,6 +383,11 @@ class ProviderClient:
         if refused is not None:
             raise refused
         return response
+
+    def _unanswered(self, method: str, path: str, why: str, started: float) -> None:
+        if self._observe is not None:
+            elapsed = time.perf_counter() - started
+            self._observe(ProviderCall(method, endpoint_of(path), status=why, code=None, seconds=elapsed))
 
     def _parse(self, response: httpx.Response, model: type[M], path: str) -> M:
         try:

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
 
 from devtools.devstack.samples import run_samples
 from devtools.devstack.stack import ROOT, LocalStack, Process, StackConfig, secrets_for, where_to_look
+from runtime.settings import ENV_VARIABLE, Environment
 
 
 def _say(line: str) -> None:
@@ -127,6 +129,10 @@ def supervised(stack: LocalStack, supervisor: Supervisor | None = None) -> Itera
 
 def run_local_stack(workers: int = 1, samples: bool = True) -> int:
     """``dev.py run``: everything up, sample loans started, until Ctrl-C."""
+    # This process is development too, like every process it starts: the store it migrates and the
+    # samples' client read their settings here, and production's warnings ("DATABASE_URL is SQLite
+    # in production") would greet every newcomer.
+    os.environ[ENV_VARIABLE] = Environment.DEVELOPMENT.value
     local_secrets = secrets_for(ROOT / "data")
     config = StackConfig(
         data_dir=ROOT / "data",

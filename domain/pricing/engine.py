@@ -31,6 +31,7 @@ from itertools import accumulate, pairwise
 from operator import mul, sub
 from typing import NamedTuple
 
+from domain import ptbr
 from domain.calendar import BankCalendar
 from domain.money import round_money, round_places
 from domain.pricing.product import AmountType, FeeType, ProductConfig, RuleViolation, product_rule_violations
@@ -493,7 +494,8 @@ def _solve_rate(product: ProductConfig, dates: _Dates, installment: Decimal, tar
     if released(high) > target or released(low) < target:
         raise PricingError(
             "financial.disbursed_amount",
-            f"no monthly rate up to {MAX_SOLVED_MONTHLY_RATE} releases {target} with installments of {installment}",
+            f"no monthly rate up to {ptbr.rate(MAX_SOLVED_MONTHLY_RATE)} releases {ptbr.money(target)} "
+            f"with installments of {ptbr.money(installment)}",
         )
     while high - low > eighth:  # released falls as the rate rises: released(low) >= target > released(high)
         middle = round_places((low + high) / 2, 8)

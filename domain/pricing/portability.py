@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from domain import ptbr
 from domain.pricing.engine import PricingError, Quote, QuoteRequest, quote
 from domain.pricing.product import INSS_DEFAULT_PRODUCT, ProductConfig
 from domain.regulation import MAX_INSTALLMENTS, MAX_MONTHLY_RATE
@@ -86,7 +87,7 @@ def price_portability(
     ``max_installments``, a troco of zero or less on any disbursement option, or anything the engine
     or the product's rules refuse."""
     if ported_balance <= 0:
-        raise PricingError(BALANCE_FIELD, f"the ported balance must be positive, not {ported_balance}")
+        raise PricingError(BALANCE_FIELD, f"the ported balance must be positive, not {ptbr.money(ported_balance)}")
     _check_rate(PORTABILITY, monthly_interest_rate, max_monthly_rate)
     if number_of_installments < 1:
         raise PricingError(f"{PORTABILITY}.financial.number_of_installments", "must be at least 1")
@@ -100,7 +101,7 @@ def price_portability(
         if troco.installment_face_value <= 0:
             raise PricingError(
                 f"{REFINANCING}.financial.installment_face_value",
-                f"must be positive, not {troco.installment_face_value}",
+                f"must be positive, not {ptbr.money(troco.installment_face_value)}",
             )
 
     def request(**fixed: Decimal) -> QuoteRequest:
@@ -129,8 +130,8 @@ def price_portability(
             released = amount + ported_balance
             raise PricingError(
                 TROCO_FIELD,
-                f"the refinancing releases {released} on {day.isoformat()}, not more than the ported balance "
-                f"{ported_balance}: troco {amount}",
+                f"the refinancing releases {ptbr.money(released)} on {ptbr.day(day)}, not more than the ported "
+                f"balance {ptbr.money(ported_balance)}: troco {ptbr.money(amount)}",
             )
     return price
 
@@ -138,9 +139,9 @@ def price_portability(
 def _check_rate(leg: str, rate: Decimal, cap: Decimal) -> None:
     field = f"{leg}.financial.monthly_interest_rate"
     if rate < 0:
-        raise PricingError(field, f"must not be negative, not {rate}")
+        raise PricingError(field, f"must not be negative, not {ptbr.rate(rate, exact=True)}")
     if rate > cap:
-        raise PricingError(field, f"monthly rate {rate} is above the cap of {cap}")
+        raise PricingError(field, ptbr.rate_above_cap(rate, cap))
 
 
 def _quote(leg: str, request: QuoteRequest, product: ProductConfig) -> Quote:

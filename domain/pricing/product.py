@@ -13,6 +13,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain import ptbr
 from domain.calendar import NATIONAL_DAY_OF_BLACK_AWARENESS, BankCalendar, CalendarRules
 from domain.regulation import MAX_INSTALLMENTS, MAX_MONTHLY_RATE, TAC_FORBIDDEN
 
@@ -127,7 +128,7 @@ def product_rule_violations(
         found.append(
             RuleViolation(
                 "financial.monthly_interest_rate",
-                f"monthly rate {monthly_rate * 100:.4f} % is above the cap of {rules.max_monthly_rate * 100} %",
+                ptbr.rate_above_cap(monthly_rate, rules.max_monthly_rate),
                 MAX_MONTHLY_RATE.source,
             )
         )

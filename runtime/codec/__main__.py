@@ -1,16 +1,15 @@
 """``python -m runtime.codec``: run the codec server (CODEC_* variables; see codec.settings.CodecSettings)."""
 
-import logging
-
 import uvicorn
 
 from runtime.codec.oidc import AccessTokenVerifier
 from runtime.codec.server import create_app
 from runtime.codec.settings import CodecSettings
+from runtime.telemetry import setup_logging
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s codec %(levelname)s %(name)s: %(message)s")
+    setup_logging("codec")
     settings = CodecSettings()
     oidc = None
     if settings.server_oidc_issuer and settings.server_oidc_audience:
@@ -25,7 +24,7 @@ def main() -> None:
         allow_path_token=settings.path_token_allowed(),
         oidc=oidc,
     )
-    uvicorn.run(app, host=settings.server_host, port=settings.server_port, log_level="warning")
+    uvicorn.run(app, host=settings.server_host, port=settings.server_port, log_level="warning", log_config=None)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ from runtime.settings import (
     is_development_value,
 )
 from runtime.store.db import DatabaseSettings
+from runtime.telemetry import LogSettings
 from tests.support.shipped import shipped_top_level
 from tests.test_layers import MODULE_GRAPH, MODULES
 from webhooks.gateway.settings import GatewaySettings
@@ -74,6 +75,7 @@ MUST_SET = {
         "PROVIDER_SIGNING_KEY",
         "PROVIDER_PUBLIC_KEY",
         "CODEC_KEYS",
+        "PII_HASH_KEY",
         "WORKER_METRICS_BIND",
         "WORKER_GRACEFUL_SHUTDOWN_SECONDS",
         "DATABASE_URL",
@@ -218,11 +220,14 @@ def test_the_settings_each_process_reads_are_found_in_its_code() -> None:
     assert {TemporalSettings, ProviderSettings, WorkerSettings, DatabaseSettings, CodecSettings} <= reads["worker"]
     assert DocumentSettings in reads["worker"]
     # Every process reads the environment switch (CONSIGNADO_ENV), through the settings that check it.
-    assert reads["gateway"] == {GatewaySettings, DatabaseSettings, EnvironmentSettings}
-    assert reads["codec"] == {CodecSettings, EnvironmentSettings}
+    assert reads["gateway"] == {GatewaySettings, DatabaseSettings, EnvironmentSettings, LogSettings}
+    assert reads["codec"] == {CodecSettings, EnvironmentSettings, LogSettings}
+    # Every long-running process chooses its log format (LOG_FORMAT: JSON lines in production).
+    assert all(LogSettings in reads[process] for process in ("worker", "gateway", "relay", "codec"))
     assert reads["store-migrate"] == {DatabaseSettings, EnvironmentSettings}
     assert all(EnvironmentSettings in read for read in reads.values())
-    assert PiiSettings in reads["starter"] and PiiSettings not in reads["worker"]
+    # The worker hashes the CPF of a loan its caller started without the hash (workflows.loan.admission).
+    assert PiiSettings in reads["starter"] and PiiSettings in reads["worker"]
     assert GatewaySettings not in reads["worker"] | reads["relay"]
 
 

@@ -23,14 +23,14 @@ def test_a_window_reaching_the_release_is_allowed_and_waits() -> None:
     decision = margin_release(DDB, today=date(2026, 11, 22), last_disbursement_date=RELEASE)
     assert decision.allowed and decision.blocked_today
     assert decision.release_date == RELEASE
-    assert "waiting for the margin release on 2026-12-01" in decision.message
+    assert "waiting for the margin release on 01/12/2026" in decision.message
 
 
 def test_a_window_ending_on_ddb_plus_90_is_refused_conservatively() -> None:
     decision = margin_release(DDB, today=date(2026, 11, 22), last_disbursement_date=DDB + timedelta(days=90))
     assert not decision.allowed
     assert REFUSAL_REASON in decision.message
-    assert "2026-11-30" in decision.message and "2026-12-01" in decision.message
+    assert "the último dia para desembolso is 30/11/2026, before the margin release on 01/12/2026" in decision.message
 
 
 def test_on_the_release_day_the_benefit_is_free() -> None:

@@ -23,6 +23,7 @@ from temporalio.worker import Worker
 from devtools.devstack.stack import LocalStack
 from ops.promote_build import promote
 from runtime.settings import WorkerSettings
+from starter.client import start_loan_workflow
 from tests.support import webhooks
 from tests.support.fake_provider import FakeProvider
 from tests.support.loans import document_files, loan_request
@@ -75,8 +76,8 @@ async def test_a_second_build_rolls_out_while_loans_run(stack: LocalStack, tmp_p
 
     async def start(name: str, fake: FakeProvider, **options: Any) -> Loan:
         request = loan_request(documents=document_files(tmp_path / name))
-        handle = await client.start_workflow(
-            LoanWorkflow.run,
+        handle = await start_loan_workflow(
+            client,
             LoanInput(request=request, rules=current_rules()),
             id=loan_workflow_id(request.request_key),
             task_queue=queue,

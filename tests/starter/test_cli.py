@@ -7,7 +7,9 @@ import os
 import random
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -90,6 +92,42 @@ def test_cancel_from_the_command_line(stack: LocalStack, tmp_path: Path) -> None
     canceled = cli(stack, "cancel", key, "--reason", "borrower withdrew", "--operator", "ana")
     assert canceled.returncode == 0, canceled.stderr
     assert "[canceled_permanently]" in canceled.stdout and "canceled by ana: borrower withdrew" in canceled.stdout
+
+
+def test_a_person_reads_the_loan_in_pt_br_plain_text(stack: LocalStack, tmp_path: Path) -> None:
+    """The same money, rate and date texts as the Web UI (tests/webui/test_web_ui.py), and no markdown."""
+    path, body = _request_file(tmp_path, 1)
+    key = str(body["request_key"])
+    assert cli(stack, "start", str(path), "--wait", "awaiting_signature").returncode == 0
+    status = cli(stack, "status", key)
+    state = json.loads(cli(stack, "status", key, "--json").stdout)
+    window_end = datetime.fromisoformat(state["disbursement_window_end"]).astimezone(ZoneInfo("America/Sao_Paulo"))
+    last_day = window_end.date() - timedelta(days=1)  # the window ends at the midnight after its last day
+    assert status.returncode == 0, status.stderr
+    lines = status.stdout.splitlines()
+    assert lines[1] == (
+        "  awaiting_signature: waiting for the borrower's signature, "
+        f"último dia para desembolso {last_day.day:02d}/{last_day.month:02d}/{last_day.year}"
+    )
+    assert any(line.startswith("  84 x R$ 250,00, released R$ ") for line in lines), lines
+    assert "  rate 1,66 % a.m., CET " in status.stdout
+    assert "**" not in status.stdout and "`" not in status.stdout
+
+
+def test_actions_on_a_missing_or_closed_loan_exit_4_without_a_traceback(stack: LocalStack, tmp_path: Path) -> None:
+    missing = cli(stack, "cancel", "no-such-loan-27", "--reason", "test", "--operator", "ana")
+    assert (missing.returncode, missing.stderr.strip()) == (4, "no loan with request key no-such-loan-27")
+    assert cli(stack, "status", "no-such-loan-27").returncode == 4
+    path, body = _request_file(tmp_path, 1)
+    key = str(body["request_key"])
+    assert cli(stack, "start", str(path), "--wait", "awaiting_signature").returncode == 0
+    assert cli(stack, "cancel", key, "--reason", "borrower withdrew", "--operator", "ana").returncode == 0
+    again = cli(stack, "cancel", key, "--reason", "again", "--operator", "ana")
+    signed = cli(stack, "sign", key, "--ip", "203.0.113.9", "--score", "0.95", "--biometry", "serpro")
+    for closed in (again, signed):
+        assert closed.returncode == 4, closed.stderr
+        assert closed.stderr.strip() == f"loan {key} is closed (canceled_permanently): it takes no more actions"
+        assert "Traceback" not in closed.stderr
 
 
 def test_bad_operator_input_is_refused_before_reaching_the_loan(stack: LocalStack) -> None:

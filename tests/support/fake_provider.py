@@ -13,6 +13,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.admission import Admissions
 from activities.qitech.adapter import pin_current_rules
 from activities.qitech.models.webhooks import ReceivedWebhook
 from activities.qitech.news import translate
@@ -37,7 +38,11 @@ from workflows.loan.activity_models import (
 )
 from workflows.loan.loan_events import RECORD_LOAN_EVENTS, LoanEvent, RecordEvents
 from workflows.loan.port import BUSINESS_ERROR, INVALID_DOCUMENT
+from workflows.loan.routing import ProviderRouting
 from workflows.loan.state import PricedOption, PricingCheck
+
+TEST_PII_HASH_KEY = b"test-pii-hash-key"
+"""The workers of the workflow tests hash CPFs with this key (tests compute the expected hash with it)."""
 
 
 @dataclass
@@ -193,6 +198,8 @@ class FakeProvider:
 
         return [
             record_loan_events,
+            # The worker's own admission (routing, CPF hash), not a fake: it stands in for no provider.
+            Admissions(ProviderRouting(), TEST_PII_HASH_KEY).admit_loan,
             look_up_provider_state,
             request_benefits,
             request_balance,

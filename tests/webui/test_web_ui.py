@@ -12,6 +12,7 @@ import random
 import shutil
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from temporalio.client import Client
 
 from devtools.devstack.samples import SAMPLES, sample_cpf, sample_request
 from devtools.devstack.stack import LocalStack
+from domain.calendar import SAO_PAULO
 from starter.api import LoanService
 from workflows.loan.state import Stage
 
@@ -108,7 +110,12 @@ async def test_an_operator_finds_a_running_loan_and_its_stage(
 
     texts = _wait_for(details)
     summary, current = texts[0], texts[-1]
-    assert summary.startswith("INSS new credit · 84 x R$ 250.00")
+    # The same pt-BR texts the CLI prints (tests/starter/test_cli.py), written out by hand here.
+    assert summary.startswith("INSS new credit · 84 x R$ 250,00 at 1,66 % a.m. · benefit ••••")
     assert "awaiting_signature: waiting for the borrower" in current
-    assert "window ends" in current
+    window_end = (await service.state(request.request_key)).disbursement_window_end
+    assert window_end is not None
+    last_day = window_end.astimezone(SAO_PAULO).date() - timedelta(days=1)  # the window ends at midnight after it
+    assert f"último dia para desembolso {last_day.day:02d}/{last_day.month:02d}/{last_day.year}" in current
+    assert "**" not in current  # rendered as markdown, not shown as it
     assert request.borrower.cpf not in " ".join(texts)  # the words an operator reads carry no CPF

@@ -1,16 +1,14 @@
 """``python -m webhooks.gateway``: run the webhook gateway (GATEWAY_* and DATABASE_* variables)."""
 
-import logging
-
 import uvicorn
 
-from runtime.telemetry import setup_tracing
+from runtime.telemetry import setup_logging, setup_tracing
 from webhooks.gateway.app import create_app
 from webhooks.gateway.settings import GatewaySettings
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s gateway %(levelname)s %(name)s: %(message)s")
+    setup_logging("gateway")
     setup_tracing("webhook-gateway")
     settings = GatewaySettings()
     # uvloop and httptools: the gateway's per-request CPU is what keeps its tail latency low.
@@ -19,6 +17,7 @@ def main() -> None:
         host=settings.host,
         port=settings.port,
         log_level="warning",
+        log_config=None,  # uvicorn's own lines go through our handler (JSON in production)
         loop="uvloop",
         http="httptools",
         access_log=False,

@@ -18,7 +18,7 @@ from sqlalchemy import make_url
 
 from runtime.settings import TemporalSettings
 from runtime.store.db import DatabaseSettings, is_sqlite
-from runtime.telemetry import exit_now, setup_tracing
+from runtime.telemetry import exit_now, setup_logging, setup_tracing
 from runtime.temporal import connect
 from webhooks.inbox.sealing import Opener
 from webhooks.inbox.store import CHANNEL, Inbox
@@ -52,7 +52,7 @@ async def notifications(database: DatabaseSettings, wakes: Mapping[str, asyncio.
 async def run() -> None:
     settings, database, temporal = RelaySettings(), DatabaseSettings(), TemporalSettings()
     sales_channel = SalesChannelSettings()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s relay %(levelname)s %(name)s: %(message)s")
+    setup_logging("relay")
     setup_tracing("webhook-relay")
     engine = database.engine()
     relay = Relay(

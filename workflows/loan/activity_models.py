@@ -13,6 +13,7 @@ from domain.loan import (
     DocumentRef,
     Documents,
     LoanRequest,
+    ProviderId,
     SignatureSubmission,
 )
 from workflows.loan.news import ProviderNews
@@ -204,3 +205,17 @@ class PortabilityPriced(BaseModel):
 class ProposalLookupInput(BaseModel):
     proposal_key: str
     collateral: bool = False  # also each leg's last Dataprev answer (from the payoff on)
+
+
+class AdmissionInput(BaseModel):
+    """A loan its caller started without a provider or without its CPF hash (``activities.admission``)."""
+
+    request: LoanRequest
+    route: bool
+    hash_cpf: bool
+
+
+class Admitted(BaseModel):
+    provider: ProviderId | None = None
+    refusal: str | None = None  # no provider can take it: the field and why
+    cpf_hash: str | None = None  # None: the worker holds no PII_HASH_KEY

@@ -202,15 +202,20 @@ class LoanRun:
             info.is_continue_as_new_suggested() or info.get_current_history_length() > self.policy.history_event_limit
         )
 
-    async def wait(self, condition: Callable[[], bool], *, until: datetime | None = None) -> bool:
-        """Wait for ``condition``; False if ``until`` passed first. Endings and continue-as-new interrupt."""
+    async def wait(
+        self, condition: Callable[[], bool], *, until: datetime | None = None, summary: str | None = None
+    ) -> bool:
+        """Wait for ``condition``; False if ``until`` passed first. Endings and continue-as-new interrupt.
+        ``summary`` names the timer in the Web UI's timeline ("consent deadline", "next poll")."""
         timeout = None
         if until is not None:
             timeout = max(until - workflow.now(), timedelta(0))
         self.publish()
         try:
             await workflow.wait_condition(
-                lambda: condition() or self.ending() is not None or self.history_too_long(), timeout=timeout
+                lambda: condition() or self.ending() is not None or self.history_too_long(),
+                timeout=timeout,
+                timeout_summary=summary if timeout is not None else None,
             )
         except TimeoutError:
             self.raise_if_ending()
@@ -237,7 +242,7 @@ class LoanRun:
         silence = policy.provider_silence
         while True:
             heard = state.events[-1].event_id if state.events else None
-            if await self.wait(condition, until=workflow.now() + silence):
+            if await self.wait(condition, until=workflow.now() + silence, summary="provider silence: next lookup"):
                 return
             last = state.events[-1].event_id if state.events else None
             if last == heard and look_up is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from domain import ptbr
 from domain.inss import AVERBACAO_ERRORS, ENUMERATOR_ALIASES, LenderAction, averbacao_action, averbacao_return
 from workflows.loan.news import (
     BalanceReceived,
@@ -191,7 +192,7 @@ def _cancel_reason(state: LoanState, fact: DebtMoved, now: datetime) -> str:
     if fact.cause == CancelCause.CONFIRMATION_DENIED:
         return f"{fact.reason}: the beneficiary refused the loan in Meu INSS"
     if fact.cause == CancelCause.CONFIRMATION_EXPIRED:
-        return f"{fact.reason}: not confirmed in Meu INSS by {_iso(state.confirmation_deadline) or 'its deadline'}"
+        return f"{fact.reason}: not confirmed in Meu INSS by {ptbr.moment(state.confirmation_deadline)}"
     return fact.reason or "canceled by the provider"
 
 

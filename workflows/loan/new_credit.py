@@ -16,6 +16,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from domain import ptbr
     from domain.calendar import end_of_day
     from domain.loan import InstallmentReduction, SignatureSubmission
     from workflows.loan.activity_models import (
@@ -206,7 +207,11 @@ class NewCreditJourney:
     async def _margin_release(self) -> None:
         state = self.loan.state
         assert state.margin_release_at is not None
-        await self.loan.wait(lambda: state.collateral_constituted, until=state.margin_release_at)
+        await self.loan.wait(
+            lambda: state.collateral_constituted,
+            until=state.margin_release_at,
+            summary="margin release (DDB + 90 days)",
+        )
         self.loan.enter(Stage.AVERBACAO)
 
     async def _averbacao(self) -> None:
@@ -247,14 +252,16 @@ class NewCreditJourney:
         state = self.loan.state
         assert state.correction_deadline is not None
         corrected = await self.loan.wait(
-            lambda: not needs_correction(state) or state.collateral_constituted, until=state.correction_deadline
+            lambda: not needs_correction(state) or state.collateral_constituted,
+            until=state.correction_deadline,
+            summary="correction deadline",
         )
         if not corrected:
             answer = state.last_dataprev
             what = f"{answer.code or ''} {answer.enumerator}".strip() if answer else "a cancel answer"
             raise ends(
                 Status.CANCELED,
-                f"averbação refused with {what}, not corrected by {state.correction_deadline}",
+                f"averbação refused with {what}, not corrected by {ptbr.moment(state.correction_deadline)}",
                 cancel_at_provider=True,
             )
         state.correction_deadline = None
@@ -276,7 +283,9 @@ class NewCreditJourney:
         loan.drain()
         deadline = workflow.now() + loan.policy.consultation_timeout
         answered = await loan.wait(
-            lambda: state.balance is not None or state.balance_failure is not None, until=deadline
+            lambda: state.balance is not None or state.balance_failure is not None,
+            until=deadline,
+            summary="balance consultation deadline",
         )
         if not answered or state.balance_failure:
             why = state.balance_failure or "no answer"

@@ -173,4 +173,6 @@ class PolledJourney:
                 changed = self._apply_operation(found)
             loan.raise_if_ending()
             interval = policy.poll_every if changed else min(interval * 2, policy.poll_every_max)
-            await loan.wait(lambda: False, until=workflow.now() + max(interval, timedelta(seconds=1)))
+            await loan.wait(
+                lambda: False, until=workflow.now() + max(interval, timedelta(seconds=1)), summary="next poll"
+            )

@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field
 from domain.benefit import BenefitFacts
 from domain.loan import LoanRequest, Product, ProviderId
 from workflows.loan.activity_models import (
+    Admitted,
     Issued,
     LookedUp,
     OriginQueried,
@@ -66,6 +67,7 @@ class Call(Generic[R]):
 
 # The webhook provider's activities (``activities.qitech.adapter``), by the names they always had.
 PIN_CURRENT_RULES = Call("pin_current_rules", LoanRules)
+ADMIT_LOAN = Call("admit_loan", Admitted)
 REQUEST_BENEFITS = Call("request_benefits", ProviderKey)
 REQUEST_BALANCE = Call("request_balance", ProviderKey)
 UPLOAD_AUTHORIZATION_TERM = Call("upload_authorization_term", TermUploaded)

@@ -20,6 +20,7 @@ from decimal import Decimal
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from domain import ptbr
     from domain.calendar import SAO_PAULO, end_of_day
     from domain.loan import InstallmentReduction, SignatureSubmission
     from workflows.loan.activity_models import (
@@ -128,7 +129,7 @@ class PortabilityJourney:
     @staticmethod
     def _consent_refused(facts: PortabilityFacts) -> str:
         if facts.consent_status == Consent.EXPIRED:
-            return f"consent_expired: not confirmed in Meu INSS by {facts.consent_deadline}"
+            return f"consent_expired: not confirmed in Meu INSS by {ptbr.day(facts.consent_deadline)}"
         return f"consent_{facts.consent_status}: the beneficiary did not authorize it"
 
     # ------------------------------------------------------------ operators' actions
@@ -234,7 +235,7 @@ class PortabilityJourney:
         await self.loan.wait(lambda: answered() or facts.consent_deadline is not None)
         if not answered() and facts.consent_deadline is not None:
             deadline = end_of_day(facts.consent_deadline)
-            if not await self.loan.wait(answered, until=deadline):
+            if not await self.loan.wait(answered, until=deadline, summary="consent deadline"):
                 facts.consent_status = Consent.EXPIRED.value  # our timer saw the deadline pass first
                 raise ends(Status.CANCELED, self._consent_refused(facts), cancel_at_provider=True)
         await self._proposal_ended()

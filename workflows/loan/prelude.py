@@ -7,6 +7,7 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from domain import ptbr
     from domain.calendar import SAO_PAULO, end_of_day
     from workflows.loan.activity_models import ConsultationInput, Simulated, TermUploadInput
     from workflows.loan.core import LoanRun, ends
@@ -41,7 +42,10 @@ class Consultation:
             lambda: state.listed_benefits is not None or state.consultation_failure is not None or deadline.done()
         )
         if state.listed_benefits is None and state.consultation_failure is None:
-            raise ends(Status.REJECTED, f"consultation_timeout: no benefits answer by {state.consultation_deadline}")
+            raise ends(
+                Status.REJECTED,
+                f"consultation_timeout: no benefits answer by {ptbr.moment(state.consultation_deadline)}",
+            )
         if state.consultation_failure:
             raise ends(Status.REJECTED, f"benefits request failed: {state.consultation_failure}")
         if not state.balance_request_keys:
@@ -50,7 +54,10 @@ class Consultation:
             loan.drain()
         await loan.wait(lambda: state.balance is not None or state.balance_failure is not None or deadline.done())
         if state.balance is None and state.balance_failure is None:
-            raise ends(Status.REJECTED, f"consultation_timeout: no balance answer by {state.consultation_deadline}")
+            raise ends(
+                Status.REJECTED,
+                f"consultation_timeout: no balance answer by {ptbr.moment(state.consultation_deadline)}",
+            )
         deadline.cancel()
         if state.balance_failure:
             raise ends(Status.REJECTED, f"balance request failed: {state.balance_failure}")
@@ -97,5 +104,9 @@ async def check_eligibility(loan: LoanRun) -> None:
     for note in decided.notes:
         note_unknown(state, note)
     if workflow.now() >= end_of_day(terms.last_disbursement_date):
-        raise ends(Status.REJECTED, f"the disbursement window ended on {terms.last_disbursement_date}")
+        raise ends(
+            Status.REJECTED,
+            f"the disbursement window has ended ({ptbr.LAST_DISBURSEMENT_DAY} "
+            f"{ptbr.day(terms.last_disbursement_date)})",
+        )
     loan.enter(Stage.ISSUANCE)

@@ -5,14 +5,14 @@ any codec, and the details are served in clear by a query.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
 from temporalio.common import SearchAttributeKey
 
-from domain.calendar import SAO_PAULO
+from domain import ptbr
 from domain.loan import LoanRequest, ProviderId
+from domain.ptbr import stage_name
 from workflows.loan.metrics import LoanMetrics
 from workflows.loan.state import LoanState, Stage, Status
 
@@ -50,86 +50,65 @@ LOAN_KEYS = (
 )
 
 
-STAGE_WORDS = {
-    Stage.CONSULTATION: "consulting the benefit (IN100)",
-    Stage.SIMULATION: "simulating with the provider",
-    Stage.ELIGIBILITY: "checking eligibility",
-    Stage.ISSUANCE: "issuing the CCB",
-    Stage.DOCUMENTS: "sending the documents",
-    Stage.AWAITING_DOCUMENTS: "waiting for valid documents",
-    Stage.AWAITING_SIGNATURE: "waiting for the borrower's signature",
-    Stage.SIGNATURE_VALIDATION: "provider validating signature and documents",
-    Stage.MARGIN_RELEASE: "waiting for the margin release (DDB + 90 days)",
-    Stage.AVERBACAO: "averbação at Dataprev",
-    Stage.AWAITING_BENEFICIARY_CONFIRMATION: "waiting for the beneficiary to confirm the loan in Meu INSS (anuência)",
-    Stage.AWAITING_COLLATERAL_CORRECTION: "averbação refused: waiting for an operator's correction",
-    Stage.AWAITING_INSTALLMENT_REDUCTION: "margin exceeded: waiting for an operator to reduce the installment",
-    Stage.BALANCE_RECHECK: "averbação needs a new balance consultation",
-    Stage.DISBURSEMENT: "waiting for the disbursement",
-    Stage.AWAITING_REAPRESENTACAO: "payment refused: waiting for an operator's reapresentação",
-    Stage.PROPOSAL: "sending the portability proposal",
-    Stage.CTC_ANSWER: "waiting for the CTC's answer to the portability",
-    Stage.CONSENT: "waiting for the beneficiary's consent in Meu INSS",
-    Stage.ORIGIN_BANK: "waiting for the origin bank's answer (balance or retention)",
-    Stage.PAYOFF: "paying off the origin bank",
-    Stage.TROCO: "troco: the refinancing's averbação and disbursement",
-    Stage.CLOSED: "closed",
-}
+STAGE_WORDS = {stage: stage_name(stage) for stage in Stage}
+"""Each stage in words (``domain.ptbr.STAGE_NAMES``, the one table the CLI reads too)."""
 
 
-def _when(moment: datetime | None) -> str:
-    return moment.astimezone(SAO_PAULO).strftime("%Y-%m-%d %H:%M") if moment else "?"
-
-
-def _day(moment: datetime | None) -> str:
-    return moment.astimezone(SAO_PAULO).strftime("%Y-%m-%d") if moment else "?"
-
-
-def describe(state: LoanState) -> str:
-    """One markdown paragraph: where the loan is, what it waits for, until when."""
+def describe(state: LoanState, *, markdown: bool = True) -> str:
+    """Where the loan is, what it waits for, until when: one paragraph. ``markdown`` for the Web UI
+    (the stage in bold, a rejection's rules as a list); plain text for a terminal, where a rejection's
+    rules are the caller's to print (the CLI lists them once, under the loan)."""
+    bold = (lambda text: f"**{text}**") if markdown else (lambda text: text)
     if state.status != Status.IN_PROGRESS:
-        line = f"**{state.status.value}**"
-        if state.outcome_reason:
+        line = bold(state.status.value)
+        if state.rejection:  # the reason is the first rule's text: the rules say it, once
+            count = len(state.rejection)
+            line += f": {count} rule{'s' if count > 1 else ''} failed"
+            if markdown:
+                line += "\n\n" + "\n".join(f"- `{r.rule}`: {r.message}" for r in state.rejection)
+        elif state.outcome_reason:
             line += f": {state.outcome_reason}"
-        if state.rejection:
-            line += "\n\n" + "\n".join(f"- `{r.rule}`: {r.message}" for r in state.rejection)
         return line
-    parts = [f"**{state.stage.value}**: {STAGE_WORDS[state.stage]}"]
+    parts = [f"{bold(state.stage.value)}: {STAGE_WORDS[state.stage]}"]
     answer = state.last_dataprev
     if state.stage in {Stage.AVERBACAO, Stage.AWAITING_COLLATERAL_CORRECTION} and answer:
         mode = "teimosinha" if answer.action in {"retry", "unknown"} else answer.action
         code = f"{answer.code} " if answer.code else ""
         parts.append(
-            f"{mode}, last answer {code}{answer.enumerator} at {_when(answer.at)} ({state.averbacao_answers} answers)"
+            f"{mode}, last answer {code}{answer.enumerator} at {ptbr.moment(answer.at)} "
+            f"({state.averbacao_answers} answers)"
         )
     if state.stage == Stage.AWAITING_BENEFICIARY_CONFIRMATION:
-        parts.append(f"deadline {_when(state.confirmation_deadline)} ({state.confirmation_notices} notices)")
+        parts.append(f"deadline {ptbr.moment(state.confirmation_deadline)} ({state.confirmation_notices} notices)")
     if state.stage == Stage.AWAITING_COLLATERAL_CORRECTION and state.correction_deadline:
-        parts.append(f"cancels if not corrected by {_when(state.correction_deadline)}")
+        parts.append(f"cancels if not corrected by {ptbr.moment(state.correction_deadline)}")
     if state.stage == Stage.AWAITING_INSTALLMENT_REDUCTION and state.pending_reservation_amount:
-        parts.append(f"Dataprev refused an installment of {state.pending_reservation_amount}")
+        parts.append(f"Dataprev refused an installment of {ptbr.money(state.pending_reservation_amount)}")
     if state.stage == Stage.MARGIN_RELEASE and state.margin_release_at:
-        parts.append(f"margin released on {_day(state.margin_release_at)}")
+        parts.append(f"margin released on {ptbr.day(state.margin_release_at)}")
     if state.stage == Stage.AWAITING_REAPRESENTACAO and state.refusal:
         parts.append(f"refusal: {state.refusal}")
     if state.stage == Stage.AWAITING_DOCUMENTS and state.document_problem:
         parts.append(f"last problem: {state.document_problem}")
     if state.stage == Stage.CONSULTATION and state.consultation_deadline:
-        parts.append(f"answer expected by {_when(state.consultation_deadline)}")
+        parts.append(f"answer expected by {ptbr.moment(state.consultation_deadline)}")
     if state.disbursement_window_end:
-        parts.append(f"window ends {_day(state.disbursement_window_end)}")
+        parts.append(ptbr.last_disbursement_day(state.disbursement_window_end))
     port = state.portability
     if state.stage == Stage.CONSENT and port and port.consent_deadline:
-        parts[0] += f" until {port.consent_deadline.isoformat()}"
+        parts[0] += f" until {ptbr.day(port.consent_deadline)}"
     if state.stage == Stage.AVERBACAO and port and port.last_portability_answer:
         parts.append(f"portability leg: teimosinha, last answer {port.last_portability_answer}")
     if state.stage == Stage.TROCO and port and answer:
         # The refinancing leg's averbação answers arrive as a new credit's (credit_operation.collateral).
-        parts.append(f"refinancing leg: last answer {answer.enumerator} at {_when(answer.at)}")
+        parts.append(f"refinancing leg: last answer {answer.enumerator} at {ptbr.moment(answer.at)}")
     if state.stage == Stage.AWAITING_INSTALLMENT_REDUCTION and port:
-        released = f"the origin bank released {port.released_installment}" if port.released_installment else ""
-        offer = f"{port.reduction_offer} would fit" if port.reduction_offer else ""
-        parts.append(" — ".join(p for p in (f"installment {port.installment}", released, offer) if p))
+        released = (
+            f"the origin bank released {ptbr.money(port.released_installment)}" if port.released_installment else ""
+        )
+        offer = f"{ptbr.money(port.reduction_offer)} would fit" if port.reduction_offer else ""
+        installment = f"installment {ptbr.money(port.installment)}"
+        parts.append(" — ".join(p for p in (installment, released, offer) if p))
     if port and port.troco_disbursed:
         parts.append("troco disbursed")
     if state.provider_status:
@@ -142,20 +121,21 @@ def describe(state: LoanState) -> str:
 def summary(request: LoanRequest, provider: ProviderId | None = None) -> str:
     """The Web UI's static summary: product, terms and provider; no CPF, no name."""
     terms = request.financial
+    at = f" at {ptbr.rate(terms.monthly_interest_rate)}" if terms.monthly_interest_rate is not None else ""
     amount = (
-        f"{terms.number_of_installments} x R$ {terms.installment_value}"
+        ptbr.installments(terms.number_of_installments, terms.installment_value)
         if terms.installment_value
-        else f"R$ {terms.disbursed_amount} released in {terms.number_of_installments} installments"
-    )
+        else f"{ptbr.money(terms.disbursed_amount)} released in {terms.number_of_installments} installments"
+    ) + at
     chosen = provider or request.provider
     via = f" · via {chosen.value}" if chosen else ""
     product = request.product.value.replace("_", " ")
     port = request.portability
     if port is not None:  # the ported balance and its origin bank, and the troco leg on the same entry
-        amount = f"R$ {port.last_due_balance} from ISPB {port.origin_bank_ispb} in {terms.number_of_installments} x"
-        amount += f" at {terms.monthly_interest_rate}"
+        amount = f"{ptbr.money(port.last_due_balance)} from ISPB {port.origin_bank_ispb}"
+        amount += f" in {terms.number_of_installments} x{at}"
         if port.troco is not None:
-            amount += f" + troco leg {terms.number_of_installments} x R$ {port.troco.installment_value}"
+            amount += f" + troco leg {ptbr.installments(terms.number_of_installments, port.troco.installment_value)}"
     return f"INSS {product} · {amount} · benefit ••••{request.benefit.number[-4:]}{via}"
 
 

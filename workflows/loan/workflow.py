@@ -11,12 +11,13 @@ its input (``workflows.loan.rules``).
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Protocol
 
 from temporalio import workflow
+from temporalio.common import RawValue
 
 with workflow.unsafe.imports_passed_through():
+    from domain import ptbr
     from domain.calendar import SAO_PAULO, end_of_day
     from domain.loan import (
         CancelRequest,
@@ -27,7 +28,8 @@ with workflow.unsafe.imports_passed_through():
         Reapresentacao,
         SignatureSubmission,
     )
-    from workflows.loan.activity_models import CorrectionInput, ReapresentacaoInput, ReleaseInput
+    from workflows.loan.activity_models import AdmissionInput, CorrectionInput, ReapresentacaoInput, ReleaseInput
+    from workflows.loan.admission import read_start, request_problems, unreadable_reason
     from workflows.loan.contract import LOAN_WORKFLOW, PROVIDER_EVENT_SIGNAL, STATE_QUERY, LoanInput, LoanOutcome
     from workflows.loan.core import (
         ACTIVITY_FAILURES,
@@ -45,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.loan.news import ProviderNews
     from workflows.loan.polled import PolledJourney
     from workflows.loan.port import (
+        ADMIT_LOAN,
         CAPABILITIES,
         CHANGE_DISBURSEMENT_DATE,
         CORRECT_COLLATERAL,
@@ -52,12 +55,17 @@ with workflow.unsafe.imports_passed_through():
         RELEASE_PROVIDER_KEYS,
     )
     from workflows.loan.portability import PortabilityJourney
-    from workflows.loan.state import LoanState, Stage
+    from workflows.loan.state import LoanState, Stage, Status
+    from workflows.loan.visibility import BORROWER_CPF_HASH, LOAN_PRODUCT
 
 
 RULES_PINNED_BY_WORKER = "rules-pinned-by-worker"
 """Patch: a loan started without rules pins the worker's current rules (recorded in its history);
 loans started before this change keep the values they always used (``legacy_rules``)."""
+
+ADMITTED_BY_WORKER = "admitted-by-worker"
+"""Patch: a loan started without a provider (a CLI, Go or TypeScript caller) is routed by the worker,
+its CPF hash and product published, and its request checked as the starter would (``admission``)."""
 
 
 class Journey(Protocol):
@@ -87,16 +95,25 @@ def journey_for(loan: LoanRun) -> Journey:
 # the server refuses the workflow's tasks from a worker that runs without versioning.)
 @workflow.defn(name=LOAN_WORKFLOW)
 class LoanWorkflow:
+    # The start is read by the loan itself (a RawValue, not a typed LoanInput): a start the worker cannot
+    # read ends the loan as rejected naming the field, where a typed input would fail the first workflow
+    # task forever. The payload is the same JSON either way, so recorded histories replay unchanged.
     @workflow.init
-    def __init__(self, loan: LoanInput) -> None:
-        self._loan = LoanRun(loan)
+    def __init__(self, start: RawValue) -> None:
+        self._start = read_start(workflow.payload_converter().from_payload(start.payload), workflow.info().workflow_id)
+        self._loan = LoanRun(self._start.loan)
         self._journey = journey_for(self._loan)
 
     # ================================================================ run
 
     @workflow.run
-    async def run(self, loan: LoanInput) -> LoanOutcome:
-        run, state = self._loan, self._loan.state
+    async def run(self, start: RawValue) -> LoanOutcome:
+        run, state, loan = self._loan, self._loan.state, self._start.loan
+        if not self._start.readable:
+            return await self._rejected_at_start(unreadable_reason(self._start.errors))
+        refusal = await self._admit(loan) if loan.carried is None else None
+        if refusal is not None:
+            return await self._rejected_at_start(refusal)
         if loan.rules is None and workflow.patched(RULES_PINNED_BY_WORKER):
             run.rules = await workflow.execute_local_activity(
                 PIN_CURRENT_RULES.name,
@@ -121,6 +138,10 @@ class LoanWorkflow:
                     workflow.continue_as_new(run.next_run())
         await workflow.wait_condition(workflow.all_handlers_finished)
         await run.teller.recorded(state)  # the sales channel's last events, in the outbox before the loan completes
+        return self._outcome()
+
+    def _outcome(self) -> LoanOutcome:
+        state = self._loan.state
         return LoanOutcome(
             request_key=state.request_key,
             status=state.status,
@@ -130,6 +151,44 @@ class LoanWorkflow:
             contract_number=state.contract_number,
             rejection=state.rejection,
         )
+
+    async def _admit(self, loan: LoanInput) -> str | None:
+        """What the starter does for a Python caller, done here for the others: route the loan, publish
+        its product and CPF hash, check what JSON Schema cannot. None: admitted."""
+        started = workflow.info().typed_search_attributes
+        route = loan.provider is None and loan.request.provider is None
+        hash_cpf = started.get(BORROWER_CPF_HASH) is None
+        if not (route or hash_cpf or started.get(LOAN_PRODUCT) is None) or not workflow.patched(ADMITTED_BY_WORKER):
+            return None  # the Python starter did it all (loans started before this change: the same)
+        problems = request_problems(loan.request, workflow.now().astimezone(SAO_PAULO).date())
+        if problems:
+            return "; ".join(str(p) for p in problems)
+        admitted = await workflow.execute_local_activity(
+            ADMIT_LOAN.name,
+            AdmissionInput(request=loan.request, route=route, hash_cpf=hash_cpf),
+            start_to_close_timeout=CALL_TIMEOUT,
+            retry_policy=PROVIDER_RETRY,
+            result_type=ADMIT_LOAN.result_type,
+        )
+        if admitted.refusal is not None:
+            return f"provider: {admitted.refusal}"
+        if admitted.provider is not None:
+            self._loan.provider = admitted.provider
+            self._loan.state.provider = admitted.provider.value
+            self._journey = journey_for(self._loan)
+        pairs = [LOAN_PRODUCT.value_set(loan.request.product.value)]
+        if admitted.cpf_hash is not None:
+            pairs.append(BORROWER_CPF_HASH.value_set(admitted.cpf_hash))
+        workflow.upsert_search_attributes(pairs)
+        return None
+
+    async def _rejected_at_start(self, reason: str) -> LoanOutcome:
+        """A start that cannot be a loan: rejected at once, nothing asked of any provider."""
+        state = self._loan.state
+        state.status, state.outcome_reason, state.stage = Status.REJECTED, reason, Stage.CLOSED
+        self._loan.publish()
+        await self._loan.teller.recorded(state)  # the sales channel is told of the rejection too
+        return self._outcome()
 
     async def _close(self, end: LoanEnds) -> None:
         run, state = self._loan, self._loan.state
@@ -315,11 +374,11 @@ class LoanWorkflow:
         today = workflow.now().astimezone(SAO_PAULO).date()
         end = self._loan.state.disbursement_window_end
         if reapresentacao.disbursement_date < today:
-            raise ValueError(f"disbursement_date: {reapresentacao.disbursement_date} is in the past")
+            raise ValueError(f"disbursement_date: {ptbr.day(reapresentacao.disbursement_date)} is in the past")
         if end is not None and end_of_day(reapresentacao.disbursement_date) > end:
             raise ValueError(
-                f"disbursement_date: {reapresentacao.disbursement_date} is after the disbursement window "
-                f"(last day {(end - timedelta(days=1)).date()})"
+                f"disbursement_date: {ptbr.day(reapresentacao.disbursement_date)} is after the disbursement "
+                f"window ({ptbr.last_disbursement_day(end)})"
             )
 
     @workflow.update

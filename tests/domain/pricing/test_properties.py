@@ -110,7 +110,9 @@ def test_product_rules_name_what_the_regulation_forbids() -> None:
     assert set(violations) == {"product.fees", "financial.number_of_installments", "financial.monthly_interest_rate"}
     assert "96" in violations["financial.number_of_installments"].message
     assert "IN PRES/INSS 181/2025" in violations["financial.number_of_installments"].source
-    assert "1.85" in violations["financial.monthly_interest_rate"].message
+    assert violations["financial.monthly_interest_rate"].message == (
+        "monthly rate 1,90 % a.m. is above the cap of 1,85 % a.m."
+    )
     assert not quote(
         _request(date(2025, 3, 10), 84, installment=Decimal(100), rate=Decimal("0.0185")), INSS_DEFAULT_PRODUCT
     ).violations

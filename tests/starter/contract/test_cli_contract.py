@@ -23,6 +23,7 @@ import pytest
 from devtools.devstack.samples import COMPLETES, sample_cpf, sample_request
 from devtools.devstack.stack import LocalStack, binary
 from domain.calendar import SAO_PAULO
+from domain.documents import keyed_hash
 
 pytestmark = pytest.mark.integration
 
@@ -167,3 +168,55 @@ def test_start_sign_and_follow_a_loan_with_the_temporal_cli_only(stack: LocalSta
     first = json.loads(history.stdout)["events"][0]["workflowExecutionStartedEventAttributes"]["input"]["payloads"][0]
     assert base64.b64decode(first["metadata"]["encoding"]) == b"binary/encrypted"
     assert cpf not in history.stdout and request.borrower.name not in history.stdout
+
+
+def test_a_bare_request_from_the_cli_is_routed_by_the_worker_and_found_by_cpf(
+    stack: LocalStack, tmp_path: Path
+) -> None:
+    # What a Go or CLI caller that knows only the caller's schema sends: the request alone — no
+    # provider, no rules, no search attributes. The worker routes it and publishes what the Python
+    # starter would have set.
+    cli = TemporalCli(stack, tmp_path / "home")
+    cpf = sample_cpf(1, random.Random())
+    request = sample_request(COMPLETES, cpf=cpf, stamp=f"bare{random.randrange(10**9)}", documents_dir=tmp_path)
+    assert request.provider is None
+    workflow_id = f"loan-{request.request_key}"
+    bare = tmp_path / "request.json"
+    bare.write_text(json.dumps(request.model_dump(mode="json", exclude_none=True)))
+    cli.json(
+        "workflow", "start", "--type", "LoanWorkflow", "--task-queue", stack.config.task_queue,
+        "--workflow-id", workflow_id, "--input-file", str(bare),
+    )  # fmt: skip
+
+    def routed() -> dict[str, Any] | None:
+        state = cli.state(workflow_id)
+        return state if state.get("provider") else None
+
+    assert eventually("the worker's routing", routed, seconds=60)["provider"] == "qitech"
+    cpf_hash = keyed_hash(cpf, stack.config.pii_hash_key.encode())
+    query = f"BorrowerCpfHash = '{cpf_hash}' AND LoanProduct = 'new_credit' AND LoanProvider = 'qitech'"
+    listed = eventually("the loan by CPF", lambda: cli.json("workflow", "list", "--query", query) or None, seconds=30)
+    assert [execution["execution"]["workflowId"] for execution in listed] == [workflow_id]
+    cli.run("workflow", "terminate", "--workflow-id", workflow_id, "--reason", "test done")
+
+
+def test_a_request_the_worker_cannot_read_ends_rejected_naming_the_field(stack: LocalStack, tmp_path: Path) -> None:
+    cli = TemporalCli(stack, tmp_path / "home")
+    cpf = sample_cpf(1, random.Random())
+    request = sample_request(COMPLETES, cpf=cpf, stamp=f"bad{random.randrange(10**9)}", documents_dir=tmp_path)
+    body = request.model_dump(mode="json", exclude_none=True)
+    body["borrower"]["cpf"] = cpf[:-1] + str((int(cpf[-1]) + 1) % 10)  # a wrong check digit
+    workflow_id = f"loan-{request.request_key}"
+    unreadable = tmp_path / "request.json"
+    unreadable.write_text(json.dumps(body))
+    cli.json(
+        "workflow", "start", "--type", "LoanWorkflow", "--task-queue", stack.config.task_queue,
+        "--workflow-id", workflow_id, "--input-file", str(unreadable),
+    )  # fmt: skip
+    # Ends at once (no workflow task failing over and over), rejected, the field named, no CPF echoed.
+    outcome = cli.json("workflow", "result", "--workflow-id", workflow_id)
+    assert outcome["status"] == "COMPLETED"
+    result = outcome["result"]
+    assert result["status"] == "rejected" and result["request_key"] == request.request_key
+    assert result["reason"].startswith("unreadable request: borrower.cpf")
+    assert body["borrower"]["cpf"] not in result["reason"]

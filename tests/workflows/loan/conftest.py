@@ -24,6 +24,7 @@ from temporalio.worker import Worker
 from activities.qitech.models.webhooks import ReceivedWebhook
 from activities.qitech.news import translate
 from domain.loan import LoanRequest, SignatureSubmission
+from starter.client import start_loan_workflow
 from tests.support import webhooks
 from tests.support.fake_provider import FakeProvider
 from tests.support.temporal import eventually, query_state, task_queue, time_skipping_environment
@@ -138,8 +139,8 @@ async def start(env: WorkflowEnvironment) -> AsyncIterator[Any]:
         worker = Worker(env.client, task_queue=queue, workflows=[LoanWorkflow], activities=fake.activities())
         await worker.__aenter__()
         workers.append(worker)
-        handle = await env.client.start_workflow(
-            LoanWorkflow.run,
+        handle = await start_loan_workflow(
+            env.client,
             LoanInput(request=request, rules=rules or current_rules(policy)),
             id=f"loan-{request.request_key}",
             task_queue=queue,

@@ -19,6 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from domain.loan import CancelRequest, ProviderId
+from starter.client import start_loan_workflow
 from tests.support.fake_provider import FakeProvider
 from tests.support.loans import loan_request
 from tests.support.temporal import eventually, task_queue
@@ -99,8 +100,8 @@ async def started(env: WorkflowEnvironment) -> AsyncIterator[Any]:
         await worker.__aenter__()
         workers.append(worker)
         loan_request_ = loan_request(**request)
-        handle = await env.client.start_workflow(
-            LoanWorkflow.run,
+        handle = await start_loan_workflow(
+            env.client,
             LoanInput(request=loan_request_, rules=current_rules(POLICY), provider=ProviderId.PROVIDER_B),
             id=f"loan-{loan_request_.request_key}",
             task_queue=queue,

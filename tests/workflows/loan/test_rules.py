@@ -15,6 +15,7 @@ from temporalio.worker import Worker
 
 import workflows.loan.rules
 from domain.inss import AVERBACAO_ERRORS, LenderAction
+from starter.client import start_loan_workflow
 from tests.support import webhooks
 from tests.support.fake_provider import FakeProvider
 from tests.support.loans import document_files, loan_request
@@ -61,8 +62,8 @@ async def workers(env: WorkflowEnvironment) -> AsyncIterator[Workers]:
 
 async def _start(env: WorkflowEnvironment, queue: str, fake: FakeProvider, folder: Path, **input_: Any) -> Loan:
     request = loan_request(documents=document_files(folder))
-    handle = await env.client.start_workflow(
-        LoanWorkflow.run,
+    handle = await start_loan_workflow(
+        env.client,
         LoanInput(request=request, **input_),
         id=loan_workflow_id(request.request_key),
         task_queue=queue,
@@ -125,10 +126,13 @@ async def test_a_loan_started_without_rules_pins_the_workers_rules(
     assert (await asyncio.wait_for(loan.handle.result(), 120)).status == Status.COMPLETED
     history = await loan.handle.fetch_history()
     markers = [e for e in history.events if e.HasField("marker_recorded_event_attributes")]
-    assert [m.marker_recorded_event_attributes.marker_name for m in markers[:2]] == [
-        "core_patch",
-        "core_local_activity",
+    names = [m.marker_recorded_event_attributes.marker_name for m in markers]
+    patches = [
+        json.loads(m.marker_recorded_event_attributes.details["patch-data"].payloads[0].data)["id"]
+        if name == "core_patch"
+        else None
+        for m, name in zip(markers, names, strict=True)
     ]
-    patch = json.loads(markers[0].marker_recorded_event_attributes.details["patch-data"].payloads[0].data)
-    assert patch["id"] == RULES_PINNED_BY_WORKER
+    pinned = patches.index(RULES_PINNED_BY_WORKER)
+    assert names[pinned + 1] == "core_local_activity"  # the rules, recorded right after their patch
     await record_history(loan.handle)

@@ -23,7 +23,7 @@ def _state(stage: Stage, **facts: object) -> LoanState:
 
 def test_the_consent_says_until_when_the_beneficiary_can_confirm() -> None:
     state = _state(Stage.CONSENT, consent_deadline=date(2026, 12, 9))
-    assert describe(state).startswith("**consent**: waiting for the beneficiary's consent in Meu INSS until 2026-12-09")
+    assert describe(state).startswith("**consent**: waiting for the beneficiary's consent in Meu INSS until 09/12/2026")
 
 
 def test_the_portability_legs_last_answer_is_shown_while_the_provider_retries() -> None:
@@ -40,7 +40,7 @@ def test_the_refinancing_legs_last_answer_is_shown_during_the_troco() -> None:
         action="retry",
         at=datetime(2026, 12, 3, 10, 15, tzinfo=SAO_PAULO),
     )
-    assert "refinancing leg: last answer invalid_disbursement_account at 2026-12-03 10:15" in describe(state)
+    assert "refinancing leg: last answer invalid_disbursement_account at 03/12/2026 10:15 -03" in describe(state)
 
 
 def test_the_reduction_shows_what_the_origin_bank_released_and_what_would_fit() -> None:
@@ -50,4 +50,4 @@ def test_the_reduction_shows_what_the_origin_bank_released_and_what_would_fit() 
         released_installment=Decimal("100.00"),
         reduction_offer=Decimal("110.00"),
     )
-    assert "installment 171.23 — the origin bank released 100.00 — 110.00 would fit" in describe(state)
+    assert "installment R$ 171,23 — the origin bank released R$ 100,00 — R$ 110,00 would fit" in describe(state)
