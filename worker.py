@@ -2,8 +2,9 @@
 them, the provider-key mailboxes of earlier versions: see webhooks/gateway/DESIGN.md).
 
 Configuration comes from the environment (runtime.settings: TEMPORAL_*, PROVIDER_*, LENDER_*,
-WORKER_*; DATABASE_* for the store the workers share the webhook routes and provider tables through). SIGTERM or
-SIGINT stops polling and lets in-flight activities finish (graceful shutdown).
+WORKER_*; DATABASE_* for the store the workers share the webhook routes, provider tables and the sales
+channel's outbox through). SIGTERM or SIGINT stops polling and lets in-flight activities finish
+(graceful shutdown).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from activities.qitech.mapping import LenderTerms
 from activities.qitech.news import earlier_news
 from activities.qitech.participants import CtcParticipantsCatalog
 from activities.qitech.recovery import RecoveryActivities
+from activities.sales_channel import SalesChannelActivities
 from activities.wire import decode
 from domain.pricing.product import INSS_DEFAULT_PRODUCT, PROVIDER_B_PRODUCT, ProductConfig
 from ops.loan_census import LoanCensus
@@ -51,6 +53,7 @@ from runtime.temporal import connect
 from starter.routing import RoutingSettings
 from webhooks.inbox.routes import SqlKeyRouter
 from webhooks.inbox.store import Inbox
+from webhooks.outbound.outbox import Outbox
 from workflows.catalog.workflow import ProductTableRefresh
 from workflows.loan.metrics import BUCKET_OVERRIDES
 from workflows.loan.news import read_earlier_news_with
@@ -105,7 +108,11 @@ async def run() -> None:
         # A loan started without a provider or CPF hash (a CLI, Go or TypeScript caller) is routed and
         # hashed here as the Python starter would (workflows.loan.admission).
         admissions = Admissions(RoutingSettings().routing(), PiiSettings().hash_key.get_secret_value().encode() or None)
-        registered: list[Any] = [admissions.admit_loan]
+        registered: list[Any] = [
+            admissions.admit_loan,
+            # The loans' events for the sales channel, into the outbox the relay's notifier delivers.
+            SalesChannelActivities(Outbox(store)).record_loan_events,
+        ]
         if provider.base_url:
             provider_client = await providers.enter_async_context(
                 ProviderClient(

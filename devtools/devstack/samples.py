@@ -26,6 +26,7 @@ import httpx
 from PIL import Image
 
 from devtools.devstack.stack import StackConfig
+from devtools.devstack.told import describe, wait_for_endings
 from devtools.sandbox.scenarios import benefit_number_for
 from domain.calendar import SAO_PAULO
 from domain.loan import (
@@ -773,3 +774,9 @@ async def run_samples(config: StackConfig, *, settle_seconds: float = 240.0) -> 
     for started in loans:
         if started not in ended:
             print(f"  still going: {started.sample.name} (expected {started.sample.outcome})", flush=True)
+    closed = [s.request.request_key for s in loans if last[s.request.request_key].closed]
+    told = await wait_for_endings(config.sales_channel_url, closed)
+    print(f"\nwhat the sales channel was told ({config.sales_channel_url}/events, in order per loan):", flush=True)
+    for started in loans:
+        events = told.get(started.request.request_key, [])
+        print(f"  {started.sample.name:<36} {' → '.join(describe(e) for e in events) or '(nothing yet)'}", flush=True)

@@ -37,6 +37,7 @@ from workflows.loan.activity_models import (
     SimulateInput,
 )
 from workflows.loan.decisions import price_check
+from workflows.loan.loan_events import RECORD_LOAN_EVENTS, LoanEvent, RecordEvents
 from workflows.loan.port import BUSINESS_ERROR, INVALID_DOCUMENT
 from workflows.loan.routing import ProviderRouting
 from workflows.loan.state import PricedOption
@@ -68,6 +69,11 @@ class FakeProvider:
     # What the provider pays off of a refinancing's operations out of each option (its answer's
     # disbursed less final amount): what the borrower receives is that much less, ours and theirs.
     payoff: Decimal | None = None
+    # The outbox, as the sales channel's events reach it (by event id: a repeated batch is recorded
+    # once, as the store's insert does); kept apart from ``calls``, which are the provider's.
+    outbox: dict[str, LoanEvent] = field(default_factory=dict)
+    outbox_down: int = 0  # the next N recordings find the store out of reach
+    recordings: int = 0
 
     def names(self) -> list[str]:
         return [name for name, _ in self.calls]
@@ -202,7 +208,17 @@ class FakeProvider:
             found = [translate(found) for found in fake.lookup_finds]  # as the adapter does
             return LookedUp(events=found, not_found=list(fake.lookup_not_found))
 
+        @activity.defn(name=RECORD_LOAN_EVENTS)
+        async def record_loan_events(call: RecordEvents) -> None:
+            fake.recordings += 1
+            if fake.outbox_down > 0:
+                fake.outbox_down -= 1
+                raise RuntimeError("the store is out of reach (fake)")
+            for event in call.events:
+                fake.outbox.setdefault(event.event_id, event)
+
         return [
+            record_loan_events,
             # The worker's own admission (routing, CPF hash), not a fake: it stands in for no provider.
             Admissions(ProviderRouting(), TEST_PII_HASH_KEY).admit_loan,
             look_up_provider_state,

@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.loan.rules import LoanPolicy, LoanRules, legacy_rules
     from workflows.loan.state import LoanState, OperatorAction, Stage, Status
+    from workflows.loan.telling import SalesChannelTeller
     from workflows.loan.visibility import Publisher
 
 PROVIDER_RETRY = RetryPolicy(
@@ -53,7 +54,6 @@ NOTICE_NOT_FOUND = "notice-the-provider-does-not-know"
 """Patch: a lookup the provider answers "not found" for a key the loan holds is shown to operators
 (details, the ProviderDoesNotKnow search attribute) instead of waiting silently for the window's end."""
 """Patch: waits on the provider after issuance ask for its state when silent too long."""
-
 
 MAX_ACTIONS_REMEMBERED = 50
 
@@ -125,6 +125,7 @@ class LoanRun:
         self.publisher = Publisher()
         self.running_actions: set[str] = set()
         self.action_failures: dict[str, BaseException] = {}
+        self.teller = SalesChannelTeller()
 
     # ------------------------------------------------------------ operators' actions, once each
 
@@ -173,6 +174,7 @@ class LoanRun:
 
     def publish(self) -> None:
         self.publisher.publish(self.state)
+        self.teller.tell(self.state)  # whatever changed the loan, the sales channel may be due news
 
     def drain(self) -> None:
         drain(self.state, rules=self.rules, now=workflow.now())

@@ -4,13 +4,31 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
 from domain.benefit import BenefitFacts
 from domain.loan import DisbursementAccount, Product
+from workflows.loan.loan_events import SalesChannelLog
 from workflows.loan.news import ProviderNews
+
+# Stage and Status live in workflows.loan.stages (the sales channel's events use them too); most code
+# imports them from here.
+from workflows.loan.stages import Stage, Status
+
+__all__ = [
+    "DataprevAnswer",
+    "EventRecord",
+    "LoanState",
+    "OperatorAction",
+    "PortabilityFacts",
+    "PricedOption",
+    "PricingCheck",
+    "RuleFailure",
+    "Signer",
+    "Stage",
+    "Status",
+]
 
 
 class PortabilityFacts(BaseModel):
@@ -44,42 +62,6 @@ class PortabilityFacts(BaseModel):
     def keys(self) -> set[str]:
         keys = (self.proposal_key, self.portability_leg_key, self.refinancing_leg_key, self.origin_query_key)
         return {k for k in keys if k}
-
-
-class Stage(StrEnum):
-    CONSULTATION = "consultation"
-    SIMULATION = "simulation"
-    ELIGIBILITY = "eligibility"
-    ISSUANCE = "issuance"
-    DOCUMENTS = "documents"
-    AWAITING_DOCUMENTS = "awaiting_documents"
-    AWAITING_SIGNATURE = "awaiting_signature"
-    SIGNATURE_VALIDATION = "signature_validation"
-    MARGIN_RELEASE = "margin_release"
-    AVERBACAO = "averbacao"
-    AWAITING_BENEFICIARY_CONFIRMATION = "awaiting_beneficiary_confirmation"  # anuência, in Meu INSS
-    AWAITING_COLLATERAL_CORRECTION = "awaiting_collateral_correction"
-    AWAITING_INSTALLMENT_REDUCTION = "awaiting_installment_reduction"
-    BALANCE_RECHECK = "balance_recheck"
-    DISBURSEMENT = "disbursement"
-    AWAITING_REAPRESENTACAO = "awaiting_reapresentacao"
-    # A portability (Port+Refin): the proposal, the CTC's answer, the beneficiary's consent, the
-    # origin bank's answer, the payoff; then the signature and averbação stages above; the troco.
-    PROPOSAL = "proposal"
-    CTC_ANSWER = "ctc_answer"
-    CONSENT = "consent"
-    ORIGIN_BANK = "origin_bank"
-    PAYOFF = "payoff"
-    TROCO = "troco"
-    CLOSED = "closed"
-
-
-class Status(StrEnum):
-    IN_PROGRESS = "in_progress"
-    COMPLETED = "completed"
-    REJECTED = "rejected"
-    CANCELED = "canceled"
-    CANCELED_PERMANENTLY = "canceled_permanently"
 
 
 class RuleFailure(BaseModel):
@@ -295,6 +277,8 @@ class LoanState(BaseModel):
     actions_done: list[str] = Field(default_factory=list)  # operators' actions taken, by identity (once each)
     released_keys: bool = False
     runs: int = 1
+    # What the lender's sales channel was told (workflows.loan.sales_channel), and what waits for the outbox.
+    sales_channel: SalesChannelLog = Field(default_factory=SalesChannelLog)
 
     @property
     def closed(self) -> bool:

@@ -110,10 +110,10 @@ class LoanWorkflow:
     async def run(self, start: RawValue) -> LoanOutcome:
         run, state, loan = self._loan, self._loan.state, self._start.loan
         if not self._start.readable:
-            return self._rejected_at_start(unreadable_reason(self._start.errors))
+            return await self._rejected_at_start(unreadable_reason(self._start.errors))
         refusal = await self._admit(loan) if loan.carried is None else None
         if refusal is not None:
-            return self._rejected_at_start(refusal)
+            return await self._rejected_at_start(refusal)
         if loan.rules is None and workflow.patched(RULES_PINNED_BY_WORKER):
             run.rules = await workflow.execute_local_activity(
                 PIN_CURRENT_RULES.name,
@@ -137,6 +137,7 @@ class LoanWorkflow:
                 if run.ending() is None:
                     workflow.continue_as_new(run.next_run())
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await run.teller.recorded(state)  # the sales channel's last events, in the outbox before the loan completes
         return self._outcome()
 
     def _outcome(self) -> LoanOutcome:
@@ -182,11 +183,12 @@ class LoanWorkflow:
         workflow.upsert_search_attributes(pairs)
         return None
 
-    def _rejected_at_start(self, reason: str) -> LoanOutcome:
+    async def _rejected_at_start(self, reason: str) -> LoanOutcome:
         """A start that cannot be a loan: rejected at once, nothing asked of any provider."""
         state = self._loan.state
         state.status, state.outcome_reason, state.stage = Status.REJECTED, reason, Stage.CLOSED
         self._loan.publish()
+        await self._loan.teller.recorded(state)  # the sales channel is told of the rejection too
         return self._outcome()
 
     async def _close(self, end: LoanEnds) -> None:

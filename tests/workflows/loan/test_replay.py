@@ -40,6 +40,8 @@ def test_there_are_histories_for_the_main_scenarios() -> None:
     expected = {
         "test_a_loan_goes_from_consultation_to_disbursement",
         "test_a_loan_started_without_rules_pins_the_workers_rules",
+        # The sales channel's events (patch sales-channel-events): recorded in the background, replayed.
+        "test_a_complete_loan_records_each_borrower_stage_and_its_ending",
         "test_ineligible_names_every_failing_rule_and_issues_nothing",
         "test_ddb_refusal_when_the_window_ends_before_the_margin_release",
         "test_ddb_wait_holds_averbacao_until_ddb_plus_90_days",
