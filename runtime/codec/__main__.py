@@ -24,6 +24,7 @@ def main() -> None:
         ui_origins=settings.origins(),
         allow_path_token=settings.path_token_allowed(),
         oidc=oidc,
+        groups=settings.operator_groups(),
     )
     uvicorn.run(app, host=settings.server_host, port=settings.server_port, log_level="warning")
 

@@ -7,6 +7,11 @@ token, which the Web UI passes with ``TEMPORAL_CODEC_PASS_ACCESS_TOKEN=true``. T
 endpoint path (``/t/<token>``) is accepted only with ``allow_path_token`` (development: the local
 dev server's UI sends no header); otherwise it is refused, since a token in a URL leaks into the
 UI's settings, browser history and access logs. CORS answers only the UI's origin.
+
+A valid SSO token says who the operator is; the groups claim says what they may do (``OperatorGroups``):
+one group may decode (read pensioners' data), another encode (write what a loan acts on). A valid
+token without the group is refused with 403. Our own token (``CODEC_SERVER_TOKEN``) is a service's,
+and may do both.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from fastapi import FastAPI, Request
@@ -23,7 +29,7 @@ from google.protobuf.message import DecodeError
 from temporalio.api.common.v1 import Payloads
 
 from runtime.codec.aes import AesGcmCodec, UnknownKeyError
-from runtime.codec.oidc import AccessTokenVerifier
+from runtime.codec.oidc import AccessTokenVerifier, OperatorGroups
 
 log = logging.getLogger("codec-server")
 
@@ -62,6 +68,7 @@ def create_app(
     ui_origins: set[str],
     allow_path_token: bool = False,
     oidc: AccessTokenVerifier | None = None,
+    groups: OperatorGroups | None = None,
     max_body: int = MAX_BODY_BYTES,
 ) -> FastAPI:
     if len(token) < 16:
@@ -78,19 +85,19 @@ def create_app(
             response.headers["Vary"] = "Origin"
         return response
 
-    async def authorized(request: Request, path_token: str | None) -> bool:
+    # No groups configured: no SSO token may do anything (CodecSettings refuses that in production).
+    access = groups or OperatorGroups(decode=None, encode=None)
+
+    async def caller(request: Request, path_token: str | None) -> dict[str, Any] | None:
+        """Who calls: ``{}`` for our own token (a service), an operator's verified claims, or None."""
         header = request.headers.get("authorization", "")
         given = path_token or (header[7:].strip() if header.lower().startswith("bearer ") else "")
         if hmac.compare_digest(given.encode(), token.encode()):
-            return True
+            return {}
         if oidc is None or path_token is not None or not given:
-            return False
+            return None
         # Blocking (it may fetch the issuer's keys): off the event loop.
-        claims = await asyncio.to_thread(oidc.verify, given)
-        if claims is None:
-            return False
-        log.info("codec %s for %s", request.url.path.rsplit("/", 1)[-1], claims.get("sub", "?"))  # who read what
-        return True
+        return await asyncio.to_thread(oidc.verify, given)
 
     async def handle(request: Request, operation: str, path_token: str | None) -> Response:
         if request.method == "OPTIONS":
@@ -102,9 +109,16 @@ def create_app(
                 operation,
             )
             return cors(request, JSONResponse({"error": "token_in_path_refused"}, status_code=403))
-        if not await authorized(request, path_token):
+        claims = await caller(request, path_token)
+        if claims is None:
             log.warning("codec %s refused: missing or wrong token", operation)
             return cors(request, JSONResponse({"error": "unauthorized"}, status_code=401))
+        operator = claims.get("sub", "?") if claims else None
+        if claims and not access.allows(claims, operation):
+            log.warning("codec %s refused for %s: not in the group allowed to %s", operation, operator, operation)
+            return cors(request, JSONResponse({"error": "forbidden", "operation": operation}, status_code=403))
+        if operator is not None:
+            log.info("codec %s for %s", operation, operator)  # who read or wrote what
         try:
             body = await read_capped(request, max_body)
         except BodyTooLarge:

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from runtime.codec.aes import AesGcmCodec, ClearInput, parse_keys
 from runtime.codec.environment import is_development, refuse_in_production, secret_problems
+from runtime.codec.oidc import OperatorGroups
 
 log = logging.getLogger("codec")
 
@@ -58,18 +59,38 @@ class CodecSettings(BaseSettings):
     server_oidc_issuer: str | None = None
     server_oidc_audience: str | None = None
     server_oidc_jwks_url: str | None = None
+    # What a signed-in operator may do, by the token's groups claim (a dotted path, e.g.
+    # realm_access.roles): decode (read pensioners' data in the Web UI or CLI) and encode (write a
+    # payload a loan acts on: start, Updates). Unset grants nothing; in production both are required
+    # with an issuer, so a forgotten variable refuses to start rather than letting every employee in.
+    server_oidc_groups_claim: str = "groups"
+    server_decode_group: str | None = None
+    server_encode_group: str | None = None
 
     @model_validator(mode="after")
     def _fail_closed(self) -> Self:
         if self.server_oidc_issuer and not self.server_oidc_audience:
             # Without an audience, any token the company's SSO issues for any application would do.
             raise ValueError("CODEC_SERVER_OIDC_ISSUER needs CODEC_SERVER_OIDC_AUDIENCE (the Web UI's token audience)")
+        groups_missing = [
+            variable
+            for variable, value in (
+                ("CODEC_SERVER_DECODE_GROUP", self.server_decode_group),
+                ("CODEC_SERVER_ENCODE_GROUP", self.server_encode_group),
+            )
+            if not (value or "").strip()
+        ]
         problems = secret_problems(
             {"CODEC_KEYS": self.keys, "CODEC_SERVER_TOKEN": self.server_token},
             # The token is the codec server's alone (python -m runtime.codec requires it there); the
             # worker, relay and starter build these settings without one.
             optional={"CODEC_SERVER_TOKEN"},
         )
+        if self.server_oidc_issuer and groups_missing:
+            problems.append(
+                f"CODEC_SERVER_OIDC_ISSUER without {' and '.join(groups_missing)}: say which SSO group may "
+                "read pensioners' data and which may write what a loan acts on"
+            )
         if self.allow_plaintext:
             problems.append("CODEC_ALLOW_PLAINTEXT=true would store pensioners' data in clear")
         refuse_in_production(problems)
@@ -112,6 +133,13 @@ class CodecSettings(BaseSettings):
         which cannot send a header: in a URL it leaks into the UI's settings (served to every
         browser), browser history and access logs."""
         return is_development()
+
+    def operator_groups(self) -> OperatorGroups:
+        return OperatorGroups(
+            decode=(self.server_decode_group or "").strip() or None,
+            encode=(self.server_encode_group or "").strip() or None,
+            claim=self.server_oidc_groups_claim,
+        )
 
     def origins(self) -> set[str]:
         return {o.strip() for o in self.ui_origins.split(",") if o.strip()}

@@ -28,7 +28,7 @@ from pydantic import SecretStr
 from temporalio.api.common.v1 import Payload, Payloads
 
 from runtime.codec.aes import AesGcmCodec, new_key
-from runtime.codec.oidc import AccessTokenVerifier
+from runtime.codec.oidc import AccessTokenVerifier, OperatorGroups
 from runtime.codec.server import create_app
 from runtime.codec.settings import CodecSettings
 from runtime.settings import ENV_VARIABLE
@@ -38,11 +38,16 @@ TOKEN = "a-long-enough-test-token"
 UI = "http://127.0.0.1:8233"
 
 
+READERS = "consignado-readers"
+OPERATORS = "consignado-operators"
+GROUPS = OperatorGroups(decode=READERS, encode=OPERATORS)
+
+
 def _client(
-    *, allow_path_token: bool = True, oidc: AccessTokenVerifier | None = None
+    *, allow_path_token: bool = True, oidc: AccessTokenVerifier | None = None, groups: OperatorGroups = GROUPS
 ) -> tuple[httpx.AsyncClient, AesGcmCodec]:
     codec = AesGcmCodec({"k1": os.urandom(32)}, "k1")
-    app = create_app(codec, token=TOKEN, ui_origins={UI}, allow_path_token=allow_path_token, oidc=oidc)
+    app = create_app(codec, token=TOKEN, ui_origins={UI}, allow_path_token=allow_path_token, oidc=oidc, groups=groups)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://codec"), codec
 
 
@@ -144,7 +149,16 @@ class FakeIssuer:
 
     def token(self, *, key: Any = None, algorithm: str = "RS256", **claims: Any) -> str:
         now = int(time.time())
-        body = {"iss": self.url, "aud": AUDIENCE, "sub": "operator-42", "iat": now, "exp": now + 300, **claims}
+        body = {
+            "iss": self.url,
+            "aud": AUDIENCE,
+            "sub": "operator-42",
+            "preferred_username": "ana",
+            "groups": [READERS],
+            "iat": now,
+            "exp": now + 300,
+            **claims,
+        }
         body = {k: v for k, v in body.items() if v is not None}
         return jwt.encode(body, key if key is not None else self.key, algorithm=algorithm, headers={"kid": "k1"})
 
@@ -201,6 +215,71 @@ async def test_an_unreachable_issuer_refuses_and_the_server_keeps_serving() -> N
         refused = await client.post("/decode", content=_body(encrypted), headers=_bearer("a.b.c"))
         ours = await client.post("/decode", content=_body(encrypted), headers=_bearer(TOKEN))
     assert (refused.status_code, ours.status_code) == (401, 200)
+
+
+async def test_an_operator_without_the_group_is_refused_at_decode_and_encode_needs_its_own_group(
+    issuer: FakeIssuer,
+) -> None:
+    client, codec = _client(allow_path_token=False, oidc=AccessTokenVerifier(issuer.url, AUDIENCE))
+    [encrypted] = await codec.encode([CLEAR])
+    nobody = issuer.token(groups=["everyone"])
+    reader = issuer.token(groups=[READERS])
+    operator = issuer.token(groups=[f"/{OPERATORS}"])  # a group written as its path (Keycloak)
+    async with client:
+        decode_as = {
+            name: await client.post("/decode", content=_body(encrypted), headers=_bearer(t))
+            for name, t in (("nobody", nobody), ("no groups claim", issuer.token(groups=None)), ("reader", reader))
+        }
+        encode_as = {
+            name: await client.post("/encode", content=_body(CLEAR), headers=_bearer(t))
+            for name, t in (("reader", reader), ("operator", operator))
+        }
+        operator_decodes = await client.post("/decode", content=_body(encrypted), headers=_bearer(operator))
+    statuses = {name: a.status_code for name, a in decode_as.items()}
+    assert statuses == {"nobody": 403, "no groups claim": 403, "reader": 200}
+    assert decode_as["nobody"].json() == {"error": "forbidden", "operation": "decode"}
+    assert b"14950479032" not in decode_as["nobody"].content
+    assert list(json_format.Parse(decode_as["reader"].content, Payloads()).payloads) == [CLEAR]
+    # Reading is not writing: a reader may not encode, an operator of the other group may not decode.
+    assert {name: a.status_code for name, a in encode_as.items()} == {"reader": 403, "operator": 200}
+    assert operator_decodes.status_code == 403
+
+
+async def test_with_no_groups_configured_no_sso_token_does_anything(issuer: FakeIssuer) -> None:
+    client, codec = _client(
+        oidc=AccessTokenVerifier(issuer.url, AUDIENCE), groups=OperatorGroups(decode=None, encode=None)
+    )
+    [encrypted] = await codec.encode([CLEAR])
+    token = issuer.token(groups=[READERS, OPERATORS])
+    async with client:
+        decode = await client.post("/decode", content=_body(encrypted), headers=_bearer(token))
+        encode = await client.post("/encode", content=_body(CLEAR), headers=_bearer(token))
+        ours = await client.post("/decode", content=_body(encrypted), headers=_bearer(TOKEN))
+    assert (decode.status_code, encode.status_code, ours.status_code) == (403, 403, 200)
+
+
+def test_groups_come_from_the_configured_claim_path() -> None:
+    groups = OperatorGroups(decode="reader", encode="writer", claim="realm_access.roles")
+    claims = {"realm_access": {"roles": ["reader"]}, "groups": ["writer"]}
+    assert groups.allows(claims, "decode") and not groups.allows(claims, "encode")
+    assert OperatorGroups(decode="a", encode="b").of({"groups": "a b,c"}) == {"a", "b", "c"}
+
+
+def test_in_production_an_issuer_needs_both_groups(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ENV_VARIABLE, "production")
+    base: dict[str, Any] = {
+        "keys": SecretStr(f"k1:{new_key()}"),
+        "server_oidc_issuer": "https://sso.example",
+        "server_oidc_audience": AUDIENCE,
+    }
+    with pytest.raises(ValueError, match="CODEC_SERVER_DECODE_GROUP and CODEC_SERVER_ENCODE_GROUP"):
+        CodecSettings(**base)
+    with pytest.raises(ValueError, match="without CODEC_SERVER_ENCODE_GROUP"):
+        CodecSettings(**base, server_decode_group=READERS)
+    settings = CodecSettings(**base, server_decode_group=READERS, server_encode_group=OPERATORS)
+    assert settings.operator_groups() == GROUPS
+    monkeypatch.setenv(ENV_VARIABLE, "development")
+    assert CodecSettings(**base).operator_groups() == OperatorGroups(decode=None, encode=None)
 
 
 def test_an_issuer_without_an_audience_is_refused() -> None:
