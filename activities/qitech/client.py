@@ -205,11 +205,17 @@ class Signer:
     """The published request signature, made for each attempt (a retry is signed again, never reused)."""
 
     def __init__(self, credentials: Credentials) -> None:
-        if not credentials.api_client_key or not credentials.private_key.get_secret_value():
-            raise ValueError("the provider's API client key and the lender's signing key are required")
+        # Missing keys are refused at each call, not here: production settings fail closed on them at
+        # start-up, and a development worker on the published defaults must still start and poll.
         self._credentials = credentials
 
     def headers(self, method: str, uri: str, body: bytes) -> dict[str, str]:
+        if not self._credentials.api_client_key or not self._credentials.private_key.get_secret_value():
+            raise ProviderAuthError(
+                "no API client key or signing key configured for the provider (PROVIDER_API_CLIENT_KEY, "
+                "PROVIDER_SIGNING_KEY)",
+                path=uri,
+            )
         return webhook_v2.signed_headers(
             body or EMPTY_BODY,
             method=method,

@@ -64,8 +64,8 @@ class ProviderSuspended(ProviderUnavailable):
 
 
 class ProviderAuthError(ProviderError):
-    """Credentials refused even after a fresh token. Retryable: an operator can fix the secret
-    while the loan waits, which beats failing every loan in flight."""
+    """The provider refused our request signature or API client key, or none is configured. Retryable:
+    an operator can fix the secret while the loan waits, which beats failing every loan in flight."""
 
 
 class ProviderBusinessError(ProviderError):

@@ -70,8 +70,9 @@ MUST_SET = {
         "TEMPORAL_ADDRESS",
         "TEMPORAL_NAMESPACE",
         "PROVIDER_BASE_URL",
-        "PROVIDER_CLIENT_ID",
-        "PROVIDER_CLIENT_SECRET",
+        "PROVIDER_API_CLIENT_KEY",
+        "PROVIDER_SIGNING_KEY",
+        "PROVIDER_PUBLIC_KEY",
         "CODEC_KEYS",
         "WORKER_METRICS_BIND",
         "WORKER_GRACEFUL_SHUTDOWN_SECONDS",
@@ -486,10 +487,11 @@ def test_compose_wires_the_components_to_each_other() -> None:
     # The gateway stores in the same database the workers route keys in and the relay reads.
     assert gateway["DATABASE_URL"] == worker["DATABASE_URL"] == relay["DATABASE_URL"]
     assert "TEMPORAL_ADDRESS" not in gateway and "CODEC_KEYS" not in gateway
-    assert (sandbox["SANDBOX_CLIENT_ID"], sandbox["SANDBOX_CLIENT_SECRET"]) == (
-        worker["PROVIDER_CLIENT_ID"],
-        worker["PROVIDER_CLIENT_SECRET"],
-    )
+    # The requests the worker signs are checked by the sandbox with the lender's public key; the
+    # sandbox's signed answers are checked by the worker with the provider's public key.
+    assert worker["PROVIDER_API_CLIENT_KEY"] == sandbox["SANDBOX_API_CLIENT_KEY"]
+    assert _variable(worker["PROVIDER_SIGNING_KEY"]) == "LENDER_WEBHOOK_SIGNING_KEY"
+    assert _variable(worker["PROVIDER_PUBLIC_KEY"]) == "PROVIDER_WEBHOOK_PUBLIC_KEY"
     assert worker["CODEC_KEYS"] == relay["CODEC_KEYS"] == codec["CODEC_KEYS"]
     # The browser reaches the codec server on its published port, from the UI's published origin,
     # with a bearer header: no token in the URL (the production codec server refuses one there).
@@ -595,7 +597,7 @@ def test_every_secret_reference_names_a_documented_secret_key() -> None:
     assert referenced == documented
     # Secrets never sit in the ConfigMap.
     config = k8s_named("ConfigMap", "consignado-config")["data"]
-    assert not {"CODEC_KEYS", "PII_HASH_KEY", "PROVIDER_CLIENT_SECRET", "GATEWAY_WEBHOOK_SECRETS"} & set(config)
+    assert not {"CODEC_KEYS", "PII_HASH_KEY", "PROVIDER_SIGNING_KEY", "GATEWAY_WEBHOOK_SECRETS"} & set(config)
 
 
 def test_probes_and_services_meet_the_ports_the_settings_open() -> None:

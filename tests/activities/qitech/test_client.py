@@ -105,3 +105,15 @@ async def test_a_key_the_provider_does_not_hold_is_an_auth_error(sandbox: Sandbo
     async with ProviderClient(sandbox.url, stranger) as client:
         with pytest.raises(ProviderAuthError):
             await client.request_benefits(benefits_request(make_cpf(1)), idempotency_key="k")
+
+
+async def test_a_call_without_configured_keys_is_refused_retryably_before_it_leaves(sandbox: SandboxUnderTest) -> None:
+    # A development worker starts without the provider's keys; its first call says which are missing,
+    # and the sandbox never sees an unsigned request.
+    before = (await httpx.AsyncClient().get(f"{sandbox.url}/_sandbox/calls")).json()
+    client = ProviderClient(sandbox.url, Credentials(api_client_key="", private_key=SecretStr("")))
+    with pytest.raises(ProviderAuthError) as refused:
+        await client.request_benefits(benefits_request(make_cpf(1)), idempotency_key=str(uuid.uuid4()))
+    assert refused.value.retryable
+    assert "PROVIDER_API_CLIENT_KEY" in str(refused.value) and "PROVIDER_SIGNING_KEY" in str(refused.value)
+    assert (await httpx.AsyncClient().get(f"{sandbox.url}/_sandbox/calls")).json() == before
