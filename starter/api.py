@@ -26,6 +26,7 @@ from domain.calendar import SAO_PAULO
 from domain.documents import InvalidDocumentError, keyed_hash, normalize_cpf
 from domain.loan import (
     CancelRequest,
+    ChangeApproval,
     CollateralFix,
     Documents,
     InstallmentReduction,
@@ -222,6 +223,10 @@ class LoanService:
 
     async def cancel(self, request_key: str, request: CancelRequest) -> LoanState:
         return await self.loans.cancel(request_key, request)
+
+    async def approve_change(self, request_key: str, approval: ChangeApproval) -> LoanState:
+        """A second operator's decision on a change of account another operator proposed (maker-checker)."""
+        return await self.loans.approve_change(request_key, approval)
 
     def loan_query(
         self,

@@ -25,6 +25,7 @@ def main() -> None:
         allow_path_token=settings.path_token_allowed(),
         oidc=oidc,
         groups=settings.operator_groups(),
+        name_claim=settings.server_oidc_name_claim,
     )
     uvicorn.run(app, host=settings.server_host, port=settings.server_port, log_level="warning")
 

@@ -12,6 +12,10 @@ A valid SSO token says who the operator is; the groups claim says what they may 
 one group may decode (read pensioners' data), another encode (write what a loan acts on). A valid
 token without the group is refused with 403. Our own token (``CODEC_SERVER_TOKEN``) is a service's,
 and may do both.
+
+What an SSO operator encodes carries their name sealed inside the encryption (``AesGcmCodec.sealing``):
+the worker reads it as the command's verified operator, which is how a loan knows who acted. The name
+is the token's ``name_claim`` (``preferred_username`` by default), beside its subject.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -29,7 +34,7 @@ from google.protobuf.message import DecodeError
 from temporalio.api.common.v1 import Payloads
 
 from runtime.codec.aes import AesGcmCodec, UnknownKeyError
-from runtime.codec.oidc import AccessTokenVerifier, OperatorGroups
+from runtime.codec.oidc import AccessTokenVerifier, OperatorGroups, claim
 
 log = logging.getLogger("codec-server")
 
@@ -61,6 +66,18 @@ async def read_capped(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     return b"".join(chunks)
 
 
+def operator_seal(claims: dict[str, Any], name_claim: str) -> dict[str, str]:
+    """What the codec server seals into an operator's payloads: who, as their verified token says."""
+    subject = str(claims.get("sub") or "?")
+    name = claim(claims, name_claim)
+    return {
+        "name": str(name) if isinstance(name, str) and name.strip() else subject,
+        "subject": subject,
+        "via": "sso",
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
 def create_app(
     codec: AesGcmCodec,
     *,
@@ -69,6 +86,7 @@ def create_app(
     allow_path_token: bool = False,
     oidc: AccessTokenVerifier | None = None,
     groups: OperatorGroups | None = None,
+    name_claim: str = "preferred_username",
     max_body: int = MAX_BODY_BYTES,
 ) -> FastAPI:
     if len(token) < 16:
@@ -127,7 +145,8 @@ def create_app(
         try:
             payloads = json_format.Parse(body, Payloads())
             if operation == "encode":
-                result = await codec.encode(list(payloads.payloads))
+                writer = codec.sealing(operator_seal(claims, name_claim)) if claims else codec
+                result = await writer.encode(list(payloads.payloads))
             else:
                 result = await codec.decode(list(payloads.payloads))
         except UNREADABLE as error:

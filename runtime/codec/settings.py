@@ -64,6 +64,8 @@ class CodecSettings(BaseSettings):
     # payload a loan acts on: start, Updates). Unset grants nothing; in production both are required
     # with an issuer, so a forgotten variable refuses to start rather than letting every employee in.
     server_oidc_groups_claim: str = "groups"
+    # The claim that names the operator in the loan's history (sealed into what they encode).
+    server_oidc_name_claim: str = "preferred_username"
     server_decode_group: str | None = None
     server_encode_group: str | None = None
 

@@ -34,6 +34,7 @@ class LoanUpdate(StrEnum):
     REDUCE_INSTALLMENT = "reduce_installment"
     REAPRESENTAR = "reapresentar"
     CANCEL = "cancel"
+    APPROVE_CHANGE = "approve_change"  # a second operator's decision on a change of account (maker-checker)
 
 
 def loan_workflow_id(request_key: str) -> str:

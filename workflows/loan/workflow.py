@@ -20,13 +20,16 @@ with workflow.unsafe.imports_passed_through():
     from domain.calendar import SAO_PAULO, end_of_day
     from domain.loan import (
         CancelRequest,
+        ChangeApproval,
         CollateralFix,
         Documents,
         InstallmentReduction,
         Product,
         Reapresentacao,
         SignatureSubmission,
+        VerifiedOperator,
     )
+    from workflows.loan import approvals
     from workflows.loan.activity_models import CorrectionInput, ReapresentacaoInput, ReleaseInput
     from workflows.loan.contract import LOAN_WORKFLOW, PROVIDER_EVENT_SIGNAL, STATE_QUERY, LoanInput, LoanOutcome
     from workflows.loan.core import (
@@ -58,6 +61,9 @@ with workflow.unsafe.imports_passed_through():
 RULES_PINNED_BY_WORKER = "rules-pinned-by-worker"
 """Patch: a loan started without rules pins the worker's current rules (recorded in its history);
 loans started before this change keep the values they always used (``legacy_rules``)."""
+
+
+CORRECTION_STAGES = (Stage.AVERBACAO, Stage.AWAITING_COLLATERAL_CORRECTION)
 
 
 class Journey(Protocol):
@@ -203,7 +209,8 @@ class LoanWorkflow:
         except ACTIVITY_FAILURES as error:
             raise refused("signature", error) from None
         state.signature_submitted_at = workflow.now()
-        run.operator("submit_signature", f"biometry {submission.biometry_analysis_reference.value}")
+        biometry = submission.biometry_analysis_reference.value
+        run.operator("submit_signature", f"biometry {biometry}", by=submission.verified_operator)
         run.publish()
         return state
 
@@ -217,9 +224,14 @@ class LoanWorkflow:
 
     @workflow.update
     async def correct_collateral(self, fix: CollateralFix) -> LoanState:
-        return await self._loan.once("correct_collateral", fix, lambda: self._correct_collateral(fix))
+        return await self._loan.once("correct_collateral", fix, lambda: self._correct_or_propose(fix))
 
-    async def _correct_collateral(self, fix: CollateralFix) -> LoanState:
+    async def _correct_or_propose(self, fix: CollateralFix) -> LoanState:
+        if fix.disbursement_account is not None and workflow.patched(approvals.MAKER_CHECKER):
+            return approvals.propose(self._loan, "correct_collateral", fix.verified_operator, fix=fix)
+        return await self._correct_collateral(fix)
+
+    async def _correct_collateral(self, fix: CollateralFix, approved_by: VerifiedOperator | None = None) -> LoanState:
         run, state = self._loan, self._loan.state
         assert state.debt_key is not None
         try:
@@ -245,7 +257,7 @@ class LoanWorkflow:
             state.disbursement_accounts = [fix.disbursement_account]
         if needs_correction(state) and state.last_dataprev is not None:
             state.last_dataprev = state.last_dataprev.model_copy(update={"action": "corrected"})
-        run.operator("correct_collateral", fix.note)
+        run.operator("correct_collateral", approvals.approved(fix.note, approved_by), by=fix.verified_operator)
         run.publish()
         return state
 
@@ -253,7 +265,35 @@ class LoanWorkflow:
     def _validate_correction(self, fix: CollateralFix) -> None:
         if self._loan.repeats("correct_collateral", fix):
             return  # a retry: it gets the first call's outcome
-        self._require_stage(Stage.AVERBACAO, Stage.AWAITING_COLLATERAL_CORRECTION)
+        self._require_stage(*CORRECTION_STAGES)
+        if fix.disbursement_account is not None:
+            approvals.check_proposal(self._loan.state, fix.verified_operator)
+
+    # ------------------------------------------------ maker-checker: where the money goes
+
+    @workflow.update
+    async def approve_change(self, approval: ChangeApproval) -> LoanState:
+        return await self._loan.once("approve_change", approval, lambda: self._approve_change(approval))
+
+    async def _approve_change(self, approval: ChangeApproval) -> LoanState:
+        pending = approvals.decide(self._loan, approval)
+        if pending is None:
+            return self._loan.state
+        if pending.fix is not None:
+            return await self._correct_collateral(pending.fix, approved_by=approval.verified_operator)
+        assert pending.reapresentacao is not None
+        return await self._reapresentar(pending.reapresentacao, approved_by=approval.verified_operator)
+
+    @approve_change.validator
+    def _validate_approval(self, approval: ChangeApproval) -> None:
+        if self._loan.repeats("approve_change", approval):
+            return  # a retry: it gets the first call's outcome
+        pending = approvals.check_approval(self._loan.state, approval)
+        if pending is not None and pending.fix is not None:
+            self._require_stage(*CORRECTION_STAGES)
+        if pending is not None and pending.reapresentacao is not None:
+            self._require_stage(Stage.AWAITING_REAPRESENTACAO)
+            self._check_reapresentacao(pending.reapresentacao)
 
     @workflow.update
     async def reduce_installment(self, reduction: InstallmentReduction) -> LoanState:
@@ -281,9 +321,20 @@ class LoanWorkflow:
 
     @workflow.update
     async def reapresentar(self, reapresentacao: Reapresentacao) -> LoanState:
-        return await self._loan.once("reapresentar", reapresentacao, lambda: self._reapresentar(reapresentacao))
+        return await self._loan.once(
+            "reapresentar", reapresentacao, lambda: self._reapresentar_or_propose(reapresentacao)
+        )
 
-    async def _reapresentar(self, reapresentacao: Reapresentacao) -> LoanState:
+    async def _reapresentar_or_propose(self, reapresentacao: Reapresentacao) -> LoanState:
+        if reapresentacao.disbursement_account is not None and workflow.patched(approvals.MAKER_CHECKER):
+            return approvals.propose(
+                self._loan, "reapresentar", reapresentacao.verified_operator, reapresentacao=reapresentacao
+            )
+        return await self._reapresentar(reapresentacao)
+
+    async def _reapresentar(
+        self, reapresentacao: Reapresentacao, approved_by: VerifiedOperator | None = None
+    ) -> LoanState:
         run, state = self._loan, self._loan.state
         assert state.debt_key is not None
         try:
@@ -302,7 +353,11 @@ class LoanWorkflow:
             raise refused("reapresentação", error) from None
         state.refusal = None
         state.reapresentacoes += 1
-        run.operator("reapresentacao", f"{reapresentacao.disbursement_date} {reapresentacao.note}".strip())
+        run.operator(
+            "reapresentacao",
+            approvals.approved(f"{reapresentacao.disbursement_date} {reapresentacao.note}".strip(), approved_by),
+            by=reapresentacao.verified_operator,
+        )
         run.publish()
         return state
 
@@ -311,6 +366,11 @@ class LoanWorkflow:
         if self._loan.repeats("reapresentar", reapresentacao):
             return  # a retry: it gets the first call's outcome
         self._require_stage(Stage.AWAITING_REAPRESENTACAO)
+        self._check_reapresentacao(reapresentacao)
+        if reapresentacao.disbursement_account is not None:
+            approvals.check_proposal(self._loan.state, reapresentacao.verified_operator)
+
+    def _check_reapresentacao(self, reapresentacao: Reapresentacao) -> None:
         today = workflow.now().astimezone(SAO_PAULO).date()
         end = self._loan.state.disbursement_window_end
         if reapresentacao.disbursement_date < today:
@@ -327,7 +387,7 @@ class LoanWorkflow:
 
     async def _cancel(self, request: CancelRequest) -> LoanState:
         self._loan.cancel = request
-        self._loan.operator("cancel", request.reason)
+        self._loan.operator("cancel", request.reason, by=request.verified_operator, claimed=request.operator)
         await workflow.wait_condition(lambda: self._loan.state.stage == Stage.CLOSED)
         return self._loan.state
 

@@ -16,14 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from fastapi import FastAPI
 from google.protobuf import json_format
-from jwt.algorithms import RSAAlgorithm
 from pydantic import SecretStr
 from temporalio.api.common.v1 import Payload, Payloads
 
@@ -32,14 +29,13 @@ from runtime.codec.oidc import AccessTokenVerifier, OperatorGroups
 from runtime.codec.server import create_app
 from runtime.codec.settings import CodecSettings
 from runtime.settings import ENV_VARIABLE
-from tests.support.servers import ThreadedServer, free_port, python_module, running_process
+from tests.support.oidc import AUDIENCE, OPERATORS, READERS, FakeIssuer
+from tests.support.servers import free_port, python_module, running_process
 
 TOKEN = "a-long-enough-test-token"
 UI = "http://127.0.0.1:8233"
 
 
-READERS = "consignado-readers"
-OPERATORS = "consignado-operators"
 GROUPS = OperatorGroups(decode=READERS, encode=OPERATORS)
 
 
@@ -120,47 +116,6 @@ async def test_in_production_the_token_in_the_path_is_refused_and_the_header_wor
 
 
 # ---------------------------------------------------------------- the operators' SSO access token
-
-ISSUER_PATH = "/realms/operators"
-AUDIENCE = "temporal-web"
-
-
-class FakeIssuer:
-    """An OIDC issuer over real HTTP: discovery document and JWKS; it signs tokens with its key."""
-
-    def __init__(self) -> None:
-        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}{ISSUER_PATH}"
-        self.jwks_requests = 0
-        app = FastAPI()
-        public = json.loads(RSAAlgorithm.to_jwk(self.key.public_key()))
-
-        @app.get(f"{ISSUER_PATH}/.well-known/openid-configuration")
-        def discovery() -> dict[str, str]:
-            return {"issuer": self.url, "jwks_uri": f"{self.url}/keys"}
-
-        @app.get(f"{ISSUER_PATH}/keys")
-        def keys() -> dict[str, Any]:
-            self.jwks_requests += 1
-            return {"keys": [{**public, "kid": "k1", "alg": "RS256", "use": "sig"}]}
-
-        self.server = ThreadedServer(app, self.port)
-
-    def token(self, *, key: Any = None, algorithm: str = "RS256", **claims: Any) -> str:
-        now = int(time.time())
-        body = {
-            "iss": self.url,
-            "aud": AUDIENCE,
-            "sub": "operator-42",
-            "preferred_username": "ana",
-            "groups": [READERS],
-            "iat": now,
-            "exp": now + 300,
-            **claims,
-        }
-        body = {k: v for k, v in body.items() if v is not None}
-        return jwt.encode(body, key if key is not None else self.key, algorithm=algorithm, headers={"kid": "k1"})
 
 
 @pytest.fixture(scope="module")
