@@ -44,11 +44,14 @@ async def connect(
     fail_fast: bool = False,
     identity: str | None = None,
     runtime: Runtime | None = None,
+    remote_codec: bool = False,
 ) -> Client:
-    """``fail_fast`` for callers that must answer quickly when Temporal is down (the gateway's 503)."""
+    """``fail_fast`` for callers that must answer quickly when Temporal is down (the gateway's 503).
+    ``remote_codec``: an operator's process, which may use the codec server instead of the keys
+    (``CODEC_REMOTE_URL``); workers and the relay never do."""
     quick = RetryConfig(max_retries=1, max_interval_millis=500, max_elapsed_time_millis=3000)
     retry = quick if fail_fast else RetryConfig()
-    payload_codec = (codec or CodecSettings()).codec_or_none()
+    payload_codec = (codec or CodecSettings()).codec_or_none(remote=remote_codec)
     return await Client.connect(
         **settings.connect_config(),
         data_converter=data_converter(payload_codec),

@@ -12,7 +12,7 @@ go through Workflow Updates whose validators refuse what the loan cannot take (t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -127,11 +127,14 @@ class LoanService:
         *,
         pii_hash_key: bytes | None = None,
         routing: ProviderRouting | None = None,
+        remote_cpf_hash: Callable[[str], Awaitable[str]] | None = None,
     ) -> None:
         self.client = client
         self.task_queue = task_queue
         self.loans = LoanClient(client, task_queue)
         self._pii_hash_key = pii_hash_key
+        # An operator's machine without PII_HASH_KEY asks the codec server for a CPF's hash.
+        self._remote_cpf_hash = None if pii_hash_key else remote_cpf_hash
         self.routing = routing or RoutingSettings().routing()
 
     @classmethod
@@ -143,8 +146,18 @@ class LoanService:
         pii: PiiSettings | None = None,
     ) -> LoanService:
         settings = settings or TemporalSettings()
+        codec = codec or CodecSettings()
         key = (pii or PiiSettings()).hash_key.get_secret_value().encode() or None
-        return cls(await connect(settings, codec=codec, identity="starter"), settings.task_queue, pii_hash_key=key)
+        # With CODEC_REMOTE_URL (an operator's machine): no codec key, no PII_HASH_KEY; the codec server
+        # encodes, decodes and hashes for the operator's token, and seals their name into what they send.
+        client = await connect(settings, codec=codec, identity="starter", remote_codec=True)
+        remote = codec.remote()
+        return cls(
+            client,
+            settings.task_queue,
+            pii_hash_key=key,
+            remote_cpf_hash=remote.cpf_hash if remote is not None else None,
+        )
 
     def cpf_hash(self, cpf: str) -> str:
         if not self._pii_hash_key:
@@ -154,6 +167,19 @@ class LoanService:
         except InvalidDocumentError as error:
             raise LoanInputError([FieldError("cpf", str(error))]) from None
 
+    @property
+    def finds_by_cpf(self) -> bool:
+        return bool(self._pii_hash_key) or self._remote_cpf_hash is not None
+
+    async def hash_cpf(self, cpf: str) -> str:
+        """A CPF's keyed hash: with the local PII_HASH_KEY, or from the codec server (CODEC_REMOTE_URL)."""
+        if self._remote_cpf_hash is None:
+            return self.cpf_hash(cpf)
+        try:
+            return await self._remote_cpf_hash(cpf)
+        except (ValueError, LookupError) as error:
+            raise LoanInputError([FieldError("cpf", str(error))]) from None
+
     def handle(self, request_key: str) -> WorkflowHandle[LoanWorkflow, LoanOutcome]:
         return self.loans.handle(request_key)
 
@@ -161,7 +187,9 @@ class LoanService:
         """Start a loan, or find the one this request key already started (never a second loan)."""
         request = validate_request(payload)
         pairs = (
-            [SearchAttributePair(BORROWER_CPF_HASH, self.cpf_hash(request.borrower.cpf))] if self._pii_hash_key else []
+            [SearchAttributePair(BORROWER_CPF_HASH, await self.hash_cpf(request.borrower.cpf))]
+            if self.finds_by_cpf
+            else []
         )
         try:
             provider = choose_provider(request, self.routing)
@@ -237,8 +265,10 @@ class LoanService:
         product: str | None = None,
         cpf: str | None = None,
         running: bool = False,
+        cpf_hash: str | None = None,
     ) -> str:
-        """The visibility query for loans with these filters, ANDed with a caller's own ``query``."""
+        """The visibility query for loans with these filters, ANDed with a caller's own ``query``
+        (``cpf_hash``: a CPF already hashed, e.g. by ``hash_cpf``)."""
         clauses = [f"WorkflowType = '{LOAN_WORKFLOW}'"]
         if running:
             clauses.append("ExecutionStatus = 'Running'")
@@ -248,8 +278,8 @@ class LoanService:
             clauses.append(f"LoanStatus = '{_quote(status)}'")
         if product:
             clauses.append(f"LoanProduct = '{_quote(product)}'")
-        if cpf:
-            clauses.append(f"BorrowerCpfHash = '{self.cpf_hash(cpf)}'")
+        if cpf or cpf_hash:
+            clauses.append(f"BorrowerCpfHash = '{_quote(cpf_hash) if cpf_hash else self.cpf_hash(cpf or '')}'")
         if query and query.strip():
             clauses.append(f"({query.strip()})")
         return " AND ".join(clauses)
@@ -271,7 +301,10 @@ class LoanService:
     ) -> list[dict[str, Any]]:
         """Loans by stage/status/product (or CPF, through its keyed hash, or a visibility query of
         the caller's), from the search attributes."""
-        selection = self.loan_query(query, stage=stage, status=status, product=product, cpf=cpf, running=running)
+        hashed = await self.hash_cpf(cpf) if cpf else None
+        selection = self.loan_query(
+            query, stage=stage, status=status, product=product, cpf_hash=hashed, running=running
+        )
         found = []
         async for execution in self.client.list_workflows(selection, limit=limit):
             attributes = execution.typed_search_attributes

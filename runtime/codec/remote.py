@@ -62,6 +62,21 @@ class RemotePayloadCodec(PayloadCodec):
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
         return await self._call("decode", payloads)
 
+    async def cpf_hash(self, cpf: str) -> str:
+        """The keyed hash of a CPF (BorrowerCpfHash), from the codec server, which holds PII_HASH_KEY.
+        Raises ValueError (its message never quotes the number) for an invalid CPF."""
+        headers = {"Authorization": f"Bearer {self._token()}"}
+        async with httpx.AsyncClient(transport=self._transport, timeout=self._timeout) as client:
+            answer = await client.post(f"{self.url}/cpf-hash", json={"cpf": cpf}, headers=headers)
+        if answer.status_code in (401, 403):
+            raise CodecServerRefused("find loans by CPF", answer.status_code, answer.text[:200])
+        if answer.status_code == 400:
+            raise ValueError(answer.json().get("message") or "invalid CPF")
+        if answer.status_code == 404:
+            raise LookupError("the codec server has no PII_HASH_KEY: loans cannot be found by CPF")
+        answer.raise_for_status()
+        return str(answer.json()["cpf_hash"])
+
     async def _call(self, operation: str, payloads: Sequence[Payload]) -> list[Payload]:
         if not payloads:
             return []

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -87,6 +89,7 @@ def create_app(
     oidc: AccessTokenVerifier | None = None,
     groups: OperatorGroups | None = None,
     name_claim: str = "preferred_username",
+    cpf_hash: Callable[[str], str] | None = None,
     max_body: int = MAX_BODY_BYTES,
 ) -> FastAPI:
     if len(token) < 16:
@@ -117,26 +120,35 @@ def create_app(
         # Blocking (it may fetch the issuer's keys): off the event loop.
         return await asyncio.to_thread(oidc.verify, given)
 
-    async def handle(request: Request, operation: str, path_token: str | None) -> Response:
-        if request.method == "OPTIONS":
-            return cors(request, Response(status_code=204))
+    async def authorize(
+        request: Request, operation: str, path_token: str | None
+    ) -> tuple[dict[str, Any], None] | tuple[None, Response]:
+        """The caller's claims (``{}`` for a service) when it may ``operation``, else the refusal."""
         if path_token is not None and not allow_path_token:
             log.warning(
                 "codec %s refused: token in the URL path (development only); send it as a bearer header, "
                 "and replace the token, which has been in a URL",
                 operation,
             )
-            return cors(request, JSONResponse({"error": "token_in_path_refused"}, status_code=403))
+            return None, cors(request, JSONResponse({"error": "token_in_path_refused"}, status_code=403))
         claims = await caller(request, path_token)
         if claims is None:
             log.warning("codec %s refused: missing or wrong token", operation)
-            return cors(request, JSONResponse({"error": "unauthorized"}, status_code=401))
+            return None, cors(request, JSONResponse({"error": "unauthorized"}, status_code=401))
         operator = claims.get("sub", "?") if claims else None
         if claims and not access.allows(claims, operation):
             log.warning("codec %s refused for %s: not in the group allowed to %s", operation, operator, operation)
-            return cors(request, JSONResponse({"error": "forbidden", "operation": operation}, status_code=403))
+            return None, cors(request, JSONResponse({"error": "forbidden", "operation": operation}, status_code=403))
         if operator is not None:
-            log.info("codec %s for %s", operation, operator)  # who read or wrote what
+            log.info("codec %s for %s", request.url.path.rsplit("/", 1)[-1], operator)  # who read or wrote what
+        return claims, None
+
+    async def handle(request: Request, operation: str, path_token: str | None) -> Response:
+        if request.method == "OPTIONS":
+            return cors(request, Response(status_code=204))
+        claims, refusal = await authorize(request, operation, path_token)
+        if refusal is not None:
+            return refusal
         try:
             body = await read_capped(request, max_body)
         except BodyTooLarge:
@@ -169,6 +181,27 @@ def create_app(
     @app.api_route("/t/{path_token}/encode", methods=["POST", "OPTIONS"])
     async def encode_with_path_token(request: Request, path_token: str) -> Response:
         return await handle(request, "encode", path_token)
+
+    @app.post("/cpf-hash")
+    async def hash_of_a_cpf(request: Request) -> Response:
+        """The keyed hash of a CPF (``BorrowerCpfHash``), so an operator finds a loan by CPF without
+        holding PII_HASH_KEY. Reading: the decode group's. Never logs or echoes the CPF."""
+        _, refusal = await authorize(request, "decode", None)
+        if refusal is not None:
+            return refusal
+        if cpf_hash is None:
+            return JSONResponse({"error": "no_pii_hash_key"}, status_code=404)
+        try:
+            cpf = json.loads(await read_capped(request, 1024))["cpf"]
+        except BodyTooLarge:
+            return JSONResponse({"error": "body_too_large"}, status_code=413)
+        except (ValueError, KeyError, TypeError):
+            return JSONResponse({"error": "bad_request", "message": 'give {"cpf": "..."}'}, status_code=400)
+        try:
+            return JSONResponse({"cpf_hash": cpf_hash(str(cpf))})
+        except ValueError as error:
+            # The message says what is wrong with the number (domain.documents), never the number.
+            return JSONResponse({"error": "invalid_cpf", "message": str(error)}, status_code=400)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
