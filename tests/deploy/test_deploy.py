@@ -219,7 +219,8 @@ def test_the_settings_each_process_reads_are_found_in_its_code() -> None:
     assert DocumentSettings in reads["worker"]
     # Every process reads the environment switch (CONSIGNADO_ENV), through the settings that check it.
     assert reads["gateway"] == {GatewaySettings, DatabaseSettings, EnvironmentSettings}
-    assert reads["codec"] == {CodecSettings, EnvironmentSettings}
+    # The codec server hashes CPFs for operators (/cpf-hash): PII_HASH_KEY.
+    assert reads["codec"] == {CodecSettings, PiiSettings, EnvironmentSettings}
     assert reads["store-migrate"] == {DatabaseSettings, EnvironmentSettings}
     assert all(EnvironmentSettings in read for read in reads.values())
     assert PiiSettings in reads["starter"] and PiiSettings not in reads["worker"]
