@@ -9,6 +9,8 @@ Workflow code: deterministic, no I/O.
 
 from __future__ import annotations
 
+import hashlib
+
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
@@ -50,7 +52,9 @@ def propose(
     assert operator is not None  # the validator refused an unverified proposal
     argument = fix if fix is not None else reapresentacao
     assert argument is not None
-    change_id = action_key(action, argument).rsplit(":", 1)[-1][:12]
+    # A new id for each proposal, even of the same account again: an approval names one proposal.
+    proposal = f"{action_key(action, argument)}#{len(state.operator_actions)}"
+    change_id = hashlib.sha256(proposal.encode()).hexdigest()[:12]
     state.pending_change = PendingChange(
         id=change_id, action=action, fix=fix, reapresentacao=reapresentacao, proposed_by=operator, at=workflow.now()
     )
@@ -88,6 +92,15 @@ def decide(run: LoanRun, approval: ChangeApproval) -> PendingChange | None:
         run.publish()
         return None
     return pending
+
+
+def forget(run: LoanRun, pending: PendingChange) -> None:
+    """The approved change did not go through: its proposal no longer counts as done, so the same
+    change can be proposed again (``LoanRun.once`` would otherwise answer it as a retry)."""
+    argument = pending.fix if pending.fix is not None else pending.reapresentacao
+    if argument is not None:
+        key = action_key(pending.action, argument)
+        run.state.actions_done = [done for done in run.state.actions_done if done != key]
 
 
 def approved(note: str, checker: VerifiedOperator | None) -> str:

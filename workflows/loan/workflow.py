@@ -279,10 +279,14 @@ class LoanWorkflow:
         pending = approvals.decide(self._loan, approval)
         if pending is None:
             return self._loan.state
-        if pending.fix is not None:
-            return await self._correct_collateral(pending.fix, approved_by=approval.verified_operator)
-        assert pending.reapresentacao is not None
-        return await self._reapresentar(pending.reapresentacao, approved_by=approval.verified_operator)
+        try:
+            if pending.fix is not None:
+                return await self._correct_collateral(pending.fix, approved_by=approval.verified_operator)
+            assert pending.reapresentacao is not None
+            return await self._reapresentar(pending.reapresentacao, approved_by=approval.verified_operator)
+        except BaseException:
+            approvals.forget(self._loan, pending)  # refused by the provider: the maker may propose again
+            raise
 
     @approve_change.validator
     def _validate_approval(self, approval: ChangeApproval) -> None:

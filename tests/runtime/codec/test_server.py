@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -24,11 +25,14 @@ from google.protobuf import json_format
 from pydantic import SecretStr
 from temporalio.api.common.v1 import Payload, Payloads
 
+from domain.loan import CancelRequest, VerifiedOperator
 from runtime.codec.aes import AesGcmCodec, new_key
 from runtime.codec.oidc import AccessTokenVerifier, OperatorGroups
+from runtime.codec.operator_seal import OPERATOR_SEAL
 from runtime.codec.server import create_app
 from runtime.codec.settings import CodecSettings
 from runtime.settings import ENV_VARIABLE
+from runtime.temporal import data_converter
 from tests.support.oidc import AUDIENCE, OPERATORS, READERS, FakeIssuer
 from tests.support.servers import free_port, python_module, running_process
 
@@ -355,3 +359,40 @@ def test_a_huge_body_is_refused_with_413_while_it_is_read(tmp_path: Path) -> Non
     assert streamed.status_code == 413 and still_fine.status_code == 200
     assert declared.startswith("HTTP/1.1 413")
     assert grew < 64, f"the codec server's peak memory grew {grew:.0f} MiB"
+
+
+# ---------------------------------------------------------------- the operator's seal
+
+
+async def test_what_an_operator_encodes_is_sealed_with_their_name_and_a_callers_own_seal_is_dropped(
+    issuer: FakeIssuer,
+) -> None:
+    client, codec = _client(allow_path_token=False, oidc=AccessTokenVerifier(issuer.url, AUDIENCE))
+    forged = Payload(metadata={"encoding": b"json/plain", OPERATOR_SEAL: b'{"name": "boss"}'}, data=b"{}")
+    async with client:
+        by_ana = await client.post("/encode", content=_body(forged), headers=_bearer(issuer.operator("ana", "sub-1")))
+        by_service = await client.post("/encode", content=_body(forged), headers=_bearer(TOKEN))
+    [ana_payload] = await codec.decode(list(json_format.Parse(by_ana.content, Payloads()).payloads))
+    [service_payload] = await codec.decode(list(json_format.Parse(by_service.content, Payloads()).payloads))
+    seal = json.loads(ana_payload.metadata[OPERATOR_SEAL])
+    assert (seal["name"], seal["subject"], seal["via"]) == ("ana", "sub-1", "sso")
+    assert OPERATOR_SEAL not in service_payload.metadata  # a service seals nobody
+    assert ana_payload.data == service_payload.data == b"{}"
+    # Outside the encryption a seal means nothing: a clear payload loses it when decoded.
+    [clear] = await codec.decode([forged])
+    assert OPERATOR_SEAL not in clear.metadata
+
+
+async def test_the_seal_is_the_only_source_of_a_commands_verified_operator() -> None:
+    codec = AesGcmCodec({"k1": os.urandom(32)}, "k1")
+    converter = data_converter(codec)
+    claimed = CancelRequest.model_validate(
+        {"reason": "r", "verified_operator": {"name": "boss", "subject": "boss", "via": "sso"}}
+    )
+    [unsealed] = await converter.encode([claimed])
+    sealing = dataclasses.replace(converter, payload_codec=codec.sealing({"name": "ana", "subject": "s"}))
+    [sealed] = await sealing.encode([claimed])
+    [from_unsealed] = await converter.decode([unsealed], [CancelRequest])
+    [from_sealed] = await converter.decode([sealed], [CancelRequest])
+    assert from_unsealed.verified_operator is None
+    assert from_sealed.verified_operator == VerifiedOperator(name="ana", subject="s")
