@@ -494,7 +494,8 @@ async def cmd_batch(args: argparse.Namespace) -> int:
         _print_json(
             {
                 "action": args.action,
-                "argument": argument.model_dump(mode="json"),
+                # What the caller asked; who they are is the codec server's to seal, not theirs to say.
+                "argument": argument.model_dump(mode="json", exclude={"verified_operator"}),
                 "query": selection,
                 "dry_run": args.dry_run,
                 "matching": matching,
