@@ -296,6 +296,30 @@ class LoanRequest(Model):
 # ------------------------------------------------------------------ operator actions (Workflow Updates)
 
 
+class VerifiedOperator(BaseModel):
+    """Who took an action, as verified where it entered: ``via`` ``sso`` when the codec server checked
+    the operator's SSO token and group and sealed their name into the encrypted payload;
+    ``development`` when a developer's own codec keys sealed a name (refused in production)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    subject: str
+    via: str = "sso"
+    at: AwareDatetime | None = None  # when the codec server sealed it
+
+    def __str__(self) -> str:
+        return self.name if self.name == self.subject else f"{self.name} ({self.subject})"
+
+
+class OperatorCommand(Model):
+    """An operator's action. ``verified_operator`` is never the caller's to set: the worker fills it from
+    the seal inside the encrypted payload (``runtime.codec.operator_seal``) and empties it without one,
+    whatever the caller wrote here."""
+
+    verified_operator: VerifiedOperator | None = None
+
+
 class BiometryAnalysisReference(StrEnum):
     """Which base the borrower's face was matched against (seeds 001/004 §6 "Biometry Analysis Reference")."""
 
@@ -304,7 +328,7 @@ class BiometryAnalysisReference(StrEnum):
     NOT_FOUND = "not_found"
 
 
-class SignatureSubmission(Model):
+class SignatureSubmission(OperatorCommand):
     """The borrower's signature evidence, as the formalization front end collected it (seed 001 §6)."""
 
     ip_address: IPvAnyAddress
@@ -319,7 +343,7 @@ class SignatureSubmission(Model):
         return self
 
 
-class CollateralFix(Model):
+class CollateralFix(OperatorCommand):
     """An operator's correction of the averbação data: bank account, benefit number or name (seed 004 §7)."""
 
     disbursement_account: DisbursementAccount | None = None
@@ -334,12 +358,12 @@ class CollateralFix(Model):
         return self
 
 
-class InstallmentReduction(Model):
+class InstallmentReduction(OperatorCommand):
     installment_value: PositiveMoney
     note: str = ""
 
 
-class Reapresentacao(Model):
+class Reapresentacao(OperatorCommand):
     """Present a refused disbursement again: a new date inside the window, and optionally a new account."""
 
     disbursement_date: date
@@ -347,6 +371,15 @@ class Reapresentacao(Model):
     note: str = ""
 
 
-class CancelRequest(Model):
+class CancelRequest(OperatorCommand):
     reason: NonEmptyStr
-    operator: NonEmptyStr = "operator"
+    operator: NonEmptyStr = "operator"  # as the caller says; the verified operator, when there is one, prevails
+
+
+class ChangeApproval(OperatorCommand):
+    """A second operator's decision on a change to where the money goes (maker-checker): ``change_id``
+    names the change they reviewed (``LoanState.pending_change.id``)."""
+
+    change_id: NonEmptyStr
+    approve: bool = True
+    note: str = ""

@@ -22,6 +22,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from domain.loan import (
     CancelRequest,
+    ChangeApproval,
     CollateralFix,
     Documents,
     InstallmentReduction,
@@ -117,6 +118,9 @@ class LoanClient:
 
     async def cancel(self, request_key: str, request: CancelRequest) -> LoanState:
         return await self._update(request_key, LoanWorkflow.cancel, request)
+
+    async def approve_change(self, request_key: str, approval: ChangeApproval) -> LoanState:
+        return await self._update(request_key, LoanWorkflow.approve_change, approval)
 
     async def _update(self, request_key: str, update: Any, argument: A) -> LoanState:
         try:

@@ -297,7 +297,9 @@ class LoanActivities:
                 activity.logger.info("the debt is already %s: signed", held.credit_operation_status_enumerator)
                 return
         await self._provider.sign(
-            signature.debt_key, SignatureEvidence.model_validate(signature.submission.model_dump())
+            signature.debt_key,
+            # Who sent it is the loan's record, not the provider's: the evidence only.
+            SignatureEvidence.model_validate(signature.submission.model_dump(exclude={"verified_operator"})),
         )
 
     @staticmethod

@@ -16,7 +16,7 @@ import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -24,12 +24,14 @@ from typing import Any
 
 import httpx
 from PIL import Image
+from temporalio.client import Client
 
 from devtools.devstack.stack import StackConfig
 from devtools.devstack.told import describe, wait_for_endings
 from devtools.sandbox.scenarios import benefit_number_for
 from domain.calendar import SAO_PAULO
 from domain.loan import (
+    ChangeApproval,
     CollateralFix,
     Documents,
     InstallmentReduction,
@@ -38,6 +40,7 @@ from domain.loan import (
     Reapresentacao,
     SignatureSubmission,
 )
+from runtime.codec.aes import AesGcmCodec
 from runtime.settings import TemporalSettings
 from runtime.temporal import connect
 from starter.api import LoanService
@@ -190,12 +193,38 @@ def _term_as_pdf(body: dict[str, Any], run: SampleRun) -> None:
     term["document"] = {"uri": pdfa(run.folder / "authorization_term.pdf")}
 
 
+MAKER, CHECKER = "sample-maker", "sample-checker"
+
+
+def as_operator(service: LoanService, name: str) -> LoanService:
+    """The same desk as a named operator. Here the stack's own codec keys seal the name (development);
+    in production the codec server seals it from the operator's SSO token."""
+    converter = service.client.data_converter
+    codec = converter.payload_codec
+    if not isinstance(codec, AesGcmCodec):
+        raise LoanActionRefused("a sample operator needs the stack's codec keys to seal their name")
+    config = service.client.config()
+    sealed = codec.sealing({"name": name, "subject": name, "via": "development"})
+    config["data_converter"] = replace(converter, payload_codec=sealed)
+    return LoanService(Client(**config), service.task_queue, routing=service.routing)
+
+
+async def _change_account(service: LoanService, request: LoanRequest, proposed: LoanState) -> str:
+    """Maker-checker: a second operator approves the change the first one proposed."""
+    pending = proposed.pending_change
+    if pending is None:
+        return ""
+    approval = ChangeApproval(change_id=pending.id, note="sample checker")
+    await as_operator(service, CHECKER).approve_change(request.request_key, approval)
+    return f" (proposed by {MAKER}, approved by {CHECKER})"
+
+
 async def _correct_account(service: LoanService, request: LoanRequest, state: LoanState) -> str | None:
     if state.stage != Stage.AWAITING_COLLATERAL_CORRECTION:
         return None
     fix = CollateralFix.model_validate({"disbursement_account": NEW_ACCOUNT, "note": "sample operator"})
-    await service.correct_collateral(request.request_key, fix)
-    return "corrected the disbursement account"
+    proposed = await as_operator(service, MAKER).correct_collateral(request.request_key, fix)
+    return "corrected the disbursement account" + await _change_account(service, request, proposed)
 
 
 async def _reduce_installment(service: LoanService, request: LoanRequest, state: LoanState) -> str | None:
@@ -212,8 +241,8 @@ async def _reapresentar_to_a_new_account(service: LoanService, request: LoanRequ
     again = Reapresentacao.model_validate(
         {"disbursement_date": _today().isoformat(), "disbursement_account": NEW_ACCOUNT, "note": "sample"}
     )
-    await service.reapresentar(request.request_key, again)
-    return "presented the payment again, to a new account"
+    proposed = await as_operator(service, MAKER).reapresentar(request.request_key, again)
+    return "presented the payment again, to a new account" + await _change_account(service, request, proposed)
 
 
 ORIGIN_BANK_ISPB = "00000000"  # a CTC participant at the sandbox (Banco do Brasil)

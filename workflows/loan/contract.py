@@ -34,6 +34,7 @@ class LoanUpdate(StrEnum):
     REDUCE_INSTALLMENT = "reduce_installment"
     REAPRESENTAR = "reapresentar"
     CANCEL = "cancel"
+    APPROVE_CHANGE = "approve_change"  # a second operator's decision on a change of account (maker-checker)
 
 
 def loan_workflow_id(request_key: str) -> str:
@@ -75,6 +76,18 @@ class LoanOutcome(BaseModel):
     debt_key: str | None
     contract_number: str | None
     rejection: list[RuleFailure] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, state: LoanState) -> LoanOutcome:
+        return cls(
+            request_key=state.request_key,
+            status=state.status,
+            reason=state.outcome_reason,
+            stage_reached=state.stage,
+            debt_key=state.debt_key,
+            contract_number=state.contract_number,
+            rejection=state.rejection,
+        )
 
 
 __all__ = [

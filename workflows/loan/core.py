@@ -19,7 +19,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from domain.loan import CancelRequest, Documents, ProviderId
+    from domain.loan import CancelRequest, Documents, ProviderId, VerifiedOperator
     from workflows.loan.activity_models import DocumentsInput, LookupInput
     from workflows.loan.contract import LoanInput
     from workflows.loan.endings import Ending, ending_now, paid_out
@@ -60,7 +60,9 @@ MAX_ACTIONS_REMEMBERED = 50
 
 def action_key(update: str, argument: BaseModel) -> str:
     """An operator's action by what it asks (the Update and its argument), whatever its Update id."""
-    return f"{update}:{hashlib.sha256(argument.model_dump_json().encode()).hexdigest()[:24]}"
+    # Who sent it is not what it asks: a retry re-encoded through the codec server carries a new seal.
+    asked = argument.model_dump_json(exclude={"verified_operator"})
+    return f"{update}:{hashlib.sha256(asked.encode()).hexdigest()[:24]}"
 
 
 class LoanEnds(Exception):
@@ -192,8 +194,14 @@ class LoanRun:
         # history event (each search-attribute upsert is one).
         self.state.stage = stage
 
-    def operator(self, kind: str, note: str = "") -> None:
-        self.state.operator_actions.append(OperatorAction(kind=kind, at=workflow.now(), note=note))
+    def operator(
+        self, kind: str, note: str = "", *, by: VerifiedOperator | None = None, claimed: str | None = None
+    ) -> None:
+        """Record an operator's action: by the verified operator, else by the name the caller claimed."""
+        who = str(by) if by is not None else claimed
+        self.state.operator_actions.append(
+            OperatorAction(kind=kind, at=workflow.now(), note=note, by=who, verified=by is not None)
+        )
 
     @property
     def policy(self) -> LoanPolicy:

@@ -116,7 +116,11 @@ class NewCreditJourney:
         state.issued_options = recalculated.options
         state.installment_value = reduction.installment_value
         state.pending_action = None
-        loan.operator("reduce_installment", f"{reduction.installment_value} {reduction.note}".strip())
+        loan.operator(
+            "reduce_installment",
+            f"{reduction.installment_value} {reduction.note}".strip(),
+            by=reduction.verified_operator,
+        )
 
     def check_reduction(self, reduction: InstallmentReduction) -> None:
         current, limit = self.loan.state.installment_value, self.loan.rules.max_installment_reduction

@@ -8,7 +8,7 @@ from decimal import Decimal
 from pydantic import BaseModel, Field
 
 from domain.benefit import BenefitFacts
-from domain.loan import DisbursementAccount, Product
+from domain.loan import CollateralFix, DisbursementAccount, Product, Reapresentacao, VerifiedOperator
 from workflows.loan.loan_events import SalesChannelLog
 from workflows.loan.news import ProviderNews
 
@@ -178,6 +178,22 @@ class OperatorAction(BaseModel):
     kind: str
     at: datetime
     note: str = ""
+    # Who: the verified operator (sealed by the codec server after checking their SSO token), else
+    # the name the caller gave, if any, with ``verified`` false.
+    by: str | None = None
+    verified: bool = False
+
+
+class PendingChange(BaseModel):
+    """A change to where the money goes, proposed by one operator, waiting for a second one (maker-checker);
+    nothing reaches the provider before the approval."""
+
+    id: str
+    action: str  # the Update that proposed it: correct_collateral or reapresentar
+    fix: CollateralFix | None = None
+    reapresentacao: Reapresentacao | None = None
+    proposed_by: VerifiedOperator
+    at: datetime
 
 
 class LoanState(BaseModel):
@@ -274,6 +290,7 @@ class LoanState(BaseModel):
     buffered: list[ProviderNews] = Field(default_factory=list)
     unknown_values: list[str] = Field(default_factory=list)
     operator_actions: list[OperatorAction] = Field(default_factory=list)
+    pending_change: PendingChange | None = None  # waits for a second operator's approval
     actions_done: list[str] = Field(default_factory=list)  # operators' actions taken, by identity (once each)
     released_keys: bool = False
     runs: int = 1

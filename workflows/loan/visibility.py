@@ -163,6 +163,25 @@ def summary(request: LoanRequest, provider: ProviderId | None = None) -> str:
     return f"INSS {product} · {amount} · benefit ••••{request.benefit.number[-4:]}{via}"
 
 
+def operators_line(state: LoanState) -> str:
+    """Who acted last, and a change of account waiting for its second operator: names of the lender's
+    operators (verified by the SSO, or marked as only claimed), never the borrower's data or the account."""
+    lines = []
+    pending = state.pending_change
+    if pending is not None:
+        lines.append(
+            f"account change `{pending.id}` by {pending.proposed_by} at {ptbr.moment(pending.at)}: "
+            "waits for a second operator's approval (approve_change)"
+        )
+    if state.operator_actions:
+        last = state.operator_actions[-1]
+        who = last.by or "someone unnamed"
+        if not last.verified:
+            who += " (not verified)"
+        lines.append(f"last operator action: {last.kind} by {who} at {ptbr.moment(last.at)}")
+    return "".join(f"\n\n{line}" for line in lines)
+
+
 class Publisher:
     """Keeps a running loan's search attributes and current details in step with its state.
 
@@ -220,5 +239,5 @@ class Publisher:
         if updates:
             workflow.upsert_search_attributes(updates)
             self._published.update(wanted)
-        workflow.set_current_details(describe(state))
+        workflow.set_current_details(describe(state) + operators_line(state))
         self.metrics.observe(state, state.provider or "qitech")

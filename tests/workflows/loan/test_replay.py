@@ -61,6 +61,9 @@ def test_there_are_histories_for_the_main_scenarios() -> None:
         "test_a_reduction_beyond_the_rules_waits_for_the_operator.dev_server",
         "test_webhooks_lost_after_the_signature_are_found_by_reading_the_proposal_back.dev_server",
         "test_an_operator_cancel_before_the_payoff_cancels_the_proposal_at_the_provider.dev_server",
+        # Maker-checker (MAKER_CHECKER in workflows/loan/approvals.py): an account change approved by a
+        # second operator, both names sealed by the codec server (through the test key).
+        "test_an_account_change_reaches_the_provider_only_after_a_second_operator_approves",
     }
     assert expected <= names, sorted(expected - names)
 
