@@ -25,6 +25,7 @@ from sqlalchemy import text
 
 from activities.qitech import webhook_v2
 from activities.qitech.webhook_signature import HmacVerifier, SignatureRejected, WebhookVerifier
+from activities.wire import TooDeep
 from runtime.store.db import DatabaseSettings
 from runtime.telemetry import instrument_app
 from webhooks.gateway.metrics import GatewayMetrics
@@ -131,7 +132,11 @@ def create_app(
             verifier.verify(body, request.headers, method=request.method, uri=path)
         except SignatureRejected as refused:
             return reject(401, refused.reason, "missing, stale or wrong signature")
-        arrival = read_arrival(body)
+        try:
+            arrival = read_arrival(body, max_depth=settings.max_json_depth)
+        except TooDeep as deep:
+            # Checked before any parsing: no provider body nests this deep, and a retry would not help.
+            return reject(400, "too_deep", str(deep))
         try:
             carrier: dict[str, str] = {}
             propagate.inject(carrier)  # this request's span, child of the provider's traceparent

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from activities.qitech.models.webhooks import WebhookRejected, event_identity, load_json, parse_webhook, unwrap
+from activities.wire import MAX_DEPTH, TooDeep
 
 PENDING, PARKED = "pending", "parked"
 
@@ -31,12 +32,18 @@ def _provider_event_key(payload: Any) -> str | None:
     return None
 
 
-def read_arrival(body: bytes) -> Arrival:
+def read_arrival(body: bytes, *, max_depth: int = MAX_DEPTH) -> Arrival:
+    """Raises ``TooDeep`` for a body nested past what any provider sends (checked before parsing):
+    that is refused, not parked — it is no payload that grew, and storing it would hand the relay and
+    an operator's view the same recursion."""
     try:
-        payload = load_json(body)
-    except (ValueError, UnicodeDecodeError):
+        payload = load_json(body, max_depth=max_depth)
+    except TooDeep:
+        raise
+    except (ValueError, UnicodeDecodeError) as error:
+        # The parser's reasons name positions, never content (a number past the digits we read, too).
         digest = "raw:" + hashlib.sha256(body).hexdigest()
-        return Arrival(digest, None, None, PARKED, "the body is not JSON")
+        return Arrival(digest, None, None, PARKED, f"the body is not JSON: {error}"[:300])
     event_key = _provider_event_key(payload)
     event_id = f"event_key:{event_key}" if event_key else event_identity(payload)
     inner = unwrap(payload)

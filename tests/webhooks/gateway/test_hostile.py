@@ -1,0 +1,228 @@
+"""Hostile bodies the provider's key signed (a leaked key, a compromised sender): never a 500, never a
+hang. A body nested 100,000 deep within the size limit is refused with a 400 naming the limit before any
+parser recurses, and nothing is stored; a number that would take minutes to validate is parked for an
+operator as unreadable; a body that is not UTF-8 likewise. Against the app, and against the real
+``python -m webhooks.gateway`` process (the run command's gateway, SQLite inbox)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import func, select
+
+from activities.qitech import webhook_v2
+from ops.webhook_keys import one_line
+from runtime.store.db import DatabaseSettings, create_engine
+from runtime.store.schema import webhook_events
+from tests.support.servers import ThreadedServer, free_port, python_module, running_process
+from tests.webhooks.relay.conftest import migrate
+from webhooks.gateway.app import create_app
+from webhooks.gateway.settings import GatewaySettings
+from webhooks.inbox.sealing import new_keypair
+from webhooks.inbox.store import PARKED, Inbox
+
+PATH = "/webhooks/sandbox"
+PROVIDER_KEY, LENDER_KEY = webhook_v2.new_private_key(), webhook_v2.new_private_key()
+API_CLIENT_KEY = "3f1c2a8e-hostile-tests"
+_, INBOX_PUBLIC = new_keypair("hostile")
+MAX_BODY = 1_000_000  # the gateway's default
+
+
+def deep_array(levels: int) -> bytes:
+    return b"[" * levels + b"]" * levels
+
+
+def deep_object(levels: int) -> bytes:
+    return b'{"a":' * levels + b"1" + b"}" * levels
+
+
+def deep_inside_a_webhook(levels: int) -> bytes:
+    head = b'{"webhook_type": "debt", "key": "k-deep", "status": "canceled", "data": '
+    return head + deep_array(levels) + b"}"
+
+
+DEEP = {
+    "array": deep_array(100_000),
+    "object": deep_object(100_000),
+    "inside_a_webhook": deep_inside_a_webhook(100_000),
+    "never_closed": b"[" * 500_000,
+}
+
+
+@dataclass
+class Gateway:
+    url: str
+    database: str
+
+
+def _signed(body: bytes) -> dict[str, str]:
+    headers = webhook_v2.signed_headers(
+        body, method="POST", uri=PATH, private_key=PROVIDER_KEY, api_client_key=API_CLIENT_KEY
+    )
+    return {"Content-Type": "application/json", **headers}
+
+
+def _post(gateway: Gateway, body: bytes) -> httpx.Response:
+    return httpx.post(f"{gateway.url}{PATH}", content=body, headers=_signed(body), timeout=30)
+
+
+def _receipt(response: httpx.Response) -> dict[str, Any]:
+    return webhook_v2.verify_acknowledgement(
+        response.content, response.headers, uri=PATH, public_key=webhook_v2.public_key_of(LENDER_KEY)
+    )
+
+
+def _stored(gateway: Gateway) -> int:
+    return asyncio.run(_count(gateway))
+
+
+def _parked_note(gateway: Gateway, event_id: str) -> str:
+    return asyncio.run(_note(gateway, event_id))
+
+
+async def _count(gateway: Gateway) -> int:
+    engine = create_engine(gateway.database)
+    try:
+        async with engine.connect() as connection:
+            return int((await connection.execute(select(func.count()).select_from(webhook_events))).scalar_one())
+    finally:
+        await engine.dispose()
+
+
+async def _note(gateway: Gateway, event_id: str) -> str:
+    engine = create_engine(gateway.database)
+    try:
+        parked = {row["event_id"]: row for row in await Inbox(engine).listing(PARKED, limit=1000)}
+        return str(parked[event_id]["note"])
+    finally:
+        await engine.dispose()
+
+
+def _settings() -> GatewaySettings:
+    return GatewaySettings(
+        provider_public_keys=webhook_v2.public_key_of(PROVIDER_KEY),
+        signing_key=SecretStr(LENDER_KEY),
+        api_client_key=API_CLIENT_KEY,
+        inbox_public_key=INBOX_PUBLIC,
+    )
+
+
+@pytest.fixture
+def app_gateway(tmp_path: Path) -> Iterator[Gateway]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'inbox.db'}"
+    migrate(url)
+    with ThreadedServer(create_app(_settings(), DatabaseSettings(url=url)), free_port(), lifespan=True) as server:
+        yield Gateway(server.url, url)
+
+
+@pytest.fixture
+def process_gateway(tmp_path: Path) -> Iterator[Gateway]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'inbox.db'}"
+    migrate(url)
+    port = free_port()
+    env = {
+        "CONSIGNADO_ENV": "development",
+        "DATABASE_URL": url,
+        "GATEWAY_PORT": str(port),
+        "GATEWAY_PROVIDER_PUBLIC_KEYS": one_line(webhook_v2.public_key_of(PROVIDER_KEY)),
+        "GATEWAY_SIGNING_KEY": one_line(LENDER_KEY),
+        "GATEWAY_API_CLIENT_KEY": API_CLIENT_KEY,
+        "GATEWAY_INBOX_PUBLIC_KEY": INBOX_PUBLIC,
+    }
+    gateway = Gateway(f"http://127.0.0.1:{port}", url)
+    with running_process(
+        python_module("webhooks.gateway"), env=env, ready_url=f"{gateway.url}/healthz", log=tmp_path / "gateway.log"
+    ):
+        yield gateway
+
+
+def _a_webhook() -> bytes:
+    return json.dumps(
+        {"webhook_type": "debt", "key": str(uuid.uuid4()), "status": "canceled", "data": {}, "event_key": "e"}
+    ).encode()
+
+
+@pytest.mark.parametrize("shape", sorted(DEEP))
+def test_a_signed_body_nested_100_000_deep_gets_a_400_naming_the_limit_and_nothing_is_stored(
+    app_gateway: Gateway, shape: str
+) -> None:
+    body = DEEP[shape]
+    assert len(body) < MAX_BODY  # under the size limit: only the depth limit can refuse it
+    response = _post(app_gateway, body)
+    assert response.status_code == 400, response.text
+    answer = response.json()
+    assert answer["reason"] == "too_deep"
+    assert "64" in answer["message"]  # the limit, so the sender knows what to fix
+    assert _stored(app_gateway) == 0
+
+
+def test_nesting_a_provider_could_send_is_stored_as_before(app_gateway: Gateway) -> None:
+    # A debt webhook's deepest real shape (envelope, data, contract, installments) nests under ten.
+    body = json.dumps(
+        {
+            "webhook": {
+                "webhook_type": "debt",
+                "key": str(uuid.uuid4()),
+                "status": "canceled",
+                "data": {"contract": {"installments": [{"due": {"amount": 10, "notes": ["[[[[{{{{"]}}]}},
+            }
+        }
+    ).encode()
+    response = _post(app_gateway, body)
+    assert response.status_code == 200
+    assert _receipt(response)["status"] == "stored"
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        # Validating 1e999999999 into an int field would build a billion-digit integer: minutes of CPU.
+        (
+            b'{"webhook_type": "social_security_balance_request", "key": "k-num", "status": "success", '
+            b'"data": {"benefit_number": "1234567890", "number_of_active_reservations": 1e999999999}}',
+            "more than 100 digits",
+        ),
+        (b'{"webhook_type": "debt", "key": "k-int", "data": {"n": ' + b"9" * 200_000 + b"}}", "more than 100 digits"),
+        (b'{"webhook_type": "\xff\xfe"}', "utf-8"),
+    ],
+)
+def test_an_unreadable_signed_body_is_parked_quickly_not_a_500_or_a_hang(
+    app_gateway: Gateway, body: bytes, why: str
+) -> None:
+    started = time.perf_counter()
+    response = _post(app_gateway, body)
+    assert time.perf_counter() - started < 5
+    assert response.status_code == 200, response.text  # parked and acknowledged, as DESIGN.md says
+    receipt = _receipt(response)
+    assert receipt["status"] == "parked"
+    assert why in _parked_note(app_gateway, receipt["event_id"])
+
+
+@pytest.mark.integration
+def test_the_real_gateway_process_answers_400_to_deep_bodies_and_keeps_serving(
+    process_gateway: Gateway,
+) -> None:
+    started = time.perf_counter()
+    for _ in range(20):
+        for body in DEEP.values():
+            response = _post(process_gateway, body)
+            assert response.status_code == 400 and response.json()["reason"] == "too_deep"
+    # 80 hostile bodies of up to 600 KB, each refused in milliseconds: no cheap path to a busy gateway.
+    assert time.perf_counter() - started < 30
+    assert _stored(process_gateway) == 0
+    assert httpx.get(f"{process_gateway.url}/healthz").json() == {"status": "ok"}
+    metrics = httpx.get(f"{process_gateway.url}/metrics").text
+    assert 'webhooks_rejected_total{reason="too_deep"} 80.0' in metrics
+    ordinary = _post(process_gateway, _a_webhook())
+    assert ordinary.status_code == 200 and _receipt(ordinary)["status"] == "stored"
+    assert _stored(process_gateway) == 1
