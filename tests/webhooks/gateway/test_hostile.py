@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +27,7 @@ from activities.qitech import webhook_v2
 from ops.webhook_keys import one_line
 from runtime.store.db import DatabaseSettings, create_engine
 from runtime.store.schema import webhook_events
-from tests.support.servers import ThreadedServer, free_port, python_module, running_process
+from tests.support.servers import ROOT, ThreadedServer, free_port, python_module, running_process
 from tests.webhooks.relay.conftest import migrate
 from webhooks.gateway.app import create_app
 from webhooks.gateway.settings import GatewaySettings
@@ -226,3 +229,96 @@ def test_the_real_gateway_process_answers_400_to_deep_bodies_and_keeps_serving(
     ordinary = _post(process_gateway, _a_webhook())
     assert ordinary.status_code == 200 and _receipt(ordinary)["status"] == "stored"
     assert _stored(process_gateway) == 1
+
+
+# ---------------------------------------------------------------- PII placed in a signed webhook's fields
+
+CPF, FORMATTED_CPF = "52998224725", "529.982.247-25"  # valid check digits: what a real CPF looks like
+
+
+def _operators_view(gateway: Gateway, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """``python -m webhooks.relay.inbox``, as an operator runs it against the gateway's inbox."""
+    return subprocess.run(
+        [sys.executable, "-m", "webhooks.relay.inbox", *arguments],
+        cwd=ROOT,
+        env={"DATABASE_URL": gateway.database, "CONSIGNADO_ENV": "development", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+
+
+def _database_text(gateway: Gateway) -> bytes:
+    """Every byte of the inbox's file (rows, indexes, free pages): what a copy of the store would hold."""
+    path = Path(gateway.database.split("///", 1)[1])
+    return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+
+
+@pytest.mark.parametrize(
+    ("fields", "shown"),
+    [
+        ({"webhook_type": CPF}, True),
+        ({"webhook_type": f"debt {FORMATTED_CPF}"}, True),
+        ({"webhook_type": "debt", "key": CPF, "status": "canceled", "data": {}}, True),  # routable, a CPF for key
+        # The event key is kept as a digest (still one identity per key), the key not at all: nothing to show.
+        ({"webhook_type": "loan_exploded", "key": CPF, "event_key": CPF}, False),
+        ({"webhook_type": "debt", "key": str(uuid.uuid4()), "status": CPF, "data": {}}, False),  # the body's only
+    ],
+    ids=["type", "formatted_in_type", "key", "event_key", "status"],
+)
+def test_a_cpf_placed_in_a_signed_webhooks_fields_is_never_shown_in_clear(
+    app_gateway: Gateway, fields: dict[str, Any], shown: bool
+) -> None:
+    body = json.dumps(fields).encode()
+    response = _post(app_gateway, body)
+    assert response.status_code == 200, response.text  # signed by the provider's key: stored, not refused
+    receipt = _receipt(response)
+    assert CPF not in json.dumps(receipt) and FORMATTED_CPF not in json.dumps(receipt)
+
+    listed = ""
+    for status in ("pending", "parked", "unrouted"):
+        listed += _operators_view(app_gateway, "list", "--status", status).stdout
+    rows = [json.loads(line) for line in listed.splitlines()]
+    assert rows, "the event is listed for the operator"
+    assert CPF not in listed and FORMATTED_CPF not in listed
+    if shown:  # a field shown redacted: the operator sees that something was there
+        assert "<redacted>" in listed
+    metrics = httpx.get(f"{app_gateway.url}/metrics").text
+    assert CPF not in metrics and FORMATTED_CPF not in metrics
+    if all(row["status"] == PARKED for row in rows):
+        # Parked, the store itself holds no clear CPF: the body is sealed, the fields redacted. (A
+        # routable event keeps its key exactly, as routing needs; the provider's keys are UUIDs.)
+        assert CPF.encode() not in _database_text(app_gateway)
+
+
+def test_rows_stored_in_clear_before_are_redacted_in_the_view_and_requeued_by_ref(app_gateway: Gateway) -> None:
+    async def insert() -> None:
+        engine = create_engine(app_gateway.database)
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(
+                    webhook_events.insert().values(
+                        event_id=f"event_key:{CPF}",
+                        provider="sandbox",
+                        received_at=datetime.now(UTC),
+                        webhook_type=CPF,
+                        route_key=FORMATTED_CPF,
+                        status=PARKED,
+                        note=f"unknown_webhook_type: webhook_type '{CPF}' is not one we handle",
+                        attempts=0,
+                    )
+                )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(insert())
+    listed = _operators_view(app_gateway, "list", "--status", "parked").stdout
+    assert CPF not in listed and FORMATTED_CPF not in listed
+    [row] = [json.loads(line) for line in listed.splitlines()]
+    assert row["webhook_type"] == "<redacted>" and row["event_id"] == "event_key:<redacted>"
+    # The operator cannot type an id it was not shown: the row's ref requeues it.
+    requeued = _operators_view(app_gateway, "requeue", f"#{row['ref']}")
+    assert CPF not in requeued.stdout
+    assert _operators_view(app_gateway, "list", "--status", "parked").stdout == ""
+    assert CPF not in _operators_view(app_gateway, "list", "--status", "pending").stdout
