@@ -17,6 +17,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -117,6 +118,7 @@ class WebhookDispatcher(Durable):
         # Set by the persistence: commit before an attempt leaves, and once a delivery settled.
         self.before_send: Callable[[], Any] = lambda: None
         self.on_settled: Callable[[], Any] = lambda: None
+        self.unit: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext
 
     def _new_id(self) -> int:
         self._next_id += 1
@@ -258,6 +260,12 @@ class WebhookDispatcher(Durable):
         delivery.delivered_at = time.time()
 
     async def _run(self, delivery: Delivery, delay: float) -> None:
+        # A unit of work of its own: not the one of the request or timer that queued it (whose
+        # entries its commits would otherwise check again, each time).
+        with self.unit():
+            await self._run_unit(delivery, delay)
+
+    async def _run_unit(self, delivery: Delivery, delay: float) -> None:
         if delay:
             await asyncio.sleep(delay)
         await self._attempt(delivery)

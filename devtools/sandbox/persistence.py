@@ -48,6 +48,7 @@ class SandboxState:
         # What reveals or changes the state besides an HTTP answer: a webhook leaving, a timer firing.
         dispatcher.before_send = self.journal.commit
         dispatcher.on_settled = self.journal.commit
+        dispatcher.unit = self.journal.unit
         provider.timers.unit = self.journal.unit
         provider.timers.on_fired = self.journal.commit
 
