@@ -359,10 +359,15 @@ def create_app(settings: SandboxSettings | None = None, product: ProductConfig |
         callback_status: str | None = None,
         origin_key: str | None = None,
         event_type: str | None = None,
+        page: int = 1,
     ) -> Response:
-        """Published: events by callback status and origin key, within at most 14 days."""
+        """Published: events by callback status and origin key, within at most 14 days, a page at a
+        time (``pagination``: current_page, rows_per_page 25 as in the published example; the request's
+        page parameter is not published: ``page``, counted from 1, is assumed)."""
         if end_datetime - start_datetime > timedelta(days=14) or end_datetime < start_datetime:
             raise ProviderRefusal(400, "NTF000001", "the window must be 14 days or less")
+        if page < 1:
+            raise ProviderRefusal(400, "NTF000003", "page must be 1 or more")
 
         async def handle(_: Faults) -> Response:
             found = dispatcher.events(
@@ -380,7 +385,9 @@ def create_app(settings: SandboxSettings | None = None, product: ProductConfig |
                 for d in found
                 if event_type is None or d.webhook_type == event_type
             ]
-            return _json({"data": data, "pagination": {"current_page": 1, "rows_per_page": len(data)}})
+            rows = settings.notification_rows_per_page
+            shown = data[(page - 1) * rows : page * rows]
+            return _json({"data": shown, "pagination": {"current_page": page, "rows_per_page": rows}})
 
         return await guarded(request, None, handle)
 

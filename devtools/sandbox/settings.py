@@ -52,6 +52,8 @@ class SandboxSettings(BaseSettings):
     # (sandbox.journal), so a restarted sandbox — even after SIGKILL — continues its loans and forgets
     # nothing it revealed. Unset: in memory only, as the tests and benchmarks want.
     state_path: Path | None = None
+    # The resend API's page size (GET /notification/events): the published example's 25.
+    notification_rows_per_page: int = 25
     # Tests: compare every entry at every commit, and count the changes made without a touch
     # (healthz ``state_untracked``). Costly with many loans.
     state_verify: bool = False
