@@ -67,10 +67,10 @@ from activities.qitech.portability_enumerators import (
 from activities.qitech.render import issuance_option
 from activities.wire import decode, encode
 from devtools.sandbox.clock import now
+from devtools.sandbox.journal import Durable
 from devtools.sandbox.provider import SandboxProvider, naive_local, t_local, z_utc
 from devtools.sandbox.refusal import ProviderRefusal
 from devtools.sandbox.scenarios import SUCCESS, AverbacaoStep, Faults
-from devtools.sandbox.snapshot import Snapshotted
 from devtools.sandbox.timers import Timer, method_name
 from domain.inss import LenderAction, averbacao_action, averbacao_return
 from domain.money import round_money
@@ -231,10 +231,11 @@ def participant(ispb: str) -> dict[str, str] | None:
     return next((p for p in PARTICIPANTS if p["ispb"] == ispb), None)
 
 
-class PortabilitySandbox(Snapshotted):
+class PortabilitySandbox(Durable):
     """The proposals, their timers and webhooks; HTTP lives in :func:`portability_routes`."""
 
-    SNAPSHOT_FIELDS = ("scenarios", "proposals", "_by_leg", "_next_contract", "_next_number")  # persistence
+    DURABLE_KEYED = ("scenarios", "proposals", "_by_leg")  # sandbox.persistence
+    DURABLE_SINGLE = ("_next_contract", "_next_number")
 
     def __init__(self, provider: SandboxProvider) -> None:
         self.provider = provider

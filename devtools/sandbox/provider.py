@@ -39,6 +39,7 @@ from activities.qitech.models.simulation import DebtSimulationBatchRequest, Debt
 from activities.qitech.render import issuance_option, quote_request_from, simulation_response
 from devtools.sandbox.clock import CLOCK, now
 from devtools.sandbox.delivery import WebhookDispatcher
+from devtools.sandbox.journal import Durable, peek
 from devtools.sandbox.refusal import ProviderRefusal
 from devtools.sandbox.scenarios import (
     PENDING_PREFIX,
@@ -54,7 +55,6 @@ from devtools.sandbox.scenarios import (
     consultation_outcome,
 )
 from devtools.sandbox.settings import SandboxSettings
-from devtools.sandbox.snapshot import Snapshotted
 from devtools.sandbox.timers import Timer, Timers, method_name
 from domain.calendar import SAO_PAULO, end_of_day
 from domain.inss import LenderAction, averbacao_action
@@ -160,21 +160,20 @@ class Debt:
         )
 
 
-class SandboxProvider(Snapshotted):
-    # Its state for sandbox.persistence (never the timers' tasks or the dispatcher).
-    SNAPSHOT_FIELDS = (
+class SandboxProvider(Durable):
+    # Its state for sandbox.persistence (never the timers' tasks or the dispatcher): dicts entry by
+    # entry, the rest whole.
+    DURABLE_KEYED = (
         "scenarios",
-        "global_faults",
         "_budgets",
         "consultations",
         "documents",
         "debts",
         "_debt_by_requester",
         "_operation_owner",
-        "_settled_operations",
         "_idempotent",
-        "_next_contract",
     )
+    DURABLE_SINGLE = ("global_faults", "_settled_operations", "_next_contract")
 
     def __init__(self, settings: SandboxSettings, dispatcher: WebhookDispatcher, product: ProductConfig) -> None:
         self.settings = settings
@@ -983,10 +982,13 @@ class SandboxProvider(Snapshotted):
     async def expire_windows(self, at: datetime | None = None) -> int:
         """Cancel, with the provider's 'manual' reason, every debt whose window closed unfinished."""
         moment = at or now()
-        expired = [d for d in self.debts.values() if not d.final and d.status != "disbursed" and moment >= d.window_end]
-        for debt in expired:
+        # A scan once a second reads every debt: through peek, and only those it cancels through the dict.
+        expired = [
+            d.key for d in peek(self.debts) if not d.final and d.status != "disbursed" and moment >= d.window_end
+        ]
+        for key in expired:
             data = {"cancel_reason": "Operacao cancelada manualmente", "cancel_reason_enumerator": "manual"}
-            await self._finish(debt, "canceled", data)
+            await self._finish(self.debts[key], "canceled", data)
         return len(expired)
 
     async def _finish(self, debt: Debt, status: str, data: dict[str, Any]) -> None:
