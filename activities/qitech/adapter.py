@@ -30,7 +30,7 @@ from activities.qitech.models.webhooks import ProviderWebhook, ReceivedWebhook
 from activities.qitech.news import translate
 from activities.qitech.participants import TABLE as CTC_PARTICIPANTS_TABLE
 from activities.qitech.participants import CtcParticipantsCatalog
-from activities.qitech.portability_enumerators import CreditOperationLeg
+from activities.qitech.portability_enumerators import CreditOperationLeg, CreditOperationStatus
 from activities.qitech.render import quote_request_from
 from domain.loan import DocumentRef
 from domain.pricing.engine import PricingError, quote
@@ -88,6 +88,9 @@ SIGNED_OR_LATER = frozenset(
 )
 """A debt in these has its signature (the published state machine: signed, then issued and paid out)."""
 
+
+LEG_SIGNED = frozenset({CreditOperationStatus.SIGNED, CreditOperationStatus.DISBURSED})
+"""A leg's statuses once its CCB is signed (a retry does not sign it again)."""
 
 class KeyClaimer(Protocol):
     """Tells the webhook router that a provider key belongs to a loan (inbox.routes implements it)."""
@@ -459,9 +462,22 @@ class LoanActivities:
     @activity.defn
     @provider_errors
     async def sign_legs(self, signing: SignLegsInput) -> None:
-        """The borrower's signature of each leg's CCB (the same evidence for both)."""
+        """The borrower's signature of each leg's CCB (the same evidence for both). On a retry the
+        proposal is read first: a leg the first attempt signed with this very CCB before its answer was
+        lost (a worker killed between the legs, or before its completion reached the server) is not
+        signed again — the provider would refuse it as no longer waiting for a signature."""
         evidence = signing.submission
+        signed: set[str] = set()
+        if activity.info().attempt > 1:
+            held = await self._provider.proposal(signing.proposal_key)
+            for leg, link in signing.signing_links.items():
+                answer = held.leg(CreditOperationLeg(leg))
+                if answer is not None and answer.signed_url == link and answer.credit_operation_status in LEG_SIGNED:
+                    activity.logger.info("the %s is already %s: signed", leg, answer.credit_operation_status)
+                    signed.add(leg)
         for leg, link in signing.signing_links.items():
+            if leg in signed:
+                continue
             await self._provider.sign_leg(
                 signing.proposal_key,
                 CreditOperationLeg(leg),
