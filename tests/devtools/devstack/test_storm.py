@@ -129,6 +129,7 @@ BURST_BEFORE_KILL = {0: 0, 3: 1, 6: 2}
 PAUSE_SECONDS = 1.5  # between a restart and the next kill: loans move meanwhile
 SETTLE_SECONDS = 150.0  # after the last kill, for every loan to reach its end: an activity a killed worker
 # held is tried again when its 60 s attempt times out (CALL_TIMEOUT), twice for a loan unlucky twice
+MAX_REFUSALS = 3  # a loan that keeps refusing the signature is reported, not signed forever
 RECOVERY_AFTER_SECONDS = 10.0  # a failed webhook waits this long (nothing pending) before a recovery run
 
 # A loan's effects that happen once for each provider key: the same one applied from two events is the
@@ -264,7 +265,7 @@ async def _sign(loan: StormLoan) -> None:
     """The borrower signs a loan waiting for it: a submission whose outcome is unknown (a worker or the
     server restarting) is sent again as it was, so the loan takes it once; a new one only after an
     answer (a portability's lowered installment is a new CCB, signed again)."""
-    if time.monotonic() - loan.signed_at < 3.0:
+    if time.monotonic() - loan.signed_at < 3.0 or len(loan.refusals) >= MAX_REFUSALS:
         return  # visibility lags the Update's answer: not the same signature again at once
     loan.submission = loan.submission or signature_now()
     try:
