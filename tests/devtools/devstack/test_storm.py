@@ -198,7 +198,13 @@ def storm_stack(tmp_path: Path) -> Iterator[tuple[LocalStack, Supervisor, list[s
     the same process again within the run command's 30 s of "dying young")."""
     needs_real_clock("Temporal's dev server")
     config = StackConfig.ephemeral(
-        tmp_path / "stack", sandbox_env=STORM_SANDBOX, codec_keys=TEST_CODEC_KEYS, persist=True
+        tmp_path / "stack",
+        sandbox_env=STORM_SANDBOX,
+        codec_keys=TEST_CODEC_KEYS,
+        persist=True,
+        # A relay killed mid-pass leaves the events it leased to be delivered again when the lease runs
+        # out (2 minutes): shortened, so the storm sees them delivered within its bounded wait.
+        relay_env={"RELAY_LEASE_SECONDS": "10"},
     )
     lines: list[str] = []
     with running(config) as stack:
