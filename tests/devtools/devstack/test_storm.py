@@ -558,7 +558,8 @@ async def test_the_storm_leaves_every_loan_at_its_end_and_nothing_done_twice(
     stuck = [loan.described() for loan in loans if loan not in at_end]
 
     # ------------------------------------------------ what must hold
-    assert all(count >= 3 for count in figures.in_flight[:3]), figures.in_flight  # loans were in flight
+    # Loans were in flight at every kill (a burst of eight at each of the first, fourth and seventh).
+    assert all(count >= 1 for count in figures.in_flight) and min(figures.in_flight[:3]) >= 3, figures.in_flight
     assert unreplayable == {}, unreplayable
     assert stuck == [], stuck
     assert duplicated_at_provider == {}
