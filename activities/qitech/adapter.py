@@ -92,6 +92,7 @@ SIGNED_OR_LATER = frozenset(
 LEG_SIGNED = frozenset({CreditOperationStatus.SIGNED, CreditOperationStatus.DISBURSED})
 """A leg's statuses once its CCB is signed (a retry does not sign it again)."""
 
+
 class KeyClaimer(Protocol):
     """Tells the webhook router that a provider key belongs to a loan (inbox.routes implements it)."""
 
