@@ -73,6 +73,8 @@ class Sample:
     """A stage the sample legitimately waits in (for an operator, or for days) instead of closing."""
     outcome: str = "completed"
     """Its documented end: a status (completed, rejected, canceled) or the stage it settles in."""
+    reason: str | None = None
+    """How its ending's reason starts, where the end names one (e.g. the provider's cancel reason)."""
     provider: str | None = None
     """Who issues it (None: the routing's default, the first provider)."""
     portability: dict[str, Any] | None = None
@@ -383,6 +385,32 @@ SAMPLES = (
         "completed: the IN100 term given as a signed PDF/A, checked and uploaded by the service",
         request=_term_as_pdf,
     ),
+    # Anuência (docs.qitech.com.br/documentation/guides/INSS/pending_confirmation, since 19/05/2026): after
+    # the averbação the beneficiary confirms the loan in Meu INSS within 5 calendar days, or it is canceled.
+    # The provider's notices 3 hours apart come 2 s apart here, so the wait shows in the Web UI.
+    Sample(
+        "anuencia-confirmed",
+        1,
+        "completed: averbação, then pending_confirmation (notified twice) until the beneficiary confirms",
+        scenario={"anuencia": "confirmed", "anuencia_every_seconds": 2.0},
+        reason="disbursed",
+    ),
+    Sample(
+        "anuencia-denied",
+        1,
+        "canceled: the beneficiary refuses in Meu INSS (social_security_confirmation_denied_by_beneficiary)",
+        scenario={"anuencia": "denied", "anuencia_every_seconds": 2.0},
+        outcome="canceled",
+        reason="social_security_confirmation_denied_by_beneficiary",
+    ),
+    Sample(
+        "anuencia-expired",
+        1,
+        "canceled: not confirmed within the 5 calendar days (social_security_confirmation_expired)",
+        scenario={"anuencia": "expired", "anuencia_every_seconds": 2.0},
+        outcome="canceled",
+        reason="social_security_confirmation_expired",
+    ),
     # The second provider (seed 003): consulted through the first (IN100), created in one call, followed
     # by polling (LoanProvider = provider_b); its scenarios are set at the second sandbox.
     Sample(
@@ -663,8 +691,11 @@ def settled(started: StartedSample, state: LoanState) -> bool:
 
 
 def reached(started: StartedSample, state: LoanState) -> bool:
-    """The sample ended where it says it does."""
-    return (state.status.value if state.closed else state.stage.value) == started.sample.outcome
+    """The sample ended where it says it does (and for the reason it says, if it names one)."""
+    if (state.status.value if state.closed else state.stage.value) != started.sample.outcome:
+        return False
+    expected = started.sample.reason
+    return expected is None or (state.outcome_reason or "").startswith(expected)
 
 
 async def follow(

@@ -784,10 +784,11 @@ class SandboxProvider(Snapshotted):
             "data": {"confirmation_deadline": naive_local(deadline)},
         }
         await self._send(debt.key, body, self.faults_for(debt.cpf))
+        every = self.scenario(debt.cpf).anuencia_every_seconds or self.settings.processing_delay_seconds
         if remaining > 1:
-            self.debt_later(debt, self.settings.processing_delay_seconds, self._confirmation_notice, remaining - 1)
+            self.debt_later(debt, every, self._confirmation_notice, remaining - 1)
         else:
-            self.debt_later(debt, self.settings.processing_delay_seconds, self._confirmation_answer)
+            self.debt_later(debt, every, self._confirmation_answer)
 
     async def _confirmation_answer(self, debt: Debt) -> None:
         answer = self.scenario(debt.cpf).anuencia

@@ -137,6 +137,9 @@ class Scenario(BaseModel):
     # whose scenario asks, so the earlier scenarios keep their shape (ours, README).
     anuencia: Literal["confirmed", "denied", "expired"] | None = None
     anuencia_notices: Annotated[int, Field(ge=1, le=10)] = 2
+    # Seconds between those notices (the provider asks Dataprev every 3 hours, the page says),
+    # compressed; unset: the sandbox's processing delay. Ours: lets a test see the loan waiting.
+    anuencia_every_seconds: Annotated[float, Field(gt=0, le=600)] | None = None
 
 
 PENDING_PREFIX = "pending:"

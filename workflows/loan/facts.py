@@ -192,7 +192,9 @@ def _cancel_reason(state: LoanState, fact: DebtMoved, now: datetime) -> str:
     if fact.cause == CancelCause.CONFIRMATION_DENIED:
         return f"{fact.reason}: the beneficiary refused the loan in Meu INSS"
     if fact.cause == CancelCause.CONFIRMATION_EXPIRED:
-        return f"{fact.reason}: not confirmed in Meu INSS by {ptbr.moment(state.confirmation_deadline)}"
+        # The cancel may overtake every notice (webhooks come out of order): then no deadline is known.
+        by = ptbr.moment(state.confirmation_deadline) if state.confirmation_deadline else "its deadline (5 days)"
+        return f"{fact.reason}: not confirmed in Meu INSS by {by}"
     return fact.reason or "canceled by the provider"
 
 

@@ -175,3 +175,19 @@ def test_portability_samples_end_at_the_provider_as_in_the_loan(ended: dict[str,
         _, _, found = ended[name]
         assert found["proposal"]["proposal_status"] in ("rejected", "retained", "canceled"), name
         assert all(leg["status"] == "canceled" for leg in found["proposal"]["legs"].values()), name
+
+
+def test_anuencia_samples_wait_for_the_beneficiary_and_end_as_the_page_says(ended: dict[str, Any]) -> None:
+    # docs.qitech.com.br/documentation/guides/INSS/pending_confirmation: confirmed → the collateral
+    # constituted; refused / expired → debt canceled with these two reasons, named in the loan's ending.
+    ends = {
+        "anuencia-confirmed": ("completed", "disbursed"),
+        "anuencia-denied": ("canceled", "social_security_confirmation_denied_by_beneficiary"),
+        "anuencia-expired": ("canceled", "social_security_confirmation_expired"),
+    }
+    for name, (status, reason) in ends.items():
+        _, state, debt = ended[name]
+        assert state.status.value == status, name
+        assert state.outcome_reason is not None and state.outcome_reason.startswith(reason), name
+        assert state.confirmation_notices >= 1 and state.confirmation_deadline is not None, name
+        assert debt["status"] == ("disbursed" if status == "completed" else "canceled"), name

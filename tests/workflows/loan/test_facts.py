@@ -272,3 +272,45 @@ def test_a_desaverbacao_is_told_apart_from_the_averbacao() -> None:
         "success": [{"enumerator": "succesfully_included"}],
     }
     assert apply(loan(), included).collateral_constituted  # the manuals' misspelling too
+
+
+# ---------------------------------------------------------------- anuência (pending_confirmation)
+
+# docs.qitech.com.br/documentation/guides/INSS/pending_confirmation: the notice's layout as the page prints it.
+ANUENCIA_NOTICE = {
+    "key": DEBT_KEY,
+    "webhook_type": "laas.social_security.reservation.status_change",
+    "status": "pending_confirmation",
+    "event_datetime": "2026-05-19 06:15:00",
+    "data": {"confirmation_deadline": "2026-05-24 23:59:59"},
+}
+
+
+def test_anuencia_notices_keep_the_deadline_and_count_each_notice() -> None:
+    state = apply(loan(stage=Stage.AVERBACAO), ANUENCIA_NOTICE)
+    again = {**ANUENCIA_NOTICE, "event_datetime": "2026-05-19 09:15:00"}  # asked Dataprev again, 3 h later
+    apply(state, again)
+    assert state.confirmation_deadline == datetime(2026, 5, 24, 23, 59, 59, tzinfo=SAO_PAULO)
+    assert state.confirmation_notices == 2
+    assert not state.collateral_constituted
+
+
+def test_an_expiry_that_overtakes_every_notice_still_names_the_providers_reason() -> None:
+    expired = {
+        "key": DEBT_KEY,
+        "webhook_type": "debt",
+        "status": "canceled",
+        "event_datetime": "2026-05-25 00:00:10",
+        "data": {"cancel_reason_enumerator": "social_security_confirmation_expired"},
+    }
+    state = apply(loan(stage=Stage.AVERBACAO), expired)
+    assert (
+        state.provider_final_reason
+        == "social_security_confirmation_expired: not confirmed in Meu INSS by its deadline (5 days)"
+    )
+
+
+def test_a_notice_after_the_confirmation_changes_nothing() -> None:
+    state = apply(loan(stage=Stage.DISBURSEMENT, collateral_constituted=True), ANUENCIA_NOTICE)
+    assert state.confirmation_notices == 0 and state.confirmation_deadline is None
+    assert state.events[-1].effect == "ignored: averbação already done"
