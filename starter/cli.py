@@ -138,6 +138,8 @@ def print_state(state: LoanState) -> None:
             f"  {len(state.events)} provider events, last: {last.webhook_type} {last.effect} "
             f"({ptbr.moment(last.received_at)})"
         )
+    for note in state.unknown_values[-5:]:  # values no table knows: flagged, not guessed at
+        print(f"  flagged: {note}")
 
 
 def _model(model: type[M], values: dict[str, Any]) -> M:

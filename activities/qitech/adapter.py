@@ -29,7 +29,7 @@ from activities.qitech.models.webhooks import ProviderWebhook, ReceivedWebhook
 from activities.qitech.news import translate
 from activities.qitech.participants import TABLE as CTC_PARTICIPANTS_TABLE
 from activities.qitech.participants import CtcParticipantsCatalog
-from activities.qitech.portability_enumerators import CreditOperationLeg
+from activities.qitech.portability_enumerators import CreditOperationLeg, ProposalStatus
 from activities.qitech.render import quote_request_from
 from domain.loan import DocumentRef
 from domain.pricing.engine import PricingError, quote
@@ -86,6 +86,10 @@ SIGNED_OR_LATER = frozenset(
     )
 )
 """A debt in these has its signature (the published state machine: signed, then issued and paid out)."""
+
+
+PROPOSAL_ENDED_AT_PROVIDER = frozenset({ProposalStatus.CANCELED, ProposalStatus.REJECTED, ProposalStatus.RETAINED})
+"""A proposal in these has nothing left to cancel (maquinas-de-status; the Consignado Privado twin)."""
 
 
 class KeyClaimer(Protocol):
@@ -461,8 +465,25 @@ class LoanActivities:
     @activity.defn
     @provider_errors
     async def cancel_proposal(self, proposal: ProposalKeyInput) -> None:
-        """The proposal (and its legs) canceled at the provider, once."""
-        await self._once("cancel_proposal", self._provider.cancel_proposal(proposal.proposal_key))
+        """The proposal (and its legs) canceled at the provider, once. A refusal is checked against the
+        proposal as the provider holds it: one it already ended (canceled, rejected, retained — the
+        consent refused, a lost answer) has nothing left to cancel, which is success; a live one is a
+        refusal, naming the status it is in (e.g. the origin bank being paid off)."""
+        try:
+            await self._once("cancel_proposal", self._provider.cancel_proposal(proposal.proposal_key))
+        except ProviderBusinessError as refused:
+            status = (await self._provider.proposal(proposal.proposal_key)).proposal_status
+            if status in PROPOSAL_ENDED_AT_PROVIDER:
+                activity.logger.info("cancel_proposal: the proposal is already %s at the provider: done", status)
+                return
+            where = f"the proposal is {status or 'of no status'} at the provider"
+            raise ProviderBusinessError(
+                f"{refused}; {where}",
+                status=refused.status,
+                code=refused.code,
+                description=f"{refused.description or refused}; {where}",
+                path=refused.path,
+            ) from refused
 
     @activity.defn
     @provider_errors

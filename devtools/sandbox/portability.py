@@ -113,6 +113,10 @@ class PortabilityScenario(BaseModel):
     # The CTC refuses the proposal with this code (e.g. "ECTC0023").
     ctc_rejection: Annotated[str, Field(pattern=r"^[A-Z0-9]{4,12}$")] | None = None
     consent: Literal["confirmed", "expired", "denied"] = "confirmed"
+    # The authorization first waits this long in pending_inclusion (its registration at Dataprev, as
+    # published: docs.qitech.com.br/documentation/guides/INSS/portability+refinancing/webhook-autorizacao-
+    # de-portabilidade), with no deadline yet. Unset: registered at once (ours, the earlier shape).
+    pending_inclusion_seconds: Annotated[float, Field(gt=0, le=600)] | None = None
     retention: RetentionReason | None = None  # the origin bank retains the client
     final_due_balance: Decimal | None = None  # the origin bank's balance (default: last_due_balance)
     # The installment the origin bank releases at Dataprev (default: the new portability installment).
@@ -491,6 +495,13 @@ class PortabilitySandbox(Snapshotted):
         }
 
     async def _register_consent(self, proposal: Proposal) -> None:
+        including = self.scenario(proposal.cpf).pending_inclusion_seconds
+        if including is not None and proposal.authorization_status is None:
+            proposal.authorization_status = "pending_inclusion"
+            data = {"requested_at": t_local(now()), "expiration_date": None, "confirmation_date": None}
+            await self._authorization_webhook(proposal, data)
+            self._later(proposal, including, self._register_consent)
+            return
         proposal.consent_requested_at = now()
         proposal.authorization_status = PortabilityAuthorizationStatus.AWAITING_CONFIRMATION.value
         await self._authorization_webhook(proposal, {**self._consent_request(proposal), "confirmation_date": None})

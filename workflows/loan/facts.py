@@ -319,7 +319,7 @@ def _portability(
     elif isinstance(fact, ConsentMoved):
         consent = fact.status
         facts.consent_deadline = fact.deadline or facts.consent_deadline
-        if consent == ConsentStatus.AWAITING_CONFIRMATION and facts.consent_status in CONSENT_DECIDED:
+        if _late_consent_status(facts.consent_status, consent):
             record(state, news, f"ignored: consent {consent} after {facts.consent_status}", status=consent)
             return
         facts.consent_status = consent
@@ -365,6 +365,24 @@ FINAL_PROPOSAL_STATUSES = frozenset(
 )
 """After these the proposal changes no more (paid: the legs' averbação may still be under way)."""
 CONSENT_DECIDED = frozenset(s.value for s in (ConsentStatus.CONFIRMED, ConsentStatus.EXPIRED, ConsentStatus.DENIED))
+# The consent's statuses in the order the authorization goes through them (webhook-autorizacao-de-
+# portabilidade): registered at Dataprev, then waiting for the beneficiary, then decided.
+CONSENT_PROGRESS = {
+    ConsentStatus.PENDING_INCLUSION.value: 0,
+    ConsentStatus.AWAITING_CONFIRMATION.value: 1,
+    **dict.fromkeys(CONSENT_DECIDED, 2),
+}
+
+
+def _late_consent_status(current: str | None, new: str) -> bool:
+    """A decided consent stays decided, and a known status never moves it back (a late
+    ``pending_inclusion`` would hide the deadline's ``awaiting_confirmation``). A word the loan does
+    not know is kept (and flagged by the adapter), never taken for a decision."""
+    if current is None or current == new or new not in CONSENT_PROGRESS:
+        return False
+    return current in CONSENT_DECIDED or (
+        current in CONSENT_PROGRESS and CONSENT_PROGRESS[new] < CONSENT_PROGRESS[current]
+    )
 
 
 def _late_proposal_status(current: str | None, new: str) -> bool:

@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.loan.core import ACTIVITY_FAILURES, CLEANUP_TIMEOUT, LoanRun, ends, failure_text
     from workflows.loan.decisions import portability_pricing_check, portability_reduction
     from workflows.loan.endings import Ending
-    from workflows.loan.facts import note_unknown
+    from workflows.loan.facts import CONSENT_DECIDED, note_unknown
     from workflows.loan.new_credit import cancel_debt
     from workflows.loan.news import ConsentStatus as Consent
     from workflows.loan.news import ProposalStatus
@@ -59,6 +59,9 @@ ANSWERED_BY_CTC = frozenset(s.value for s in ProposalStatus) - {
 CONSENT_NEWS_GRACE = timedelta(minutes=2)
 """How long a canceled proposal waits for the consent's news that explains it (webhooks arrive out of
 order). ASSUMED: the provider sends both within seconds; one place to change it (README, assumptions)."""
+CONSENT_AS_PUBLISHED = "consent-as-published"
+"""Patch: the consent waits through pending_inclusion and unknown statuses, and a refusal cancels the
+proposal at the provider unless it is known ended."""
 PROPOSAL_ENDED = frozenset({ProposalStatus.CANCELED.value, ProposalStatus.REJECTED.value})
 ORIGIN_ANSWERED = frozenset(
     s.value
@@ -226,13 +229,24 @@ class PortabilityJourney:
 
     async def _consent(self) -> None:
         facts = self._facts()
+        # Patched: only a decided consent is an answer. pending_inclusion (being registered at Dataprev,
+        # published) and a word the loan does not know (flagged) keep it waiting — they ended it before;
+        # the wait asks the provider after a silence; a consent refused cancels a proposal still live.
+        as_published = workflow.patched(CONSENT_AS_PUBLISHED)
 
         def answered() -> bool:
-            return facts.consent_status not in (None, Consent.AWAITING_CONFIRMATION.value) or (
-                facts.proposal_status == ProposalStatus.CANCELED
-            )
+            if facts.proposal_status == ProposalStatus.CANCELED:
+                return True
+            if as_published:
+                return facts.consent_status in CONSENT_DECIDED
+            return facts.consent_status not in (None, Consent.AWAITING_CONFIRMATION.value)
 
-        await self.loan.wait(lambda: answered() or facts.consent_deadline is not None)
+        if as_published:
+            await self.loan.wait_on_provider(
+                lambda: answered() or facts.consent_deadline is not None, look_up=self._look_up_proposal
+            )
+        else:
+            await self.loan.wait(lambda: answered() or facts.consent_deadline is not None)
         if not answered() and facts.consent_deadline is not None:
             deadline = end_of_day(facts.consent_deadline)
             if not await self.loan.wait(answered, until=deadline, summary="consent deadline"):
@@ -240,7 +254,8 @@ class PortabilityJourney:
                 raise ends(Status.CANCELED, self._consent_refused(facts), cancel_at_provider=True)
         await self._proposal_ended()
         if facts.consent_status != Consent.CONFIRMED:
-            raise ends(Status.CANCELED, self._consent_refused(facts))
+            # Not yet known canceled at the provider: cancel it there (cancel_at_provider skips one that is).
+            raise ends(Status.CANCELED, self._consent_refused(facts), cancel_at_provider=as_published)
         self.loan.enter(Stage.ORIGIN_BANK)
 
     async def _origin_bank(self) -> None:

@@ -13,8 +13,12 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import BaseModel, ValidationError
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
 
+from activities.qitech.adapter import LoanActivities
 from activities.qitech.client import ProviderClient
+from activities.qitech.mapping import LenderTerms
 from activities.qitech.models.debt import CollateralView
 from activities.qitech.models.portability import (
     CreditOperationAnswer,
@@ -45,11 +49,15 @@ from activities.tolerant import Unknown, unknown_values
 from activities.wire import decode, encode
 from domain.calendar import SAO_PAULO
 from domain.inss import PORT_REFIN_AVERBACAO_ERRORS, LenderAction, averbacao_action
+from domain.pricing.product import INSS_DEFAULT_PRODUCT
 from tests.activities.qitech.test_seed_examples import _assert_no_loss, _python
 from tests.conftest import lender_credentials
 from tests.seed_examples import SEEDS, SeedExample, examples
+from tests.support.builders import PURCHASER_CNPJ
 from tests.support.data import make_cpf
 from tests.support.portability import proposal_request
+from tests.workflows.loan.test_activities_once import NoRoutes
+from workflows.loan.activity_models import ProposalKeyInput
 
 SEED_002 = {e.name: e for e in examples("002")}
 
@@ -471,3 +479,46 @@ def test_the_port_refin_parser_takes_only_the_flows_webhooks() -> None:
         }
     )
     assert pending.key == "leg-1"
+
+
+# ------------------------------------------------------------------ canceling a proposal
+
+
+def _cancel_refused_then_read(status: str) -> tuple[httpx.MockTransport, list[tuple[str, str]]]:
+    """DELETE refused (as the provider refuses a proposal it cannot cancel); GET answers ``status``."""
+    calls: list[tuple[str, str]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        calls.append((request.method, request.url.path))
+        if request.method == "DELETE":
+            refusal = {"title": "Bad Request", "description": "proposal cannot be canceled", "code": "CT000090"}
+            return httpx.Response(400, json=refusal)
+        return httpx.Response(200, content=encode({"proposal_key": "P", "proposal_status": status}))
+
+    return httpx.MockTransport(answer), calls
+
+
+async def _cancel(transport: httpx.MockTransport) -> None:
+    async with ProviderClient("http://provider.test", lender_credentials(), transport=transport) as client:
+        activities = LoanActivities(
+            client, NoRoutes(), LenderTerms(purchaser_cnpj=PURCHASER_CNPJ), INSS_DEFAULT_PRODUCT
+        )
+        await ActivityEnvironment().run(activities.cancel_proposal, ProposalKeyInput(proposal_key="P"))
+
+
+@pytest.mark.parametrize("status", ["canceled", "rejected", "retained"])
+async def test_a_refused_cancel_of_a_proposal_the_provider_ended_is_done(status: str) -> None:
+    # The provider ended it itself (the consent refused, the CTC, the origin bank): nothing to cancel.
+    transport, calls = _cancel_refused_then_read(status)
+    await _cancel(transport)
+    assert calls == [("DELETE", "/v2/credit_transfer/proposal/P"), ("GET", "/v2/credit_transfer/proposal/P")]
+
+
+@pytest.mark.parametrize("status", ["paid", "settlement_sent", "accepted", "something_new"])
+async def test_a_refused_cancel_of_a_live_proposal_is_a_refusal_naming_its_status(status: str) -> None:
+    transport, _ = _cancel_refused_then_read(status)
+    with pytest.raises(ApplicationError) as refused:
+        await _cancel(transport)
+    assert refused.value.non_retryable
+    assert f"the proposal is {status} at the provider" in str(refused.value)
+    assert "CT000090" in str(refused.value.details)

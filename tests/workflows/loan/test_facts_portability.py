@@ -265,6 +265,43 @@ def test_a_late_awaiting_confirmation_does_not_undo_the_confirmation() -> None:
     assert facts.consent_deadline == date(2026, 11, 29)
 
 
+# The authorization's published layout and statuses (docs.qitech.com.br/documentation/guides/INSS/
+# portability+refinancing/webhook-autorizacao-de-portabilidade): pending_inclusion while QI registers it at
+# Dataprev (no expiration_date: "preenchido a partir de awaiting_confirmation"), then awaiting_confirmation.
+
+
+def test_pending_inclusion_is_no_answer_and_has_no_deadline_yet() -> None:
+    state = loan()
+    facts = apply(state, consent("pending_inclusion", requested_at="2026-11-24T15:40:00", expiration_date=None))
+    assert facts.consent_status == "pending_inclusion"
+    assert facts.consent_deadline is None
+    assert state.unknown_values == []  # a published status: nothing to flag
+    after = apply(state, consent("awaiting_confirmation", at="2026-11-24T18:00:00", expiration_date="2026-11-29"))
+    assert (after.consent_status, after.consent_deadline) == ("awaiting_confirmation", date(2026, 11, 29))
+
+
+def test_a_late_pending_inclusion_does_not_hide_the_deadline_or_the_answer() -> None:
+    state = loan()
+    facts = apply(
+        state,
+        consent("awaiting_confirmation", at="2026-11-24T18:00:00", expiration_date="2026-11-29"),
+        consent("pending_inclusion", at="2026-11-24T15:42:12", expiration_date=None),
+    )
+    assert facts.consent_status == "awaiting_confirmation"
+    apply(state, consent("confirmed", at="2026-11-25T09:00:00"), consent("pending_inclusion"))
+    assert facts.consent_status == "confirmed"
+    assert state.events[-1].effect == "ignored: consent pending_inclusion after confirmed"
+
+
+def test_an_unknown_consent_status_is_kept_and_flagged() -> None:
+    state = loan()
+    facts = apply(state, consent("awaiting_confirmation", expiration_date="2026-11-29"), consent("under_review"))
+    assert facts.consent_status == "under_review"
+    assert any("under_review" in note for note in state.unknown_values)
+    apply(state, consent("confirmed", at="2026-11-25T09:00:00"))  # a known word after it still counts
+    assert facts.consent_status == "confirmed"
+
+
 # ---------------------------------------------------------------- each leg
 
 
