@@ -31,7 +31,7 @@ from activities.qitech.participants import TABLE as CTC_PARTICIPANTS_TABLE
 from activities.qitech.participants import CtcParticipantsCatalog
 from activities.qitech.portability_enumerators import CreditOperationLeg, ProposalStatus
 from activities.qitech.render import quote_request_from
-from domain.loan import DocumentRef
+from domain.loan import DocumentRef, Documents
 from domain.pricing.engine import PricingError, quote
 from domain.pricing.portability import TrocoLeg
 from domain.pricing.portability import price_portability as portability_price
@@ -262,28 +262,22 @@ class LoanActivities:
         )
         return uploaded.document_key
 
+    async def _uploaded(self, request_key: str, docs: Documents | None) -> dict[str, str] | None:
+        """The identity documents uploaded (JPEG, checked first), by the provider's field names."""
+        if docs is None:
+            return None
+        return {
+            "document_identification": await self._upload(request_key, "identity_front", docs.identity_front),
+            "document_identification_back": await self._upload(request_key, "identity_back", docs.identity_back),
+            "selfie": await self._upload(request_key, "selfie", docs.selfie),
+        }
+
     @activity.defn
     @provider_errors
     async def attach_documents(self, attachment: DocumentsInput) -> None:
-        docs = attachment.documents
-        keys = {
-            role: await self._upload(attachment.request_key, role, ref)
-            for role, ref in (
-                ("identity_front", docs.identity_front),
-                ("identity_back", docs.identity_back),
-                ("selfie", docs.selfie),
-            )
-        }
+        keys = await self._uploaded(attachment.request_key, attachment.documents)
         await self._provider.attach_documents(
-            attachment.debt_key,
-            attachment.related_party_key,
-            AttachedDocuments.model_validate(
-                {
-                    "document_identification": keys["identity_front"],
-                    "document_identification_back": keys["identity_back"],
-                    "selfie": keys["selfie"],
-                }
-            ),
+            attachment.debt_key, attachment.related_party_key, AttachedDocuments.model_validate(keys)
         )
 
     @activity.defn
@@ -397,7 +391,11 @@ class LoanActivities:
         await self._origin_is_a_participant(request.portability.origin_bank_ispb if request.portability else None)
         answer = await self._provider.create_proposal(
             mapping.proposal_request(
-                request, self._lender, proposal.assistance_type, politically_exposed=proposal.politically_exposed
+                request,
+                self._lender,
+                proposal.assistance_type,
+                politically_exposed=proposal.politically_exposed,
+                documents=await self._uploaded(request.request_key, request.documents),
             ),
             idempotency_key=f"{request.request_key}:proposal",
         )

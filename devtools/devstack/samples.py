@@ -124,7 +124,7 @@ def _minimum_wage_increase_refinancing(body: dict[str, Any], run: SampleRun) -> 
     ]
 
 
-def _legal_representative(body: dict[str, Any], run: SampleRun) -> None:
+def with_legal_representative(body: dict[str, Any], run: SampleRun) -> None:
     body["legal_representative"] = {
         "name": "Curadora de Exemplo",
         "cpf": sample_cpf(5, random.Random(run.cpf)),  # noqa: S311 - sample data
@@ -365,7 +365,7 @@ SAMPLES = (
         "legal-representative",
         1,
         "completed: signed by the legal representative (his documents, his signer role)",
-        request=_legal_representative,
+        request=with_legal_representative,
     ),
     Sample(
         "rebates-split-accounts",

@@ -67,7 +67,7 @@ from activities.qitech.portability_enumerators import (
 from activities.qitech.render import issuance_option
 from activities.wire import decode, encode
 from devtools.sandbox.clock import now
-from devtools.sandbox.provider import SandboxProvider, naive_local, t_local, z_utc
+from devtools.sandbox.provider import MIN_DOCUMENT_SIDE, SandboxProvider, naive_local, t_local, z_utc
 from devtools.sandbox.refusal import ProviderRefusal
 from devtools.sandbox.scenarios import SUCCESS, AverbacaoStep, Faults
 from devtools.sandbox.snapshot import Snapshotted
@@ -390,6 +390,7 @@ class PortabilitySandbox(Snapshotted):
             raise ProviderRefusal(400, "CT000020", "origin_contract.ispb is not a CTC participant")
         if request.origin_contract.ispb == LENDER_ISPB:
             raise ProviderRefusal(400, "CT000021", "a contract cannot be brought from the lender itself")
+        self._check_documents(request)
         balance = request.origin_contract.last_due_balance
         ported = self._price_portability(request.portability_credit_operation.financial, balance, None)
         portability = Leg(
@@ -869,9 +870,22 @@ class PortabilitySandbox(Snapshotted):
 
     # ------------------------------------------------------------ sandbox controls
 
+    def _check_documents(self, request: ProposalRequest) -> None:
+        """The identity documents a proposal names were uploaded, as JPEG of at least 250 x 250 px
+        (docs.qitech.com.br/documentation/guides/INSS/portability+refinancing/formalizacao: SSC000061)."""
+        for holder in [request.borrower, *(request.related_parties or [])]:
+            for name in ("document_identification", "document_identification_back", "selfie"):
+                key = getattr(holder, name)
+                if key is None:
+                    continue
+                document = self.provider.documents.get(str(key))
+                if document is None or not document.jpeg or min(document.width, document.height) < MIN_DOCUMENT_SIDE:
+                    raise ProviderRefusal(400, "SSC000061", f"The document: {name} should be in JPEG format.")
+
     def state(self, proposal: Proposal) -> dict[str, Any]:
         return {
             "proposal_key": proposal.key,
+            "documents_attached_to": proposal.request.documents_holder,
             "proposal_status": proposal.status,
             "portability_number": proposal.portability_number,
             "authorization_status": proposal.authorization_status,

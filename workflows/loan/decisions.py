@@ -11,11 +11,12 @@ from datetime import date, datetime, time
 from decimal import ROUND_DOWN, Decimal
 
 from domain.calendar import SAO_PAULO
-from domain.eligibility import EligibilityFacts, assess
+from domain.eligibility import PORTABILITY_RULES, EligibilityFacts, assess
 from domain.loan import DisbursementAccount, LoanRequest
 from domain.margin_release import margin_release
 from domain.money import CENT
 from domain.parties import expected_signer, paying_account, same_account
+from domain.pricing.engine import add_months
 from domain.regulation import DDB_BLOCK_DAYS
 from workflows.loan.activity_models import PortabilityPriced, Proposed
 from workflows.loan.rules import LoanRules
@@ -78,6 +79,33 @@ def eligibility(state: LoanState, request: LoanRequest, rules: LoanRules, today:
     elif release.blocked_today:
         decided.margin_release_at = datetime.combine(release.release_date, time(0), tzinfo=SAO_PAULO)
     return decided
+
+
+def portability_eligibility(state: LoanState, request: LoanRequest, rules: LoanRules) -> Eligibility:
+    """The rules that apply to a portability (``domain.eligibility.PORTABILITY_RULES``), over the
+    consultation's facts and the request's terms, before anything is proposed."""
+    benefit, terms = state.balance, request.financial
+    assert benefit is not None
+    facts = EligibilityFacts(
+        benefit_number=request.benefit.number,
+        listed_benefits=tuple(state.listed_benefits or ()),
+        balance=benefit,
+        installment=terms.installment_value or Decimal(0),  # no margin rule: the origin bank releases it
+        monthly_rate=terms.monthly_interest_rate or Decimal(0),  # no rate rule: the pricing refuses first
+        number_of_installments=terms.number_of_installments,
+        last_installment_date=add_months(terms.first_due_date, terms.number_of_installments - 1),
+        has_legal_representative=request.legal_representative is not None,
+        has_judicial_authorization=bool(
+            request.legal_representative and request.legal_representative.judicial_authorization
+        ),
+        product=request.product.value,
+        has_identity_documents=request.documents is not None,
+    )
+    assessment = assess(facts, rules.eligibility, PORTABILITY_RULES)
+    return Eligibility(
+        failures=[RuleFailure(rule=f.rule, message=f.message, source=f.source) for f in assessment.failures],
+        risks=[RuleFailure(rule=r.rule, message=r.message, source=r.source) for r in assessment.risks],
+    )
 
 
 def _choose_accounts(decided: Eligibility, request: LoanRequest, state: LoanState) -> None:

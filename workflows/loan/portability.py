@@ -33,12 +33,13 @@ with workflow.unsafe.imports_passed_through():
         SignLegsInput,
     )
     from workflows.loan.core import ACTIVITY_FAILURES, CLEANUP_TIMEOUT, LoanRun, ends, failure_text
-    from workflows.loan.decisions import portability_pricing_check, portability_reduction
+    from workflows.loan.decisions import portability_eligibility, portability_pricing_check, portability_reduction
     from workflows.loan.endings import Ending
-    from workflows.loan.facts import CONSENT_DECIDED, note_unknown
+    from workflows.loan.facts import note_unknown
     from workflows.loan.new_credit import cancel_debt
     from workflows.loan.news import ConsentStatus as Consent
     from workflows.loan.news import ProposalStatus
+    from workflows.loan.news_order import CONSENT_DECIDED
     from workflows.loan.port import (
         CANCEL_PROPOSAL,
         CREATE_PROPOSAL,
@@ -59,6 +60,8 @@ ANSWERED_BY_CTC = frozenset(s.value for s in ProposalStatus) - {
 CONSENT_NEWS_GRACE = timedelta(minutes=2)
 """How long a canceled proposal waits for the consent's news that explains it (webhooks arrive out of
 order). ASSUMED: the provider sends both within seconds; one place to change it (README, assumptions)."""
+PORTABILITY_ELIGIBILITY = "portability-eligibility"
+"""Patch: a portability is checked against the eligibility rules that apply to it before its proposal."""
 CONSENT_AS_PUBLISHED = "consent-as-published"
 """Patch: the consent waits through pending_inclusion and unknown statuses, and a refusal cancels the
 proposal at the provider unless it is known ended."""
@@ -183,6 +186,13 @@ class PortabilityJourney:
         state, request, rules = loan.state, loan.request, loan.rules
         assert state.balance is not None
         if state.portability is None:
+            if workflow.patched(PORTABILITY_ELIGIBILITY):
+                # The eligibility rules that apply to a portability, before anything is proposed.
+                decided = portability_eligibility(state, request, rules)
+                if decided.failures:
+                    reason = "ineligible: " + ", ".join(f.rule for f in decided.failures)
+                    raise ends(Status.REJECTED, reason, rejection=decided.failures)
+                state.eligibility_risks += decided.risks
             # Priced here first: an offer the rules refuse never reaches the provider.
             priced = await loan.call(
                 PRICE_PORTABILITY,

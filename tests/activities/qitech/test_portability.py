@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
+from activities.qitech import mapping
 from activities.qitech.adapter import LoanActivities
 from activities.qitech.client import ProviderClient
 from activities.qitech.mapping import LenderTerms
@@ -47,8 +49,16 @@ from activities.qitech.portability_enumerators import (
 )
 from activities.tolerant import Unknown, unknown_values
 from activities.wire import decode, encode
+from devtools.devstack.samples import (
+    Sample,
+    SampleRun,
+    portability_with_troco,
+    sample_request,
+    with_legal_representative,
+)
 from domain.calendar import SAO_PAULO
 from domain.inss import PORT_REFIN_AVERBACAO_ERRORS, LenderAction, averbacao_action
+from domain.loan import LoanRequest
 from domain.pricing.product import INSS_DEFAULT_PRODUCT
 from tests.activities.qitech.test_seed_examples import _assert_no_loss, _python
 from tests.conftest import lender_credentials
@@ -522,3 +532,43 @@ async def test_a_refused_cancel_of_a_live_proposal_is_a_refusal_naming_its_statu
     assert refused.value.non_retryable
     assert f"the proposal is {status} at the provider" in str(refused.value)
     assert "CT000090" in str(refused.value.details)
+
+
+# ------------------------------------------------------------------ the identity documents in the proposal
+
+DOCUMENT_KEYS = {  # the keys the upload endpoint returned (the formalizacao page's own example)
+    "document_identification": "2893fc74-88fd-4cc9-a5c6-8a63d9d00f41",
+    "document_identification_back": "e881ddf4-bc9a-48e0-9555-cac979f65431",
+    "selfie": "ca37979e-6f11-4465-bf3b-69cd8307549c",
+}
+
+
+def _portability_request(tmp_path: Path, *, represented: bool) -> LoanRequest:
+    def changes(body: dict[str, Any], run: SampleRun) -> None:
+        portability_with_troco(body, run)
+        if represented:
+            with_legal_representative(body, run)
+
+    cpf = make_cpf(1)
+    return sample_request(Sample("p", 1, "", request=changes), cpf=cpf, stamp="docs", documents_dir=tmp_path)
+
+
+@pytest.mark.parametrize(("represented", "holder"), [(False, "borrower"), (True, "related_parties")])
+def test_the_documents_keys_go_with_whoever_signs_the_proposal(tmp_path: Path, represented: bool, holder: str) -> None:
+    # docs.qitech.com.br/documentation/guides/INSS/portability+refinancing/formalizacao: "dentro do campo
+    # borrower ou dentro do objeto de related_parties correspondente ao representante legal".
+    request = _portability_request(tmp_path, represented=represented)
+    lender = LenderTerms(purchaser_cnpj=PURCHASER_CNPJ)
+    wire = decode(encode(mapping.proposal_request(request, lender, "retirement_by_age", documents=DOCUMENT_KEYS)))
+    carrier = wire["related_parties"][0] if represented else wire["borrower"]
+    assert {k: carrier[k] for k in DOCUMENT_KEYS} == DOCUMENT_KEYS
+    if represented:
+        assert carrier["role_type"] == "issuer_legal_representative"
+        assert not set(DOCUMENT_KEYS) & set(wire["borrower"])
+    assert holder in wire
+
+
+def test_a_proposal_refuses_documents_on_both_or_a_partial_set() -> None:
+    body = proposal_request(make_cpf(1)).model_dump(mode="json")
+    with pytest.raises(ValidationError, match="go together"):
+        ProposalRequest.model_validate({**body, "borrower": {**body["borrower"], "selfie": DOCUMENT_KEYS["selfie"]}})

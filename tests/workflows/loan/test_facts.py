@@ -14,6 +14,7 @@ import pytest
 from activities.qitech.models.webhooks import ReceivedWebhook, event_identity, parse_webhook
 from activities.qitech.news import translate
 from domain.calendar import SAO_PAULO
+from domain.inss import LenderAction
 from domain.loan import Product
 from tests.seed_examples import examples
 from workflows.loan.facts import drain, needs_correction, provider_moved_on, receive
@@ -23,6 +24,7 @@ from workflows.loan.state import LoanState, Stage
 BENEFITS_KEY, BALANCE_KEY, DEBT_KEY = "benefits-key-1", "balance-key-1", "debt-key-1"
 NOW = datetime(2026, 12, 2, 10, 0, tzinfo=SAO_PAULO)
 RULES = current_rules()
+AN = "invalid_disbursement_account"
 SEED = {(e.seed, e.line): e.obj for seed in ("001", "004") for e in examples(seed)}
 
 
@@ -196,9 +198,9 @@ def test_each_dataprev_answer_takes_the_action_of_seed_004s_table(enumerator: st
 def test_the_loans_pinned_table_decides_not_todays() -> None:
     body = seed_body("004", 3857, DEBT_KEY)
     body["data"]["collateral_data"]["last_response"]["errors"] = [{"enumerator": "invalid_disbursement_account"}]
-    port_refin = current_rules(portability=True)  # seed 002: AN is teimosinha there
+    pinned = RULES.model_copy(update={"averbacao_actions": {**RULES.averbacao_actions, AN: LenderAction.RETRY}})
     state = loan()
-    receive(state, translate(delivered(body)), rules=port_refin, now=NOW)
+    receive(state, translate(delivered(body)), rules=pinned, now=NOW)
     assert state.last_dataprev is not None and state.last_dataprev.action == "retry"
 
 

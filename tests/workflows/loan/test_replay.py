@@ -61,6 +61,8 @@ def test_there_are_histories_for_the_main_scenarios() -> None:
         "test_an_operator_cancel_before_the_payoff_cancels_the_proposal_at_the_provider.dev_server",
         # The portability's consent waiting through pending_inclusion (patch consent-as-published).
         "test_a_consent_pending_inclusion_keeps_the_portability_waiting.dev_server",
+        # A portability refused by the eligibility rules before its proposal (patch portability-eligibility).
+        "test_a_portability_the_eligibility_rules_refuse_is_never_proposed.dev_server",
         # Anuência (the beneficiary's confirmation in Meu INSS): confirmed, refused, expired.
         "test_anuencia_confirmed_constitutes_the_collateral_and_disburses.dev_server",
         "test_anuencia_not_given_ends_canceled_naming_the_providers_reason_denied_.dev_server",
