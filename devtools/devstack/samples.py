@@ -1,9 +1,11 @@
 """Sample loans for the run command: one per product variant and sandbox scenario, each followed to its
 documented final state, so every path shows in the Web UI (filter by ``LoanProduct``).
 
-The sandbox decides by the CPF's first digit (seeds 001/004): 1 succeeds; 2 fails the consultation
-with inexistent_beneficiary; every other digit gets mock_error. The other samples use the sandbox's
-per-CPF scenarios: averbação codes, teimosinha, refused payments, the 90-day DDB block, the CPF's
+The sandbox decides by the CPF's first digit as the provider's Mocks (Sandbox) page says
+(docs.qitech.com.br/documentation/guides/INSS/mocks-sandbox): 1 and 4 full margin, 3 and 8 a reduced or
+zero card margin, 2 Dataprev's D1 on the benefit data; 0, 5, 6, 7, 9 are no mocks (mock_error). The
+averbação by first digit is the older manual's (1 succeeds, 2 AN, 3 IR). The other samples use the
+sandbox's per-CPF scenarios: averbação codes, teimosinha, refused payments, the 90-day DDB block, the CPF's
 existing operations (refinancing), margins. The run command plays the formalization front end (it
 signs when a loan waits for the signature) and, where a sample says so, the operator (a correction,
 an installment reduction, a reapresentação to a new account).
@@ -242,26 +244,31 @@ def _days_ago(days: int) -> str:
 
 SAMPLES = (
     Sample("completes", 1, "completed: consultation, averbação and disbursement succeed"),
+    # The Mocks page's first digits (its figures: margemDisponivel 431.3; the card/RCC margin R$ 75,90 or 0).
     Sample(
-        "inexistent-beneficiary",
+        "dataprev-d1",
         2,
-        "rejected: benefits request fails with inexistent_beneficiary",
+        "rejected: the benefit data answers Dataprev's D1 (inconsistent_balance_benefit_data), the page's digit 2",
         sign=False,
         outcome="rejected",
+        reason="balance request failed: inconsistent_balance_benefit_data",
     ),
+    Sample("full-margin-4", 4, "completed: the page's digit 4, full margin as digit 1", reason="disbursed"),
     Sample(
-        "cpf-3",
+        "card-margin-reduced",
         3,
-        "rejected: the consultation answers mock_error (3 has no consultation scenario)",
-        sign=False,
-        outcome="rejected",
+        "completed: the page's digit 3, card (RCC) margin R$ 75,90, loans margin R$ 431,30 (averbação let through)",
+        scenario={"averbacao": ["success"]},
+        reason="disbursed",
     ),
+    Sample("card-margin-zero", 8, "completed: the page's digit 8, card (RCC) margin zero", reason="disbursed"),
     Sample(
         "other-digit",
         7,
-        "rejected: mock_error, the sandbox's default for unmapped digits",
+        "rejected: mock_error, no mock for this digit (its benefits list, as the older manual answers)",
         sign=False,
         outcome="rejected",
+        reason="benefits request failed: mock_error",
     ),
     Sample(
         "averbacao-an",
@@ -274,7 +281,6 @@ SAMPLES = (
         "averbacao-ir",
         3,
         "canceled: averbação refused with IR operation_not_allowed_IR (cancel), no correction",
-        scenario={"consultation": "success"},
         outcome="canceled",
     ),
     Sample(
