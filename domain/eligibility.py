@@ -42,6 +42,9 @@ class EligibilityLimits:
     max_installments: int
     seed_004: bool = False
     """Read the consultation as seed 004 §2/§12 define it (see the module's docstring)."""
+    unknown_block_is_risk: bool = False
+    """A ``block_type`` spelled as no table spells it (only ``not_blocked`` and ``blocked_by_tbm`` are ever
+    printed) is flagged and taken as a block the averbação retries — a stated risk, not a refusal."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,11 @@ def _not_blocked(f: EligibilityFacts, limits: EligibilityLimits) -> Finding:
         return Risk(
             f"benefit blocked by {who}: the averbação will be retried (teimosinha) until it is unblocked, "
             "or the disbursement window ends"
+        )
+    if limits.unknown_block_is_risk:
+        return Risk(
+            f"block_type {block!s} is in no table (flagged): taken as a block the averbação retries "
+            "(teimosinha) until it lifts, or the disbursement window ends"
         )
     return f"block_type {block!s} is in no table: not treated as unblocked"
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from decimal import ROUND_DOWN, Decimal
 
 from domain.calendar import SAO_PAULO
 from domain.eligibility import PORTABILITY_RULES, EligibilityFacts, assess
+from domain.inss import BlockType
 from domain.loan import DisbursementAccount, LoanRequest
 from domain.margin_release import margin_release
 from domain.money import CENT
@@ -35,7 +36,9 @@ class Eligibility:
     problem: str | None = None  # a reason to refuse that is no rule of the table
 
 
-def eligibility(state: LoanState, request: LoanRequest, rules: LoanRules, today: date) -> Eligibility:
+def eligibility(
+    state: LoanState, request: LoanRequest, rules: LoanRules, today: date, *, unknown_block_is_risk: bool = False
+) -> Eligibility:
     """Everything the eligibility stage decides, from the consultation's facts and the simulation."""
     chosen, benefit = state.chosen_option, state.balance
     assert chosen is not None and benefit is not None
@@ -59,7 +62,7 @@ def eligibility(state: LoanState, request: LoanRequest, rules: LoanRules, today:
         product=request.product.value,
         refinanced_installments=request.refinanced_installments,
     )
-    assessment = assess(facts, rules.eligibility)
+    assessment = assess(facts, replace(rules.eligibility, unknown_block_is_risk=unknown_block_is_risk))
     decided = Eligibility(
         failures=[RuleFailure(rule=f.rule, message=f.message, source=f.source) for f in assessment.failures],
         risks=[RuleFailure(rule=r.rule, message=r.message, source=r.source) for r in assessment.risks],
@@ -106,6 +109,12 @@ def portability_eligibility(state: LoanState, request: LoanRequest, rules: LoanR
         failures=[RuleFailure(rule=f.rule, message=f.message, source=f.source) for f in assessment.failures],
         risks=[RuleFailure(rule=r.rule, message=r.message, source=r.source) for r in assessment.risks],
     )
+
+
+def unknown_block_type(state: LoanState) -> bool:
+    """The consultation's ``block_type`` is spelled as no table spells it."""
+    block = state.balance.block_type if state.balance else None
+    return block is not None and block not in {b.value for b in BlockType}
 
 
 def _choose_accounts(decided: Eligibility, request: LoanRequest, state: LoanState) -> None:
