@@ -25,7 +25,7 @@ from activities.qitech.models.portability import (
     LegSignature,
     OriginContractQuery,
 )
-from activities.qitech.models.webhooks import ProviderWebhook, ReceivedWebhook
+from activities.qitech.models.webhooks import ProviderWebhook, ReceivedWebhook, parse_webhook
 from activities.qitech.news import translate
 from activities.qitech.participants import TABLE as CTC_PARTICIPANTS_TABLE
 from activities.qitech.participants import CtcParticipantsCatalog
@@ -282,17 +282,32 @@ class LoanActivities:
 
     @activity.defn
     @provider_errors
-    async def sign(self, signature: SignInput) -> None:
+    async def sign(self, signature: SignInput) -> LookedUp:
+        """``POST /debt/{key}/signed``; its answer (``signature_received``, seed 001 §6) is news the loan
+        applies as a fact, as it would the webhook that says the same."""
         if activity.info().attempt > 1 and signature.requester_identifier_key:
             # The first attempt may have signed before its answer was lost (a worker that died, a
             # timeout): the provider's state says so, and the signature is not sent twice.
             held = await self._provider.credit_operation(signature.requester_identifier_key)
             if held is not None and held.credit_operation_status_enumerator in SIGNED_OR_LATER:
                 activity.logger.info("the debt is already %s: signed", held.credit_operation_status_enumerator)
-                return
-        await self._provider.sign(
+                return self._answered(signature.debt_key, DebtStatus.SIGNED.value)
+        answer = await self._provider.sign(
             signature.debt_key, SignatureEvidence.model_validate(signature.submission.model_dump())
         )
+        return self._answered(signature.debt_key, str(answer.status) if answer.status else None)
+
+    @staticmethod
+    def _answered(debt_key: str, status: str | None) -> LookedUp:
+        """The signature's answer as the ``debt`` webhook it equals (its own identity: the webhook, when
+        it comes, is applied too, to the same effect)."""
+        if status is None:
+            return LookedUp()
+        body = {"webhook_type": "debt", "key": debt_key, "status": status, "data": {}}
+        received = ReceivedWebhook(
+            event_id=f"answer:{debt_key}:signed:{status}", received_at=datetime.now(UTC), webhook=parse_webhook(body)
+        )
+        return LookedUp(events=[translate(received)])
 
     @staticmethod
     async def _once(action: str, call: Awaitable[object]) -> None:

@@ -30,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.loan.core import ACTIVITY_FAILURES, CLEANUP_TIMEOUT, LoanRun, ends, failure_text
     from workflows.loan.decisions import requester_identifier_key, signer_mismatch
     from workflows.loan.endings import Ending, provider_already_ended
-    from workflows.loan.facts import MARGIN_EXCEEDED, needs_correction, provider_moved_on
+    from workflows.loan.facts import MARGIN_EXCEEDED, needs_correction, provider_moved_on, receive
     from workflows.loan.port import (
         CANCEL_PERMANENTLY,
         CAPABILITIES,
@@ -39,10 +39,15 @@ with workflow.unsafe.imports_passed_through():
         RECALCULATE,
         REQUEST_BALANCE,
         SIGN,
+        SIGN_ANSWERED,
         SIMULATE_DEBT,
     )
     from workflows.loan.prelude import Consultation, check_eligibility, choose_option
     from workflows.loan.state import PricedOption, Stage, Status
+
+
+SIGNATURE_ANSWER_APPLIED = "signature-answer-applied"
+"""Patch: the provider's answer to the signature (``signature_received``) is applied as a fact."""
 
 
 async def cancel_debt(loan: LoanRun, ending: Ending) -> None:
@@ -104,7 +109,12 @@ class NewCreditJourney:
         signing = SignInput(
             debt_key=state.debt_key, submission=submission, requester_identifier_key=state.requester_identifier_key
         )
-        await self.loan.activity(SIGN, signing)
+        if not workflow.patched(SIGNATURE_ANSWER_APPLIED):
+            await self.loan.activity(SIGN, signing)
+            return
+        answered = await self.loan.activity(SIGN_ANSWERED, signing)
+        for news in answered.events:  # signature_received: a fact, as the webhook would make it
+            receive(state, news, rules=self.loan.rules, now=workflow.now())
 
     async def reduce(self, reduction: InstallmentReduction) -> None:
         loan, state = self.loan, self.loan.state
