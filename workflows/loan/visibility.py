@@ -84,6 +84,11 @@ def describe(state: LoanState, *, markdown: bool = True) -> str:
         )
     if state.stage == Stage.AWAITING_BENEFICIARY_CONFIRMATION:
         parts.append(f"deadline {ptbr.moment(state.confirmation_deadline)} ({state.confirmation_notices} notices)")
+    if state.stage == Stage.BALANCE_RECHECK and state.balance_confirmation_refused:
+        parts.append(
+            f"the provider refused the new balance request's confirmation ({state.balance_confirmation_refused}): "
+            "waiting for it to resume the averbação"
+        )
     if state.stage == Stage.AWAITING_COLLATERAL_CORRECTION and state.correction_deadline:
         parts.append(f"cancels if not corrected by {ptbr.moment(state.correction_deadline)}")
     if state.stage == Stage.AWAITING_INSTALLMENT_REDUCTION and state.pending_reservation_amount:
