@@ -250,7 +250,11 @@ REFUSALS: dict[str, tuple[str, dict[str, str], str]] = {
     # A second-provider-only lender: its worker asks for the second provider's secrets, not the first's.
     "worker-second-provider-only": (
         "worker",
-        {"PROVIDER_B_BASE_URL": "https://b.example", "PROVIDER_B_USERNAME": "lender"},
+        {
+            "PROVIDER_B_BASE_URL": "https://b.example",
+            "PROVIDER_B_USERNAME": "lender",
+            "LENDER_PURCHASER_CNPJ": OWN_CNPJ,
+        },
         "PROVIDER_B_PASSWORD is not set",
     ),
     "worker-test-api-client-key": (

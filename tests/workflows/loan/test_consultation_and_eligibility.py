@@ -99,6 +99,7 @@ async def test_legal_representative_without_judicial_authorization_is_rejected(s
             "cpf": "45102538004",
             "birth_date": "1970-04-20",
             "mother_name": "Ana Lucia",
+            "email": "jose.curador@example.com",  # the signer's: without it the start itself is refused
             "phone": {"number": "991294043", "area_code": "11"},
             "address": {
                 "street": "Av Leonor",
