@@ -32,7 +32,14 @@ with workflow.unsafe.imports_passed_through():
         ProposalLookupInput,
         SignLegsInput,
     )
-    from workflows.loan.core import ACTIVITY_FAILURES, CLEANUP_TIMEOUT, LoanRun, ends, failure_text
+    from workflows.loan.core import (
+        ACTIVITY_FAILURES,
+        CLEANUP_TIMEOUT,
+        CONSENT_EXPLAINS_A_CANCEL,
+        LoanRun,
+        ends,
+        failure_text,
+    )
     from workflows.loan.decisions import portability_eligibility, portability_pricing_check, portability_reduction
     from workflows.loan.endings import Ending
     from workflows.loan.facts import note_unknown
@@ -118,8 +125,9 @@ class PortabilityJourney:
         facts = self.loan.state.portability
         if facts is None or facts.proposal_status != ProposalStatus.CANCELED:
             return
-        if facts.consent_status in (None, Consent.AWAITING_CONFIRMATION.value) and workflow.patched(
-            "consent-explains-a-cancel"
+        if (
+            facts.consent_status in (None, Consent.AWAITING_CONFIRMATION.value)
+            and CONSENT_EXPLAINS_A_CANCEL in self.loan.patches
         ):
             # The provider cancels a proposal because the consent expired or was denied, and sends both
             # webhooks; delivered out of order, the cancel arrives first. A short wait for the consent's

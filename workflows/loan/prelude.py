@@ -4,6 +4,9 @@ options, and the eligibility rules before anything is issued."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import datetime, timedelta
+
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
@@ -34,7 +37,7 @@ class Consultation:
         loan, state = self.loan, self.loan.state
         if state.consultation_deadline is None:
             state.consultation_deadline = workflow.now() + loan.policy.consultation_timeout
-        deadline = loan.deadline_timer(state.consultation_deadline, "consultation deadline")
+        deadline = deadline_timer(state.consultation_deadline, "consultation deadline")
         term = loan.request.authorization_term.document
         if term is not None and state.term_document_key is None:
             uploaded = await loan.call(
@@ -148,3 +151,14 @@ async def check_eligibility(loan: LoanRun) -> None:
             f"{ptbr.day(terms.last_disbursement_date)})",
         )
     loan.enter(Stage.ISSUANCE)
+
+
+def deadline_timer(moment: datetime, summary: str) -> asyncio.Task[None]:
+    """A durable timer as a task: done() once ``moment`` passes. One timer serves several waits."""
+
+    async def sleep() -> None:
+        remaining = moment - workflow.now()
+        if remaining > timedelta(0):
+            await workflow.sleep(remaining, summary=summary)
+
+    return asyncio.create_task(sleep())

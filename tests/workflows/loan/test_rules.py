@@ -135,7 +135,8 @@ async def test_a_loan_started_without_rules_pins_the_workers_rules(
         for m, name in zip(markers, names, strict=True)
     ]
     pinned = patches.index(RULES_PINNED_BY_WORKER)
-    assert names[pinned + 1] == "core_local_activity"  # the rules, recorded right after their patch
+    # The patches are asked first (LoanRun.decide_patches); the rules come in a local activity's marker after.
+    assert "core_local_activity" in names[pinned + 1 :]
     await record_history(loan.handle)
 
 
