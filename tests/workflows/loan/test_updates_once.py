@@ -7,7 +7,8 @@ loan the sandbox's scenarios bring to the stage the Update needs.
   outcome, and the sandbox counts one call;
 * a retry after the worker is killed (-9) mid-call: Temporal retries the activity on the restarted
   worker, which reads the provider's state first and finds the change made; a client's retry gets the
-  outcome — and again the sandbox counts one call.
+  outcome — and again the sandbox counts one call. The documents are the exception: nothing the
+  provider publishes says which documents a debt holds, so the retry sends the same set once more.
 
 The kill is done once for all six Updates in flight together (the activity's retry waits out its
 60 s start-to-close timeout): one fixture, one wait, a result per Update.
@@ -102,6 +103,10 @@ class Action:
     argument: Callable[[Loan], BaseModel]
     taken: Callable[[LoanState, Any], bool]
     """The loan's state once the Update is done."""
+    reads_first: bool = True
+    """Whether the activity's retry can read the provider's state first (the documents cannot: no
+    lookup publishes a debt's attached documents, and the attachment is published as the "resend the
+    related parties' documents" call — a retry sends the same set again, at most once more)."""
 
 
 def _reapresentacao(loan: Loan) -> Reapresentacao:
@@ -127,6 +132,7 @@ ACTIONS = (
         lambda s: f"POST /debt/{s.debt_key}/related_party/{s.related_party_key}/attached_document",
         lambda loan: loan.documents,
         lambda s, _: s.documents_attached,
+        reads_first=False,
     ),
     Action(
         "submit_signature",
@@ -353,4 +359,5 @@ async def test_an_update_retried_after_the_worker_died_mid_call_calls_the_provid
     assert isinstance(result.first, LoanState), repr(result.first)  # the first client hears it too
     assert result.later is not None, result.notes
     assert _kinds(result.later, action) == 1
-    assert result.calls == 1, f"{result.call} arrived {result.calls} times"
+    most = 1 if action.reads_first else 2
+    assert 1 <= result.calls <= most, f"{result.call} arrived {result.calls} times"
