@@ -267,6 +267,8 @@ class LoanActivities:
     @activity.defn
     @provider_errors
     async def attach_documents(self, attachment: DocumentsInput) -> None:
+        # Not read first on a retry: no lookup publishes a debt's documents. A retry sends the same set
+        # again (the uploads are keyed by content), which the endpoint is published for: a resend.
         docs = attachment.documents
         keys = {
             role: await self._upload(attachment.request_key, role, ref)
