@@ -2,8 +2,9 @@
 them, the provider-key mailboxes of earlier versions: see webhooks/gateway/DESIGN.md).
 
 Configuration comes from the environment (runtime.settings: TEMPORAL_*, PROVIDER_*, LENDER_*,
-WORKER_*; DATABASE_* for the store the workers share the webhook routes and provider tables through). SIGTERM or
-SIGINT stops polling and lets in-flight activities finish (graceful shutdown).
+WORKER_*; DATABASE_* for the store the workers share the webhook routes, provider tables and the sales
+channel's outbox through). SIGTERM or SIGINT stops polling and lets in-flight activities finish
+(graceful shutdown).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 import os
 import signal
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,6 +24,7 @@ from temporalio.worker import Worker
 
 from activities.admission import Admissions
 from activities.call_metrics import provider_call_observer
+from activities.housekeeping import Housekeeping
 from activities.provider_b.adapter import ProviderBActivities
 from activities.provider_b.client import Credentials as ProviderBCredentials
 from activities.provider_b.client import ProviderBClient
@@ -31,8 +34,9 @@ from activities.qitech.mapping import LenderTerms
 from activities.qitech.news import earlier_news
 from activities.qitech.participants import CtcParticipantsCatalog
 from activities.qitech.recovery import RecoveryActivities
+from activities.sales_channel import SalesChannelActivities
 from activities.wire import decode
-from domain.pricing.product import INSS_DEFAULT_PRODUCT, ProductConfig
+from domain.pricing.product import INSS_DEFAULT_PRODUCT, PROVIDER_B_PRODUCT, ProductConfig
 from ops.loan_census import LoanCensus
 from runtime.settings import (
     LenderSettings,
@@ -49,6 +53,7 @@ from runtime.temporal import connect
 from starter.routing import RoutingSettings
 from webhooks.inbox.routes import SqlKeyRouter
 from webhooks.inbox.store import Inbox
+from webhooks.outbound.outbox import Outbox
 from workflows.catalog.workflow import ProductTableRefresh
 from workflows.loan.metrics import BUCKET_OVERRIDES
 from workflows.loan.news import read_earlier_news_with
@@ -59,10 +64,10 @@ from workflows.recovery.workflow import WebhookRecovery
 log = logging.getLogger("worker")
 
 
-def _product(settings: LenderSettings) -> ProductConfig:
-    if settings.product_file is None:
-        return INSS_DEFAULT_PRODUCT
-    return ProductConfig.model_validate(decode(settings.product_file.read_bytes()))
+def _product(file: Path | None, default: ProductConfig) -> ProductConfig:
+    if file is None:
+        return default
+    return ProductConfig.model_validate(decode(file.read_bytes()))
 
 
 # Loans recorded before the adapter translated webhooks at its edge hold the first provider's own
@@ -72,6 +77,9 @@ read_earlier_news_with(earlier_news)
 
 async def run() -> None:
     temporal, provider, lender, options = TemporalSettings(), ProviderSettings(), LenderSettings(), WorkerSettings()
+    second = ProviderBSettings()  # each provider's secrets refused before anything connects
+    if not provider.base_url and not second.base_url:
+        raise SystemExit("no provider configured: set PROVIDER_BASE_URL and/or PROVIDER_B_BASE_URL")
     setup_logging("worker", options.log_level)  # JSON lines with trace_id and workflow_id in production
     logging.getLogger("httpx").setLevel(logging.WARNING)  # provider.client logs each call without bodies
     setup_tracing("loan-worker")
@@ -89,40 +97,47 @@ async def run() -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     store = DatabaseSettings().engine()
-    second = ProviderBSettings()
     async with contextlib.AsyncExitStack() as providers:
-        provider_client = await providers.enter_async_context(
-            ProviderClient(
-                provider.base_url,
-                # Each request signed with the lender's key (no token: the provider authenticates requests).
-                Credentials(provider.api_client_key, provider.signing_key, provider.public_key or None),
-                timeout=httpx.Timeout(provider.timeout_seconds),
-                observe=observe,
-            )
-        )
         lender_terms = LenderTerms(
             purchaser_cnpj=lender.purchaser_cnpj,
             subcorban_cnpj=lender.subcorban_cnpj,
             fine_monthly_rate=lender.fine_monthly_rate,
             fine_contract_rate=lender.fine_contract_rate,
         )
-        activities = LoanActivities(
-            provider_client,
-            # Each provider key the loan learns is routed to it in the webhook inbox, before the
-            # workflow sees the key (the relay delivers that key's webhooks to the loan).
-            SqlKeyRouter(Inbox(store)),
-            lender_terms,
-            _product(lender),
-            participants=CtcParticipantsCatalog(provider_client, ProductTables(store)),
-        )
+        router = SqlKeyRouter(Inbox(store))
         # A loan started without a provider or CPF hash (a CLI, Go or TypeScript caller) is routed and
         # hashed here as the Python starter would (workflows.loan.admission).
         admissions = Admissions(RoutingSettings().routing(), PiiSettings().hash_key.get_secret_value().encode() or None)
         registered: list[Any] = [
-            *activities.all(),
-            RecoveryActivities(provider_client).resend_failed_webhooks,
             admissions.admit_loan,
+            # The loans' events for the sales channel, into the outbox the relay's notifier delivers.
+            SalesChannelActivities(Outbox(store)).record_loan_events,
         ]
+        if provider.base_url:
+            provider_client = await providers.enter_async_context(
+                ProviderClient(
+                    provider.base_url,
+                    # Each request signed with the lender's key (no token: the provider authenticates requests).
+                    Credentials(provider.api_client_key, provider.signing_key, provider.public_key or None),
+                    timeout=httpx.Timeout(provider.timeout_seconds),
+                    observe=observe,
+                )
+            )
+            activities = LoanActivities(
+                provider_client,
+                # Each provider key the loan learns is routed to it in the webhook inbox, before the
+                # workflow sees the key (the relay delivers that key's webhooks to the loan).
+                router,
+                lender_terms,
+                _product(lender.product_file, INSS_DEFAULT_PRODUCT),
+                participants=CtcParticipantsCatalog(provider_client, ProductTables(store)),
+            )
+            registered += [*activities.all(), RecoveryActivities(provider_client).resend_failed_webhooks]
+        else:
+            # A second-provider-only lender: none of the first provider's activities or secrets; the
+            # loan's own housekeeping (rules, key release) still runs here.
+            log.info("PROVIDER_BASE_URL unset: this worker does not speak to the first provider")
+            registered += Housekeeping(router).all()
         if second.base_url:
             # The second provider's adapter (loan.port): only on workers configured to speak to it.
             client_b = await providers.enter_async_context(
@@ -132,7 +147,9 @@ async def run() -> None:
                     timeout=httpx.Timeout(second.timeout_seconds),
                 )
             )
-            registered += ProviderBActivities(client_b, ProductTables(store), lender_terms, _product(lender)).all()
+            registered += ProviderBActivities(
+                client_b, ProductTables(store), lender_terms, _product(second.product_file, PROVIDER_B_PRODUCT)
+            ).all()
         worker = Worker(
             client,
             task_queue=temporal.task_queue,

@@ -11,8 +11,9 @@ from temporalio import activity
 
 from domain.documents import InvalidDocumentError, keyed_hash, normalize_cpf
 from workflows.loan.activity_models import AdmissionInput, Admitted
+from workflows.loan.admission import without_consultation
 from workflows.loan.port import ADMIT_LOAN
-from workflows.loan.routing import NoProvider, ProviderRouting, choose_provider
+from workflows.loan.routing import NoProvider, ProviderRouting, choose_provider, consults
 
 
 class Admissions:
@@ -28,6 +29,11 @@ class Admissions:
                 admitted.provider = choose_provider(start.request, self._routing)
             except NoProvider as error:
                 admitted.refusal = str(error)
+            else:
+                admitted.in100 = consults(admitted.provider, self._routing)
+                missing = [] if admitted.in100 else without_consultation(start.request)
+                if missing:
+                    admitted.refusal = "; ".join(str(m) for m in missing)
         if start.hash_cpf and self._pii_hash_key:
             with contextlib.suppress(InvalidDocumentError):  # the request's own validation names the CPF
                 admitted.cpf_hash = keyed_hash(normalize_cpf(start.request.borrower.cpf), self._pii_hash_key)

@@ -55,6 +55,7 @@ UPDATE_STAGES = {
     LoanUpdate.REDUCE_INSTALLMENT: "`awaiting_installment_reduction`",
     LoanUpdate.REAPRESENTAR: "`awaiting_reapresentacao`",
     LoanUpdate.CANCEL: "any stage until the money is disbursed",
+    LoanUpdate.APPROVE_CHANGE: "while an account change waits for a second, different operator",
 }
 
 EXAMPLE_SAMPLES = {

@@ -77,6 +77,9 @@ class LegalRepresentative(Person):
 class Benefit(Model):
     number: BenefitNumber
     state: State
+    assistance_type: NonEmptyStr | None = None
+    """The benefit's species as the enumerators spell it (``retirement_by_age``): the consultation
+    finds it; a loan without one (the "Sem IN100" flow) needs it here."""
 
 
 class FinancialTerms(Model):
@@ -142,13 +145,15 @@ class DisbursementAccount(Model):
 
 
 class RefinancedOperation(Model):
-    """An operation a refinancing pays off: its key at the provider and the installment it frees."""
+    """An operation a refinancing pays off: the caller names it by its key at the provider; what it
+    costs to pay off is the provider's answer (its simulation), not the caller's."""
 
     operation_key: UUID
     installment_value: PositiveMoney | None = None
     """Credited to the margin the new installment needs (seed 004 §2: refinancing frees it)."""
     payoff_amount: PositiveMoney | None = None
-    """Its outstanding balance, paid off out of the new loan: the borrower receives the rest."""
+    """What the caller *expects* its payoff to be, if it says: shown to operators beside the
+    provider's figure when they differ, never used to price the loan."""
 
 
 class RebateAccount(Model):
@@ -277,9 +282,10 @@ class LoanRequest(Model):
         return [op.operation_key for op in self.refinanced_operations]
 
     @property
-    def payoff(self) -> Decimal:
-        """What the refinanced operations cost to pay off (those whose balance is known)."""
-        return sum((op.payoff_amount or Decimal(0) for op in self.refinanced_operations), Decimal(0))
+    def expected_payoff(self) -> Decimal | None:
+        """What the caller expects the refinanced operations to cost (None: it did not say)."""
+        given = [op.payoff_amount for op in self.refinanced_operations if op.payoff_amount is not None]
+        return sum(given, Decimal(0)) if given else None
 
     @property
     def refinanced_installments(self) -> Decimal:
@@ -290,6 +296,30 @@ class LoanRequest(Model):
 # ------------------------------------------------------------------ operator actions (Workflow Updates)
 
 
+class VerifiedOperator(BaseModel):
+    """Who took an action, as verified where it entered: ``via`` ``sso`` when the codec server checked
+    the operator's SSO token and group and sealed their name into the encrypted payload;
+    ``development`` when a developer's own codec keys sealed a name (refused in production)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    subject: str
+    via: str = "sso"
+    at: AwareDatetime | None = None  # when the codec server sealed it
+
+    def __str__(self) -> str:
+        return self.name if self.name == self.subject else f"{self.name} ({self.subject})"
+
+
+class OperatorCommand(Model):
+    """An operator's action. ``verified_operator`` is never the caller's to set: the worker fills it from
+    the seal inside the encrypted payload (``runtime.codec.operator_seal``) and empties it without one,
+    whatever the caller wrote here."""
+
+    verified_operator: VerifiedOperator | None = None
+
+
 class BiometryAnalysisReference(StrEnum):
     """Which base the borrower's face was matched against (seeds 001/004 §6 "Biometry Analysis Reference")."""
 
@@ -298,7 +328,7 @@ class BiometryAnalysisReference(StrEnum):
     NOT_FOUND = "not_found"
 
 
-class SignatureSubmission(Model):
+class SignatureSubmission(OperatorCommand):
     """The borrower's signature evidence, as the formalization front end collected it (seed 001 §6)."""
 
     ip_address: IPvAnyAddress
@@ -313,7 +343,7 @@ class SignatureSubmission(Model):
         return self
 
 
-class CollateralFix(Model):
+class CollateralFix(OperatorCommand):
     """An operator's correction of the averbação data: bank account, benefit number or name (seed 004 §7)."""
 
     disbursement_account: DisbursementAccount | None = None
@@ -328,12 +358,12 @@ class CollateralFix(Model):
         return self
 
 
-class InstallmentReduction(Model):
+class InstallmentReduction(OperatorCommand):
     installment_value: PositiveMoney
     note: str = ""
 
 
-class Reapresentacao(Model):
+class Reapresentacao(OperatorCommand):
     """Present a refused disbursement again: a new date inside the window, and optionally a new account."""
 
     disbursement_date: date
@@ -341,6 +371,15 @@ class Reapresentacao(Model):
     note: str = ""
 
 
-class CancelRequest(Model):
+class CancelRequest(OperatorCommand):
     reason: NonEmptyStr
-    operator: NonEmptyStr = "operator"
+    operator: NonEmptyStr = "operator"  # as the caller says; the verified operator, when there is one, prevails
+
+
+class ChangeApproval(OperatorCommand):
+    """A second operator's decision on a change to where the money goes (maker-checker): ``change_id``
+    names the change they reviewed (``LoanState.pending_change.id``)."""
+
+    change_id: NonEmptyStr
+    approve: bool = True
+    note: str = ""

@@ -112,7 +112,9 @@ class ProviderSettings(BaseSettings):
     # hide_input_in_errors: a refusal's message must not print the other settings' values.
     model_config = SettingsConfigDict(env_prefix="PROVIDER_", hide_input_in_errors=True)
 
-    base_url: str = "http://127.0.0.1:8091"
+    # Unset: this worker does not speak to the first provider (a second-provider-only lender) and
+    # needs none of its secrets; its loans then have no IN100 consultation (ROUTING_PROVIDERS).
+    base_url: str | None = None
     # The published request signature (docs.qitech.com.br/documentation/primeiros_passos/troca_de_chaves):
     # the integration's key, the lender's ES512 (P-521) private key whose public half the provider holds
     # (PEM; one line with \\n escapes is fine), and the provider's public key, which verifies what it
@@ -124,6 +126,8 @@ class ProviderSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _fail_closed(self) -> Self:
+        if not self.base_url:  # only a worker that speaks to the first provider holds its secrets
+            return self
         require_production_secrets(
             {
                 "PROVIDER_API_CLIENT_KEY": self.api_client_key,
@@ -144,6 +148,9 @@ class ProviderBSettings(BaseSettings):
     username: str = ""
     password: SecretStr = SecretStr("")
     timeout_seconds: float = 20.0
+    # The pricing product our engine checks its answers with (domain.pricing.product.ProductConfig as
+    # JSON); unset: PROVIDER_B_PRODUCT, the reading of seed 003.
+    product_file: Path | None = None
 
     @model_validator(mode="after")
     def _fail_closed(self) -> Self:

@@ -15,6 +15,7 @@ from temporalio.converter import DataConverter, DefaultFailureConverterWithEncod
 from temporalio.runtime import Runtime
 from temporalio.service import RetryConfig
 
+from runtime.codec.operator_seal import SealReadingPayloadConverter
 from runtime.codec.settings import CodecSettings
 from runtime.settings import TemporalSettings
 
@@ -22,10 +23,13 @@ from runtime.settings import TemporalSettings
 def data_converter(codec: PayloadCodec | None = None) -> DataConverter:
     """pydantic v2 models end to end; with a codec, every payload is encrypted, and error messages
     (which can quote a CPF) travel encoded instead of as plain failure text."""
+    # The operator's seal (runtime.codec.operator_seal) is read whatever the codec: without one, no
+    # command carries a verified operator, whatever its caller wrote.
+    converter = dataclasses.replace(pydantic_data_converter, payload_converter_class=SealReadingPayloadConverter)
     if codec is None:
-        return pydantic_data_converter
+        return converter
     return dataclasses.replace(
-        pydantic_data_converter,
+        converter,
         payload_codec=codec,
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )
@@ -40,11 +44,14 @@ async def connect(
     fail_fast: bool = False,
     identity: str | None = None,
     runtime: Runtime | None = None,
+    remote_codec: bool = False,
 ) -> Client:
-    """``fail_fast`` for callers that must answer quickly when Temporal is down (the gateway's 503)."""
+    """``fail_fast`` for callers that must answer quickly when Temporal is down (the gateway's 503).
+    ``remote_codec``: an operator's process, which may use the codec server instead of the keys
+    (``CODEC_REMOTE_URL``); workers and the relay never do."""
     quick = RetryConfig(max_retries=1, max_interval_millis=500, max_elapsed_time_millis=3000)
     retry = quick if fail_fast else RetryConfig()
-    payload_codec = (codec or CodecSettings()).codec_or_none()
+    payload_codec = (codec or CodecSettings()).codec_or_none(remote=remote_codec)
     return await Client.connect(
         **settings.connect_config(),
         data_converter=data_converter(payload_codec),

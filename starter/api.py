@@ -25,6 +25,7 @@ from domain.calendar import SAO_PAULO
 from domain.documents import InvalidDocumentError, keyed_hash, normalize_cpf
 from domain.loan import (
     CancelRequest,
+    ChangeApproval,
     CollateralFix,
     Documents,
     InstallmentReduction,
@@ -37,9 +38,15 @@ from runtime.settings import PiiSettings, TemporalSettings
 from runtime.temporal import connect
 from starter.client import LoanActionRefused, LoanClient, StartedLoan
 from starter.routing import RoutingSettings
-from workflows.loan.admission import FieldError, LoanInputError, field_errors, request_problems
+from workflows.loan.admission import (
+    FieldError,
+    LoanInputError,
+    field_errors,
+    request_problems,
+    without_consultation,
+)
 from workflows.loan.contract import LOAN_WORKFLOW, LoanOutcome, loan_workflow_id, request_key_of
-from workflows.loan.routing import NoProvider, ProviderRouting, choose_provider
+from workflows.loan.routing import NoProvider, ProviderRouting, choose_provider, consults
 from workflows.loan.rules import LoanPolicy, current_rules
 from workflows.loan.state import LoanState, Stage
 from workflows.loan.visibility import BORROWER_CPF_HASH, LOAN_PRODUCT, LOAN_PROVIDER, LOAN_STAGE, LOAN_STATUS
@@ -100,11 +107,14 @@ class LoanService:
         *,
         pii_hash_key: bytes | None = None,
         routing: ProviderRouting | None = None,
+        remote_cpf_hash: Callable[[str], Awaitable[str]] | None = None,
     ) -> None:
         self.client = client
         self.task_queue = task_queue
         self.loans = LoanClient(client, task_queue)
         self._pii_hash_key = pii_hash_key
+        # An operator's machine without PII_HASH_KEY asks the codec server for a CPF's hash.
+        self._remote_cpf_hash = None if pii_hash_key else remote_cpf_hash
         self.routing = routing or RoutingSettings().routing()
 
     @classmethod
@@ -116,8 +126,22 @@ class LoanService:
         pii: PiiSettings | None = None,
     ) -> LoanService:
         settings = settings or TemporalSettings()
+        codec = codec or CodecSettings()
         key = (pii or PiiSettings()).hash_key.get_secret_value().encode() or None
-        return cls(await connect(settings, codec=codec, identity="starter"), settings.task_queue, pii_hash_key=key)
+        # With CODEC_REMOTE_URL (an operator's machine): no codec key, no PII_HASH_KEY; the codec server
+        # encodes, decodes and hashes for the operator's token, and seals their name into what they send.
+        client = await connect(settings, codec=codec, identity="starter", remote_codec=True)
+        remote = codec.remote()
+        return cls(
+            client,
+            settings.task_queue,
+            pii_hash_key=key,
+            remote_cpf_hash=remote.cpf_hash if remote is not None else None,
+        )
+
+    def with_routing(self, routing: ProviderRouting) -> LoanService:
+        """The same service for a lender with other routing rules (the run command plays several)."""
+        return LoanService(self.client, self.task_queue, pii_hash_key=self._pii_hash_key, routing=routing)
 
     def cpf_hash(self, cpf: str) -> str:
         if not self._pii_hash_key:
@@ -127,6 +151,19 @@ class LoanService:
         except InvalidDocumentError as error:
             raise LoanInputError([FieldError("cpf", str(error))]) from None
 
+    @property
+    def finds_by_cpf(self) -> bool:
+        return bool(self._pii_hash_key) or self._remote_cpf_hash is not None
+
+    async def hash_cpf(self, cpf: str) -> str:
+        """A CPF's keyed hash: with the local PII_HASH_KEY, or from the codec server (CODEC_REMOTE_URL)."""
+        if self._remote_cpf_hash is None:
+            return self.cpf_hash(cpf)
+        try:
+            return await self._remote_cpf_hash(cpf)
+        except (ValueError, LookupError) as error:
+            raise LoanInputError([FieldError("cpf", str(error))]) from None
+
     def handle(self, request_key: str) -> WorkflowHandle[LoanWorkflow, LoanOutcome]:
         return self.loans.handle(request_key)
 
@@ -134,13 +171,22 @@ class LoanService:
         """Start a loan, or find the one this request key already started (never a second loan)."""
         request = validate_request(payload)
         pairs = (
-            [SearchAttributePair(BORROWER_CPF_HASH, self.cpf_hash(request.borrower.cpf))] if self._pii_hash_key else []
+            [SearchAttributePair(BORROWER_CPF_HASH, await self.hash_cpf(request.borrower.cpf))]
+            if self.finds_by_cpf
+            else []
         )
         try:
             provider = choose_provider(request, self.routing)
         except NoProvider as error:
             raise LoanInputError([FieldError("provider", str(error))]) from None
-        return await self.loans.start(request, rules=current_rules(policy), provider=provider, search_attributes=pairs)
+        in100 = consults(provider, self.routing)
+        if not in100:
+            missing = without_consultation(request)
+            if missing:
+                raise LoanInputError(missing)
+        return await self.loans.start(
+            request, rules=current_rules(policy), provider=provider, search_attributes=pairs, in100=in100
+        )
 
     async def state(self, request_key: str) -> LoanState:
         try:
@@ -220,6 +266,10 @@ class LoanService:
     async def cancel(self, request_key: str, request: CancelRequest) -> LoanState:
         return await self._act(request_key, self.loans.cancel(request_key, request))
 
+    async def approve_change(self, request_key: str, approval: ChangeApproval) -> LoanState:
+        """A second operator's decision on a change of account another operator proposed (maker-checker)."""
+        return await self.loans.approve_change(request_key, approval)
+
     def loan_query(
         self,
         query: str | None = None,
@@ -229,8 +279,10 @@ class LoanService:
         product: str | None = None,
         cpf: str | None = None,
         running: bool = False,
+        cpf_hash: str | None = None,
     ) -> str:
-        """The visibility query for loans with these filters, ANDed with a caller's own ``query``."""
+        """The visibility query for loans with these filters, ANDed with a caller's own ``query``
+        (``cpf_hash``: a CPF already hashed, e.g. by ``hash_cpf``)."""
         clauses = [f"WorkflowType = '{LOAN_WORKFLOW}'"]
         if running:
             clauses.append("ExecutionStatus = 'Running'")
@@ -240,8 +292,8 @@ class LoanService:
             clauses.append(f"LoanStatus = '{_quote(status)}'")
         if product:
             clauses.append(f"LoanProduct = '{_quote(product)}'")
-        if cpf:
-            clauses.append(f"BorrowerCpfHash = '{self.cpf_hash(cpf)}'")
+        if cpf or cpf_hash:
+            clauses.append(f"BorrowerCpfHash = '{_quote(cpf_hash) if cpf_hash else self.cpf_hash(cpf or '')}'")
         if query and query.strip():
             clauses.append(f"({query.strip()})")
         return " AND ".join(clauses)
@@ -263,7 +315,10 @@ class LoanService:
     ) -> list[dict[str, Any]]:
         """Loans by stage/status/product (or CPF, through its keyed hash, or a visibility query of
         the caller's), from the search attributes."""
-        selection = self.loan_query(query, stage=stage, status=status, product=product, cpf=cpf, running=running)
+        hashed = await self.hash_cpf(cpf) if cpf else None
+        selection = self.loan_query(
+            query, stage=stage, status=status, product=product, cpf_hash=hashed, running=running
+        )
         found = []
         async for execution in self.client.list_workflows(selection, limit=limit):
             attributes = execution.typed_search_attributes

@@ -35,6 +35,7 @@ from domain import ptbr
 from domain.calendar import SAO_PAULO
 from domain.loan import (
     CancelRequest,
+    ChangeApproval,
     CollateralFix,
     Documents,
     InstallmentReduction,
@@ -42,6 +43,7 @@ from domain.loan import (
     Reapresentacao,
     SignatureSubmission,
 )
+from runtime.codec.remote import CodecServerRefused
 from runtime.telemetry import setup_tracing
 from starter.api import (
     FieldError,
@@ -56,7 +58,7 @@ from starter.api import (
 from starter.simulate import HELP as SIMULATE_HELP
 from starter.simulate import SimulationInputError, load_json_file, load_product, simulate
 from workflows.loan.state import LoanState, PricedOption, Stage, Status
-from workflows.loan.visibility import describe
+from workflows.loan.visibility import describe, operators_line
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -138,6 +140,8 @@ def print_state(state: LoanState) -> None:
             f"  {len(state.events)} provider events, last: {last.webhook_type} {last.effect} "
             f"({ptbr.moment(last.received_at)})"
         )
+    for line in filter(None, operators_line(state).replace("`", "").split("\n\n")):
+        print(f"  {line}")
 
 
 def _model(model: type[M], values: dict[str, Any]) -> M:
@@ -299,6 +303,10 @@ def _reapresentacao(args: argparse.Namespace) -> BaseModel:
         Reapresentacao,
         {"disbursement_date": args.date, "disbursement_account": _account(args), "note": args.note},
     )
+
+
+def _approval(args: argparse.Namespace) -> BaseModel:
+    return _model(ChangeApproval, {"change_id": args.change, "approve": not args.reject, "note": args.note})
 
 
 def _cancel(args: argparse.Namespace) -> BaseModel:
@@ -486,7 +494,8 @@ async def cmd_batch(args: argparse.Namespace) -> int:
         _print_json(
             {
                 "action": args.action,
-                "argument": argument.model_dump(mode="json"),
+                # What the caller asked; who they are is the codec server's to seal, not theirs to say.
+                "argument": argument.model_dump(mode="json", exclude={"verified_operator"}),
                 "query": selection,
                 "dry_run": args.dry_run,
                 "matching": matching,
@@ -612,6 +621,15 @@ def build_parser() -> argparse.ArgumentParser:
     _account_flags(again)
     again.add_argument("--note", default="")
 
+    approve = command(
+        "approve",
+        "approve (or --reject) a change of disbursement account another operator proposed (maker-checker)",
+        _action(_approval, LoanService.approve_change),
+    )
+    approve.add_argument("--change", required=True, help="the change's id, as `status` shows it")
+    approve.add_argument("--reject", action="store_true", help="turn the change down instead")
+    approve.add_argument("--note", default="")
+
     cancel = command(
         "cancel",
         "cancel the loan (cancel_permanently at the provider; a portability: its proposal)",
@@ -686,6 +704,9 @@ def main(argv: list[str] | None = None) -> int:
     except LoanNotFound as error:
         print(f"no loan with request key {error}", file=sys.stderr)
         return EXIT_NOT_FOUND
+    except CodecServerRefused as error:
+        print(f"refused: {error}", file=sys.stderr)
+        return EXIT_REFUSED
     except TemporalUnreachable as error:
         print(f"temporal: {error}", file=sys.stderr)
         return EXIT_FAILED

@@ -22,6 +22,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from domain.loan import (
     CancelRequest,
+    ChangeApproval,
     CollateralFix,
     Documents,
     InstallmentReduction,
@@ -65,9 +66,10 @@ class LoanClient:
         rules: LoanRules,
         provider: ProviderId | None = None,
         search_attributes: list[SearchAttributePair[Any]] | None = None,
+        in100: bool = True,
     ) -> StartedLoan:
-        """Start a loan with its rules (and its provider, when routing chose one) pinned, or find the
-        one its request key already started."""
+        """Start a loan with its rules (and its provider, when routing chose one, and whether it has an
+        IN100 consultation) pinned, or find the one its request key already started."""
         workflow_id = loan_workflow_id(request.request_key)
         pairs: list[SearchAttributePair[Any]] = [
             SearchAttributePair(LOAN_STAGE, Stage.CONSULTATION.value),
@@ -79,7 +81,7 @@ class LoanClient:
         try:
             handle = await start_loan_workflow(
                 self.client,
-                LoanInput(request=request, rules=rules, policy=rules.policy, provider=provider),
+                LoanInput(request=request, rules=rules, policy=rules.policy, provider=provider, in100=in100),
                 id=workflow_id,
                 task_queue=self.task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
@@ -116,6 +118,9 @@ class LoanClient:
 
     async def cancel(self, request_key: str, request: CancelRequest) -> LoanState:
         return await self._update(request_key, LoanWorkflow.cancel, request)
+
+    async def approve_change(self, request_key: str, approval: ChangeApproval) -> LoanState:
+        return await self._update(request_key, LoanWorkflow.approve_change, approval)
 
     async def _update(self, request_key: str, update: Any, argument: A) -> LoanState:
         try:

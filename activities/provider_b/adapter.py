@@ -8,16 +8,21 @@ every attempt after the first *looks first* for an operation it may have made (t
 operations for the CPF, an assumed endpoint: same benefit, installment count and issue amount,
 created since the loan started) and adopts it instead of creating another.
 
-Pricing. The seed has no simulation endpoint: the amounts (``issue_amount`` and the value the
-request does not fix, both sent, seed 003 §2) come from our pricing engine at the product's monthly
-rate from ``tabela_produto`` (assumed: the provider prices as the engine does). The product table is
-read from the store, refreshed by a Temporal Schedule (``catalog``), fetched here only when the store
-has none yet.
+Pricing. Seed 003 says the operation's ``issue_amount`` and the amount the request does not fix come
+from the provider's simulation (observações 6 and 7): they are taken from its answer (an assumed
+endpoint, ``activities.provider_b.client.Paths.SIMULATION``) and sent as it gave them. Our engine
+prices the same loan at the product's monthly rate from ``tabela_produto`` with the second
+provider's product (``domain.pricing.product.PROVIDER_B_PRODUCT``, the reading of seed 003), and
+every figure where the two differ is reported (field, ours, theirs) in the loan's pricing check —
+never refused for it: the provider's figures are the contract's. A product rate above the
+regulatory cap is refused before anything is sent. The product table is read from the store,
+refreshed by a Temporal Schedule (``catalog``), fetched here only when the store has none yet.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -26,8 +31,16 @@ from activities.errors import as_application_error, personal_values
 from activities.provider_b import status as b_status
 from activities.provider_b.client import ProviderBClient
 from activities.provider_b.errors import OperationOutcomeUnknown, OperationRefused
-from activities.provider_b.mapping import OperationMappingError, Simulated, choose_product, operation_request
-from activities.provider_b.models import OperationCreated, OperationView, Product, ProductTable
+from activities.provider_b.mapping import (
+    FieldProblem,
+    OperationMappingError,
+    Simulated,
+    choose_product,
+    operation_request,
+    simulated,
+    simulation_request,
+)
+from activities.provider_b.models import OperationCreated, OperationView, Product, ProductTable, SimulationAnswer
 from activities.qitech import mapping
 from activities.qitech.errors import ProviderError, ProviderUnavailable
 from activities.qitech.render import quote_request_from
@@ -35,9 +48,11 @@ from domain.loan import LoanRequest, ProviderId
 from domain.pricing.engine import PricingError, QuoteOption, quote
 from domain.pricing.product import ProductConfig
 from domain.redaction import redact_provider_text
+from domain.regulation import MAX_MONTHLY_RATE
 from runtime.store.products import ProductTables
 from workflows.loan.activity_models import Simulated as LoanSimulated
 from workflows.loan.activity_models import SimulateInput
+from workflows.loan.decisions import PRICE_FIELDS, price_check
 from workflows.loan.port import (
     BUSINESS_ERROR,
     CREATE_OPERATION,
@@ -49,7 +64,7 @@ from workflows.loan.port import (
     OperationFacts,
     OperationPhase,
 )
-from workflows.loan.state import PricingCheck
+from workflows.loan.state import PricedOption
 
 PROVIDER = ProviderId.PROVIDER_B
 
@@ -89,30 +104,70 @@ def facts(answer: OperationCreated | OperationView, *, notes: list[str] | None =
     )
 
 
-def quoted(
-    request: LoanRequest, product: Product, lender: mapping.LenderTerms, engine: ProductConfig
-) -> tuple[QuoteOption, ...]:
-    """The loan priced at the product's rate (the request's, when it fixes one), one option per day."""
+def rate_of(request: LoanRequest, product: Product, engine: ProductConfig) -> Decimal:
+    """The monthly rate the loan is priced at: the request's, when it fixes one, else the product's;
+    refused above the cap the pricing product enforces (the regulation's), before anything is sent."""
     rate = request.financial.monthly_interest_rate or product.monthly_interest_rate
     if rate is None:
         raise refused(
             f"product {product.cod_tabela} has no monthly rate to price it",
             {"field": "operation.cod_tabela", "code": None, "description": "no rate"},
         )
-    terms = mapping.financial(request, lender).model_copy(update={"monthly_interest_rate": rate})
+    cap = engine.inss_rules.max_monthly_rate
+    if cap is not None and rate > cap:
+        raise refused(
+            f"product {product.cod_tabela}: monthly rate {rate * 100:.4f} % is above the cap of {cap * 100} % "
+            f"({MAX_MONTHLY_RATE.source}); nothing was sent",
+            {"field": "operation.cod_tabela", "code": None, "description": "rate above the cap"},
+        )
+    return rate
+
+
+def quoted(
+    request: LoanRequest, product: Product, lender: mapping.LenderTerms, engine: ProductConfig
+) -> tuple[QuoteOption, ...]:
+    """The loan priced by our engine at the product's rate (the request's, when it fixes one), one option per day."""
+    terms = mapping.financial(request, lender).model_copy(
+        update={"monthly_interest_rate": rate_of(request, product, engine)}
+    )
     try:
         return quote(quote_request_from(terms), engine).options
     except PricingError as error:
         raise refused(f"cannot price the loan: {error}", {"field": "financial", "code": None}) from None
 
 
-def priced(request: LoanRequest, options: tuple[QuoteOption, ...]) -> Simulated:
-    """Both amounts the operation sends, from the option of the requested disbursement date."""
-    option = next((o for o in options if o.disbursement_date == request.financial.disbursement_date), options[0])
-    return Simulated(
-        issue_amount=option.issue_amount,
-        disbursed_amount=option.disbursed_issue_amount,
-        installment_face_value=option.installment_value,
+CHECKED_FIELDS = (*PRICE_FIELDS, "monthly_rate")
+"""Figures of the provider's answer checked against ours (the rate too: the table's is ours)."""
+
+
+def as_priced(answer: SimulationAnswer, request: LoanRequest) -> PricedOption:
+    """The provider's answer in the loan's words, as it gave it (None where it gave nothing)."""
+    return PricedOption(
+        disbursement_date=answer.disbursement_date or request.financial.disbursement_date,
+        first_due_date=answer.first_due_date,
+        last_due_date=answer.last_due_date,
+        installment_value=answer.installment_face_value,
+        issue_amount=answer.issue_amount,
+        released_amount=answer.disbursed_amount,
+        total_iof=answer.iof_amount,
+        monthly_rate=answer.monthly_interest_rate,
+        monthly_cet=answer.monthly_cet,
+        annual_cet=answer.annual_cet,
+    )
+
+
+def for_the_loan(theirs: PricedOption, ours: PricedOption | None, request: LoanRequest, rate: Decimal) -> PricedOption:
+    """The option the loan goes on with: the provider's figures; what it leaves out, from the request
+    (the value it fixes, the rate it was priced at) and the dates from our schedule."""
+    terms = request.financial
+    return theirs.model_copy(
+        update={
+            "installment_value": theirs.installment_value or terms.installment_value,
+            "released_amount": theirs.released_amount or terms.disbursed_amount,
+            "monthly_rate": theirs.monthly_rate or rate,
+            "first_due_date": theirs.first_due_date or (ours.first_due_date if ours else None),
+            "last_due_date": theirs.last_due_date or (ours.last_due_date if ours else None),
+        }
     )
 
 
@@ -136,13 +191,37 @@ class ProviderBActivities:
         except ProviderError as error:
             raise as_application_error(error) from None
 
+    async def _ask_price(self, request: LoanRequest, product: Product) -> SimulationAnswer:
+        try:
+            return await self._client.simulate(simulation_request(request, product))
+        except OperationMappingError as error:
+            raise refused(f"{PROVIDER.value} cannot take this loan: {error}", {"fields": _fields(error)}) from None
+        except OperationRefused as error:
+            where = error.payload_field or error.field
+            words = redact_provider_text(error.description or "refused", personal_values(request))
+            raise refused(
+                f"{error.code or error.status} simulation: {where + ': ' if where else ''}{words}",
+                {"code": error.code, "field": where, "description": words, "status": error.status},
+            ) from None
+        except ProviderError as error:
+            raise as_application_error(error, personal=personal_values(request)) from None
+
     @activity.defn(name=f"{PROVIDER.value}.{SIMULATE}")
     async def simulate(self, simulation: SimulateInput) -> LoanSimulated:
-        """No simulation endpoint (seed 003): the product's rate, priced by our engine."""
-        product = await self._product(simulation.request)
-        options = quoted(simulation.request, product, self._lender, self._engine)
+        """The provider's price of the loan, and ours against it (field by field, to the cent)."""
+        request = simulation.request
+        product = await self._product(request)
+        rate = rate_of(request, product, self._engine)  # refused above the cap before the provider hears of it
+        local = mapping.local_priced(quoted(request, product, self._lender, self._engine))  # no refinancing (seed 003)
+        answer = await self._ask_price(request, product)
+        figures = simulated(answer)
+        if isinstance(figures, FieldProblem):
+            raise refused(f"{PROVIDER.value}: {figures}", {"field": figures.field, "code": None})
+        theirs = as_priced(answer, request)
+        ours = next((o for o in local if o.disbursement_date == theirs.disbursement_date), None)
         return LoanSimulated(
-            options=mapping.local_priced(options, simulation.request.payoff), pricing_check=PricingCheck(matches=True)
+            options=[for_the_loan(theirs, ours, request, rate)],
+            pricing_check=price_check([theirs], local, CHECKED_FIELDS),
         )
 
     async def _table(self) -> ProductTable:
@@ -166,12 +245,13 @@ class ProviderBActivities:
     @activity.defn(name=f"{PROVIDER.value}.{CREATE_OPERATION}")
     async def create_operation(self, creation: CreateOperationInput) -> OperationFacts:
         request = creation.request
-        if creation.benefit is None:
+        if creation.benefit is None and creation.in100:
             raise refused("no benefit facts: the consultation must come first", {"field": "benefit"})
         product = await self._product(request)
-        amounts = priced(request, quoted(request, product, self._lender, self._engine))
+        rate_of(request, product, self._engine)  # refused above the cap: nothing is sent
+        amounts = await self._amounts(creation, product)
         try:
-            payload = operation_request(request, creation.benefit, product, amounts)
+            payload = operation_request(request, creation.benefit, product, amounts, in100=creation.in100)
         except OperationMappingError as error:
             raise refused(f"{PROVIDER.value} cannot take this loan: {error}", {"fields": _fields(error)}) from None
         if activity.info().attempt > 1:
@@ -195,6 +275,21 @@ class ProviderBActivities:
             raise as_application_error(ProviderUnavailable(str(error), path=error.path)) from None
         except ProviderError as error:
             raise as_application_error(error, personal=personal_values(request)) from None
+
+    async def _amounts(self, creation: CreateOperationInput, product: Product) -> Simulated:
+        """The amounts the operation is created with: the simulation's the loan chose, else (loans
+        simulated before it carried them) the provider's simulation asked again — never our engine's."""
+        chosen = creation.priced
+        if chosen is not None and chosen.issue_amount is not None:
+            return Simulated(
+                issue_amount=chosen.issue_amount,
+                disbursed_amount=chosen.released_amount,
+                installment_face_value=chosen.installment_value,
+            )
+        figures = simulated(await self._ask_price(creation.request, product))
+        if isinstance(figures, FieldProblem):
+            raise refused(f"{PROVIDER.value}: {figures}", {"field": figures.field, "code": None})
+        return figures
 
     async def _made_before(self, creation: CreateOperationInput, operation: object) -> OperationView | None:
         request = creation.request

@@ -13,6 +13,9 @@ ASSUMPTIONS, each in :class:`Paths` (the one place to change them):
   "expires_in"}`` (see ``activities.provider_b.models.LoginAnswer`` for the spellings accepted);
 * following an operation: ``GET /inss/v1/operation/{debt_key}`` (the seed: the debt_key "é
   utilizada para acompanhamento", no endpoint printed);
+* the simulation: ``POST /inss/v1/operation/simulation`` (the seed: ``issue_amount`` "pode ser obtido
+  na resposta da simulação"; no endpoint printed), its body and answer in
+  ``activities.provider_b.models.SimulationRequest`` / ``SimulationAnswer``;
 * finding the operations made for a CPF: ``GET /inss/v1/operation?document_number=`` — what a
   creation whose answer was lost looks up before it creates again (the seed shows no idempotency
   key).
@@ -38,6 +41,8 @@ from activities.provider_b.models import (
     OperationRequest,
     OperationView,
     ProductTable,
+    SimulationAnswer,
+    SimulationRequest,
 )
 from activities.wire import decode, encode
 
@@ -52,6 +57,7 @@ class Paths:
     LOGIN = "/inss/v1/login"  # assumed (seed: "Bearer {TOKEN_DO_LOGIN}")
     OPERATION = "/inss/v1/operation"  # seed 003
     PRODUCTS = "/inss/v1/operation/tabela_produto"  # seed 003 observação 1
+    SIMULATION = "/inss/v1/operation/simulation"  # assumed (seed: "a resposta da simulação", no path)
 
     @staticmethod
     def operation(debt_key: str) -> str:
@@ -220,6 +226,11 @@ class ProviderBClient:
         """``GET /inss/v1/operation/tabela_produto``: the products and their ``cod_tabela``."""
         response = await self._send("GET", Paths.PRODUCTS)
         return self._parse(response, ProductTable, Paths.PRODUCTS)
+
+    async def simulate(self, request: SimulationRequest) -> SimulationAnswer:
+        """The provider's own price of an operation (assumed :attr:`Paths.SIMULATION`): nothing is created."""
+        response = await self._send("POST", Paths.SIMULATION, body=request)
+        return self._parse(response, SimulationAnswer, Paths.SIMULATION)
 
     async def create_operation(self, request: OperationRequest) -> OperationCreated:
         """``POST /inss/v1/operation``. Raises :class:`OperationOutcomeUnknown` when the request went

@@ -9,10 +9,12 @@ Where each field comes from:
 ``client.bank_account``             the request's one disbursement account; without one, the account the
                                     benefit is paid into (``BenefitFacts.paying_account``, from the balance
                                     answer's ``disbursement_bank_account``, as seed 003 §1 says)
-``operation.IN100``                 True: every loan consults the benefit with the borrower's signed term
+``operation.IN100``                 True when the lender consulted the benefit with the borrower's signed
+                                    term; False for a lender without a consulting provider ("Sem IN100")
 ``operation.credit_type``           ``checking_account`` unless the caller says otherwise
 ``operation.assistance_type``       ``BenefitFacts.assistance_type``: the enumerator's description
-                                    (observação 2), e.g. ``retirement_by_age``
+                                    (observação 2), e.g. ``retirement_by_age``; without a consultation,
+                                    ``request.benefit.assistance_type``
 ``operation.simulation_type``       ``installment_face_value`` when the request fixes the installment,
                                     ``disbursed_amount`` when it fixes the amount; both values are sent,
                                     the other one from the simulation (§2 observação)
@@ -55,6 +57,8 @@ from activities.provider_b.models import (
     OperationRequest,
     PixTransferType,
     ProductTable,
+    SimulationAnswer,
+    SimulationRequest,
     SimulationType,
 )
 from activities.provider_b.models import Product as TableProduct
@@ -216,7 +220,7 @@ def choose_product(table: ProductTable, request: LoanRequest, *, cod_tabela: str
     )
 
 
-def _bank_account(request: LoanRequest, benefit: BenefitFacts) -> BankAccount | FieldProblem:
+def _bank_account(request: LoanRequest, benefit: BenefitFacts | None) -> BankAccount | FieldProblem:
     given: DisbursementAccount | None = request.disbursement_accounts[0] if request.disbursement_accounts else None
     if given is not None:
         ispb = given.ispb_number or ispb_for(given.bank_code)
@@ -228,7 +232,7 @@ def _bank_account(request: LoanRequest, benefit: BenefitFacts) -> BankAccount | 
             "account_number": given.account_number,
             "account_digit": given.account_digit,
         }
-    elif benefit.paying_account is not None:
+    elif benefit is not None and benefit.paying_account is not None:
         paying = benefit.paying_account
         ispb = ispb_for(paying.bank_code)
         source = "the balance answer's disbursement_bank_account"
@@ -240,10 +244,8 @@ def _bank_account(request: LoanRequest, benefit: BenefitFacts) -> BankAccount | 
             "account_digit": paying.account_digit,
         }
     else:
-        return _problem(
-            "client.bank_account",
-            "no account: the request names none and the balance answer gave no disbursement_bank_account",
-        )
+        why = "the balance answer gave no disbursement_bank_account" if benefit else "there was no consultation"
+        return _problem("client.bank_account", f"no account: the request names none and {why}")
     if ispb is None:
         return _problem(
             "client.bank_account.ispb_number",
@@ -279,15 +281,60 @@ def _amounts(request: LoanRequest, simulated: Simulated) -> tuple[SimulationType
     return kind, {fixed_field: fixed, other_field: other}
 
 
+def simulation_request(request: LoanRequest, product: TableProduct) -> SimulationRequest:
+    """The assumed simulation's body: the operation's financial part, the value the request fixes."""
+    terms = request.financial
+    problems = unsupported(request)
+    if problems:
+        raise OperationMappingError(problems)
+    fixes_installment = terms.installment_value is not None
+    try:
+        return SimulationRequest.model_validate(
+            {
+                "simulation_type": (
+                    SimulationType.INSTALLMENT_FACE_VALUE if fixes_installment else SimulationType.DISBURSED_AMOUNT
+                ),
+                "cod_tabela": product.cod_tabela,
+                "number_of_installments": terms.number_of_installments,
+                "first_due_date": terms.first_due_date,
+                "disbursement_date": terms.disbursement_date,
+                "limit_days_to_disburse": terms.limit_days_to_disburse,
+                "installment_face_value": terms.installment_value if fixes_installment else None,
+                "disbursed_amount": None if fixes_installment else terms.disbursed_amount,
+            }
+        )
+    except ValidationError as error:
+        raise OperationMappingError(_validation_problems(error)) from None
+
+
+def simulated(answer: SimulationAnswer) -> Simulated | FieldProblem:
+    """The figures the operation is created with, from the provider's simulation (observações 6, 7)."""
+    if answer.issue_amount is None or answer.issue_amount <= 0:
+        return FieldProblem("operation.issue_amount", "the provider's simulation gave no issue_amount")
+    try:
+        return Simulated(
+            issue_amount=answer.issue_amount,
+            disbursed_amount=answer.disbursed_amount,
+            installment_face_value=answer.installment_face_value,
+        )
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return FieldProblem(f"operation.{where}", f"the provider's simulation: {first['msg']}")
+
+
 def operation_request(
     request: LoanRequest,
-    benefit: BenefitFacts,
+    benefit: BenefitFacts | None,
     product: TableProduct,
     simulated: Simulated,
     *,
     credit_type: CreditType = CreditType.CHECKING_ACCOUNT,
+    in100: bool = True,
 ) -> OperationRequest:
-    """Seed 003's payload for this loan, or :class:`OperationMappingError` naming every field it cannot fill."""
+    """Seed 003's payload for this loan, or :class:`OperationMappingError` naming every field it cannot
+    fill. ``in100`` False (no consultation, ``benefit`` None): the "Sem IN100" flow, the assistance
+    type and the account from the request."""
     problems = unsupported(request)
     count = request.financial.number_of_installments
     if product.number_of_installments and not product.allows(count):
@@ -297,10 +344,10 @@ def operation_request(
                 f"product {product.cod_tabela} allows {product.number_of_installments} installments, not {count}",
             )
         )
-    if not benefit.assistance_type:
-        problems.append(
-            FieldProblem("operation.assistance_type", "the balance answer gave no assistance_type", "benefit")
-        )
+    assistance_type = (benefit.assistance_type if benefit else None) or request.benefit.assistance_type
+    if not assistance_type:
+        where = "the balance answer gave none" if benefit else "no consultation: the request must give it"
+        problems.append(FieldProblem("operation.assistance_type", where, "benefit.assistance_type"))
     account = _bank_account(request, benefit)
     if isinstance(account, FieldProblem):
         problems.append(account)
@@ -316,9 +363,9 @@ def operation_request(
         return OperationRequest(
             operation=Operation.model_validate(
                 {
-                    "IN100": True,
+                    "IN100": in100,
                     "credit_type": credit_type,
-                    "assistance_type": benefit.assistance_type,
+                    "assistance_type": assistance_type,
                     "simulation_type": simulation_type,
                     "benefit_state": request.benefit.state,
                     "cod_tabela": product.cod_tabela,

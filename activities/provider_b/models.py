@@ -17,6 +17,12 @@ Inbound, tolerant (unknown fields kept in ``model_extra``, as the first provider
   (``number_of_installments``/``prazos``/``parcelas``: a list, one number or "84,96") and its
   monthly rate (``monthly_interest_rate``/``taxa_mensal``/``taxa``: a fraction, or a percentage
   when above 1);
+* ASSUMPTION — the simulation's answer (``POST /inss/v1/operation/simulation``, see
+  ``activities.provider_b.client.Paths``): the seed says ``issue_amount`` "pode ser obtido na resposta
+  da simulação" and that ``disbursed_amount`` is "o valor desembolsado da proposta simulada", and
+  prints neither the endpoint nor the answer. Assumed: the request is the operation's financial part
+  (``SimulationRequest``); the answer carries ``issue_amount`` and both amounts, and may carry the
+  IOF, the rate and the CET (Portuguese spellings accepted, see ``SimulationAnswer``);
 * ASSUMPTION — an operation's status (``GET /inss/v1/operation/{debt_key}``, see
   ``activities.provider_b.client.Paths``): the seed says only that the ``debt_key`` is used "para
   acompanhamento"; assumed to answer at least ``debt_key`` and ``dsc_situacao_emprestimo``, like
@@ -136,6 +142,33 @@ class Operation(OutboundModel):
         return self
 
 
+class SimulationRequest(OutboundModel):
+    """ASSUMED ``POST /inss/v1/operation/simulation``: the operation's financial part, the value the
+    request fixes (``simulation_type``) and no ``issue_amount`` (the answer gives it)."""
+
+    simulation_type: SimulationType
+    cod_tabela: Annotated[str, Field(min_length=1, max_length=20)]
+    number_of_installments: Literal[84, 96]
+    first_due_date: date
+    disbursement_date: date
+    limit_days_to_disburse: Annotated[int, Field(ge=0, le=30)]
+    installment_face_value: PositiveMoney | None = None
+    disbursed_amount: PositiveMoney | None = None
+
+    @model_validator(mode="after")
+    def _the_fixed_value(self) -> SimulationRequest:
+        fixed = (
+            self.installment_face_value
+            if self.simulation_type == SimulationType.INSTALLMENT_FACE_VALUE
+            else self.disbursed_amount
+        )
+        if fixed is None:
+            raise ValueError(f"{self.simulation_type.value} is the value the simulation fixes: give it")
+        if self.first_due_date <= self.disbursement_date:
+            raise ValueError("first_due_date must come after disbursement_date")
+        return self
+
+
 class OperationRequest(OutboundModel):
     """``POST /inss/v1/operation`` (seed 003 §3 "Payload")."""
 
@@ -252,3 +285,32 @@ class LoginAnswer(InboundModel):
         validation_alias=AliasChoices("access_token", "token", "accessToken")
     )
     expires_in: float = Field(default=3600.0, validation_alias=AliasChoices("expires_in", "expiresIn"))
+
+
+def _money(field: str, *aliases: str) -> Any:
+    return Field(default=None, validation_alias=AliasChoices(field, *aliases))
+
+
+class SimulationAnswer(InboundModel):
+    """The simulation's answer (assumed shape; see the module docstring): the figures the operation is
+    created with (observações 6 and 7), and those the lender checks against its own price."""
+
+    issue_amount: Decimal | None = _money("issue_amount", "valor_emissao", "vlr_emissao")
+    disbursed_amount: Decimal | None = _money("disbursed_amount", "valor_liberado", "vlr_liberado")
+    installment_face_value: Decimal | None = _money("installment_face_value", "valor_parcela", "vlr_parcela")
+    iof_amount: Decimal | None = _money("iof_amount", "total_iof", "valor_iof", "vlr_iof")
+    monthly_interest_rate: Annotated[Decimal | None, BeforeValidator(_rate)] = _money(
+        "monthly_interest_rate", "taxa_mensal", "taxa"
+    )
+    monthly_cet: Annotated[Decimal | None, BeforeValidator(_rate)] = _money("monthly_cet", "cet", "cet_mensal")
+    annual_cet: Annotated[Decimal | None, BeforeValidator(_rate)] = _money("annual_cet", "cet_anual")
+    first_due_date: date | None = None
+    last_due_date: date | None = None
+    disbursement_date: date | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _envelope(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("data"), dict) and "issue_amount" not in data:
+            return data["data"]
+        return data

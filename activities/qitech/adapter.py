@@ -13,6 +13,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities import documents
 from activities.errors import invalid_document, provider_errors
+from activities.housekeeping import pin_current_rules
 from activities.qitech import mapping
 from activities.qitech.client import ProviderClient
 from activities.qitech.enumerators import DebtStatus
@@ -75,9 +76,9 @@ from workflows.loan.activity_models import (
     TermUploaded,
     TermUploadInput,
 )
+from workflows.loan.decisions import price_check
 from workflows.loan.port import BUSINESS_ERROR
-from workflows.loan.rules import LoanPolicy, LoanRules, current_rules
-from workflows.loan.state import PricingCheck, Signer
+from workflows.loan.state import PricingCheck, RefinancedBalance, Signer
 
 SIGNED_OR_LATER = frozenset(
     s.value
@@ -100,12 +101,6 @@ class KeyClaimer(Protocol):
     async def claim(self, key: str, loan_id: str) -> None: ...
 
     async def release(self, keys: list[str], loan_id: str) -> None: ...
-
-
-@activity.defn
-async def pin_current_rules(policy: LoanPolicy) -> LoanRules:
-    """The worker's current rule set, for a loan whose caller sent none (recorded in its history)."""
-    return current_rules(policy)
 
 
 class LoanActivities:
@@ -204,13 +199,22 @@ class LoanActivities:
     @provider_errors
     async def simulate(self, simulation: SimulateInput) -> Simulated:
         result = await self._provider.simulate(mapping.simulation_request(simulation.request, self._lender))
-        options = mapping.priced(result.data.disbursement_options)
+        refinancing = bool(simulation.request.refinanced_operations)
+        options = mapping.priced(result.data.disbursement_options, refinancing=refinancing)
+        # A refinancing's payoff is the provider's (what it disburses less what reaches the borrower):
+        # ours is checked on the same payoff, never on a figure the caller sent.
+        payoffs = {o.disbursement_date: o.payoff for o in options}
         try:
             local = quote(quote_request_from(mapping.financial(simulation.request, self._lender)), self._product)
-            differences = mapping.compare(options, mapping.local_priced(local.options, simulation.request.payoff))
+            check = price_check(options, mapping.local_priced(local.options, payoffs))
         except PricingError as error:
-            differences = [f"local engine cannot price this request: {error}"]
-        return Simulated(options=options, pricing_check=PricingCheck(matches=not differences, differences=differences))
+            check = PricingCheck(matches=False, differences=[f"local engine cannot price this request: {error}"])
+        refinanced = [
+            RefinancedBalance(operation_key=op.operation_key, payoff_amount=op.payoff_amount)
+            for op in result.data.refinanced_credit_operations
+            if op.payoff_amount is not None
+        ]
+        return Simulated(options=options, pricing_check=check, refinanced=refinanced)
 
     @activity.defn
     @provider_errors
@@ -235,7 +239,7 @@ class LoanActivities:
             debt_key=answer.key,
             contract_number=contract.number if contract else None,
             related_party_key=mapping.signer_related_party_key(data, issuance.request) or "",
-            options=mapping.priced(data.disbursement_options),
+            options=mapping.priced(data.disbursement_options, refinancing=bool(issuance.request.refinanced_operations)),
             contract_urls=list(contract.urls) if contract else [],
             signers=[
                 Signer(
@@ -301,7 +305,9 @@ class LoanActivities:
                 activity.logger.info("the debt is already %s: signed", held.credit_operation_status_enumerator)
                 return
         await self._provider.sign(
-            signature.debt_key, SignatureEvidence.model_validate(signature.submission.model_dump())
+            signature.debt_key,
+            # Who sent it is the loan's record, not the provider's: the evidence only.
+            SignatureEvidence.model_validate(signature.submission.model_dump(exclude={"verified_operator"})),
         )
 
     @staticmethod

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -290,7 +290,9 @@ def change_disbursement_date(
     return ChangeDisbursementDate(disbursement_date=disbursement_date, disbursement_bank_accounts=accounts)
 
 
-def priced(options: Sequence[DisbursementOption]) -> list[PricedOption]:
+def priced(options: Sequence[DisbursementOption], *, refinancing: bool = False) -> list[PricedOption]:
+    """The provider's options in the loan's words; for a refinancing, each with what it pays off
+    (for a new credit, a final amount below the disbursed one is a price to check, not a payoff)."""
     return [
         PricedOption(
             disbursement_date=o.disbursement_date,
@@ -307,13 +309,23 @@ def priced(options: Sequence[DisbursementOption]) -> list[PricedOption]:
             monthly_rate=o.prefixed_interest_rate.monthly_rate if o.prefixed_interest_rate else None,
             monthly_cet=o.monthly_cet,
             annual_cet=o.annual_cet_rate,
+            payoff=o.payoff if refinancing else None,
         )
         for o in options
     ]
 
 
-def local_priced(options: Sequence[QuoteOption], payoff: Decimal = Decimal(0)) -> list[PricedOption]:
-    """The local engine's options; a refinancing's ``payoff`` comes out of what the borrower receives."""
+def local_priced(
+    options: Sequence[QuoteOption], payoff: Decimal | Mapping[date, Decimal | None] = Decimal(0)
+) -> list[PricedOption]:
+    """The local engine's options; a refinancing's ``payoff`` (one figure, or the provider's per
+    disbursement date) comes out of what the borrower receives."""
+
+    def paid(day: date) -> Decimal:
+        if isinstance(payoff, Decimal):
+            return payoff
+        return payoff.get(day) or Decimal(0)
+
     return [
         PricedOption(
             disbursement_date=o.disbursement_date,
@@ -321,30 +333,15 @@ def local_priced(options: Sequence[QuoteOption], payoff: Decimal = Decimal(0)) -
             last_due_date=o.last_due_date,
             installment_value=o.installment_value,
             issue_amount=o.issue_amount,
-            released_amount=o.disbursed_issue_amount - payoff,
+            released_amount=o.disbursed_issue_amount - paid(o.disbursement_date),
             total_iof=o.total_iof,
             monthly_rate=o.rates.monthly,
             monthly_cet=o.monthly_cet,
             annual_cet=o.annual_cet,
+            payoff=paid(o.disbursement_date) or None,
         )
         for o in options
     ]
-
-
-def compare(provider: Sequence[PricedOption], local: Sequence[PricedOption]) -> list[str]:
-    """Where the provider's figures differ from the local engine's, option by option."""
-    differences = []
-    by_date = {o.disbursement_date: o for o in local}
-    for theirs in provider:
-        ours = by_date.get(theirs.disbursement_date)
-        if ours is None:
-            differences.append(f"{theirs.disbursement_date}: option not in the local quote")
-            continue
-        for field in ("first_due_date", "installment_value", "issue_amount", "released_amount", "total_iof"):
-            mine, provider_value = getattr(ours, field), getattr(theirs, field)
-            if provider_value is not None and mine != provider_value:
-                differences.append(f"{theirs.disbursement_date} {field}: provider {provider_value}, local {mine}")
-    return differences
 
 
 def proposal_request(

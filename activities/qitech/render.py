@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -107,10 +108,12 @@ def simulation_response(
     event_datetime: datetime,
     number_of_installments: int,
     payoff: Decimal = Decimal(0),
+    refinanced: Sequence[tuple[str, Decimal]] = (),
 ) -> dict[str, Any]:
     """The body of ``POST /debt_simulation`` for one operation (seed 004 §3). ``payoff``: what a
     refinancing pays off of the operations it refinances, out of the released amount (the borrower
-    receives the rest — an assumption: the seeds print no refinancing answer)."""
+    receives the rest — an assumption: the seeds print no refinancing answer); ``refinanced``: each
+    operation's key and payoff, listed in ``data.refinanced_credit_operations`` (assumed likewise)."""
     first = quote.first
     return {
         "type": "debt",
@@ -134,6 +137,11 @@ def simulation_response(
             # Seed 004 prints 0.0 here; each option carries its own final_disbursement_amount.
             "final_disbursement_amount": Decimal("0.0"),
             "disbursement_options": [_simulation_option(o, payoff) for o in quote.options],
+            **(
+                {"refinanced_credit_operations": [{"operation_key": k, "payoff_amount": v} for k, v in refinanced]}
+                if refinanced
+                else {}
+            ),
         },
     }
 

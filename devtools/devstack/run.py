@@ -35,6 +35,8 @@ def restarter(stack: LocalStack, name: str) -> Callable[[], Process] | None:
         return stack.start_gateway
     if name == "sandbox" and stack.config.persist:
         return stack.start_sandbox  # its debts, timers and webhooks come back from its state file
+    if name == "sales-channel" and stack.config.persist:
+        return stack.start_sales_channel  # what it was told comes back from data/sales_channel.jsonl
     if name == "sandbox-b" and stack.config.persist:
         return stack.start_sandbox_b  # its operations and tokens come back from its state file
     kind, _, index = name.rpartition("-")

@@ -16,7 +16,7 @@ import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -24,22 +24,28 @@ from typing import Any
 
 import httpx
 from PIL import Image
+from temporalio.client import Client
 
 from devtools.devstack.stack import StackConfig
+from devtools.devstack.told import describe, wait_for_endings
 from devtools.sandbox.scenarios import benefit_number_for
 from domain.calendar import SAO_PAULO
 from domain.loan import (
+    ChangeApproval,
     CollateralFix,
     Documents,
     InstallmentReduction,
     LoanRequest,
+    ProviderId,
     Reapresentacao,
     SignatureSubmission,
 )
+from runtime.codec.aes import AesGcmCodec
 from runtime.settings import TemporalSettings
 from runtime.temporal import connect
 from starter.api import LoanService
 from starter.client import LoanActionRefused
+from workflows.loan.routing import ProviderRouting
 from workflows.loan.rules import LoanPolicy
 from workflows.loan.state import LoanState, Stage
 
@@ -78,6 +84,9 @@ class Sample:
     portability: dict[str, Any] | None = None
     """A portability's scenario at the sandbox (``/_sandbox/portability/scenarios/{cpf}``); set, the
     sample is a portability (its request gets the origin contract, and a troco unless it says not)."""
+    lender: tuple[str, ...] | None = None
+    """The providers of the lender this sample plays (None: the run command's routing, both). A
+    lender with the second provider only has no IN100 consultation (``workflows.loan.routing.consults``)."""
 
 
 def _today() -> date:
@@ -104,11 +113,22 @@ _FORMALIZED: set[str] = set()
 NEW_ACCOUNT = {"bank_code": "237", "branch_number": "1234", "account_number": "765432", "account_digit": "1"}
 
 
+REFINANCED_BALANCE = "3250.00"
+"""What the sandbox's refinanced operation costs to pay off: the provider's figure, not the caller's."""
+EXPECTED_PAYOFF = "3000.00"
+"""What the refinancing samples' caller expects it to cost (shown beside the provider's)."""
+
+
 def _refinancing(body: dict[str, Any], run: SampleRun) -> None:
     body["product"] = "refinancing"
     body["refinanced_operations"] = [
-        {"operation_key": run.operation_key, "installment_value": "120.00", "payoff_amount": "3000.00"}
+        {"operation_key": run.operation_key, "installment_value": "120.00", "payoff_amount": EXPECTED_PAYOFF}
     ]
+
+
+def _without_consultation(body: dict[str, Any], run: SampleRun) -> None:
+    """What a loan without an IN100 consultation must say itself: the benefit's assistance type."""
+    body["benefit"] = {**body["benefit"], "assistance_type": "retirement_by_age"}
 
 
 def _minimum_wage_increase(body: dict[str, Any], run: SampleRun) -> None:
@@ -173,12 +193,38 @@ def _term_as_pdf(body: dict[str, Any], run: SampleRun) -> None:
     term["document"] = {"uri": pdfa(run.folder / "authorization_term.pdf")}
 
 
+MAKER, CHECKER = "sample-maker", "sample-checker"
+
+
+def as_operator(service: LoanService, name: str) -> LoanService:
+    """The same desk as a named operator. Here the stack's own codec keys seal the name (development);
+    in production the codec server seals it from the operator's SSO token."""
+    converter = service.client.data_converter
+    codec = converter.payload_codec
+    if not isinstance(codec, AesGcmCodec):
+        raise LoanActionRefused("a sample operator needs the stack's codec keys to seal their name")
+    config = service.client.config()
+    sealed = codec.sealing({"name": name, "subject": name, "via": "development"})
+    config["data_converter"] = replace(converter, payload_codec=sealed)
+    return LoanService(Client(**config), service.task_queue, routing=service.routing)
+
+
+async def _change_account(service: LoanService, request: LoanRequest, proposed: LoanState) -> str:
+    """Maker-checker: a second operator approves the change the first one proposed."""
+    pending = proposed.pending_change
+    if pending is None:
+        return ""
+    approval = ChangeApproval(change_id=pending.id, note="sample checker")
+    await as_operator(service, CHECKER).approve_change(request.request_key, approval)
+    return f" (proposed by {MAKER}, approved by {CHECKER})"
+
+
 async def _correct_account(service: LoanService, request: LoanRequest, state: LoanState) -> str | None:
     if state.stage != Stage.AWAITING_COLLATERAL_CORRECTION:
         return None
     fix = CollateralFix.model_validate({"disbursement_account": NEW_ACCOUNT, "note": "sample operator"})
-    await service.correct_collateral(request.request_key, fix)
-    return "corrected the disbursement account"
+    proposed = await as_operator(service, MAKER).correct_collateral(request.request_key, fix)
+    return "corrected the disbursement account" + await _change_account(service, request, proposed)
 
 
 async def _reduce_installment(service: LoanService, request: LoanRequest, state: LoanState) -> str | None:
@@ -195,8 +241,8 @@ async def _reapresentar_to_a_new_account(service: LoanService, request: LoanRequ
     again = Reapresentacao.model_validate(
         {"disbursement_date": _today().isoformat(), "disbursement_account": NEW_ACCOUNT, "note": "sample"}
     )
-    await service.reapresentar(request.request_key, again)
-    return "presented the payment again, to a new account"
+    proposed = await as_operator(service, MAKER).reapresentar(request.request_key, again)
+    return "presented the payment again, to a new account" + await _change_account(service, request, proposed)
 
 
 ORIGIN_BANK_ISPB = "00000000"  # a CTC participant at the sandbox (Banco do Brasil)
@@ -337,9 +383,19 @@ SAMPLES = (
     Sample(
         "refinancing",
         1,
-        "completed: refinancing of an existing operation (its installment credited, its balance paid off)",
-        scenario=_existing_operation("120.00", "3000.00"),
+        "completed: refinancing of an existing operation (its installment credited, its balance paid off: "
+        "the provider's 3,250.00, where the caller expected 3,000.00)",
+        scenario=_existing_operation("120.00", REFINANCED_BALANCE),
         request=_refinancing,
+    ),
+    Sample(
+        "refinancing-releases-nothing",
+        1,
+        "rejected: the provider's payoff of the refinanced operation takes all the new loan disburses",
+        scenario=_existing_operation("120.00", "900000.00"),
+        request=_refinancing,
+        sign=False,
+        outcome="rejected",
     ),
     Sample(
         "minimum-wage-increase",
@@ -391,6 +447,16 @@ SAMPLES = (
         "completed: second provider, operation created and followed by polling until PAGO",
         sign=False,
         provider="provider_b",
+    ),
+    Sample(
+        "provider-b-only-lender",
+        1,
+        "completed: a lender with the second provider only — no IN100 consultation (IN100: false), the "
+        "request's assistance type and account, created, followed by polling to PAGO",
+        sign=False,
+        provider="provider_b",
+        lender=("provider_b",),
+        request=_without_consultation,
     ),
     Sample(
         "provider-b-formalization",
@@ -635,6 +701,9 @@ async def start_sample(
     if sample.portability is not None:
         (await sandbox.put(f"/_sandbox/portability/scenarios/{cpf}", json=sample.portability)).raise_for_status()
     request = sample_request(sample, cpf=cpf, stamp=stamp, documents_dir=documents_dir, run=run)
+    if sample.lender is not None:
+        providers = frozenset(ProviderId(p) for p in sample.lender)
+        service = service.with_routing(ProviderRouting(default=min(providers), providers=providers))
     await service.start(request, policy=POLLING_POLICY if sample.provider == "provider_b" else None)
     return StartedSample(sample, request, run)
 
@@ -734,3 +803,9 @@ async def run_samples(config: StackConfig, *, settle_seconds: float = 240.0) -> 
     for started in loans:
         if started not in ended:
             print(f"  still going: {started.sample.name} (expected {started.sample.outcome})", flush=True)
+    closed = [s.request.request_key for s in loans if last[s.request.request_key].closed]
+    told = await wait_for_endings(config.sales_channel_url, closed)
+    print(f"\nwhat the sales channel was told ({config.sales_channel_url}/events, in order per loan):", flush=True)
+    for started in loans:
+        events = told.get(started.request.request_key, [])
+        print(f"  {started.sample.name:<36} {' → '.join(describe(e) for e in events) or '(nothing yet)'}", flush=True)

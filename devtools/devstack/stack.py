@@ -1,5 +1,6 @@
 """The whole system on one machine: Temporal dev server (with Web UI), sandbox provider, webhook
-gateway and inbox relay, worker(s). ``dev.py run`` uses it with fixed ports; the integration tests with free ones.
+gateway and inbox relay, the sales channel's development receiver, worker(s). ``dev.py run`` uses it
+with fixed ports; the integration tests with free ones.
 
 Processes run in their own sessions (Ctrl-C reaches only the orchestrator) and stop in reverse
 order: workers drain first, then the gateway, the sandbox, and the server last.
@@ -8,6 +9,7 @@ order: workers drain first, then the gateway, the sandbox, and the server last.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import os
 import secrets
@@ -79,6 +81,11 @@ class StackConfig:
     # The inbox: the gateway seals webhook bodies to the public key, only the relay holds the private one.
     inbox_private_key: str = ""
     inbox_public_key: str = ""
+    # The lender's sales channel: a development receiver the relay's notifier posts the loans' events to,
+    # signed with this Standard Webhooks secret.
+    sales_channel_port: int = 8094
+    sales_channel_secret: str = ""
+    sales_channel_env: dict[str, str] = field(default_factory=dict)  # the relay's SALES_CHANNEL_* overrides
     sandbox_env: dict[str, str] = field(default_factory=dict)
     sandbox_b_port: int = 8093
     sandbox_b_env: dict[str, str] = field(default_factory=dict)
@@ -102,6 +109,7 @@ class StackConfig:
             "codec_port": free_port(),
             "worker_metrics_port": free_port(),
             "relay_metrics_port": free_port(),
+            "sales_channel_port": free_port(),
             "ui_port": None,
             "persist": False,
             **fresh_secrets(),
@@ -129,6 +137,10 @@ class StackConfig:
     @property
     def gateway_url(self) -> str:
         return f"http://127.0.0.1:{self.gateway_port}"
+
+    @property
+    def sales_channel_url(self) -> str:
+        return f"http://127.0.0.1:{self.sales_channel_port}"
 
     @property
     def ui_url(self) -> str | None:
@@ -185,6 +197,7 @@ def fresh_secrets() -> dict[str, str]:
         "api_client_key": str(uuid.uuid4()),
         "inbox_private_key": inbox_private,
         "inbox_public_key": inbox_public,
+        "sales_channel_secret": "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode(),
     }
 
 
@@ -197,6 +210,7 @@ SECRET_NAMES = {
     "GATEWAY_API_CLIENT_KEY": "api_client_key",
     "RELAY_INBOX_PRIVATE_KEYS": "inbox_private_key",
     "GATEWAY_INBOX_PUBLIC_KEY": "inbox_public_key",
+    "SALES_CHANNEL_SECRET": "sales_channel_secret",
 }
 
 
@@ -414,9 +428,32 @@ class LocalStack:
         self._wait_http(process, f"{config.gateway_url}/healthz")
         return process
 
+    def start_sales_channel(self) -> Process:
+        """The lender's sales channel, as a development receiver: it verifies and keeps the events."""
+        config = self.config
+        env = {
+            "SALES_CHANNEL_RECEIVER_PORT": str(config.sales_channel_port),
+            "SALES_CHANNEL_RECEIVER_SECRET": config.sales_channel_secret,
+        }
+        if config.persist:
+            env["SALES_CHANNEL_RECEIVER_STATE_PATH"] = str(config.data_dir / "sales_channel.jsonl")
+        process = self._spawn("sales-channel", [sys.executable, "-m", "devtools.sales_channel"], env)
+        self._wait_http(process, f"{config.sales_channel_url}/healthz")
+        return process
+
     def start_relay(self, index: int = 0) -> Process:
         config = self.config
-        env = {"RELAY_INBOX_PRIVATE_KEYS": config.inbox_private_key, "RELAY_POLL_SECONDS": "0.05"}
+        env = {
+            "RELAY_INBOX_PRIVATE_KEYS": config.inbox_private_key,
+            "RELAY_POLL_SECONDS": "0.05",
+            # The loans' events, to the sales channel's receiver (the relay's notifier).
+            "SALES_CHANNEL_URL": f"{config.sales_channel_url}/events",
+            "SALES_CHANNEL_SECRET": config.sales_channel_secret,
+            "SALES_CHANNEL_POLL_SECONDS": "0.05",
+            "SALES_CHANNEL_RETRY_SECONDS": "1",
+            "SALES_CHANNEL_MAX_BACKOFF_SECONDS": "10",
+            **config.sales_channel_env,
+        }
         if index == 0 and config.relay_metrics_port:
             env["RELAY_METRICS_BIND"] = f"127.0.0.1:{config.relay_metrics_port}"
         log = self.logs / f"relay-{index}.log"
@@ -465,6 +502,7 @@ class LocalStack:
         self.start_codec_server()
         self.start_temporal()
         self.start_gateway()
+        self.start_sales_channel()
         self.start_relay()
         self.start_sandbox()
         self.start_sandbox_b()
@@ -511,6 +549,8 @@ def where_to_look(config: StackConfig) -> str:
             f"  sandbox provider  {config.sandbox_url}   (second provider, seed 003: {config.sandbox_b_url})",
             f"  worker metrics    http://127.0.0.1:{config.worker_metrics_port}/metrics   (SDK and business)",
             f"  relay metrics     http://127.0.0.1:{config.relay_metrics_port}/metrics",
+            f"  sales channel     {config.sales_channel_url}/events   (the loans' events, as the lender receives them;"
+            " outbox: python -m webhooks.outbound counts)",
             f"  logs              {config.data_dir / 'logs'}",
             f"  secrets           {config.data_dir / 'secrets.env'}  (codec, webhook and inbox keys: keep private)",
             "",

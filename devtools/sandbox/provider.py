@@ -441,6 +441,7 @@ class SandboxProvider(Snapshotted):
             event_datetime=now(),
             number_of_installments=request.financial.number_of_installments,
             payoff=sum((op.balance for op in refinanced), Decimal(0)),
+            refinanced=[(op.key, op.balance) for op in refinanced],
         )
 
     def operation(self, key: str) -> ExistingOperation | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Any
 
 import simplejson
@@ -14,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ValidationError
 
 from activities.provider_b.client import Paths
-from activities.provider_b.models import OperationRequest, ProductTable
+from activities.provider_b.models import OperationRequest, ProductTable, SimulationRequest
 from activities.wire import decode, encode
 from devtools.sandbox.clock import CLOCK
 from devtools.sandbox.snapshot import StateFile
@@ -49,7 +50,7 @@ def refusal_response(error: Refusal) -> Response:
     return _json({"data": simplejson.dumps(detail, ensure_ascii=False), **detail}, error.status)
 
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 """Bumped whenever the snapshot's shape changes (sandbox.snapshot.StateFile)."""
 
 
@@ -141,6 +142,21 @@ def create_app(settings: SandboxBSettings | None = None) -> FastAPI:
 
         return await guarded(request, None, handle)
 
+    @app.post(Paths.SIMULATION)
+    async def simulation(request: Request) -> Response:
+        """ASSUMED (seed 003: issue_amount "pode ser obtido na resposta da simulação"; no endpoint printed)."""
+
+        async def handle() -> Response:
+            try:
+                body = SimulationRequest.model_validate(decode(await request.body()))
+            except ValueError as error:
+                if isinstance(error, ValidationError):
+                    raise validation_refusal(error) from None
+                raise Refusal(400, "LEG000040", "body is not valid JSON") from None
+            return _json(sandbox.simulate(body))
+
+        return await guarded(request, None, handle)
+
     @app.post(Paths.OPERATION)
     async def create_operation(request: Request) -> Response:
         sandbox.check_token(request.headers.get("authorization"))
@@ -227,6 +243,14 @@ def create_app(settings: SandboxBSettings | None = None) -> FastAPI:
     async def put_faults(faults: Faults) -> dict[str, str]:
         sandbox.set_global_faults(faults)
         return {"status": "set"}
+
+    @app.put("/_sandbox/pricing/{cod_tabela}")
+    async def put_price_drift(cod_tabela: str, request: Request) -> dict[str, Any]:
+        """Amounts added to this product's simulation answers ({"issue_amount": "0.05", ...}): a
+        provider that prices its own way, for the lender's price check to catch."""
+        drift = {str(k): Decimal(str(v)) for k, v in decode(await request.body()).items()}
+        sandbox.price_drift[cod_tabela] = drift
+        return {"cod_tabela": cod_tabela, "drift": {k: str(v) for k, v in drift.items()}}
 
     @app.put("/_sandbox/products")
     async def put_products(request: Request) -> dict[str, Any]:

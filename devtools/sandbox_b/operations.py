@@ -18,11 +18,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from activities.provider_b.errors import FIELD_ALIASES
-from activities.provider_b.models import ALLOWED_INSTALLMENTS, OperationRequest, ProductTable
+from activities.provider_b.models import ALLOWED_INSTALLMENTS, OperationRequest, ProductTable, SimulationRequest
 from devtools.sandbox.clock import CLOCK
 from devtools.sandbox.snapshot import Snapshotted
 from devtools.sandbox_b.scenarios import Faults, Scenario, default_scenario
 from devtools.sandbox_b.settings import SandboxBSettings
+from domain.pricing.engine import PricingError, QuoteRequest, quote
+from domain.pricing.product import PROVIDER_B_PRODUCT
 
 DEFAULT_PRODUCTS: list[dict[str, Any]] = [
     {
@@ -132,6 +134,8 @@ class SandboxB(Snapshotted):
         "_next_contract",
         "_tokens",
         "token_counts",
+        "price_drift",
+        "_simulated",
     )
 
     def __init__(self, settings: SandboxBSettings, products: ProductTable | None = None) -> None:
@@ -144,6 +148,11 @@ class SandboxB(Snapshotted):
         self._next_contract = 142_115_893
         self._tokens: dict[str, float] = {}
         self.token_counts = {"issued": 0, "refused": 0, "expired": 0}
+        # Per cod_tabela: amounts added to the simulation's answer (a provider pricing its own way).
+        self.price_drift: dict[str, dict[str, Decimal]] = {}
+        # The issue amounts the simulation answered, by (cod_tabela, installments, disbursement date,
+        # installment, released amount): a creation must send one of them.
+        self._simulated: set[tuple[str, int, str, Decimal, Decimal, Decimal]] = set()
 
     # ------------------------------------------------------------ scenarios and faults
 
@@ -217,17 +226,89 @@ class SandboxB(Snapshotted):
 
     # ------------------------------------------------------------ operations
 
-    def create(self, request: OperationRequest) -> Operation:
-        operation = request.operation
-        product = self.products.get(operation.cod_tabela)
+    def _product(self, cod_tabela: str, installments: int) -> Any:
+        product = self.products.get(cod_tabela)
         if product is None:
-            raise Refusal(400, "LEG000041", f"'{operation.cod_tabela}' is not a product in operation.cod_tabela")
-        if product.number_of_installments and not product.allows(operation.number_of_installments):
+            raise Refusal(400, "LEG000041", f"'{cod_tabela}' is not a product in operation.cod_tabela")
+        if product.number_of_installments and not product.allows(installments):
             raise Refusal(
                 400,
                 "LEG000041",
-                f"{operation.number_of_installments} is not one of {product.number_of_installments} "
+                f"{installments} is not one of {product.number_of_installments} "
                 f"for product {product.cod_tabela} in operation.number_of_installments",
+            )
+        return product
+
+    def simulate(self, request: SimulationRequest) -> dict[str, Any]:
+        """The simulation's answer (assumed shape): the sandbox prices as seed 003 reads (the
+        second provider's product at the table's rate), plus the product's drift, if any."""
+        product = self._product(request.cod_tabela, request.number_of_installments)
+        if product.monthly_interest_rate is None:
+            raise Refusal(400, "SIM000002", f"product {product.cod_tabela} has no rate")
+        fixes_installment = request.simulation_type.value == "installment_face_value"
+        try:
+            priced = quote(
+                QuoteRequest(
+                    first_due_date=request.first_due_date,
+                    disbursement_date=request.disbursement_date,
+                    limit_days_to_disburse=request.limit_days_to_disburse,
+                    number_of_installments=request.number_of_installments,
+                    installment_face_value=request.installment_face_value if fixes_installment else None,
+                    disbursed_amount=None if fixes_installment else request.disbursed_amount,
+                    monthly_interest_rate=product.monthly_interest_rate,
+                ),
+                PROVIDER_B_PRODUCT,
+            )
+        except PricingError as error:
+            raise Refusal(400, "SIM000001", str(error)) from None
+        option = priced.first
+        drift = self.price_drift.get(product.cod_tabela, {})
+        figures = {
+            "issue_amount": option.issue_amount,
+            "disbursed_amount": option.disbursed_issue_amount,
+            "installment_face_value": option.installment_value,
+            "iof_amount": option.total_iof,
+            "monthly_interest_rate": option.rates.monthly,
+            "monthly_cet": option.monthly_cet,
+            "annual_cet": option.annual_cet,
+        }
+        for name, delta in drift.items():
+            if name in figures:
+                figures[name] += delta
+        self._simulated.add(
+            (
+                product.cod_tabela,
+                request.number_of_installments,
+                request.disbursement_date.isoformat(),
+                figures["installment_face_value"],
+                figures["disbursed_amount"],
+                figures["issue_amount"],
+            )
+        )
+        return {
+            "disbursement_date": option.disbursement_date.isoformat(),
+            "first_due_date": option.first_due_date.isoformat(),
+            "last_due_date": option.last_due_date.isoformat(),
+            **figures,
+        }
+
+    def create(self, request: OperationRequest) -> Operation:
+        operation = request.operation
+        self._product(operation.cod_tabela, operation.number_of_installments)
+        simulated = (
+            operation.cod_tabela,
+            operation.number_of_installments,
+            operation.disbursement_date.isoformat(),
+            operation.installment_face_value,
+            operation.disbursed_amount,
+            operation.issue_amount,
+        )
+        if simulated not in self._simulated:
+            # Observação 7: the issue amount comes from the simulation's answer.
+            raise Refusal(
+                400,
+                "LEG000041",
+                f"issue_amount {operation.issue_amount} is not what the simulation answered in operation.issue_amount",
             )
         cpf = request.client.document_number
         scenario = self.scenario(cpf)
@@ -287,6 +368,7 @@ class SandboxB(Snapshotted):
             "cod_tabela": request.cod_tabela,
             "number_of_installments": request.number_of_installments,
             "issue_amount": str(request.issue_amount),
+            "in100": request.in100,
             "created_at": operation.created_at.isoformat(),
             "formalized": operation.formalized is not None,
         }

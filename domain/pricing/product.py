@@ -27,6 +27,9 @@ class FeeType(StrEnum):
     SPREAD = "spread"
     SPREAD_CIP_COST = "spread_cip_cost"
     INSURANCE_PREMIUM = "insurance_premium"
+    # A deduction a provider makes that no seed names (seed 003's 0.18 % of the issue amount; see
+    # PROVIDER_B_PRODUCT): what the borrower receives is that much less than issue − IOF.
+    DEDUCTION = "deduction"
 
 
 class AmountType(StrEnum):
@@ -96,6 +99,19 @@ SEED_004_SIMULATION_PRODUCT = ProductConfig(
 INSS_DEFAULT_PRODUCT = ProductConfig(
     fees=(FeeSpec(fee_type=FeeType.TED_FEE, amount_type=AmountType.ABSOLUTE, amount=Decimal("1.0")),),
     contract_fee_types=frozenset({FeeType.TED_FEE}),
+)
+
+
+# The second provider's product as seed 003's one operation reads (README, "The second provider's
+# figures"): the first provider's arithmetic — dates, rates, schedule, IOF — and a deduction of
+# 0.18 % of the issue amount out of what the borrower receives. Fitted to that one example: the seed
+# prints no fee and no rate, and no second example confirms the reading. The INSS rules stay on:
+# the rate comes from the product table and is checked against the cap before anything is sent.
+PROVIDER_B_DEDUCTION_PERCENT = Decimal("0.18")
+PROVIDER_B_PRODUCT = ProductConfig(
+    fees=(FeeSpec(fee_type=FeeType.DEDUCTION, amount_type=AmountType.PERCENTAGE, amount=PROVIDER_B_DEDUCTION_PERCENT),),
+    contract_fee_types=frozenset({FeeType.DEDUCTION}),
+    deducted_fee_types=frozenset({FeeType.DEDUCTION}),
 )
 
 

@@ -14,6 +14,12 @@ the refusal), instead of failing every workflow task of a real loan whose histor
 forged signal for good. The only clear payloads accepted are the ``ClearInput`` exceptions: the
 inputs the set-up job gives its Schedules (it holds no key), each only in the context of a
 workflow id the Schedule generates and only with that input's fields.
+
+An operator's name travels sealed: a codec ``sealing`` an operator (the codec server, for a token it
+verified) writes it into each payload's metadata *inside* the encryption (``OPERATOR_SEAL``), so only a
+holder of the codec keys can put a name there, and the worker reads it back when it decodes
+(``runtime.temporal``: it becomes the command's ``verified_operator``). A seal a caller wrote itself is
+dropped: from a clear payload when decoding, from what it asks to encode when encoding.
 """
 
 from __future__ import annotations
@@ -36,12 +42,15 @@ from temporalio.converter import (
     WorkflowSerializationContext,
 )
 
+from runtime.codec.operator_seal import OPERATOR_SEAL
+
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
 NONCE_BYTES = 12
 # The encoding a refused clear payload is replaced with: the SDK's "Unknown payload encoding ..."
 # error then says why in the workflow task failure or the dropped signal's log line.
 REFUSED_ENCODING = b"refused: the payload was not encrypted with a codec key (CODEC_REQUIRE_ENCRYPTED)"
+
 
 log = logging.getLogger("codec")
 
@@ -93,6 +102,7 @@ class AesGcmCodec(PayloadCodec, WithSerializationContext):
         *,
         require_encrypted: bool = False,
         clear_inputs: Sequence[ClearInput] = (),
+        seal: Mapping[str, str] | None = None,
     ) -> None:
         if active not in keys:
             raise ValueError(f"active codec key {active!r} is not among the configured keys")
@@ -100,6 +110,7 @@ class AesGcmCodec(PayloadCodec, WithSerializationContext):
         self._active = active
         self._require_encrypted = require_encrypted
         self._clear_inputs = tuple(clear_inputs)
+        self._seal = json.dumps(dict(seal), sort_keys=True).encode() if seal else None
         # Set by the SDK (with_context) to the workflow or activity a payload belongs to.
         self._context: SerializationContext | None = None
 
@@ -115,6 +126,13 @@ class AesGcmCodec(PayloadCodec, WithSerializationContext):
         bound = self.__class__.__new__(self.__class__)
         bound.__dict__.update(self.__dict__)
         bound._context = context
+        return bound
+
+    def sealing(self, operator: Mapping[str, str]) -> Self:
+        """This codec, writing ``operator`` sealed into every payload it encodes."""
+        bound = self.__class__.__new__(self.__class__)
+        bound.__dict__.update(self.__dict__)
+        bound._seal = json.dumps(dict(operator), sort_keys=True).encode()
         return bound
 
     def _accepts_clear(self, payload: Payload) -> bool:
@@ -142,9 +160,15 @@ class AesGcmCodec(PayloadCodec, WithSerializationContext):
         cipher = self._ciphers[self._active]
         encoded = []
         for payload in payloads:
+            inner = _without_seal(payload)
+            if self._seal is not None:
+                stamped = Payload()
+                stamped.CopyFrom(inner)
+                stamped.metadata[OPERATOR_SEAL] = self._seal
+                inner = stamped
             nonce = os.urandom(NONCE_BYTES)
             # The key id is authenticated too: a payload cannot be passed off under another key.
-            sealed = cipher.encrypt(nonce, payload.SerializeToString(), self._active.encode())
+            sealed = cipher.encrypt(nonce, inner.SerializeToString(), self._active.encode())
             encoded.append(Payload(metadata={"encoding": ENCODING, KEY_ID: self._active.encode()}, data=nonce + sealed))
         return encoded
 
@@ -152,7 +176,7 @@ class AesGcmCodec(PayloadCodec, WithSerializationContext):
         decoded = []
         for payload in payloads:
             if payload.metadata.get("encoding") != ENCODING:
-                decoded.append(payload if self._accepts_clear(payload) else self._refuse(payload))
+                decoded.append(_without_seal(payload) if self._accepts_clear(payload) else self._refuse(payload))
                 continue
             key_id = payload.metadata.get(KEY_ID, b"").decode()
             cipher = self._ciphers.get(key_id)
@@ -161,3 +185,13 @@ class AesGcmCodec(PayloadCodec, WithSerializationContext):
             nonce, sealed = payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:]
             decoded.append(Payload.FromString(cipher.decrypt(nonce, sealed, key_id.encode())))
         return decoded
+
+
+def _without_seal(payload: Payload) -> Payload:
+    """The payload without an operator's seal written by whoever sent it (only a key holder seals)."""
+    if OPERATOR_SEAL not in payload.metadata:
+        return payload
+    copy = Payload()
+    copy.CopyFrom(payload)
+    del copy.metadata[OPERATOR_SEAL]
+    return copy

@@ -5,10 +5,15 @@ operator's access token>``, not a token of ours: the codec server accepts it whe
 by one of the issuer's published keys (JWKS), from that issuer, for the configured audience, and
 not expired. Only asymmetric algorithms: a token "signed" with ``none`` or with an HMAC keyed by a
 public key is refused.
+
+A valid token says who the operator is, not what they may do: ``OperatorGroups`` reads the groups
+claim and grants decoding (reading pensioners' data) and encoding (writing a payload a loan will
+act on) to separate groups.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import urllib.request
@@ -61,3 +66,36 @@ class AccessTokenVerifier:
             log.info("access token refused: %s", type(error).__name__)
             return None
         return claims
+
+
+def claim(claims: dict[str, Any], path: str) -> Any:
+    """A claim by its dotted path (``groups``, ``realm_access.roles``: IdPs nest them differently)."""
+    value: Any = claims
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class OperatorGroups:
+    """Which SSO group may do what at the codec server. A group left unset grants nothing (fail closed):
+    without ``decode`` no SSO token reads a payload, without ``encode`` none writes one."""
+
+    decode: str | None
+    encode: str | None
+    claim: str = "groups"  # dotted path to the token's list of groups (or roles)
+
+    def of(self, claims: dict[str, Any]) -> set[str]:
+        value = claim(claims, self.claim)
+        if isinstance(value, str):
+            return set(value.replace(",", " ").split())
+        if isinstance(value, list):
+            # Keycloak may write a group as its path ("/consignado-operators"): either form matches.
+            return {str(g) for g in value} | {str(g).rsplit("/", 1)[-1] for g in value}
+        return set()
+
+    def allows(self, claims: dict[str, Any], operation: str) -> bool:
+        wanted = self.decode if operation == "decode" else self.encode if operation == "encode" else None
+        return wanted is not None and wanted in self.of(claims)

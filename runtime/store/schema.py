@@ -51,3 +51,25 @@ provider_products = Table(
     Column("body", Text, nullable=False),
     Column("fetched_at", DateTime(timezone=True), nullable=False),
 )
+
+# The sales channel's outbox: each event a loan tells the lender's sales channel (workflows.loan.sales_channel;
+# no personal data), recorded by the loan's local activity, queued until the relay's notifier delivers it
+# (webhooks.outbound), in order per loan. Delivered rows stay (they are small): operators see what was told.
+sales_channel_events = Table(
+    "sales_channel_events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("event_id", String(160), nullable=False, unique=True),  # the idempotency key: <request_key>:<sequence>
+    Column("request_key", String(100), nullable=False),
+    Column("sequence", Integer, nullable=False),
+    Column("event_type", String(60), nullable=False),
+    Column("body", Text, nullable=False),  # the webhook's JSON body, exactly as it is signed and sent
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(20), nullable=False),  # queued | delivered
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=True),  # a notifier's lease, or its back-off
+    Column("delivered_at", DateTime(timezone=True), nullable=True),
+    Column("last_error", String(500), nullable=True),  # the receiver's status or the network error
+    Index("ix_sales_channel_events_queue", "status", "request_key", "sequence"),
+)

@@ -221,7 +221,8 @@ def test_the_settings_each_process_reads_are_found_in_its_code() -> None:
     assert DocumentSettings in reads["worker"]
     # Every process reads the environment switch (CONSIGNADO_ENV), through the settings that check it.
     assert reads["gateway"] == {GatewaySettings, DatabaseSettings, EnvironmentSettings, LogSettings}
-    assert reads["codec"] == {CodecSettings, EnvironmentSettings, LogSettings}
+    # The codec server hashes CPFs for operators (/cpf-hash): PII_HASH_KEY.
+    assert reads["codec"] == {CodecSettings, PiiSettings, EnvironmentSettings, LogSettings}
     # Every long-running process chooses its log format (LOG_FORMAT: JSON lines in production).
     assert all(LogSettings in reads[process] for process in ("worker", "gateway", "relay", "codec"))
     assert reads["store-migrate"] == {DatabaseSettings, EnvironmentSettings}

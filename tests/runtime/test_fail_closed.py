@@ -50,11 +50,13 @@ REAL_CODEC_KEYS = f"k1:{new_key()}"
 INBOX_PRIVATE, INBOX_PUBLIC = new_keypair("inbox-test")
 SIGNING_KEY = webhook_v2.new_private_key()
 REAL_PROVIDER: dict[str, Any] = {
+    "base_url": "https://provider.example",
     "api_client_key": "issued-by-the-provider",
     "signing_key": SecretStr(SIGNING_KEY),
     "public_key": webhook_v2.public_key_of(SIGNING_KEY),
 }
 PROVIDER_ENV = {
+    "PROVIDER_BASE_URL": "https://provider.example",
     "PROVIDER_API_CLIENT_KEY": "issued-by-the-provider",
     "PROVIDER_SIGNING_KEY": one_line(SIGNING_KEY),
     "PROVIDER_PUBLIC_KEY": one_line(webhook_v2.public_key_of(SIGNING_KEY)),
@@ -101,8 +103,8 @@ def test_the_published_values_are_the_repositorys_own() -> None:
 @pytest.mark.usefixtures("production")
 def test_production_refuses_each_missing_or_development_secret_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
     cases: list[tuple[Callable[[], object], str]] = [
-        (ProviderSettings, "PROVIDER_SIGNING_KEY is not set"),  # no request can be signed
-        (ProviderSettings, "PROVIDER_API_CLIENT_KEY is not set"),
+        (lambda: ProviderSettings(base_url="https://p.example"), "PROVIDER_SIGNING_KEY is not set"),  # none signed
+        (lambda: ProviderSettings(base_url="https://p.example"), "PROVIDER_API_CLIENT_KEY is not set"),
         (
             lambda: ProviderSettings(**{**REAL_PROVIDER, "api_client_key": API_CLIENT_KEY}),
             "PROVIDER_API_CLIENT_KEY holds",
@@ -161,6 +163,7 @@ def test_the_gateway_refuses_what_its_scheme_needs_and_published_values() -> Non
 @pytest.mark.usefixtures("production")
 def test_production_accepts_its_own_values() -> None:
     ProviderSettings(**REAL_PROVIDER)
+    ProviderSettings()  # no first provider (a second-provider-only lender): none of its secrets needed
     ProviderBSettings()  # no second provider: no credentials needed
     codec = CodecSettings(keys=SecretStr(REAL_CODEC_KEYS))
     assert codec.encryption_required() and not codec.path_token_allowed()
@@ -228,7 +231,13 @@ def _gateway_keys() -> dict[str, str]:
 
 REFUSALS: dict[str, tuple[str, dict[str, str], str]] = {
     # case: (entry point, its environment, what the refusal must say)
-    "worker-no-signing-key": ("worker", {}, "PROVIDER_SIGNING_KEY is not set"),
+    "worker-no-signing-key": ("worker", {"PROVIDER_BASE_URL": "https://p.example"}, "PROVIDER_SIGNING_KEY is not set"),
+    # A second-provider-only lender: its worker asks for the second provider's secrets, not the first's.
+    "worker-second-provider-only": (
+        "worker",
+        {"PROVIDER_B_BASE_URL": "https://b.example", "PROVIDER_B_USERNAME": "lender"},
+        "PROVIDER_B_PASSWORD is not set",
+    ),
     "worker-test-api-client-key": (
         "worker",
         {**PROVIDER_ENV, "PROVIDER_API_CLIENT_KEY": API_CLIENT_KEY},
@@ -286,6 +295,8 @@ def test_each_production_process_refuses_to_start_naming_the_variable(case: str,
     output = finished.stdout + finished.stderr
     assert finished.returncode != 0, output[-2000:]
     assert REFUSED in output and expected in output, output[-3000:]
+    if case == "worker-second-provider-only":
+        assert "PROVIDER_SIGNING_KEY" not in output and "PROVIDER_API_CLIENT_KEY" not in output
     # Refused before it wrote anything: the embedded store was never created in its folder.
     assert not (tmp_path / "data").exists()
     for secret in (SIGNING_KEY.splitlines()[1], REAL_CODEC_KEYS.split(":")[1], INBOX_PRIVATE.split(":")[1]):

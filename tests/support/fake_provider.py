@@ -14,7 +14,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.admission import Admissions
-from activities.qitech.adapter import pin_current_rules
+from activities.housekeeping import pin_current_rules
 from activities.qitech.models.webhooks import ReceivedWebhook
 from activities.qitech.news import translate
 from workflows.loan.activity_models import (
@@ -36,9 +36,11 @@ from workflows.loan.activity_models import (
     Simulated,
     SimulateInput,
 )
+from workflows.loan.decisions import price_check
+from workflows.loan.loan_events import RECORD_LOAN_EVENTS, LoanEvent, RecordEvents
 from workflows.loan.port import BUSINESS_ERROR, INVALID_DOCUMENT
 from workflows.loan.routing import ProviderRouting
-from workflows.loan.state import PricedOption, PricingCheck
+from workflows.loan.state import PricedOption
 
 TEST_PII_HASH_KEY = b"test-pii-hash-key"
 """The workers of the workflow tests hash CPFs with this key (tests compute the expected hash with it)."""
@@ -61,6 +63,17 @@ class FakeProvider:
     # activity name -> how many of its next calls find the provider down (a retryable 503, as the
     # client reports one); a large number is an outage that outlasts the loan's patience.
     down: dict[str, int] = field(default_factory=dict)
+    # Figures the provider's simulation prices its own way (PricedOption field -> its value): the
+    # loan goes on with the provider's, and the price check says where ours differ.
+    prices: dict[str, Any] = field(default_factory=dict)
+    # What the provider pays off of a refinancing's operations out of each option (its answer's
+    # disbursed less final amount): what the borrower receives is that much less, ours and theirs.
+    payoff: Decimal | None = None
+    # The outbox, as the sales channel's events reach it (by event id: a repeated batch is recorded
+    # once, as the store's insert does); kept apart from ``calls``, which are the provider's.
+    outbox: dict[str, LoanEvent] = field(default_factory=dict)
+    outbox_down: int = 0  # the next N recordings find the store out of reach
+    recordings: int = 0
 
     def names(self) -> list[str]:
         return [name for name, _ in self.calls]
@@ -102,6 +115,18 @@ class FakeProvider:
             for i in range(terms.limit_days_to_disburse + 1)
         ]
 
+    def simulated(self, request: Any) -> Simulated:
+        """The simulation's answer: the provider's options, checked against ours (the fake's own
+        figures) by the adapters' comparison — a match only when they agree."""
+        ours = self._options(request)
+        if self.payoff is not None:
+            paid = self.payoff
+            ours = [
+                o.model_copy(update={"released_amount": (o.released_amount or 0) - paid, "payoff": paid}) for o in ours
+            ]
+        theirs = [o.model_copy(update=self.prices) for o in ours]
+        return Simulated(options=theirs, pricing_check=price_check(theirs, ours))
+
     def activities(self) -> list[Any]:
         fake = self
 
@@ -118,7 +143,7 @@ class FakeProvider:
         @activity.defn(name="simulate")
         async def simulate(call: SimulateInput) -> Simulated:
             fake._record("simulate", call)
-            return Simulated(options=fake._options(call.request), pricing_check=PricingCheck(matches=True))
+            return fake.simulated(call.request)
 
         @activity.defn(name="issue_debt")
         async def issue_debt(call: IssueInput) -> Issued:
@@ -183,7 +208,17 @@ class FakeProvider:
             found = [translate(found) for found in fake.lookup_finds]  # as the adapter does
             return LookedUp(events=found, not_found=list(fake.lookup_not_found))
 
+        @activity.defn(name=RECORD_LOAN_EVENTS)
+        async def record_loan_events(call: RecordEvents) -> None:
+            fake.recordings += 1
+            if fake.outbox_down > 0:
+                fake.outbox_down -= 1
+                raise RuntimeError("the store is out of reach (fake)")
+            for event in call.events:
+                fake.outbox.setdefault(event.event_id, event)
+
         return [
+            record_loan_events,
             # The worker's own admission (routing, CPF hash), not a fake: it stands in for no provider.
             Admissions(ProviderRouting(), TEST_PII_HASH_KEY).admit_loan,
             look_up_provider_state,

@@ -15,10 +15,10 @@ from typing import Any, TypeVar
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from ops.temporal_setup import ALL_KEYS
+from runtime.temporal import data_converter
 from tests.support.clock import needs_real_clock
 
 T = TypeVar("T")
@@ -35,7 +35,7 @@ def binary(name: str) -> str:
 async def time_skipping_environment() -> WorkflowEnvironment:
     needs_real_clock("Temporal's time-skipping test server")
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter, test_server_existing_path=binary("temporal-test-server")
+        data_converter=data_converter(), test_server_existing_path=binary("temporal-test-server")
     )
     await register_search_attributes(env.client)
     return env
@@ -70,6 +70,14 @@ async def query_state(handle: WorkflowHandle[Any, Any]) -> Any:
     from workflows.loan.workflow import LoanWorkflow
 
     return await handle.query(LoanWorkflow.query_state)
+
+
+async def current_details(handle: WorkflowHandle[Any, Any]) -> str:
+    """What the Web UI shows as the workflow's current details (the SDK's metadata query)."""
+    from temporalio.api.sdk.v1 import WorkflowMetadata
+
+    metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    return str(metadata.current_details)
 
 
 def days(n: float) -> timedelta:

@@ -25,6 +25,7 @@ from sqlalchemy import text
 
 from activities.qitech import webhook_v2
 from activities.qitech.webhook_signature import HmacVerifier, SignatureRejected, WebhookVerifier
+from runtime.bodies import BodyTooLarge, read_capped
 from runtime.store.db import DatabaseSettings
 from runtime.telemetry import instrument_app
 from webhooks.gateway.metrics import GatewayMetrics
@@ -34,24 +35,6 @@ from webhooks.inbox.sealing import Sealer
 from webhooks.inbox.store import Inbox
 
 log = logging.getLogger("gateway")
-
-
-class BodyTooLarge(Exception):
-    pass
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refused as soon as it passes ``limit`` bytes (never read whole first)."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _answer(http_status: int, **body: Any) -> JSONResponse:
@@ -123,7 +106,7 @@ def create_app(
         if provider not in providers:
             return reject(404, "unknown_provider", f"no webhook endpoint for provider {provider[:40]!r}")
         try:
-            body = await read_body(request, settings.max_body_bytes)
+            body = await read_capped(request, settings.max_body_bytes)
         except BodyTooLarge:
             return reject(413, "too_large", f"the body is over {settings.max_body_bytes} bytes")
         path = request.url.path

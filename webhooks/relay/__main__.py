@@ -1,5 +1,6 @@
-"""``python -m webhooks.relay``: deliver the webhook inbox to the loans until SIGTERM (settings: RELAY_*,
-DATABASE_*, TEMPORAL_*, CODEC_*)."""
+"""``python -m webhooks.relay``: deliver the webhook inbox to the loans, and the loans' events to the
+sales channel (webhooks.outbound), until SIGTERM (settings: RELAY_*, SALES_CHANNEL_*, DATABASE_*,
+TEMPORAL_*, CODEC_*)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
 
 import asyncpg
+import httpx
 from prometheus_client import start_http_server
 from sqlalchemy import make_url
 
@@ -20,6 +22,9 @@ from runtime.telemetry import exit_now, setup_logging, setup_tracing
 from runtime.temporal import connect
 from webhooks.inbox.sealing import Opener
 from webhooks.inbox.store import CHANNEL, Inbox
+from webhooks.outbound import outbox
+from webhooks.outbound.notifier import Notifier, NotifierMetrics
+from webhooks.outbound.settings import SalesChannelSettings, signing_key
 from webhooks.relay.relay import Relay, temporal_signal
 from webhooks.relay.settings import RelaySettings
 
@@ -27,15 +32,17 @@ log = logging.getLogger("relay")
 
 
 @contextlib.asynccontextmanager
-async def notifications(database: DatabaseSettings, wake: asyncio.Event) -> AsyncIterator[None]:
-    """PostgreSQL: LISTEN for new events and routes (SQLite: nothing, the relay polls)."""
+async def notifications(database: DatabaseSettings, wakes: Mapping[str, asyncio.Event]) -> AsyncIterator[None]:
+    """PostgreSQL: LISTEN for new events and routes, and new sales channel events (SQLite: nothing,
+    the loops poll)."""
     if is_sqlite(database.url):
         yield
         return
     url = make_url(database.url).set(drivername="postgresql")
     password = database.password.get_secret_value() if database.password else url.password
     connection = await asyncpg.connect(url.set(password=None).render_as_string(hide_password=False), password=password)
-    await connection.add_listener(CHANNEL, lambda *_: wake.set())
+    for channel, wake in wakes.items():
+        await connection.add_listener(channel, lambda *_, wake=wake: wake.set())
     try:
         yield
     finally:
@@ -44,6 +51,7 @@ async def notifications(database: DatabaseSettings, wake: asyncio.Event) -> Asyn
 
 async def run() -> None:
     settings, database, temporal = RelaySettings(), DatabaseSettings(), TemporalSettings()
+    sales_channel = SalesChannelSettings()
     setup_logging("relay")
     setup_tracing("webhook-relay")
     engine = database.engine()
@@ -54,23 +62,48 @@ async def run() -> None:
         batch_size=settings.batch_size,
         retry=timedelta(seconds=settings.retry_seconds),
     )
-    if settings.metrics_bind:
-        host, _, port = settings.metrics_bind.rpartition(":")
-        start_http_server(int(port), addr=host or "127.0.0.1", registry=relay.metrics.registry)
-    stop, wake = asyncio.Event(), asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    async with notifications(database, wake):
-        idle = settings.poll_seconds if is_sqlite(database.url) else settings.idle_seconds
-        log.info("relay delivering the inbox at %s to %s", make_url(database.url).render_as_string(), temporal.where())
-        await relay.run(
-            stop,
-            wake,
-            idle=idle,
-            unrouted_retention=settings.unrouted_retention,
-            body_retention=settings.body_retention,
-        )
+    async with contextlib.AsyncExitStack() as resources:
+        notifier = None
+        if sales_channel.url:
+            http = await resources.enter_async_context(httpx.AsyncClient(timeout=sales_channel.timeout_seconds))
+            notifier = Notifier(
+                outbox.Outbox(engine),
+                sales_channel.url,
+                signing_key(sales_channel.secret),
+                http,
+                batch_size=sales_channel.batch_size,
+                retry=timedelta(seconds=sales_channel.retry_seconds),
+                max_backoff=timedelta(seconds=sales_channel.max_backoff_seconds),
+                metrics=NotifierMetrics(relay.metrics.registry),
+            )
+        else:
+            log.warning("SALES_CHANNEL_URL is not set: the loans' events stay queued (python -m webhooks.outbound)")
+        if settings.metrics_bind:
+            host, _, port = settings.metrics_bind.rpartition(":")
+            start_http_server(int(port), addr=host or "127.0.0.1", registry=relay.metrics.registry)
+        stop, wake, wake_notifier = asyncio.Event(), asyncio.Event(), asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        async with notifications(database, {CHANNEL: wake, outbox.CHANNEL: wake_notifier}):
+            sqlite = is_sqlite(database.url)
+            idle = settings.poll_seconds if sqlite else settings.idle_seconds
+            where = make_url(database.url).render_as_string()
+            log.info("relay delivering the inbox at %s to %s", where, temporal.where())
+            loops = [
+                relay.run(
+                    stop,
+                    wake,
+                    idle=idle,
+                    unrouted_retention=settings.unrouted_retention,
+                    body_retention=settings.body_retention,
+                )
+            ]
+            if notifier is not None:
+                log.info("relay delivering the loans' events to the sales channel")
+                notifier_idle = sales_channel.poll_seconds if sqlite else sales_channel.idle_seconds
+                loops.append(notifier.run(stop, wake_notifier, idle=notifier_idle))
+            await asyncio.gather(*loops)
     await engine.dispose()
     log.info("relay stopped")
 

@@ -17,7 +17,7 @@ from domain.loan import (
     SignatureSubmission,
 )
 from workflows.loan.news import ProviderNews
-from workflows.loan.state import PricedOption, PricingCheck, Signer
+from workflows.loan.state import PricedOption, PricingCheck, RefinancedBalance, Signer
 
 
 class ConsultationInput(BaseModel):
@@ -49,6 +49,8 @@ class SimulateInput(BaseModel):
 class Simulated(BaseModel):
     options: list[PricedOption]
     pricing_check: PricingCheck
+    refinanced: list[RefinancedBalance] = Field(default_factory=list)
+    """The refinanced operations' payoffs, when the provider's answer lists them."""
 
 
 class IssueInput(BaseModel):
@@ -222,5 +224,6 @@ class AdmissionInput(BaseModel):
 
 class Admitted(BaseModel):
     provider: ProviderId | None = None
+    in100: bool = True  # the routed loan has its IN100 consultation (workflows.loan.routing.consults)
     refusal: str | None = None  # no provider can take it: the field and why
     cpf_hash: str | None = None  # None: the worker holds no PII_HASH_KEY

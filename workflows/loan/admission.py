@@ -72,6 +72,21 @@ def request_problems(request: LoanRequest, today: date) -> list[FieldError]:
     return errors
 
 
+def without_consultation(request: LoanRequest) -> list[FieldError]:
+    """What a loan needs from its request when no IN100 consultation will find it ("Sem IN100",
+    seed 003 observação 3): the benefit's assistance type and the account to pay into."""
+    errors = []
+    if not request.benefit.assistance_type:
+        errors.append(
+            FieldError("benefit.assistance_type", "required without an IN100 consultation (the lender has none)")
+        )
+    if not request.disbursement_accounts:
+        errors.append(
+            FieldError("disbursement_accounts", "required without an IN100 consultation (no paying account is known)")
+        )
+    return errors
+
+
 @dataclass
 class ReadStart:
     """What the worker read from a start: the loan's input, or why it cannot be a loan."""

@@ -34,6 +34,7 @@ class LoanUpdate(StrEnum):
     REDUCE_INSTALLMENT = "reduce_installment"
     REAPRESENTAR = "reapresentar"
     CANCEL = "cancel"
+    APPROVE_CHANGE = "approve_change"  # a second operator's decision on a change of account (maker-checker)
 
 
 def loan_workflow_id(request_key: str) -> str:
@@ -62,6 +63,9 @@ class LoanInput(BaseModel):
     provider: ProviderId | None = None
     """Who issues the loan, chosen by the lender's routing when it started (``workflows.loan.routing``). None:
     the request's ``provider``, else ``qitech`` (loans started before there was a choice)."""
+    in100: bool = True
+    """The lender consults the benefit (IN100) before the loan goes on; False: the "Sem IN100" flow of
+    seed 003 (observação 3), for a lender without a consulting provider (``workflows.loan.routing.consults``)."""
 
 
 class LoanOutcome(BaseModel):
@@ -72,6 +76,18 @@ class LoanOutcome(BaseModel):
     debt_key: str | None
     contract_number: str | None
     rejection: list[RuleFailure] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, state: LoanState) -> LoanOutcome:
+        return cls(
+            request_key=state.request_key,
+            status=state.status,
+            reason=state.outcome_reason,
+            stage_reached=state.stage,
+            debt_key=state.debt_key,
+            contract_number=state.contract_number,
+            rejection=state.rejection,
+        )
 
 
 __all__ = [

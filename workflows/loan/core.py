@@ -19,7 +19,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from domain.loan import CancelRequest, Documents, ProviderId
+    from domain.loan import CancelRequest, Documents, ProviderId, VerifiedOperator
     from workflows.loan.activity_models import DocumentsInput, LookupInput
     from workflows.loan.contract import LoanInput
     from workflows.loan.endings import Ending, ending_now, paid_out
@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.loan.rules import LoanPolicy, LoanRules, legacy_rules
     from workflows.loan.state import LoanState, OperatorAction, Stage, Status
+    from workflows.loan.telling import SalesChannelTeller
     from workflows.loan.visibility import Publisher
 
 PROVIDER_RETRY = RetryPolicy(
@@ -54,13 +55,14 @@ NOTICE_NOT_FOUND = "notice-the-provider-does-not-know"
 (details, the ProviderDoesNotKnow search attribute) instead of waiting silently for the window's end."""
 """Patch: waits on the provider after issuance ask for its state when silent too long."""
 
-
 MAX_ACTIONS_REMEMBERED = 50
 
 
 def action_key(update: str, argument: BaseModel) -> str:
     """An operator's action by what it asks (the Update and its argument), whatever its Update id."""
-    return f"{update}:{hashlib.sha256(argument.model_dump_json().encode()).hexdigest()[:24]}"
+    # Who sent it is not what it asks: a retry re-encoded through the codec server carries a new seal.
+    asked = argument.model_dump_json(exclude={"verified_operator"})
+    return f"{update}:{hashlib.sha256(asked.encode()).hexdigest()[:24]}"
 
 
 class LoanEnds(Exception):
@@ -110,6 +112,7 @@ class LoanRun:
         self.request = loan.request
         self.rules: LoanRules = loan.rules or legacy_rules(loan.policy)
         self.provider = loan.provider or loan.request.provider or ProviderId.QITECH
+        self.in100 = loan.in100
         if loan.carried is not None:
             self.state = loan.carried
             self.state.runs += 1
@@ -124,6 +127,7 @@ class LoanRun:
         self.publisher = Publisher()
         self.running_actions: set[str] = set()
         self.action_failures: dict[str, BaseException] = {}
+        self.teller = SalesChannelTeller()
 
     # ------------------------------------------------------------ operators' actions, once each
 
@@ -160,13 +164,19 @@ class LoanRun:
         """The input of the loan's next run (continue-as-new): its state and its pinned choices."""
         provider = ProviderId(self.state.provider) if self.state.provider else None
         return LoanInput(
-            request=self.request, rules=self.rules, policy=self.rules.policy, carried=self.state, provider=provider
+            request=self.request,
+            rules=self.rules,
+            policy=self.rules.policy,
+            carried=self.state,
+            provider=provider,
+            in100=self.in100,
         )
 
     # ------------------------------------------------------------ visibility and facts
 
     def publish(self) -> None:
         self.publisher.publish(self.state)
+        self.teller.tell(self.state)  # whatever changed the loan, the sales channel may be due news
 
     def drain(self) -> None:
         drain(self.state, rules=self.rules, now=workflow.now())
@@ -184,8 +194,14 @@ class LoanRun:
         # history event (each search-attribute upsert is one).
         self.state.stage = stage
 
-    def operator(self, kind: str, note: str = "") -> None:
-        self.state.operator_actions.append(OperatorAction(kind=kind, at=workflow.now(), note=note))
+    def operator(
+        self, kind: str, note: str = "", *, by: VerifiedOperator | None = None, claimed: str | None = None
+    ) -> None:
+        """Record an operator's action: by the verified operator, else by the name the caller claimed."""
+        who = str(by) if by is not None else claimed
+        self.state.operator_actions.append(
+            OperatorAction(kind=kind, at=workflow.now(), note=note, by=who, verified=by is not None)
+        )
 
     @property
     def policy(self) -> LoanPolicy:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import ROUND_DOWN, Decimal
@@ -16,10 +17,10 @@ from domain.loan import DisbursementAccount, LoanRequest
 from domain.margin_release import margin_release
 from domain.money import CENT
 from domain.parties import expected_signer, paying_account, same_account
-from domain.regulation import DDB_BLOCK_DAYS
+from domain.regulation import DDB_BLOCK_DAYS, MAX_INSTALLMENTS, MAX_MONTHLY_RATE
 from workflows.loan.activity_models import PortabilityPriced, Proposed
 from workflows.loan.rules import LoanRules
-from workflows.loan.state import LoanState, PricingCheck, RuleFailure, Signer
+from workflows.loan.state import LoanState, PricedOption, PriceMismatch, PricingCheck, RuleFailure, Signer
 
 PAYING_ACCOUNT_SOURCE = "seeds 000 and 003: disburse into the benefit's account (balance disbursement_bank_account)"
 
@@ -80,6 +81,61 @@ def eligibility(state: LoanState, request: LoanRequest, rules: LoanRules, today:
     return decided
 
 
+WITHOUT_IN100_SOURCE = 'seed 003 observação 3: the operation\'s "Sem IN100" flow (IN100: false)'
+
+
+def eligibility_without_consultation(state: LoanState, request: LoanRequest, rules: LoanRules) -> Eligibility:
+    """A loan without an IN100 consultation (the lender has no consulting provider): the rules the
+    simulation can be checked by (the rate cap, the installments), the request's own account, and the
+    rest — the benefit, its margin, its blocks, the 90-day DDB rule — stated as the provider's to
+    check with Dataprev at the averbação."""
+    chosen = state.chosen_option
+    assert chosen is not None
+    terms, limits = request.financial, rules.eligibility
+    installment = chosen.installment_value or terms.installment_value
+    monthly_rate = chosen.monthly_rate or terms.monthly_interest_rate
+    if installment is None or monthly_rate is None:
+        return Eligibility(problem="the provider's simulation gave no installment or rate to check")
+    decided = Eligibility(
+        risks=[
+            RuleFailure(
+                rule="consultation",
+                message="no IN100 consultation: the benefit, its margin and blocks and the 90-day DDB rule are "
+                "checked by the provider with Dataprev at the averbação",
+                source=WITHOUT_IN100_SOURCE,
+            )
+        ]
+    )
+    if terms.number_of_installments > limits.max_installments:
+        decided.failures.append(
+            RuleFailure(
+                rule="max_installments",
+                message=f"{terms.number_of_installments} installments is above the limit of {limits.max_installments}",
+                source=MAX_INSTALLMENTS.source,
+            )
+        )
+    if monthly_rate > limits.max_monthly_rate:
+        decided.failures.append(
+            RuleFailure(
+                rule="rate_within_cap",
+                message=f"monthly rate {monthly_rate * 100:.4f} % is above the cap of "
+                f"{limits.max_monthly_rate * 100} %",
+                source=MAX_MONTHLY_RATE.source,
+            )
+        )
+    if not request.disbursement_accounts:
+        decided.failures.append(
+            RuleFailure(
+                rule="disbursement_account",
+                message="the request gave no disbursement account and no consultation named a paying account",
+                source=WITHOUT_IN100_SOURCE,
+            )
+        )
+    elif rules.edition >= 2:
+        decided.accounts = list(request.disbursement_accounts)
+    return decided
+
+
 def _choose_accounts(decided: Eligibility, request: LoanRequest, state: LoanState) -> None:
     """The request's accounts, or the one the benefit is paid into (seeds 000, 003); a request account
     other than that one is a stated risk (Dataprev's AN invalid_disbursement_account)."""
@@ -137,17 +193,78 @@ def portability_reduction(
     return PortabilityReduction(installment=fits, automatic=fits >= current * (1 - max_reduction))
 
 
+PRICE_FIELDS = (
+    "first_due_date",
+    "installment_value",
+    "issue_amount",
+    "released_amount",
+    "total_iof",
+    "monthly_cet",
+    "annual_cet",
+)
+"""The figures of an option the provider's price and ours are compared on."""
+
+NO_PRICE = "the provider's answer gives no figure to check"
+
+
+def _shown(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def checked(mismatches: list[PriceMismatch], compared: int) -> PricingCheck:
+    """The verdict: a match only when something was compared and nothing differs."""
+    if not compared and not mismatches:
+        return PricingCheck(matches=False, differences=[NO_PRICE])
+    return PricingCheck(matches=not mismatches, differences=[m.text() for m in mismatches], mismatches=mismatches)
+
+
+def price_check(
+    provider: Sequence[PricedOption], local: Sequence[PricedOption], fields: Sequence[str] = PRICE_FIELDS
+) -> PricingCheck:
+    """The provider's options against the local engine's, option by option, field by field, to the
+    cent. A figure the provider does not give is not compared; an answer that gives none is no match."""
+    mismatches: list[PriceMismatch] = []
+    compared = 0
+    by_date = {o.disbursement_date: o for o in local}
+    for theirs in provider:
+        ours = by_date.get(theirs.disbursement_date)
+        if ours is None:
+            mismatches.append(
+                PriceMismatch(
+                    field="disbursement_date",
+                    ours=None,
+                    theirs=str(theirs.disbursement_date),
+                    disbursement_date=theirs.disbursement_date,
+                )
+            )
+            continue
+        for name in fields:
+            mine, their = getattr(ours, name), getattr(theirs, name)
+            if their is None:
+                continue
+            compared += 1
+            if mine != their:
+                mismatches.append(
+                    PriceMismatch(
+                        field=name, ours=_shown(mine), theirs=_shown(their), disbursement_date=theirs.disbursement_date
+                    )
+                )
+    return checked(mismatches, compared)
+
+
 def portability_pricing_check(local: PortabilityPriced, provider: Proposed) -> PricingCheck:
     """The provider's price of the proposal against the local engine's, to the cent."""
-    differences = [
-        f"{what}: provider {theirs}, local {mine}"
-        for what, theirs, mine in (
-            ("portability installment", provider.portability_installment, local.installment),
-            ("troco", provider.troco, local.troco),
-        )
-        if theirs is not None and theirs != mine
+    pairs = [
+        ("portability installment", provider.portability_installment, local.installment),
+        ("troco", provider.troco, local.troco),
     ]
-    return PricingCheck(matches=not differences, differences=differences)
+    given = [(what, theirs, mine) for what, theirs, mine in pairs if theirs is not None]
+    mismatches = [
+        PriceMismatch(field=what, ours=_shown(mine), theirs=_shown(theirs))
+        for what, theirs, mine in given
+        if theirs != mine
+    ]
+    return checked(mismatches, len(given))
 
 
 REQUESTER_KEY_NAMESPACE = b"consignado-orchestrator/requester_identifier_key/"

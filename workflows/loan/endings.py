@@ -25,9 +25,9 @@ class Ending:
 def ending_now(state: LoanState, *, cancel: CancelRequest | None, window_expired: bool) -> Ending | None:
     """The ending the facts call for now, or None while the loan goes on."""
     if cancel is not None:
-        return Ending(
-            Status.CANCELED_PERMANENTLY, f"canceled by {cancel.operator}: {cancel.reason}", cancel_at_provider=True
-        )
+        # The verified operator when the codec server sealed one; else the name the caller gave.
+        who = cancel.verified_operator.name if cancel.verified_operator else cancel.operator
+        return Ending(Status.CANCELED_PERMANENTLY, f"canceled by {who}: {cancel.reason}", cancel_at_provider=True)
     if state.provider_final_status == DebtPhase.CANCELED_PERMANENTLY:
         return Ending(Status.CANCELED_PERMANENTLY, state.provider_final_reason)
     if state.provider_final_status == DebtPhase.CANCELED:

@@ -41,7 +41,7 @@ with workflow.unsafe.imports_passed_through():
         SIGN,
         SIMULATE_DEBT,
     )
-    from workflows.loan.prelude import Consultation, check_eligibility, choose_option
+    from workflows.loan.prelude import Consultation, check_eligibility, choose_option, refuses_empty_refinancing
     from workflows.loan.state import PricedOption, Stage, Status
 
 
@@ -116,7 +116,11 @@ class NewCreditJourney:
         state.issued_options = recalculated.options
         state.installment_value = reduction.installment_value
         state.pending_action = None
-        loan.operator("reduce_installment", f"{reduction.installment_value} {reduction.note}".strip())
+        loan.operator(
+            "reduce_installment",
+            f"{reduction.installment_value} {reduction.note}".strip(),
+            by=reduction.verified_operator,
+        )
 
     def check_reduction(self, reduction: InstallmentReduction) -> None:
         current, limit = self.loan.state.installment_value, self.loan.rules.max_installment_reduction
@@ -131,8 +135,11 @@ class NewCreditJourney:
     # ------------------------------------------------------------ stages
 
     async def _simulation(self) -> None:
+        refuse_empty = refuses_empty_refinancing(self.loan)  # before the local activity (see there)
         choose_option(
-            self.loan, await self.loan.call(SIMULATE_DEBT, SimulateInput(request=self.loan.request), local=True)
+            self.loan,
+            await self.loan.call(SIMULATE_DEBT, SimulateInput(request=self.loan.request), local=True),
+            refuse_empty=refuse_empty,
         )
 
     async def _eligibility(self) -> None:

@@ -39,7 +39,7 @@ with workflow.unsafe.imports_passed_through():
         OperationPhase,
         activity_name,
     )
-    from workflows.loan.prelude import Consultation, check_eligibility, choose_option
+    from workflows.loan.prelude import Consultation, check_eligibility, choose_option, refuses_empty_refinancing
     from workflows.loan.state import Stage, Status
 
 STAGES = {
@@ -59,7 +59,7 @@ class PolledJourney:
     def __init__(self, loan: LoanRun) -> None:
         self.loan = loan
         self.stages: dict[Stage, Callable[[], Awaitable[None]]] = {
-            Stage.CONSULTATION: Consultation(loan).run,
+            Stage.CONSULTATION: self._consultation,
             Stage.SIMULATION: self._simulation,
             Stage.ELIGIBILITY: self._eligibility,
             Stage.ISSUANCE: self._create_operation,
@@ -98,15 +98,28 @@ class PolledJourney:
             return await workflow.execute_local_activity(name, argument, **options)
         return await workflow.execute_activity(name, argument, **options)
 
+    async def _consultation(self) -> None:
+        loan = self.loan
+        # A lender without a consulting provider: the "Sem IN100" flow (seed 003 observação 3), the
+        # provider checks the benefit itself. Not behind a patch: only a loan whose input says
+        # ``in100: false`` — a field no loan recorded before it carries — takes it, so no history
+        # changes; and a patch here, first checked after the admission's local activity in the same
+        # workflow task, would not replay when a query rebuilds the loan.
+        if not loan.in100:
+            loan.enter(Stage.SIMULATION)
+            return
+        await Consultation(loan).run()
+
     async def _simulation(self) -> None:
         loan = self.loan
         try:
+            refuse_empty = refuses_empty_refinancing(loan)  # before the local activity (see there)
             simulated = await self._port(SIMULATE, SimulateInput(request=loan.request), Simulated, local=True)
         except ACTIVITY_FAILURES as error:
             raise ends(
                 Status.REJECTED, f"{loan.provider.value} cannot price the loan: {failure_text(error)[1]}"
             ) from None
-        choose_option(loan, simulated)
+        choose_option(loan, simulated, refuse_empty=refuse_empty)
 
     async def _eligibility(self) -> None:
         await check_eligibility(self.loan)
@@ -121,6 +134,8 @@ class PolledJourney:
                     request=loan.request,
                     benefit=state.balance,
                     not_before=workflow.info().start_time.date(),
+                    in100=loan.in100,
+                    priced=state.chosen_option,
                 ),
                 OperationFacts,
                 local=False,  # a creation can take long and must not run twice: a regular activity

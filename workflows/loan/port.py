@@ -43,6 +43,7 @@ from workflows.loan.activity_models import (
     TermUploaded,
 )
 from workflows.loan.rules import LoanRules
+from workflows.loan.state import PricedOption
 
 R = TypeVar("R")
 
@@ -165,6 +166,12 @@ class CreateOperationInput(BaseModel):
     """What the lender's own consultation found, when it made one (the account the benefit is paid into)."""
     not_before: date | None = None
     """Operations this loan may have created at the provider were created on or after this day."""
+    in100: bool = True
+    """False: no IN100 consultation was made (the "Sem IN100" flow): ``benefit`` is None, the request
+    gives the assistance type and the account."""
+    priced: PricedOption | None = None
+    """The provider's simulation the loan chose: the operation is created with its amounts (None in
+    loans that simulated before it was carried: the adapter asks the provider's simulation again)."""
 
 
 class OperationFacts(BaseModel):

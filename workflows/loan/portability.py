@@ -22,7 +22,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from domain import ptbr
     from domain.calendar import SAO_PAULO, end_of_day
-    from domain.loan import InstallmentReduction, SignatureSubmission
+    from domain.loan import InstallmentReduction, SignatureSubmission, VerifiedOperator
     from workflows.loan.activity_models import (
         OriginQueryInput,
         PortabilityPricingInput,
@@ -145,7 +145,9 @@ class PortabilityJourney:
 
     async def reduce(self, reduction: InstallmentReduction) -> None:
         """The portability leg's installment (seed 002 §13)."""
-        await self._reduce_portability(reduction.installment_value, by=f"an operator: {reduction.note}")
+        await self._reduce_portability(
+            reduction.installment_value, by=f"an operator: {reduction.note}", operator=reduction.verified_operator
+        )
 
     def check_reduction(self, reduction: InstallmentReduction) -> None:
         """Seed 002 §13 sets no limit for the portability leg: the operator decides."""
@@ -155,7 +157,9 @@ class PortabilityJourney:
         if port is not None and port.proposal_status in PAYOFF_STARTED:
             raise ValueError(f"the origin bank is being paid off ({port.proposal_status}): the portability stays")
 
-    async def _reduce_portability(self, installment: Decimal, *, by: str) -> None:
+    async def _reduce_portability(
+        self, installment: Decimal, *, by: str, operator: VerifiedOperator | None = None
+    ) -> None:
         """The portability leg's installment lowered: a new CCB, signed again before the provider tries
         the averbação again (its answer is ``waiting_signature``)."""
         loan, state = self.loan, self.loan.state
@@ -170,7 +174,7 @@ class PortabilityJourney:
         facts.reduction_offer = None
         facts.legs_signed, state.signature_submitted_at = False, None
         facts.signing_links = {PORTABILITY_SIGNING_LINK: reduced.document_url} if reduced.document_url else {}
-        loan.operator("reduce_installment", f"{reduced.installment_value} (portability leg, by {by})")
+        loan.operator("reduce_installment", f"{reduced.installment_value} (portability leg, by {by})", by=operator)
         loan.enter(Stage.AWAITING_SIGNATURE)
 
     # ------------------------------------------------------------ stages

@@ -11,10 +11,13 @@ with workflow.unsafe.imports_passed_through():
     from domain.calendar import SAO_PAULO, end_of_day
     from workflows.loan.activity_models import ConsultationInput, Simulated, TermUploadInput
     from workflows.loan.core import LoanRun, ends
-    from workflows.loan.decisions import eligibility
+    from workflows.loan.decisions import eligibility, eligibility_without_consultation
     from workflows.loan.facts import note_unknown
     from workflows.loan.port import REQUEST_BALANCE, REQUEST_BENEFITS, UPLOAD_AUTHORIZATION_TERM
-    from workflows.loan.state import Stage, Status
+    from workflows.loan.state import RefinancingPayoff, Stage, Status
+
+PAYOFF_FROM_PROVIDER = "refinancing-payoff-from-provider"
+"""The patch under which a refinancing that releases nothing is refused at the simulation."""
 
 
 class Consultation:
@@ -74,7 +77,14 @@ class Consultation:
         )
 
 
-def choose_option(loan: LoanRun, simulated: Simulated) -> None:
+def refuses_empty_refinancing(loan: LoanRun) -> bool:
+    """Whether this loan refuses a refinancing that would release nothing (loans recorded before went
+    on). Asked *before* the simulation's local activity: a patch first checked after a local activity
+    of the same workflow task does not replay when a query rebuilds the loan."""
+    return bool(loan.request.refinanced_operations) and workflow.patched(PAYOFF_FROM_PROVIDER)
+
+
+def choose_option(loan: LoanRun, simulated: Simulated, *, refuse_empty: bool = False) -> None:
     """The simulation's answer: the option for the requested disbursement day (else the first)."""
     state = loan.state
     if not simulated.options:
@@ -83,13 +93,34 @@ def choose_option(loan: LoanRun, simulated: Simulated) -> None:
     state.chosen_option = next((o for o in simulated.options if o.disbursement_date == wanted), simulated.options[0])
     state.pricing_check = simulated.pricing_check
     state.installment_value = state.chosen_option.installment_value
+    if loan.request.refinanced_operations:
+        _payoff(loan, simulated, refuse_empty=refuse_empty)
     loan.enter(Stage.ELIGIBILITY)
+
+
+def _payoff(loan: LoanRun, simulated: Simulated, *, refuse_empty: bool) -> None:
+    """A refinancing's payoff is the provider's answer; the caller's expectation is only shown beside
+    it. A new loan that would release nothing once the payoff is made is refused."""
+    state, chosen = loan.state, loan.state.chosen_option
+    assert chosen is not None
+    state.payoff = RefinancingPayoff(
+        provider=chosen.payoff, expected=loan.request.expected_payoff, operations=simulated.refinanced
+    )
+    released = chosen.released_amount
+    if refuse_empty and released is not None and released <= 0:
+        raise ends(
+            Status.REJECTED,
+            f"refinancing releases nothing: {state.payoff.text()}, and the borrower would receive {released}",
+        )
 
 
 async def check_eligibility(loan: LoanRun) -> None:
     """The eligibility stage: the pinned rules over the consultation's facts and the simulation."""
     state, terms = loan.state, loan.request.financial
-    decided = eligibility(state, loan.request, loan.rules, workflow.now().astimezone(SAO_PAULO).date())
+    if state.balance is None and not loan.in100:
+        decided = eligibility_without_consultation(state, loan.request, loan.rules)
+    else:
+        decided = eligibility(state, loan.request, loan.rules, workflow.now().astimezone(SAO_PAULO).date())
     if decided.problem:
         raise ends(Status.REJECTED, decided.problem)
     if decided.failures:

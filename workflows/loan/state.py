@@ -4,13 +4,31 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
 from domain.benefit import BenefitFacts
-from domain.loan import DisbursementAccount, Product
+from domain.loan import CollateralFix, DisbursementAccount, Product, Reapresentacao, VerifiedOperator
+from workflows.loan.loan_events import SalesChannelLog
 from workflows.loan.news import ProviderNews
+
+# Stage and Status live in workflows.loan.stages (the sales channel's events use them too); most code
+# imports them from here.
+from workflows.loan.stages import Stage, Status
+
+__all__ = [
+    "DataprevAnswer",
+    "EventRecord",
+    "LoanState",
+    "OperatorAction",
+    "PortabilityFacts",
+    "PricedOption",
+    "PricingCheck",
+    "RuleFailure",
+    "Signer",
+    "Stage",
+    "Status",
+]
 
 
 class PortabilityFacts(BaseModel):
@@ -46,42 +64,6 @@ class PortabilityFacts(BaseModel):
         return {k for k in keys if k}
 
 
-class Stage(StrEnum):
-    CONSULTATION = "consultation"
-    SIMULATION = "simulation"
-    ELIGIBILITY = "eligibility"
-    ISSUANCE = "issuance"
-    DOCUMENTS = "documents"
-    AWAITING_DOCUMENTS = "awaiting_documents"
-    AWAITING_SIGNATURE = "awaiting_signature"
-    SIGNATURE_VALIDATION = "signature_validation"
-    MARGIN_RELEASE = "margin_release"
-    AVERBACAO = "averbacao"
-    AWAITING_BENEFICIARY_CONFIRMATION = "awaiting_beneficiary_confirmation"  # anuência, in Meu INSS
-    AWAITING_COLLATERAL_CORRECTION = "awaiting_collateral_correction"
-    AWAITING_INSTALLMENT_REDUCTION = "awaiting_installment_reduction"
-    BALANCE_RECHECK = "balance_recheck"
-    DISBURSEMENT = "disbursement"
-    AWAITING_REAPRESENTACAO = "awaiting_reapresentacao"
-    # A portability (Port+Refin): the proposal, the CTC's answer, the beneficiary's consent, the
-    # origin bank's answer, the payoff; then the signature and averbação stages above; the troco.
-    PROPOSAL = "proposal"
-    CTC_ANSWER = "ctc_answer"
-    CONSENT = "consent"
-    ORIGIN_BANK = "origin_bank"
-    PAYOFF = "payoff"
-    TROCO = "troco"
-    CLOSED = "closed"
-
-
-class Status(StrEnum):
-    IN_PROGRESS = "in_progress"
-    COMPLETED = "completed"
-    REJECTED = "rejected"
-    CANCELED = "canceled"
-    CANCELED_PERMANENTLY = "canceled_permanently"
-
-
 class RuleFailure(BaseModel):
     rule: str
     message: str
@@ -101,13 +83,64 @@ class PricedOption(BaseModel):
     monthly_rate: Decimal | None = None
     monthly_cet: Decimal | None = None
     annual_cet: Decimal | None = None
+    payoff: Decimal | None = None
+    """What the provider pays off of the refinanced operations out of this option (None: nothing,
+    or the answer does not say); the borrower receives ``released_amount``, after it."""
+
+
+class RefinancedBalance(BaseModel):
+    """One refinanced operation's payoff, as the provider's answer lists it."""
+
+    operation_key: str
+    payoff_amount: Decimal
+
+
+class RefinancingPayoff(BaseModel):
+    """What a refinancing pays off: the provider's figure (its simulation), beside the caller's
+    expectation — the caller names the contracts, the provider says what they cost."""
+
+    provider: Decimal | None
+    """None: the provider's answer did not say (then nothing is assumed)."""
+    expected: Decimal | None = None
+    """What the request expected (``refinanced_operations[].payoff_amount``), when it said."""
+    operations: list[RefinancedBalance] = Field(default_factory=list)
+
+    @property
+    def differs(self) -> bool:
+        return self.expected is not None and self.provider is not None and self.expected != self.provider
+
+    def text(self) -> str:
+        theirs = (
+            f"the provider pays off {self.provider}" if self.provider is not None else "the provider gave no payoff"
+        )
+        if self.expected is None:
+            return theirs
+        return f"{theirs}, the caller expected {self.expected}"
+
+
+class PriceMismatch(BaseModel):
+    """One figure where the provider's price is not ours, to the cent: which, ours, theirs."""
+
+    field: str
+    ours: str | None
+    """None: our engine could not price it."""
+    theirs: str | None
+    """None: the provider's answer does not give it."""
+    disbursement_date: date | None = None
+
+    def text(self) -> str:
+        day = f"{self.disbursement_date} " if self.disbursement_date else ""
+        return f"{day}{self.field}: ours {self.ours or 'none'}, theirs {self.theirs or 'none'}"
 
 
 class PricingCheck(BaseModel):
-    """The local engine's verdict on the provider's simulation (issue: catch a provider changing numbers)."""
+    """The local engine's verdict on the provider's price (issue: catch a provider changing numbers).
+    ``matches`` only when some figure was compared and none differs."""
 
     matches: bool
     differences: list[str] = Field(default_factory=list)
+    """In words (loans recorded before ``mismatches`` carry only these)."""
+    mismatches: list[PriceMismatch] = Field(default_factory=list)
 
 
 class DataprevAnswer(BaseModel):
@@ -145,6 +178,22 @@ class OperatorAction(BaseModel):
     kind: str
     at: datetime
     note: str = ""
+    # Who: the verified operator (sealed by the codec server after checking their SSO token), else
+    # the name the caller gave, if any, with ``verified`` false.
+    by: str | None = None
+    verified: bool = False
+
+
+class PendingChange(BaseModel):
+    """A change to where the money goes, proposed by one operator, waiting for a second one (maker-checker);
+    nothing reaches the provider before the approval."""
+
+    id: str
+    action: str  # the Update that proposed it: correct_collateral or reapresentar
+    fix: CollateralFix | None = None
+    reapresentacao: Reapresentacao | None = None
+    proposed_by: VerifiedOperator
+    at: datetime
 
 
 class LoanState(BaseModel):
@@ -178,6 +227,8 @@ class LoanState(BaseModel):
     # pricing
     chosen_option: PricedOption | None = None
     pricing_check: PricingCheck | None = None
+    payoff: RefinancingPayoff | None = None
+    """A refinancing's payoff, from the provider's simulation (and what the caller expected)."""
     issued_options: list[PricedOption] = Field(default_factory=list)
     installment_value: Decimal | None = None
 
@@ -239,9 +290,12 @@ class LoanState(BaseModel):
     buffered: list[ProviderNews] = Field(default_factory=list)
     unknown_values: list[str] = Field(default_factory=list)
     operator_actions: list[OperatorAction] = Field(default_factory=list)
+    pending_change: PendingChange | None = None  # waits for a second operator's approval
     actions_done: list[str] = Field(default_factory=list)  # operators' actions taken, by identity (once each)
     released_keys: bool = False
     runs: int = 1
+    # What the lender's sales channel was told (workflows.loan.sales_channel), and what waits for the outbox.
+    sales_channel: SalesChannelLog = Field(default_factory=SalesChannelLog)
 
     @property
     def closed(self) -> bool:

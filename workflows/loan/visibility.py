@@ -14,7 +14,7 @@ from domain import ptbr
 from domain.loan import LoanRequest, ProviderId
 from domain.ptbr import stage_name
 from workflows.loan.metrics import LoanMetrics
-from workflows.loan.state import LoanState, Stage, Status
+from workflows.loan.state import LoanState, PricingCheck, Stage, Status
 
 LOAN_STAGE = SearchAttributeKey.for_keyword("LoanStage")
 LOAN_STATUS = SearchAttributeKey.for_keyword("LoanStatus")
@@ -123,9 +123,23 @@ def describe(state: LoanState, *, markdown: bool = True) -> str:
             f"the provider answers not found for its {', '.join(state.provider_does_not_know)} since "
             f"{ptbr.moment(state.provider_does_not_know_since)}: an operator must check (nothing is issued again)"
         )
+    if state.payoff and (state.payoff.differs or state.payoff.provider is None):
+        parts.append(f"payoff: {state.payoff.text()}")
     if state.pricing_check and not state.pricing_check.matches:
-        parts.append(f"provider pricing differs from ours ({len(state.pricing_check.differences)} figures)")
+        parts.append(pricing_words(state.pricing_check))
     return ", ".join(parts)
+
+
+SHOWN_MISMATCHES = 6
+"""Mismatches named in the details (the state has them all)."""
+
+
+def pricing_words(check: PricingCheck) -> str:
+    """The price check in words: each figure where the provider differs, ours and theirs."""
+    named = [m.text() for m in check.mismatches] or check.differences
+    shown = "; ".join(named[:SHOWN_MISMATCHES])
+    more = f"; and {len(named) - SHOWN_MISMATCHES} more" if len(named) > SHOWN_MISMATCHES else ""
+    return f"pricing differs from the provider's: {shown}{more}"
 
 
 def summary(request: LoanRequest, provider: ProviderId | None = None) -> str:
@@ -147,6 +161,25 @@ def summary(request: LoanRequest, provider: ProviderId | None = None) -> str:
         if port.troco is not None:
             amount += f" + troco leg {ptbr.installments(terms.number_of_installments, port.troco.installment_value)}"
     return f"INSS {product} · {amount} · benefit ••••{request.benefit.number[-4:]}{via}"
+
+
+def operators_line(state: LoanState) -> str:
+    """Who acted last, and a change of account waiting for its second operator: names of the lender's
+    operators (verified by the SSO, or marked as only claimed), never the borrower's data or the account."""
+    lines = []
+    pending = state.pending_change
+    if pending is not None:
+        lines.append(
+            f"account change `{pending.id}` by {pending.proposed_by} at {ptbr.moment(pending.at)}: "
+            "waits for a second operator's approval (approve_change)"
+        )
+    if state.operator_actions:
+        last = state.operator_actions[-1]
+        who = last.by or "someone unnamed"
+        if not last.verified:
+            who += " (not verified)"
+        lines.append(f"last operator action: {last.kind} by {who} at {ptbr.moment(last.at)}")
+    return "".join(f"\n\n{line}" for line in lines)
 
 
 class Publisher:
@@ -206,5 +239,5 @@ class Publisher:
         if updates:
             workflow.upsert_search_attributes(updates)
             self._published.update(wanted)
-        workflow.set_current_details(describe(state))
+        workflow.set_current_details(describe(state) + operators_line(state))
         self.metrics.observe(state, state.provider or "qitech")

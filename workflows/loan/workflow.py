@@ -21,21 +21,22 @@ with workflow.unsafe.imports_passed_through():
     from domain.calendar import SAO_PAULO, end_of_day
     from domain.loan import (
         CancelRequest,
+        ChangeApproval,
         CollateralFix,
         Documents,
         InstallmentReduction,
         Product,
         Reapresentacao,
         SignatureSubmission,
+        VerifiedOperator,
     )
-    from workflows.loan.activity_models import AdmissionInput, CorrectionInput, ReapresentacaoInput, ReleaseInput
-    from workflows.loan.admission import read_start, request_problems, unreadable_reason
-    from workflows.loan.contract import LOAN_WORKFLOW, PROVIDER_EVENT_SIGNAL, STATE_QUERY, LoanInput, LoanOutcome
+    from workflows.loan import approvals
+    from workflows.loan.activity_models import CorrectionInput, ReapresentacaoInput, ReleaseInput
+    from workflows.loan.admission import read_start, unreadable_reason
+    from workflows.loan.contract import LOAN_WORKFLOW, PROVIDER_EVENT_SIGNAL, STATE_QUERY, LoanOutcome
     from workflows.loan.core import (
         ACTIVITY_FAILURES,
-        CALL_TIMEOUT,
         CLEANUP_TIMEOUT,
-        PROVIDER_RETRY,
         HistoryTooLong,
         LoanEnds,
         LoanRun,
@@ -43,29 +44,21 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.loan.endings import Ending
     from workflows.loan.facts import needs_correction, receive
+    from workflows.loan.intake import admit, pin_rules
     from workflows.loan.new_credit import NewCreditJourney
     from workflows.loan.news import ProviderNews
     from workflows.loan.polled import PolledJourney
     from workflows.loan.port import (
-        ADMIT_LOAN,
         CAPABILITIES,
         CHANGE_DISBURSEMENT_DATE,
         CORRECT_COLLATERAL,
-        PIN_CURRENT_RULES,
         RELEASE_PROVIDER_KEYS,
     )
     from workflows.loan.portability import PortabilityJourney
     from workflows.loan.state import LoanState, Stage, Status
-    from workflows.loan.visibility import BORROWER_CPF_HASH, LOAN_PRODUCT
 
 
-RULES_PINNED_BY_WORKER = "rules-pinned-by-worker"
-"""Patch: a loan started without rules pins the worker's current rules (recorded in its history);
-loans started before this change keep the values they always used (``legacy_rules``)."""
-
-ADMITTED_BY_WORKER = "admitted-by-worker"
-"""Patch: a loan started without a provider (a CLI, Go or TypeScript caller) is routed by the worker,
-its CPF hash and product published, and its request checked as the starter would (``admission``)."""
+CORRECTION_STAGES = (Stage.AVERBACAO, Stage.AWAITING_COLLATERAL_CORRECTION)
 
 
 class Journey(Protocol):
@@ -110,18 +103,14 @@ class LoanWorkflow:
     async def run(self, start: RawValue) -> LoanOutcome:
         run, state, loan = self._loan, self._loan.state, self._start.loan
         if not self._start.readable:
-            return self._rejected_at_start(unreadable_reason(self._start.errors))
-        refusal = await self._admit(loan) if loan.carried is None else None
-        if refusal is not None:
-            return self._rejected_at_start(refusal)
-        if loan.rules is None and workflow.patched(RULES_PINNED_BY_WORKER):
-            run.rules = await workflow.execute_local_activity(
-                PIN_CURRENT_RULES.name,
-                loan.policy,
-                start_to_close_timeout=CALL_TIMEOUT,
-                retry_policy=PROVIDER_RETRY,
-                result_type=PIN_CURRENT_RULES.result_type,
-            )
+            return await self._rejected_at_start(unreadable_reason(self._start.errors))
+        if loan.carried is None:
+            refusal, routed = await admit(run, loan)
+            if refusal is not None:
+                return await self._rejected_at_start(refusal)
+            if routed:
+                self._journey = journey_for(run)
+        await pin_rules(run, loan)
         state.rules_name = run.rules.name
         run.start_window_timer()
         run.publish()
@@ -137,56 +126,16 @@ class LoanWorkflow:
                 if run.ending() is None:
                     workflow.continue_as_new(run.next_run())
         await workflow.wait_condition(workflow.all_handlers_finished)
-        return self._outcome()
+        await run.teller.recorded(state)  # the sales channel's last events, in the outbox before the loan completes
+        return LoanOutcome.of(self._loan.state)
 
-    def _outcome(self) -> LoanOutcome:
-        state = self._loan.state
-        return LoanOutcome(
-            request_key=state.request_key,
-            status=state.status,
-            reason=state.outcome_reason,
-            stage_reached=state.stage,
-            debt_key=state.debt_key,
-            contract_number=state.contract_number,
-            rejection=state.rejection,
-        )
-
-    async def _admit(self, loan: LoanInput) -> str | None:
-        """What the starter does for a Python caller, done here for the others: route the loan, publish
-        its product and CPF hash, check what JSON Schema cannot. None: admitted."""
-        started = workflow.info().typed_search_attributes
-        route = loan.provider is None and loan.request.provider is None
-        hash_cpf = started.get(BORROWER_CPF_HASH) is None
-        if not (route or hash_cpf or started.get(LOAN_PRODUCT) is None) or not workflow.patched(ADMITTED_BY_WORKER):
-            return None  # the Python starter did it all (loans started before this change: the same)
-        problems = request_problems(loan.request, workflow.now().astimezone(SAO_PAULO).date())
-        if problems:
-            return "; ".join(str(p) for p in problems)
-        admitted = await workflow.execute_local_activity(
-            ADMIT_LOAN.name,
-            AdmissionInput(request=loan.request, route=route, hash_cpf=hash_cpf),
-            start_to_close_timeout=CALL_TIMEOUT,
-            retry_policy=PROVIDER_RETRY,
-            result_type=ADMIT_LOAN.result_type,
-        )
-        if admitted.refusal is not None:
-            return f"provider: {admitted.refusal}"
-        if admitted.provider is not None:
-            self._loan.provider = admitted.provider
-            self._loan.state.provider = admitted.provider.value
-            self._journey = journey_for(self._loan)
-        pairs = [LOAN_PRODUCT.value_set(loan.request.product.value)]
-        if admitted.cpf_hash is not None:
-            pairs.append(BORROWER_CPF_HASH.value_set(admitted.cpf_hash))
-        workflow.upsert_search_attributes(pairs)
-        return None
-
-    def _rejected_at_start(self, reason: str) -> LoanOutcome:
+    async def _rejected_at_start(self, reason: str) -> LoanOutcome:
         """A start that cannot be a loan: rejected at once, nothing asked of any provider."""
         state = self._loan.state
         state.status, state.outcome_reason, state.stage = Status.REJECTED, reason, Stage.CLOSED
         self._loan.publish()
-        return self._outcome()
+        await self._loan.teller.recorded(state)  # the sales channel is told of the rejection too
+        return LoanOutcome.of(self._loan.state)
 
     async def _close(self, end: LoanEnds) -> None:
         run, state = self._loan, self._loan.state
@@ -261,7 +210,8 @@ class LoanWorkflow:
         except ACTIVITY_FAILURES as error:
             raise refused("signature", error) from None
         state.signature_submitted_at = workflow.now()
-        run.operator("submit_signature", f"biometry {submission.biometry_analysis_reference.value}")
+        biometry = submission.biometry_analysis_reference.value
+        run.operator("submit_signature", f"biometry {biometry}", by=submission.verified_operator)
         run.publish()
         return state
 
@@ -275,9 +225,14 @@ class LoanWorkflow:
 
     @workflow.update
     async def correct_collateral(self, fix: CollateralFix) -> LoanState:
-        return await self._loan.once("correct_collateral", fix, lambda: self._correct_collateral(fix))
+        return await self._loan.once("correct_collateral", fix, lambda: self._correct_or_propose(fix))
 
-    async def _correct_collateral(self, fix: CollateralFix) -> LoanState:
+    async def _correct_or_propose(self, fix: CollateralFix) -> LoanState:
+        if fix.disbursement_account is not None and workflow.patched(approvals.MAKER_CHECKER):
+            return approvals.propose(self._loan, "correct_collateral", fix.verified_operator, fix=fix)
+        return await self._correct_collateral(fix)
+
+    async def _correct_collateral(self, fix: CollateralFix, approved_by: VerifiedOperator | None = None) -> LoanState:
         run, state = self._loan, self._loan.state
         assert state.debt_key is not None
         try:
@@ -304,7 +259,7 @@ class LoanWorkflow:
             state.disbursement_accounts = [fix.disbursement_account]
         if needs_correction(state) and state.last_dataprev is not None:
             state.last_dataprev = state.last_dataprev.model_copy(update={"action": "corrected"})
-        run.operator("correct_collateral", fix.note)
+        run.operator("correct_collateral", approvals.approved(fix.note, approved_by), by=fix.verified_operator)
         run.publish()
         return state
 
@@ -312,7 +267,39 @@ class LoanWorkflow:
     def _validate_correction(self, fix: CollateralFix) -> None:
         if self._loan.repeats("correct_collateral", fix):
             return  # a retry: it gets the first call's outcome
-        self._require_stage(Stage.AVERBACAO, Stage.AWAITING_COLLATERAL_CORRECTION)
+        self._require_stage(*CORRECTION_STAGES)
+        if fix.disbursement_account is not None:
+            approvals.check_proposal(self._loan.state, fix.verified_operator)
+
+    # ------------------------------------------------ maker-checker: where the money goes
+
+    @workflow.update
+    async def approve_change(self, approval: ChangeApproval) -> LoanState:
+        return await self._loan.once("approve_change", approval, lambda: self._approve_change(approval))
+
+    async def _approve_change(self, approval: ChangeApproval) -> LoanState:
+        pending = approvals.decide(self._loan, approval)
+        if pending is None:
+            return self._loan.state
+        try:
+            if pending.fix is not None:
+                return await self._correct_collateral(pending.fix, approved_by=approval.verified_operator)
+            assert pending.reapresentacao is not None
+            return await self._reapresentar(pending.reapresentacao, approved_by=approval.verified_operator)
+        except BaseException:
+            approvals.forget(self._loan, pending)  # refused by the provider: the maker may propose again
+            raise
+
+    @approve_change.validator
+    def _validate_approval(self, approval: ChangeApproval) -> None:
+        if self._loan.repeats("approve_change", approval):
+            return  # a retry: it gets the first call's outcome
+        pending = approvals.check_approval(self._loan.state, approval)
+        if pending is not None and pending.fix is not None:
+            self._require_stage(*CORRECTION_STAGES)
+        if pending is not None and pending.reapresentacao is not None:
+            self._require_stage(Stage.AWAITING_REAPRESENTACAO)
+            self._check_reapresentacao(pending.reapresentacao)
 
     @workflow.update
     async def reduce_installment(self, reduction: InstallmentReduction) -> LoanState:
@@ -340,9 +327,20 @@ class LoanWorkflow:
 
     @workflow.update
     async def reapresentar(self, reapresentacao: Reapresentacao) -> LoanState:
-        return await self._loan.once("reapresentar", reapresentacao, lambda: self._reapresentar(reapresentacao))
+        return await self._loan.once(
+            "reapresentar", reapresentacao, lambda: self._reapresentar_or_propose(reapresentacao)
+        )
 
-    async def _reapresentar(self, reapresentacao: Reapresentacao) -> LoanState:
+    async def _reapresentar_or_propose(self, reapresentacao: Reapresentacao) -> LoanState:
+        if reapresentacao.disbursement_account is not None and workflow.patched(approvals.MAKER_CHECKER):
+            return approvals.propose(
+                self._loan, "reapresentar", reapresentacao.verified_operator, reapresentacao=reapresentacao
+            )
+        return await self._reapresentar(reapresentacao)
+
+    async def _reapresentar(
+        self, reapresentacao: Reapresentacao, approved_by: VerifiedOperator | None = None
+    ) -> LoanState:
         run, state = self._loan, self._loan.state
         assert state.debt_key is not None
         try:
@@ -361,7 +359,11 @@ class LoanWorkflow:
             raise refused("reapresentação", error) from None
         state.refusal = None
         state.reapresentacoes += 1
-        run.operator("reapresentacao", f"{reapresentacao.disbursement_date} {reapresentacao.note}".strip())
+        run.operator(
+            "reapresentacao",
+            approvals.approved(f"{reapresentacao.disbursement_date} {reapresentacao.note}".strip(), approved_by),
+            by=reapresentacao.verified_operator,
+        )
         run.publish()
         return state
 
@@ -370,6 +372,11 @@ class LoanWorkflow:
         if self._loan.repeats("reapresentar", reapresentacao):
             return  # a retry: it gets the first call's outcome
         self._require_stage(Stage.AWAITING_REAPRESENTACAO)
+        self._check_reapresentacao(reapresentacao)
+        if reapresentacao.disbursement_account is not None:
+            approvals.check_proposal(self._loan.state, reapresentacao.verified_operator)
+
+    def _check_reapresentacao(self, reapresentacao: Reapresentacao) -> None:
         today = workflow.now().astimezone(SAO_PAULO).date()
         end = self._loan.state.disbursement_window_end
         if reapresentacao.disbursement_date < today:
@@ -386,7 +393,7 @@ class LoanWorkflow:
 
     async def _cancel(self, request: CancelRequest) -> LoanState:
         self._loan.cancel = request
-        self._loan.operator("cancel", request.reason)
+        self._loan.operator("cancel", request.reason, by=request.verified_operator, claimed=request.operator)
         await workflow.wait_condition(lambda: self._loan.state.stage == Stage.CLOSED)
         return self._loan.state
 

@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import Field, model_validator
+from pydantic import AliasChoices, Field, model_validator
 
 from activities.qitech.enumerators import AmountType, FeeType, InterestBase
 from activities.tolerant import InboundModel, LenientDate, LenientDatetime, OutboundModel, Unknown, open_enum_validator
@@ -190,6 +190,15 @@ class DisbursementOption(InboundModel):
         return self.total_iof if self.total_iof is not None else self.iof_amount
 
     @property
+    def payoff(self) -> Decimal | None:
+        """What the provider pays off out of this option (a refinancing's operations): what it
+        disburses less what reaches the borrower; None when it pays off nothing or does not say."""
+        if self.disbursed_issue_amount is None or self.final_disbursement_amount is None:
+            return None
+        paid = self.disbursed_issue_amount - self.final_disbursement_amount
+        return paid if paid > 0 else None
+
+    @property
     def released_amount(self) -> Decimal | None:
         """What reaches the borrower's account."""
         for value in (self.final_disbursement_amount, self.disbursed_issue_amount):
@@ -202,6 +211,16 @@ class DisbursementOption(InboundModel):
         return self.installments[0].total_amount if self.installments else None
 
 
+class RefinancedPayoff(InboundModel):
+    """ASSUMED: a refinanced operation's payoff, as the answer may list it (no seed prints a
+    refinancing's answer); read only when present."""
+
+    operation_key: str
+    payoff_amount: Decimal | None = Field(
+        default=None, validation_alias=AliasChoices("payoff_amount", "balance", "outstanding_balance")
+    )
+
+
 class SimulationData(InboundModel):
     credit_operation_type: str | None = None
     interest_type: str | None = None
@@ -211,6 +230,7 @@ class SimulationData(InboundModel):
     requester_key: str | None = None
     prefixed_interest_rate: PrefixedInterestRate | None = None
     disbursement_options: list[DisbursementOption] = Field(default_factory=list)
+    refinanced_credit_operations: list[RefinancedPayoff] = Field(default_factory=list)
 
 
 class SimulationResult(InboundModel):

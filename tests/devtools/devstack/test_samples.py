@@ -11,7 +11,15 @@ from typing import Any
 import httpx
 import pytest
 
-from devtools.devstack.samples import SAMPLES, StartedSample, follow, reached, start_sample
+from devtools.devstack.samples import (
+    EXPECTED_PAYOFF,
+    REFINANCED_BALANCE,
+    SAMPLES,
+    StartedSample,
+    follow,
+    reached,
+    start_sample,
+)
 from devtools.devstack.stack import LocalStack
 from domain.calendar import SAO_PAULO
 from runtime.settings import TemporalSettings
@@ -69,12 +77,24 @@ def test_each_sample_reaches_its_documented_end(ended: dict[str, Any], name: str
 
 
 def test_refinancing_pays_off_the_refinanced_operation_and_the_prices_agree(ended: dict[str, Any]) -> None:
+    """The caller expected 3,000.00; the sandbox's operation costs 3,250.00 to pay off. The payoff is
+    the provider's, the caller's shows beside it, and our price agrees on the provider's payoff."""
     started, state, debt = ended["refinancing"]
     assert debt["refinanced"] == [started.run.operation_key]
+    assert state.payoff is not None
+    assert state.payoff.provider == Decimal(REFINANCED_BALANCE) != Decimal(EXPECTED_PAYOFF)
+    assert state.payoff.expected == Decimal(EXPECTED_PAYOFF) and state.payoff.differs
+    assert [(o.operation_key, o.payoff_amount) for o in state.payoff.operations] == [
+        (started.run.operation_key, Decimal(REFINANCED_BALANCE))
+    ]
     chosen = next(o for o in state.issued_options if o.disbursement_date == started.request.financial.disbursement_date)
+    assert chosen.payoff == Decimal(REFINANCED_BALANCE)
     assert chosen.issue_amount is not None and chosen.released_amount is not None
-    assert chosen.released_amount < chosen.issue_amount - Decimal("3000.00")  # payoff, IOF and fees out
+    assert chosen.released_amount < chosen.issue_amount - Decimal(REFINANCED_BALANCE)  # payoff, IOF and fees out
     assert state.pricing_check is not None and state.pricing_check.matches, state.pricing_check
+    _, refused, nothing = ended["refinancing-releases-nothing"]
+    assert refused.outcome_reason is not None and refused.outcome_reason.startswith("refinancing releases nothing")
+    assert not nothing  # nothing issued at the provider
 
 
 def test_minimum_wage_increase_goes_as_such_and_its_short_margin_is_a_stated_risk(ended: dict[str, Any]) -> None:
@@ -175,3 +195,15 @@ def test_portability_samples_end_at_the_provider_as_in_the_loan(ended: dict[str,
         _, _, found = ended[name]
         assert found["proposal"]["proposal_status"] in ("rejected", "retained", "canceled"), name
         assert all(leg["status"] == "canceled" for leg in found["proposal"]["legs"].values()), name
+
+
+def test_a_second_provider_only_lender_lends_without_the_first_provider(ended: dict[str, Any]) -> None:
+    """The run command plays a lender with the second provider only: no IN100 consultation (its
+    "Sem IN100" flow), the operation created once with IN100 false, followed to PAGO."""
+    _, state, found = ended["provider-b-only-lender"]
+    assert state.provider == "provider_b" and state.status.value == "completed"
+    assert state.benefits_request_key is None and state.balance is None  # nothing asked of the first
+    assert "consultation" in [r.rule for r in state.eligibility_risks]
+    [operation] = found["operations"]
+    assert operation["in100"] is False and operation["debt_key"] == state.debt_key
+    assert state.pricing_check is not None and state.pricing_check.matches, state.pricing_check

@@ -15,7 +15,7 @@ import pytest
 
 from activities.provider_b.client import Paths, ProviderBClient
 from activities.provider_b.errors import OperationNotFound, OperationOutcomeUnknown, OperationRefused
-from activities.provider_b.mapping import Simulated, choose_product, operation_request
+from activities.provider_b.mapping import Simulated, choose_product, operation_request, simulated, simulation_request
 from activities.provider_b.models import OperationRequest, OperationView
 from activities.provider_b.status import CANCELED, REFUSED, SANDBOX_PATH, OperationPhase
 from activities.qitech.errors import ProviderAuthError, ProviderUnavailable
@@ -31,15 +31,17 @@ BENEFIT = BenefitFacts(
     assistance_type="retirement_by_age",
     paying_account=BenefitAccount(bank_code="341", branch_number="0155", account_number="000059923", account_digit="6"),
 )
-SIMULATED = Simulated(issue_amount=Decimal("12444.67"), disbursed_amount=Decimal("12007.60"))
 
 
 async def loan_operation(client: ProviderBClient, cpf: str) -> OperationRequest:
-    """What the loan sends for a seed-003-shaped loan of this CPF, with the sandbox's product table."""
+    """What the loan sends for a seed-003-shaped loan of this CPF, with the sandbox's product table
+    and the amounts of its simulation (observação 7)."""
     borrower = seed_003_request().borrower.model_dump(mode="json")
     request = seed_003_request(borrower={**borrower, "cpf": cpf}, request_key=f"sandbox-b-{cpf}")
-    table = await client.products()
-    return operation_request(request, BENEFIT, choose_product(table, request), SIMULATED)
+    product = choose_product(await client.products(), request)
+    figures = simulated(await client.simulate(simulation_request(request, product)))
+    assert isinstance(figures, Simulated), figures
+    return operation_request(request, BENEFIT, product, figures)
 
 
 async def follow(client: ProviderBClient, debt_key: str, *, within: float = 15.0) -> list[OperationView]:
@@ -71,7 +73,8 @@ async def test_a_loan_shaped_operation_completes_through_its_statuses(
     sandbox_b: SandboxBUnderTest, provider_b: ProviderBClient
 ) -> None:
     cpf = make_cpf(1)
-    created = await provider_b.create_operation(await loan_operation(provider_b, cpf))
+    operation = await loan_operation(provider_b, cpf)
+    created = await provider_b.create_operation(operation)
     assert created.meaning().phase == OperationPhase.AWAITING_SIGNATURE
     assert created.link_form and created.link_form.endswith(f"/formalizacao/{created.debt_key}")
     assert created.num_contrato and created.num_contrato.endswith("/T")
@@ -82,7 +85,42 @@ async def test_a_loan_shaped_operation_completes_through_its_statuses(
     assert seen[-1].meaning().outcome == "completed"
     [listed] = created_for(sandbox_b, cpf)
     assert listed["debt_key"] == created.debt_key and listed["cod_tabela"] == "200010"
-    assert listed["issue_amount"] == "12444.67"
+    assert listed["issue_amount"] == str(operation.operation.issue_amount)
+
+
+async def test_the_simulation_answers_the_amounts_and_a_creation_must_send_them(
+    sandbox_b: SandboxBUnderTest, provider_b: ProviderBClient
+) -> None:
+    """Observação 7: the issue amount is the simulation's. The sandbox prices 84 × 300.00 at the
+    table's 1.79 % as seed 003 reads, answers every figure, and refuses an issue amount it did not
+    answer; a product's drift shows in its answers."""
+    request = seed_003_request(request_key="sandbox-b-simulation")
+    product = choose_product(await provider_b.products(), request)
+    answer = await provider_b.simulate(simulation_request(request, product))
+    assert answer.installment_face_value == Decimal("300")
+    assert answer.monthly_interest_rate == Decimal("0.0179")
+    assert answer.issue_amount is not None and answer.disbursed_amount is not None and answer.iof_amount is not None
+    # Released = issue − IOF − 0.18 % of the issue amount (README, "The second provider's figures").
+    deduction = (answer.issue_amount * Decimal("0.0018")).quantize(Decimal("0.01"))
+    assert answer.disbursed_amount == answer.issue_amount - answer.iof_amount - deduction
+    other = operation_request(
+        request,
+        BENEFIT,
+        product,
+        Simulated(issue_amount=answer.issue_amount + 1, disbursed_amount=answer.disbursed_amount),
+    )
+    with pytest.raises(OperationRefused) as refused:
+        await provider_b.create_operation(other)
+    assert refused.value.payload_field == "operation.issue_amount"
+    with sandbox_b.admin() as admin:
+        admin.put(f"/_sandbox/pricing/{product.cod_tabela}", json={"iof_amount": "0.01"}).raise_for_status()
+    try:
+        drifted = await provider_b.simulate(simulation_request(request, product))
+    finally:
+        with sandbox_b.admin() as admin:
+            admin.put(f"/_sandbox/pricing/{product.cod_tabela}", json={}).raise_for_status()
+    assert drifted.iof_amount == answer.iof_amount + Decimal("0.01")
+    assert drifted.issue_amount == answer.issue_amount
 
 
 @pytest.mark.parametrize(

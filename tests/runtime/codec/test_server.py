@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -16,33 +17,37 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from fastapi import FastAPI
 from google.protobuf import json_format
-from jwt.algorithms import RSAAlgorithm
 from pydantic import SecretStr
 from temporalio.api.common.v1 import Payload, Payloads
 
+from domain.loan import CancelRequest, VerifiedOperator
 from runtime.codec.aes import AesGcmCodec, new_key
-from runtime.codec.oidc import AccessTokenVerifier
+from runtime.codec.oidc import AccessTokenVerifier, OperatorGroups
+from runtime.codec.operator_seal import OPERATOR_SEAL
 from runtime.codec.server import create_app
 from runtime.codec.settings import CodecSettings
 from runtime.settings import ENV_VARIABLE
-from tests.support.servers import ThreadedServer, free_port, python_module, running_process
+from runtime.temporal import data_converter
+from tests.support.oidc import AUDIENCE, OPERATORS, READERS, FakeIssuer
+from tests.support.servers import free_port, python_module, running_process
 
 TOKEN = "a-long-enough-test-token"
 UI = "http://127.0.0.1:8233"
 
 
+GROUPS = OperatorGroups(decode=READERS, encode=OPERATORS)
+
+
 def _client(
-    *, allow_path_token: bool = True, oidc: AccessTokenVerifier | None = None
+    *, allow_path_token: bool = True, oidc: AccessTokenVerifier | None = None, groups: OperatorGroups = GROUPS
 ) -> tuple[httpx.AsyncClient, AesGcmCodec]:
     codec = AesGcmCodec({"k1": os.urandom(32)}, "k1")
-    app = create_app(codec, token=TOKEN, ui_origins={UI}, allow_path_token=allow_path_token, oidc=oidc)
+    app = create_app(codec, token=TOKEN, ui_origins={UI}, allow_path_token=allow_path_token, oidc=oidc, groups=groups)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://codec"), codec
 
 
@@ -116,38 +121,6 @@ async def test_in_production_the_token_in_the_path_is_refused_and_the_header_wor
 
 # ---------------------------------------------------------------- the operators' SSO access token
 
-ISSUER_PATH = "/realms/operators"
-AUDIENCE = "temporal-web"
-
-
-class FakeIssuer:
-    """An OIDC issuer over real HTTP: discovery document and JWKS; it signs tokens with its key."""
-
-    def __init__(self) -> None:
-        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}{ISSUER_PATH}"
-        self.jwks_requests = 0
-        app = FastAPI()
-        public = json.loads(RSAAlgorithm.to_jwk(self.key.public_key()))
-
-        @app.get(f"{ISSUER_PATH}/.well-known/openid-configuration")
-        def discovery() -> dict[str, str]:
-            return {"issuer": self.url, "jwks_uri": f"{self.url}/keys"}
-
-        @app.get(f"{ISSUER_PATH}/keys")
-        def keys() -> dict[str, Any]:
-            self.jwks_requests += 1
-            return {"keys": [{**public, "kid": "k1", "alg": "RS256", "use": "sig"}]}
-
-        self.server = ThreadedServer(app, self.port)
-
-    def token(self, *, key: Any = None, algorithm: str = "RS256", **claims: Any) -> str:
-        now = int(time.time())
-        body = {"iss": self.url, "aud": AUDIENCE, "sub": "operator-42", "iat": now, "exp": now + 300, **claims}
-        body = {k: v for k, v in body.items() if v is not None}
-        return jwt.encode(body, key if key is not None else self.key, algorithm=algorithm, headers={"kid": "k1"})
-
 
 @pytest.fixture(scope="module")
 def issuer() -> Iterator[FakeIssuer]:
@@ -201,6 +174,71 @@ async def test_an_unreachable_issuer_refuses_and_the_server_keeps_serving() -> N
         refused = await client.post("/decode", content=_body(encrypted), headers=_bearer("a.b.c"))
         ours = await client.post("/decode", content=_body(encrypted), headers=_bearer(TOKEN))
     assert (refused.status_code, ours.status_code) == (401, 200)
+
+
+async def test_an_operator_without_the_group_is_refused_at_decode_and_encode_needs_its_own_group(
+    issuer: FakeIssuer,
+) -> None:
+    client, codec = _client(allow_path_token=False, oidc=AccessTokenVerifier(issuer.url, AUDIENCE))
+    [encrypted] = await codec.encode([CLEAR])
+    nobody = issuer.token(groups=["everyone"])
+    reader = issuer.token(groups=[READERS])
+    operator = issuer.token(groups=[f"/{OPERATORS}"])  # a group written as its path (Keycloak)
+    async with client:
+        decode_as = {
+            name: await client.post("/decode", content=_body(encrypted), headers=_bearer(t))
+            for name, t in (("nobody", nobody), ("no groups claim", issuer.token(groups=None)), ("reader", reader))
+        }
+        encode_as = {
+            name: await client.post("/encode", content=_body(CLEAR), headers=_bearer(t))
+            for name, t in (("reader", reader), ("operator", operator))
+        }
+        operator_decodes = await client.post("/decode", content=_body(encrypted), headers=_bearer(operator))
+    statuses = {name: a.status_code for name, a in decode_as.items()}
+    assert statuses == {"nobody": 403, "no groups claim": 403, "reader": 200}
+    assert decode_as["nobody"].json() == {"error": "forbidden", "operation": "decode"}
+    assert b"14950479032" not in decode_as["nobody"].content
+    assert list(json_format.Parse(decode_as["reader"].content, Payloads()).payloads) == [CLEAR]
+    # Reading is not writing: a reader may not encode, an operator of the other group may not decode.
+    assert {name: a.status_code for name, a in encode_as.items()} == {"reader": 403, "operator": 200}
+    assert operator_decodes.status_code == 403
+
+
+async def test_with_no_groups_configured_no_sso_token_does_anything(issuer: FakeIssuer) -> None:
+    client, codec = _client(
+        oidc=AccessTokenVerifier(issuer.url, AUDIENCE), groups=OperatorGroups(decode=None, encode=None)
+    )
+    [encrypted] = await codec.encode([CLEAR])
+    token = issuer.token(groups=[READERS, OPERATORS])
+    async with client:
+        decode = await client.post("/decode", content=_body(encrypted), headers=_bearer(token))
+        encode = await client.post("/encode", content=_body(CLEAR), headers=_bearer(token))
+        ours = await client.post("/decode", content=_body(encrypted), headers=_bearer(TOKEN))
+    assert (decode.status_code, encode.status_code, ours.status_code) == (403, 403, 200)
+
+
+def test_groups_come_from_the_configured_claim_path() -> None:
+    groups = OperatorGroups(decode="reader", encode="writer", claim="realm_access.roles")
+    claims = {"realm_access": {"roles": ["reader"]}, "groups": ["writer"]}
+    assert groups.allows(claims, "decode") and not groups.allows(claims, "encode")
+    assert OperatorGroups(decode="a", encode="b").of({"groups": "a b,c"}) == {"a", "b", "c"}
+
+
+def test_in_production_an_issuer_needs_both_groups(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ENV_VARIABLE, "production")
+    base: dict[str, Any] = {
+        "keys": SecretStr(f"k1:{new_key()}"),
+        "server_oidc_issuer": "https://sso.example",
+        "server_oidc_audience": AUDIENCE,
+    }
+    with pytest.raises(ValueError, match="CODEC_SERVER_DECODE_GROUP and CODEC_SERVER_ENCODE_GROUP"):
+        CodecSettings(**base)
+    with pytest.raises(ValueError, match="without CODEC_SERVER_ENCODE_GROUP"):
+        CodecSettings(**base, server_decode_group=READERS)
+    settings = CodecSettings(**base, server_decode_group=READERS, server_encode_group=OPERATORS)
+    assert settings.operator_groups() == GROUPS
+    monkeypatch.setenv(ENV_VARIABLE, "development")
+    assert CodecSettings(**base).operator_groups() == OperatorGroups(decode=None, encode=None)
 
 
 def test_an_issuer_without_an_audience_is_refused() -> None:
@@ -321,3 +359,40 @@ def test_a_huge_body_is_refused_with_413_while_it_is_read(tmp_path: Path) -> Non
     assert streamed.status_code == 413 and still_fine.status_code == 200
     assert declared.startswith("HTTP/1.1 413")
     assert grew < 64, f"the codec server's peak memory grew {grew:.0f} MiB"
+
+
+# ---------------------------------------------------------------- the operator's seal
+
+
+async def test_what_an_operator_encodes_is_sealed_with_their_name_and_a_callers_own_seal_is_dropped(
+    issuer: FakeIssuer,
+) -> None:
+    client, codec = _client(allow_path_token=False, oidc=AccessTokenVerifier(issuer.url, AUDIENCE))
+    forged = Payload(metadata={"encoding": b"json/plain", OPERATOR_SEAL: b'{"name": "boss"}'}, data=b"{}")
+    async with client:
+        by_ana = await client.post("/encode", content=_body(forged), headers=_bearer(issuer.operator("ana", "sub-1")))
+        by_service = await client.post("/encode", content=_body(forged), headers=_bearer(TOKEN))
+    [ana_payload] = await codec.decode(list(json_format.Parse(by_ana.content, Payloads()).payloads))
+    [service_payload] = await codec.decode(list(json_format.Parse(by_service.content, Payloads()).payloads))
+    seal = json.loads(ana_payload.metadata[OPERATOR_SEAL])
+    assert (seal["name"], seal["subject"], seal["via"]) == ("ana", "sub-1", "sso")
+    assert OPERATOR_SEAL not in service_payload.metadata  # a service seals nobody
+    assert ana_payload.data == service_payload.data == b"{}"
+    # Outside the encryption a seal means nothing: a clear payload loses it when decoded.
+    [clear] = await codec.decode([forged])
+    assert OPERATOR_SEAL not in clear.metadata
+
+
+async def test_the_seal_is_the_only_source_of_a_commands_verified_operator() -> None:
+    codec = AesGcmCodec({"k1": os.urandom(32)}, "k1")
+    converter = data_converter(codec)
+    claimed = CancelRequest.model_validate(
+        {"reason": "r", "verified_operator": {"name": "boss", "subject": "boss", "via": "sso"}}
+    )
+    [unsealed] = await converter.encode([claimed])
+    sealing = dataclasses.replace(converter, payload_codec=codec.sealing({"name": "ana", "subject": "s"}))
+    [sealed] = await sealing.encode([claimed])
+    [from_unsealed] = await converter.decode([unsealed], [CancelRequest])
+    [from_sealed] = await converter.decode([sealed], [CancelRequest])
+    assert from_unsealed.verified_operator is None
+    assert from_sealed.verified_operator == VerifiedOperator(name="ana", subject="s")

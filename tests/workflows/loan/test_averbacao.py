@@ -70,16 +70,9 @@ async def test_a_cancel_code_waits_for_a_correction_and_the_correction_resumes(
     await loan.send(webhooks.collateral_error(loan.fake.debt_key, enumerator))
     state = await loan.at(Stage.AWAITING_COLLATERAL_CORRECTION)
     assert state.correction_deadline is not None
-    fix = CollateralFix.model_validate(
-        {
-            "disbursement_account": {
-                "bank_code": "341",
-                "branch_number": "155",
-                "account_number": "59923",
-                "account_digit": "6",
-            }
-        }
-    )
+    # A correction that moves no money goes through at once; a new disbursement account waits for a
+    # second operator (maker-checker: tests/workflows/loan/test_operator_identity.py).
+    fix = CollateralFix.model_validate({"name": "Maria da Silva Santos", "note": "as Dataprev has it"})
     await loan.handle.execute_update("correct_collateral", fix)
     await loan.at(Stage.AVERBACAO)
     assert [c for c in loan.fake.names() if c == "correct_collateral"] == ["correct_collateral"]

@@ -6,6 +6,7 @@ loan to the first provider."""
 from __future__ import annotations
 
 import random
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import pytest
 from temporalio.client import Client
 
 from devtools.devstack.samples import COMPLETES, POLLING_POLICY, sample_cpf, sample_request
-from devtools.devstack.stack import LocalStack
+from devtools.devstack.stack import ROOT, LocalStack
 from domain.loan import LoanRequest, ProviderId
 from starter.api import LoanService
 from tests.support.temporal import eventually
@@ -100,3 +101,42 @@ async def test_a_provider_marked_unavailable_sends_new_loans_to_the_other(
     assert loan["provider"] == "qitech"  # the LoanProvider search attribute operators filter by
     assert (await service.state(request.request_key)).provider == "qitech"
     assert await _operations(stack, request.borrower.cpf) == []
+
+
+async def test_a_worker_without_the_first_provider_completes_a_second_provider_only_loan(
+    stack: LocalStack, temporal_client: Client, tmp_path: Path
+) -> None:
+    """A second-provider-only lender's worker: no PROVIDER_BASE_URL, so none of the first provider's
+    secrets or activities; its loans have no IN100 consultation (the starter pins it) and complete
+    through the second provider alone."""
+    queue = f"second-only-{random.randrange(10**9)}"
+    worker = stack.start_polling_process(
+        "worker-second-only",
+        [sys.executable, str(ROOT / "worker.py")],
+        {
+            "TEMPORAL_TASK_QUEUE": queue,
+            "PROVIDER_BASE_URL": "",
+            "PROVIDER_API_CLIENT_KEY": "",
+            "PROVIDER_SIGNING_KEY": "",
+            "PROVIDER_PUBLIC_KEY": "",
+            "PROVIDER_B_BASE_URL": stack.config.sandbox_b_url,
+            "PROVIDER_B_USERNAME": stack.config.provider_b_username,
+            "PROVIDER_B_PASSWORD": stack.config.provider_b_password,
+        },
+    )
+    try:
+        routing = ProviderRouting(default=ProviderId.PROVIDER_B, providers=frozenset({ProviderId.PROVIDER_B}))
+        service = LoanService(temporal_client, queue, routing=routing)
+        request = _request(tmp_path, provider=None)
+        request = request.model_copy(
+            update={"benefit": request.benefit.model_copy(update={"assistance_type": "retirement_by_age"})}
+        )
+        await service.start(request, policy=POLLING_POLICY)
+        state = await service.wait_until(request.request_key, lambda s: s.closed, seconds=120)
+    finally:
+        stack.stop_process(worker)
+    assert (state.status, state.outcome_reason) == (Status.COMPLETED, "disbursed"), state.outcome_reason
+    assert state.provider == "provider_b" and state.benefits_request_key is None and state.balance is None
+    [operation] = await _operations(stack, request.borrower.cpf)
+    assert operation["in100"] is False and operation["debt_key"] == state.debt_key
+    assert "does not speak to the first provider" in worker.log.read_text()

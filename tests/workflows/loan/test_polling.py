@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -22,13 +23,13 @@ from domain.loan import CancelRequest, ProviderId
 from starter.client import start_loan_workflow
 from tests.support.fake_provider import FakeProvider
 from tests.support.loans import loan_request
-from tests.support.temporal import eventually, task_queue
+from tests.support.temporal import current_details, eventually, task_queue
 from tests.workflows.loan.conftest import Loan, signature
 from workflows.loan.activity_models import Simulated, SimulateInput
 from workflows.loan.contract import LoanInput, LoanOutcome
 from workflows.loan.port import BUSINESS_ERROR, CreateOperationInput, FollowInput, OperationFacts, OperationPhase
 from workflows.loan.rules import LoanPolicy, current_rules
-from workflows.loan.state import LoanState, PricingCheck, Stage, Status
+from workflows.loan.state import LoanState, Stage, Status
 from workflows.loan.workflow import LoanWorkflow
 
 POLICY = LoanPolicy(poll_every=timedelta(minutes=1), poll_every_max=timedelta(minutes=8))
@@ -47,6 +48,7 @@ class FakeSecondProvider:
     )
     refuse_creation: str | None = None
     failing_polls: int = 0
+    prices: dict[str, Any] = field(default_factory=dict)  # what the provider's simulation prices its own way
     creations: list[CreateOperationInput] = field(default_factory=list)
     polls: list[FollowInput] = field(default_factory=list)
     debt_key: str = field(default_factory=lambda: f"op-{uuid.uuid4()}")
@@ -56,7 +58,8 @@ class FakeSecondProvider:
 
         @activity.defn(name="provider_b.simulate")
         async def simulate(call: SimulateInput) -> Simulated:
-            return Simulated(options=first._options(call.request), pricing_check=PricingCheck(matches=True))
+            first.prices = fake.prices
+            return first.simulated(call.request)
 
         @activity.defn(name="provider_b.create_operation")
         async def create_operation(call: CreateOperationInput) -> OperationFacts:
@@ -192,3 +195,71 @@ async def test_operator_actions_other_than_cancel_belong_to_the_provider(started
     outcome: LoanOutcome = await asyncio.wait_for(handle.result(), 120)
     assert outcome.status == Status.CANCELED
     assert outcome.reason is not None and "cancel it at provider_b" in outcome.reason
+
+
+async def test_the_operation_goes_on_the_providers_price_and_each_difference_is_shown(started: Any) -> None:
+    """The provider's simulation prices the issue amount and the IOF its own way: the loan goes on
+    with its figures (the operation is created with them) and names each one where ours differ."""
+    second = FakeSecondProvider(prices={"issue_amount": Decimal("12000.05"), "total_iof": Decimal("400.02")})
+    loan, handle = await started(second)
+    outcome: LoanOutcome = await asyncio.wait_for(handle.result(), 120)
+    assert outcome.status == Status.COMPLETED
+    [creation] = second.creations
+    assert creation.priced is not None and creation.priced.issue_amount == Decimal("12000.05")
+    state: LoanState = await loan.state()
+    check = state.pricing_check
+    assert check is not None and not check.matches
+    named = {
+        (m.field, m.ours, m.theirs)
+        for m in check.mismatches
+        if m.disbursement_date == loan.request.financial.disbursement_date
+    }
+    # Ours are the fake engine's figures (FakeProvider._options): 12000.00 issued, IOF 400.00.
+    assert named == {("issue_amount", "12000.00", "12000.05"), ("total_iof", "400.00", "400.02")}
+    assert state.chosen_option is not None and state.chosen_option.issue_amount == Decimal("12000.05")
+
+
+async def test_while_it_waits_the_details_name_the_price_difference(started: Any) -> None:
+    second = FakeSecondProvider(
+        prices={"issue_amount": Decimal("12000.05")},
+        statuses=[(OperationPhase.AWAITING_SIGNATURE, "AGUARDANDO FORMALIZAÇÃO")],
+    )
+    loan, handle = await started(second)
+    await loan.at(Stage.AWAITING_SIGNATURE)
+    day = loan.request.financial.disbursement_date
+    details = await current_details(handle)
+    assert f"{day} issue_amount: ours 12000.00, theirs 12000.05" in details, details
+
+
+async def test_a_provider_that_agrees_is_a_computed_match(started: Any) -> None:
+    second = FakeSecondProvider()
+    loan, handle = await started(second)
+    await asyncio.wait_for(handle.result(), 120)
+    state: LoanState = await loan.state()
+    assert state.pricing_check is not None and state.pricing_check.matches and not state.pricing_check.mismatches
+    assert state.pricing_check.differences == []
+
+
+async def test_a_second_provider_only_lender_goes_without_the_consultation(env: WorkflowEnvironment) -> None:
+    """No consulting provider (``in100`` False, as the starter pins it for such a lender): nothing goes
+    to the first provider, the operation is created "Sem IN100" with the request's assistance type and
+    account, eligibility states what only the provider can check, and the loan completes."""
+    second, first = FakeSecondProvider(), FakeProvider()
+    queue = task_queue()
+    request = loan_request(benefit={"number": "2052711150", "state": "SP", "assistance_type": "retirement_by_age"})
+    async with Worker(env.client, task_queue=queue, workflows=[LoanWorkflow], activities=second.activities(first)):
+        handle = await start_loan_workflow(
+            env.client,
+            LoanInput(request=request, rules=current_rules(POLICY), provider=ProviderId.PROVIDER_B, in100=False),
+            id=f"loan-{request.request_key}",
+            task_queue=queue,
+        )
+        outcome: LoanOutcome = await asyncio.wait_for(handle.result(), 120)
+        state: LoanState = await handle.query(LoanWorkflow.query_state)
+    assert (outcome.status, outcome.reason) == (Status.COMPLETED, "disbursed")
+    assert [name for name in first.names() if name != "release_provider_keys"] == []  # no IN100
+    [creation] = second.creations
+    assert creation.in100 is False and creation.benefit is None
+    assert state.balance is None and state.benefits_request_key is None
+    assert [r.rule for r in state.eligibility_risks] == ["consultation"]
+    assert state.disbursement_accounts == list(request.disbursement_accounts)

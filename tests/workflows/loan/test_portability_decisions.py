@@ -39,6 +39,15 @@ def test_the_pricing_check_names_each_difference() -> None:
     other = Proposed(proposal_key="p", portability_installment=Decimal("181.23"), troco=Decimal("2790.10"))
     check = portability_pricing_check(local, other)
     assert not check.matches
-    assert check.differences == ["portability installment: provider 181.23, local 181.22"]
-    silent = Proposed(proposal_key="p")  # the provider printed no price: nothing to compare
-    assert portability_pricing_check(local, silent).matches
+    assert [(m.field, m.ours, m.theirs) for m in check.mismatches] == [("portability installment", "181.22", "181.23")]
+    assert check.differences == ["portability installment: ours 181.22, theirs 181.23"]
+    both = Proposed(proposal_key="p", portability_installment=Decimal("181.23"), troco=Decimal("2790.11"))
+    assert [m.field for m in portability_pricing_check(local, both).mismatches] == ["portability installment", "troco"]
+
+
+def test_an_answer_without_a_price_is_no_match() -> None:
+    """The provider printed no price: nothing was compared, so nothing agrees."""
+    local = PortabilityPriced(installment=Decimal("181.22"), troco=Decimal("2790.10"))
+    check = portability_pricing_check(local, Proposed(proposal_key="p"))
+    assert not check.matches and check.mismatches == []
+    assert check.differences == ["the provider's answer gives no figure to check"]

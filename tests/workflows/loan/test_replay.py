@@ -40,6 +40,8 @@ def test_there_are_histories_for_the_main_scenarios() -> None:
     expected = {
         "test_a_loan_goes_from_consultation_to_disbursement",
         "test_a_loan_started_without_rules_pins_the_workers_rules",
+        # The sales channel's events (patch sales-channel-events): recorded in the background, replayed.
+        "test_a_complete_loan_records_each_borrower_stage_and_its_ending",
         "test_ineligible_names_every_failing_rule_and_issues_nothing",
         "test_ddb_refusal_when_the_window_ends_before_the_margin_release",
         "test_ddb_wait_holds_averbacao_until_ddb_plus_90_days",
@@ -59,6 +61,9 @@ def test_there_are_histories_for_the_main_scenarios() -> None:
         "test_a_reduction_beyond_the_rules_waits_for_the_operator.dev_server",
         "test_webhooks_lost_after_the_signature_are_found_by_reading_the_proposal_back.dev_server",
         "test_an_operator_cancel_before_the_payoff_cancels_the_proposal_at_the_provider.dev_server",
+        # Maker-checker (MAKER_CHECKER in workflows/loan/approvals.py): an account change approved by a
+        # second operator, both names sealed by the codec server (through the test key).
+        "test_an_account_change_reaches_the_provider_only_after_a_second_operator_approves",
     }
     assert expected <= names, sorted(expected - names)
 

@@ -22,9 +22,10 @@ from tests.support.loans import document_files, loan_request
 from tests.support.temporal import task_queue
 from tests.workflows.loan.conftest import Loan, record_history
 from workflows.loan.contract import LoanInput, loan_workflow_id
+from workflows.loan.intake import RULES_PINNED_BY_WORKER
 from workflows.loan.rules import CURRENT_RULES_NAME, current_rules
 from workflows.loan.state import Stage, Status
-from workflows.loan.workflow import RULES_PINNED_BY_WORKER, LoanWorkflow
+from workflows.loan.workflow import LoanWorkflow
 
 AN = "invalid_disbursement_account"
 
