@@ -1,6 +1,8 @@
 """Operators' Updates that reach the provider are taken once (issue 31), on the whole system as the run
 command starts it: documents, signature, correction, reduction, reapresentação and cancel, each on a
-loan the sandbox's scenarios bring to the stage the Update needs.
+loan the sandbox's scenarios bring to the stage the Update needs. A correction or a reapresentação that
+changes the disbursement account reaches the provider through the second operator's ``approve_change``
+(maker-checker): that approval is the Update retried there.
 
 * a concurrent retry: the provider holds its answer to the first call while a second client sends the
   same Update again (another Update id, as after a client's timeout) — both get the first call's
@@ -10,7 +12,7 @@ loan the sandbox's scenarios bring to the stage the Update needs.
   outcome — and again the sandbox counts one call. The documents are the exception: nothing the
   provider publishes says which documents a debt holds, so the retry sends the same set once more.
 
-The kill is done once for all six Updates in flight together (the activity's retry waits out its
+The kill is done once for all the Updates in flight together (the activity's retry waits out its
 60 s start-to-close timeout): one fixture, one wait, a result per Update.
 """
 
@@ -21,7 +23,7 @@ import random
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -31,9 +33,12 @@ import pytest
 from pydantic import BaseModel
 
 from devtools.devstack.samples import (
+    CHECKER,
+    MAKER,
     NEW_ACCOUNT,
     SAMPLES,
     SampleRun,
+    as_operator,
     sample_cpf,
     sample_request,
     sample_scenario,
@@ -41,7 +46,14 @@ from devtools.devstack.samples import (
 )
 from devtools.devstack.stack import LocalStack, StackConfig
 from domain.calendar import SAO_PAULO
-from domain.loan import CancelRequest, CollateralFix, Documents, InstallmentReduction, Reapresentacao
+from domain.loan import (
+    CancelRequest,
+    ChangeApproval,
+    CollateralFix,
+    Documents,
+    InstallmentReduction,
+    Reapresentacao,
+)
 from runtime.settings import TemporalSettings
 from runtime.temporal import connect
 from starter.api import LoanService
@@ -70,9 +82,14 @@ def own_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 
 
 async def _service(stack: LocalStack) -> LoanService:
-    """A client of its own: an Update sent through it has its own Update id."""
+    """A client of its own (an Update sent through it has its own Update id), the starter as the run
+    command sets it up: with the PII hash key, it admits the loan itself (routed, CPF hash published)."""
     settings = TemporalSettings(address=stack.config.temporal_address, task_queue=stack.config.task_queue)
-    return LoanService(await connect(settings, codec=stack.config.codec_settings()), stack.config.task_queue)
+    return LoanService(
+        await connect(settings, codec=stack.config.codec_settings()),
+        stack.config.task_queue,
+        pii_hash_key=stack.config.pii_hash_key.encode(),
+    )
 
 
 # ---------------------------------------------------------------- the Updates and the stages they need
@@ -91,6 +108,7 @@ class Loan:
 
 @dataclass(frozen=True)
 class Action:
+    name: str
     update: str
     """The Update (and the LoanService method that sends it)."""
     sample: str
@@ -103,17 +121,17 @@ class Action:
     argument: Callable[[Loan], BaseModel]
     taken: Callable[[LoanState, Any], bool]
     """The loan's state once the Update is done."""
+    proposal: tuple[str, Callable[[Loan], BaseModel]] | None = None
+    """A change to where the money goes: what the maker proposes first (the Update under test is then
+    the checker's approval, which is what reaches the provider)."""
     reads_first: bool = True
     """Whether the activity's retry can read the provider's state first (the documents cannot: no
     lookup publishes a debt's attached documents, and the attachment is published as the "resend the
     related parties' documents" call — a retry sends the same set again, at most once more)."""
 
 
-def _reapresentacao(loan: Loan) -> Reapresentacao:
-    today = datetime.now(SAO_PAULO).date()
-    return Reapresentacao.model_validate(
-        {"disbursement_date": today.isoformat(), "disbursement_account": NEW_ACCOUNT, "note": "new account"}
-    )
+def _today() -> date:
+    return datetime.now(SAO_PAULO).date()
 
 
 def _reduction(loan: Loan) -> InstallmentReduction:
@@ -123,8 +141,22 @@ def _reduction(loan: Loan) -> InstallmentReduction:
     )
 
 
+def _approval(loan: Loan) -> ChangeApproval:
+    assert loan.state.pending_change is not None
+    return ChangeApproval(change_id=loan.state.pending_change.id, note="checked")
+
+
+def _corrected(state: LoanState, _: Any) -> bool:
+    return state.corrections == 1 and state.pending_change is None
+
+
+def _presented_again(state: LoanState, _: Any) -> bool:
+    return state.reapresentacoes == 1 and state.refusal is None and state.pending_change is None
+
+
 ACTIONS = (
     Action(
+        "provide_documents",
         "provide_documents",
         "completes",
         Stage.AWAITING_DOCUMENTS,
@@ -136,6 +168,7 @@ ACTIONS = (
     ),
     Action(
         "submit_signature",
+        "submit_signature",
         "completes",
         Stage.AWAITING_SIGNATURE,
         "submit_signature",
@@ -145,14 +178,30 @@ ACTIONS = (
     ),
     Action(
         "correct_collateral",
+        "correct_collateral",
         "an-corrected",
         Stage.AWAITING_COLLATERAL_CORRECTION,
         "correct_collateral",
         lambda s: f"PATCH /debt/{s.debt_key}/collateral",
-        lambda loan: CollateralFix.model_validate({"disbursement_account": NEW_ACCOUNT, "note": "new account"}),
-        lambda s, _: s.corrections == 1,
+        lambda loan: CollateralFix(name="Beneficiária de Exemplo Silva", note="name as in the benefit"),
+        _corrected,
     ),
     Action(
+        "approve_change-correction",
+        "approve_change",
+        "an-corrected",
+        Stage.AWAITING_COLLATERAL_CORRECTION,
+        "correct_collateral",
+        lambda s: f"PATCH /debt/{s.debt_key}/collateral",
+        _approval,
+        _corrected,
+        proposal=(
+            "correct_collateral",
+            lambda loan: CollateralFix.model_validate({"disbursement_account": NEW_ACCOUNT, "note": "new account"}),
+        ),
+    ),
+    Action(
+        "reduce_installment",
         "reduce_installment",
         "minimum-wage-increase",
         Stage.AWAITING_INSTALLMENT_REDUCTION,
@@ -163,14 +212,32 @@ ACTIONS = (
     ),
     Action(
         "reapresentar",
+        "reapresentar",
         "ted-refusal",
         Stage.AWAITING_REAPRESENTACAO,
         "reapresentacao",
         lambda s: f"POST /debt/{s.debt_key}/change_disbursement_date",
-        _reapresentacao,
-        lambda s, _: s.reapresentacoes == 1 and s.refusal is None,
+        lambda loan: Reapresentacao(disbursement_date=_today(), note="same account, today"),
+        _presented_again,
     ),
     Action(
+        "approve_change-reapresentacao",
+        "approve_change",
+        "ted-refusal",
+        Stage.AWAITING_REAPRESENTACAO,
+        "reapresentacao",
+        lambda s: f"POST /debt/{s.debt_key}/change_disbursement_date",
+        _approval,
+        _presented_again,
+        proposal=(
+            "reapresentar",
+            lambda loan: Reapresentacao.model_validate(
+                {"disbursement_date": _today().isoformat(), "disbursement_account": NEW_ACCOUNT, "note": "new account"}
+            ),
+        ),
+    ),
+    Action(
+        "cancel",
         "cancel",
         "completes",
         Stage.AWAITING_SIGNATURE,
@@ -180,7 +247,7 @@ ACTIONS = (
         lambda s, _: s.status == Status.CANCELED_PERMANENTLY,
     ),
 )
-NAMES = [action.update for action in ACTIONS]
+NAMES = [action.name for action in ACTIONS]
 
 
 async def _loan_at(stack: LocalStack, service: LoanService, action: Action, folder: Path) -> Loan:
@@ -206,8 +273,15 @@ async def _loan_at(stack: LocalStack, service: LoanService, action: Action, fold
         state = await service.wait_until(key, there, seconds=60)
         assert not state.closed, (state.status, state.outcome_reason)
         if state.stage == action.stage:
-            return Loan(key, cpf, scenario, documents, state)
+            break
         await service.submit_signature(key, signature_now())
+    loan = Loan(key, cpf, scenario, documents, state)
+    if action.proposal is not None:
+        proposed, argument = action.proposal
+        maker = as_operator(service, MAKER)
+        loan.state = await getattr(maker, proposed)(key, argument(loan))
+        assert loan.state.pending_change is not None  # nothing reaches the provider before the checker
+    return loan
 
 
 async def _scenario(stack: LocalStack, cpf: str, scenario: dict[str, Any]) -> None:
@@ -239,7 +313,9 @@ async def _first_arrives(stack: LocalStack, call: str, *, seconds: float) -> Non
 
 
 async def _update(service: LoanService, action: Action, key: str, argument: BaseModel) -> LoanState:
-    send: Callable[[str, Any], Awaitable[LoanState]] = getattr(service, action.update)
+    """The Update under test; an approval comes from the checker (another operator than the maker)."""
+    sender = as_operator(service, CHECKER) if action.proposal is not None else service
+    send: Callable[[str, Any], Awaitable[LoanState]] = getattr(sender, action.update)
     return await send(key, argument)
 
 
@@ -310,7 +386,7 @@ async def killed_mid_call(own_stack: LocalStack, tmp_path_factory: pytest.TempPa
     arguments = [action.argument(loan) for action, loan in zip(ACTIONS, loans, strict=True)]
     calls = [action.call(loan.state) for action, loan in zip(ACTIONS, loans, strict=True)]
     for action, loan in zip(ACTIONS, loans, strict=True):
-        await _hold(stack, loan, HOLD_SECONDS.get(action.update, 30))
+        await _hold(stack, loan, HOLD_SECONDS.get(action.name, 30))
     firsts = [
         asyncio.create_task(_update(service, action, loan.key, argument))
         for action, loan, argument in zip(ACTIONS, loans, arguments, strict=True)
@@ -343,7 +419,7 @@ async def killed_mid_call(own_stack: LocalStack, tmp_path_factory: pytest.TempPa
             except TimeoutError as error:
                 result.notes.append(str(error))
         result.calls = await _calls(stack, calls[index])
-        results[action.update] = result
+        results[action.name] = result
     return results
 
 
@@ -353,7 +429,7 @@ async def test_an_update_retried_after_the_worker_died_mid_call_calls_the_provid
 ) -> None:
     """SIGKILL while the provider holds the answer: the activity's retry finds the change made at the
     provider and does not make it again; a client's retry gets the outcome."""
-    result = killed_mid_call[action.update]
+    result = killed_mid_call[action.name]
     assert isinstance(result.retried, LoanState), repr(result.retried)
     assert action.taken(result.retried, result.argument)
     assert isinstance(result.first, LoanState), repr(result.first)  # the first client hears it too
