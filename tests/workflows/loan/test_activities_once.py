@@ -196,12 +196,17 @@ async def test_a_recalculation_whose_answer_was_lost_returns_the_new_schedule_on
     sandbox.receiver.wait_for(key, lambda w: w.get("status") == "disbursed", timeout=20)
 
 
+TEIMOSINHA = ["consignable_margin_excceded"]
+"""Dataprev keeps answering HW: the debt waits for its averbação (and can be canceled) while a test runs."""
+
+
 async def test_a_cancel_whose_answer_was_lost_is_not_sent_again(
     sandbox: SandboxUnderTest, provider: ProviderClient
 ) -> None:
     cpf = make_cpf(1)
-    key = await _signed_debt(provider, cpf, requester_key=str(uuid.uuid4()))
-    _scenario(sandbox, cpf, faults={"lose_answers": 1})
+    _scenario(sandbox, cpf, averbacao=TEIMOSINHA)
+    key = await _signed_debt(provider, cpf)
+    _scenario(sandbox, cpf, averbacao=TEIMOSINHA, faults={"lose_answers": 1})
     await _lost_then_retried(_activities(provider).cancel_permanently, DebtKeyInput(debt_key=key))
     assert _calls(sandbox, f"POST /debt/{key}/cancel_permanently") == 1
     sandbox.receiver.wait_for(key, lambda w: w.get("status") == "canceled_permanently")
@@ -211,8 +216,9 @@ async def test_a_cancel_that_never_reached_the_provider_is_sent_on_retry(
     sandbox: SandboxUnderTest, provider: ProviderClient
 ) -> None:
     cpf = make_cpf(1)
+    _scenario(sandbox, cpf, averbacao=TEIMOSINHA)
     key = await _signed_debt(provider, cpf)
-    _scenario(sandbox, cpf, faults={"fail_5xx": 1})
+    _scenario(sandbox, cpf, averbacao=TEIMOSINHA, faults={"fail_5xx": 1})
     with pytest.raises(ApplicationError):
         await _attempt(1).run(_activities(provider).cancel_permanently, DebtKeyInput(debt_key=key))
     await _attempt(2).run(_activities(provider).cancel_permanently, DebtKeyInput(debt_key=key))
