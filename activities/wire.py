@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from enum import Enum
 from ipaddress import IPv4Address, IPv6Address
+from itertools import accumulate
 from typing import Any
 from uuid import UUID
 
@@ -35,6 +37,71 @@ def encode(value: BaseModel | dict[str, Any] | list[Any]) -> bytes:
     return text.encode()
 
 
-def decode(body: bytes | str) -> Any:
-    """JSON with numbers as Decimal, so 3187.44 stays 3187.44."""
-    return simplejson.loads(body, use_decimal=True)
+MAX_DEPTH = 64
+"""The deepest nesting of arrays and objects we read from outside. The provider's deepest body (a debt
+webhook's contract with its installments, inside an envelope) nests under ten; the parser and the
+models recurse once per level, so a body nested 100,000 deep within the size limit must be refused
+before either sees it (an assumption: the provider publishes no limit)."""
+
+
+MAX_NUMBER_DIGITS = 100
+"""The most digits a number we read may need written out, before or after the point. Money and counts
+need under twenty; ``1e999999999`` is a dozen bytes, yet validating it into an ``int`` field builds a
+billion-digit integer (minutes of CPU), so it is refused as it is parsed (an assumption, like MAX_DEPTH)."""
+
+
+class NumberOutOfRange(ValueError):
+    def __init__(self) -> None:
+        super().__init__(f"a number needs more than {MAX_NUMBER_DIGITS} digits")
+
+
+def _decimal(text: str) -> Decimal:
+    number = Decimal(text)
+    if number.is_finite() and number and abs(number.adjusted()) >= MAX_NUMBER_DIGITS:
+        raise NumberOutOfRange
+    return number
+
+
+def _integer(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_NUMBER_DIGITS:
+        raise NumberOutOfRange
+    return int(text)
+
+
+class TooDeep(ValueError):
+    """The JSON nests deeper than ``MAX_DEPTH``: refused before any parser recursed into it."""
+
+    def __init__(self, depth: int, limit: int) -> None:
+        super().__init__(f"the JSON nests {depth} levels deep, more than the {limit} accepted")
+        self.depth, self.limit = depth, limit
+
+
+# [ and { open a level, ] and } close one; every other byte is dropped before counting.
+_LEVEL = [0] * 256
+_LEVEL[ord("[")] = _LEVEL[ord("{")] = 1
+_LEVEL[ord("]")] = _LEVEL[ord("}")] = -1
+_NOT_BRACKETS = bytes(b for b in range(256) if not _LEVEL[b])
+
+
+def nesting_depth(body: bytes | str) -> int:
+    r"""How deep the JSON nests, counted in one pass without recursion (C-speed: no per-byte Python).
+
+    Escapes are dropped first (``\\`` before ``\"``, left to right as a JSON reader pairs them), so
+    the remaining quotes alternate in and out of strings and only brackets outside strings count. For
+    any prefix a JSON parser accepts, the running count is exactly its depth there; where the text
+    stops being JSON the parser stops too, so the maximum bounds how deep a parser could recurse.
+    """
+    raw = body.encode() if isinstance(body, str) else body
+    unescaped = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    outside = b"".join(unescaped.split(b'"')[::2]).translate(None, _NOT_BRACKETS)
+    return max(accumulate(map(_LEVEL.__getitem__, outside)), default=0)
+
+
+def decode(body: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
+    """JSON with numbers as Decimal, so 3187.44 stays 3187.44; nesting past ``max_depth`` is refused
+    (``TooDeep``) before the recursive parser starts, a number past ``MAX_NUMBER_DIGITS`` as it is
+    read (``NumberOutOfRange``); both are ValueErrors, as malformed JSON is."""
+    depth = nesting_depth(body)
+    if depth > max_depth:
+        raise TooDeep(depth, max_depth)
+    return simplejson.loads(body, parse_float=_decimal, parse_int=_integer)

@@ -30,16 +30,18 @@ from runtime.settings import TemporalSettings
 from runtime.telemetry import exit_now
 from workflows.loan.visibility import LOAN_KEYS
 from workflows.mailbox.contract import MAILBOX_STATE
+from workflows.recovery.contract import WEBHOOKS_UNRECOVERED
 
 log = logging.getLogger("temporal_setup")
 
-ALL_KEYS: tuple[SearchAttributeKey[Any], ...] = (*LOAN_KEYS, MAILBOX_STATE)
-"""Every custom search attribute a cluster needs for loans (registered by this job)."""
+ALL_KEYS: tuple[SearchAttributeKey[Any], ...] = (*LOAN_KEYS, MAILBOX_STATE, WEBHOOKS_UNRECOVERED)
+"""Every custom search attribute a cluster needs for loans and the recovery job (registered by this job)."""
 
 _CLI_TYPES = {
     SearchAttributeIndexedValueType.KEYWORD: "Keyword",
     SearchAttributeIndexedValueType.DATETIME: "Datetime",
     SearchAttributeIndexedValueType.KEYWORD_LIST: "KeywordList",
+    SearchAttributeIndexedValueType.INT: "Int",
 }
 
 

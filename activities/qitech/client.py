@@ -56,7 +56,7 @@ from activities.qitech.models.debt import (
     Recalculate,
     SignatureEvidence,
 )
-from activities.qitech.models.notifications import NotificationEvent, NotificationEvents
+from activities.qitech.models.notifications import MAX_PAGES, PAGE_PARAMETER, NotificationEvent, NotificationEvents
 from activities.qitech.models.portability import (
     CreditOperationAnswer,
     CtcParticipants,
@@ -481,9 +481,18 @@ class ProviderClient:
         return await self._call("GET", Paths.credit_operation(debt_key), CreditOperationView)
 
     async def notification_events(
-        self, *, start: datetime, end: datetime, callback_status: str | None = None, origin_key: str | None = None
+        self,
+        *,
+        start: datetime,
+        end: datetime,
+        callback_status: str | None = None,
+        origin_key: str | None = None,
+        on_page: Callable[[int], None] | None = None,
     ) -> list[NotificationEvent]:
-        """The events the provider sent within ``start``..``end`` (at most 14 days apart)."""
+        """Every event the provider sent within ``start``..``end`` (at most 14 days apart), read page after
+        page (``on_page`` hears each page's number: an activity heartbeats). It stops at an empty page, a
+        page shorter than ``rows_per_page``, a page of nothing new (a provider ignoring the page parameter)
+        or ``MAX_PAGES``; each event once, in the provider's order."""
         params = {
             "start_datetime": start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "end_datetime": end.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -492,8 +501,21 @@ class ProviderClient:
             params["callback_status"] = callback_status
         if origin_key:
             params["origin_key"] = origin_key
-        response = await self._send("GET", Paths.NOTIFICATION_EVENTS, params=params)
-        return self._parse(response, NotificationEvents, Paths.NOTIFICATION_EVENTS).data
+        found: dict[str, NotificationEvent] = {}
+        for page in range(1, MAX_PAGES + 1):
+            response = await self._send("GET", Paths.NOTIFICATION_EVENTS, params={**params, PAGE_PARAMETER: str(page)})
+            answer = self._parse(response, NotificationEvents, Paths.NOTIFICATION_EVENTS)
+            if on_page is not None:
+                on_page(page)
+            new = [event for event in answer.data if event.event_key not in found]
+            found.update((event.event_key, event) for event in new)
+            rows = answer.pagination.rows_per_page if answer.pagination else None
+            if not new or (rows and len(answer.data) < rows):
+                if answer.data and not new:
+                    log.warning("the resend API answered page %d with events already read: listing ends there", page)
+                return list(found.values())
+        log.warning("the resend API listing was cut at %d pages (%d events)", MAX_PAGES, len(found))
+        return list(found.values())
 
     async def resend_callback(self, event_key: str, callback_key: str) -> None:
         """Ask the provider to deliver one event's callback again (to the gateway, as any webhook)."""

@@ -29,7 +29,8 @@ from activities.wire import decode, encode
 from devtools.sandbox.authentication import RequestAuthentication
 from devtools.sandbox.clock import CLOCK
 from devtools.sandbox.delivery import DeliveryPolicy, Signing, WebhookDispatcher
-from devtools.sandbox.persistence import MarkChanged, SandboxState
+from devtools.sandbox.journal import CommitBeforeAnswer, peek
+from devtools.sandbox.persistence import SandboxState
 from devtools.sandbox.portability import PortabilitySandbox, portability_routes
 from devtools.sandbox.provider import SandboxProvider
 from devtools.sandbox.refusal import ProviderRefusal
@@ -99,30 +100,32 @@ def create_app(settings: SandboxSettings | None = None, product: ProductConfig |
         sandbox.authentication = RequestAuthentication(settings.api_client_key, settings.lender_public_key)
     portability = PortabilitySandbox(sandbox)  # Port+Refin (seed 002)
     # Only with SANDBOX_STATE_PATH: the state outlives the process (sandbox.persistence).
-    state = SandboxState(settings.state_path, sandbox, portability, dispatcher) if settings.state_path else None
+    state = (
+        SandboxState(settings.state_path, sandbox, portability, dispatcher, verify=settings.state_verify)
+        if settings.state_path
+        else None
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         async def watch_windows() -> None:
             while True:
                 await asyncio.sleep(1.0)
-                if await sandbox.expire_windows() and state:
-                    state.mark_changed()
+                with state.journal.unit() if state else contextlib.nullcontext():
+                    if await sandbox.expire_windows() and state:
+                        state.commit()
 
         if state:
-            await state.load()
-        saver = asyncio.create_task(state.run()) if state else None
+            state.load()
         watcher = asyncio.create_task(watch_windows())
         yield
         watcher.cancel()
-        if saver:
-            saver.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await saver
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
         await sandbox.aclose()
         await dispatcher.aclose()
         if state:
-            await state.save()  # the last changes, and the timers still pending, for the next start
+            state.close()
 
     app = FastAPI(title="Provider sandbox", lifespan=lifespan)
     app.state.sandbox = sandbox
@@ -138,7 +141,8 @@ def create_app(settings: SandboxSettings | None = None, product: ProductConfig |
         return await call_next(request)
 
     if state:
-        app.add_middleware(MarkChanged, changed=state.mark_changed)
+        # Outermost of the app's own middleware: the commit happens as the final answer starts.
+        app.add_middleware(CommitBeforeAnswer, journal=state.journal)
     app.include_router(portability_routes(portability))
 
     @app.exception_handler(ProviderRefusal)
@@ -366,10 +370,15 @@ def create_app(settings: SandboxSettings | None = None, product: ProductConfig |
         callback_status: str | None = None,
         origin_key: str | None = None,
         event_type: str | None = None,
+        page: int = 1,
     ) -> Response:
-        """Published: events by callback status and origin key, within at most 14 days."""
+        """Published: events by callback status and origin key, within at most 14 days, a page at a
+        time (``pagination``: current_page, rows_per_page 25 as in the published example; the request's
+        page parameter is not published: ``page``, counted from 1, is assumed)."""
         if end_datetime - start_datetime > timedelta(days=14) or end_datetime < start_datetime:
             raise ProviderRefusal(400, "NTF000001", "the window must be 14 days or less")
+        if page < 1:
+            raise ProviderRefusal(400, "NTF000003", "page must be 1 or more")
 
         async def handle(_: Faults) -> Response:
             found = dispatcher.events(
@@ -387,7 +396,9 @@ def create_app(settings: SandboxSettings | None = None, product: ProductConfig |
                 for d in found
                 if event_type is None or d.webhook_type == event_type
             ]
-            return _json({"data": data, "pagination": {"current_page": 1, "rows_per_page": len(data)}})
+            rows = settings.notification_rows_per_page
+            shown = data[(page - 1) * rows : page * rows]
+            return _json({"data": shown, "pagination": {"current_page": page, "rows_per_page": rows}})
 
         return await guarded(request, None, handle)
 
@@ -426,7 +437,9 @@ def create_app(settings: SandboxSettings | None = None, product: ProductConfig |
     async def healthz() -> dict[str, Any]:
         health: dict[str, Any] = {"status": "ok", "pending_webhooks": dispatcher.pending()}
         if state:
-            health["state_saved"] = state.saved  # nothing changed since the last snapshot written
+            health["state_saved"] = state.saved  # nothing changed since the last commit
+            if settings.state_verify:
+                health["state_untracked"] = state.journal.untracked  # changes made without a touch
         return health
 
     @app.put("/_sandbox/scenarios/{cpf}")
@@ -446,7 +459,7 @@ def create_app(settings: SandboxSettings | None = None, product: ProductConfig |
 
     @app.get("/_sandbox/webhooks")
     async def deliveries(key: str | None = None) -> list[dict[str, Any]]:
-        return [d.summary() for d in dispatcher.deliveries if key is None or d.key == key]
+        return [d.summary() for d in dispatcher.listed() if key is None or d.key == key]
 
     @app.get("/_sandbox/debts/{debt_key}")
     async def debt_state(debt_key: str) -> dict[str, Any]:
@@ -472,7 +485,7 @@ def create_app(settings: SandboxSettings | None = None, product: ProductConfig |
 
     @app.get("/_sandbox/debts")
     async def debts_by_requester(requester_identifier_key: str) -> list[str]:
-        return [k for k, d in sandbox.debts.items() if d.request.requester_identifier_key == requester_identifier_key]
+        return [d.key for d in peek(sandbox.debts) if d.request.requester_identifier_key == requester_identifier_key]
 
     @app.post("/_sandbox/debts/{debt_key}/expire_window")
     async def expire(debt_key: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,6 +29,7 @@ from activities.qitech import webhook_v2
 from activities.qitech.webhook_signature import SignatureRejected, signed_headers
 from activities.wire import encode
 from devtools.sandbox.clock import CLOCK
+from devtools.sandbox.journal import Durable, peek
 from devtools.sandbox.scenarios import Faults
 
 log = logging.getLogger(__name__)
@@ -88,7 +90,14 @@ class Delivery:
         }
 
 
-class WebhookDispatcher:
+class WebhookDispatcher(Durable):
+    """Every delivery is an entry (by id) of the sandbox's journal; ``before_send`` commits it, with
+    whatever caused it, before each attempt leaves, so a restarted sandbox sends what it had not
+    settled again as the same event, and never mints a new event for one it already sent."""
+
+    DURABLE_KEYED = ("deliveries",)
+    DURABLE_SINGLE = ("_next_id",)
+
     def __init__(
         self,
         url: str,
@@ -105,30 +114,33 @@ class WebhookDispatcher:
         self._next_id = 1
         self._tasks: set[asyncio.Task[None]] = set()
         self._held: dict[str, list[Delivery]] = {}
-        self.deliveries: list[Delivery] = []
-        # Called when a delivery settles (delivered or given up): the persistence saves that, so a
-        # restarted sandbox does not send it again.
-        self.on_settled: Callable[[], None] = lambda: None
+        self.deliveries: dict[int, Delivery] = {}  # by id, in the order they were made
+        # Set by the persistence: commit before an attempt leaves, and once a delivery settled.
+        self.before_send: Callable[[], Any] = lambda: None
+        self.on_settled: Callable[[], Any] = lambda: None
+        self.unit: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext
 
     def _new_id(self) -> int:
         self._next_id += 1
         return self._next_id - 1
 
-    # ------------------------------------------------------------ snapshot (sandbox.persistence)
+    # ------------------------------------------------------------ after a restart (sandbox.persistence)
 
-    def snapshot(self) -> dict[str, Any]:
-        return {"deliveries": self.deliveries, "next_id": self._next_id}
-
-    def restore(self, state: dict[str, Any]) -> int:
-        """Take the deliveries back and send again each one neither delivered nor given up (same
-        event_key and body: the receiver deduplicates); those held for the out-of-order fault go
-        now. Returns how many are sent again."""
-        self.deliveries, self._next_id = state["deliveries"], state["next_id"]
+    def resume(self) -> int:
+        """Send again each delivery the journal gave back neither delivered nor given up (same event_key
+        and body: the receiver deduplicates); those held for the out-of-order fault go now. Returns how
+        many are sent again."""
         self._held = {}
-        unsettled = [d for d in self.deliveries if d.delivered_at is None and not d.failed]
+        unsettled = [d for d in peek(self.deliveries) if d.delivered_at is None and not d.failed]
         for delivery in unsettled:
             self._spawn(delivery)
         return len(unsettled)
+
+    def _changed(self, delivery: Delivery) -> None:
+        """A delivery is reached by reference (a task holds it), not through the dict: say it changed."""
+        touch = getattr(self.deliveries, "touch", None)
+        if touch is not None:
+            touch(delivery.id)
 
     def _new(self, key: str, payload: dict[str, Any], faults: Faults, headers: dict[str, str]) -> Delivery:
         inner = payload.get("webhook", payload)
@@ -150,7 +162,7 @@ class WebhookDispatcher:
         )
 
     def _track(self, delivery: Delivery) -> Delivery:
-        self.deliveries.append(delivery)
+        self.deliveries[delivery.id] = delivery
         return delivery
 
     def _spawn(self, delivery: Delivery, delay: float = 0.0) -> None:
@@ -210,12 +222,21 @@ class WebhookDispatcher:
         )
 
     async def _attempt(self, delivery: Delivery) -> None:
+        try:
+            await self._attempt_once(delivery)
+        finally:
+            self._changed(delivery)
+
+    async def _attempt_once(self, delivery: Delivery) -> None:
         delivery.attempts += 1
+        self._changed(delivery)
         if delivery.failures_to_inject > 0:
             delivery.failures_to_inject -= 1
             delivery.last_outcome = "injected failure"
             return
         headers = {"Content-Type": "application/json", **delivery.headers, **self._signed(delivery.body)}
+        # Written ahead: this event, and whatever made it, are in the state file before anyone sees it.
+        self.before_send()
         try:
             response = await self._http.post(self.url, content=delivery.body, headers=headers)
         except httpx.HTTPError as error:
@@ -239,6 +260,12 @@ class WebhookDispatcher:
         delivery.delivered_at = time.time()
 
     async def _run(self, delivery: Delivery, delay: float) -> None:
+        # A unit of work of its own: not the one of the request or timer that queued it (whose
+        # entries its commits would otherwise check again, each time).
+        with self.unit():
+            await self._run_unit(delivery, delay)
+
+    async def _run_unit(self, delivery: Delivery, delay: float) -> None:
         if delay:
             await asyncio.sleep(delay)
         await self._attempt(delivery)
@@ -250,6 +277,7 @@ class WebhookDispatcher:
             await self._attempt(delivery)
         if delivery.delivered_at is None:
             delivery.failed = True  # three retries and the provider gives up
+            self._changed(delivery)
             log.warning(
                 "webhook %s given up after %d attempts: %s", delivery.id, delivery.attempts, delivery.last_outcome
             )
@@ -261,7 +289,7 @@ class WebhookDispatcher:
         self, *, callback_status: str | None, origin_key: str | None, start: datetime, end: datetime
     ) -> list[Delivery]:
         first: dict[str, Delivery] = {}
-        for delivery in self.deliveries:  # one event per event_key (a duplicate is the same event)
+        for delivery in peek(self.deliveries):  # one event per event_key (a duplicate is the same event)
             first.setdefault(delivery.event_key, delivery)
         return [
             d
@@ -272,15 +300,20 @@ class WebhookDispatcher:
         ]
 
     def resend(self, event_key: str, callback_key: str) -> Delivery | None:
-        for delivery in self.deliveries:
+        for delivery in peek(self.deliveries):
             if delivery.event_key == event_key and delivery.callback_key == callback_key:
                 delivery.failed, delivery.delivered_at = False, None
+                self._changed(delivery)
                 self._spawn(delivery)
                 return delivery
         return None
 
     def pending(self) -> int:
-        return sum(1 for d in self.deliveries if d.delivered_at is None and not d.failed)
+        return sum(1 for d in peek(self.deliveries) if d.delivered_at is None and not d.failed)
+
+    def listed(self) -> list[Delivery]:
+        """Every delivery, oldest first (a read: nothing changes)."""
+        return list(peek(self.deliveries))
 
     async def aclose(self) -> None:
         for task in list(self._tasks):

@@ -48,9 +48,15 @@ class SandboxSettings(BaseSettings):
     # Port+Refin (sandbox.portability): how long the beneficiary takes to answer the portability
     # consent in Meu INSS, or until its 5-day deadline passes (scenario "expired"), compressed.
     portability_consent_seconds: float = 0.5
-    # A SQLite file the sandbox keeps its state in (loaded at startup, saved while it changes), so a
-    # restarted sandbox continues its loans. Unset: in memory only, as the tests and benchmarks want.
+    # A SQLite file the sandbox keeps its state in, written ahead of every answer and webhook
+    # (sandbox.journal), so a restarted sandbox — even after SIGKILL — continues its loans and forgets
+    # nothing it revealed. Unset: in memory only, as the tests and benchmarks want.
     state_path: Path | None = None
+    # The resend API's page size (GET /notification/events): the published example's 25.
+    notification_rows_per_page: int = 25
+    # Tests: compare every entry at every commit, and count the changes made without a touch
+    # (healthz ``state_untracked``). Costly with many loans.
+    state_verify: bool = False
 
     @model_validator(mode="after")
     def _fail_closed(self) -> Self:

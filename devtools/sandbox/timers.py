@@ -1,19 +1,24 @@
 """The sandbox's timers ("the provider answers in N seconds"), kept as data as well as asyncio tasks.
 
 A task holding a closure dies with its process; a :class:`Timer` names its object, the generation it
-was scheduled for, a method and plain arguments, so a snapshot carries it and a restarted sandbox
-(sandbox.persistence) schedules the same call again for the time it had left.
+was scheduled for, a method and plain arguments, so the journal keeps it (one entry per timer, under an
+id that outlives the process) and a restarted sandbox (sandbox.persistence) schedules the same call
+again, under the same id, for the time it had left. A timer's entry goes in the same commit as what it
+did, so after a restart it has either run (and is gone) or not (and runs), never both.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
+import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from devtools.sandbox.journal import Durable
 
 log = logging.getLogger(__name__)
 
@@ -45,55 +50,56 @@ class TimerOwner(Protocol):
     async def run_timer(self, timer: Timer) -> None: ...
 
 
-class Timers:
-    """The pending timers of every owner. One fires once: it is removed then, whether it runs or was
-    voided meanwhile (a snapshot keeps only the live ones)."""
+class Timers(Durable):
+    """The pending timers of every owner. One fires once: its entry is removed then, whether it runs or
+    was voided meanwhile."""
+
+    DURABLE_KEYED = ("pending",)
+    DURABLE_SINGLE = ("next_id",)
 
     def __init__(self) -> None:
         self.pending: dict[int, Timer] = {}
+        self.next_id = 1
         self._owners: dict[str, TimerOwner] = {}
-        self._ids = itertools.count(1)  # in-process only: ids are not part of a snapshot
         self._tasks: set[asyncio.Task[None]] = set()
-        # Called after each timer ran: the persistence saves the state it changed.
-        self.on_fired: Callable[[], None] = lambda: None
+        # Set by the persistence: each timer's run is a unit of work, committed once it ran.
+        self.unit: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext
+        self.on_fired: Callable[[], Any] = lambda: None
 
     def register(self, name: str, owner: TimerOwner) -> None:
         self._owners[name] = owner
 
     def schedule(self, timer: Timer) -> None:
-        timer_id = next(self._ids)
+        timer_id, self.next_id = self.next_id, self.next_id + 1
         self.pending[timer_id] = timer
+        self._spawn(timer_id, timer)
+
+    def _spawn(self, timer_id: int, timer: Timer) -> None:
         task = asyncio.create_task(self._run(timer_id, timer))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _run(self, timer_id: int, timer: Timer) -> None:
         await asyncio.sleep(max(0.0, timer.due - time.time()))
-        del self.pending[timer_id]
-        owner = self._owners[timer.owner]
-        try:
-            if owner.timer_is_live(timer):
-                await owner.run_timer(timer)
-        except Exception:
-            log.exception("sandbox timer %s(%s) failed", timer.method, timer.key)
-        self.on_fired()
+        with self.unit():
+            self.pending.pop(timer_id, None)
+            owner = self._owners[timer.owner]
+            try:
+                if owner.timer_is_live(timer):
+                    await owner.run_timer(timer)
+            except Exception:
+                log.exception("sandbox timer %s(%s) failed", timer.method, timer.key)
+            self.on_fired()
 
-    def live(self) -> list[Timer]:
-        """The pending timers still meant to run (what a snapshot keeps), soonest first."""
-        timers = [t for t in self.pending.values() if self._owners[t.owner].timer_is_live(t)]
-        return sorted(timers, key=lambda t: t.due)
-
-    def restore(self, timers: Iterable[Timer]) -> int:
-        """Schedule again each timer whose object and generation still match, for the time it had
-        left (none if overdue); returns how many."""
-        restored = 0
-        for timer in timers:
-            if timer.owner in self._owners and self._owners[timer.owner].timer_is_live(timer):
-                self.schedule(timer)
-                restored += 1
-        return restored
+    def resume(self) -> int:
+        """After a restart: schedule again, under its id, each timer the journal gave back (for the time
+        it had left, none if overdue; one voided meanwhile is dropped when it fires). Returns how many."""
+        timers = list(dict.items(self.pending))
+        for timer_id, timer in timers:
+            self._spawn(timer_id, timer)
+        return len(timers)
 
     def cancel(self) -> None:
-        # The pending ones stay recorded: the final snapshot carries them to the next process.
+        # The pending ones stay recorded: the next process runs them.
         for task in list(self._tasks):
             task.cancel()

@@ -18,7 +18,7 @@ from activities.provider_b.client import Paths
 from activities.provider_b.models import OperationRequest, ProductTable, SimulationRequest
 from activities.wire import decode, encode
 from devtools.sandbox.clock import CLOCK
-from devtools.sandbox.snapshot import StateFile
+from devtools.sandbox.journal import CommitBeforeAnswer, Journal, peek
 from devtools.sandbox_b.operations import Refusal, SandboxB, validation_refusal
 from devtools.sandbox_b.scenarios import Faults, Scenario
 from devtools.sandbox_b.settings import SandboxBSettings
@@ -51,33 +51,18 @@ def refusal_response(error: Refusal) -> Response:
 
 
 STATE_VERSION = 2
-"""Bumped whenever the snapshot's shape changes (sandbox.snapshot.StateFile)."""
+"""Bumped whenever the entries' shape changes: another version's rows are not read back."""
 
 
-def keep_state(app: FastAPI, sandbox: SandboxB, file: StateFile) -> None:
-    """Take back the last snapshot, then write one after every request that changed the state.
-
-    The state changes only on requests (an operation's statuses follow from its wall-clock times),
-    so a snapshot written before the answer leaves is never behind what a client was told. Writes
-    are serialized, each taking the state as it is then: a late writer never overwrites a newer one.
-    """
-    state = file.load()
-    if state is not None:
-        sandbox.restore(state["sandbox"])
-        log.info("sandbox-b state loaded from %s: %d operations", file.path, len(sandbox.operations))
-    lock = asyncio.Lock()
-    last: dict[str, bytes | None] = {"blob": None}
-
-    @app.middleware("http")
-    async def save_after(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        if request.url.path != "/_sandbox/healthz":
-            async with lock:
-                snapshot = file.encode({"sandbox": sandbox.snapshot()})
-                if snapshot != last["blob"]:
-                    await asyncio.to_thread(file.write, snapshot)
-                    last["blob"] = snapshot
-        return response
+def keep_state(app: FastAPI, sandbox: SandboxB, journal: Journal) -> None:
+    """Take the state back, then write it ahead of every answer (sandbox.journal): the state changes
+    only on requests (an operation's statuses follow from its wall-clock times), and each request's
+    changes — the operation it created, the token it issued — are in the file before its answer
+    leaves, entry by entry (a request writes what it touched, not the whole state)."""
+    journal.attach("sandbox", sandbox)
+    if journal.load():
+        log.info("sandbox-b state loaded from %s: %d operations", journal.path, len(sandbox.operations))
+    app.add_middleware(CommitBeforeAnswer, journal=journal)
 
 
 def create_app(settings: SandboxBSettings | None = None) -> FastAPI:
@@ -91,8 +76,9 @@ def create_app(settings: SandboxBSettings | None = None) -> FastAPI:
     app = FastAPI(title="Second provider sandbox (seed 003)")
     app.state.sandbox = sandbox
     instrument_app(app)
-    if settings.state_path:
-        keep_state(app, sandbox, StateFile(settings.state_path, STATE_VERSION))
+    journal = Journal(settings.state_path, STATE_VERSION, verify=settings.state_verify) if settings.state_path else None
+    if journal:
+        keep_state(app, sandbox, journal)
 
     @app.exception_handler(Refusal)
     async def refused(_: Request, error: Refusal) -> Response:
@@ -187,7 +173,7 @@ def create_app(settings: SandboxBSettings | None = None) -> FastAPI:
         """ASSUMED lookup (seed 003 prints none): the operations created for a CPF."""
 
         async def handle() -> Response:
-            found = [sandbox.listed(o) for o in sandbox.operations.values() if o.cpf == document_number]
+            found = [sandbox.listed(o) for o in peek(sandbox.operations) if o.cpf == document_number]
             return _json({"data": found})
 
         return await guarded(request, document_number, handle)
@@ -222,7 +208,10 @@ def create_app(settings: SandboxBSettings | None = None) -> FastAPI:
 
     @app.get("/_sandbox/healthz")
     async def healthz() -> dict[str, Any]:
-        return {"status": "ok", "operations": len(sandbox.operations)}
+        health: dict[str, Any] = {"status": "ok", "operations": len(sandbox.operations)}
+        if journal and settings.state_verify:
+            health["state_untracked"] = journal.untracked  # changes made without a touch
+        return health
 
     @app.put("/_sandbox/scenarios/{cpf}")
     async def put_scenario(cpf: str, scenario: Scenario) -> dict[str, str]:
@@ -261,9 +250,7 @@ def create_app(settings: SandboxBSettings | None = None) -> FastAPI:
     async def operations(document_number: str | None = None) -> list[dict[str, Any]]:
         """Every operation created (for a CPF): a test checks an operation was created once."""
         return [
-            sandbox.summary(o)
-            for o in sandbox.operations.values()
-            if document_number is None or o.cpf == document_number
+            sandbox.summary(o) for o in peek(sandbox.operations) if document_number is None or o.cpf == document_number
         ]
 
     @app.post("/_sandbox/operations/{debt_key}/formalize")

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from activities.provider_b.errors import FIELD_ALIASES
 from activities.provider_b.models import ALLOWED_INSTALLMENTS, OperationRequest, ProductTable, SimulationRequest
 from devtools.sandbox.clock import CLOCK
-from devtools.sandbox.snapshot import Snapshotted
+from devtools.sandbox.journal import Durable
 from devtools.sandbox_b.scenarios import Faults, Scenario, default_scenario
 from devtools.sandbox_b.settings import SandboxBSettings
 from domain.pricing.engine import PricingError, QuoteRequest, quote
@@ -122,21 +122,12 @@ class Operation:
             self.formalized = time.time()
 
 
-class SandboxB(Snapshotted):
-    # Its state for SANDBOX_B_STATE_PATH. An operation's statuses follow from its wall-clock times,
-    # so there are no timers to carry: a restarted sandbox answers as this one would.
-    SNAPSHOT_FIELDS = (
-        "products",
-        "scenarios",
-        "global_faults",
-        "_budgets",
-        "operations",
-        "_next_contract",
-        "_tokens",
-        "token_counts",
-        "price_drift",
-        "_simulated",
-    )
+class SandboxB(Durable):
+    # Its state for SANDBOX_B_STATE_PATH (sandbox.journal: dicts entry by entry, the rest whole). An
+    # operation's statuses follow from its wall-clock times, so there are no timers to carry: a
+    # restarted sandbox answers as this one would.
+    DURABLE_KEYED = ("scenarios", "_budgets", "operations", "_tokens")
+    DURABLE_SINGLE = ("products", "global_faults", "_next_contract", "token_counts", "price_drift", "_simulated")
 
     def __init__(self, settings: SandboxBSettings, products: ProductTable | None = None) -> None:
         self.settings = settings

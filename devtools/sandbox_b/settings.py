@@ -30,6 +30,8 @@ class SandboxBSettings(BaseSettings):
     # A SQLite file keeping the state (operations, tokens, scenarios) across restarts, even SIGKILL:
     # the run command's data folder. Unset (the tests' default): in memory only.
     state_path: Path | None = None
+    # Tests: compare every entry at every commit, and count the changes made without a touch.
+    state_verify: bool = False
 
     @model_validator(mode="after")
     def _fail_closed(self) -> Self:

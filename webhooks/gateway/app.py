@@ -25,6 +25,7 @@ from sqlalchemy import text
 
 from activities.qitech import webhook_v2
 from activities.qitech.webhook_signature import HmacVerifier, SignatureRejected, WebhookVerifier
+from activities.wire import TooDeep
 from runtime.bodies import BodyTooLarge, read_capped
 from runtime.store.db import DatabaseSettings
 from runtime.telemetry import instrument_app
@@ -114,7 +115,11 @@ def create_app(
             verifier.verify(body, request.headers, method=request.method, uri=path)
         except SignatureRejected as refused:
             return reject(401, refused.reason, "missing, stale or wrong signature")
-        arrival = read_arrival(body)
+        try:
+            arrival = read_arrival(body, max_depth=settings.max_json_depth)
+        except TooDeep as deep:
+            # Checked before any parsing: no provider body nests this deep, and a retry would not help.
+            return reject(400, "too_deep", str(deep))
         try:
             carrier: dict[str, str] = {}
             propagate.inject(carrier)  # this request's span, child of the provider's traceparent
@@ -134,7 +139,9 @@ def create_app(
             outcome = "parked" if stored else outcome
             metrics.parked.labels(reason=(arrival.note or "?").split(":", 1)[0]).inc()
             log.warning("webhook parked for an operator: %s", arrival.note)
-        metrics.accepted.labels(webhook_type=arrival.webhook_type or "unknown", outcome=outcome).inc()
+        # A label only from a type we parsed: a parked body's type is the sender's text (and unbounded).
+        label = arrival.webhook_type if arrival.status == PENDING and arrival.webhook_type else "unknown"
+        metrics.accepted.labels(webhook_type=label, outcome=outcome).inc()
         receipt: dict[str, Any] = {"status": outcome, "event_id": arrival.event_id}
         if arrival.note:
             receipt["note"] = arrival.note

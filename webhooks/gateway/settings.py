@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from activities.qitech.webhook_signature import DEFAULT_TOLERANCE_SECONDS
 from activities.qitech.webhook_v2 import pem
+from activities.wire import MAX_DEPTH
 from runtime.settings import require_production_secrets
 
 
@@ -42,6 +43,8 @@ class GatewaySettings(BaseSettings):
     # The relay's X25519 public key the bodies are sealed to ("id:base64"): the gateway cannot open them.
     inbox_public_key: str = ""
     max_body_bytes: int = 1_000_000
+    # Arrays and objects nested deeper are refused (400) before any parser recurses (activities.wire).
+    max_json_depth: int = MAX_DEPTH
 
     @model_validator(mode="after")
     def _fail_closed(self) -> Self:

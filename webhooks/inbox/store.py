@@ -254,6 +254,7 @@ class Inbox:
         """What an operator sees of stored events (no body: the gateway's key cannot open it anyway)."""
         columns = webhook_events.c
         query = select(
+            columns.id.label("ref"),
             columns.event_id,
             columns.provider,
             columns.received_at,

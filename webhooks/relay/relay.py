@@ -23,6 +23,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.qitech.models.webhooks import ReceivedWebhook, WebhookRejected, parse_webhook_bytes
 from activities.qitech.news import translate
+from webhooks.inbox.arrival import NOTE_LENGTH, outside_text
 from webhooks.inbox.sealing import Opener, SealingError
 from webhooks.inbox.store import DELIVERED, LATE, PARKED, Deliverable, Inbox
 from workflows.loan.contract import PROVIDER_EVENT_SIGNAL
@@ -120,7 +121,7 @@ class Relay:
             webhook, _ = parse_webhook_bytes(self._opener.open(event.sealed_body))
         except (SealingError, WebhookRejected) as unreadable:
             self.metrics.parked.inc()
-            return PARKED, f"the relay cannot read it: {unreadable}"[:500]
+            return PARKED, outside_text(f"the relay cannot read it: {unreadable}", NOTE_LENGTH)
         # The webhook in the loan's words (the provider's adapter, at its edge): only what the loan reads.
         delivery = translate(ReceivedWebhook(event_id=event.event_id, received_at=event.received_at, webhook=webhook))
         # The delivery continues the trace the webhook arrived with (the signal's span is its child).

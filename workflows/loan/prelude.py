@@ -11,13 +11,17 @@ with workflow.unsafe.imports_passed_through():
     from domain.calendar import SAO_PAULO, end_of_day
     from workflows.loan.activity_models import ConsultationInput, Simulated, TermUploadInput
     from workflows.loan.core import LoanRun, ends
-    from workflows.loan.decisions import eligibility, eligibility_without_consultation
+    from workflows.loan.decisions import eligibility, eligibility_without_consultation, unknown_block_type
     from workflows.loan.facts import note_unknown
     from workflows.loan.port import REQUEST_BALANCE, REQUEST_BENEFITS, UPLOAD_AUTHORIZATION_TERM
     from workflows.loan.state import RefinancingPayoff, Stage, Status
 
 PAYOFF_FROM_PROVIDER = "refinancing-payoff-from-provider"
 """The patch under which a refinancing that releases nothing is refused at the simulation."""
+
+
+UNKNOWN_BLOCK_TYPE_FLAGGED = "unknown-block-type-flagged"
+"""Patch: a ``block_type`` no table spells is flagged and a stated risk, not a refusal."""
 
 
 class Consultation:
@@ -120,7 +124,10 @@ async def check_eligibility(loan: LoanRun) -> None:
     if state.balance is None and not loan.in100:
         decided = eligibility_without_consultation(state, loan.request, loan.rules)
     else:
-        decided = eligibility(state, loan.request, loan.rules, workflow.now().astimezone(SAO_PAULO).date())
+        # Patched: a block type no table spells is flagged and a stated risk (it refused the loan before).
+        flagged = unknown_block_type(state) and workflow.patched(UNKNOWN_BLOCK_TYPE_FLAGGED)
+        today = workflow.now().astimezone(SAO_PAULO).date()
+        decided = eligibility(state, loan.request, loan.rules, today, unknown_block_is_risk=flagged)
     if decided.problem:
         raise ends(Status.REJECTED, decided.problem)
     if decided.failures:

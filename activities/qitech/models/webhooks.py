@@ -28,6 +28,7 @@ from activities.qitech.models.portability import (
 )
 from activities.qitech.portability_enumerators import PROPOSAL_KEYED_WEBHOOK_TYPES, PortRefinWebhookType
 from activities.tolerant import InboundModel, LenientDatetime, Unknown, open_enum_validator
+from activities.wire import MAX_DEPTH, decode
 
 ConsultationStatusField = Annotated[ConsultationStatus | Unknown, open_enum_validator(ConsultationStatus)]
 
@@ -156,9 +157,10 @@ class WebhookRejected(ValueError):
         self.reason = reason
 
 
-def load_json(body: bytes | str) -> Any:
-    """Parse JSON keeping every number exact (Decimal), as the money in it deserves."""
-    return simplejson.loads(body, use_decimal=True)
+def load_json(body: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
+    """Parse JSON keeping every number exact (Decimal), as the money in it deserves; nesting deeper
+    than any provider body is refused (``TooDeep``) before the parser recurses into it."""
+    return decode(body, max_depth=max_depth)
 
 
 def unwrap(payload: Any) -> Any:

@@ -1,12 +1,16 @@
-"""With ``SANDBOX_B_STATE_PATH`` the second sandbox keeps its operations, tokens and scenarios in SQLite:
-killed with SIGKILL and started again on the same port and file, an operation goes on where it was (its
-statuses follow wall-clock time) and the lender's token still works. Without it, a restart forgets."""
+"""With ``SANDBOX_B_STATE_PATH`` the second sandbox keeps its operations, tokens and scenarios in SQLite,
+written ahead of every answer: killed with SIGKILL and started again on the same port and file, an
+operation goes on where it was (its statuses follow wall-clock time) and the lender's token still works;
+killed right after each answer (a token issued, an operation created, a formalization, a scenario set),
+it has forgotten none of them and created nothing twice. Every persisted sandbox here also checks that
+no change escaped the journal (``SANDBOX_B_STATE_VERIFY``). Without a state path, a restart forgets."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,9 +33,17 @@ class RestartableSandboxB(RestartableProcess, SandboxBUnderTest):
             "SANDBOX_B_USERNAME": USERNAME,
             "SANDBOX_B_PASSWORD": PASSWORD,
             "SANDBOX_B_STEP_SECONDS": str(STEP_SECONDS),
-            **({"SANDBOX_B_STATE_PATH": str(state)} if state else {}),
+            **({"SANDBOX_B_STATE_PATH": str(state), "SANDBOX_B_STATE_VERIFY": "1"} if state else {}),
         }
         RestartableProcess.__init__(self, "devtools.sandbox_b", env, f"{self.url}/_sandbox/healthz", tmp_path)
+
+    def operations(self, cpf: str) -> list[dict[str, Any]]:
+        with self.admin() as admin:
+            return list(admin.get("/_sandbox/operations", params={"document_number": cpf}).json())
+
+    def assert_nothing_escaped_the_journal(self) -> None:
+        with self.admin() as admin:
+            assert admin.get("/_sandbox/healthz").json()["state_untracked"] == 0
 
 
 @contextlib.contextmanager
@@ -77,3 +89,29 @@ async def test_without_a_state_file_a_restart_forgets(tmp_path: Path) -> None:
         async with sandbox.client() as client:
             with pytest.raises(OperationNotFound):
                 await client.operation(created.debt_key)
+
+
+async def test_killed_right_after_each_answer_it_forgets_none_and_creates_nothing_twice(tmp_path: Path) -> None:
+    cpf = make_cpf(1)
+    with _sandbox_b(tmp_path, persist=True) as sandbox:
+        scenario(sandbox, cpf, outcome="formalization")
+        sandbox.kill_and_restart()  # right after the scenario was set
+        async with sandbox.client() as client:
+            request = await loan_operation(client, cpf)  # logs in: a token issued
+            sandbox.kill_and_restart()
+            created = await client.create_operation(request)
+            sandbox.kill_and_restart()
+            waiting = await client.operation(created.debt_key)  # the same token, the same operation
+            assert waiting.dsc_situacao_emprestimo == SANDBOX_PATH[0]  # the scenario's, kept
+            with sandbox.admin() as admin:
+                admin.post(f"/formalizacao/{created.debt_key}").raise_for_status()
+            sandbox.kill_and_restart()
+            [operation] = sandbox.operations(cpf)
+            assert operation["debt_key"] == created.debt_key and operation["formalized"]
+            seen = await follow(client, created.debt_key)
+            assert seen[-1].meaning().outcome == "completed"
+            assert {s.num_contrato for s in seen} == {created.num_contrato}
+        with sandbox.admin() as admin:
+            assert admin.get("/_sandbox/tokens").json()["issued"] == 1  # no second login was needed
+        assert len(sandbox.operations(cpf)) == 1
+        sandbox.assert_nothing_escaped_the_journal()

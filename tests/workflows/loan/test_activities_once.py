@@ -23,19 +23,22 @@ from temporalio.testing import ActivityEnvironment
 from activities.qitech.adapter import LoanActivities
 from activities.qitech.client import ProviderClient
 from activities.qitech.mapping import LenderTerms
+from devtools.devstack.samples import signature_now
 from domain.loan import CollateralFix
 from domain.pricing.product import INSS_DEFAULT_PRODUCT
 from tests.conftest import SandboxUnderTest
-from tests.devtools.sandbox.test_scenarios import _scenario, _signed_debt
-from tests.support.builders import balance_request, today
-from tests.support.data import make_cpf
+from tests.devtools.sandbox.test_scenarios import _scenario, _signed_debt, _upload
+from tests.support.builders import attached, balance_request, issuance_request, today
+from tests.support.data import jpeg, make_cpf
 from workflows.loan.activity_models import (
     ConfirmBalanceInput,
     CorrectionInput,
     DebtKeyInput,
     ReapresentacaoInput,
     RecalculateInput,
+    SignInput,
 )
+from workflows.loan.news import DebtMoved, DebtPhase
 
 pytestmark = pytest.mark.integration
 
@@ -224,3 +227,20 @@ async def test_a_cancel_that_never_reached_the_provider_is_sent_on_retry(
     await _attempt(2).run(_activities(provider).cancel_permanently, DebtKeyInput(debt_key=key))
     assert _calls(sandbox, f"POST /debt/{key}/cancel_permanently") == 2
     sandbox.receiver.wait_for(key, lambda w: w.get("status") == "canceled_permanently")
+
+
+async def test_the_signatures_answer_comes_back_as_the_news_it_is(
+    sandbox: SandboxUnderTest, provider: ProviderClient
+) -> None:
+    # Seed 001 §6: POST /debt/{key}/signed answers signature_received; the activity returns it as news.
+    cpf = make_cpf(1)
+    answer = await provider.issue_debt(issuance_request(cpf, str(uuid.uuid4())))
+    assert answer.data.borrower and answer.data.borrower.related_party_key
+    keys = [await _upload(provider, d) for d in (jpeg(), jpeg(color=(1, 2, 3)), jpeg(320, 400))]
+    await provider.attach_documents(answer.key, answer.data.borrower.related_party_key, attached(*keys))
+    signing = SignInput(debt_key=answer.key, submission=signature_now())
+    answered = await _attempt(1).run(_activities(provider).sign, signing)
+    [news] = answered.events
+    assert (news.key, news.source, news.status) == (answer.key, "debt", "signature_received")
+    assert isinstance(news.fact, DebtMoved) and news.fact.phase == DebtPhase.SIGNATURE_ACCEPTED
+    assert news.event_id == f"answer:{answer.key}:signed:signature_received"  # not the webhook's identity

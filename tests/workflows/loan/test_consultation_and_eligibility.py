@@ -70,6 +70,18 @@ async def test_under_seed_004_a_beneficiarys_block_is_a_stated_risk_and_the_loan
     assert "issue_debt" in eligible.fake.names()
 
 
+async def test_a_block_type_no_table_spells_is_flagged_and_the_loan_goes_on(start: Any) -> None:
+    loan = await start(loan_request(installment="300.00"))
+    await loan.consulted(
+        block_type="blocked_by_court_order", benefit_status="blocked", consigned_credit={"balance": 1000}
+    )
+    state = await loan.at(Stage.AWAITING_DOCUMENTS)
+    assert [r.rule for r in state.eligibility_risks] == ["benefit_not_blocked"]
+    assert "in no table (flagged)" in state.eligibility_risks[0].message
+    assert any("blocked_by_court_order" in note for note in state.unknown_values)  # visible to operators
+    assert "issue_debt" in loan.fake.names()
+
+
 async def test_a_benefit_not_listed_for_the_cpf_is_rejected(start: Any) -> None:
     loan = await start(loan_request(benefit_number="1111111111"))
     await eventually(lambda: _called(loan, "request_benefits"))

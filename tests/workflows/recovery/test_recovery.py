@@ -16,7 +16,7 @@ from activities.qitech.recovery import RecoveryActivities
 from tests.conftest import SandboxUnderTest
 from tests.support.builders import benefits_request
 from tests.support.data import make_cpf
-from workflows.recovery.contract import RecoveryInput
+from workflows.recovery.contract import ResendRound
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +41,7 @@ async def test_a_webhook_the_provider_gave_up_on_is_delivered_by_the_recovery_jo
         await asyncio.sleep(0.1)
     assert sandbox.receiver.for_key(key) == []  # nothing arrived: lost, as far as the lender knows
 
-    outcome = await ActivityEnvironment().run(RecoveryActivities(provider).resend_failed_webhooks, RecoveryInput())
+    outcome = await ActivityEnvironment().run(RecoveryActivities(provider).resend_failed_webhooks, ResendRound())
     assert outcome.failed_events >= 1 and outcome.resent >= 1 and not outcome.problems
     [arrived] = sandbox.receiver.wait_for(key, timeout=20)
     assert arrived.authentic
@@ -52,3 +52,32 @@ async def test_a_webhook_the_provider_gave_up_on_is_delivered_by_the_recovery_jo
         start=now - timedelta(hours=1), end=now, callback_status="failed", origin_key=key
     )
     assert still_failed == []
+
+
+async def test_every_page_of_failed_callbacks_is_read_and_every_one_delivered(
+    sandbox: SandboxUnderTest, provider: ProviderClient
+) -> None:
+    cpf = make_cpf(1)
+    with sandbox.admin() as admin:
+        admin.put(f"/_sandbox/scenarios/{cpf}", json={"faults": {"webhook_delivery_failures": 4}}).raise_for_status()
+    created = await asyncio.gather(
+        *(provider.request_benefits(benefits_request(cpf), idempotency_key=str(uuid.uuid4())) for _ in range(32))
+    )
+    keys = [c.benefits_request_key for c in created]
+    deadline = time.monotonic() + 30
+    for key in keys:
+        while await _callback_status(sandbox, key) != "failed":
+            assert time.monotonic() < deadline, "the sandbox never gave up on the callbacks"
+            await asyncio.sleep(0.1)
+    now = datetime.now(UTC)
+    listed = await provider.notification_events(start=now - timedelta(hours=1), end=now, callback_status="failed")
+    assert set(keys) <= {e.origin_key for e in listed}  # more than the provider's 25 a page: every page read
+
+    with sandbox.admin() as admin:  # the next 32 webhooks of this CPF are delivered
+        admin.put(f"/_sandbox/scenarios/{cpf}", json={}).raise_for_status()
+    outcome = await ActivityEnvironment().run(RecoveryActivities(provider).resend_failed_webhooks, ResendRound())
+    ours = {e.event_key for e in listed if e.origin_key in keys}
+    assert outcome.pages >= 2 and ours <= set(outcome.listed) and outcome.resent >= 32 and not outcome.refused
+    for key in keys:
+        sandbox.receiver.wait_for(key, timeout=20)
+        assert await _callback_status(sandbox, key) == "sent"
