@@ -19,7 +19,13 @@ from activities.qitech.client import ProviderClient
 from activities.qitech.enumerators import DebtStatus
 from activities.qitech.errors import ALREADY_DONE_CODES, ProviderBusinessError
 from activities.qitech.lookup import collateral_event, debt_event, proposal_events
-from activities.qitech.models.debt import AttachedDocuments, BalanceRequestConfirmation, Recalculate, SignatureEvidence
+from activities.qitech.models.debt import (
+    AttachedDocuments,
+    BalanceRequestConfirmation,
+    CreditOperationView,
+    Recalculate,
+    SignatureEvidence,
+)
 from activities.qitech.models.portability import (
     CreditOperationAnswer,
     InstallmentReduction,
@@ -279,6 +285,8 @@ class LoanActivities:
     @activity.defn
     @provider_errors
     async def attach_documents(self, attachment: DocumentsInput) -> None:
+        # Not read first on a retry: no lookup publishes a debt's documents. A retry sends the same set
+        # again (the uploads are keyed by content), which the endpoint is published for: a resend.
         keys = await self._uploaded(attachment.request_key, attachment.documents)
         await self._provider.attach_documents(
             attachment.debt_key, attachment.related_party_key, AttachedDocuments.model_validate(keys)
@@ -328,9 +336,47 @@ class LoanActivities:
                 return
             raise
 
+    async def _held(self, debt_key: str) -> CreditOperationView | None:
+        """The debt as the provider holds it now, read by a retry before it changes anything again (its
+        first attempt may have made the change and lost the answer: a worker that died, a timeout).
+        None when the provider will not say: the retry then makes the change, as a first attempt would."""
+        try:
+            return await self._provider.credit_operation_by_key(debt_key)
+        except ProviderBusinessError as refused:
+            activity.logger.info("the debt could not be read first (%s): the change is made again", refused.code)
+            return None
+
+    async def _corrected(self, correction: CorrectionInput) -> bool:
+        """Whether the provider already took this correction: the collateral constituted since, the
+        corrected benefit number in place, or Dataprev answered after the answer the correction was
+        for (the provider waits for a correction before it asks Dataprev again)."""
+        try:
+            view = await self._provider.get_collateral(correction.debt_key)
+        except ProviderBusinessError:
+            return False
+        data = view.collateral_data
+        if view.collateral_constituted:
+            return True
+        if data is None:
+            return False
+        benefit = correction.fix.benefit_number
+        if benefit and data.benefit_number is not None and str(data.benefit_number) == str(benefit):
+            return True
+        answered, waited_on = data.last_response_event_datetime, correction.answered_at
+        return (
+            isinstance(answered, datetime)
+            and waited_on is not None
+            and answered.tzinfo is not None
+            and waited_on.tzinfo is not None
+            and answered > waited_on
+        )
+
     @activity.defn
     @provider_errors
     async def correct_collateral(self, correction: CorrectionInput) -> None:
+        if activity.info().attempt > 1 and await self._corrected(correction):
+            activity.logger.info("the correction is already at the provider: not sent again")
+            return
         await self._once(
             "correct_collateral",
             self._provider.correct_collateral(
@@ -341,6 +387,15 @@ class LoanActivities:
     @activity.defn
     @provider_errors
     async def recalculate(self, recalculation: RecalculateInput) -> Recalculated:
+        if activity.info().attempt > 1:
+            # A schedule already at (or below) the value was recalculated by the attempt whose answer
+            # was lost; asking again would be refused (no reduction pending any more).
+            held = await self._held(recalculation.debt_key)
+            option = held.current_option() if held is not None else None
+            value = option.installment_value if option is not None else None
+            if option is not None and value is not None and value <= recalculation.installment_value:
+                activity.logger.info("the installment is already %s: recalculated", value)
+                return Recalculated(options=mapping.priced([option]))
         answer = await self._provider.recalculate(
             recalculation.debt_key, Recalculate(installment_face_value=recalculation.installment_value)
         )
@@ -359,11 +414,23 @@ class LoanActivities:
     @activity.defn
     @provider_errors
     async def cancel_permanently(self, debt: DebtKeyInput) -> None:
+        if activity.info().attempt > 1:
+            held = await self._held(debt.debt_key)
+            if held is not None and held.credit_operation_status_enumerator == DebtStatus.CANCELED_PERMANENTLY:
+                activity.logger.info("the debt is already canceled permanently: not asked again")
+                return
         await self._once("cancel_permanently", self._provider.cancel_permanently(debt.debt_key))
 
     @activity.defn
     @provider_errors
     async def change_disbursement_date(self, reapresentacao: ReapresentacaoInput) -> None:
+        if activity.info().attempt > 1:
+            held = await self._held(reapresentacao.debt_key)
+            status = held.credit_operation_status_enumerator if held is not None else None
+            if status is not None and status != DebtStatus.CANCELED:
+                # A refused payment leaves the debt canceled until it is presented again: it was.
+                activity.logger.info("the debt is %s: presented again already", status)
+                return
         await self._once(
             "change_disbursement_date",
             self._provider.change_disbursement_date(

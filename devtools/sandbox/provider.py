@@ -615,7 +615,10 @@ class SandboxProvider(Durable):
             "contract_number": debt.answer["data"]["contract"]["number"],
             "credit_operation_status_enumerator": "signature_received" if signed else debt.status,
             "issue_amount": option["issue_amount"],
+            "total_iof": option.get("total_iof"),
             "disbursement_date": debt.request.financial.disbursement_date.isoformat(),
+            "first_due_date": option.get("first_due_date"),
+            "installments": option.get("installments", []),  # the current schedule (recalculated, if it was)
             "issuer_document_number": debt.cpf,
         }
 

@@ -247,6 +247,7 @@ class LoanWorkflow:
                         fix=fix,
                         account_holder_name=state.corrected_name or run.request.borrower.name,
                         account_holder_cpf=run.request.borrower.cpf,
+                        answered_at=state.last_dataprev.at if needs_correction(state) and state.last_dataprev else None,
                     ),
                 )
         except ACTIVITY_FAILURES as error:
