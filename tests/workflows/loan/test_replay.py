@@ -89,17 +89,3 @@ async def test_history_replays(path: Path) -> None:
     )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
-
-
-KNOWN_NONDETERMINISTIC = Path(__file__).resolve().parents[2] / "histories" / "known_nondeterministic"
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="sales-channel-events is first asked at the first publish, after the admission's local activity: "
-    "when that activity's continuation ran in the next workflow task (a worker under load), a replay asks "
-    "the patch one task early, is told no, and fails (recorded from the dev server, issue 31)",
-)
-async def test_a_loan_admitted_by_the_worker_under_load_replays() -> None:
-    path = KNOWN_NONDETERMINISTIC / "a_loan_admitted_by_the_worker_under_load.json.gz"
-    await test_history_replays(path)
