@@ -121,9 +121,9 @@ def quote(request: QuoteRequest, product: ProductConfig) -> Quote:
             options.append(price_issue(product, rates, dates, factors, installment, issue))
     else:
         assert request.installment_face_value is not None and request.disbursed_amount is not None
-        for dates in window:
-            monthly = solve.monthly_rate(product, dates, request.installment_face_value, request.disbursed_amount)
-            options.extend(price_installment(product, rates_for(monthly), request.installment_face_value, [dates]))
+        monthly = solve.monthly_rates(product, window, request.installment_face_value, request.disbursed_amount)
+        for dates, rate in zip(window, monthly, strict=True):
+            options.extend(price_installment(product, rates_for(rate), request.installment_face_value, [dates]))
     violations = product_rule_violations(
         product,
         monthly_rate=max(o.rates.monthly for o in options),

@@ -74,8 +74,15 @@ def annual_rate(monthly: Decimal) -> Decimal:
         return round_places((ONE + monthly) ** 12 - ONE, 8)
 
 
-@lru_cache(maxsize=1024)
 def rates_for(monthly: Decimal) -> Rates:
+    # Cached by the rate as written: equal Decimals (0.01 and 0.0100) must not share a cache entry,
+    # or the rate a quote prints would depend on the quotes before it.
+    return _rates_for(str(monthly))
+
+
+@lru_cache(maxsize=1024)
+def _rates_for(monthly_text: str) -> Rates:
+    monthly = Decimal(monthly_text)
     annual = annual_rate(monthly)
     with localcontext(CONTEXT):
         daily = (ONE + annual) ** _ONE_OVER_365 - ONE
