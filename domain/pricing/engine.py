@@ -17,6 +17,7 @@ from domain.pricing import solve
 from domain.pricing.product import ProductConfig, RuleViolation, product_rule_violations
 from domain.pricing.schedule import (
     MAX_SOLVED_MONTHLY_RATE,
+    CetStarts,
     FeeCharge,
     InstallmentRow,
     PricingError,
@@ -106,10 +107,11 @@ def quote(request: QuoteRequest, product: ProductConfig) -> Quote:
         for i in range(request.limit_days_to_disburse + 1)
     ]
     options: list[QuoteOption] = []
+    cet_starts = CetStarts()  # shared by the options, whose due dates are mostly the same
     if mode == QuoteMode.INSTALLMENT:
         assert request.installment_face_value is not None and request.monthly_interest_rate is not None
         rates = rates_for(request.monthly_interest_rate)
-        options = price_installment(product, rates, request.installment_face_value, window)
+        options = price_installment(product, rates, request.installment_face_value, window, cet_starts=cet_starts)
     elif mode == QuoteMode.DISBURSED:
         assert request.disbursed_amount is not None and request.monthly_interest_rate is not None
         rates = rates_for(request.monthly_interest_rate)
@@ -118,12 +120,16 @@ def quote(request: QuoteRequest, product: ProductConfig) -> Quote:
             pv_factor = present_value_factor(factors)
             issue = solve.issue_amount(product, rates, dates, factors, pv_factor, request.disbursed_amount)
             installment = installment_for_issue(issue, pv_factor)
-            options.append(price_issue(product, rates, dates, factors, installment, issue))
+            options.append(price_issue(product, rates, dates, factors, installment, issue, cet_starts=cet_starts))
     else:
         assert request.installment_face_value is not None and request.disbursed_amount is not None
         monthly = solve.monthly_rates(product, window, request.installment_face_value, request.disbursed_amount)
         for dates, rate in zip(window, monthly, strict=True):
-            options.extend(price_installment(product, rates_for(rate), request.installment_face_value, [dates]))
+            options.extend(
+                price_installment(
+                    product, rates_for(rate), request.installment_face_value, [dates], cet_starts=cet_starts
+                )
+            )
     violations = product_rule_violations(
         product,
         monthly_rate=max(o.rates.monthly for o in options),

@@ -23,8 +23,9 @@ with 4 and 6 decimals, ten orders of magnitude above that arithmetic's error.
 from __future__ import annotations
 
 import calendar as _calendar
+import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from functools import lru_cache, partial
@@ -69,9 +70,13 @@ class Rates:
 
 
 def annual_rate(monthly: Decimal) -> Decimal:
-    """(1 + monthly)^12 − 1, rounded to 8 places."""
-    with localcontext(CONTEXT):
-        return round_places((ONE + monthly) ** 12 - ONE, 8)
+    """(1 + monthly)^12 − 1 in :data:`CONTEXT`, rounded half up to 8 places."""
+    return CONTEXT.subtract(CONTEXT.power(CONTEXT.add(ONE, monthly), 12), ONE).quantize(
+        _EIGHT_PLACES, ROUND_HALF_UP, CONTEXT
+    )
+
+
+_EIGHT_PLACES = Decimal(1).scaleb(-8)
 
 
 def rates_for(monthly: Decimal) -> Rates:
@@ -84,9 +89,33 @@ def rates_for(monthly: Decimal) -> Rates:
 def _rates_for(monthly_text: str) -> Rates:
     monthly = Decimal(monthly_text)
     annual = annual_rate(monthly)
+    return Rates(monthly=monthly, annual=annual, daily=daily_rate(annual))
+
+
+def daily_rate(annual: Decimal) -> Decimal:
+    """(1 + annual)^(1/365) − 1 in :data:`CONTEXT`: the 20-digit rounding of the power, minus one.
+
+    Decimal's power with a fractional exponent works at 43 digits for these 20 and is slow (the
+    solvers price a new rate for every option). One Newton step from the float root, at 40 digits,
+    gives the power to about 30 digits, which round to the same 20 wherever they are more than a
+    billionth of the last place from the half-way point; nearer than that, the power decides.
+    """
+    if annual > 0:
+        base = _WIDE.add(ONE, annual)
+        root = Decimal(math.pow(1.0 + float(annual), 1.0 / 365.0))
+        power = _WIDE.power(root, 365)
+        root = _WIDE.add(root, _WIDE.multiply(root, _WIDE.divide(_WIDE.subtract(_WIDE.divide(base, power), ONE), 365)))
+        rounded = CONTEXT.plus(root)
+        last_places = abs(_WIDE.subtract(root, rounded).scaleb(19 - rounded.adjusted()))
+        if abs(last_places - _HALF) > _MARGIN:
+            return CONTEXT.subtract(rounded, ONE)
     with localcontext(CONTEXT):
-        daily = (ONE + annual) ** _ONE_OVER_365 - ONE
-    return Rates(monthly=monthly, annual=annual, daily=daily)
+        return (ONE + annual) ** _ONE_OVER_365 - ONE
+
+
+_WIDE = Context(prec=40)
+_HALF = Decimal("0.5")
+_MARGIN = Decimal("1e-9")
 
 
 def add_months(day: date, months: int) -> date:
@@ -291,6 +320,131 @@ def cet(
     return round_places(Decimal(repr(monthly)), 4), round_places(Decimal(repr(annual)), 6), rate
 
 
+class CetStarts:
+    """Where the CET of each option of a quote starts: Σ_k c_k^j e^(−y c_k), j = 0..3, around one
+    log daily rate y, computed once for the options that share their due dates (their cumulative
+    days are c_1 + τ_k with the same τ), then shifted to each option's c_1 in O(1)."""
+
+    def __init__(self) -> None:
+        self._tails: dict[tuple[date, int], tuple[float, tuple[float, float, float, float]]] = {}
+
+    def around(self, dates: OptionDates, y: float) -> tuple[float, tuple[float, float, float, float]]:
+        """The log daily rate the expansion is around, and the four sums for these dates there."""
+        key = (dates.first_due, len(dates.days))
+        tail = self._tails.get(key)
+        if tail is None:
+            first = dates.cumulative[0]
+            offsets = [c - first for c in dates.cumulative]
+            terms = [math.exp(-y * t) for t in offsets]
+            sums = [sum(terms)]
+            for _ in range(3):
+                terms = list(map(mul, offsets, terms))
+                sums.append(sum(terms))
+            tail = self._tails[key] = (y, (sums[0], sums[1], sums[2], sums[3]))
+        y, (t0, t1, t2, t3) = tail
+        c = float(dates.cumulative[0])
+        scale = math.exp(-y * c)
+        return y, (
+            scale * t0,
+            scale * (c * t0 + t1),
+            scale * (c * (c * t0 + 2 * t1) + t2),
+            scale * (c * (c * (c * t0 + 3 * t1) + 3 * t2) + t3),
+        )
+
+
+def cet_fast(
+    released: Decimal,
+    installment: Decimal,
+    last: Decimal,
+    dates: OptionDates,
+    start: tuple[float, tuple[float, float, float, float]],
+) -> tuple[Decimal, Decimal] | None:
+    """:func:`cet`'s two figures for installments of ``installment`` but the ``last``, or None when
+    they are not certain (then :func:`cet` itself decides, as it always has).
+
+    In y = ln(1 + r): f(y) = Σ A_k e^(−y c_k) − released. Its Taylor expansion to the third order
+    around ``start`` (see :class:`CetStarts`) gives where Newton's steps begin; they go on until the
+    root is known to within a bound (|f''/2f'| ≤ c_max/2 for positive amounts, plus the sums' float
+    error) that leaves both rounded figures the same at either end — so they are the ones
+    :func:`cet` gives from anywhere inside, wherever its own Newton's method stopped.
+    """
+    target, payment, closing = float(released), float(installment), float(last)
+    if target <= 0 or payment <= 0 or closing <= 0:
+        return None
+    cumulative = dates.cumulative
+    longest = float(cumulative[-1])
+    y, (s0, s1, s2, s3) = start
+    extra = closing - payment  # the last installment's difference, at its own days
+    tail = extra * math.exp(-y * longest)
+    m0, m1 = payment * s0 + tail, payment * s1 + tail * longest
+    m2, m3 = payment * s2 + tail * longest**2, payment * s3 + tail * longest**3
+    # The root of the cubic m0 − m1·d + m2·d²/2 − m3·d³/6 = released, by Newton from its tangent.
+    delta = (m0 - target) / m1
+    for _ in range(6):
+        slope = -m1 + delta * (m2 - delta * m3 / 2)
+        if slope >= 0:
+            return None
+        delta -= (m0 - delta * (m1 - delta * (m2 / 2 - delta * m3 / 6)) - target) / slope
+    y += delta
+    for _ in range(4):
+        discounts = [math.exp(-y * c) for c in cumulative]
+        total = payment * sum(discounts) + extra * discounts[-1]
+        slope = -(payment * sum(map(mul, cumulative, discounts)) + extra * longest * discounts[-1])
+        step = (total - target) / slope
+        y -= step
+        # Newton's error after a step: ≤ |f''/2f'|·step² (doubled for the change of f' across it), and
+        # the root is only as good as f's float error over |f'|.
+        error = longest * step * step + 64 * len(cumulative) * _EPS * total / -slope
+        figures = _cet_figures(math.expm1(y - error), math.expm1(y + error))
+        if figures is not None:
+            return figures
+    return None
+
+
+_EPS = 2.0**-52
+
+
+def _cet_figures(low: float, high: float) -> tuple[Decimal, Decimal] | None:
+    """:func:`cet`'s rounding of the monthly and annual CET, if it is the same for every daily rate
+    between ``low`` and ``high`` (the float formulas only grow with the rate)."""
+    low, high = low * (1 - 4 * _EPS), high * (1 + 4 * _EPS)
+    monthly = round_places(Decimal(repr((1.0 + low) ** (365.0 / 12.0) - 1.0)), 4)
+    if monthly != round_places(Decimal(repr((1.0 + high) ** (365.0 / 12.0) - 1.0)), 4):
+        return None
+    annual = round_places(Decimal(repr((1.0 + low) ** 365.0 - 1.0)), 6)
+    if annual != round_places(Decimal(repr((1.0 + high) ** 365.0 - 1.0)), 6):
+        return None
+    return monthly, annual
+
+
+@dataclass
+class _CetChain:
+    """:func:`cet`'s warm starts in a quote: each option starts where the previous one ended. Kept
+    to replay it when :func:`cet_fast` is not certain."""
+
+    first_guess: float
+    starts: CetStarts
+    inputs: list[tuple[Decimal, Decimal | None, Sequence[Decimal], tuple[int, ...]]] = field(default_factory=list)
+
+    def figures(
+        self,
+        released: Decimal,
+        level: Decimal | None,
+        installments: Sequence[Decimal],
+        dates: OptionDates,
+        daily: float,
+    ) -> tuple[Decimal, Decimal]:
+        start = self.starts.around(dates, math.log1p(daily))
+        fast = cet_fast(released, installments[0], installments[-1], dates, start)
+        self.inputs.append((released, level, installments, dates.days))
+        if fast is not None:
+            return fast
+        guess = self.first_guess
+        for inputs in self.inputs:
+            monthly, annual, guess = cet(*inputs, guess)
+        return monthly, annual
+
+
 def fees(product: ProductConfig, issue: Decimal) -> tuple[FeeCharge, ...]:
     charges = []
     for fee in product.fees:
@@ -331,9 +485,8 @@ def _option(
     totals: Sequence[Decimal],
     *,
     level: Decimal | None,
-    with_cet: bool,
-    cet_guess: float | None = None,
-) -> tuple[QuoteOption, float]:
+    cets: _CetChain | None,
+) -> QuoteOption:
     """Assemble one option from its interest, amortization and total columns (10 places), in
     :data:`CONTEXT`. ``level``: the one total, when all are equal."""
     taxes = list(map(mul, amortizations, tax_factors(dates.cumulative)))
@@ -364,10 +517,9 @@ def _option(
     iof = total_iof(base_iof, issue)
     released = issue - iof - deducted(product, charges)
     monthly_cet = annual_cet = ZERO
-    guess = float(rates.daily) * 1.05 if cet_guess is None else cet_guess
-    if with_cet:
-        monthly_cet, annual_cet, guess = cet(released, level, totals, dates.days, guess)
-    option = QuoteOption(
+    if cets is not None:
+        monthly_cet, annual_cet = cets.figures(released, level, totals, dates, float(rates.daily))
+    return QuoteOption(
         disbursement_date=dates.disbursement,
         first_due_date=dates.first_due,
         rates=rates,
@@ -385,7 +537,6 @@ def _option(
         monthly_cet=monthly_cet,
         annual_cet=annual_cet,
     )
-    return option, guess
 
 
 # ---------------------------------------------------------------- installment mode
@@ -419,23 +570,26 @@ def price_installment(
     option_dates: Sequence[OptionDates],
     *,
     with_cet: bool = True,
+    cet_starts: CetStarts | None = None,
 ) -> list[QuoteOption]:
     """Installment mode for every option. Options that share their due dates share every row but
     the first: the balance left after the first installment is the present value of the others,
     whatever the disbursement date. So the tail is computed once per due-date schedule."""
     options: list[QuoteOption] = []
-    tails: dict[tuple[date, ...], _Tail] = {}
-    guess = float(rates.daily) * 1.05  # the CET is a little above the contract rate
+    tails: dict[tuple[date, int], _Tail] = {}  # the first due date and the count give the due dates
+    # The CET is a little above the rate.
+    cets = _CetChain(float(rates.daily) * 1.05, cet_starts or CetStarts()) if with_cet else None
     with localcontext(CONTEXT):
         for dates in option_dates:
-            tail = tails.get(dates.due)
+            key = (dates.first_due, len(dates.days))
+            tail = tails.get(key)
             if tail is None:
-                tail = tails[dates.due] = _tail(rates, installment, dates.days[1:])
+                tail = tails[key] = _tail(rates, installment, dates.days[1:])
             first_growth = (ONE + rates.daily) ** dates.days[0]
             present_value = (tail.after_first + installment) / first_growth
             interest = (present_value * (first_growth - ONE)).quantize(TEN_PLACES, rounding=ROUND_HALF_UP)
             issue = present_value.quantize(CENT, rounding=ROUND_HALF_UP)
-            option, guess = _option(
+            option = _option(
                 product,
                 rates,
                 dates,
@@ -445,8 +599,7 @@ def price_installment(
                 [installment - interest, *tail.amortizations],
                 [installment] * len(dates.days),
                 level=installment,
-                with_cet=with_cet,
-                cet_guess=guess,
+                cets=cets,
             )
             options.append(option)
     return options
@@ -471,6 +624,7 @@ def price_issue(
     issue: Decimal,
     *,
     with_cet: bool = True,
+    cet_starts: CetStarts | None = None,
 ) -> QuoteOption:
     """A fixed issue amount amortised by a centavo-rounded installment; the last one closes the balance
     (its amortisation is whatever the published amortisations left of the issue amount).
@@ -490,9 +644,10 @@ def price_issue(
         totals = [installment] * (len(interests) - 1)
         totals.append((interests[-1] + last).quantize(CENT, rounding=ROUND_HALF_UP))
         level = totals[-1] if len(totals) == 1 or totals[-1] == installment else None
+        cets = _CetChain(float(rates.daily) * 1.05, cet_starts or CetStarts()) if with_cet else None
         return _option(
-            product, rates, dates, installment, issue, interests, amortizations, totals, level=level, with_cet=with_cet
-        )[0]
+            product, rates, dates, installment, issue, interests, amortizations, totals, level=level, cets=cets
+        )
 
 
 def released_for_issue(product: ProductConfig, rates: Rates, dates: OptionDates, issue: Decimal) -> Decimal:

@@ -225,7 +225,10 @@ def monthly_rates(
 
 class RateSearch:
     """What the rate bisection asks about a rate ``units`` × 1e-8: its released amount, or only
-    whether it reaches the target (the reference answers both with a whole schedule)."""
+    whether it reaches the target (the reference answers both with a whole schedule). Rates at or
+    below ``sure_low`` are known to reach it, at or above ``sure_high`` known not to."""
+
+    sure_low, sure_high = 0, _TOP + 1
 
     def released(self, units: int) -> Decimal:
         raise NotImplementedError
@@ -247,9 +250,10 @@ def bisect_rate(search: RateSearch, installment: Decimal, target: Decimal) -> De
             f"no monthly rate up to {ptbr.rate(MAX_SOLVED_MONTHLY_RATE)} releases {ptbr.money(target)} "
             f"with installments of {ptbr.money(installment)}",
         )
+    sure_low, sure_high = search.sure_low, search.sure_high
     while high - low > 1:  # released falls as the rate rises: released(low) >= target > released(high)
         middle = (low + high + 1) // 2
-        if search.reaches(middle):
+        if middle <= sure_low or (middle < sure_high and search.reaches(middle)):
             low = middle
         else:
             high = middle
