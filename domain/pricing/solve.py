@@ -29,7 +29,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
-from operator import mul
+from itertools import accumulate, repeat
+from operator import mul, sub, truediv
 from typing import NamedTuple
 
 from domain import ptbr
@@ -328,6 +329,7 @@ class _RateModel(RateSearch):
                 break
             steps.append(taxes[k] - taxes[k - 1])
         self.steps = steps  # w_k, non-zero only while c_{k−1} is under the cap
+        self.previous = [0.0, *map(float, dates.cumulative[: len(steps) - 1])]  # c_{k−1}
         self.payment = float(installment)
         self.rounding = 5e-11 * sum(taxes) + 1e-12  # the provider's 10-place interest, per row
         self.memo: dict[int, Decimal] = {}
@@ -340,26 +342,24 @@ class _RateModel(RateSearch):
     # -- the closed form
 
     def _point(self, lam: float) -> _Point:
-        cumulative, payment = self.cumulative, self.payment
+        cumulative, payment, steps, previous = self.cumulative, self.payment, self.steps, self.previous
         discounts = [math.exp(-lam * c) for c in cumulative]
         weighted = list(map(mul, cumulative, discounts))
         squared = list(map(mul, cumulative, weighted))
         total, first, second = sum(discounts), sum(weighted), sum(squared)
         # Daily IOF in Abel form: Σ_k w_k B_k, B_k = installment·e^(λ c_{k−1})·Σ_{j≥k} e^(−λ c_j), and
-        # its derivatives from Σ_{j≥k} (c_j − c_{k−1})^i e^(−λ c_j).
-        iof = slope = curve = 0.0
-        head = head_weighted = head_squared = 0.0  # Σ_{j<k}
-        days, growth = 0, 1.0
-        for k, step in enumerate(self.steps):
-            if k:
-                head += discounts[k - 1]
-                head_weighted += weighted[k - 1]
-                head_squared += squared[k - 1]
-                days, growth = cumulative[k - 1], 1.0 / discounts[k - 1]
-            rest, rest_weighted, rest_squared = total - head, first - head_weighted, second - head_squared
-            iof += step * growth * rest
-            slope -= step * growth * (rest_weighted - days * rest)
-            curve += step * growth * (rest_squared - 2 * days * rest_weighted + days * days * rest)
+        # its derivatives from the tails Σ_{j≥k} c_j^i e^(−λ c_j) (the sums less their heads, j < k).
+        head = len(steps) - 1
+        scaled = list(map(truediv, steps, [1.0, *discounts[:head]]))  # w_k e^(λ c_{k−1})
+        rest = list(map(sub, repeat(total), accumulate(discounts[:head], initial=0.0)))
+        rest_weighted = list(map(sub, repeat(first), accumulate(weighted[:head], initial=0.0)))
+        rest_squared = map(sub, repeat(second), accumulate(squared[:head], initial=0.0))
+        once = list(map(mul, scaled, previous))
+        twice = map(mul, once, previous)
+        iof = sum(map(mul, scaled, rest))
+        slope = sum(map(mul, once, rest)) - sum(map(mul, scaled, rest_weighted))
+        curve = sum(map(mul, scaled, rest_squared)) - 2 * sum(map(mul, once, rest_weighted))
+        curve += sum(map(mul, twice, rest))
         pv = payment * total
         point = _Point(
             lam,
@@ -428,7 +428,7 @@ class _RateModel(RateSearch):
                     return
                 step = value / slope
                 lam -= step
-                if abs(step) * longest < 1e-12 or abs(lam - point.lam) * longest > self.REACH:
+                if abs(step) * longest < 1e-10 or abs(lam - point.lam) * longest > self.REACH:
                     break
             if lam <= 0:  # overshot from above the root (the closed form is convex): come back gently
                 lam = point.lam / 4
