@@ -408,13 +408,28 @@ def _cet_figures(low: float, high: float) -> tuple[Decimal, Decimal] | None:
     """:func:`cet`'s rounding of the monthly and annual CET, if it is the same for every daily rate
     between ``low`` and ``high`` (the float formulas only grow with the rate)."""
     low, high = low * (1 - 4 * _EPS), high * (1 + 4 * _EPS)
-    monthly = round_places(Decimal(repr((1.0 + low) ** (365.0 / 12.0) - 1.0)), 4)
-    if monthly != round_places(Decimal(repr((1.0 + high) ** (365.0 / 12.0) - 1.0)), 4):
+    monthly = _same_rounding((1.0 + low) ** (365.0 / 12.0) - 1.0, (1.0 + high) ** (365.0 / 12.0) - 1.0, 4)
+    if monthly is None:
         return None
-    annual = round_places(Decimal(repr((1.0 + low) ** 365.0 - 1.0)), 6)
-    if annual != round_places(Decimal(repr((1.0 + high) ** 365.0 - 1.0)), 6):
+    annual = _same_rounding((1.0 + low) ** 365.0 - 1.0, (1.0 + high) ** 365.0 - 1.0, 6)
+    if annual is None:
         return None
     return monthly, annual
+
+
+def _same_rounding(low: float, high: float, places: int) -> Decimal | None:
+    """round_places(Decimal(repr(x)), places), the same for ``low`` and ``high``, or None. A float
+    whose scaled fraction is clear of one half rounds as its shortest repr does (17 digits)."""
+    scale = 10.0**places
+    if low > 0:
+        lowest, highest = low * scale, high * scale
+        floor = math.floor(lowest)
+        if math.floor(highest) == floor and lowest - floor > 1e-6 and highest - floor < 0.5 - 1e-6:
+            return Decimal(floor).scaleb(-places)
+        if math.floor(highest) == floor and lowest - floor > 0.5 + 1e-6 and highest - floor < 1 - 1e-6:
+            return Decimal(floor + 1).scaleb(-places)
+    rounded = round_places(Decimal(repr(low)), places)
+    return rounded if rounded == round_places(Decimal(repr(high)), places) else None
 
 
 @dataclass

@@ -409,7 +409,17 @@ class _RateModel(RateSearch):
 
     @staticmethod
     def _lam(units: int) -> float:
-        return math.log1p(float(annual_rate(Decimal(units).scaleb(-8)))) / 365.0
+        """The log daily rate of a monthly rate ``units`` × 1e-8, through its annual rate to 8 places.
+
+        (1 + monthly)^12 − 1 in floats is within 1e-14 of the Decimal figure, so where it is further
+        than 1e-13 from a half-way point, it rounds to the same 8 places."""
+        scaled = ((1.0 + units / 1e8) ** 12 - 1.0) * 1e8
+        below = math.floor(scaled)
+        if abs(scaled - below - 0.5) > 1e-5:
+            annual = (below + 1 if scaled - below > 0.5 else below) / 1e8
+        else:
+            annual = float(annual_rate(Decimal(units).scaleb(-8)))
+        return math.log1p(annual) / 365.0
 
     # -- the root, and the band of rates around it where the rounding decides
 
