@@ -458,6 +458,8 @@ class _RateModel(RateSearch):
         monthly = math.expm1(lam * 365.0 / 12.0)
         center = monthly * 1e8
         per_unit = -slope * 12.0 / 365.0 / (1.0 + monthly) * 1e-8  # released per 1e-8 of monthly rate
+        if not per_unit > 1e-9:  # flat: no band worth finding, every step is evaluated
+            return
         start = int(1.25 * self.spread / per_unit) + 2
         width = start
         for _ in range(8):

@@ -282,3 +282,20 @@ def test_the_cet_is_the_newton_searchs(disbursement, gap, count, window, install
             option.disbursed_issue_amount, installment, totals, [row.calendar_days for row in option.rows], guess
         )
         assert (option.monthly_cet, option.annual_cet) == (monthly, annual)
+
+
+def test_when_the_expansion_is_not_certain_the_newton_search_decides() -> None:
+    """Without the expansion's answer, each option's CET is the Newton search's, replayed as the
+    first engine ran it: each option starting where the previous one ended."""
+    request = _request(date(2026, 2, 9), 35, 84, 4, installment=Decimal("412.37"), rate=Decimal("0.0179"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(schedule, "cet_fast", lambda *_: None)
+        result = quote(request, PROVIDER_B_PRODUCT)
+    guess = float(result.first.rates.daily) * 1.05
+    for option in result.options:
+        totals = [row.total for row in option.rows]
+        monthly, annual, guess = schedule.cet(
+            option.disbursed_issue_amount, Decimal("412.37"), totals, [row.calendar_days for row in option.rows], guess
+        )
+        assert (option.monthly_cet, option.annual_cet) == (monthly, annual)
+    assert result.options == quote(request, PROVIDER_B_PRODUCT).options  # and the expansion agrees
