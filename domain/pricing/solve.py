@@ -13,9 +13,10 @@ rate every time; what changes is what each step costs:
 - **rate**: a few Newton steps on the closed form of the released amount as a function of the
   daily rate (present value Σ installment·e^(−λ·days) and the daily IOF in Abel form, with their
   derivatives, from one pass over the periods each). Released falls as the rate rises — the
-  closed form strictly (see :func:`_monotone`) and the rounded figure to within ``E`` centavos —
-  so bisection steps far from the root are decided without a schedule; the few near it evaluate
-  the closed form by a Taylor expansion around the root, with its remainder bounded.
+  closed form strictly (see :func:`_max_monotone_share`), the rounded figure to within the few
+  half centavos of its roundings — so bisection steps far from the root are decided without a
+  schedule; the few near it evaluate the closed form by a Taylor expansion around the root, with
+  its remainder bounded.
 
 A figure computed in binary floating point is used only when its rounding to the centavo is
 certain: when the bound on its error straddles a half centavo, the step falls back to the
@@ -111,7 +112,8 @@ def issue_amount(
     pv_factor: Decimal,
     target: Decimal,
 ) -> Decimal:
-    """The smallest issue amount (in centavos) whose released amount reaches ``target``.
+    """The issue amount (in centavos) whose released amount reaches ``target``: the one the
+    reference's bisection finds, the smallest one wherever released grows with the issue amount.
 
     Released grows by just under a centavo per centavo of issue, so there is almost always an
     exact match; when rounding skips it, the borrower gets the centavo above, never below.
@@ -411,11 +413,11 @@ class _RateModel(RateSearch):
     def _lam(units: int) -> float:
         """The log daily rate of a monthly rate ``units`` × 1e-8, through its annual rate to 8 places.
 
-        (1 + monthly)^12 − 1 in floats is within 1e-14 of the Decimal figure, so where it is further
-        than 1e-13 from a half-way point, it rounds to the same 8 places."""
+        (1 + monthly)^12 − 1 in floats is within 2e-14 of the Decimal figure (up to the top rate), so
+        where it is further than 1e-12 from a half-way point, it rounds to the same 8 places."""
         scaled = ((1.0 + units / 1e8) ** 12 - 1.0) * 1e8
         below = math.floor(scaled)
-        if abs(scaled - below - 0.5) > 1e-5:
+        if abs(scaled - below - 0.5) > 1e-4:
             annual = (below + 1 if scaled - below > 0.5 else below) / 1e8
         else:
             annual = float(annual_rate(Decimal(units).scaleb(-8)))
