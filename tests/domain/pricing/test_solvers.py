@@ -10,6 +10,7 @@ and price the same option from it; for every product, the second provider's incl
 
 from __future__ import annotations
 
+import math
 from datetime import date, timedelta
 from decimal import Context, Decimal, localcontext
 from itertools import pairwise
@@ -299,3 +300,11 @@ def test_when_the_expansion_is_not_certain_the_newton_search_decides() -> None:
         )
         assert (option.monthly_cet, option.annual_cet) == (monthly, annual)
     assert result.options == quote(request, PROVIDER_B_PRODUCT).options  # and the expansion agrees
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.integers(1, 20_000_000))
+def test_the_rate_solvers_annual_rate_is_the_decimal_one(units: int) -> None:
+    """Its floats give the annual rate to 8 places that the Decimal arithmetic gives."""
+    annual = schedule.annual_rate(Decimal(units).scaleb(-8))
+    assert solve._RateModel._lam(units) == math.log1p(float(annual)) / 365.0
