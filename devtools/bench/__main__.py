@@ -520,7 +520,7 @@ def pricing_figures(sizes: Sizes, rows: list[Row]) -> None:
         "rate_mode": "pricing_rate_quotes_per_cpu_second",
     }
     labels = {
-        "installment_mode": "pricing quotes/s, one core (84 installments x 4 options), installment mode",
+        "installment_mode": "pricing quotes/s, one core (84 x 4): installment mode",
         "disbursed_mode": "  disbursed-amount mode (issue amount solved)",
         "rate_mode": "  rate mode (rate solved)",
     }
