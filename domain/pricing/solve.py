@@ -96,7 +96,7 @@ def _deductions(product: ProductConfig) -> _Deductions:
     return _Deductions(percentages, absolute, float(sum(percentages, Decimal(0))) / 100.0)
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=1024)
 def _taxes(cumulative: tuple[int, ...]) -> tuple[float, ...]:
     return tuple(map(float, tax_factors(cumulative)))
 
