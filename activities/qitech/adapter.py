@@ -36,7 +36,7 @@ from activities.qitech.models.webhooks import ProviderWebhook, ReceivedWebhook, 
 from activities.qitech.news import translate
 from activities.qitech.participants import TABLE as CTC_PARTICIPANTS_TABLE
 from activities.qitech.participants import CtcParticipantsCatalog
-from activities.qitech.portability_enumerators import CreditOperationLeg, ProposalStatus
+from activities.qitech.portability_enumerators import CreditOperationLeg, CreditOperationStatus, ProposalStatus
 from activities.qitech.render import quote_request_from
 from domain.loan import DocumentRef, Documents
 from domain.pricing.engine import PricingError, quote
@@ -97,6 +97,10 @@ SIGNED_OR_LATER = frozenset(
 
 PROPOSAL_ENDED_AT_PROVIDER = frozenset({ProposalStatus.CANCELED, ProposalStatus.REJECTED, ProposalStatus.RETAINED})
 """A proposal in these has nothing left to cancel (maquinas-de-status; the Consignado Privado twin)."""
+
+
+LEG_SIGNED = frozenset({CreditOperationStatus.SIGNED, CreditOperationStatus.DISBURSED})
+"""A leg's statuses once its CCB is signed (a retry does not sign it again)."""
 
 
 class KeyClaimer(Protocol):
@@ -543,9 +547,22 @@ class LoanActivities:
     @activity.defn
     @provider_errors
     async def sign_legs(self, signing: SignLegsInput) -> None:
-        """The borrower's signature of each leg's CCB (the same evidence for both)."""
+        """The borrower's signature of each leg's CCB (the same evidence for both). On a retry the
+        proposal is read first: a leg the first attempt signed with this very CCB before its answer was
+        lost (a worker killed between the legs, or before its completion reached the server) is not
+        signed again — the provider would refuse it as no longer waiting for a signature."""
         evidence = signing.submission
+        signed: set[str] = set()
+        if activity.info().attempt > 1:
+            held = await self._provider.proposal(signing.proposal_key)
+            for leg, link in signing.signing_links.items():
+                answer = held.leg(CreditOperationLeg(leg))
+                if answer is not None and answer.signed_url == link and answer.credit_operation_status in LEG_SIGNED:
+                    activity.logger.info("the %s is already %s: signed", leg, answer.credit_operation_status)
+                    signed.add(leg)
         for leg, link in signing.signing_links.items():
+            if leg in signed:
+                continue
             await self._provider.sign_leg(
                 signing.proposal_key,
                 CreditOperationLeg(leg),
