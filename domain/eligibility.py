@@ -27,6 +27,7 @@ from domain.benefit import BenefitFacts
 from domain.inss import BenefitSituation, BenefitStatus, BlockType
 from domain.regulation import (
     ENTITY_REPRESENTATION_BLOCKS_AVERBACAO,
+    IDENTITY_DOCUMENTS_MANDATORY,
     LEGAL_REPRESENTATIVE_NEEDS_COURT_AUTHORIZATION,
     MAX_INSTALLMENTS,
     MAX_MONTHLY_RATE,
@@ -41,6 +42,9 @@ class EligibilityLimits:
     max_installments: int
     seed_004: bool = False
     """Read the consultation as seed 004 §2/§12 define it (see the module's docstring)."""
+    unknown_block_is_risk: bool = False
+    """A ``block_type`` spelled as no table spells it (only ``not_blocked`` and ``blocked_by_tbm`` are ever
+    printed) is flagged and taken as a block the averbação retries — a stated risk, not a refusal."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,8 @@ class EligibilityFacts:
     product: str = "new_credit"
     refinanced_installments: Decimal = Decimal(0)
     """What the refinanced operations' installments free (credited to the margin)."""
+    has_identity_documents: bool = True
+    """The identity documents (front, back, selfie) came with the request (a new credit may send them later)."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +130,11 @@ def _not_blocked(f: EligibilityFacts, limits: EligibilityLimits) -> Finding:
             f"benefit blocked by {who}: the averbação will be retried (teimosinha) until it is unblocked, "
             "or the disbursement window ends"
         )
+    if limits.unknown_block_is_risk:
+        return Risk(
+            f"block_type {block!s} is in no table (flagged): taken as a block the averbação retries "
+            "(teimosinha) until it lifts, or the disbursement window ends"
+        )
     return f"block_type {block!s} is in no table: not treated as unblocked"
 
 
@@ -182,6 +193,12 @@ def _end_date(f: EligibilityFacts, limits: EligibilityLimits) -> Finding:
     return f"the last installment ({last}) falls after the benefit ends ({end})"
 
 
+def _documents(f: EligibilityFacts, limits: EligibilityLimits) -> Finding:
+    if f.has_identity_documents:
+        return None
+    return "identity documents (front, back, selfie) are mandatory and go with the proposal: none were given"
+
+
 def _installments(f: EligibilityFacts, limits: EligibilityLimits) -> Finding:
     if f.number_of_installments <= limits.max_installments:
         return None
@@ -217,10 +234,35 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def assess(facts: EligibilityFacts, limits: EligibilityLimits) -> Assessment:
-    """Every rule the facts break and every risk an eligible loan carries, in the order above."""
+PORTABILITY_RULES: tuple[Rule, ...] = (
+    *(
+        rule
+        for rule in RULES
+        if rule.name
+        in {
+            "benefit_listed",
+            "benefit_elegible",
+            "benefit_active",
+            "no_entity_representation",
+            "assistance_type_mapped",
+            "legal_representative_authorized",
+            "benefit_outlasts_loan",
+        }
+    ),
+    Rule("identity_documents", IDENTITY_DOCUMENTS_MANDATORY.source, _documents),
+)
+"""What a portability is checked against before its proposal (README, portability eligibility): the
+benefit's (listed, status, situation, no entity representation, a mapped species, its end after the last
+installment), the representative's alvará, and the identity documents the proposal carries. Not the
+margin (the origin bank releases the installment's; Dataprev's HW and the reduction decide, seed 002
+§12-13), the rate and the term (the local pricing refuses them first), the block type (Port+Refin
+retries IE/IT/IF, seed 002 §14) or the DDB (a benefit with a loan to port is past its concession block)."""
+
+
+def assess(facts: EligibilityFacts, limits: EligibilityLimits, rules: tuple[Rule, ...] = RULES) -> Assessment:
+    """Every rule the facts break and every risk an eligible loan carries, in the order of ``rules``."""
     failures, risks = [], []
-    for rule in RULES:
+    for rule in rules:
         finding = rule.check(facts, limits)
         if isinstance(finding, Risk):
             risks.append(RuleFailure(rule.name, finding.message, rule.source))

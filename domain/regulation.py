@@ -42,6 +42,12 @@ LEGAL_REPRESENTATIVE_NEEDS_COURT_AUTHORIZATION = Regulation(
     True, "IN 190/2025; seed 000 FAQ: a legal representative needs a judicial authorization (alvará)"
 )
 
+IDENTITY_DOCUMENTS_MANDATORY = Regulation(
+    True,
+    "IN 138 (seed 004 §5: 'é obrigatório o envio ... dos dados complementares do contrato'); for a portability "
+    "the keys go in the proposal (docs.qitech.com.br/documentation/guides/INSS/portability+refinancing/formalizacao)",
+)
+
 ENTITY_REPRESENTATION_BLOCKS_AVERBACAO = Regulation(
     True, "seeds 001/004 §2: has_entity_representation — 'não permite averbação'"
 )

@@ -19,6 +19,7 @@ from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.envconfig import ClientConfigProfile, ClientConnectConfig
 from temporalio.worker import WorkerDeploymentConfig
 
+from domain.documents import normalize_cnpj
 from runtime.codec.environment import (
     DEVELOPMENT_VALUES,
     ENV_VARIABLE,
@@ -159,16 +160,44 @@ class ProviderBSettings(BaseSettings):
         return self
 
 
+PROVIDER_EXAMPLE_CNPJ = "32402502000135"
+"""The ``purchaser_document_number`` the provider's pages and seed 004 print in every example (the
+provider's own): a development default, never a production lender's assignee."""
+
+
 class LenderSettings(BaseSettings):
-    """What the lender sets for every loan (see loan.mapping.LenderTerms)."""
+    """What the lender sets for every loan (see loan.mapping.LenderTerms). Fail closed: in production the
+    assignee's CNPJ must be set and must not be the provider's example; in development it defaults to it
+    (what the sandbox's examples carry)."""
 
     model_config = SettingsConfigDict(env_prefix="LENDER_")
 
-    purchaser_cnpj: str = "32402502000135"
+    purchaser_cnpj: str = ""
     subcorban_cnpj: str | None = None
     fine_monthly_rate: Decimal = Decimal("0.01")
     fine_contract_rate: Decimal = Decimal("0.02")
     product_file: Path | None = None  # the pricing product, for the local cross-check of simulations
+
+    @model_validator(mode="after")
+    def _fail_closed(self) -> Self:
+        problems = secret_problems({"LENDER_PURCHASER_CNPJ": self.purchaser_cnpj})
+        if digits_of(self.purchaser_cnpj) == PROVIDER_EXAMPLE_CNPJ:
+            problems.append(
+                "LENDER_PURCHASER_CNPJ is the provider's example CNPJ (printed in its documentation): "
+                "set the lender's own assignee (cessionário)"
+            )
+        refuse_in_production(problems)
+        if not self.purchaser_cnpj.strip():
+            self.purchaser_cnpj = PROVIDER_EXAMPLE_CNPJ  # development only (production refused above)
+        try:
+            self.purchaser_cnpj = normalize_cnpj(self.purchaser_cnpj)
+        except ValueError as error:
+            raise ValueError(f"LENDER_PURCHASER_CNPJ: {error}") from None
+        return self
+
+
+def digits_of(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
 
 
 class WorkerSettings(BaseSettings):

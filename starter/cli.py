@@ -142,6 +142,8 @@ def print_state(state: LoanState) -> None:
         )
     for line in filter(None, operators_line(state).replace("`", "").split("\n\n")):
         print(f"  {line}")
+    for note in state.unknown_values[-5:]:  # values no table knows: flagged, not guessed at
+        print(f"  flagged: {note}")
 
 
 def _model(model: type[M], values: dict[str, Any]) -> M:

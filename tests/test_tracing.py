@@ -18,10 +18,12 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from pydantic import SecretStr
 from temporalio.worker import Worker
 
+from activities.admission import Admissions
 from activities.qitech import webhook_v2
 from activities.qitech.adapter import LoanActivities
 from activities.qitech.client import Credentials, ProviderClient
 from activities.qitech.mapping import LenderTerms
+from activities.sales_channel import SalesChannelActivities
 from devtools.devstack.samples import SAMPLES, sample_cpf, sample_request, signature_now
 from devtools.devstack.stack import LocalStack, free_port
 from devtools.sandbox.app import create_app as sandbox_app
@@ -39,7 +41,9 @@ from webhooks.gateway.settings import GatewaySettings
 from webhooks.inbox.routes import SqlKeyRouter
 from webhooks.inbox.sealing import Opener, new_keypair
 from webhooks.inbox.store import Inbox
+from webhooks.outbound.outbox import Outbox
 from webhooks.relay.relay import Relay, temporal_signal
+from workflows.loan.routing import ProviderRouting
 from workflows.loan.state import Stage
 from workflows.loan.workflow import LoanWorkflow
 
@@ -104,7 +108,14 @@ async def test_one_loan_shares_one_trace_across_the_webhook_hop(
                     LenderTerms(purchaser_cnpj="32402502000135"),
                     INSS_DEFAULT_PRODUCT,
                 )
-                async with Worker(client, task_queue=queue, workflows=[LoanWorkflow], activities=activities.all()):
+                # As worker.py registers them: the admission (a start without a CPF hash is hashed and
+                # routed by the worker) and the sales channel's outbox, beside the provider's activities.
+                registered: list[Any] = [
+                    *activities.all(),
+                    Admissions(ProviderRouting(), None).admit_loan,
+                    SalesChannelActivities(Outbox(engine)).record_loan_events,
+                ]
+                async with Worker(client, task_queue=queue, workflows=[LoanWorkflow], activities=registered):
                     service = LoanService(client, queue)
                     request = sample_request(
                         SAMPLES[0], cpf=sample_cpf(1, random.Random()), stamp="trace", documents_dir=tmp_path

@@ -19,20 +19,26 @@ from activities.qitech.client import ProviderClient
 from activities.qitech.enumerators import DebtStatus
 from activities.qitech.errors import ALREADY_DONE_CODES, ProviderBusinessError
 from activities.qitech.lookup import collateral_event, debt_event, proposal_events
-from activities.qitech.models.debt import AttachedDocuments, BalanceRequestConfirmation, Recalculate, SignatureEvidence
+from activities.qitech.models.debt import (
+    AttachedDocuments,
+    BalanceRequestConfirmation,
+    CreditOperationView,
+    Recalculate,
+    SignatureEvidence,
+)
 from activities.qitech.models.portability import (
     CreditOperationAnswer,
     InstallmentReduction,
     LegSignature,
     OriginContractQuery,
 )
-from activities.qitech.models.webhooks import ProviderWebhook, ReceivedWebhook
+from activities.qitech.models.webhooks import ProviderWebhook, ReceivedWebhook, parse_webhook
 from activities.qitech.news import translate
 from activities.qitech.participants import TABLE as CTC_PARTICIPANTS_TABLE
 from activities.qitech.participants import CtcParticipantsCatalog
-from activities.qitech.portability_enumerators import CreditOperationLeg, CreditOperationStatus
+from activities.qitech.portability_enumerators import CreditOperationLeg, CreditOperationStatus, ProposalStatus
 from activities.qitech.render import quote_request_from
-from domain.loan import DocumentRef
+from domain.loan import DocumentRef, Documents
 from domain.pricing.engine import PricingError, quote
 from domain.pricing.portability import TrocoLeg
 from domain.pricing.portability import price_portability as portability_price
@@ -87,6 +93,10 @@ SIGNED_OR_LATER = frozenset(
     )
 )
 """A debt in these has its signature (the published state machine: signed, then issued and paid out)."""
+
+
+PROPOSAL_ENDED_AT_PROVIDER = frozenset({ProposalStatus.CANCELED, ProposalStatus.REJECTED, ProposalStatus.RETAINED})
+"""A proposal in these has nothing left to cancel (maquinas-de-status; the Consignado Privado twin)."""
 
 
 LEG_SIGNED = frozenset({CreditOperationStatus.SIGNED, CreditOperationStatus.DISBURSED})
@@ -266,45 +276,56 @@ class LoanActivities:
         )
         return uploaded.document_key
 
+    async def _uploaded(self, request_key: str, docs: Documents | None) -> dict[str, str] | None:
+        """The identity documents uploaded (JPEG, checked first), by the provider's field names."""
+        if docs is None:
+            return None
+        return {
+            "document_identification": await self._upload(request_key, "identity_front", docs.identity_front),
+            "document_identification_back": await self._upload(request_key, "identity_back", docs.identity_back),
+            "selfie": await self._upload(request_key, "selfie", docs.selfie),
+        }
+
     @activity.defn
     @provider_errors
     async def attach_documents(self, attachment: DocumentsInput) -> None:
-        docs = attachment.documents
-        keys = {
-            role: await self._upload(attachment.request_key, role, ref)
-            for role, ref in (
-                ("identity_front", docs.identity_front),
-                ("identity_back", docs.identity_back),
-                ("selfie", docs.selfie),
-            )
-        }
+        # Not read first on a retry: no lookup publishes a debt's documents. A retry sends the same set
+        # again (the uploads are keyed by content), which the endpoint is published for: a resend.
+        keys = await self._uploaded(attachment.request_key, attachment.documents)
         await self._provider.attach_documents(
-            attachment.debt_key,
-            attachment.related_party_key,
-            AttachedDocuments.model_validate(
-                {
-                    "document_identification": keys["identity_front"],
-                    "document_identification_back": keys["identity_back"],
-                    "selfie": keys["selfie"],
-                }
-            ),
+            attachment.debt_key, attachment.related_party_key, AttachedDocuments.model_validate(keys)
         )
 
     @activity.defn
     @provider_errors
-    async def sign(self, signature: SignInput) -> None:
+    async def sign(self, signature: SignInput) -> LookedUp:
+        """``POST /debt/{key}/signed``; its answer (``signature_received``, seed 001 §6) is news the loan
+        applies as a fact, as it would the webhook that says the same."""
         if activity.info().attempt > 1 and signature.requester_identifier_key:
             # The first attempt may have signed before its answer was lost (a worker that died, a
             # timeout): the provider's state says so, and the signature is not sent twice.
             held = await self._provider.credit_operation(signature.requester_identifier_key)
             if held is not None and held.credit_operation_status_enumerator in SIGNED_OR_LATER:
                 activity.logger.info("the debt is already %s: signed", held.credit_operation_status_enumerator)
-                return
-        await self._provider.sign(
+                return self._answered(signature.debt_key, DebtStatus.SIGNED.value)
+        answer = await self._provider.sign(
             signature.debt_key,
             # Who sent it is the loan's record, not the provider's: the evidence only.
             SignatureEvidence.model_validate(signature.submission.model_dump(exclude={"verified_operator"})),
         )
+        return self._answered(signature.debt_key, str(answer.status) if answer.status else None)
+
+    @staticmethod
+    def _answered(debt_key: str, status: str | None) -> LookedUp:
+        """The signature's answer as the ``debt`` webhook it equals (its own identity: the webhook, when
+        it comes, is applied too, to the same effect)."""
+        if status is None:
+            return LookedUp()
+        body = {"webhook_type": "debt", "key": debt_key, "status": status, "data": {}}
+        received = ReceivedWebhook(
+            event_id=f"answer:{debt_key}:signed:{status}", received_at=datetime.now(UTC), webhook=parse_webhook(body)
+        )
+        return LookedUp(events=[translate(received)])
 
     @staticmethod
     async def _once(action: str, call: Awaitable[object]) -> None:
@@ -319,9 +340,47 @@ class LoanActivities:
                 return
             raise
 
+    async def _held(self, debt_key: str) -> CreditOperationView | None:
+        """The debt as the provider holds it now, read by a retry before it changes anything again (its
+        first attempt may have made the change and lost the answer: a worker that died, a timeout).
+        None when the provider will not say: the retry then makes the change, as a first attempt would."""
+        try:
+            return await self._provider.credit_operation_by_key(debt_key)
+        except ProviderBusinessError as refused:
+            activity.logger.info("the debt could not be read first (%s): the change is made again", refused.code)
+            return None
+
+    async def _corrected(self, correction: CorrectionInput) -> bool:
+        """Whether the provider already took this correction: the collateral constituted since, the
+        corrected benefit number in place, or Dataprev answered after the answer the correction was
+        for (the provider waits for a correction before it asks Dataprev again)."""
+        try:
+            view = await self._provider.get_collateral(correction.debt_key)
+        except ProviderBusinessError:
+            return False
+        data = view.collateral_data
+        if view.collateral_constituted:
+            return True
+        if data is None:
+            return False
+        benefit = correction.fix.benefit_number
+        if benefit and data.benefit_number is not None and str(data.benefit_number) == str(benefit):
+            return True
+        answered, waited_on = data.last_response_event_datetime, correction.answered_at
+        return (
+            isinstance(answered, datetime)
+            and waited_on is not None
+            and answered.tzinfo is not None
+            and waited_on.tzinfo is not None
+            and answered > waited_on
+        )
+
     @activity.defn
     @provider_errors
     async def correct_collateral(self, correction: CorrectionInput) -> None:
+        if activity.info().attempt > 1 and await self._corrected(correction):
+            activity.logger.info("the correction is already at the provider: not sent again")
+            return
         await self._once(
             "correct_collateral",
             self._provider.correct_collateral(
@@ -332,6 +391,15 @@ class LoanActivities:
     @activity.defn
     @provider_errors
     async def recalculate(self, recalculation: RecalculateInput) -> Recalculated:
+        if activity.info().attempt > 1:
+            # A schedule already at (or below) the value was recalculated by the attempt whose answer
+            # was lost; asking again would be refused (no reduction pending any more).
+            held = await self._held(recalculation.debt_key)
+            option = held.current_option() if held is not None else None
+            value = option.installment_value if option is not None else None
+            if option is not None and value is not None and value <= recalculation.installment_value:
+                activity.logger.info("the installment is already %s: recalculated", value)
+                return Recalculated(options=mapping.priced([option]))
         answer = await self._provider.recalculate(
             recalculation.debt_key, Recalculate(installment_face_value=recalculation.installment_value)
         )
@@ -350,11 +418,23 @@ class LoanActivities:
     @activity.defn
     @provider_errors
     async def cancel_permanently(self, debt: DebtKeyInput) -> None:
+        if activity.info().attempt > 1:
+            held = await self._held(debt.debt_key)
+            if held is not None and held.credit_operation_status_enumerator == DebtStatus.CANCELED_PERMANENTLY:
+                activity.logger.info("the debt is already canceled permanently: not asked again")
+                return
         await self._once("cancel_permanently", self._provider.cancel_permanently(debt.debt_key))
 
     @activity.defn
     @provider_errors
     async def change_disbursement_date(self, reapresentacao: ReapresentacaoInput) -> None:
+        if activity.info().attempt > 1:
+            held = await self._held(reapresentacao.debt_key)
+            status = held.credit_operation_status_enumerator if held is not None else None
+            if status is not None and status != DebtStatus.CANCELED:
+                # A refused payment leaves the debt canceled until it is presented again: it was.
+                activity.logger.info("the debt is %s: presented again already", status)
+                return
         await self._once(
             "change_disbursement_date",
             self._provider.change_disbursement_date(
@@ -413,7 +493,11 @@ class LoanActivities:
         await self._origin_is_a_participant(request.portability.origin_bank_ispb if request.portability else None)
         answer = await self._provider.create_proposal(
             mapping.proposal_request(
-                request, self._lender, proposal.assistance_type, politically_exposed=proposal.politically_exposed
+                request,
+                self._lender,
+                proposal.assistance_type,
+                politically_exposed=proposal.politically_exposed,
+                documents=await self._uploaded(request.request_key, request.documents),
             ),
             idempotency_key=f"{request.request_key}:proposal",
         )
@@ -494,8 +578,25 @@ class LoanActivities:
     @activity.defn
     @provider_errors
     async def cancel_proposal(self, proposal: ProposalKeyInput) -> None:
-        """The proposal (and its legs) canceled at the provider, once."""
-        await self._once("cancel_proposal", self._provider.cancel_proposal(proposal.proposal_key))
+        """The proposal (and its legs) canceled at the provider, once. A refusal is checked against the
+        proposal as the provider holds it: one it already ended (canceled, rejected, retained — the
+        consent refused, a lost answer) has nothing left to cancel, which is success; a live one is a
+        refusal, naming the status it is in (e.g. the origin bank being paid off)."""
+        try:
+            await self._once("cancel_proposal", self._provider.cancel_proposal(proposal.proposal_key))
+        except ProviderBusinessError as refused:
+            status = (await self._provider.proposal(proposal.proposal_key)).proposal_status
+            if status in PROPOSAL_ENDED_AT_PROVIDER:
+                activity.logger.info("cancel_proposal: the proposal is already %s at the provider: done", status)
+                return
+            where = f"the proposal is {status or 'of no status'} at the provider"
+            raise ProviderBusinessError(
+                f"{refused}; {where}",
+                status=refused.status,
+                code=refused.code,
+                description=f"{refused.description or refused}; {where}",
+                path=refused.path,
+            ) from refused
 
     @activity.defn
     @provider_errors

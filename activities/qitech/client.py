@@ -121,6 +121,11 @@ class Paths:
         return f"/v2/credit_operation/requester_identifier_key/{requester_identifier_key}"  # published
 
     @staticmethod
+    def credit_operation(debt_key: str) -> str:
+        # Published: docs.qitech.com.br/documentation/emissao_de_divida/consulta_por_credit_operation_key
+        return f"/v2/credit_operation/{debt_key}"
+
+    @staticmethod
     def balance_request_confirmation(debt_key: str) -> str:
         # Seed 004 §7 says to "send a request in the format below" and prints none: assumed path.
         return f"/debt/{debt_key}/collateral/balance_request_confirmation"
@@ -470,6 +475,10 @@ class ProviderClient:
             if refused.status == 404:
                 return None
             raise
+
+    async def credit_operation_by_key(self, debt_key: str) -> CreditOperationView:
+        """The debt as the provider holds it now (what a retried change reads before it is made again)."""
+        return await self._call("GET", Paths.credit_operation(debt_key), CreditOperationView)
 
     async def notification_events(
         self,

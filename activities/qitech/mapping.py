@@ -26,6 +26,8 @@ from activities.qitech.models.portability import (
     OriginContract,
     PortabilityCreditOperation,
     PortabilityFinancial,
+    ProposalBorrower,
+    ProposalRepresentative,
     ProposalRequest,
     RefinancingCreditOperation,
     RefinancingFinancial,
@@ -149,19 +151,21 @@ def _person_fields(person: Person, *, is_pep: bool | None = None) -> dict[str, o
     }
 
 
-def _borrower(person: Person, *, is_pep: bool | None) -> Borrower:
+def _borrower_fields(person: Person, *, is_pep: bool | None) -> dict[str, object]:
     document = person.identity_document
-    return Borrower.model_validate(
-        {
-            **_person_fields(person, is_pep=is_pep),
-            "gender": person.gender,
-            "marital_status": person.marital_status,
-            **({"nationality": person.nationality} if person.nationality else {}),
-            "document_identification_type": document.kind if document else None,
-            "document_identification_number": document.number if document else None,
-            "document_identification_date": document.issued_on if document else None,
-        }
-    )
+    return {
+        **_person_fields(person, is_pep=is_pep),
+        "gender": person.gender,
+        "marital_status": person.marital_status,
+        **({"nationality": person.nationality} if person.nationality else {}),
+        "document_identification_type": document.kind if document else None,
+        "document_identification_number": document.number if document else None,
+        "document_identification_date": document.issued_on if document else None,
+    }
+
+
+def _borrower(person: Person, *, is_pep: bool | None) -> Borrower:
+    return Borrower.model_validate(_borrower_fields(person, is_pep=is_pep))
 
 
 def provider_account(account: DisbursementAccount, holder: Person) -> ProviderAccount:
@@ -345,18 +349,29 @@ def local_priced(
 
 
 def proposal_request(
-    request: LoanRequest, lender: LenderTerms, assistance_type: str | None, *, politically_exposed: bool | None = None
+    request: LoanRequest,
+    lender: LenderTerms,
+    assistance_type: str | None,
+    *,
+    politically_exposed: bool | None = None,
+    documents: dict[str, str] | None = None,
 ) -> ProposalRequest:
     """``POST /v2/credit_transfer/proposal`` for a portability (and its troco, when the request has
     one): the borrower and collateral as in an issuance, the origin contract, the portability leg at
     the request's rate (its installment follows from the origin bank's balance), the troco's
-    installment and rate."""
+    installment and rate. ``documents`` (the uploaded identity documents' keys, by the provider's
+    field names) go with whoever signs: the legal representative when there is one, else the borrower
+    (the Port+Refin formalization page)."""
     terms, port = request.financial, request.portability
     assert port is not None
+    keys = documents or {}
     representatives = (
-        [LegalRepresentative.model_validate(_person_fields(request.legal_representative))]
+        [ProposalRepresentative.model_validate({**_person_fields(request.legal_representative), **keys})]
         if request.legal_representative
         else None
+    )
+    proposal_borrower = ProposalBorrower.model_validate(
+        {**_borrower_fields(request.borrower, is_pep=politically_exposed), **(keys if representatives is None else {})}
     )
     troco = None
     if port.troco is not None:
@@ -383,7 +398,7 @@ def proposal_request(
         )
     return ProposalRequest(
         purchaser_document_number=lender.purchaser_cnpj,
-        borrower=_borrower(request.borrower, is_pep=politically_exposed),
+        borrower=proposal_borrower,
         related_parties=representatives,
         collaterals=[
             Collateral.model_validate(

@@ -104,11 +104,15 @@ class CreditOperationStatus(StrEnum):
 class PortabilityAuthorizationStatus(StrEnum):
     """``portability_authorization_status``: the beneficiary's consent at Dataprev (Meu INSS).
 
-    Only awaiting_confirmation is readable on the page (webhook-autorizacao-de-portabilidade);
-    confirmed, expired and denied are *assumed* names for the outcomes it describes (confirmed in
-    Meu INSS, the 5-day deadline passed, refused).
+    pending_inclusion and awaiting_confirmation are published (docs.qitech.com.br/documentation/guides/
+    INSS/portability+refinancing/webhook-autorizacao-de-portabilidade: ``expiration_date`` "preenchido a
+    partir de awaiting_confirmation"; .../fura-fila-da-autorizacao-da-portabilidade: "com a autorização em
+    pending_inclusion, o endpoint tenta o registro"). confirmed, expired and denied are *assumed* names
+    for the outcomes the pages describe (confirmed in Meu INSS, the 5-day deadline passed, refused): the
+    page listing them ("Anuência do beneficiário na portabilidade") could not be read.
     """
 
+    PENDING_INCLUSION = "pending_inclusion"  # registration at Dataprev not done yet: no deadline yet
     AWAITING_CONFIRMATION = "awaiting_confirmation"
     CONFIRMED = "confirmed"
     EXPIRED = "expired"

@@ -1,9 +1,11 @@
 """Sample loans for the run command: one per product variant and sandbox scenario, each followed to its
 documented final state, so every path shows in the Web UI (filter by ``LoanProduct``).
 
-The sandbox decides by the CPF's first digit (seeds 001/004): 1 succeeds; 2 fails the consultation
-with inexistent_beneficiary; every other digit gets mock_error. The other samples use the sandbox's
-per-CPF scenarios: averbação codes, teimosinha, refused payments, the 90-day DDB block, the CPF's
+The sandbox decides by the CPF's first digit as the provider's Mocks (Sandbox) page says
+(docs.qitech.com.br/documentation/guides/INSS/mocks-sandbox): 1 and 4 full margin, 3 and 8 a reduced or
+zero card margin, 2 Dataprev's D1 on the benefit data; 0, 5, 6, 7, 9 are no mocks (mock_error). The
+averbação by first digit is the older manual's (1 succeeds, 2 AN, 3 IR). The other samples use the
+sandbox's per-CPF scenarios: averbação codes, teimosinha, refused payments, the 90-day DDB block, the CPF's
 existing operations (refinancing), margins. The run command plays the formalization front end (it
 signs when a loan waits for the signature) and, where a sample says so, the operator (a correction,
 an installment reduction, a reapresentação to a new account).
@@ -79,6 +81,8 @@ class Sample:
     """A stage the sample legitimately waits in (for an operator, or for days) instead of closing."""
     outcome: str = "completed"
     """Its documented end: a status (completed, rejected, canceled) or the stage it settles in."""
+    reason: str | None = None
+    """How its ending's reason starts, where the end names one (e.g. the provider's cancel reason)."""
     provider: str | None = None
     """Who issues it (None: the routing's default, the first provider)."""
     portability: dict[str, Any] | None = None
@@ -142,7 +146,7 @@ def _minimum_wage_increase_refinancing(body: dict[str, Any], run: SampleRun) -> 
     ]
 
 
-def _legal_representative(body: dict[str, Any], run: SampleRun) -> None:
+def with_legal_representative(body: dict[str, Any], run: SampleRun) -> None:
     body["legal_representative"] = {
         "name": "Curadora de Exemplo",
         "cpf": sample_cpf(5, random.Random(run.cpf)),  # noqa: S311 - sample data
@@ -286,26 +290,31 @@ def _days_ago(days: int) -> str:
 
 SAMPLES = (
     Sample("completes", 1, "completed: consultation, averbação and disbursement succeed"),
+    # The Mocks page's first digits (its figures: margemDisponivel 431.3; the card/RCC margin R$ 75,90 or 0).
     Sample(
-        "inexistent-beneficiary",
+        "dataprev-d1",
         2,
-        "rejected: benefits request fails with inexistent_beneficiary",
+        "rejected: the benefit data answers Dataprev's D1 (inconsistent_balance_benefit_data), the page's digit 2",
         sign=False,
         outcome="rejected",
+        reason="balance request failed: inconsistent_balance_benefit_data",
     ),
+    Sample("full-margin-4", 4, "completed: the page's digit 4, full margin as digit 1", reason="disbursed"),
     Sample(
-        "cpf-3",
+        "card-margin-reduced",
         3,
-        "rejected: the consultation answers mock_error (3 has no consultation scenario)",
-        sign=False,
-        outcome="rejected",
+        "completed: the page's digit 3, card (RCC) margin R$ 75,90, loans margin R$ 431,30 (averbação let through)",
+        scenario={"averbacao": ["success"]},
+        reason="disbursed",
     ),
+    Sample("card-margin-zero", 8, "completed: the page's digit 8, card (RCC) margin zero", reason="disbursed"),
     Sample(
         "other-digit",
         7,
-        "rejected: mock_error, the sandbox's default for unmapped digits",
+        "rejected: mock_error, no mock for this digit (its benefits list, as the older manual answers)",
         sign=False,
         outcome="rejected",
+        reason="benefits request failed: mock_error",
     ),
     Sample(
         "averbacao-an",
@@ -318,7 +327,6 @@ SAMPLES = (
         "averbacao-ir",
         3,
         "canceled: averbação refused with IR operation_not_allowed_IR (cancel), no correction",
-        scenario={"consultation": "success"},
         outcome="canceled",
     ),
     Sample(
@@ -419,7 +427,7 @@ SAMPLES = (
         "legal-representative",
         1,
         "completed: signed by the legal representative (his documents, his signer role)",
-        request=_legal_representative,
+        request=with_legal_representative,
     ),
     Sample(
         "rebates-split-accounts",
@@ -438,6 +446,32 @@ SAMPLES = (
         1,
         "completed: the IN100 term given as a signed PDF/A, checked and uploaded by the service",
         request=_term_as_pdf,
+    ),
+    # Anuência (docs.qitech.com.br/documentation/guides/INSS/pending_confirmation, since 19/05/2026): after
+    # the averbação the beneficiary confirms the loan in Meu INSS within 5 calendar days, or it is canceled.
+    # The provider's notices 3 hours apart come 2 s apart here, so the wait shows in the Web UI.
+    Sample(
+        "anuencia-confirmed",
+        1,
+        "completed: averbação, then pending_confirmation (notified twice) until the beneficiary confirms",
+        scenario={"anuencia": "confirmed", "anuencia_every_seconds": 2.0},
+        reason="disbursed",
+    ),
+    Sample(
+        "anuencia-denied",
+        1,
+        "canceled: the beneficiary refuses in Meu INSS (social_security_confirmation_denied_by_beneficiary)",
+        scenario={"anuencia": "denied", "anuencia_every_seconds": 2.0},
+        outcome="canceled",
+        reason="social_security_confirmation_denied_by_beneficiary",
+    ),
+    Sample(
+        "anuencia-expired",
+        1,
+        "canceled: not confirmed within the 5 calendar days (social_security_confirmation_expired)",
+        scenario={"anuencia": "expired", "anuencia_every_seconds": 2.0},
+        outcome="canceled",
+        reason="social_security_confirmation_expired",
     ),
     # The second provider (seed 003): consulted through the first (IN100), created in one call, followed
     # by polling (LoanProvider = provider_b); its scenarios are set at the second sandbox.
@@ -732,8 +766,11 @@ def settled(started: StartedSample, state: LoanState) -> bool:
 
 
 def reached(started: StartedSample, state: LoanState) -> bool:
-    """The sample ended where it says it does."""
-    return (state.status.value if state.closed else state.stage.value) == started.sample.outcome
+    """The sample ended where it says it does (and for the reason it says, if it names one)."""
+    if (state.status.value if state.closed else state.stage.value) != started.sample.outcome:
+        return False
+    expected = started.sample.reason
+    return expected is None or (state.outcome_reason or "").startswith(expected)
 
 
 async def follow(

@@ -349,6 +349,17 @@ def create_app(settings: SandboxSettings | None = None, product: ProductConfig |
 
         return await guarded(request, debt.cpf, handle)
 
+    @app.get("/v2/credit_operation/{debt_key}")
+    async def credit_operation(request: Request, debt_key: str) -> Response:
+        """The published lookup by the debt's own key (docs.qitech.com.br/documentation/emissao_de_divida/
+        consulta_por_credit_operation_key): what a retried change reads before making it again."""
+        debt = sandbox.debt(debt_key)
+
+        async def handle(_: Faults) -> Response:
+            return _json(sandbox.credit_operation_view(debt))
+
+        return await guarded(request, debt.cpf, handle)
+
     # ------------------------------------------------------------ the resend API (reenvio de notificações)
 
     @app.get("/notification/events")

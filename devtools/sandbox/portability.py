@@ -68,7 +68,7 @@ from activities.qitech.render import issuance_option
 from activities.wire import decode, encode
 from devtools.sandbox.clock import now
 from devtools.sandbox.journal import Durable, peek
-from devtools.sandbox.provider import SandboxProvider, naive_local, t_local, z_utc
+from devtools.sandbox.provider import MIN_DOCUMENT_SIDE, SandboxProvider, naive_local, t_local, z_utc
 from devtools.sandbox.refusal import ProviderRefusal
 from devtools.sandbox.scenarios import SUCCESS, AverbacaoStep, Faults
 from devtools.sandbox.timers import Timer, method_name
@@ -113,6 +113,10 @@ class PortabilityScenario(BaseModel):
     # The CTC refuses the proposal with this code (e.g. "ECTC0023").
     ctc_rejection: Annotated[str, Field(pattern=r"^[A-Z0-9]{4,12}$")] | None = None
     consent: Literal["confirmed", "expired", "denied"] = "confirmed"
+    # The authorization first waits this long in pending_inclusion (its registration at Dataprev, as
+    # published: docs.qitech.com.br/documentation/guides/INSS/portability+refinancing/webhook-autorizacao-
+    # de-portabilidade), with no deadline yet. Unset: registered at once (ours, the earlier shape).
+    pending_inclusion_seconds: Annotated[float, Field(gt=0, le=600)] | None = None
     retention: RetentionReason | None = None  # the origin bank retains the client
     final_due_balance: Decimal | None = None  # the origin bank's balance (default: last_due_balance)
     # The installment the origin bank releases at Dataprev (default: the new portability installment).
@@ -387,6 +391,7 @@ class PortabilitySandbox(Durable):
             raise ProviderRefusal(400, "CT000020", "origin_contract.ispb is not a CTC participant")
         if request.origin_contract.ispb == LENDER_ISPB:
             raise ProviderRefusal(400, "CT000021", "a contract cannot be brought from the lender itself")
+        self._check_documents(request)
         balance = request.origin_contract.last_due_balance
         ported = self._price_portability(request.portability_credit_operation.financial, balance, None)
         portability = Leg(
@@ -492,6 +497,13 @@ class PortabilitySandbox(Durable):
         }
 
     async def _register_consent(self, proposal: Proposal) -> None:
+        including = self.scenario(proposal.cpf).pending_inclusion_seconds
+        if including is not None and proposal.authorization_status is None:
+            proposal.authorization_status = "pending_inclusion"
+            data = {"requested_at": t_local(now()), "expiration_date": None, "confirmation_date": None}
+            await self._authorization_webhook(proposal, data)
+            self._later(proposal, including, self._register_consent)
+            return
         proposal.consent_requested_at = now()
         proposal.authorization_status = PortabilityAuthorizationStatus.AWAITING_CONFIRMATION.value
         await self._authorization_webhook(proposal, {**self._consent_request(proposal), "confirmation_date": None})
@@ -859,9 +871,22 @@ class PortabilitySandbox(Durable):
 
     # ------------------------------------------------------------ sandbox controls
 
+    def _check_documents(self, request: ProposalRequest) -> None:
+        """The identity documents a proposal names were uploaded, as JPEG of at least 250 x 250 px
+        (docs.qitech.com.br/documentation/guides/INSS/portability+refinancing/formalizacao: SSC000061)."""
+        for holder in [request.borrower, *(request.related_parties or [])]:
+            for name in ("document_identification", "document_identification_back", "selfie"):
+                key = getattr(holder, name)
+                if key is None:
+                    continue
+                document = self.provider.documents.get(str(key))
+                if document is None or not document.jpeg or min(document.width, document.height) < MIN_DOCUMENT_SIDE:
+                    raise ProviderRefusal(400, "SSC000061", f"The document: {name} should be in JPEG format.")
+
     def state(self, proposal: Proposal) -> dict[str, Any]:
         return {
             "proposal_key": proposal.key,
+            "documents_attached_to": proposal.request.documents_holder,
             "proposal_status": proposal.status,
             "portability_number": proposal.portability_number,
             "authorization_status": proposal.authorization_status,

@@ -42,6 +42,7 @@ from devtools.sandbox.delivery import WebhookDispatcher
 from devtools.sandbox.journal import Durable, peek
 from devtools.sandbox.refusal import ProviderRefusal
 from devtools.sandbox.scenarios import (
+    CARD_MARGIN,
     PENDING_PREFIX,
     PENDING_WEBHOOK_TYPES,
     SUCCESS,
@@ -51,8 +52,10 @@ from devtools.sandbox.scenarios import (
     Scenario,
     averbacao_description,
     averbacao_outcome,
+    balance_outcome,
     benefit_number_for,
-    consultation_outcome,
+    benefits_outcome,
+    mocked_balance,
 )
 from devtools.sandbox.settings import SandboxSettings
 from devtools.sandbox.timers import Timer, Timers, method_name
@@ -295,7 +298,7 @@ class SandboxProvider(Durable):
         self._check_term(request.authorization_term)
         cpf = request.document_number
         key = str(uuid.uuid4())
-        outcome = self._consultation(cpf)
+        outcome = self._consultation(cpf, benefits_outcome)
         self.consultations[key] = Consultation(key, "benefits", cpf, None, outcome.success, now())
         if outcome.success:
             scenario = self.scenario(cpf)
@@ -322,7 +325,7 @@ class SandboxProvider(Durable):
         self._check_term(request.authorization_term)
         cpf = request.document_number
         key = str(uuid.uuid4())
-        outcome = self._consultation(cpf)
+        outcome = self._consultation(cpf, balance_outcome)
         self.consultations[key] = Consultation(key, "balance", cpf, request.benefit_number, outcome.success, now())
         data: Any
         if outcome.success:
@@ -343,13 +346,13 @@ class SandboxProvider(Durable):
             "status": "pending_authorization" if request.authorization_term else "pending_search",
         }
 
-    def _consultation(self, cpf: str) -> ConsultationOutcome:
+    def _consultation(self, cpf: str, by_digit: Callable[[str], ConsultationOutcome]) -> ConsultationOutcome:
         forced = self.scenario(cpf).consultation
         if forced == SUCCESS:
-            return consultation_outcome("1")
+            return ConsultationOutcome(True)
         if forced:
             return ConsultationOutcome(False, forced, forced.replace("_", " "))
-        return consultation_outcome(cpf)
+        return by_digit(cpf)
 
     def _ddb(self, cpf: str) -> date:
         return self.scenario(cpf).ddb or (now().date() - timedelta(days=730))
@@ -358,12 +361,22 @@ class SandboxProvider(Durable):
         """Inside its 90 days from the DDB: Blocked, block type 3 "Bloqueado na Concessão" (seed 004 §12)."""
         return now().date() < self._ddb(cpf) + timedelta(days=DDB_BLOCK_DAYS.value + 1)
 
+    def card_margins(self, cpf: str) -> tuple[Decimal, Decimal]:
+        """(RMC ``consigned_card``, RCC ``benefit_card``) left: the Mocks page's RCC for its digits 3 and
+        8, else a full card margin (ours)."""
+        rcc = mocked_balance(cpf).rcc_margin
+        return CARD_MARGIN, CARD_MARGIN if rcc is None else rcc
+
     def margins(self, cpf: str) -> tuple[Decimal, Decimal]:
         """(left over every modality, left in the loans modality): IN 138 art. 5 — 45 % of the benefit
-        = 35 % loans + 5 % RMC + 5 % RCC; the cards' 10 % is unused here, so it is in the total only."""
+        = 35 % loans + 5 % RMC + 5 % RCC. The loans margin is the Mocks page's margemDisponivel (431.3)
+        and the total adds the cards' (a scenario may set either)."""
         scenario = self.scenario(cpf)
-        total = Decimal("1500.00") if scenario.available_total_balance is None else scenario.available_total_balance
-        cards = round_money(MAX_TOTAL_BALANCE * 10 / 45)
+        cards = sum(self.card_margins(cpf), Decimal(0))
+        if scenario.available_total_balance is None:
+            loans = mocked_balance(cpf).loans_margin if scenario.loans_margin is None else scenario.loans_margin
+            return loans + cards, loans
+        total = scenario.available_total_balance
         loans = scenario.loans_margin if scenario.loans_margin is not None else max(total - cards, Decimal(0))
         return total, loans
 
@@ -382,6 +395,7 @@ class SandboxProvider(Durable):
     def _balance_data(self, cpf: str, benefit_number: str, signer_name: str | None) -> dict[str, Any]:
         scenario = self.scenario(cpf)
         available, loans = self.margins(cpf)
+        rmc, rcc = self.card_margins(cpf)
         maximum = MAX_TOTAL_BALANCE
         new_benefit = self._new_benefit(cpf)
         return {
@@ -392,10 +406,10 @@ class SandboxProvider(Durable):
             "grant_date": self._ddb(cpf).isoformat(),
             "credit_type": "checking_account",
             "block_type": scenario.block_type or ("blocked_by_granting_process" if new_benefit else "not_blocked"),
-            "benefit_card": {"limit": Decimal("2083.2"), "balance": 0},
+            "benefit_card": {"limit": Decimal("2083.2"), "balance": rcc},
             "benefit_number": benefit_number,
             "benefit_status": scenario.benefit_status or ("blocked" if new_benefit else "elegible"),
-            "consigned_card": {"limit": Decimal("2083.2"), "balance": 0},
+            "consigned_card": {"limit": Decimal("2083.2"), "balance": rmc},
             "assistance_type": scenario.assistance_type or "retirement_by_age",
             "document_number": cpf,
             "benefit_end_date": scenario.benefit_end_date.isoformat() if scenario.benefit_end_date else None,
@@ -601,7 +615,10 @@ class SandboxProvider(Durable):
             "contract_number": debt.answer["data"]["contract"]["number"],
             "credit_operation_status_enumerator": "signature_received" if signed else debt.status,
             "issue_amount": option["issue_amount"],
+            "total_iof": option.get("total_iof"),
             "disbursement_date": debt.request.financial.disbursement_date.isoformat(),
+            "first_due_date": option.get("first_due_date"),
+            "installments": option.get("installments", []),  # the current schedule (recalculated, if it was)
             "issuer_document_number": debt.cpf,
         }
 
@@ -784,10 +801,11 @@ class SandboxProvider(Durable):
             "data": {"confirmation_deadline": naive_local(deadline)},
         }
         await self._send(debt.key, body, self.faults_for(debt.cpf))
+        every = self.scenario(debt.cpf).anuencia_every_seconds or self.settings.processing_delay_seconds
         if remaining > 1:
-            self.debt_later(debt, self.settings.processing_delay_seconds, self._confirmation_notice, remaining - 1)
+            self.debt_later(debt, every, self._confirmation_notice, remaining - 1)
         else:
-            self.debt_later(debt, self.settings.processing_delay_seconds, self._confirmation_answer)
+            self.debt_later(debt, every, self._confirmation_answer)
 
     async def _confirmation_answer(self, debt: Debt) -> None:
         answer = self.scenario(debt.cpf).anuencia

@@ -1,5 +1,11 @@
-"""What the sandbox answers, by the CPF's first digit (seeds 001/004, "Simulando cenários ... em Sandbox"),
-and the per-CPF overrides tests and sample loans use to reach the other paths."""
+"""What the sandbox answers by the CPF's first digit, and the per-CPF overrides tests and sample loans
+use to reach the other paths.
+
+The benefit data (balance/margin) follows the provider's Mocks (Sandbox) page
+(https://docs.qitech.com.br/documentation/guides/INSS/mocks-sandbox), so the same CPFs behave the same
+against the provider's own sandbox. What that page does not cover stays as the older manual had it
+(seeds 001/004 "Simulando cenários ... em Sandbox"), or is ours — each marked where it is defined.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from activities.qitech.enumerators import ConsultationError, PendingRequesterAction
+from activities.qitech.enumerators import PendingRequesterAction
 from domain.inss import averbacao_return
 
 SUCCESS = "success"
@@ -19,28 +25,77 @@ SUCCESS = "success"
 
 @dataclass(frozen=True)
 class ConsultationOutcome:
-    """Benefits and balance requests: 1 succeeds, 2 inexistent_beneficiary, others mock_error."""
-
     success: bool
     enumerator: str | None = None
     description: str | None = None
 
 
-CONSULTATION_BY_FIRST_DIGIT = {
-    "1": ConsultationOutcome(True),
-    "2": ConsultationOutcome(False, ConsultationError.INEXISTENT_BENEFICIARY.value, "no beneficiary found"),
+@dataclass(frozen=True)
+class MockedBalance:
+    """One first digit of the Mocks page: its ``margemDisponivel`` (``consigned_credit.balance``) and its
+    card (RCC, ``benefit_card.balance``) margin, when the page names one."""
+
+    loans_margin: Decimal
+    rcc_margin: Decimal | None = None  # None: the page says nothing of it, so the full card margin (ours)
+
+
+# The Mocks page's "Cenários por primeiro dígito": 1 full margin, eligible, no blocks; 3 card/RCC margin
+# reduced (R$ 75,90); 4 the same as 1; 8 card/RCC margin zero — margemDisponivel 431.3 each.
+MOCKS_PAGE_MARGIN = Decimal("431.30")
+BALANCE_BY_FIRST_DIGIT = {
+    "1": MockedBalance(MOCKS_PAGE_MARGIN),
+    "3": MockedBalance(MOCKS_PAGE_MARGIN, Decimal("75.90")),
+    "4": MockedBalance(MOCKS_PAGE_MARGIN),
+    "8": MockedBalance(MOCKS_PAGE_MARGIN, Decimal("0.00")),
 }
-CONSULTATION_DEFAULT = ConsultationOutcome(
-    False, ConsultationError.MOCK_ERROR.value, "Informed document number is not a valid mock on test environment"
+# 2: Dataprev's D1 ("dados do benefício incompletos/inconsistentes/nulos"), the enumerator the manuals
+# give D1 (seed 004 §12).
+DATAPREV_D1 = ConsultationOutcome(
+    False, "inconsistent_balance_benefit_data", "D1: dados do benefício incompletos, inconsistentes ou nulos"
+)
+# 0, 5, 6, 7, 9 (no exact match): the page's fixed QIE error (an HTTP 412 from Dataprev's mock). How it
+# reaches the lender is not shown: ours, the balance request's failure webhook with the older manual's
+# enumerator for the same case (mock_error) and the page's message.
+QIE = ConsultationOutcome(False, "mock_error", "QIE: CPF divergente da massa de teste informada na documentação.")
+CARD_MARGIN = Decimal("272.22")  # ours: a full RMC or RCC margin, 5 % of the sandbox's R$ 5.444,44 benefit
+
+
+def balance_outcome(cpf: str) -> ConsultationOutcome:
+    """The balance (benefit data) request, as the Mocks page answers it. The page's 42 exact-match CPFs
+    are not readable: every CPF goes by its first digit."""
+    if cpf[:1] in BALANCE_BY_FIRST_DIGIT:
+        return ConsultationOutcome(True)
+    return DATAPREV_D1 if cpf[:1] == "2" else QIE
+
+
+# The benefits list is not on the Mocks page: it succeeds for the digits the page knows (ours) and
+# answers mock_error for the others, as the older manual did (seed 004).
+BENEFITS_FAILURE = ConsultationOutcome(
+    False, "mock_error", "Informed document number is not a valid mock on test environment"
 )
 
-# Averbação: 1 succeeds; 2 and 3 fail with a "cancel" action (the operation then ends); others mock_error.
-AVERBACAO_BY_FIRST_DIGIT = {"1": SUCCESS, "2": "invalid_disbursement_account", "3": "operation_not_allowed_IR"}
+
+def benefits_outcome(cpf: str) -> ConsultationOutcome:
+    known = cpf[:1] in BALANCE_BY_FIRST_DIGIT or cpf[:1] == "2"
+    return ConsultationOutcome(True) if known else BENEFITS_FAILURE
+
+
+def mocked_balance(cpf: str) -> MockedBalance:
+    """The margins of a CPF whose benefit data is answered (a CPF forced to succeed: digit 1's)."""
+    return BALANCE_BY_FIRST_DIGIT.get(cpf[:1], BALANCE_BY_FIRST_DIGIT["1"])
+
+
+# Averbação is not on the Mocks page either. The older manual (seed 004 §11): 1 succeeds; 2 and 3 fail
+# with a "cancel" action (the operation then ends); others mock_error. Ours: 4 and 8, full loans margin
+# on the page, succeed as 1 does.
+AVERBACAO_BY_FIRST_DIGIT = {
+    "1": SUCCESS,
+    "2": "invalid_disbursement_account",
+    "3": "operation_not_allowed_IR",
+    "4": SUCCESS,
+    "8": SUCCESS,
+}
 AVERBACAO_DEFAULT = "mock_error"
-
-
-def consultation_outcome(cpf: str) -> ConsultationOutcome:
-    return CONSULTATION_BY_FIRST_DIGIT.get(cpf[:1], CONSULTATION_DEFAULT)
 
 
 def averbacao_outcome(cpf: str) -> str:
@@ -52,7 +107,7 @@ def averbacao_description(enumerator: str) -> str:
     if row:
         return row.description
     if enumerator == AVERBACAO_DEFAULT:
-        return CONSULTATION_DEFAULT.description or ""
+        return BENEFITS_FAILURE.description or ""
     return enumerator
 
 
@@ -137,6 +192,9 @@ class Scenario(BaseModel):
     # whose scenario asks, so the earlier scenarios keep their shape (ours, README).
     anuencia: Literal["confirmed", "denied", "expired"] | None = None
     anuencia_notices: Annotated[int, Field(ge=1, le=10)] = 2
+    # Seconds between those notices (the provider asks Dataprev every 3 hours, the page says),
+    # compressed; unset: the sandbox's processing delay. Ours: lets a test see the loan waiting.
+    anuencia_every_seconds: Annotated[float, Field(gt=0, le=600)] | None = None
 
 
 PENDING_PREFIX = "pending:"

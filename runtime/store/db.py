@@ -4,6 +4,7 @@ schema is brought up to date by Alembic (``python -m runtime.store.migrate``, ru
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
 
@@ -82,3 +83,12 @@ def _sqlite_pragmas(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    """A timestamp read back from the store in UTC (SQLite returns it naive)."""
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment

@@ -74,6 +74,7 @@ MUST_SET = {
         "PROVIDER_API_CLIENT_KEY",
         "PROVIDER_SIGNING_KEY",
         "PROVIDER_PUBLIC_KEY",
+        "LENDER_PURCHASER_CNPJ",
         "CODEC_KEYS",
         "PII_HASH_KEY",
         "WORKER_METRICS_BIND",

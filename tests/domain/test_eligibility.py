@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from activities.qitech.models.consultation import BalanceData
-from domain.eligibility import RULES, EligibilityFacts, EligibilityLimits
+from domain.eligibility import PORTABILITY_RULES, RULES, EligibilityFacts, EligibilityLimits, assess
 from domain.eligibility import evaluate as evaluate_with
 from domain.regulation import MAX_INSTALLMENTS, MAX_MONTHLY_RATE
 from tests.seed_examples import examples
@@ -105,3 +105,52 @@ def test_every_failing_rule_is_named_at_once_with_its_source() -> None:
 def test_rule_names_are_unique_and_each_has_a_source() -> None:
     assert len({r.name for r in RULES}) == len(RULES)
     assert all(r.source for r in RULES)
+
+
+# ---------------------------------------------------------------- a portability, before its proposal
+
+
+def _portability(facts: EligibilityFacts) -> list[str]:
+    seed_004 = EligibilityLimits(TODAY_LIMITS.max_monthly_rate, TODAY_LIMITS.max_installments, seed_004=True)
+    return [f.rule for f in assess(facts, seed_004, PORTABILITY_RULES).failures]
+
+
+def test_a_portability_is_checked_by_the_benefits_rules_the_alvara_and_its_documents() -> None:
+    assert [r.name for r in PORTABILITY_RULES] == [
+        "benefit_listed",
+        "benefit_elegible",
+        "benefit_active",
+        "no_entity_representation",
+        "assistance_type_mapped",
+        "legal_representative_authorized",
+        "benefit_outlasts_loan",
+        "identity_documents",
+    ]
+    assert _portability(_facts()) == []
+
+
+@pytest.mark.parametrize(
+    ("balance", "changes", "rule"),
+    [
+        ({"benefit_status": "inelegible"}, {}, "benefit_elegible"),
+        ({"benefit_situation": "suspended"}, {}, "benefit_active"),
+        ({"benefit_end_date": "2030-12-01"}, {}, "benefit_outlasts_loan"),
+        ({}, {"has_legal_representative": True}, "legal_representative_authorized"),  # no alvará
+        ({}, {"has_identity_documents": False}, "identity_documents"),
+    ],
+)
+def test_each_portability_rule_refuses_what_it_names(
+    balance: dict[str, Any], changes: dict[str, Any], rule: str
+) -> None:
+    assert _portability(replace(_facts(**balance), **changes)) == [rule]
+
+
+def test_a_portability_is_not_refused_for_the_margin_the_rate_or_the_block() -> None:
+    # The origin bank releases the installment (HW and the reduction decide), the local pricing refuses
+    # the rate and term first, and Port+Refin retries the blocks (IE/IT/IF teimosinha, seed 002 §14).
+    facts = replace(
+        _facts(available_total_balance="10.00", block_type="blocked_by_beneficiary", benefit_status="blocked"),
+        monthly_rate=Decimal("0.05"),
+        number_of_installments=120,
+    )
+    assert _portability(facts) == []

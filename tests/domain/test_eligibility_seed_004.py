@@ -8,6 +8,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from activities.qitech.models.consultation import BalanceData
 from domain.eligibility import Assessment, EligibilityFacts, EligibilityLimits, assess
 from domain.margin_release import margin_release
@@ -73,8 +75,20 @@ def test_blocked_by_the_beneficiary_or_by_tbm_is_a_stated_risk_not_a_refusal() -
 
 
 def test_an_ineligible_benefit_or_a_block_in_no_table_is_refused() -> None:
+    # Loans started before unknown block types were flagged (no patch marker): refused, as they were.
     assert rules(assess(facts(benefit_status="inelegible"), SEED_004))[0] == ["benefit_elegible"]
     assert rules(assess(facts(block_type="4"), SEED_004))[0] == ["benefit_not_blocked"]
+
+
+@pytest.mark.parametrize("block", ["blocked_by_court_order", "4", "Blocked_By_Something"])
+def test_a_block_type_no_table_spells_is_a_flagged_risk_not_a_refusal(block: str) -> None:
+    # Only not_blocked and blocked_by_tbm are ever printed (the offline-balance page: "not_blocked,
+    # blocked_by_tbm, etc."); another spelling must not refuse a loan the provider would take.
+    assessment = assess(
+        facts(benefit_status="blocked", block_type=block), replace(SEED_004, unknown_block_is_risk=True)
+    )
+    assert rules(assessment) == ([], ["benefit_not_blocked"])
+    assert "in no table (flagged)" in assessment.risks[0].message and "teimosinha" in assessment.risks[0].message
 
 
 def test_the_loans_margin_is_consigned_credit_not_the_total_over_every_modality() -> None:

@@ -55,6 +55,7 @@ def _worker_env(config: StackConfig) -> dict[str, str]:
     return {
         **PRODUCTION,
         **config.provider_env(),
+        "LENDER_PURCHASER_CNPJ": "11222333000181",  # its own assignee: never the provider's example
         "PROVIDER_B_BASE_URL": config.sandbox_b_url,
         "PROVIDER_B_USERNAME": config.provider_b_username,
         "PROVIDER_B_PASSWORD": config.provider_b_password,

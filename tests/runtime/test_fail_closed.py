@@ -33,7 +33,9 @@ from runtime.codec.settings import CodecSettings
 from runtime.settings import (
     DEVELOPMENT_VALUES,
     ENV_VARIABLE,
+    PROVIDER_EXAMPLE_CNPJ,
     InsecureConfiguration,
+    LenderSettings,
     PiiSettings,
     ProviderBSettings,
     ProviderSettings,
@@ -61,6 +63,8 @@ PROVIDER_ENV = {
     "PROVIDER_SIGNING_KEY": one_line(SIGNING_KEY),
     "PROVIDER_PUBLIC_KEY": one_line(webhook_v2.public_key_of(SIGNING_KEY)),
 }
+OWN_CNPJ = "11222333000181"  # a valid CNPJ that is not the provider's example
+WORKER_ENV = {**PROVIDER_ENV, "LENDER_PURCHASER_CNPJ": OWN_CNPJ}
 REFUSED = "refusing to start in production"
 B_PASSWORD = "dev-password-b-change-me"
 
@@ -69,7 +73,7 @@ B_PASSWORD = "dev-password-b-change-me"
 def production(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(ENV_VARIABLE, raising=False)
     for name in list(os.environ):
-        if name.startswith(("PROVIDER_", "CODEC_", "RELAY_", "GATEWAY_", "SANDBOX_", "DATABASE_", "PII_")):
+        if name.startswith(("PROVIDER_", "CODEC_", "RELAY_", "GATEWAY_", "SANDBOX_", "DATABASE_", "PII_", "LENDER_")):
             monkeypatch.delenv(name)
 
 
@@ -128,6 +132,13 @@ def test_production_refuses_each_missing_or_development_secret_by_name(monkeypat
         (DatabaseSettings, "DATABASE_URL is not set"),
         (lambda: PiiSettings(hash_key=SecretStr("pii-key-change-me")), "PII_HASH_KEY holds a development value"),
         (SandboxSettings, "SANDBOX_API_CLIENT_KEY is not set"),
+        # The assignee: set, and not the CNPJ the provider's pages print in every example.
+        (LenderSettings, "LENDER_PURCHASER_CNPJ is not set"),
+        (lambda: LenderSettings(purchaser_cnpj="32402502000135"), "LENDER_PURCHASER_CNPJ is the provider's example"),
+        (
+            lambda: LenderSettings(purchaser_cnpj="32.402.502/0001-35"),
+            "LENDER_PURCHASER_CNPJ is the provider's example",
+        ),
         (SandboxBSettings, "SANDBOX_B_PASSWORD holds a development value"),
     ]
     for build, expected in cases:
@@ -171,6 +182,9 @@ def test_production_accepts_its_own_values() -> None:
     DatabaseSettings(url="postgresql+asyncpg://consignado@db/consignado", password=SecretStr("a-real-password"))
     DatabaseSettings(url="sqlite+aiosqlite:///shared/consignado.db")  # SQLite on purpose: a warning
     PiiSettings()  # optional: without it loans are not searchable by CPF
+    assert LenderSettings(purchaser_cnpj="11.222.333/0001-81").purchaser_cnpj == OWN_CNPJ
+    with pytest.raises(ValidationError, match="LENDER_PURCHASER_CNPJ: CNPJ check digits"):
+        LenderSettings(purchaser_cnpj="11222333000182")
 
 
 @pytest.mark.usefixtures("development")
@@ -182,6 +196,7 @@ def test_development_accepts_the_defaults() -> None:
     codec = CodecSettings(keys=SecretStr(TEST_CODEC_KEYS), allow_plaintext=True)
     assert not codec.encryption_required() and codec.path_token_allowed()
     RelaySettings()
+    assert LenderSettings().purchaser_cnpj == PROVIDER_EXAMPLE_CNPJ  # what the sandbox's examples carry
 
 
 def test_the_switch_takes_only_its_two_values(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -235,7 +250,11 @@ REFUSALS: dict[str, tuple[str, dict[str, str], str]] = {
     # A second-provider-only lender: its worker asks for the second provider's secrets, not the first's.
     "worker-second-provider-only": (
         "worker",
-        {"PROVIDER_B_BASE_URL": "https://b.example", "PROVIDER_B_USERNAME": "lender"},
+        {
+            "PROVIDER_B_BASE_URL": "https://b.example",
+            "PROVIDER_B_USERNAME": "lender",
+            "LENDER_PURCHASER_CNPJ": OWN_CNPJ,
+        },
         "PROVIDER_B_PASSWORD is not set",
     ),
     "worker-test-api-client-key": (
@@ -243,13 +262,19 @@ REFUSALS: dict[str, tuple[str, dict[str, str], str]] = {
         {**PROVIDER_ENV, "PROVIDER_API_CLIENT_KEY": API_CLIENT_KEY},
         "PROVIDER_API_CLIENT_KEY holds a development value",
     ),
-    "worker-no-codec-keys": ("worker", PROVIDER_ENV, "CODEC_KEYS is not set"),
+    "worker-no-purchaser-cnpj": ("worker", PROVIDER_ENV, "LENDER_PURCHASER_CNPJ is not set"),
+    "worker-example-purchaser-cnpj": (
+        "worker",
+        {**PROVIDER_ENV, "LENDER_PURCHASER_CNPJ": PROVIDER_EXAMPLE_CNPJ},
+        "LENDER_PURCHASER_CNPJ is the provider's example CNPJ",
+    ),
+    "worker-no-codec-keys": ("worker", WORKER_ENV, "CODEC_KEYS is not set"),
     "worker-test-codec-keys": (
         "worker",
-        {**PROVIDER_ENV, "CODEC_KEYS": TEST_CODEC_KEYS},
+        {**WORKER_ENV, "CODEC_KEYS": TEST_CODEC_KEYS},
         "CODEC_KEYS holds a development value",
     ),
-    "worker-plaintext": ("worker", {**PROVIDER_ENV, "CODEC_ALLOW_PLAINTEXT": "true"}, "CODEC_ALLOW_PLAINTEXT"),
+    "worker-plaintext": ("worker", {**WORKER_ENV, "CODEC_ALLOW_PLAINTEXT": "true"}, "CODEC_ALLOW_PLAINTEXT"),
     "relay-no-inbox-keys": ("relay", {}, "RELAY_INBOX_PRIVATE_KEYS is not set"),
     "relay-placeholder-inbox-keys": (
         "relay",

@@ -60,6 +60,8 @@ class FakeProvider:
     lookup_finds: list[ReceivedWebhook] = field(default_factory=list)
     lookup_not_found: list[str] = field(default_factory=list)  # what the lookup answers 404 for
     sign_gate: asyncio.Event | None = None
+    # What the provider answers the signature with, as news (the adapter's ``answer:`` events); none by default.
+    sign_answers: list[ReceivedWebhook] = field(default_factory=list)
     # activity name -> how many of its next calls find the provider down (a retryable 503, as the
     # client reports one); a large number is an outage that outlasts the loan's patience.
     down: dict[str, int] = field(default_factory=dict)
@@ -165,10 +167,11 @@ class FakeProvider:
                 )
 
         @activity.defn(name="sign")
-        async def sign(call: SignInput) -> None:
+        async def sign(call: SignInput) -> LookedUp:
             fake._record("sign", call)
             if fake.sign_gate is not None:  # a slow provider: the signature Update stays in flight
                 await fake.sign_gate.wait()
+            return LookedUp(events=[translate(answer) for answer in fake.sign_answers])  # as the adapter does
 
         @activity.defn(name="correct_collateral")
         async def correct_collateral(call: CorrectionInput) -> None:

@@ -10,26 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from runtime.store.db import aware, utc_now
 from runtime.store.schema import key_routes, webhook_events
 from webhooks.inbox.arrival import PENDING, Arrival
 
 DELIVERED, LATE, PARKED, EXPIRED = "delivered", "late", "parked", "expired"
 CHANNEL = "webhook_inbox"
 """PostgreSQL NOTIFY channel: a new event or a new route (the relay LISTENs; SQLite relays poll)."""
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
 @dataclass(frozen=True)
@@ -96,7 +89,7 @@ class Inbox:
         async with self.engine.begin() as connection:
             await connection.execute(
                 self._insert(key_routes)
-                .values(provider_key=provider_key, loan_id=loan_id, created_at=_now())
+                .values(provider_key=provider_key, loan_id=loan_id, created_at=utc_now())
                 .on_conflict_do_nothing(index_elements=["provider_key"])
             )
             owner: str = (
@@ -110,7 +103,7 @@ class Inbox:
             await connection.execute(
                 update(key_routes)
                 .where(key_routes.c.provider_key.in_(list(provider_keys)), key_routes.c.loan_id == loan_id)
-                .values(released_at=_now())
+                .values(released_at=utc_now())
             )
 
     # ------------------------------------------------------------ the relay
@@ -120,7 +113,7 @@ class Inbox:
         this relay for ``lease`` (others skip them). A short transaction: nothing is held while the
         relay talks to Temporal, so a slow or absent Temporal never slows the gateway's inserts. A
         relay that dies with a lease leaves its events to be delivered again when it runs out."""
-        events, routes, now = webhook_events, key_routes, _now()
+        events, routes, now = webhook_events, key_routes, utc_now()
         query = (
             select(
                 events.c.id,
@@ -155,7 +148,7 @@ class Inbox:
             Deliverable(
                 id=row.id,
                 event_id=row.event_id,
-                received_at=_aware(row.received_at) or now,
+                received_at=aware(row.received_at) or now,
                 sealed_body=row.sealed_body,
                 loan_id=row.loan_id,
                 attempts=row.attempts,
@@ -173,7 +166,7 @@ class Inbox:
     ) -> None:
         """One transaction for a relay pass's outcome: each settled event's status (delivered, late,
         parked), the ones Temporal refused retried after a back-off, the ones not tried released."""
-        now = _now()
+        now = utc_now()
         async with self.engine.begin() as connection:
             for event, status, note in settled:
                 await connection.execute(
@@ -211,7 +204,7 @@ class Inbox:
                 update(webhook_events)
                 .where(
                     webhook_events.c.status == PENDING,
-                    webhook_events.c.received_at < _now() - older_than,
+                    webhook_events.c.received_at < utc_now() - older_than,
                     ~routed.exists(),
                 )
                 .values(status=EXPIRED, note="no loan claimed its key within the retention")
@@ -225,7 +218,7 @@ class Inbox:
                 update(webhook_events)
                 .where(
                     webhook_events.c.status.in_([DELIVERED, LATE]),
-                    webhook_events.c.delivered_at < _now() - older_than,
+                    webhook_events.c.delivered_at < utc_now() - older_than,
                     webhook_events.c.sealed_body.is_not(None),
                 )
                 .values(sealed_body=None)

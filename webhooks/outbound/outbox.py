@@ -13,12 +13,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from runtime.store.db import aware, utc_now
 from runtime.store.schema import sales_channel_events
 from workflows.loan.loan_events import LoanEvent
 
@@ -26,14 +27,6 @@ QUEUED, DELIVERED = "queued", "delivered"
 STATUSES = (QUEUED, DELIVERED)
 CHANNEL = "sales_channel_outbox"
 """PostgreSQL NOTIFY channel: new events (the notifier LISTENs; on SQLite it polls)."""
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
 @dataclass(frozen=True)
@@ -65,7 +58,7 @@ class Outbox:
         (the same batch recorded again by a retried activity). Returns how many were new."""
         if not events:
             return 0
-        now = _now()
+        now = utc_now()
         rows = [
             {
                 "event_id": event.event_id,
@@ -97,7 +90,7 @@ class Outbox:
         notifier for ``lease`` (others skip them: ``SKIP LOCKED`` on PostgreSQL, the database's write
         lock on SQLite). A short transaction: nothing is held while the receiver is called. A notifier
         that dies with a lease leaves its events to be sent again when it runs out (at least once)."""
-        events, now = sales_channel_events, _now()
+        events, now = sales_channel_events, utc_now()
         earlier = sales_channel_events.alias("earlier")
         still_queued_before = (
             select(earlier.c.id)
@@ -152,7 +145,7 @@ class Outbox:
     async def settle(self, delivered: Sequence[Queued], failed: Sequence[tuple[Queued, timedelta, str]] = ()) -> None:
         """One transaction for a pass's outcome: delivered events done; failed ones queued again after
         their back-off, the reason kept for operators."""
-        now = _now()
+        now = utc_now()
         async with self.engine.begin() as connection:
             for event in delivered:
                 await connection.execute(
@@ -222,7 +215,7 @@ class Outbox:
         for row in rows:
             entry = dict(row)
             for moment in ("occurred_at", "next_attempt_at", "delivered_at"):
-                entry[moment] = _aware(entry[moment])
+                entry[moment] = aware(entry[moment])
             found.append(entry)
         return found
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from pydantic import BaseModel, Field
@@ -91,6 +91,9 @@ class CorrectionInput(BaseModel):
     fix: CollateralFix
     account_holder_name: str
     account_holder_cpf: str
+    # When Dataprev gave the answer that waits for this correction: a retry that finds a later answer
+    # knows the provider took the correction and asked again (None: loans before it, or no such answer).
+    answered_at: datetime | None = None
 
 
 class RecalculateInput(BaseModel):

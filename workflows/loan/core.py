@@ -34,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.loan.rules import LoanPolicy, LoanRules, legacy_rules
     from workflows.loan.state import LoanState, OperatorAction, Stage, Status
-    from workflows.loan.telling import SalesChannelTeller
+    from workflows.loan.telling import SALES_CHANNEL_EVENTS, SalesChannelTeller
     from workflows.loan.visibility import Publisher
 
 PROVIDER_RETRY = RetryPolicy(
@@ -50,10 +50,10 @@ ASK_THE_MONEY = "ask-the-provider-before-a-cancel-after-averbacao"
 """Patch: a provider's cancel after the averbação is checked against the debt's state first."""
 
 RECONCILE_ON_SILENCE = "reconcile-on-silence"
-NOTICE_NOT_FOUND = "notice-the-provider-does-not-know"
-"""Patch: a lookup the provider answers "not found" for a key the loan holds is shown to operators
-(details, the ProviderDoesNotKnow search attribute) instead of waiting silently for the window's end."""
 """Patch: waits on the provider after issuance ask for its state when silent too long."""
+NOTICE_NOT_FOUND = "notice-the-provider-does-not-know"  # a key the provider answers 404 for is shown
+CONSENT_EXPLAINS_A_CANCEL = "consent-explains-a-cancel"  # a canceled proposal waits for the consent's news
+EARLY_PATCHES = (SALES_CHANNEL_EVENTS, NOTICE_NOT_FOUND, CONSENT_EXPLAINS_A_CANCEL)
 
 MAX_ACTIONS_REMEMBERED = 50
 
@@ -128,6 +128,7 @@ class LoanRun:
         self.running_actions: set[str] = set()
         self.action_failures: dict[str, BaseException] = {}
         self.teller = SalesChannelTeller()
+        self.patches: frozenset[str] = frozenset()  # EARLY_PATCHES this run takes (decide_patches)
 
     # ------------------------------------------------------------ operators' actions, once each
 
@@ -159,6 +160,12 @@ class LoanRun:
         self.state.actions_done.append(key)
         del self.state.actions_done[:-MAX_ACTIONS_REMEMBERED]
         return result
+
+    def decide_patches(self) -> None:
+        """EARLY_PATCHES, asked first thing in the run: one first asked after a local activity of the same
+        workflow task does not replay when that activity spanned a task heartbeat (seen under load)."""
+        self.patches = frozenset(name for name in EARLY_PATCHES if workflow.patched(name))
+        self.teller.tells = SALES_CHANNEL_EVENTS in self.patches
 
     def next_run(self) -> LoanInput:
         """The input of the loan's next run (continue-as-new): its state and its pinned choices."""
@@ -272,17 +279,6 @@ class LoanRun:
                     return
             silence = min(silence * 2, policy.provider_silence_max)
 
-    @staticmethod
-    def deadline_timer(moment: datetime, summary: str) -> asyncio.Task[None]:
-        """A durable timer as a task: done() once ``moment`` passes. One timer serves several waits."""
-
-        async def sleep() -> None:
-            remaining = moment - workflow.now()
-            if remaining > timedelta(0):
-                await workflow.sleep(remaining, summary=summary)
-
-        return asyncio.create_task(sleep())
-
     def start_window_timer(self) -> None:
         end = self.state.disbursement_window_end
         if end is None or self.window_timer is not None:
@@ -319,7 +315,7 @@ class LoanRun:
         state.lookups += 1
         for event in found.events:
             receive(state, event, rules=self.rules, now=workflow.now())
-        if (found.not_found or state.provider_does_not_know) and workflow.patched(NOTICE_NOT_FOUND):
+        if (found.not_found or state.provider_does_not_know) and NOTICE_NOT_FOUND in self.patches:
             self.notice_not_found(found.not_found)
         self.publish()
 

@@ -7,16 +7,18 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from decimal import ROUND_DOWN, Decimal
 
 from domain.calendar import SAO_PAULO
-from domain.eligibility import EligibilityFacts, assess
+from domain.eligibility import PORTABILITY_RULES, EligibilityFacts, assess
+from domain.inss import BlockType
 from domain.loan import DisbursementAccount, LoanRequest
 from domain.margin_release import margin_release
 from domain.money import CENT
 from domain.parties import expected_signer, paying_account, same_account
+from domain.pricing.engine import add_months
 from domain.regulation import DDB_BLOCK_DAYS, MAX_INSTALLMENTS, MAX_MONTHLY_RATE
 from workflows.loan.activity_models import PortabilityPriced, Proposed
 from workflows.loan.rules import LoanRules
@@ -35,7 +37,9 @@ class Eligibility:
     problem: str | None = None  # a reason to refuse that is no rule of the table
 
 
-def eligibility(state: LoanState, request: LoanRequest, rules: LoanRules, today: date) -> Eligibility:
+def eligibility(
+    state: LoanState, request: LoanRequest, rules: LoanRules, today: date, *, unknown_block_is_risk: bool = False
+) -> Eligibility:
     """Everything the eligibility stage decides, from the consultation's facts and the simulation."""
     chosen, benefit = state.chosen_option, state.balance
     assert chosen is not None and benefit is not None
@@ -59,7 +63,7 @@ def eligibility(state: LoanState, request: LoanRequest, rules: LoanRules, today:
         product=request.product.value,
         refinanced_installments=request.refinanced_installments,
     )
-    assessment = assess(facts, rules.eligibility)
+    assessment = assess(facts, replace(rules.eligibility, unknown_block_is_risk=unknown_block_is_risk))
     decided = Eligibility(
         failures=[RuleFailure(rule=f.rule, message=f.message, source=f.source) for f in assessment.failures],
         risks=[RuleFailure(rule=r.rule, message=r.message, source=r.source) for r in assessment.risks],
@@ -134,6 +138,39 @@ def eligibility_without_consultation(state: LoanState, request: LoanRequest, rul
     elif rules.edition >= 2:
         decided.accounts = list(request.disbursement_accounts)
     return decided
+
+
+def portability_eligibility(state: LoanState, request: LoanRequest, rules: LoanRules) -> Eligibility:
+    """The rules that apply to a portability (``domain.eligibility.PORTABILITY_RULES``), over the
+    consultation's facts and the request's terms, before anything is proposed."""
+    benefit, terms = state.balance, request.financial
+    assert benefit is not None
+    facts = EligibilityFacts(
+        benefit_number=request.benefit.number,
+        listed_benefits=tuple(state.listed_benefits or ()),
+        balance=benefit,
+        installment=terms.installment_value or Decimal(0),  # no margin rule: the origin bank releases it
+        monthly_rate=terms.monthly_interest_rate or Decimal(0),  # no rate rule: the pricing refuses first
+        number_of_installments=terms.number_of_installments,
+        last_installment_date=add_months(terms.first_due_date, terms.number_of_installments - 1),
+        has_legal_representative=request.legal_representative is not None,
+        has_judicial_authorization=bool(
+            request.legal_representative and request.legal_representative.judicial_authorization
+        ),
+        product=request.product.value,
+        has_identity_documents=request.documents is not None,
+    )
+    assessment = assess(facts, rules.eligibility, PORTABILITY_RULES)
+    return Eligibility(
+        failures=[RuleFailure(rule=f.rule, message=f.message, source=f.source) for f in assessment.failures],
+        risks=[RuleFailure(rule=r.rule, message=r.message, source=r.source) for r in assessment.risks],
+    )
+
+
+def unknown_block_type(state: LoanState) -> bool:
+    """The consultation's ``block_type`` is spelled as no table spells it."""
+    block = state.balance.block_type if state.balance else None
+    return block is not None and block not in {b.value for b in BlockType}
 
 
 def _choose_accounts(decided: Eligibility, request: LoanRequest, state: LoanState) -> None:

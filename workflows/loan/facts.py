@@ -12,14 +12,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from domain import ptbr
-from domain.inss import AVERBACAO_ERRORS, ENUMERATOR_ALIASES, LenderAction, averbacao_action, averbacao_return
+from domain.inss import AVERBACAO_ERRORS, ENUMERATOR_ALIASES, LenderAction, averbacao_return
 from workflows.loan.news import (
     BalanceReceived,
     BenefitsListed,
     CancelCause,
     ConfirmationPending,
     ConsentMoved,
-    ConsentStatus,
     ConsultationFailed,
     ConsultationPending,
     DataprevAnswered,
@@ -35,6 +34,7 @@ from workflows.loan.news import (
     ProposalStatus,
     ProviderNews,
 )
+from workflows.loan.news_order import late_consent_status, late_proposal_status
 from workflows.loan.rules import LoanRules
 from workflows.loan.state import DataprevAnswer, EventRecord, LoanState, PortabilityFacts, Stage
 
@@ -120,7 +120,7 @@ def apply_news(state: LoanState, news: ProviderNews, *, rules: LoanRules, now: d
     elif isinstance(fact, LenderActionNeeded):
         _pending(state, news, fact)
     elif isinstance(fact, PORTABILITY_FACTS) and state.portability is not None:
-        _portability(state, state.portability, news, fact)
+        _portability(state, state.portability, news, fact, rules)
     else:
         record(state, news, "ignored: not a webhook of this product")
 
@@ -192,7 +192,9 @@ def _cancel_reason(state: LoanState, fact: DebtMoved, now: datetime) -> str:
     if fact.cause == CancelCause.CONFIRMATION_DENIED:
         return f"{fact.reason}: the beneficiary refused the loan in Meu INSS"
     if fact.cause == CancelCause.CONFIRMATION_EXPIRED:
-        return f"{fact.reason}: not confirmed in Meu INSS by {ptbr.moment(state.confirmation_deadline)}"
+        # The cancel may overtake every notice (webhooks come out of order): then no deadline is known.
+        by = ptbr.moment(state.confirmation_deadline) if state.confirmation_deadline else "its deadline (5 days)"
+        return f"{fact.reason}: not confirmed in Meu INSS by {by}"
     return fact.reason or "canceled by the provider"
 
 
@@ -215,9 +217,11 @@ def _collateral(state: LoanState, news: ProviderNews, fact: DataprevAnswered, ru
     if state.collateral_constituted:
         record(state, news, "ignored: averbação already done")
         return
+    # A portability's troco leg answers here too (seed 002 §11): by the Port+Refin table, where pinned.
+    port_refin = state.portability is not None and rules.pins_port_refin
     for enumerator in fact.errors or ["(no enumerator)"]:
         row = averbacao_return(enumerator)
-        action = rules.averbacao_action(enumerator)
+        action = rules.averbacao_action(enumerator, port_refin=port_refin)
         state.averbacao_answers += 1
         state.last_dataprev = DataprevAnswer(
             enumerator=enumerator,
@@ -295,13 +299,14 @@ def _portability(
     facts: PortabilityFacts,
     news: ProviderNews,
     fact: ProposalMoved | ConsentMoved | LegMoved | PortabilityDataprevAnswered | OriginContractAnswered,
+    rules: LoanRules,
 ) -> None:
     """A portability proposal's news (Port+Refin): the CTC, the consent, the origin bank, the payoff,
     each leg's averbação and the troco."""
     if isinstance(fact, ProposalMoved):
         status = fact.status
         facts.portability_number = fact.portability_number or facts.portability_number
-        if _late_proposal_status(facts.proposal_status, status):
+        if late_proposal_status(facts.proposal_status, status):
             record(state, news, f"ignored: proposal {status} after {facts.proposal_status}", status=status)
             return
         facts.proposal_status = status
@@ -317,7 +322,7 @@ def _portability(
     elif isinstance(fact, ConsentMoved):
         consent = fact.status
         facts.consent_deadline = fact.deadline or facts.consent_deadline
-        if consent == ConsentStatus.AWAITING_CONFIRMATION and facts.consent_status in CONSENT_DECIDED:
+        if late_consent_status(facts.consent_status, consent):
             record(state, news, f"ignored: consent {consent} after {facts.consent_status}", status=consent)
             return
         facts.consent_status = consent
@@ -329,7 +334,7 @@ def _portability(
             facts.legs_canceled.append(fact.leg)
         record(state, news, f"{fact.leg} leg {fact.status}", status=fact.status)
     elif isinstance(fact, PortabilityDataprevAnswered):
-        if fact.constituted or _reserved_by(fact):
+        if fact.constituted or _reserved_by(fact, rules):
             facts.portability_reserved = True
             record(state, news, "portability leg reserved at Dataprev")
         else:
@@ -345,46 +350,12 @@ def _portability(
         record(state, news, "origin contract: released", detail=str(facts.released_installment))
 
 
-# The proposal's statuses in the order the flow reaches them (maquinas-de-status): news that arrives
-# after a later one is late (the relay delivers at least once, in any order).
-PROPOSAL_PROGRESS = {
-    ProposalStatus.PENDING_SUBMISSION.value: 0,
-    ProposalStatus.PENDING_RESPONSE.value: 1,
-    ProposalStatus.REJECTED.value: 2,
-    ProposalStatus.PENDING_ACCEPTANCE.value: 2,
-    ProposalStatus.ACCEPTED.value: 3,
-    ProposalStatus.RETAINED.value: 3,
-    ProposalStatus.SETTLEMENT_SENT.value: 4,
-    ProposalStatus.PENDING_SETTLEMENT_CONFIRMATION.value: 5,
-    ProposalStatus.PAID.value: 6,
-}
-FINAL_PROPOSAL_STATUSES = frozenset(
-    s.value for s in (ProposalStatus.REJECTED, ProposalStatus.RETAINED, ProposalStatus.CANCELED, ProposalStatus.PAID)
-)
-"""After these the proposal changes no more (paid: the legs' averbação may still be under way)."""
-CONSENT_DECIDED = frozenset(s.value for s in (ConsentStatus.CONFIRMED, ConsentStatus.EXPIRED, ConsentStatus.DENIED))
-
-
-def _late_proposal_status(current: str | None, new: str) -> bool:
-    """A final status is never left, and a known status never moves the proposal back (else a late
-    ``pending_acceptance`` would hide the origin bank's ``accepted`` the workflow waits for)."""
-    if current is None or current == new:
-        return False
-    if current in FINAL_PROPOSAL_STATUSES:
-        return True
-    return (
-        new in PROPOSAL_PROGRESS
-        and current in PROPOSAL_PROGRESS
-        and PROPOSAL_PROGRESS[new] < PROPOSAL_PROGRESS[current]
-    )
-
-
-def _reserved_by(fact: PortabilityDataprevAnswered) -> bool:
+def _reserved_by(fact: PortabilityDataprevAnswered, rules: LoanRules) -> bool:
     """The portability leg's averbação is done: BD among Dataprev's successes, or an error whose
-    Port+Refin action is "Confirmar averbação" (HX) wherever it is listed — seed 002 §10 lists one
-    answer per reservation method, so the last one need not be the portability's."""
+    Port+Refin action (the pinned seed 002 table) is "Confirmar averbação" (HX) wherever it is listed —
+    seed 002 §10 lists one answer per reservation method, so the last one need not be the portability's."""
     return any(ENUMERATOR_ALIASES.get(e, e) == "successfully_included" for e in fact.successes) or any(
-        averbacao_action(e, portability=True) == LenderAction.CONFIRM for e in fact.errors
+        rules.averbacao_action(e, port_refin=True) == LenderAction.CONFIRM for e in fact.errors
     )
 
 

@@ -56,9 +56,15 @@ async def admit(run: LoanRun, loan: LoanInput) -> tuple[str | None, bool]:
     return None, admitted.provider is not None
 
 
-async def pin_rules(run: LoanRun, loan: LoanInput) -> None:
+def pins_rules(loan: LoanInput) -> bool:
+    """Asked before any local activity of the run (see LoanRun.decide_patches): whether a start without
+    rules takes the worker's current ones."""
+    return loan.rules is None and workflow.patched(RULES_PINNED_BY_WORKER)
+
+
+async def pin_rules(run: LoanRun, loan: LoanInput, pins: bool) -> None:
     """A start without rules decides by the worker's current ones, recorded as a local activity's answer."""
-    if loan.rules is None and workflow.patched(RULES_PINNED_BY_WORKER):
+    if pins:
         run.rules = await workflow.execute_local_activity(
             PIN_CURRENT_RULES.name,
             loan.policy,

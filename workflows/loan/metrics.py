@@ -101,7 +101,7 @@ class LoanMetrics:
             WEBHOOK_APPLIED, "From the gateway's receipt of a provider event to the loan applying it", "ms"
         )
         for event in fresh:
-            if event.event_id.startswith("lookup:"):
-                continue  # found by asking the provider, not received
+            if event.event_id.startswith(("lookup:", "answer:")):
+                continue  # found by asking the provider, or its answer to a call: not received
             histogram.record(max(now - event.received_at, timedelta(0)), {"webhook_type": event.webhook_type})
         self._last_event = fresh[-1].event_id

@@ -30,8 +30,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.loan.core import ACTIVITY_FAILURES, CLEANUP_TIMEOUT, LoanRun, ends, failure_text
     from workflows.loan.decisions import requester_identifier_key, signer_mismatch
     from workflows.loan.endings import Ending, provider_already_ended
-    from workflows.loan.facts import MARGIN_EXCEEDED, needs_correction, provider_moved_on
+    from workflows.loan.facts import MARGIN_EXCEEDED, needs_correction, note_unknown, provider_moved_on, receive
     from workflows.loan.port import (
+        BUSINESS_ERROR,
         CANCEL_PERMANENTLY,
         CAPABILITIES,
         CONFIRM_BALANCE_REQUEST,
@@ -39,10 +40,17 @@ with workflow.unsafe.imports_passed_through():
         RECALCULATE,
         REQUEST_BALANCE,
         SIGN,
+        SIGN_ANSWERED,
         SIMULATE_DEBT,
     )
     from workflows.loan.prelude import Consultation, check_eligibility, choose_option, refuses_empty_refinancing
     from workflows.loan.state import PricedOption, Stage, Status
+
+
+CONFIRMATION_REFUSAL_WAITS = "balance-confirmation-refusal-waits"
+"""Patch: a 4xx on the balance request's confirmation no longer cancels the debt permanently."""
+SIGNATURE_ANSWER_APPLIED = "signature-answer-applied"
+"""Patch: the provider's answer to the signature (``signature_received``) is applied as a fact."""
 
 
 async def cancel_debt(loan: LoanRun, ending: Ending) -> None:
@@ -104,7 +112,12 @@ class NewCreditJourney:
         signing = SignInput(
             debt_key=state.debt_key, submission=submission, requester_identifier_key=state.requester_identifier_key
         )
-        await self.loan.activity(SIGN, signing)
+        if not workflow.patched(SIGNATURE_ANSWER_APPLIED):
+            await self.loan.activity(SIGN, signing)
+            return
+        answered = await self.loan.activity(SIGN_ANSWERED, signing)
+        for news in answered.events:  # signature_received: a fact, as the webhook would make it
+            receive(state, news, rules=self.loan.rules, now=workflow.now())
 
     async def reduce(self, reduction: InstallmentReduction) -> None:
         loan, state = self.loan, self.loan.state
@@ -298,13 +311,40 @@ class NewCreditJourney:
             why = state.balance_failure or "no answer"
             raise ends(Status.CANCELED, f"new balance consultation failed: {why}", cancel_at_provider=True)
         assert state.debt_key is not None
-        await loan.call(
-            CONFIRM_BALANCE_REQUEST,
-            ConfirmBalanceInput(debt_key=state.debt_key, balance_request_key=created.key),
-            refusal=Status.CANCELED,
-        )
+        confirmation = ConfirmBalanceInput(debt_key=state.debt_key, balance_request_key=created.key)
+        if not workflow.patched(CONFIRMATION_REFUSAL_WAITS):
+            await loan.call(CONFIRM_BALANCE_REQUEST, confirmation, refusal=Status.CANCELED)
+        elif not await self._confirmed(confirmation):
+            # The provider refused the confirmation (its path is our assumption, README): a debt is not
+            # canceled for good on that. The provider resumes the averbação once it sees the successful
+            # balance request, or the window's end closes the loan as it always does.
+            await loan.wait_on_provider(
+                lambda: (
+                    state.collateral_constituted or needs_correction(state) or state.confirmation_deadline is not None
+                ),
+                collateral=True,
+            )
         state.pending_action = None
         loan.enter(Stage.AVERBACAO)
+
+    async def _confirmed(self, confirmation: ConfirmBalanceInput) -> bool:
+        """The balance request confirmed; False when the provider refused it (a 4xx), which is kept for
+        operators. Out of reach for longer than the rules allow still ends the loan, as any call does."""
+        loan = self.loan
+        try:
+            await loan.activity(CONFIRM_BALANCE_REQUEST, confirmation)
+        except ACTIVITY_FAILURES as error:
+            kind, text = failure_text(error)
+            if kind != BUSINESS_ERROR:
+                raise ends(
+                    Status.CANCELED,
+                    f"provider unavailable for {CONFIRM_BALANCE_REQUEST.name}: {text}",
+                    cancel_at_provider=True,
+                ) from None
+            loan.state.balance_confirmation_refused = text[:300]
+            note_unknown(loan.state, f"balance request confirmation refused: {text}"[:300])
+            return False
+        return True
 
     async def _disbursement(self) -> None:
         state = self.loan.state

@@ -59,8 +59,10 @@ class ProposalStatus(StrEnum):
 
 
 class ConsentStatus(StrEnum):
-    """The beneficiary's consent to a portability, at Dataprev (Meu INSS)."""
+    """The beneficiary's consent to a portability, at Dataprev (Meu INSS): being registered, waiting for
+    the beneficiary, then decided (confirmed, expired, denied)."""
 
+    PENDING_INCLUSION = "pending_inclusion"
     AWAITING_CONFIRMATION = "awaiting_confirmation"
     CONFIRMED = "confirmed"
     EXPIRED = "expired"

@@ -76,6 +76,9 @@ SIMULATE_DEBT = Call("simulate", Simulated)
 ISSUE_DEBT = Call("issue_debt", Issued)
 ATTACH_DOCUMENTS: Call[None] = Call("attach_documents")
 SIGN: Call[None] = Call("sign")
+SIGN_ANSWERED = Call("sign", LookedUp)
+"""The same activity, its answer read: what the provider said to the signature, as news (loans that
+signed before it was read take ``SIGN``)."""
 CORRECT_COLLATERAL: Call[None] = Call("correct_collateral")
 RECALCULATE = Call("recalculate", Recalculated)
 CONFIRM_BALANCE_REQUEST: Call[None] = Call("confirm_balance_request")

@@ -32,13 +32,21 @@ with workflow.unsafe.imports_passed_through():
         ProposalLookupInput,
         SignLegsInput,
     )
-    from workflows.loan.core import ACTIVITY_FAILURES, CLEANUP_TIMEOUT, LoanRun, ends, failure_text
-    from workflows.loan.decisions import portability_pricing_check, portability_reduction
+    from workflows.loan.core import (
+        ACTIVITY_FAILURES,
+        CLEANUP_TIMEOUT,
+        CONSENT_EXPLAINS_A_CANCEL,
+        LoanRun,
+        ends,
+        failure_text,
+    )
+    from workflows.loan.decisions import portability_eligibility, portability_pricing_check, portability_reduction
     from workflows.loan.endings import Ending
     from workflows.loan.facts import note_unknown
     from workflows.loan.new_credit import cancel_debt
     from workflows.loan.news import ConsentStatus as Consent
     from workflows.loan.news import ProposalStatus
+    from workflows.loan.news_order import CONSENT_DECIDED
     from workflows.loan.port import (
         CANCEL_PROPOSAL,
         CREATE_PROPOSAL,
@@ -59,6 +67,11 @@ ANSWERED_BY_CTC = frozenset(s.value for s in ProposalStatus) - {
 CONSENT_NEWS_GRACE = timedelta(minutes=2)
 """How long a canceled proposal waits for the consent's news that explains it (webhooks arrive out of
 order). ASSUMED: the provider sends both within seconds; one place to change it (README, assumptions)."""
+PORTABILITY_ELIGIBILITY = "portability-eligibility"
+"""Patch: a portability is checked against the eligibility rules that apply to it before its proposal."""
+CONSENT_AS_PUBLISHED = "consent-as-published"
+"""Patch: the consent waits through pending_inclusion and unknown statuses, and a refusal cancels the
+proposal at the provider unless it is known ended."""
 PROPOSAL_ENDED = frozenset({ProposalStatus.CANCELED.value, ProposalStatus.REJECTED.value})
 ORIGIN_ANSWERED = frozenset(
     s.value
@@ -112,8 +125,9 @@ class PortabilityJourney:
         facts = self.loan.state.portability
         if facts is None or facts.proposal_status != ProposalStatus.CANCELED:
             return
-        if facts.consent_status in (None, Consent.AWAITING_CONFIRMATION.value) and workflow.patched(
-            "consent-explains-a-cancel"
+        if (
+            facts.consent_status in (None, Consent.AWAITING_CONFIRMATION.value)
+            and CONSENT_EXPLAINS_A_CANCEL in self.loan.patches
         ):
             # The provider cancels a proposal because the consent expired or was denied, and sends both
             # webhooks; delivered out of order, the cancel arrives first. A short wait for the consent's
@@ -184,6 +198,13 @@ class PortabilityJourney:
         state, request, rules = loan.state, loan.request, loan.rules
         assert state.balance is not None
         if state.portability is None:
+            if workflow.patched(PORTABILITY_ELIGIBILITY):
+                # The eligibility rules that apply to a portability, before anything is proposed.
+                decided = portability_eligibility(state, request, rules)
+                if decided.failures:
+                    reason = "ineligible: " + ", ".join(f.rule for f in decided.failures)
+                    raise ends(Status.REJECTED, reason, rejection=decided.failures)
+                state.eligibility_risks += decided.risks
             # Priced here first: an offer the rules refuse never reaches the provider.
             priced = await loan.call(
                 PRICE_PORTABILITY,
@@ -230,13 +251,24 @@ class PortabilityJourney:
 
     async def _consent(self) -> None:
         facts = self._facts()
+        # Patched: only a decided consent is an answer. pending_inclusion (being registered at Dataprev,
+        # published) and a word the loan does not know (flagged) keep it waiting — they ended it before;
+        # the wait asks the provider after a silence; a consent refused cancels a proposal still live.
+        as_published = workflow.patched(CONSENT_AS_PUBLISHED)
 
         def answered() -> bool:
-            return facts.consent_status not in (None, Consent.AWAITING_CONFIRMATION.value) or (
-                facts.proposal_status == ProposalStatus.CANCELED
-            )
+            if facts.proposal_status == ProposalStatus.CANCELED:
+                return True
+            if as_published:
+                return facts.consent_status in CONSENT_DECIDED
+            return facts.consent_status not in (None, Consent.AWAITING_CONFIRMATION.value)
 
-        await self.loan.wait(lambda: answered() or facts.consent_deadline is not None)
+        if as_published:
+            await self.loan.wait_on_provider(
+                lambda: answered() or facts.consent_deadline is not None, look_up=self._look_up_proposal
+            )
+        else:
+            await self.loan.wait(lambda: answered() or facts.consent_deadline is not None)
         if not answered() and facts.consent_deadline is not None:
             deadline = end_of_day(facts.consent_deadline)
             if not await self.loan.wait(answered, until=deadline, summary="consent deadline"):
@@ -244,7 +276,8 @@ class PortabilityJourney:
                 raise ends(Status.CANCELED, self._consent_refused(facts), cancel_at_provider=True)
         await self._proposal_ended()
         if facts.consent_status != Consent.CONFIRMED:
-            raise ends(Status.CANCELED, self._consent_refused(facts))
+            # Not yet known canceled at the provider: cancel it there (cancel_at_provider skips one that is).
+            raise ends(Status.CANCELED, self._consent_refused(facts), cancel_at_provider=as_published)
         self.loan.enter(Stage.ORIGIN_BANK)
 
     async def _origin_bank(self) -> None:

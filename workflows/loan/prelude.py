@@ -4,6 +4,9 @@ options, and the eligibility rules before anything is issued."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import datetime, timedelta
+
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
@@ -11,13 +14,17 @@ with workflow.unsafe.imports_passed_through():
     from domain.calendar import SAO_PAULO, end_of_day
     from workflows.loan.activity_models import ConsultationInput, Simulated, TermUploadInput
     from workflows.loan.core import LoanRun, ends
-    from workflows.loan.decisions import eligibility, eligibility_without_consultation
+    from workflows.loan.decisions import eligibility, eligibility_without_consultation, unknown_block_type
     from workflows.loan.facts import note_unknown
     from workflows.loan.port import REQUEST_BALANCE, REQUEST_BENEFITS, UPLOAD_AUTHORIZATION_TERM
     from workflows.loan.state import RefinancingPayoff, Stage, Status
 
 PAYOFF_FROM_PROVIDER = "refinancing-payoff-from-provider"
 """The patch under which a refinancing that releases nothing is refused at the simulation."""
+
+
+UNKNOWN_BLOCK_TYPE_FLAGGED = "unknown-block-type-flagged"
+"""Patch: a ``block_type`` no table spells is flagged and a stated risk, not a refusal."""
 
 
 class Consultation:
@@ -30,7 +37,7 @@ class Consultation:
         loan, state = self.loan, self.loan.state
         if state.consultation_deadline is None:
             state.consultation_deadline = workflow.now() + loan.policy.consultation_timeout
-        deadline = loan.deadline_timer(state.consultation_deadline, "consultation deadline")
+        deadline = deadline_timer(state.consultation_deadline, "consultation deadline")
         term = loan.request.authorization_term.document
         if term is not None and state.term_document_key is None:
             uploaded = await loan.call(
@@ -120,7 +127,10 @@ async def check_eligibility(loan: LoanRun) -> None:
     if state.balance is None and not loan.in100:
         decided = eligibility_without_consultation(state, loan.request, loan.rules)
     else:
-        decided = eligibility(state, loan.request, loan.rules, workflow.now().astimezone(SAO_PAULO).date())
+        # Patched: a block type no table spells is flagged and a stated risk (it refused the loan before).
+        flagged = unknown_block_type(state) and workflow.patched(UNKNOWN_BLOCK_TYPE_FLAGGED)
+        today = workflow.now().astimezone(SAO_PAULO).date()
+        decided = eligibility(state, loan.request, loan.rules, today, unknown_block_is_risk=flagged)
     if decided.problem:
         raise ends(Status.REJECTED, decided.problem)
     if decided.failures:
@@ -141,3 +151,14 @@ async def check_eligibility(loan: LoanRun) -> None:
             f"{ptbr.day(terms.last_disbursement_date)})",
         )
     loan.enter(Stage.ISSUANCE)
+
+
+def deadline_timer(moment: datetime, summary: str) -> asyncio.Task[None]:
+    """A durable timer as a task: done() once ``moment`` passes. One timer serves several waits."""
+
+    async def sleep() -> None:
+        remaining = moment - workflow.now()
+        if remaining > timedelta(0):
+            await workflow.sleep(remaining, summary=summary)
+
+    return asyncio.create_task(sleep())

@@ -28,6 +28,7 @@ from domain.inss import (
     ENUMERATOR_ALIASES,
     PORTABILITY_ACTION_OVERRIDES,
     LenderAction,
+    averbacao_action,
 )
 from domain.regulation import DDB_BLOCK_DAYS, MAX_INSTALLMENTS, MAX_MONTHLY_RATE
 
@@ -65,6 +66,10 @@ class LoanRules(BaseModel):
     ddb_block_days: Annotated[int, Field(ge=0)]
     averbacao_actions: dict[str, LenderAction]
     """Dataprev averbação enumerator → what the lender does (teimosinha, cancel, confirm)."""
+    port_refin_averbacao_actions: dict[str, LenderAction] | None = None
+    """The same for a portability's legs: seed 002's Port+Refin table (AN and IR are teimosinha there).
+    None in rule sets pinned before it was: their legs read ``domain.inss``'s Port+Refin table, as they
+    always did."""
     max_balance_rechecks: Annotated[int, Field(ge=0)] = 3
     """New balance consultations the averbação may ask for before the loan gives up."""
     max_installment_reduction: Annotated[Decimal, Field(gt=0, lt=1)] = Decimal("0.3")
@@ -81,9 +86,19 @@ class LoanRules(BaseModel):
             max_monthly_rate=self.max_monthly_rate, max_installments=self.max_installments, seed_004=self.edition >= 2
         )
 
-    def averbacao_action(self, enumerator: str) -> LenderAction | None:
-        """The lender's action for an averbação answer; None for an enumerator this rule set lacks."""
-        return self.averbacao_actions.get(ENUMERATOR_ALIASES.get(enumerator, enumerator))
+    def averbacao_action(self, enumerator: str, *, port_refin: bool = False) -> LenderAction | None:
+        """The lender's action for an averbação answer (of a portability's leg: ``port_refin``); None for
+        an enumerator this rule set lacks."""
+        canonical = ENUMERATOR_ALIASES.get(enumerator, enumerator)
+        if not port_refin:
+            return self.averbacao_actions.get(canonical)
+        if self.port_refin_averbacao_actions is None:
+            return averbacao_action(canonical, portability=True)
+        return self.port_refin_averbacao_actions.get(canonical)
+
+    @property
+    def pins_port_refin(self) -> bool:
+        return self.port_refin_averbacao_actions is not None
 
 
 def _actions(*, portability: bool) -> dict[str, LenderAction]:
@@ -102,14 +117,17 @@ CURRENT_RULES_NAME = "regulation-2025-04/edition-2"
 CURRENT_EDITION = 2
 
 
-def current_rules(policy: LoanPolicy | None = None, *, portability: bool = False) -> LoanRules:
-    """Today's rule set, from ``domain`` (the one place regulation values are edited)."""
+def current_rules(policy: LoanPolicy | None = None) -> LoanRules:
+    """Today's rule set, from ``domain`` (the one place regulation values are edited): both averbação
+    tables, new credit's (seed 004) and Port+Refin's (seed 002), so a portability's legs decide by the
+    table pinned when the loan started, as everything else does."""
     return LoanRules(
         name=CURRENT_RULES_NAME,
         max_monthly_rate=MAX_MONTHLY_RATE.value,
         max_installments=MAX_INSTALLMENTS.value,
         ddb_block_days=DDB_BLOCK_DAYS.value,
-        averbacao_actions=_actions(portability=portability),
+        averbacao_actions=_actions(portability=False),
+        port_refin_averbacao_actions=_actions(portability=True),
         policy=policy or LoanPolicy(),
         edition=CURRENT_EDITION,
     )

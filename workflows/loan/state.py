@@ -260,6 +260,9 @@ class LoanState(BaseModel):
     confirmation_notices: int = 0
     pending_reservation_amount: Decimal | None = None
     rechecks: int = 0
+    # The provider refused the new balance request's confirmation (its code and words): the loan waits
+    # for the provider to resume the averbação instead of canceling the debt for good.
+    balance_confirmation_refused: str | None = None
 
     # disbursement
     disbursed: bool = False

@@ -37,15 +37,16 @@ release its provider keys, in the same store) before it completes, noting them u
 
 class SalesChannelTeller:
     def __init__(self) -> None:
-        self.tells: bool | None = None  # SALES_CHANNEL_EVENTS, asked once, at the first publish
+        # SALES_CHANNEL_EVENTS, asked once at the start of each run, before any local activity
+        # (LoanRun.decide_patches): a patch first asked after a local activity of the same workflow
+        # task does not replay when that activity spanned a task heartbeat.
+        self.tells: bool | None = None
         self.recording: asyncio.Task[None] | None = None
 
     def tell(self, state: LoanState) -> None:
         """Decide whether the sales channel is due an event (called at every publish: whatever changed
         the loan, a stage, a signal, an Update, the ending) and record what is due, in the background."""
-        if self.tells is None:
-            self.tells = workflow.patched(SALES_CHANNEL_EVENTS)
-        if not self.tells:
+        if not self.tells:  # not decided yet (a signal before the run starts), or a loan from before
             return
         log = state.sales_channel
         event = event_due(state, log.told, now=workflow.now())

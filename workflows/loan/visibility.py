@@ -14,6 +14,7 @@ from domain import ptbr
 from domain.loan import LoanRequest, ProviderId
 from domain.ptbr import stage_name
 from workflows.loan.metrics import LoanMetrics
+from workflows.loan.news import ConsentStatus, ProposalStatus
 from workflows.loan.state import LoanState, PricingCheck, Stage, Status
 
 LOAN_STAGE = SearchAttributeKey.for_keyword("LoanStage")
@@ -55,6 +56,9 @@ LOAN_KEYS = (
 )
 
 
+KNOWN_PROPOSAL = frozenset(s.value for s in ProposalStatus)
+KNOWN_CONSENT = frozenset(s.value for s in ConsentStatus)
+
 STAGE_WORDS = {stage: stage_name(stage) for stage in Stage}
 """Each stage in words (``domain.ptbr.STAGE_NAMES``, the one table the CLI reads too)."""
 
@@ -85,6 +89,11 @@ def describe(state: LoanState, *, markdown: bool = True) -> str:
         )
     if state.stage == Stage.AWAITING_BENEFICIARY_CONFIRMATION:
         parts.append(f"deadline {ptbr.moment(state.confirmation_deadline)} ({state.confirmation_notices} notices)")
+    if state.stage == Stage.BALANCE_RECHECK and state.balance_confirmation_refused:
+        parts.append(
+            f"the provider refused the new balance request's confirmation ({state.balance_confirmation_refused}): "
+            "waiting for it to resume the averbação"
+        )
     if state.stage == Stage.AWAITING_COLLATERAL_CORRECTION and state.correction_deadline:
         parts.append(f"cancels if not corrected by {ptbr.moment(state.correction_deadline)}")
     if state.stage == Stage.AWAITING_INSTALLMENT_REDUCTION and state.pending_reservation_amount:
@@ -102,6 +111,19 @@ def describe(state: LoanState, *, markdown: bool = True) -> str:
     port = state.portability
     if state.stage == Stage.CONSENT and port and port.consent_deadline:
         parts[0] += f" until {ptbr.day(port.consent_deadline)}"
+    if state.stage == Stage.CONSENT and port and port.consent_status == ConsentStatus.PENDING_INCLUSION:
+        parts.append("the consent is being registered at Dataprev (its deadline comes with it)")
+    if port:  # a status word no table of the loan's knows: shown, and waited through
+        unknown = [
+            f"{what} {word!r}"
+            for what, word, known in (
+                ("proposal", port.proposal_status, KNOWN_PROPOSAL),
+                ("consent", port.consent_status, KNOWN_CONSENT),
+            )
+            if word is not None and word not in known
+        ]
+        if unknown:
+            parts.append(f"unknown {' and '.join(unknown)}: still waiting")
     if state.stage == Stage.AVERBACAO and port and port.last_portability_answer:
         parts.append(f"portability leg: teimosinha, last answer {port.last_portability_answer}")
     if state.stage == Stage.TROCO and port and answer:
@@ -125,6 +147,9 @@ def describe(state: LoanState, *, markdown: bool = True) -> str:
         )
     if state.payoff and (state.payoff.differs or state.payoff.provider is None):
         parts.append(f"payoff: {state.payoff.text()}")
+    if state.unknown_values:
+        count = len(state.unknown_values)
+        parts.append(f"{count} value{'s' if count > 1 else ''} no table knows, flagged (the loan's unknown_values)")
     if state.pricing_check and not state.pricing_check.matches:
         parts.append(pricing_words(state.pricing_check))
     return ", ".join(parts)

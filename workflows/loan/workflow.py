@@ -44,7 +44,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.loan.endings import Ending
     from workflows.loan.facts import needs_correction, receive
-    from workflows.loan.intake import admit, pin_rules
+    from workflows.loan.intake import admit, pin_rules, pins_rules
     from workflows.loan.new_credit import NewCreditJourney
     from workflows.loan.news import ProviderNews
     from workflows.loan.polled import PolledJourney
@@ -102,6 +102,9 @@ class LoanWorkflow:
     @workflow.run
     async def run(self, start: RawValue) -> LoanOutcome:
         run, state, loan = self._loan, self._loan.state, self._start.loan
+        # Every patch this run may ask after a local activity is asked here, before the first one.
+        run.decide_patches()
+        pins = pins_rules(loan)
         if not self._start.readable:
             return await self._rejected_at_start(unreadable_reason(self._start.errors))
         if loan.carried is None:
@@ -110,7 +113,7 @@ class LoanWorkflow:
                 return await self._rejected_at_start(refusal)
             if routed:
                 self._journey = journey_for(run)
-        await pin_rules(run, loan)
+        await pin_rules(run, loan, pins)
         state.rules_name = run.rules.name
         run.start_window_timer()
         run.publish()
@@ -244,6 +247,7 @@ class LoanWorkflow:
                         fix=fix,
                         account_holder_name=state.corrected_name or run.request.borrower.name,
                         account_holder_cpf=run.request.borrower.cpf,
+                        answered_at=state.last_dataprev.at if needs_correction(state) and state.last_dataprev else None,
                     ),
                 )
         except ACTIVITY_FAILURES as error:

@@ -11,7 +11,7 @@ from pydantic import AfterValidator, AwareDatetime, Field, IPvAnyAddress, model_
 
 from activities.qitech.enumerators import ASSISTANCE_TYPE_NAMES, CollateralStatus, OperationCategory, ReservationMethod
 from activities.qitech.models.common import DisbursementAccount
-from activities.qitech.models.simulation import DisbursementOption, Financial, RefinancedOperation
+from activities.qitech.models.simulation import DisbursementOption, Financial, Installment, RefinancedOperation
 from activities.tolerant import (
     InboundModel,
     LenientDate,
@@ -357,13 +357,31 @@ class CollateralView(InboundModel):
 
 class CreditOperationView(InboundModel):
     """The published credit-operation lookup (by ``requester_identifier_key`` or by its key;
-    docs.qitech.com.br/documentation/emissao_de_divida/consulta_por_requester_identifier_key):
-    what the provider holds of a debt, its status enumerator included."""
+    docs.qitech.com.br/documentation/emissao_de_divida/consulta_por_requester_identifier_key,
+    .../consulta_por_credit_operation_key): what the provider holds of a debt, its status enumerator
+    included, and its current schedule (after a recalculation, the recalculated one)."""
 
     credit_operation_key: str
     requester_identifier_key: str | None = None
     contract_number: str | None = None
     credit_operation_status_enumerator: str | None = None
+    disbursement_date: LenientDate | None = None
+    first_due_date: LenientDate | None = None
+    issue_amount: Decimal | None = None
+    total_iof: Decimal | None = None
+    installments: list[Installment] = Field(default_factory=list)
+
+    def current_option(self) -> DisbursementOption | None:
+        """The debt's schedule as one disbursement option (the lookup lists no others)."""
+        if not isinstance(self.disbursement_date, date) or not self.installments:
+            return None
+        return DisbursementOption(
+            disbursement_date=self.disbursement_date,
+            first_due_date=self.first_due_date,
+            issue_amount=self.issue_amount,
+            total_iof=self.total_iof,
+            installments=self.installments,
+        )
 
 
 class DisbursementAccountView(InboundModel):

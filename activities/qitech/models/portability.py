@@ -133,6 +133,36 @@ class OriginContract(OutboundModel):
     last_due_balance: PositiveMoney
 
 
+class IdentityDocumentKeys(OutboundModel):
+    """The identity documents' keys (from the upload endpoint) inside a proposal, where the Port+Refin
+    formalization page places them (docs.qitech.com.br/documentation/guides/INSS/portability+refinancing/
+    formalizacao): "no payload de criação da proposta ... dentro do campo borrower ou dentro do objeto de
+    related_parties correspondente ao representante legal". Mandatory (IN 138; seed 004 §5)."""
+
+    document_identification: UUID | None = None
+    document_identification_back: UUID | None = None
+    selfie: UUID | None = None
+
+    @model_validator(mode="after")
+    def _all_or_none(self) -> IdentityDocumentKeys:
+        given = [self.document_identification, self.document_identification_back, self.selfie]
+        if any(given) and not all(given):
+            raise ValueError("document_identification, document_identification_back and selfie go together")
+        return self
+
+    @property
+    def has_documents(self) -> bool:
+        return self.document_identification is not None
+
+
+class ProposalBorrower(Borrower, IdentityDocumentKeys):
+    """The issuance's borrower, with the identity documents' keys when he signs himself."""
+
+
+class ProposalRepresentative(LegalRepresentative, IdentityDocumentKeys):
+    """The legal representative, with his identity documents' keys (he signs for the beneficiary)."""
+
+
 class ProposalRequest(OutboundModel):
     """``POST /v2/credit_transfer/proposal`` (docs.qitech.com.br/documentation/guides/INSS/
     portability+refinancing/proposta): the portability of ``origin_contract`` and, optionally, its
@@ -142,8 +172,8 @@ class ProposalRequest(OutboundModel):
 
     proposal_type: Literal["inss"] = "inss"
     purchaser_document_number: Cnpj
-    borrower: Borrower
-    related_parties: Annotated[list[LegalRepresentative], Field(max_length=1)] | None = None
+    borrower: ProposalBorrower
+    related_parties: Annotated[list[ProposalRepresentative], Field(max_length=1)] | None = None
     collaterals: Annotated[list[Collateral], Field(min_length=1, max_length=1)]
     portability_credit_operation: PortabilityCreditOperation
     refinancing_credit_operation: RefinancingCreditOperation | None = None
@@ -160,9 +190,25 @@ class ProposalRequest(OutboundModel):
             raise ValueError("the troco's disbursement_bank_account must be the borrower's (document_number)")
         return self
 
+    @model_validator(mode="after")
+    def _documents_with_the_signer(self) -> ProposalRequest:
+        # The signer's documents: the representative's when there is one, else the borrower's — never both.
+        if self.borrower.has_documents and any(r.has_documents for r in self.related_parties or []):
+            raise ValueError("identity documents go in the borrower or in the legal representative, not both")
+        return self
+
     @property
     def cpf(self) -> str:
         return self.borrower.individual_document_number
+
+    @property
+    def documents_holder(self) -> str | None:
+        """Whose documents the proposal carries: "borrower", "legal_representative" or None."""
+        if self.borrower.has_documents:
+            return "borrower"
+        if any(r.has_documents for r in self.related_parties or []):
+            return "legal_representative"
+        return None
 
 
 # ---------------------------------------------------------------- outbound: after the proposal

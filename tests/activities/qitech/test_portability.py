@@ -8,13 +8,19 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from pydantic import BaseModel, ValidationError
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
 
+from activities.qitech import mapping
+from activities.qitech.adapter import LoanActivities
 from activities.qitech.client import ProviderClient
+from activities.qitech.mapping import LenderTerms
 from activities.qitech.models.debt import CollateralView
 from activities.qitech.models.portability import (
     CreditOperationAnswer,
@@ -43,13 +49,25 @@ from activities.qitech.portability_enumerators import (
 )
 from activities.tolerant import Unknown, unknown_values
 from activities.wire import decode, encode
+from devtools.devstack.samples import (
+    Sample,
+    SampleRun,
+    portability_with_troco,
+    sample_request,
+    with_legal_representative,
+)
 from domain.calendar import SAO_PAULO
 from domain.inss import PORT_REFIN_AVERBACAO_ERRORS, LenderAction, averbacao_action
+from domain.loan import LoanRequest
+from domain.pricing.product import INSS_DEFAULT_PRODUCT
 from tests.activities.qitech.test_seed_examples import _assert_no_loss, _python
 from tests.conftest import lender_credentials
 from tests.seed_examples import SEEDS, SeedExample, examples
+from tests.support.builders import PURCHASER_CNPJ
 from tests.support.data import make_cpf
 from tests.support.portability import proposal_request
+from tests.workflows.loan.test_activities_once import NoRoutes
+from workflows.loan.activity_models import ProposalKeyInput
 
 SEED_002 = {e.name: e for e in examples("002")}
 
@@ -471,3 +489,86 @@ def test_the_port_refin_parser_takes_only_the_flows_webhooks() -> None:
         }
     )
     assert pending.key == "leg-1"
+
+
+# ------------------------------------------------------------------ canceling a proposal
+
+
+def _cancel_refused_then_read(status: str) -> tuple[httpx.MockTransport, list[tuple[str, str]]]:
+    """DELETE refused (as the provider refuses a proposal it cannot cancel); GET answers ``status``."""
+    calls: list[tuple[str, str]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        calls.append((request.method, request.url.path))
+        if request.method == "DELETE":
+            refusal = {"title": "Bad Request", "description": "proposal cannot be canceled", "code": "CT000090"}
+            return httpx.Response(400, json=refusal)
+        return httpx.Response(200, content=encode({"proposal_key": "P", "proposal_status": status}))
+
+    return httpx.MockTransport(answer), calls
+
+
+async def _cancel(transport: httpx.MockTransport) -> None:
+    async with ProviderClient("http://provider.test", lender_credentials(), transport=transport) as client:
+        activities = LoanActivities(
+            client, NoRoutes(), LenderTerms(purchaser_cnpj=PURCHASER_CNPJ), INSS_DEFAULT_PRODUCT
+        )
+        await ActivityEnvironment().run(activities.cancel_proposal, ProposalKeyInput(proposal_key="P"))
+
+
+@pytest.mark.parametrize("status", ["canceled", "rejected", "retained"])
+async def test_a_refused_cancel_of_a_proposal_the_provider_ended_is_done(status: str) -> None:
+    # The provider ended it itself (the consent refused, the CTC, the origin bank): nothing to cancel.
+    transport, calls = _cancel_refused_then_read(status)
+    await _cancel(transport)
+    assert calls == [("DELETE", "/v2/credit_transfer/proposal/P"), ("GET", "/v2/credit_transfer/proposal/P")]
+
+
+@pytest.mark.parametrize("status", ["paid", "settlement_sent", "accepted", "something_new"])
+async def test_a_refused_cancel_of_a_live_proposal_is_a_refusal_naming_its_status(status: str) -> None:
+    transport, _ = _cancel_refused_then_read(status)
+    with pytest.raises(ApplicationError) as refused:
+        await _cancel(transport)
+    assert refused.value.non_retryable
+    assert f"the proposal is {status} at the provider" in str(refused.value)
+    assert "CT000090" in str(refused.value.details)
+
+
+# ------------------------------------------------------------------ the identity documents in the proposal
+
+DOCUMENT_KEYS = {  # the keys the upload endpoint returned (the formalizacao page's own example)
+    "document_identification": "2893fc74-88fd-4cc9-a5c6-8a63d9d00f41",
+    "document_identification_back": "e881ddf4-bc9a-48e0-9555-cac979f65431",
+    "selfie": "ca37979e-6f11-4465-bf3b-69cd8307549c",
+}
+
+
+def _portability_request(tmp_path: Path, *, represented: bool) -> LoanRequest:
+    def changes(body: dict[str, Any], run: SampleRun) -> None:
+        portability_with_troco(body, run)
+        if represented:
+            with_legal_representative(body, run)
+
+    cpf = make_cpf(1)
+    return sample_request(Sample("p", 1, "", request=changes), cpf=cpf, stamp="docs", documents_dir=tmp_path)
+
+
+@pytest.mark.parametrize(("represented", "holder"), [(False, "borrower"), (True, "related_parties")])
+def test_the_documents_keys_go_with_whoever_signs_the_proposal(tmp_path: Path, represented: bool, holder: str) -> None:
+    # docs.qitech.com.br/documentation/guides/INSS/portability+refinancing/formalizacao: "dentro do campo
+    # borrower ou dentro do objeto de related_parties correspondente ao representante legal".
+    request = _portability_request(tmp_path, represented=represented)
+    lender = LenderTerms(purchaser_cnpj=PURCHASER_CNPJ)
+    wire = decode(encode(mapping.proposal_request(request, lender, "retirement_by_age", documents=DOCUMENT_KEYS)))
+    carrier = wire["related_parties"][0] if represented else wire["borrower"]
+    assert {k: carrier[k] for k in DOCUMENT_KEYS} == DOCUMENT_KEYS
+    if represented:
+        assert carrier["role_type"] == "issuer_legal_representative"
+        assert not set(DOCUMENT_KEYS) & set(wire["borrower"])
+    assert holder in wire
+
+
+def test_a_proposal_refuses_documents_on_both_or_a_partial_set() -> None:
+    body = proposal_request(make_cpf(1)).model_dump(mode="json")
+    with pytest.raises(ValidationError, match="go together"):
+        ProposalRequest.model_validate({**body, "borrower": {**body["borrower"], "selfie": DOCUMENT_KEYS["selfie"]}})

@@ -207,3 +207,35 @@ def test_a_second_provider_only_lender_lends_without_the_first_provider(ended: d
     [operation] = found["operations"]
     assert operation["in100"] is False and operation["debt_key"] == state.debt_key
     assert state.pricing_check is not None and state.pricing_check.matches, state.pricing_check
+
+
+def test_anuencia_samples_wait_for_the_beneficiary_and_end_as_the_page_says(ended: dict[str, Any]) -> None:
+    # docs.qitech.com.br/documentation/guides/INSS/pending_confirmation: confirmed → the collateral
+    # constituted; refused / expired → debt canceled with these two reasons, named in the loan's ending.
+    ends = {
+        "anuencia-confirmed": ("completed", "disbursed"),
+        "anuencia-denied": ("canceled", "social_security_confirmation_denied_by_beneficiary"),
+        "anuencia-expired": ("canceled", "social_security_confirmation_expired"),
+    }
+    for name, (status, reason) in ends.items():
+        _, state, debt = ended[name]
+        assert state.status.value == status, name
+        assert state.outcome_reason is not None and state.outcome_reason.startswith(reason), name
+        assert state.confirmation_notices >= 1 and state.confirmation_deadline is not None, name
+        assert debt["status"] == ("disbursed" if status == "completed" else "canceled"), name
+
+
+def test_the_mocks_pages_first_digits_reach_the_loans_as_published(ended: dict[str, Any]) -> None:
+    # docs.qitech.com.br/documentation/guides/INSS/mocks-sandbox: margemDisponivel 431.3 for 1, 3, 4, 8;
+    # the card (RCC) margin reduced to R$ 75,90 for 3 and zero for 8; 2 Dataprev's D1.
+    totals = {}
+    for name in ("completes", "full-margin-4", "card-margin-reduced", "card-margin-zero"):
+        _, state, _ = ended[name]
+        assert state.balance is not None and state.balance.loans_margin == Decimal("431.3"), name
+        totals[name] = state.balance.available_total_balance
+    assert totals["completes"] == totals["full-margin-4"]  # "idêntico ao dígito 1"
+    full, reduced, zero = totals["completes"], totals["card-margin-reduced"], totals["card-margin-zero"]
+    assert full is not None and reduced is not None and zero is not None
+    assert zero + Decimal("75.90") == reduced < full  # the RCC margin alone differs: 0, then R$ 75,90
+    _, rejected, _ = ended["dataprev-d1"]
+    assert rejected.outcome_reason == "balance request failed: inconsistent_balance_benefit_data"

@@ -299,7 +299,11 @@ async def test_retained_by_the_origin_bank_with_a_retention_reason(
     cpf = make_cpf(1)
     _scenario(sandbox, cpf, retention="issuer_lawsuit")
     answer = await _propose(provider, cpf)
-    await _sign(provider, answer)
+    try:
+        await _sign(provider, answer)
+    except ProviderBusinessError as refused:
+        # On a busy machine the origin bank's retention can come first: the legs are canceled already.
+        assert refused.code == "CT000060", refused
     [arrived] = _wait_proposal(sandbox, answer.proposal_key, "credit_transfer.proposal", _status_is("retained"))
     retained = parse_port_refin_webhook(arrived.payload)
     assert isinstance(retained, ProposalWebhook) and retained.data.retained_reason

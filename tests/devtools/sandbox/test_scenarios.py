@@ -66,7 +66,9 @@ def _status(webhook: dict[str, Any]) -> tuple[str, Any]:
 
 @pytest.mark.parametrize(
     ("digit", "status", "enumerator"),
-    [(1, "success", None), (2, "failure", "inexistent_beneficiary"), (7, "failure", "mock_error")],
+    # The benefits list is not on the Mocks page: the digits it knows list the benefit (ours), the others
+    # answer mock_error as the older manual did.
+    [(1, "success", None), (2, "success", None), (8, "success", None), (7, "failure", "mock_error")],
 )
 async def test_benefits_request_outcome_by_first_digit(
     sandbox: SandboxUnderTest, provider: ProviderClient, digit: int, status: str, enumerator: str | None
@@ -83,22 +85,65 @@ async def test_benefits_request_outcome_by_first_digit(
         assert [b.benefit_number for b in webhook.data] == [benefit_number_for(cpf)]  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize(("digit", "status"), [(1, "success"), (2, "failure"), (9, "failure")])
-async def test_balance_request_outcome_by_first_digit(
-    sandbox: SandboxUnderTest, provider: ProviderClient, digit: int, status: str
-) -> None:
-    cpf = make_cpf(digit)
-    created = await provider.request_balance(balance_request(cpf, "1234567890"), idempotency_key=str(uuid.uuid4()))
+# The provider's Mocks (Sandbox) page, https://docs.qitech.com.br/documentation/guides/INSS/mocks-sandbox:
+# "Cenários por primeiro dígito" — margemDisponivel (consigned_credit.balance) 431.3 for 1, 3, 4 and 8; the
+# card/RCC margin reduced to R$ 75,90 for 3 and zero for 8; 2 Dataprev's D1; 0, 5, 6, 7, 9 the QIE error
+# "CPF divergente da massa de teste informada na documentação.".
+PAGE_MARGIN = Decimal("431.3")
+
+
+async def _benefit_data(sandbox: SandboxUnderTest, provider: ProviderClient, digit: int) -> dict[str, Any]:
+    created = await provider.request_balance(
+        balance_request(make_cpf(digit), "1234567890"), idempotency_key=str(uuid.uuid4())
+    )
     assert created.status == "pending_authorization"  # sent with the term (case 2)
     [arrived] = sandbox.receiver.wait_for(created.balance_request_key)
-    webhook = parse_webhook(arrived.payload)
-    assert isinstance(webhook, BalanceRequestWebhook)
-    assert webhook.status == status
-    if status == "success":
-        assert webhook.data.benefit_number == "1234567890"  # type: ignore[union-attr]
-        assert webhook.data.available_total_balance == Decimal("1500.00")  # type: ignore[union-attr]
+    assert isinstance(parse_webhook(arrived.payload), BalanceRequestWebhook)
+    payload: dict[str, Any] = arrived.payload
+    return payload
+
+
+@pytest.mark.parametrize(("digit", "rcc"), [(1, None), (3, Decimal("75.90")), (4, None), (8, Decimal("0"))])
+async def test_the_mocks_pages_margins_by_first_digit(
+    sandbox: SandboxUnderTest, provider: ProviderClient, digit: int, rcc: Decimal | None
+) -> None:
+    payload = await _benefit_data(sandbox, provider, digit)
+    assert payload["status"] == "success"
+    data = payload["data"]
+    assert Decimal(str(data["consigned_credit"]["balance"])) == PAGE_MARGIN
+    assert (data["benefit_status"], data["block_type"], data["benefit_situation"]) == (
+        "elegible",
+        "not_blocked",
+        "active",
+    )
+    full_card = Decimal(str(data["consigned_card"]["balance"]))  # RMC: the page names none, so full
+    assert Decimal(str(data["benefit_card"]["balance"])) == (full_card if rcc is None else rcc)
+    assert rcc is None or rcc < full_card  # "reduzida", "zerada": below the full card margin
+    total = Decimal(str(data["available_total_balance"]))
+    assert total == PAGE_MARGIN + full_card + Decimal(str(data["benefit_card"]["balance"]))
+
+
+async def test_the_mocks_pages_digit_2_is_dataprevs_d1(sandbox: SandboxUnderTest, provider: ProviderClient) -> None:
+    payload = await _benefit_data(sandbox, provider, 2)
+    assert payload["status"] == "failure"
+    assert payload["data"]["enumerator"] == "inconsistent_balance_benefit_data"  # D1 (seed 004 §12)
+
+
+@pytest.mark.parametrize("digit", [0, 5, 6, 7, 9])
+async def test_the_mocks_pages_other_digits_are_no_mock(
+    sandbox: SandboxUnderTest, provider: ProviderClient, digit: int
+) -> None:
+    payload = await _benefit_data(sandbox, provider, digit)
+    assert payload["status"] == "failure"
+    assert "QIE" in payload["data"]["description"]
+    assert "CPF divergente da massa de teste informada na documentação." in payload["data"]["description"]
+
+
+async def test_a_balance_request_without_the_term_is_pending_search(
+    sandbox: SandboxUnderTest, provider: ProviderClient
+) -> None:
     without_term = await provider.request_balance(
-        balance_request(cpf, "1234567890", with_term=False), idempotency_key=str(uuid.uuid4())
+        balance_request(make_cpf(1), "1234567890", with_term=False), idempotency_key=str(uuid.uuid4())
     )
     assert without_term.status == "pending_search"  # case 1
 

@@ -11,9 +11,11 @@ from temporalio.client import WorkflowUpdateFailedError
 
 from domain.loan import CollateralFix, InstallmentReduction
 from tests.support import webhooks
+from tests.support.fake_provider import FakeProvider
 from tests.support.loans import document_files, loan_request, today
+from tests.support.temporal import eventually
 from workflows.loan.rules import LoanPolicy
-from workflows.loan.state import Stage, Status
+from workflows.loan.state import LoanState, Stage, Status
 
 
 async def _finish(loan: Any) -> Any:
@@ -135,6 +137,35 @@ async def test_balance_request_not_found_makes_a_new_consultation_then_confirms(
     confirm = [p for n, p in loan.fake.calls if n == "confirm_balance_request"]
     assert [c.balance_request_key for c in confirm] == [loan.fake.balance_keys[1]]
     assert (await _finish(loan)).status == Status.COMPLETED
+
+
+async def test_a_refused_balance_confirmation_waits_for_the_provider_instead_of_canceling_for_good(
+    start: Any, tmp_path: Any
+) -> None:
+    # The confirmation's path is our assumption (README): a 4xx on it is no reason to cancel the debt
+    # permanently — the provider resumes the averbação once it sees the successful balance request.
+    fake = FakeProvider(refuse={"confirm_balance_request": "COL000099"})
+    loan = await start(loan_request(documents=document_files(tmp_path)), fake=fake)
+    await loan.averbada()
+    await loan.send(webhooks.pending_action(fake.debt_key, "success_balance_request_not_found"))
+    await loan.at(Stage.BALANCE_RECHECK)
+    await loan.send(webhooks.balance_success(fake.balance_keys[1], loan.request.benefit.number))
+
+    async def refused() -> LoanState | None:
+        state = await loan.state()
+        return state if state.balance_confirmation_refused else None
+
+    waiting = await eventually(refused, what="the refusal on record")
+    assert "COL000099" in (waiting.balance_confirmation_refused or "")
+    assert any("confirmation refused" in note for note in waiting.unknown_values)
+    await loan.env.sleep(timedelta(hours=1))  # a silence: the loan asks, and goes on waiting
+    still = await loan.state()
+    assert (still.status, still.stage) == (Status.IN_PROGRESS, Stage.BALANCE_RECHECK)
+    assert "cancel_permanently" not in fake.names()
+    await loan.send(webhooks.collateral_success(fake.debt_key))  # the provider resumed by itself
+    await loan.at(Stage.DISBURSEMENT)
+    await loan.send(webhooks.debt(fake.debt_key, "disbursed"))
+    assert (await loan.outcome()).status == Status.COMPLETED
 
 
 async def test_ddb_wait_holds_averbacao_until_ddb_plus_90_days(start: Any, tmp_path: Any) -> None:

@@ -70,6 +70,18 @@ async def test_under_seed_004_a_beneficiarys_block_is_a_stated_risk_and_the_loan
     assert "issue_debt" in eligible.fake.names()
 
 
+async def test_a_block_type_no_table_spells_is_flagged_and_the_loan_goes_on(start: Any) -> None:
+    loan = await start(loan_request(installment="300.00"))
+    await loan.consulted(
+        block_type="blocked_by_court_order", benefit_status="blocked", consigned_credit={"balance": 1000}
+    )
+    state = await loan.at(Stage.AWAITING_DOCUMENTS)
+    assert [r.rule for r in state.eligibility_risks] == ["benefit_not_blocked"]
+    assert "in no table (flagged)" in state.eligibility_risks[0].message
+    assert any("blocked_by_court_order" in note for note in state.unknown_values)  # visible to operators
+    assert "issue_debt" in loan.fake.names()
+
+
 async def test_a_benefit_not_listed_for_the_cpf_is_rejected(start: Any) -> None:
     loan = await start(loan_request(benefit_number="1111111111"))
     await eventually(lambda: _called(loan, "request_benefits"))
@@ -87,6 +99,7 @@ async def test_legal_representative_without_judicial_authorization_is_rejected(s
             "cpf": "45102538004",
             "birth_date": "1970-04-20",
             "mother_name": "Ana Lucia",
+            "email": "jose.curador@example.com",  # the signer's: without it the start itself is refused
             "phone": {"number": "991294043", "area_code": "11"},
             "address": {
                 "street": "Av Leonor",

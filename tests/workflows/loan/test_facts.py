@@ -14,6 +14,7 @@ import pytest
 from activities.qitech.models.webhooks import ReceivedWebhook, event_identity, parse_webhook
 from activities.qitech.news import translate
 from domain.calendar import SAO_PAULO
+from domain.inss import LenderAction
 from domain.loan import Product
 from tests.seed_examples import examples
 from workflows.loan.facts import drain, needs_correction, provider_moved_on, receive
@@ -23,6 +24,7 @@ from workflows.loan.state import LoanState, Stage
 BENEFITS_KEY, BALANCE_KEY, DEBT_KEY = "benefits-key-1", "balance-key-1", "debt-key-1"
 NOW = datetime(2026, 12, 2, 10, 0, tzinfo=SAO_PAULO)
 RULES = current_rules()
+AN = "invalid_disbursement_account"
 SEED = {(e.seed, e.line): e.obj for seed in ("001", "004") for e in examples(seed)}
 
 
@@ -196,9 +198,9 @@ def test_each_dataprev_answer_takes_the_action_of_seed_004s_table(enumerator: st
 def test_the_loans_pinned_table_decides_not_todays() -> None:
     body = seed_body("004", 3857, DEBT_KEY)
     body["data"]["collateral_data"]["last_response"]["errors"] = [{"enumerator": "invalid_disbursement_account"}]
-    port_refin = current_rules(portability=True)  # seed 002: AN is teimosinha there
+    pinned = RULES.model_copy(update={"averbacao_actions": {**RULES.averbacao_actions, AN: LenderAction.RETRY}})
     state = loan()
-    receive(state, translate(delivered(body)), rules=port_refin, now=NOW)
+    receive(state, translate(delivered(body)), rules=pinned, now=NOW)
     assert state.last_dataprev is not None and state.last_dataprev.action == "retry"
 
 
@@ -272,3 +274,45 @@ def test_a_desaverbacao_is_told_apart_from_the_averbacao() -> None:
         "success": [{"enumerator": "succesfully_included"}],
     }
     assert apply(loan(), included).collateral_constituted  # the manuals' misspelling too
+
+
+# ---------------------------------------------------------------- anuência (pending_confirmation)
+
+# docs.qitech.com.br/documentation/guides/INSS/pending_confirmation: the notice's layout as the page prints it.
+ANUENCIA_NOTICE = {
+    "key": DEBT_KEY,
+    "webhook_type": "laas.social_security.reservation.status_change",
+    "status": "pending_confirmation",
+    "event_datetime": "2026-05-19 06:15:00",
+    "data": {"confirmation_deadline": "2026-05-24 23:59:59"},
+}
+
+
+def test_anuencia_notices_keep_the_deadline_and_count_each_notice() -> None:
+    state = apply(loan(stage=Stage.AVERBACAO), ANUENCIA_NOTICE)
+    again = {**ANUENCIA_NOTICE, "event_datetime": "2026-05-19 09:15:00"}  # asked Dataprev again, 3 h later
+    apply(state, again)
+    assert state.confirmation_deadline == datetime(2026, 5, 24, 23, 59, 59, tzinfo=SAO_PAULO)
+    assert state.confirmation_notices == 2
+    assert not state.collateral_constituted
+
+
+def test_an_expiry_that_overtakes_every_notice_still_names_the_providers_reason() -> None:
+    expired = {
+        "key": DEBT_KEY,
+        "webhook_type": "debt",
+        "status": "canceled",
+        "event_datetime": "2026-05-25 00:00:10",
+        "data": {"cancel_reason_enumerator": "social_security_confirmation_expired"},
+    }
+    state = apply(loan(stage=Stage.AVERBACAO), expired)
+    assert (
+        state.provider_final_reason
+        == "social_security_confirmation_expired: not confirmed in Meu INSS by its deadline (5 days)"
+    )
+
+
+def test_a_notice_after_the_confirmation_changes_nothing() -> None:
+    state = apply(loan(stage=Stage.DISBURSEMENT, collateral_constituted=True), ANUENCIA_NOTICE)
+    assert state.confirmation_notices == 0 and state.confirmation_deadline is None
+    assert state.events[-1].effect == "ignored: averbação already done"

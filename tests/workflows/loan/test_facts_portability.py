@@ -21,6 +21,7 @@ import pytest
 from activities.qitech.models.webhooks import ReceivedWebhook, event_identity, parse_webhook
 from activities.qitech.news import translate
 from domain.calendar import SAO_PAULO
+from domain.inss import LenderAction
 from domain.loan import Product
 from tests.seed_examples import examples
 from workflows.loan.facts import receive
@@ -31,7 +32,7 @@ PROPOSAL_KEY = "5b7e3c1a-9f2d-4c3e-8a61-2f0d9c7b4e11"
 PORTABILITY_LEG_KEY = "0c9a6f3e-1b2d-4e5f-8a7b-6c5d4e3f2a10"
 REFINANCING_LEG_KEY = "7aa77bca-c724-4c1a-bfae-9b1b7bd81ab2"
 NOW = datetime(2026, 12, 2, 10, 0, tzinfo=SAO_PAULO)
-RULES = current_rules(portability=True)
+RULES = current_rules()  # both averbação tables pinned: new credit's and Port+Refin's
 SEED_002 = {e.line: e for e in examples("002")}
 
 
@@ -265,6 +266,43 @@ def test_a_late_awaiting_confirmation_does_not_undo_the_confirmation() -> None:
     assert facts.consent_deadline == date(2026, 11, 29)
 
 
+# The authorization's published layout and statuses (docs.qitech.com.br/documentation/guides/INSS/
+# portability+refinancing/webhook-autorizacao-de-portabilidade): pending_inclusion while QI registers it at
+# Dataprev (no expiration_date: "preenchido a partir de awaiting_confirmation"), then awaiting_confirmation.
+
+
+def test_pending_inclusion_is_no_answer_and_has_no_deadline_yet() -> None:
+    state = loan()
+    facts = apply(state, consent("pending_inclusion", requested_at="2026-11-24T15:40:00", expiration_date=None))
+    assert facts.consent_status == "pending_inclusion"
+    assert facts.consent_deadline is None
+    assert state.unknown_values == []  # a published status: nothing to flag
+    after = apply(state, consent("awaiting_confirmation", at="2026-11-24T18:00:00", expiration_date="2026-11-29"))
+    assert (after.consent_status, after.consent_deadline) == ("awaiting_confirmation", date(2026, 11, 29))
+
+
+def test_a_late_pending_inclusion_does_not_hide_the_deadline_or_the_answer() -> None:
+    state = loan()
+    facts = apply(
+        state,
+        consent("awaiting_confirmation", at="2026-11-24T18:00:00", expiration_date="2026-11-29"),
+        consent("pending_inclusion", at="2026-11-24T15:42:12", expiration_date=None),
+    )
+    assert facts.consent_status == "awaiting_confirmation"
+    apply(state, consent("confirmed", at="2026-11-25T09:00:00"), consent("pending_inclusion"))
+    assert facts.consent_status == "confirmed"
+    assert state.events[-1].effect == "ignored: consent pending_inclusion after confirmed"
+
+
+def test_an_unknown_consent_status_is_kept_and_flagged() -> None:
+    state = loan()
+    facts = apply(state, consent("awaiting_confirmation", expiration_date="2026-11-29"), consent("under_review"))
+    assert facts.consent_status == "under_review"
+    assert any("under_review" in note for note in state.unknown_values)
+    apply(state, consent("confirmed", at="2026-11-25T09:00:00"))  # a known word after it still counts
+    assert facts.consent_status == "confirmed"
+
+
 # ---------------------------------------------------------------- each leg
 
 
@@ -340,6 +378,26 @@ def test_hx_confirms_wherever_it_is_in_the_answer() -> None:
     errors[0]["enumerator"] = "reservation_already_included"
     facts = apply(loan(), body)
     assert facts.portability_reserved is True
+
+
+def test_the_portability_legs_answers_decide_by_the_port_refin_table_the_loan_pinned() -> None:
+    # A loan that pinned a Port+Refin table in which HX were teimosinha is not reserved by HX: the
+    # pinned table decides, not today's domain.inss.
+    pinned = RULES.port_refin_averbacao_actions
+    assert pinned is not None
+    changed = RULES.model_copy(
+        update={"port_refin_averbacao_actions": {**pinned, "reservation_already_included": LenderAction.RETRY}}
+    )
+    state = loan()
+    receive(state, translate(delivered(collateral_webhook("reservation_already_included"))), rules=changed, now=NOW)
+    assert state.portability is not None and state.portability.portability_reserved is False
+
+
+def test_a_rule_set_pinned_before_the_port_refin_table_reads_seed_002s_as_it_always_did() -> None:
+    older = RULES.model_copy(update={"port_refin_averbacao_actions": None})
+    state = loan()
+    receive(state, translate(delivered(collateral_webhook("reservation_already_included"))), rules=older, now=NOW)
+    assert state.portability is not None and state.portability.portability_reserved is True
 
 
 @pytest.mark.parametrize(

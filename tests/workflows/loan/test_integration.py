@@ -1,12 +1,14 @@
 """Loans end to end on the real stack: dev server, worker, sandbox provider, gateway, real HTTP.
 
-The sandbox answers by the CPF's first digit, as the manuals' sandbox sections say; each
-scenario must end in its documented final state.
+The sandbox answers by the CPF's first digit, as the provider's Mocks (Sandbox) page says for the
+benefit data (docs.qitech.com.br/documentation/guides/INSS/mocks-sandbox) and the older manual for the
+averbação; each scenario must end in its documented final state.
 """
 
 from __future__ import annotations
 
 import random
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -67,9 +69,11 @@ async def _run_loan(
     ("digit", "status", "reason"),
     [
         (1, Status.COMPLETED, "disbursed"),
-        (2, Status.REJECTED, "benefits request failed: inexistent_beneficiary"),
-        (3, Status.REJECTED, "benefits request failed: mock_error"),
+        (2, Status.REJECTED, "balance request failed: inconsistent_balance_benefit_data"),  # D1
+        (3, Status.CANCELED, "operation_not_allowed_IR"),  # reduced card margin; IR at the averbação
+        (4, Status.COMPLETED, "disbursed"),
         (6, Status.REJECTED, "benefits request failed: mock_error"),
+        (8, Status.COMPLETED, "disbursed"),
     ],
 )
 async def test_each_cpf_scenario_ends_in_its_documented_state(
@@ -78,8 +82,11 @@ async def test_each_cpf_scenario_ends_in_its_documented_state(
     state = await _run_loan(service, stack, tmp_path, digit, record=True)
     assert (state.status, state.outcome_reason) == (status, reason)
     if status == Status.COMPLETED:
+        assert state.balance is not None and state.balance.loans_margin == Decimal("431.3")  # margemDisponivel
         assert state.collateral_constituted and state.disbursed and state.contract_number
-        assert [e.webhook_type for e in state.events] == [
+        # The signature's answer (POST /signed: signature_received) is news too, besides its webhook.
+        webhooks = [e.webhook_type for e in state.events if not e.event_id.startswith("answer:")]
+        assert webhooks == [
             "social_security_benefits_request",
             "social_security_balance_request",
             "debt",
@@ -87,6 +94,8 @@ async def test_each_cpf_scenario_ends_in_its_documented_state(
             "credit_operation.collateral",
             "debt",
         ]
+        answers = [(e.event_id, e.status) for e in state.events if e.event_id.startswith("answer:")]
+        assert answers == [(f"answer:{state.debt_key}:signed:signature_received", "signature_received")]
 
 
 @pytest.mark.parametrize(
@@ -95,7 +104,7 @@ async def test_each_cpf_scenario_ends_in_its_documented_state(
 async def test_averbacao_cancel_scenarios_end_canceled_with_the_dataprev_reason(
     service: LoanService, stack: LocalStack, tmp_path: Path, digit: int, enumerator: str
 ) -> None:
-    # The first digit alone stops these CPFs at the consultation; the sandbox switch lets them through.
+    # Digit 2 stops at the consultation (D1); the sandbox switch lets it through (3 goes through anyway).
     state = await _run_loan(service, stack, tmp_path, digit, scenario={"consultation": "success"})
     assert (state.status, state.outcome_reason) == (Status.CANCELED, enumerator)
     assert state.last_dataprev is not None and state.last_dataprev.enumerator == enumerator

@@ -3,6 +3,7 @@ worker, gateway, relay, sandbox): each scenario the sandbox plays by CPF taken t
 
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import timedelta
 from decimal import Decimal
@@ -15,11 +16,13 @@ from temporalio.client import Client
 
 from devtools.devstack.samples import (
     Sample,
+    SampleRun,
     portability_with_troco,
     portability_without_troco,
     sample_cpf,
     sample_request,
     signature_now,
+    with_legal_representative,
 )
 from devtools.devstack.stack import LocalStack
 from domain.loan import CancelRequest, InstallmentReduction, LoanRequest
@@ -138,6 +141,64 @@ async def test_consent_not_given_cancels_the_proposal(
     assert state.outcome_reason is not None and state.outcome_reason.startswith(f"consent_{consent}")
     assert state.portability is not None and state.portability.consent_deadline is not None
     await record_history(service.handle(request.request_key), suffix="dev_server")
+
+
+async def test_a_consent_pending_inclusion_keeps_the_portability_waiting(
+    stack: LocalStack, service: LoanService, tmp_path: Path
+) -> None:
+    # docs.qitech.com.br/documentation/guides/INSS/portability+refinancing/webhook-autorizacao-de-portabilidade:
+    # pending_inclusion while QI registers the authorization at Dataprev, its deadline only from
+    # awaiting_confirmation on. The sandbox holds it there 4 s (scenario pending_inclusion_seconds).
+    request = await _start(stack, service, tmp_path, {"pending_inclusion_seconds": 4})
+
+    def including(s: LoanState) -> bool:
+        return s.closed or (s.portability is not None and s.portability.consent_status == "pending_inclusion")
+
+    waiting = await service.wait_until(request.request_key, including, seconds=60)
+    assert not waiting.closed and waiting.stage == Stage.CONSENT, waiting.outcome_reason
+    assert waiting.portability is not None and waiting.portability.consent_deadline is None
+    await asyncio.sleep(1.5)
+    still = await service.state(request.request_key)
+    assert not still.closed and still.stage == Stage.CONSENT  # no answer yet: it keeps waiting
+    assert still.unknown_values == []  # a published status, not an unknown one
+    await _sign_when_asked(service, request)
+    state = await service.wait_until(request.request_key, lambda s: s.closed, seconds=120)
+    assert (state.status, state.outcome_reason) == (Status.COMPLETED, "ported; troco disbursed")
+    consents = [e.status for e in state.events if e.webhook_type == "credit_transfer.portability_authorization"]
+    assert consents == ["pending_inclusion", "awaiting_confirmation", "confirmed"]
+    await record_history(service.handle(request.request_key), suffix="dev_server")
+
+
+async def test_a_portability_the_eligibility_rules_refuse_is_never_proposed(
+    stack: LocalStack, service: LoanService, tmp_path: Path
+) -> None:
+    # A suspended benefit and no identity documents (IN 138, seed 004 §5): both named, nothing proposed.
+    request = _request(tmp_path).model_copy(update={"documents": None})
+    await _scenarios(stack, request.borrower.cpf, portability={}, main={"benefit_situation": "suspended"})
+    await service.start(request)
+    state = await service.wait_until(request.request_key, lambda s: s.closed, seconds=90)
+    assert (state.status, state.outcome_reason) == (Status.REJECTED, "ineligible: benefit_active, identity_documents")
+    assert [r.rule for r in state.rejection] == ["benefit_active", "identity_documents"]
+    assert state.portability is None  # no proposal at the provider
+    await record_history(service.handle(request.request_key), suffix="dev_server")
+
+
+async def test_the_identity_documents_go_with_whoever_signs_the_proposal(
+    stack: LocalStack, service: LoanService, tmp_path: Path
+) -> None:
+    # docs.qitech.com.br/documentation/guides/INSS/portability+refinancing/formalizacao: the documents'
+    # keys in the proposal's borrower, or in the legal representative's related party.
+    own = await _start(stack, service, tmp_path, {"ctc_rejection": "ECTC0023"})
+    represented = _request(tmp_path / "represented")
+    body = represented.model_dump(mode="json")
+    with_legal_representative(body, SampleRun(cpf=represented.borrower.cpf, folder=tmp_path))
+    represented = LoanRequest.model_validate(body)
+    await _scenarios(stack, represented.borrower.cpf, portability={"ctc_rejection": "ECTC0023"}, main={})
+    await service.start(represented)
+    for request, holder in ((own, "borrower"), (represented, "legal_representative")):
+        state = await service.wait_until(request.request_key, lambda s: s.closed, seconds=90)
+        assert state.portability is not None, state.outcome_reason
+        assert (await _proposal(stack, state.portability.proposal_key))["documents_attached_to"] == holder
 
 
 async def test_averbacao_teimosinha_then_success(stack: LocalStack, service: LoanService, tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from tests.support.temporal import eventually
 from tests.workflows.loan.conftest import signature
 from workflows.loan.activity_models import DocumentsInput
 from workflows.loan.state import LoanState, Stage, Status
+from workflows.loan.workflow import LoanWorkflow
 
 
 async def test_signature_before_the_loan_waits_for_it_is_refused_with_the_stage(start: Any) -> None:
@@ -161,3 +162,23 @@ async def _disbursed(loan: Any) -> LoanState | None:
 
 async def _called(loan: Any, name: str) -> bool:
     return name in loan.fake.names()
+
+
+async def test_the_signatures_answer_signature_received_is_applied_as_a_fact(start: Any, tmp_path: Any) -> None:
+    # Seed 001 §6: POST /debt/{key}/signed answers the debt with status signature_received. That answer
+    # is the provider saying it has the signature: the loan moves on without waiting for its webhook.
+    fake = FakeProvider()
+    body = {"key": fake.debt_key, "status": "signature_received", "webhook_type": "debt", "data": {}}
+    fake.sign_answers = [webhooks.received(body, event_id=f"answer:{fake.debt_key}:signed:signature_received")]
+    loan = await start(loan_request(documents=document_files(tmp_path)), fake=fake)
+    await loan.consulted()
+    await loan.at(Stage.AWAITING_SIGNATURE)
+    state = await loan.handle.execute_update(LoanWorkflow.submit_signature, signature())
+    assert state.signature_received  # applied inside the Update, before it answered
+    state = await loan.at(Stage.AVERBACAO)  # no signature webhook was sent
+    [answer] = [e for e in state.events if e.event_id.startswith("answer:")]
+    assert (answer.webhook_type, answer.status, answer.effect) == ("debt", "signature_received", "signature accepted")
+    # The webhook saying the same, when it comes, changes nothing.
+    await loan.send(webhooks.debt(fake.debt_key, "signature_received"))
+    await loan.send(webhooks.collateral_success(fake.debt_key))
+    await loan.at(Stage.DISBURSEMENT)

@@ -79,8 +79,10 @@ async def test_the_refresh_keeps_the_providers_list_in_the_store(
 
 
 async def test_an_origin_bank_outside_the_cached_list_is_refused_before_the_provider(
-    provider: ProviderClient, tables: ProductTables, tmp_path: Path
+    provider: ProviderClient, tables: ProductTables, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The proposal carries the borrower's documents (uploaded first): the sample's are local files.
+    monkeypatch.setenv("DOCUMENTS_ALLOWED_SCHEMES", "https,file")
     # The cached list (as a refresh left it) lacks Itaú, which the sandbox itself would accept.
     await tables.save(
         TABLE,

@@ -64,6 +64,14 @@ def test_there_are_histories_for_the_main_scenarios() -> None:
         # Maker-checker (MAKER_CHECKER in workflows/loan/approvals.py): an account change approved by a
         # second operator, both names sealed by the codec server (through the test key).
         "test_an_account_change_reaches_the_provider_only_after_a_second_operator_approves",
+        # The portability's consent waiting through pending_inclusion (patch consent-as-published).
+        "test_a_consent_pending_inclusion_keeps_the_portability_waiting.dev_server",
+        # A portability refused by the eligibility rules before its proposal (patch portability-eligibility).
+        "test_a_portability_the_eligibility_rules_refuse_is_never_proposed.dev_server",
+        # Anuência (the beneficiary's confirmation in Meu INSS): confirmed, refused, expired.
+        "test_anuencia_confirmed_constitutes_the_collateral_and_disburses.dev_server",
+        "test_anuencia_not_given_ends_canceled_naming_the_providers_reason_denied_.dev_server",
+        "test_anuencia_not_given_ends_canceled_naming_the_providers_reason_expired_.dev_server",
     }
     assert expected <= names, sorted(expected - names)
 

@@ -135,5 +135,18 @@ async def test_a_loan_started_without_rules_pins_the_workers_rules(
         for m, name in zip(markers, names, strict=True)
     ]
     pinned = patches.index(RULES_PINNED_BY_WORKER)
-    assert names[pinned + 1] == "core_local_activity"  # the rules, recorded right after their patch
+    # The patches are asked first (LoanRun.decide_patches); the rules come in a local activity's marker after.
+    assert "core_local_activity" in names[pinned + 1 :]
     await record_history(loan.handle)
+
+
+def test_todays_rules_pin_both_averbacao_tables() -> None:
+    # Seed 004's table for new credit (AN, IR cancel; HX confirms); seed 002's Port+Refin table for a
+    # portability's legs: every error teimosinha but HX ("Confirmar averbação").
+    rules = current_rules()
+    assert rules.averbacao_action(AN) == LenderAction.CANCEL
+    assert rules.averbacao_action("operation_not_allowed_IR") == LenderAction.CANCEL
+    assert rules.port_refin_averbacao_actions is not None
+    for row in AVERBACAO_ERRORS:
+        expected = LenderAction.CONFIRM if row.code == "HX" else LenderAction.RETRY
+        assert rules.averbacao_action(row.enumerator, port_refin=True) == expected, row.code

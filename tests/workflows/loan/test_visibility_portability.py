@@ -51,3 +51,17 @@ def test_the_reduction_shows_what_the_origin_bank_released_and_what_would_fit() 
         reduction_offer=Decimal("110.00"),
     )
     assert "installment R$ 171,23 — the origin bank released R$ 100,00 — R$ 110,00 would fit" in describe(state)
+
+
+def test_a_consent_being_registered_says_so() -> None:
+    state = _state(Stage.CONSENT, consent_status="pending_inclusion")
+    assert "the consent is being registered at Dataprev" in describe(state)
+
+
+def test_status_words_no_table_knows_are_shown_and_waited_through() -> None:
+    state = _state(Stage.CONSENT, proposal_status="pending_acceptance", consent_status="under_review")
+    state.unknown_values = ["credit_transfer.portability_authorization portability_authorization_status='under_review'"]
+    details = describe(state)
+    assert "unknown consent 'under_review': still waiting" in details
+    assert "1 value no table knows, flagged" in details
+    assert "unknown proposal" not in details  # pending_acceptance is one the loan knows
