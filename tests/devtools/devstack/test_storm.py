@@ -86,7 +86,7 @@ BURSTS: tuple[tuple[tuple[str, dict[str, Any]], ...], ...] = (
         ("teimosinha", OUT_OF_ORDER),
         ("portability-troco", DUPLICATED),
         ("provider-b-completes", {"lose_creation_answer": 1}),
-        ("inexistent-beneficiary", EARLY),
+        ("dataprev-d1", EARLY),
         ("concession-block-completes", {**DUPLICATED, **OUT_OF_ORDER}),
         ("legal-representative", FAILING),
         ("averbacao-an", {}),
@@ -99,7 +99,7 @@ BURSTS: tuple[tuple[tuple[str, dict[str, Any]], ...], ...] = (
         ("concession-block-lifted", EARLY),
         ("rebates-split-accounts", LOST_ANSWER),
         ("portability-consent-expired", DUPLICATED),
-        ("term-pdf", OUT_OF_ORDER),
+        ("anuencia-confirmed", OUT_OF_ORDER),
     ),
     (
         ("completes", {**EARLY, **DUPLICATED}),
@@ -108,7 +108,7 @@ BURSTS: tuple[tuple[tuple[str, dict[str, Any]], ...], ...] = (
         ("portability-reduction", OUT_OF_ORDER),
         ("averbacao-ir", DUPLICATED),
         ("provider-b-only-lender", {}),
-        ("refinancing-releases-nothing", DUPLICATED),
+        ("anuencia-denied", DUPLICATED),
         ("portability-ctc-rejected", EARLY),
     ),
 )
@@ -132,6 +132,9 @@ SETTLE_SECONDS = 150.0  # after the last kill, for every loan to reach its end: 
 # held is tried again when its 60 s attempt times out (CALL_TIMEOUT), twice for a loan unlucky twice
 MAX_REFUSALS = 3  # a loan that keeps refusing the signature is reported, not signed forever
 RECOVERY_AFTER_SECONDS = 10.0  # a failed webhook waits this long (nothing pending) before a recovery run
+
+OWN_READS = ("answer:", "lookup:")
+"""News the loan made from its own calls (the signature's answer, a lookup), not from a webhook."""
 
 # A loan's effects that happen once for each provider key: the same one applied from two events is the
 # double application the issue saw (``signature_received`` twice for one debt).
@@ -178,9 +181,12 @@ class StormLoan:
 
     @property
     def at_its_end(self) -> bool:
-        """Where its sample says it ends (a status, or the stage it waits in), in its own words."""
-        state = self.state
-        return state is not None and (state.status.value if state.closed else state.stage.value) == self.sample.outcome
+        """Where its sample says it ends (a status, or the stage it waits in) and for the reason it names,
+        if it names one — in the loan's own words."""
+        state, sample = self.state, self.sample
+        if state is None or (state.status.value if state.closed else state.stage.value) != sample.outcome:
+            return False
+        return sample.reason is None or (state.outcome_reason or "").startswith(sample.reason)
 
 
 @dataclass
@@ -487,17 +493,18 @@ async def test_the_storm_leaves_every_loan_at_its_end_and_nothing_done_twice(
 
     # ------------------------------------------------ the figures (printed, not asserted)
     at_end = [loan for loan in loans if loan.at_its_end]
-    twice = {
-        loan.key: [
-            (key, effect, events)
-            for (key, effect), events in Counter(
-                (e.key, e.effect) for e in (loan.state.events if loan.state else []) if ONCE.fullmatch(e.effect)
-            ).items()
-            if events > 1
-        ]
-        for loan in loans
-    }
-    twice = {key: found for key, found in twice.items() if found}
+    once_only = [
+        (loan, e) for loan in loans for e in (loan.state.events if loan.state else []) if ONCE.fullmatch(e.effect)
+    ]
+    once = len(once_only)
+    # Applied twice: from two of the provider's webhooks (two event keys) — the issue's re-minted
+    # webhook. The loan's own reads of the provider (the signature's answer, a lookup after a silence)
+    # reach the same fact by design and are counted apart.
+    by_webhooks: Counter[tuple[str, str, str]] = Counter(
+        (loan.key, e.key, e.effect) for loan, e in once_only if not e.event_id.startswith(OWN_READS)
+    )
+    twice = sorted(found for found, count in by_webhooks.items() if count > 1)
+    also_read = sum(1 for _, e in once_only if e.event_id.startswith(OWN_READS))
     repeated_ids = {
         loan.key: [i for i, n in Counter(e.event_id for e in loan.state.events).items() if n > 1]
         for loan in loans
@@ -545,7 +552,8 @@ async def test_the_storm_leaves_every_loan_at_its_end_and_nothing_done_twice(
                 f"{len(figures.recovery_runs)} WebhookRecovery run(s) |",
                 f"| inbox | {counts} |",
                 f"| duplicates the loans recognised | {sum(x.state.duplicate_events for x in loans if x.state)} |",
-                f"| the same effect applied twice by a loan | {sum(len(v) for v in twice.values())} |",
+                f"| the same effect applied twice by a loan | {len(twice)} (of {once} once-only effects applied;"
+                f" {also_read} of them from the loan's own read of the provider, beside the webhook) |",
                 f"| a key the provider did not know | {len(not_known)} loan(s) |",
                 f"| clear CPF or name in logs | {len(leaks)} |",
                 f"| histories that do not replay | {len(unreplayable)} |",
@@ -566,6 +574,7 @@ async def test_the_storm_leaves_every_loan_at_its_end_and_nothing_done_twice(
     assert given_up == [], given_up
     assert sorted(key for key, status in events.items() if status != "sent") == []
     assert (counts.get("pending", 0), counts.get("parked", 0), counts.get("unrouted", 0)) == (0, 0, 0), counts
-    assert twice == {}, twice
+    assert twice == [], twice
+    assert once >= len(loans), once  # the check above saw the loans' once-only effects (not a vacuous one)
     assert repeated_ids == {}, repeated_ids
     assert leaks == [], leaks
