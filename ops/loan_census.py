@@ -14,7 +14,7 @@ its run last set ``LoanStage`` to that stage), then from the census noticing the
 the history, never queries the loan: a query makes a worker rebuild the loan, and a just-restarted
 worker's census would rebuild every running loan at once — exactly when they are not cached anywhere and
 their next workflow task may be pending, the moment a query can leave a history that no longer replays
-(the storm test of issue 30 caught one: tests/histories/sdk_defects). Every worker runs one (each exports the
+(the storm test of issue 30 caught one; README, after the run command). Every worker runs one (each exports the
 same figures: dashboards and alerts take ``max by (stage)``). No PII: stage labels only.
 """
 
