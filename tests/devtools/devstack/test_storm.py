@@ -7,8 +7,13 @@ seconds apart — worker, Temporal dev server, gateway, relay and both sandboxes
 Then, with bounded waits: every loan at its documented end; no debt, proposal or operation issued twice
 at a provider; no webhook the sandbox gave up on (a WebhookRecovery run, as the hourly schedule would
 start, resends any) and none unsettled in the inbox; no loan applying the same effect twice (the
-issue's ``signature_received`` from two event keys of one debt); no CPF or name in clear in any log.
-The figures are printed, like the issue's table (``-s`` shows them)."""
+issue's ``signature_received`` from two event keys of one debt); every loan's history replays; no CPF
+or name in clear in any log. The figures are printed, like the issue's table (``-s`` shows them).
+
+While processes are being killed the loans are followed through visibility (their ``LoanStage`` and
+``LoanStatus``), never queried: a query answered by a just-restarted worker can run a loan ahead of its
+pending workflow task, and an Update in that task then records a history temporalio 1.35.0 cannot replay
+(README). Each loan is queried once it has settled."""
 
 from __future__ import annotations
 
@@ -292,8 +297,8 @@ async def _sign(loan: StormLoan) -> None:
 
 
 async def _look(client: Client, loans: list[StormLoan]) -> None:
-    """One look at every loan through visibility — never a query while processes are being killed (see
-    the module's docstring) — and the borrower's signature where a loan waits for one."""
+    """One look at every loan through visibility — never a query while processes are being killed (the
+    module's docstring says why) — and the borrower's signature where a loan waits for one."""
     by_id = {loan_workflow_id(loan.key): loan for loan in loans}
     try:
         async for execution in client.list_workflows(f"WorkflowType = '{LOAN_WORKFLOW}'"):
