@@ -241,7 +241,10 @@ async def _retried(what: str, call: Any, seconds: float = 60.0) -> Any:
     deadline = time.monotonic() + seconds
     while True:
         try:
-            return await asyncio.wait_for(call(), 15)
+            answer = await asyncio.wait_for(call(), 15)
+            if isinstance(answer, httpx.Response):
+                answer.raise_for_status()  # a sandbox still starting answers 5xx: asked again
+            return answer
         except (RPCError, httpx.HTTPError, TimeoutError) as error:
             if time.monotonic() > deadline:
                 raise AssertionError(f"{what}: still failing after {seconds} s ({error!r})") from error
