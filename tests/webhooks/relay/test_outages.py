@@ -246,6 +246,13 @@ async def test_the_gateway_killed_between_storing_and_acknowledging_loses_nothin
     assert first["callback_status"] != "sent"  # the provider never heard back
 
     stack.start_gateway()
+
+    async def settled() -> bool | None:
+        # Every callback sent while the gateway was away has been delivered or given up on: none is
+        # still in the provider's retries when the recovery looks (it looks again only 20 min later).
+        return all(d["callback_status"] != "pending" for d in await _deliveries(stack, debt_key)) or None
+
+    await eventually(settled, seconds=30, what="the provider's retries settled")
     # Its retries may run out while the gateway restarts: the recovery job asks for them again.
     await service.client.get_schedule_handle(RECOVERY_SCHEDULE_ID).trigger()
     state = await service.wait_until(request_key, lambda s: s.closed, seconds=120)
