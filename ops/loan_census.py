@@ -9,9 +9,13 @@ Prometheus endpoint, per stage (zero for a stage nobody is in):
 - ``consignado_loans_past_stage_sla``: those in it longer than ``STAGE_SLA`` says (the alert reads it);
 - ``consignado_loan_stage_oldest_seconds``: how long the oldest has been there.
 
-Since when a loan is in its stage comes from the loan itself the first time the census sees it (its
-``stage_since``, by query), then from the census noticing the stage change. Every worker runs one
-(each exports the same figures: dashboards and alerts take ``max by (stage)``). No PII: stage labels only.
+Since when a loan is in its stage comes from the loan's history the first time the census sees it (when
+its run last set ``LoanStage`` to that stage), then from the census noticing the stage change. It reads
+the history, never queries the loan: a query makes a worker rebuild the loan, and a just-restarted
+worker's census would rebuild every running loan at once — exactly when they are not cached anywhere and
+their next workflow task may be pending, the moment a query can leave a history that no longer replays
+(the storm test of issue 30 caught one; README, after the run command). Every worker runs one (each exports the
+same figures: dashboards and alerts take ``max by (stage)``). No PII: stage labels only.
 """
 
 from __future__ import annotations
@@ -24,11 +28,11 @@ from datetime import UTC, datetime, timedelta
 
 from temporalio.client import Client
 from temporalio.common import MetricMeter
+from temporalio.converter import decode_typed_search_attributes
 
 from workflows.loan.contract import LOAN_WORKFLOW
 from workflows.loan.state import Stage
 from workflows.loan.visibility import LOAN_STAGE
-from workflows.loan.workflow import LoanWorkflow
 
 log = logging.getLogger("loan-census")
 
@@ -67,7 +71,7 @@ STAGE_SLA: dict[Stage, timedelta] = {
 no SLA; README's assumptions table). A stage missing here has no SLA."""
 
 RUNNING_LOANS = f"WorkflowType = '{LOAN_WORKFLOW}' AND ExecutionStatus = 'Running'"
-STATE_QUERY_TIMEOUT = 5.0
+HISTORY_READ_TIMEOUT = 10.0
 
 
 @dataclass
@@ -82,7 +86,7 @@ class LoanCensus:
     meter: MetricMeter
     sla: dict[Stage, timedelta] = field(default_factory=lambda: dict(STAGE_SLA))
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    parallel_queries: int = 8
+    parallel_reads: int = 8
     query: str = RUNNING_LOANS
     """Which loans to count (the running ones; a test narrows it to its own)."""
     _seen: dict[str, _Seen] = field(default_factory=dict)
@@ -93,16 +97,27 @@ class LoanCensus:
         self._oldest = self.meter.create_gauge_float(OLDEST, "How long the oldest loan has been in the stage", "s")
 
     async def _since(self, workflow_id: str, stage: str) -> datetime:
-        """When the loan entered its stage, in its own words; now, if it does not answer in time."""
+        """When the loan's current run last set ``LoanStage`` to ``stage`` (its start, when the run began
+        in it: a continued run carries its stage in); now, if its history cannot be read in time."""
         try:
-            handle = self.client.get_workflow_handle_for(LoanWorkflow.run, workflow_id)
-            state = await asyncio.wait_for(handle.query(LoanWorkflow.query_state), STATE_QUERY_TIMEOUT)
-        except Exception as error:  # a loan that cannot say is counted from now, never dropped
-            log.debug("loan %s did not say since when it is in %s: %s", workflow_id, stage, type(error).__name__)
+            return await asyncio.wait_for(self._stage_set_at(workflow_id, stage), HISTORY_READ_TIMEOUT)
+        except Exception as error:  # a loan whose history cannot be read is counted from now, never dropped
+            log.debug("loan %s: no history to say since when it is in %s: %s", workflow_id, stage, type(error).__name__)
             return self.now()
-        if state.stage.value == stage and state.stage_since is not None:
-            return state.stage_since
-        return self.now()
+
+    async def _stage_set_at(self, workflow_id: str, stage: str) -> datetime:
+        since: datetime | None = None
+        async for event in self.client.get_workflow_handle(workflow_id).fetch_history_events():
+            if event.HasField("workflow_execution_started_event_attributes"):
+                attributes = event.workflow_execution_started_event_attributes.search_attributes
+            elif event.HasField("upsert_workflow_search_attributes_event_attributes"):
+                attributes = event.upsert_workflow_search_attributes_event_attributes.search_attributes
+            else:
+                continue
+            value = decode_typed_search_attributes(attributes).get(LOAN_STAGE)
+            if value is not None:  # the stage set here: it holds until the next one
+                since = event.event_time.ToDatetime(tzinfo=UTC) if value == stage else None
+        return since or self.now()
 
     async def take(self) -> dict[str, tuple[int, int, float]]:
         """One census: per stage, (loans in it, loans past its SLA, the oldest's seconds in it)."""
@@ -113,7 +128,7 @@ class LoanCensus:
         for workflow_id in set(self._seen) - set(stages):
             del self._seen[workflow_id]
         unknown = [wid for wid, stage in stages.items() if wid not in self._seen]
-        slots = asyncio.Semaphore(self.parallel_queries)
+        slots = asyncio.Semaphore(self.parallel_reads)
 
         async def learn(workflow_id: str) -> None:
             async with slots:

@@ -86,6 +86,7 @@ class StackConfig:
     sales_channel_port: int = 8094
     sales_channel_secret: str = ""
     sales_channel_env: dict[str, str] = field(default_factory=dict)  # the relay's SALES_CHANNEL_* overrides
+    relay_env: dict[str, str] = field(default_factory=dict)  # the relay's RELAY_* overrides
     sandbox_env: dict[str, str] = field(default_factory=dict)
     sandbox_b_port: int = 8093
     sandbox_b_env: dict[str, str] = field(default_factory=dict)
@@ -453,6 +454,7 @@ class LocalStack:
             "SALES_CHANNEL_RETRY_SECONDS": "1",
             "SALES_CHANNEL_MAX_BACKOFF_SECONDS": "10",
             **config.sales_channel_env,
+            **config.relay_env,
         }
         if index == 0 and config.relay_metrics_port:
             env["RELAY_METRICS_BIND"] = f"127.0.0.1:{config.relay_metrics_port}"

@@ -484,8 +484,16 @@ def create_app(settings: SandboxSettings | None = None, product: ProductConfig |
         }
 
     @app.get("/_sandbox/debts")
-    async def debts_by_requester(requester_identifier_key: str) -> list[str]:
-        return [d.key for d in peek(sandbox.debts) if d.request.requester_identifier_key == requester_identifier_key]
+    async def debts_by_requester(
+        requester_identifier_key: str | None = None, document_number: str | None = None
+    ) -> list[str]:
+        """The keys of the debts issued for a requester key, or for a CPF (a test counts duplicates)."""
+        return [
+            d.key
+            for d in peek(sandbox.debts)
+            if (requester_identifier_key is None or d.request.requester_identifier_key == requester_identifier_key)
+            and (document_number is None or d.cpf == document_number)
+        ]
 
     @app.post("/_sandbox/debts/{debt_key}/expire_window")
     async def expire(debt_key: str) -> dict[str, Any]:

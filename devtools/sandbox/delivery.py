@@ -35,6 +35,8 @@ from devtools.sandbox.scenarios import Faults
 log = logging.getLogger(__name__)
 
 OUT_OF_ORDER_WINDOW_SECONDS = 0.3
+SETTLEMENT = {"sent": 0, "pending": 1, "failed": 2}
+"""How far a copy of an event got (the resend API lists an event by its copy that got furthest)."""
 
 
 @dataclass(frozen=True)
@@ -290,7 +292,10 @@ class WebhookDispatcher(Durable):
     ) -> list[Delivery]:
         first: dict[str, Delivery] = {}
         for delivery in peek(self.deliveries):  # one event per event_key (a duplicate is the same event)
-            first.setdefault(delivery.event_key, delivery)
+            # ... delivered once any copy was, failed only once every copy was given up.
+            held = first.setdefault(delivery.event_key, delivery)
+            if SETTLEMENT[delivery.callback_status] < SETTLEMENT[held.callback_status]:
+                first[delivery.event_key] = delivery
         return [
             d
             for d in first.values()
@@ -300,13 +305,14 @@ class WebhookDispatcher(Durable):
         ]
 
     def resend(self, event_key: str, callback_key: str) -> Delivery | None:
-        for delivery in peek(self.deliveries):
-            if delivery.event_key == event_key and delivery.callback_key == callback_key:
-                delivery.failed, delivery.delivered_at = False, None
-                self._changed(delivery)
-                self._spawn(delivery)
-                return delivery
-        return None
+        """The callback sent again, every copy of it (a duplicated event's copy would otherwise stay
+        given up while the event it copies is delivered; the receiver takes the event once)."""
+        found = [d for d in peek(self.deliveries) if d.event_key == event_key and d.callback_key == callback_key]
+        for delivery in found:
+            delivery.failed, delivery.delivered_at = False, None
+            self._changed(delivery)
+            self._spawn(delivery)
+        return found[0] if found else None
 
     def pending(self) -> int:
         return sum(1 for d in peek(self.deliveries) if d.delivered_at is None and not d.failed)

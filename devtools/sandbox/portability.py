@@ -67,7 +67,7 @@ from activities.qitech.portability_enumerators import (
 from activities.qitech.render import issuance_option
 from activities.wire import decode, encode
 from devtools.sandbox.clock import now
-from devtools.sandbox.journal import Durable
+from devtools.sandbox.journal import Durable, peek
 from devtools.sandbox.provider import MIN_DOCUMENT_SIDE, SandboxProvider, naive_local, t_local, z_utc
 from devtools.sandbox.refusal import ProviderRefusal
 from devtools.sandbox.scenarios import SUCCESS, AverbacaoStep, Faults
@@ -1063,6 +1063,11 @@ def portability_routes(sandbox: PortabilitySandbox) -> APIRouter:
     async def delete_scenario(cpf: str) -> dict[str, str]:
         sandbox.scenarios.pop(cpf, None)
         return {"cpf": cpf, "status": "cleared"}
+
+    @router.get("/_sandbox/portability/proposals")
+    async def proposals_of(document_number: str) -> list[str]:
+        """The keys of every proposal made for a CPF (a test counts duplicates)."""
+        return [p.key for p in peek(sandbox.proposals) if p.cpf == document_number]
 
     @router.get("/_sandbox/portability/proposals/{proposal_key}")
     async def proposal_state(proposal_key: str) -> dict[str, Any]:

@@ -61,6 +61,7 @@ async def run() -> None:
         temporal_signal(await connect(temporal, identity="webhook-relay")),
         batch_size=settings.batch_size,
         retry=timedelta(seconds=settings.retry_seconds),
+        lease=timedelta(seconds=settings.lease_seconds),
     )
     async with contextlib.AsyncExitStack() as resources:
         notifier = None

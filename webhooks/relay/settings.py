@@ -24,6 +24,9 @@ class RelaySettings(BaseSettings):
     poll_seconds: float = 0.2  # SQLite has no NOTIFY: how often it looks for work when idle
     idle_seconds: float = 5.0  # with PostgreSQL LISTEN: the longest it sleeps without a notification
     retry_seconds: float = 2.0  # first back-off when Temporal refuses a delivery (doubles, up to a minute)
+    # How long a pass holds the events it claimed (longer than a batch's signals can take): a relay killed
+    # mid-pass leaves them pending, delivered again when the lease runs out (the storm test shortens it).
+    lease_seconds: float = 120.0
     unrouted_retention: timedelta = timedelta(days=7)
     body_retention: timedelta = timedelta(days=30)
     metrics_bind: str | None = None  # e.g. "127.0.0.1:9465": Prometheus (and /healthz)

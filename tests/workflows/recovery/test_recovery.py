@@ -81,3 +81,41 @@ async def test_every_page_of_failed_callbacks_is_read_and_every_one_delivered(
     for key in keys:
         sandbox.receiver.wait_for(key, timeout=20)
         assert await _callback_status(sandbox, key) == "sent"
+
+
+async def test_a_duplicated_callback_is_one_event_given_up_and_resent_as_one(
+    sandbox: SandboxUnderTest, provider: ProviderClient
+) -> None:
+    # The sandbox's duplicate fault sends each event twice (the same event_key and callback): the resend
+    # API lists it once, and a resend sends every copy again — none stays given up behind the other.
+    cpf = make_cpf(1)
+    faults = {"duplicate_webhooks": True, "webhook_delivery_failures": 4}
+    with sandbox.admin() as admin:
+        admin.put(f"/_sandbox/scenarios/{cpf}", json={"faults": faults}).raise_for_status()
+    created = await provider.request_benefits(benefits_request(cpf), idempotency_key=str(uuid.uuid4()))
+    key = created.benefits_request_key
+    deadline = time.monotonic() + 20
+    while True:
+        with sandbox.admin() as admin:
+            copies = admin.get("/_sandbox/webhooks", params={"key": key}).json()
+        if len(copies) == 2 and all(c["callback_status"] == "failed" for c in copies):
+            break
+        assert time.monotonic() < deadline, f"the sandbox never gave up on both copies: {copies}"
+        await asyncio.sleep(0.1)
+    assert len({c["event_key"] for c in copies}) == 1
+    now = datetime.now(UTC)
+    listed = await provider.notification_events(
+        start=now - timedelta(hours=1), end=now, callback_status="failed", origin_key=key
+    )
+    assert len(listed) == 1
+
+    await provider.resend_callback(listed[0].event_key, listed[0].callbacks[0].callback_key)
+    deadline = time.monotonic() + 20
+    while True:
+        with sandbox.admin() as admin:
+            copies = admin.get("/_sandbox/webhooks", params={"key": key}).json()
+        if all(c["callback_status"] == "sent" for c in copies):
+            break
+        assert time.monotonic() < deadline, f"a copy stayed behind: {copies}"
+        await asyncio.sleep(0.1)
+    assert len(sandbox.receiver.for_key(key)) >= 1
