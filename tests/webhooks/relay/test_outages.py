@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
-from temporalio.client import Client
+from temporalio.client import Client, ScheduleOverlapPolicy
 
 from devtools.devstack.samples import COMPLETES, sample_cpf, sample_request, signature_now
 from devtools.devstack.stack import LocalStack, StackConfig
@@ -80,6 +80,13 @@ async def _deliveries(stack: LocalStack, key: str) -> list[dict[str, Any]]:
     return found
 
 
+async def _recover_now(client: Client) -> None:
+    """An operator's "recover now": a run of its own, beside one still settling. The Schedule's SKIP
+    overlap would drop the trigger while an earlier test's run sleeps its 20 minutes between rounds
+    (``SETTLE``) — the resends it asks for are idempotent, a duplicate is taken once by the inbox."""
+    await client.get_schedule_handle(RECOVERY_SCHEDULE_ID).trigger(overlap=ScheduleOverlapPolicy.ALLOW_ALL)
+
+
 async def test_temporal_killed_while_webhooks_arrive_loses_none(own_stack: LocalStack, tmp_path: Path) -> None:
     stack = own_stack
     service, request_key = await _signed_loan(stack, tmp_path)
@@ -135,7 +142,7 @@ async def test_webhooks_the_provider_gave_up_on_come_back_through_the_recovery_j
     # /signed); the averbação's and the disbursement's webhooks are what the provider gave up on.
     assert not (await service.state(request_key)).closed
     stack.start_gateway()
-    await service.client.get_schedule_handle(RECOVERY_SCHEDULE_ID).trigger()
+    await _recover_now(service.client)
     state = await service.wait_until(request_key, lambda s: s.closed, seconds=120)
     assert (state.status, state.outcome_reason) == (Status.COMPLETED, "disbursed")
     assert state.lookups == 0  # recovered by the resend API, not by the loan asking
@@ -254,7 +261,7 @@ async def test_the_gateway_killed_between_storing_and_acknowledging_loses_nothin
 
     await eventually(settled, seconds=30, what="the provider's retries settled")
     # Its retries may run out while the gateway restarts: the recovery job asks for them again.
-    await service.client.get_schedule_handle(RECOVERY_SCHEDULE_ID).trigger()
+    await _recover_now(service.client)
     state = await service.wait_until(request_key, lambda s: s.closed, seconds=120)
     assert (state.status, state.outcome_reason) == (Status.COMPLETED, "disbursed")
     assert [e.event_id for e in state.events].count(held) == 1  # applied once
