@@ -309,7 +309,7 @@ class LoanActivities:
         records (a heartbeat, kept by Temporal for the next attempt) that its request went out in full,
         and clears it when the provider answers with a refusal or the connection drops. A retry that
         finds the record — the previous attempt died or timed out waiting for the answer — takes the
-        documents as attached (DOCUMENTS_DELIVERED_IS_ATTACHED in the README's assumptions)."""
+        documents as attached (the README's assumptions table)."""
         delivered = {DELIVERED: _attachment_digest(attachment)}
         if delivered in activity.info().heartbeat_details:
             activity.logger.info("the documents went out in full on an earlier attempt: not sent again")
