@@ -192,7 +192,7 @@ def refusal(error: ValidationError) -> Refusal:
     path = manual.provider_path(location) or "body"
     value = first.get("input")
     kind = first["type"]
-    if kind == "string_too_short" and value == "":
+    if kind in ("string_too_short", "too_short") and value == "":
         message = f"'' should be non-empty in {path}"
     elif kind == "missing":
         message = f"'{path.rsplit('.', 1)[-1]}' is a required property in {path}"
