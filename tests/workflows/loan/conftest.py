@@ -32,6 +32,7 @@ from workflows.loan.contract import LoanInput, LoanOutcome
 from workflows.loan.rules import LoanPolicy, LoanRules, current_rules
 from workflows.loan.state import LoanState, Stage
 from workflows.loan.workflow import LoanWorkflow
+from workflows.runner import workflow_runner
 
 
 @pytest.fixture
@@ -136,7 +137,13 @@ async def start(env: WorkflowEnvironment) -> AsyncIterator[Any]:
     ) -> Loan:
         fake = fake or FakeProvider()
         queue = task_queue()
-        worker = Worker(env.client, task_queue=queue, workflows=[LoanWorkflow], activities=fake.activities())
+        worker = Worker(
+            env.client,
+            task_queue=queue,
+            workflows=[LoanWorkflow],
+            workflow_runner=workflow_runner(),
+            activities=fake.activities(),
+        )
         await worker.__aenter__()
         workers.append(worker)
         handle = await start_loan_workflow(
