@@ -32,7 +32,7 @@ from workflows.loan.contract import LoanInput, LoanOutcome
 from workflows.loan.rules import LoanPolicy, LoanRules, current_rules
 from workflows.loan.state import LoanState, Stage
 from workflows.loan.workflow import LoanWorkflow
-from workflows.runner import workflow_runner
+from workflows.runner import strict_workflow_runner
 
 
 @pytest.fixture
@@ -141,7 +141,9 @@ async def start(env: WorkflowEnvironment) -> AsyncIterator[Any]:
             env.client,
             task_queue=queue,
             workflows=[LoanWorkflow],
-            workflow_runner=workflow_runner(),
+            # The SDK's strict sandbox: a non-deterministic call on any path these tests reach raises
+            # (the stack's workers run the shipped runner, workflows.runner).
+            workflow_runner=strict_workflow_runner(),
             activities=fake.activities(),
         )
         await worker.__aenter__()
