@@ -134,19 +134,28 @@ def first_due_date(requested: date, disbursement: date, product: ProductConfig) 
 
 
 def _first_due(requested: date, disbursement: date, calendar: BankCalendar, min_days: int, cutoff: int) -> date:
+    return add_months(requested, _months_to_first_due(requested, disbursement, calendar, min_days, cutoff))
+
+
+def _months_to_first_due(
+    requested: date, disbursement: date, calendar: BankCalendar, min_days: int, cutoff: int
+) -> int:
     months_ahead = 2 if disbursement.day > cutoff else 1
     earliest_month = add_months(disbursement.replace(day=1), months_ahead)
     for months in range(0, 12 * 50):
         candidate = add_months(requested, months)
         adjusted = calendar.next_business_day(candidate)
         if (adjusted - disbursement).days >= min_days and candidate >= earliest_month:
-            return candidate
+            return months
     raise PricingError("financial.first_due_date", "no first due date fits the disbursement date")
 
 
 @lru_cache(maxsize=4096)
-def _due_dates(first: date, count: int, calendar: BankCalendar) -> tuple[date, ...]:
-    return tuple(calendar.next_business_day(add_months(first, k)) for k in range(count))
+def _due_dates(requested: date, offset: int, count: int, calendar: BankCalendar) -> tuple[date, ...]:
+    # Every installment falls on the requested day of its month (the 30th stays the 30th after a
+    # February that lacks it): counted from the requested date, not from the clamped first one. The
+    # seeds print no schedule past a short month; the provider's sandbox reads it the same way.
+    return tuple(calendar.next_business_day(add_months(requested, offset + k)) for k in range(count))
 
 
 class InstallmentRow(NamedTuple):
@@ -211,10 +220,10 @@ class OptionDates:
 
 @lru_cache(maxsize=4096)
 def _shared_dates(
-    first: date, count: int, calendar: BankCalendar
+    requested: date, offset: int, count: int, calendar: BankCalendar
 ) -> tuple[tuple[date, ...], tuple[int, ...], tuple[int, ...]]:
     """Due dates, and the days and workdays between consecutive ones (from the 2nd installment on)."""
-    due = _due_dates(first, count, calendar)
+    due = _due_dates(requested, offset, count, calendar)
     days = tuple((b - a).days for a, b in pairwise(due))
     workdays = tuple(calendar.business_days_between(a, b) for a, b in pairwise(due))
     return due, days, workdays
@@ -235,8 +244,8 @@ def option_dates(disbursement: date, requested_first_due: date, count: int, prod
 def _dates_cached(
     disbursement: date, requested_first_due: date, count: int, calendar: BankCalendar, min_days: int, cutoff: int
 ) -> OptionDates:
-    first = _first_due(requested_first_due, disbursement, calendar, min_days, cutoff)
-    due, tail_days, tail_workdays = _shared_dates(first, count, calendar)
+    offset = _months_to_first_due(requested_first_due, disbursement, calendar, min_days, cutoff)
+    due, tail_days, tail_workdays = _shared_dates(requested_first_due, offset, count, calendar)
     first_days = (due[0] - disbursement).days
     return OptionDates(
         disbursement=disbursement,

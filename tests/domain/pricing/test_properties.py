@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from domain.pricing.engine import QuoteMode, QuoteRequest, quote
 from domain.pricing.product import INSS_DEFAULT_PRODUCT, SEED_004_SIMULATION_PRODUCT
+from domain.pricing.schedule import option_dates
 
 CENT = Decimal("0.01")
 
@@ -116,3 +117,11 @@ def test_product_rules_name_what_the_regulation_forbids() -> None:
     assert not quote(
         _request(date(2025, 3, 10), 84, installment=Decimal(100), rate=Decimal("0.0185")), INSS_DEFAULT_PRODUCT
     ).violations
+
+
+def test_a_due_day_a_short_month_lacks_comes_back_the_month_after() -> None:
+    """The 30th asked: February has none (its last day, a Sunday in 2027, then the next business day),
+    and March is due on the 30th again — not on the 28th February pushed the schedule to."""
+    dates = option_dates(date(2026, 12, 24), date(2027, 1, 30), 5, INSS_DEFAULT_PRODUCT)
+    # 2027-02-28 is a Sunday; 2027-05-30 a Sunday too (next business day: Monday the 31st).
+    assert dates.due == (date(2027, 3, 1), date(2027, 3, 30), date(2027, 4, 30), date(2027, 5, 31), date(2027, 6, 30))
