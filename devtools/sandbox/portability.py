@@ -44,10 +44,10 @@ from typing import Annotated, Any, Literal, TypeVar, TypeVarTuple
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from opentelemetry import propagate
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from activities.qitech.errors import SUSPENDED_MARKERS
-from activities.qitech.models.portability import (
+from activities.qitech.render import issuance_option
+from devtools.sandbox.bodies import (
     InstallmentReduction,
     LegSignature,
     OriginContractQuery,
@@ -55,23 +55,23 @@ from activities.qitech.models.portability import (
     ProposalRequest,
     RefinancingFinancial,
 )
-from activities.qitech.portability_enumerators import (
+from devtools.sandbox.clock import now
+from devtools.sandbox.enumerators import (
     CONSENT_DEADLINE_DAYS,
+    RETENTION_REASONS,
     CreditOperationLeg,
     CreditOperationStatus,
     PortabilityAuthorizationStatus,
     PortRefinWebhookType,
     ProposalStatus,
-    RetentionReason,
+    retention_reason,
 )
-from activities.qitech.render import issuance_option
-from activities.wire import decode, encode
-from devtools.sandbox.clock import now
 from devtools.sandbox.journal import Durable, peek
 from devtools.sandbox.provider import MIN_DOCUMENT_SIDE, SandboxProvider, naive_local, t_local, z_utc
-from devtools.sandbox.refusal import ProviderRefusal
+from devtools.sandbox.refusal import SUSPENDED, ProviderRefusal, validation_refusal
 from devtools.sandbox.scenarios import SUCCESS, AverbacaoStep, Faults
 from devtools.sandbox.timers import Timer, method_name
+from devtools.sandbox.wire import decode, json_response
 from domain.inss import LenderAction, averbacao_action, averbacao_return
 from domain.money import round_money
 from domain.pricing.engine import PricingError, Quote, QuoteRequest, quote
@@ -117,7 +117,7 @@ class PortabilityScenario(BaseModel):
     # published: docs.qitech.com.br/documentation/guides/INSS/portability+refinancing/webhook-autorizacao-
     # de-portabilidade), with no deadline yet. Unset: registered at once (ours, the earlier shape).
     pending_inclusion_seconds: Annotated[float, Field(gt=0, le=600)] | None = None
-    retention: RetentionReason | None = None  # the origin bank retains the client
+    retention: Annotated[str, AfterValidator(retention_reason)] | None = None  # the origin bank retains the client
     final_due_balance: Decimal | None = None  # the origin bank's balance (default: last_due_balance)
     # The installment the origin bank releases at Dataprev (default: the new portability installment).
     released_installment: Decimal | None = None
@@ -222,7 +222,7 @@ class Proposal:
                 "related_party_key": self.borrower_party_key,
             },
             "portability_credit_operation": self.portability.answer(),
-            "origin_contract": self.request.origin_contract.model_dump(mode="python"),
+            "origin_contract": self.request.origin_contract.model_dump(mode="python", exclude_none=True),
         }
         if self.portability_number:
             body["portability_number"] = self.portability_number
@@ -332,7 +332,7 @@ class PortabilitySandbox(Durable):
             "proposal_key": proposal.key,
             "event_datetime": t_local(now()),
             "data": {
-                "credit_operation_type": leg.kind.operation_type.value,
+                "credit_operation_type": leg.kind.operation_type,
                 "credit_operation_key": leg.key,
                 "credit_operation_status": leg.status,
             },
@@ -532,7 +532,7 @@ class PortabilitySandbox(Durable):
         if scenario.retention is not None:
             proposal.status = ProposalStatus.RETAINED.value
             reason = scenario.retention
-            await self._end(proposal, {"retained_reason": {"reason": reason.value, "description": reason.description}})
+            await self._end(proposal, {"retained_reason": {"reason": reason, "description": RETENTION_REASONS[reason]}})
             return
         if scenario.final_due_balance is not None:
             proposal.balance = scenario.final_due_balance
@@ -695,7 +695,7 @@ class PortabilitySandbox(Durable):
         step = self._averbacao_step(proposal, leg)
         leg.attempts += 1
         leg.last_response_at = now()
-        method = leg.kind.operation_type.value
+        method = leg.kind.operation_type
         action = LenderAction.CONFIRM if step == SUCCESS else averbacao_action(step, portability=True)
         if step == SUCCESS:
             leg.last_response = {"success": [{"enumerator": "successfully_included", "reservation_method": method}]}
@@ -735,7 +735,7 @@ class PortabilitySandbox(Durable):
 
     async def _collateral_webhook(self, proposal: Proposal, leg: Leg, step: str) -> None:
         at = leg.last_response_at or now()
-        method = leg.kind.operation_type.value
+        method = leg.kind.operation_type
         collateral_data: dict[str, Any] = {
             "status": leg.collateral_status,
             "last_response": (
@@ -912,7 +912,7 @@ def _fine_configuration(financial: RefinancingFinancial | None) -> dict[str, Any
     if given is not None:
         return {
             "contract_fine_rate": given.contract_fine_rate,
-            "interest_base": given.interest_base.value,
+            "interest_base": given.interest_base,
             "monthly_rate": given.monthly_rate,
         }
     # Seed 002 §13's values, for a leg that names none.
@@ -925,8 +925,7 @@ def _fine_configuration(financial: RefinancingFinancial | None) -> dict[str, Any
 FAULTS_HEADER = "X-Sandbox-Faults"
 
 
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(content=encode(body), status_code=status, media_type="application/json")
+_json = json_response
 
 
 def portability_routes(sandbox: PortabilitySandbox) -> APIRouter:
@@ -939,9 +938,7 @@ def portability_routes(sandbox: PortabilitySandbox) -> APIRouter:
         try:
             return model.model_validate(decode(await request.body()))
         except ValidationError as error:
-            first = error.errors()[0]
-            location = ".".join(str(p) for p in first["loc"])
-            raise ProviderRefusal(400, "LEG000041", f"{first['msg']} in {location}") from None
+            raise validation_refusal(error) from None
         except ValueError:
             raise ProviderRefusal(400, "LEG000040", "body is not valid JSON") from None
 
@@ -958,9 +955,7 @@ def portability_routes(sandbox: PortabilitySandbox) -> APIRouter:
         if faults.latency_ms:
             await asyncio.sleep(faults.latency_ms / 1000)
         if provider.take_budget(cpf, "suspended", header):
-            return _json(
-                {"code": "AM 303001", "description": f"{SUSPENDED_MARKERS[0]} Runtime Error [State: SUSPENDED]"}, 500
-            )
+            return _json(SUSPENDED, 500)
         if provider.take_budget(cpf, "fail_5xx", header):
             return _json({"title": "Service Unavailable", "code": "SBX000503", "description": "injected 5xx"}, 503)
         response = await handler()

@@ -22,23 +22,31 @@ from fastapi import Request
 from opentelemetry import propagate
 from PIL import Image, UnidentifiedImageError
 
-from activities.qitech.enumerators import ASSISTANCE_TYPE_NAMES, CancelReason, OperationCategory
-from activities.qitech.models.consultation import BalanceRequest, BenefitsRequest
-from activities.qitech.models.debt import (
+from activities.qitech.render import issuance_option, simulation_response
+from devtools.sandbox.bodies import (
     AttachedDocuments,
+    BalanceRequest,
     BalanceRequestConfirmation,
-    Borrower,
+    BenefitsRequest,
     ChangeDisbursementDate,
     CollateralCorrection,
-    DebtIssuanceRequest,
-    LegalRepresentative,
+    Financial,
+    IssuanceRequest,
+    Person,
     Recalculate,
     SignatureEvidence,
+    SimulationBatch,
+    SimulationRequest,
 )
-from activities.qitech.models.simulation import DebtSimulationBatchRequest, DebtSimulationRequest
-from activities.qitech.render import issuance_option, quote_request_from, simulation_response
 from devtools.sandbox.clock import CLOCK, now
 from devtools.sandbox.delivery import WebhookDispatcher
+from devtools.sandbox.enumerators import (
+    ASSISTANCE_TYPE_NAMES,
+    CONFIRMATION_CANCEL_REASONS,
+    CONFIRMATION_DAYS,
+    MARGIN_RELEASE_AFTER_DISBURSEMENT_END_DATE,
+    MINIMUM_WAGE_INCREASE,
+)
 from devtools.sandbox.journal import Durable, peek
 from devtools.sandbox.refusal import ProviderRefusal
 from devtools.sandbox.scenarios import (
@@ -62,7 +70,7 @@ from devtools.sandbox.timers import Timer, Timers, method_name
 from domain.calendar import SAO_PAULO, end_of_day
 from domain.inss import LenderAction, averbacao_action
 from domain.money import round_money
-from domain.pricing.engine import PricingError, quote
+from domain.pricing.engine import PricingError, QuoteRequest, quote
 from domain.pricing.product import ProductConfig
 from domain.regulation import DDB_BLOCK_DAYS
 
@@ -71,16 +79,22 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CONFIRMATION_DAYS = 5  # anuência: calendar days to confirm in Meu INSS (the pending_confirmation page)
-CONFIRMATION_CANCEL_REASONS = {
-    "denied": "social_security_confirmation_denied_by_beneficiary",
-    "expired": "social_security_confirmation_expired",
-}
-
 Ts = TypeVarTuple("Ts")
 
 MIN_DOCUMENT_SIDE = 250  # seed 001 §5: JPEG, at least 250 x 250 px
 MAX_TOTAL_BALANCE = Decimal("2450.00")  # 45 % of the sandbox's benefit
+
+
+def _quote_request(financial: Financial) -> QuoteRequest:
+    return QuoteRequest(
+        first_due_date=financial.first_due_date,
+        disbursement_date=financial.disbursement_date,
+        limit_days_to_disburse=financial.limit_days_to_disburse,
+        number_of_installments=financial.number_of_installments,
+        installment_face_value=financial.installment_face_value,
+        disbursed_amount=financial.disbursed_amount,
+        monthly_interest_rate=financial.monthly_interest_rate,
+    )
 
 
 def _is_uuid4(text: str) -> bool:
@@ -126,7 +140,7 @@ class Document:
 @dataclass
 class Debt:
     key: str
-    request: DebtIssuanceRequest
+    request: IssuanceRequest
     answer: dict[str, Any]
     cpf: str
     benefit_number: str
@@ -437,14 +451,14 @@ class SandboxProvider(Durable):
 
     def simulate(self, payload: Any) -> dict[str, Any]:
         if isinstance(payload, dict) and "operation_batch" in payload:
-            batch = DebtSimulationBatchRequest.model_validate(payload)
+            batch = SimulationBatch.model_validate(payload)
             return {"data": [self._simulate_one(r) for r in batch.operation_batch]}
-        return self._simulate_one(DebtSimulationRequest.model_validate(payload))
+        return self._simulate_one(SimulationRequest.model_validate(payload))
 
-    def _simulate_one(self, request: DebtSimulationRequest) -> dict[str, Any]:
+    def _simulate_one(self, request: SimulationRequest) -> dict[str, Any]:
         refinanced = self._refinanced(request.refinanced_credit_operations, cpf=None)
         try:
-            result = quote(quote_request_from(request.financial), self.product)
+            result = quote(_quote_request(request.financial), self.product)
         except PricingError as error:
             raise ProviderRefusal(400, "SIM000001", str(error)) from None
         return simulation_response(
@@ -478,7 +492,7 @@ class SandboxProvider(Durable):
 
     # ------------------------------------------------------------ issuance
 
-    async def issue_debt(self, request: DebtIssuanceRequest, faults: Faults) -> dict[str, Any]:
+    async def issue_debt(self, request: IssuanceRequest, faults: Faults) -> dict[str, Any]:
         existing = self._debt_by_requester.get(request.requester_identifier_key)
         if existing:
             # A retried POST /debt: same requester_identifier_key, same debt (never a second one).
@@ -492,15 +506,13 @@ class SandboxProvider(Durable):
         refinanced = self._refinanced(request.refinanced_credit_operations, cpf)
         payoff = sum((op.balance for op in refinanced), Decimal(0))
         try:
-            result = quote(quote_request_from(request.financial), self.product)
+            result = quote(_quote_request(request.financial), self.product)
         except PricingError as error:
             raise ProviderRefusal(400, "DBT000010", str(error)) from None
         key, related_party_key, representative_key = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
         contract_number = f"TST{self._next_contract:010d}"
         self._next_contract += 1
-        signers: list[Borrower | LegalRepresentative] = (
-            list(request.related_parties) if request.related_parties else [request.borrower]
-        )
+        signers: list[Person] = list(request.related_parties) if request.related_parties else [request.borrower]
         created = now()
         answer = {
             "webhook_type": "debt",
@@ -572,7 +584,7 @@ class SandboxProvider(Durable):
             window_end=end_of_day(last_option),
             installment=installment,
             representative_party_key=representative_key if request.related_parties else None,
-            minimum_wage_increase=collateral.operation_category == OperationCategory.MINIMUM_WAGE_INCREASE,
+            minimum_wage_increase=collateral.operation_category == MINIMUM_WAGE_INCREASE,
             refinanced=tuple(op.key for op in refinanced),
             freed_installments=sum((op.installment for op in refinanced), Decimal(0)),
         )
@@ -587,7 +599,7 @@ class SandboxProvider(Durable):
         return answer
 
     async def _cancel_for_ddb(self, debt: Debt) -> None:
-        reason = CancelReason.MARGIN_RELEASE_AFTER_DISBURSEMENT_END_DATE.value
+        reason = MARGIN_RELEASE_AFTER_DISBURSEMENT_END_DATE
         await self._finish(debt, "canceled_permanently", {"cancel_reason": reason, "cancel_reason_enumerator": reason})
 
     # ------------------------------------------------------------ documents and signature
@@ -862,7 +874,7 @@ class SandboxProvider(Durable):
         )
         if financial.monthly_interest_rate is None:
             raise ProviderRefusal(400, "COP000489", "operation has no fixed rate to recalculate with")
-        result = quote(quote_request_from(financial), self.product)
+        result = quote(_quote_request(financial), self.product)
         debt.installment = new_value
         debt.answer["data"]["disbursement_options"] = [issuance_option(o) for o in result.options]
         debt.pending_action = None
