@@ -47,6 +47,7 @@ from opentelemetry import propagate
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from activities.qitech.render import issuance_option
+from devtools.sandbox import dataprev
 from devtools.sandbox.bodies import (
     InstallmentReduction,
     LegSignature,
@@ -72,7 +73,6 @@ from devtools.sandbox.refusal import SUSPENDED, ProviderRefusal, validation_refu
 from devtools.sandbox.scenarios import SUCCESS, AverbacaoStep, Faults
 from devtools.sandbox.timers import Timer, method_name
 from devtools.sandbox.wire import decode, json_response
-from domain.inss import LenderAction, averbacao_action, averbacao_return
 from domain.money import round_money
 from domain.pricing.engine import PricingError, Quote, QuoteRequest, quote
 
@@ -696,12 +696,13 @@ class PortabilitySandbox(Durable):
         leg.attempts += 1
         leg.last_response_at = now()
         method = leg.kind.operation_type
-        action = LenderAction.CONFIRM if step == SUCCESS else averbacao_action(step, portability=True)
+        action = dataprev.Action.CONFIRM if step == SUCCESS else dataprev.action(step, port_refin=True)
         if step == SUCCESS:
-            leg.last_response = {"success": [{"enumerator": "successfully_included", "reservation_method": method}]}
+            included = {"enumerator": dataprev.SUCCESSFULLY_INCLUDED, "reservation_method": method}
+            leg.last_response = {"success": [included]}
         else:
             leg.last_response = {"errors": [{"enumerator": step, "reservation_method": method}]}
-        if action == LenderAction.CONFIRM:
+        if action == dataprev.Action.CONFIRM:
             # Success, or HX "reservation_already_included" (Confirmar averbação, seed 002 §14).
             leg.collateral_constituted, leg.collateral_status = True, "reserved"
         await self._collateral_webhook(proposal, leg, step)
@@ -739,7 +740,7 @@ class PortabilitySandbox(Durable):
         collateral_data: dict[str, Any] = {
             "status": leg.collateral_status,
             "last_response": (
-                {"success": [{"enumerator": "successfully_included"}]}
+                {"success": [{"enumerator": dataprev.SUCCESSFULLY_INCLUDED}]}
                 if step == SUCCESS
                 else {"errors": [{"enumerator": step}]}
             ),
@@ -828,8 +829,7 @@ class PortabilitySandbox(Durable):
             failure = "wrong_bank_code_destination"
         data: dict[str, Any]
         if failure:
-            row = averbacao_return(failure)
-            data = {"enumerator": failure, "description": row.description if row else failure.replace("_", " ")}
+            data = {"enumerator": failure, "description": dataprev.description(failure) or failure.replace("_", " ")}
         else:
             data = {
                 # Printed as a JSON number in seed 002 (kept: the reader must take it as text).

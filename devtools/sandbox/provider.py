@@ -23,6 +23,7 @@ from opentelemetry import propagate
 from PIL import Image, UnidentifiedImageError
 
 from activities.qitech.render import issuance_option, simulation_response
+from devtools.sandbox import dataprev
 from devtools.sandbox.bodies import (
     AttachedDocuments,
     BalanceRequest,
@@ -38,7 +39,7 @@ from devtools.sandbox.bodies import (
     SimulationBatch,
     SimulationRequest,
 )
-from devtools.sandbox.clock import CLOCK, now
+from devtools.sandbox.clock import CLOCK, SAO_PAULO, end_of_day, now
 from devtools.sandbox.delivery import WebhookDispatcher
 from devtools.sandbox.enumerators import (
     ASSISTANCE_TYPE_NAMES,
@@ -67,12 +68,9 @@ from devtools.sandbox.scenarios import (
 )
 from devtools.sandbox.settings import SandboxSettings
 from devtools.sandbox.timers import Timer, Timers, method_name
-from domain.calendar import SAO_PAULO, end_of_day
-from domain.inss import LenderAction, averbacao_action
 from domain.money import round_money
 from domain.pricing.engine import PricingError, QuoteRequest, quote
 from domain.pricing.product import ProductConfig
-from domain.regulation import DDB_BLOCK_DAYS
 
 if TYPE_CHECKING:
     from devtools.sandbox.authentication import RequestAuthentication
@@ -373,7 +371,7 @@ class SandboxProvider(Durable):
 
     def _new_benefit(self, cpf: str) -> bool:
         """Inside its 90 days from the DDB: Blocked, block type 3 "Bloqueado na Concessão" (seed 004 §12)."""
-        return now().date() < self._ddb(cpf) + timedelta(days=DDB_BLOCK_DAYS.value + 1)
+        return now().date() < dataprev.margin_release_day(self._ddb(cpf))
 
     def card_margins(self, cpf: str) -> tuple[Decimal, Decimal]:
         """(RMC ``consigned_card``, RCC ``benefit_card``) left: the Mocks page's RCC for its digits 3 and
@@ -592,7 +590,7 @@ class SandboxProvider(Durable):
         self._debt_by_requester[request.requester_identifier_key] = key
         await self._send(key, answer, faults)
         ddb = self._ddb(cpf)
-        if ddb + timedelta(days=DDB_BLOCK_DAYS.value) >= last_option:
+        if last_option < dataprev.margin_release_day(ddb):
             # Seed 004 §4: the margin is released only after DDB + 90 days; a window that ends
             # before then is canceled permanently with this reason.
             self.debt_later(debt, self.settings.processing_delay_seconds, self._cancel_for_ddb)
@@ -694,7 +692,7 @@ class SandboxProvider(Durable):
     def _averbacao_step(self, debt: Debt) -> str:
         lifts_after = self.scenario(debt.cpf).block_lifts_after_attempts
         lifted = lifts_after is not None and debt.averbacao_attempts >= lifts_after
-        if not lifted and now().date() < self._ddb(debt.cpf) + timedelta(days=DDB_BLOCK_DAYS.value + 1):
+        if not lifted and now().date() < dataprev.margin_release_day(self._ddb(debt.cpf)):
             # Dataprev refuses a reservation on a benefit still inside its 90 days; the provider
             # keeps trying (teimosinha) until the margin is released.
             return "benefit_blocked_by_granting_process"
@@ -737,7 +735,7 @@ class SandboxProvider(Durable):
             debt.collateral_constituted = True
             debt.collateral_status = "reserved"
             debt.last_response = {
-                "success": [{"enumerator": "successfully_included", "reservation_method": "new_credit"}]
+                "success": [{"enumerator": dataprev.SUCCESSFULLY_INCLUDED, "reservation_method": "new_credit"}]
             }
             body = {
                 "key": debt.key,
@@ -784,12 +782,12 @@ class SandboxProvider(Durable):
             },
         }
         await self._send(debt.key, body, faults)
-        action = averbacao_action(step)
-        if action == LenderAction.CANCEL:
+        action = dataprev.action(step)
+        if action == dataprev.Action.CANCEL:
             debt.awaiting_correction = True
             grace = self.scenario(debt.cpf).cancel_grace_seconds or self.settings.cancel_grace_seconds
             self.debt_later(debt, grace, self._cancel_after_error, step)
-        elif action == LenderAction.CONFIRM:
+        elif action == dataprev.Action.CONFIRM:
             # "reservation_already_included": the margin is reserved; the operation goes on.
             debt.collateral_constituted = True
             debt.collateral_status = "reserved"
@@ -826,7 +824,7 @@ class SandboxProvider(Durable):
         if answer == "confirmed":
             debt.collateral_constituted, debt.collateral_status = True, "reserved"
             debt.last_response = {
-                "success": [{"enumerator": "successfully_included", "reservation_method": "new_credit"}]
+                "success": [{"enumerator": dataprev.SUCCESSFULLY_INCLUDED, "reservation_method": "new_credit"}]
             }
             body = {
                 "key": debt.key,

@@ -17,8 +17,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from devtools.sandbox import dataprev
 from devtools.sandbox.enumerators import PendingRequesterAction
-from domain.inss import averbacao_return
 
 SUCCESS = "success"
 
@@ -103,9 +103,9 @@ def averbacao_outcome(cpf: str) -> str:
 
 
 def averbacao_description(enumerator: str) -> str:
-    row = averbacao_return(enumerator)
-    if row:
-        return row.description
+    described = dataprev.description(enumerator)
+    if described:
+        return described
     if enumerator == AVERBACAO_DEFAULT:
         return BENEFITS_FAILURE.description or ""
     return enumerator
