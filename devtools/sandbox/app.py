@@ -30,6 +30,7 @@ from devtools.sandbox.delivery import DeliveryPolicy, WebhookDispatcher
 from devtools.sandbox.journal import CommitBeforeAnswer, peek
 from devtools.sandbox.persistence import SandboxState
 from devtools.sandbox.portability import PortabilitySandbox, portability_routes
+from devtools.sandbox.pricing import Product
 from devtools.sandbox.provider import SandboxProvider
 from devtools.sandbox.refusal import SUSPENDED, ProviderRefusal, validation_refusal
 from devtools.sandbox.scenarios import Faults, Scenario
@@ -37,7 +38,6 @@ from devtools.sandbox.settings import SandboxSettings
 from devtools.sandbox.signing import Signing
 from devtools.sandbox.telemetry import instrument_app
 from devtools.sandbox.wire import decode, json_response
-from domain.pricing.product import INSS_DEFAULT_PRODUCT, ProductConfig
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -55,11 +55,11 @@ FAULTS_HEADER = "X-Sandbox-Faults"
 _json = json_response
 
 
-def create_app(settings: SandboxSettings | None = None, product: ProductConfig | None = None) -> FastAPI:
+def create_app(settings: SandboxSettings | None = None, product: Product | None = None) -> FastAPI:
     settings = settings or SandboxSettings()
     CLOCK.start()
     if product is None and settings.product_file:
-        product = ProductConfig.model_validate(decode(settings.product_file.read_bytes()))
+        product = Product.from_json(decode(settings.product_file.read_bytes()))
     if settings.webhook_signature_scheme == "webhook-v2" and not settings.webhook_signing_key.get_secret_value():
         raise ValueError("SANDBOX_WEBHOOK_SIGNING_KEY is not set: webhook-v2 webhooks could not be signed")
     dispatcher = WebhookDispatcher(
@@ -77,7 +77,7 @@ def create_app(settings: SandboxSettings | None = None, product: ProductConfig |
             timeout_seconds=settings.webhook_timeout_seconds,
         ),
     )
-    sandbox = SandboxProvider(settings, dispatcher, product or INSS_DEFAULT_PRODUCT)
+    sandbox = SandboxProvider(settings, dispatcher, product or Product())
     if settings.lender_public_key:
         sandbox.authentication = RequestAuthentication(settings.api_client_key, settings.lender_public_key)
     portability = PortabilitySandbox(sandbox)  # Port+Refin (seed 002)

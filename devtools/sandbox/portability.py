@@ -46,7 +46,6 @@ from fastapi.responses import Response
 from opentelemetry import propagate
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from activities.qitech.render import issuance_option
 from devtools.sandbox import dataprev
 from devtools.sandbox.bodies import (
     InstallmentReduction,
@@ -68,13 +67,13 @@ from devtools.sandbox.enumerators import (
     retention_reason,
 )
 from devtools.sandbox.journal import Durable, peek
+from devtools.sandbox.offers import issuance_option
+from devtools.sandbox.pricing import Option, PricingError, Terms, limits_broken, money, quote
 from devtools.sandbox.provider import MIN_DOCUMENT_SIDE, SandboxProvider, naive_local, t_local, z_utc
 from devtools.sandbox.refusal import SUSPENDED, ProviderRefusal, validation_refusal
 from devtools.sandbox.scenarios import SUCCESS, AverbacaoStep, Faults
 from devtools.sandbox.timers import Timer, method_name
 from devtools.sandbox.wire import decode, json_response
-from domain.money import round_money
-from domain.pricing.engine import PricingError, Quote, QuoteRequest, quote
 
 M = TypeVar("M", bound=BaseModel)
 Ts = TypeVarTuple("Ts")
@@ -341,44 +340,44 @@ class PortabilitySandbox(Durable):
 
     # ------------------------------------------------------------ pricing
 
-    def _quote(self, request: QuoteRequest, code: str) -> Quote:
+    def _quote(self, terms: Terms, code: str) -> list[Option]:
         try:
-            result = quote(request, self.provider.product)
+            options = quote(terms, self.provider.product)
         except PricingError as error:
             raise ProviderRefusal(400, code, str(error)) from None
-        if result.violations:
-            violation = result.violations[0]
-            raise ProviderRefusal(400, code, f"{violation.field}: {violation.message}")
-        return result
+        broken = limits_broken(self.provider.product, options, terms.number_of_installments)
+        if broken:
+            raise ProviderRefusal(400, code, broken)
+        return options
 
     def _price_portability(
         self, financial: PortabilityFinancial, balance: Decimal, installment: Decimal | None
-    ) -> Quote:
+    ) -> list[Option]:
         """The ported balance is fixed; the installment or the rate follows from the other."""
         fixed_installment = installment if installment is not None else financial.installment_face_value
         return self._quote(
-            QuoteRequest(
+            Terms(
                 first_due_date=financial.first_due_date,
                 disbursement_date=now().date(),
                 limit_days_to_disburse=financial.limit_days_to_disburse or 0,
                 number_of_installments=financial.number_of_installments,
-                installment_face_value=fixed_installment,
+                installment=fixed_installment,
                 disbursed_amount=balance,
-                monthly_interest_rate=None if fixed_installment is not None else financial.monthly_interest_rate,
+                monthly_rate=None if fixed_installment is not None else financial.monthly_interest_rate,
             ),
             "CT000100",
         )
 
-    def _price_refinancing(self, financial: RefinancingFinancial) -> Quote:
+    def _price_refinancing(self, financial: RefinancingFinancial) -> list[Option]:
         return self._quote(
-            QuoteRequest(
+            Terms(
                 first_due_date=financial.first_due_date,
                 disbursement_date=now().date(),
                 limit_days_to_disburse=financial.limit_days_to_disburse,
                 number_of_installments=financial.number_of_installments,
-                installment_face_value=financial.installment_face_value,
+                installment=financial.installment_face_value,
                 disbursed_amount=financial.disbursed_amount,
-                monthly_interest_rate=financial.monthly_interest_rate,
+                monthly_rate=financial.monthly_interest_rate,
             ),
             "CT000110",
         )
@@ -398,10 +397,10 @@ class PortabilitySandbox(Durable):
             kind=CreditOperationLeg.PORTABILITY,
             key=str(uuid.uuid4()),
             contract_number=request.portability_credit_operation.contract_number or self._contract_number(),
-            installment=ported.first.installment_value,
+            installment=ported[0].installment,
             number_of_installments=request.portability_credit_operation.financial.number_of_installments,
             # The whole ported amount goes to the origin bank: nothing reaches the borrower.
-            options=[issuance_option(o, payoff=balance) for o in ported.options],
+            options=[issuance_option(o, payoff=balance) for o in ported],
             final_disbursement_amount=Decimal("0.00"),
             accounts=[{"ispb": origin["ispb"], "name": origin["name"]}],
             fine_configuration=_fine_configuration(None),
@@ -431,12 +430,12 @@ class PortabilitySandbox(Durable):
         if refinancing is None:
             return None
         priced = self._price_refinancing(refinancing.financial)
-        troco = priced.first.disbursed_issue_amount - balance
+        troco = priced[0].released - balance
         if troco <= 0:
             raise ProviderRefusal(400, "CT000118", "the refinancing releases nothing above the ported balance")
-        refinanced_total = priced.first.installment_value * refinancing.financial.number_of_installments
+        refinanced_total = priced[0].installment * refinancing.financial.number_of_installments
         ported_total = portability.installment * portability.number_of_installments
-        minimum = round_money(MIN_TROCO_SHARE * (refinanced_total - ported_total))
+        minimum = money(MIN_TROCO_SHARE * (refinanced_total - ported_total))
         if troco < minimum:
             raise ProviderRefusal(400, "CT000118", f"troco {troco} is below the minimum allowed {minimum}")
         account = refinancing.disbursement_bank_account
@@ -444,10 +443,10 @@ class PortabilitySandbox(Durable):
             kind=CreditOperationLeg.REFINANCING,
             key=str(uuid.uuid4()),
             contract_number=refinancing.contract_number or self._contract_number(),
-            installment=priced.first.installment_value,
+            installment=priced[0].installment,
             number_of_installments=refinancing.financial.number_of_installments,
             # It pays off the ported contract; the troco is the rest.
-            options=[issuance_option(o, payoff=balance) for o in priced.options],
+            options=[issuance_option(o, payoff=balance) for o in priced],
             final_disbursement_amount=troco,
             accounts=[
                 {
@@ -810,8 +809,8 @@ class PortabilitySandbox(Durable):
             )
         financial = proposal.request.portability_credit_operation.financial
         priced = self._price_portability(financial, proposal.balance, reduction.installment_face_value)
-        leg.installment = priced.first.installment_value
-        leg.options = [issuance_option(o, payoff=proposal.balance) for o in priced.options]
+        leg.installment = priced[0].installment
+        leg.options = [issuance_option(o, payoff=proposal.balance) for o in priced]
         # A new CCB: to be signed again before the averbação is tried again (seed 002 §13 answers
         # waiting_signature with a new document).
         leg.document_key, leg.signed_url = str(uuid.uuid4()), None

@@ -22,7 +22,6 @@ from fastapi import Request
 from opentelemetry import propagate
 from PIL import Image, UnidentifiedImageError
 
-from activities.qitech.render import issuance_option, simulation_response
 from devtools.sandbox import dataprev
 from devtools.sandbox.bodies import (
     AttachedDocuments,
@@ -49,6 +48,8 @@ from devtools.sandbox.enumerators import (
     MINIMUM_WAGE_INCREASE,
 )
 from devtools.sandbox.journal import Durable, peek
+from devtools.sandbox.offers import issuance_option, simulation_response
+from devtools.sandbox.pricing import PricingError, Product, Terms, money, quote
 from devtools.sandbox.refusal import ProviderRefusal
 from devtools.sandbox.scenarios import (
     CARD_MARGIN,
@@ -68,9 +69,6 @@ from devtools.sandbox.scenarios import (
 )
 from devtools.sandbox.settings import SandboxSettings
 from devtools.sandbox.timers import Timer, Timers, method_name
-from domain.money import round_money
-from domain.pricing.engine import PricingError, QuoteRequest, quote
-from domain.pricing.product import ProductConfig
 
 if TYPE_CHECKING:
     from devtools.sandbox.authentication import RequestAuthentication
@@ -79,19 +77,23 @@ log = logging.getLogger(__name__)
 
 Ts = TypeVarTuple("Ts")
 
+MAX_RECALCULATION_CUT = Decimal("0.3")
+"""How far a recalculation may lower the installment: the page says "dentro de uma variação permitida" and
+prints none; the sandbox's own figure, 30 %."""
 MIN_DOCUMENT_SIDE = 250  # seed 001 §5: JPEG, at least 250 x 250 px
 MAX_TOTAL_BALANCE = Decimal("2450.00")  # 45 % of the sandbox's benefit
 
 
-def _quote_request(financial: Financial) -> QuoteRequest:
-    return QuoteRequest(
+def _terms(financial: Financial, *, installment: Decimal | None = None) -> Terms:
+    """What pricing needs of a request's ``financial`` (``installment``: a recalculation's new one)."""
+    return Terms(
         first_due_date=financial.first_due_date,
         disbursement_date=financial.disbursement_date,
         limit_days_to_disburse=financial.limit_days_to_disburse,
         number_of_installments=financial.number_of_installments,
-        installment_face_value=financial.installment_face_value,
-        disbursed_amount=financial.disbursed_amount,
-        monthly_interest_rate=financial.monthly_interest_rate,
+        installment=installment if installment is not None else financial.installment_face_value,
+        disbursed_amount=None if installment is not None else financial.disbursed_amount,
+        monthly_rate=financial.monthly_interest_rate,
     )
 
 
@@ -190,7 +192,7 @@ class SandboxProvider(Durable):
     )
     DURABLE_SINGLE = ("global_faults", "_settled_operations", "_next_contract")
 
-    def __init__(self, settings: SandboxSettings, dispatcher: WebhookDispatcher, product: ProductConfig) -> None:
+    def __init__(self, settings: SandboxSettings, dispatcher: WebhookDispatcher, product: Product) -> None:
         self.settings = settings
         self.dispatcher = dispatcher
         self.product = product
@@ -456,7 +458,7 @@ class SandboxProvider(Durable):
     def _simulate_one(self, request: SimulationRequest) -> dict[str, Any]:
         refinanced = self._refinanced(request.refinanced_credit_operations, cpf=None)
         try:
-            result = quote(_quote_request(request.financial), self.product)
+            result = quote(_terms(request.financial), self.product)
         except PricingError as error:
             raise ProviderRefusal(400, "SIM000001", str(error)) from None
         return simulation_response(
@@ -504,7 +506,7 @@ class SandboxProvider(Durable):
         refinanced = self._refinanced(request.refinanced_credit_operations, cpf)
         payoff = sum((op.balance for op in refinanced), Decimal(0))
         try:
-            result = quote(_quote_request(request.financial), self.product)
+            result = quote(_terms(request.financial), self.product)
         except PricingError as error:
             raise ProviderRefusal(400, "DBT000010", str(error)) from None
         key, related_party_key, representative_key = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
@@ -567,11 +569,11 @@ class SandboxProvider(Durable):
                         "updated_at": created.replace(tzinfo=None).isoformat(),
                     }
                 ],
-                "disbursement_options": [issuance_option(o, payoff) for o in result.options],
+                "disbursement_options": [issuance_option(o, payoff) for o in result],
             },
         }
         last_option = request.financial.disbursement_date + timedelta(days=request.financial.limit_days_to_disburse)
-        installment = result.first.installment_value
+        installment = result[0].installment
         debt = Debt(
             key=key,
             request=request,
@@ -863,18 +865,20 @@ class SandboxProvider(Durable):
         }:
             raise ProviderRefusal(400, "COP000489", "operation is not waiting for an installment reduction")
         new_value = request.installment_face_value
-        if new_value >= debt.installment or new_value < round_money(debt.installment * Decimal("0.7")):
+        if new_value >= debt.installment or new_value < money(debt.installment * (1 - MAX_RECALCULATION_CUT)):
             raise ProviderRefusal(
                 400, "COP000490", "installment_face_value must be below the current one and at most 30 % lower"
             )
-        financial = debt.request.financial.model_copy(
-            update={"installment_face_value": new_value, "disbursed_amount": None}
-        )
+        financial = debt.request.financial
         if financial.monthly_interest_rate is None:
+            # The page: "mantém taxa, prazo e estrutura" — a debt priced by its rate has none to keep.
             raise ProviderRefusal(400, "COP000489", "operation has no fixed rate to recalculate with")
-        result = quote(_quote_request(financial), self.product)
+        try:
+            result = quote(_terms(financial, installment=new_value), self.product)
+        except PricingError as error:
+            raise ProviderRefusal(400, "COP000490", str(error)) from None
         debt.installment = new_value
-        debt.answer["data"]["disbursement_options"] = [issuance_option(o) for o in result.options]
+        debt.answer["data"]["disbursement_options"] = [issuance_option(o) for o in result]
         debt.pending_action = None
         debt.corrections += 1
         self.debt_later(debt, self.settings.processing_delay_seconds, self._attempt_averbacao)

@@ -78,6 +78,8 @@ class SandboxSettings(BaseSettings):
     # provider's cadence, e.g. 3600), however fast the attempts really come. 0: real time. Attempts
     # dated within the same second would be the same webhook, and be deduplicated as such.
     teimosinha_clock_step_seconds: float = 0.0
+    # The lender's product at the provider, as JSON (sandbox.pricing.Product.from_json: fees, which are
+    # deducted and counted, the first-due-date figures, the Port+Refin limits); unset: Product()'s.
     product_file: Path | None = None
     # Port+Refin (sandbox.portability): how long the beneficiary takes to answer the portability
     # consent in Meu INSS, or until its 5-day deadline passes (scenario "expired"), compressed.
