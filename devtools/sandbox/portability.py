@@ -1,7 +1,7 @@
 """The sandbox's portability + refinancing (Port+Refin, seed 002): a proposal that moves through the
 CTC, the beneficiary's consent, the origin bank's answer, the payoff and each leg's averbação over
-time, with webhooks in the seed's and the public pages' shapes, per-CPF scenarios, and the calls of
-``activities.qitech.client`` for the flow. A test double of the provider, never production.
+time, with webhooks in the seed's and the public pages' shapes, per-CPF scenarios, and the provider's
+calls a lender makes for the flow. A test double of the provider, never production.
 
 The order of events is not published (README, portability assumptions); the sandbox plays this one,
 kept here only:
