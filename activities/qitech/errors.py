@@ -32,9 +32,13 @@ class ProviderError(Exception):
         description: str | None = None,
         retry_after: float | None = None,
         path: str = "",
+        unanswered: str | None = None,
     ) -> None:
         super().__init__(redact_provider_text(message))
         self.status = status
+        self.unanswered = unanswered
+        """Why no answer came, when none did: ``TIMED_OUT`` (the request may have reached the provider) or
+        ``UNREACHABLE`` (the connection failed or was dropped); None when the provider answered."""
         self.code = code
         self.description = redact_provider_text(description) if description else description
         self.retry_after = retry_after
@@ -53,6 +57,10 @@ class ProviderError(Exception):
         """(message, description) without the ``known`` personal values either."""
         description = redact_provider_text(self.description, known) if self.description else self.description
         return redact_provider_text(str(self), known), description
+
+
+TIMED_OUT = "timeout"
+UNREACHABLE = "unreachable"
 
 
 class ProviderUnavailable(ProviderError):
