@@ -9,35 +9,35 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
-import simplejson
 from fastapi import FastAPI, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
-from activities.qitech.errors import SUSPENDED_MARKERS
-from activities.qitech.models.consultation import BalanceRequest, BenefitsRequest
-from activities.qitech.models.debt import (
+from devtools.sandbox.authentication import RequestAuthentication
+from devtools.sandbox.bodies import (
     AttachedDocuments,
+    BalanceRequest,
     BalanceRequestConfirmation,
+    BenefitsRequest,
     ChangeDisbursementDate,
     CollateralCorrection,
-    DebtIssuanceRequest,
+    IssuanceRequest,
     Recalculate,
     SignatureEvidence,
 )
-from activities.wire import decode, encode
-from devtools.sandbox.authentication import RequestAuthentication
 from devtools.sandbox.clock import CLOCK
-from devtools.sandbox.delivery import DeliveryPolicy, Signing, WebhookDispatcher
+from devtools.sandbox.delivery import DeliveryPolicy, WebhookDispatcher
 from devtools.sandbox.journal import CommitBeforeAnswer, peek
 from devtools.sandbox.persistence import SandboxState
 from devtools.sandbox.portability import PortabilitySandbox, portability_routes
+from devtools.sandbox.pricing import Product
 from devtools.sandbox.provider import SandboxProvider
-from devtools.sandbox.refusal import ProviderRefusal
+from devtools.sandbox.refusal import SUSPENDED, ProviderRefusal, validation_refusal
 from devtools.sandbox.scenarios import Faults, Scenario
 from devtools.sandbox.settings import SandboxSettings
-from domain.pricing.product import INSS_DEFAULT_PRODUCT, ProductConfig
-from runtime.telemetry import instrument_app
+from devtools.sandbox.signing import Signing
+from devtools.sandbox.telemetry import instrument_app
+from devtools.sandbox.wire import decode, json_response
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -52,32 +52,14 @@ class Clock(BaseModel):
 FAULTS_HEADER = "X-Sandbox-Faults"
 
 
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(content=encode(body), status_code=status, media_type="application/json")
+_json = json_response
 
 
-def _refusal(error: ProviderRefusal) -> Response:
-    detail = {
-        "title": error.title,
-        "description": error.description,
-        "translation": "Payload Invalido" if error.status == 400 else error.title,
-        "extra_fields": {},
-        "code": error.code,
-    }
-    return _json({"data": simplejson.dumps(detail, ensure_ascii=False), **detail}, error.status)
-
-
-def _validation_refusal(error: ValidationError) -> ProviderRefusal:
-    first = error.errors()[0]
-    location = ".".join(str(p) for p in first["loc"])
-    return ProviderRefusal(400, "LEG000041", f"{first['msg']} in {location}")
-
-
-def create_app(settings: SandboxSettings | None = None, product: ProductConfig | None = None) -> FastAPI:
+def create_app(settings: SandboxSettings | None = None, product: Product | None = None) -> FastAPI:
     settings = settings or SandboxSettings()
     CLOCK.start()
     if product is None and settings.product_file:
-        product = ProductConfig.model_validate(decode(settings.product_file.read_bytes()))
+        product = Product.from_json(decode(settings.product_file.read_bytes()))
     if settings.webhook_signature_scheme == "webhook-v2" and not settings.webhook_signing_key.get_secret_value():
         raise ValueError("SANDBOX_WEBHOOK_SIGNING_KEY is not set: webhook-v2 webhooks could not be signed")
     dispatcher = WebhookDispatcher(
@@ -95,7 +77,7 @@ def create_app(settings: SandboxSettings | None = None, product: ProductConfig |
             timeout_seconds=settings.webhook_timeout_seconds,
         ),
     )
-    sandbox = SandboxProvider(settings, dispatcher, product or INSS_DEFAULT_PRODUCT)
+    sandbox = SandboxProvider(settings, dispatcher, product or Product())
     if settings.lender_public_key:
         sandbox.authentication = RequestAuthentication(settings.api_client_key, settings.lender_public_key)
     portability = PortabilitySandbox(sandbox)  # Port+Refin (seed 002)
@@ -147,13 +129,13 @@ def create_app(settings: SandboxSettings | None = None, product: ProductConfig |
 
     @app.exception_handler(ProviderRefusal)
     async def refused(_: Request, error: ProviderRefusal) -> Response:
-        return _refusal(error)
+        return error.response()
 
     async def body_of(request: Request, model: type[M]) -> M:
         try:
             return model.model_validate(decode(await request.body()))
         except ValidationError as error:
-            raise _validation_refusal(error) from None
+            raise validation_refusal(error) from None
         except ValueError:
             raise ProviderRefusal(400, "LEG000040", "body is not valid JSON") from None
 
@@ -174,9 +156,7 @@ def create_app(settings: SandboxSettings | None = None, product: ProductConfig |
         if faults.latency_ms:
             await asyncio.sleep(faults.latency_ms / 1000)
         if sandbox.take_budget(cpf, "suspended", header):
-            return _json(
-                {"code": "AM 303001", "description": f"{SUSPENDED_MARKERS[0]} Runtime Error [State: SUSPENDED]"}, 500
-            )
+            return _json(SUSPENDED, 500)
         if sandbox.take_budget(cpf, "fail_5xx", header):
             return _json({"title": "Service Unavailable", "code": "SBX000503", "description": "injected 5xx"}, 503)
         response = await handler(faults)
@@ -243,13 +223,13 @@ def create_app(settings: SandboxSettings | None = None, product: ProductConfig |
             try:
                 return _json(sandbox.simulate(payload))
             except ValidationError as error:
-                raise _validation_refusal(error) from None
+                raise validation_refusal(error) from None
 
         return await guarded(request, None, handle)
 
     @app.post("/debt")
     async def issue_debt(request: Request) -> Response:
-        body = await body_of(request, DebtIssuanceRequest)
+        body = await body_of(request, IssuanceRequest)
 
         async def handle(faults: Faults) -> Response:
             return _json(await sandbox.issue_debt(body, faults), 201)

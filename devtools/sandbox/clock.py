@@ -13,7 +13,7 @@ Timers and delays stay on the real clock: they are durations, not dates.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -62,3 +62,8 @@ CLOCK = SandboxClock()
 
 def now() -> datetime:
     return CLOCK.now()
+
+
+def end_of_day(day: date) -> datetime:
+    """The first instant after ``day`` in São Paulo: the end of a disbursement window's last day."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=SAO_PAULO)

@@ -25,12 +25,11 @@ from urllib.parse import urlparse
 
 import httpx
 
-from activities.qitech import webhook_v2
-from activities.qitech.webhook_signature import SignatureRejected, signed_headers
-from activities.wire import encode
 from devtools.sandbox.clock import CLOCK
 from devtools.sandbox.journal import Durable, peek
 from devtools.sandbox.scenarios import Faults
+from devtools.sandbox.signing import NotAcknowledged, Signing
+from devtools.sandbox.wire import encode
 
 log = logging.getLogger(__name__)
 
@@ -44,17 +43,6 @@ class DeliveryPolicy:
     retries: int = 3
     retry_seconds: float = 300.0
     timeout_seconds: float = 5.0
-
-
-@dataclass(frozen=True)
-class Signing:
-    """How the sandbox signs (the provider's side) and checks the lender's acknowledgement."""
-
-    scheme: str = "webhook-v2"  # or "hmac"
-    private_key: str = ""  # the provider's ES512 key (webhook-v2)
-    api_client_key: str = ""
-    lender_public_key: str = ""  # verifies the acknowledgement; empty: a 2xx is enough
-    hmac_secret: bytes = b""
 
 
 @dataclass
@@ -210,19 +198,6 @@ class WebhookDispatcher(Durable):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _signed(self, body: bytes) -> dict[str, str]:
-        signing = self._signing
-        if signing.scheme == "hmac":
-            return signed_headers(body, signing.hmac_secret)
-        return webhook_v2.signed_headers(
-            body,
-            method="POST",
-            uri=self._path,
-            private_key=signing.private_key,
-            api_client_key=signing.api_client_key,
-            now=CLOCK.wall(),
-        )
-
     async def _attempt(self, delivery: Delivery) -> None:
         try:
             await self._attempt_once(delivery)
@@ -236,7 +211,8 @@ class WebhookDispatcher(Durable):
             delivery.failures_to_inject -= 1
             delivery.last_outcome = "injected failure"
             return
-        headers = {"Content-Type": "application/json", **delivery.headers, **self._signed(delivery.body)}
+        signature = self._signing.headers(delivery.body, uri=self._path, now=CLOCK.wall())
+        headers = {"Content-Type": "application/json", **delivery.headers, **signature}
         # Written ahead: this event, and whatever made it, are in the state file before anyone sees it.
         self.before_send()
         try:
@@ -245,20 +221,13 @@ class WebhookDispatcher(Durable):
             delivery.last_outcome = f"transport error: {type(error).__name__}"
             return
         delivery.last_outcome = f"HTTP {response.status_code}"
-        if response.status_code != 200 and not (self._signing.scheme == "hmac" and 200 <= response.status_code < 300):
+        if not self._signing.accepted(response.status_code):
             return
-        if self._signing.scheme != "hmac" and self._signing.lender_public_key:
-            try:
-                webhook_v2.verify_acknowledgement(
-                    response.content,
-                    response.headers,
-                    uri=self._path,
-                    public_key=self._signing.lender_public_key,
-                    now=CLOCK.wall(),
-                )
-            except SignatureRejected as bad:
-                delivery.last_outcome = f"HTTP 200 without a valid acknowledgement ({bad.reason})"
-                return
+        try:
+            self._signing.check_acknowledgement(response.content, response.headers, uri=self._path, now=CLOCK.wall())
+        except NotAcknowledged as bad:
+            delivery.last_outcome = f"HTTP {response.status_code} without a valid acknowledgement ({bad.reason})"
+            return
         delivery.delivered_at = time.time()
 
     async def _run(self, delivery: Delivery, delay: float) -> None:

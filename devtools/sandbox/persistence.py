@@ -22,7 +22,7 @@ from devtools.sandbox.provider import SandboxProvider
 
 log = logging.getLogger(__name__)
 
-STATE_VERSION = 3
+STATE_VERSION = 4
 """Bumped whenever the entries' shape changes: another version's rows are not read back."""
 
 

@@ -1,7 +1,7 @@
 """The sandbox's portability + refinancing (Port+Refin, seed 002): a proposal that moves through the
 CTC, the beneficiary's consent, the origin bank's answer, the payoff and each leg's averbação over
-time, with webhooks in the seed's and the public pages' shapes, per-CPF scenarios, and the calls of
-``activities.qitech.client`` for the flow. A test double of the provider, never production.
+time, with webhooks in the seed's and the public pages' shapes, per-CPF scenarios, and the provider's
+calls a lender makes for the flow. A test double of the provider, never production.
 
 The order of events is not published (README, portability assumptions); the sandbox plays this one,
 kept here only:
@@ -44,10 +44,10 @@ from typing import Annotated, Any, Literal, TypeVar, TypeVarTuple
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from opentelemetry import propagate
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from activities.qitech.errors import SUSPENDED_MARKERS
-from activities.qitech.models.portability import (
+from devtools.sandbox import dataprev
+from devtools.sandbox.bodies import (
     InstallmentReduction,
     LegSignature,
     OriginContractQuery,
@@ -55,26 +55,25 @@ from activities.qitech.models.portability import (
     ProposalRequest,
     RefinancingFinancial,
 )
-from activities.qitech.portability_enumerators import (
+from devtools.sandbox.clock import now
+from devtools.sandbox.enumerators import (
     CONSENT_DEADLINE_DAYS,
+    RETENTION_REASONS,
     CreditOperationLeg,
     CreditOperationStatus,
     PortabilityAuthorizationStatus,
     PortRefinWebhookType,
     ProposalStatus,
-    RetentionReason,
+    retention_reason,
 )
-from activities.qitech.render import issuance_option
-from activities.wire import decode, encode
-from devtools.sandbox.clock import now
 from devtools.sandbox.journal import Durable, peek
+from devtools.sandbox.offers import issuance_option
+from devtools.sandbox.pricing import Option, PricingError, Terms, limits_broken, money, quote
 from devtools.sandbox.provider import MIN_DOCUMENT_SIDE, SandboxProvider, naive_local, t_local, z_utc
-from devtools.sandbox.refusal import ProviderRefusal
+from devtools.sandbox.refusal import SUSPENDED, ProviderRefusal, validation_refusal
 from devtools.sandbox.scenarios import SUCCESS, AverbacaoStep, Faults
 from devtools.sandbox.timers import Timer, method_name
-from domain.inss import LenderAction, averbacao_action, averbacao_return
-from domain.money import round_money
-from domain.pricing.engine import PricingError, Quote, QuoteRequest, quote
+from devtools.sandbox.wire import decode, json_response
 
 M = TypeVar("M", bound=BaseModel)
 Ts = TypeVarTuple("Ts")
@@ -117,7 +116,7 @@ class PortabilityScenario(BaseModel):
     # published: docs.qitech.com.br/documentation/guides/INSS/portability+refinancing/webhook-autorizacao-
     # de-portabilidade), with no deadline yet. Unset: registered at once (ours, the earlier shape).
     pending_inclusion_seconds: Annotated[float, Field(gt=0, le=600)] | None = None
-    retention: RetentionReason | None = None  # the origin bank retains the client
+    retention: Annotated[str, AfterValidator(retention_reason)] | None = None  # the origin bank retains the client
     final_due_balance: Decimal | None = None  # the origin bank's balance (default: last_due_balance)
     # The installment the origin bank releases at Dataprev (default: the new portability installment).
     released_installment: Decimal | None = None
@@ -222,7 +221,7 @@ class Proposal:
                 "related_party_key": self.borrower_party_key,
             },
             "portability_credit_operation": self.portability.answer(),
-            "origin_contract": self.request.origin_contract.model_dump(mode="python"),
+            "origin_contract": self.request.origin_contract.model_dump(mode="python", exclude_none=True),
         }
         if self.portability_number:
             body["portability_number"] = self.portability_number
@@ -332,7 +331,7 @@ class PortabilitySandbox(Durable):
             "proposal_key": proposal.key,
             "event_datetime": t_local(now()),
             "data": {
-                "credit_operation_type": leg.kind.operation_type.value,
+                "credit_operation_type": leg.kind.operation_type,
                 "credit_operation_key": leg.key,
                 "credit_operation_status": leg.status,
             },
@@ -341,44 +340,44 @@ class PortabilitySandbox(Durable):
 
     # ------------------------------------------------------------ pricing
 
-    def _quote(self, request: QuoteRequest, code: str) -> Quote:
+    def _quote(self, terms: Terms, code: str) -> list[Option]:
         try:
-            result = quote(request, self.provider.product)
+            options = quote(terms, self.provider.product)
         except PricingError as error:
             raise ProviderRefusal(400, code, str(error)) from None
-        if result.violations:
-            violation = result.violations[0]
-            raise ProviderRefusal(400, code, f"{violation.field}: {violation.message}")
-        return result
+        broken = limits_broken(self.provider.product, options, terms.number_of_installments)
+        if broken:
+            raise ProviderRefusal(400, code, broken)
+        return options
 
     def _price_portability(
         self, financial: PortabilityFinancial, balance: Decimal, installment: Decimal | None
-    ) -> Quote:
+    ) -> list[Option]:
         """The ported balance is fixed; the installment or the rate follows from the other."""
         fixed_installment = installment if installment is not None else financial.installment_face_value
         return self._quote(
-            QuoteRequest(
+            Terms(
                 first_due_date=financial.first_due_date,
                 disbursement_date=now().date(),
                 limit_days_to_disburse=financial.limit_days_to_disburse or 0,
                 number_of_installments=financial.number_of_installments,
-                installment_face_value=fixed_installment,
+                installment=fixed_installment,
                 disbursed_amount=balance,
-                monthly_interest_rate=None if fixed_installment is not None else financial.monthly_interest_rate,
+                monthly_rate=None if fixed_installment is not None else financial.monthly_interest_rate,
             ),
             "CT000100",
         )
 
-    def _price_refinancing(self, financial: RefinancingFinancial) -> Quote:
+    def _price_refinancing(self, financial: RefinancingFinancial) -> list[Option]:
         return self._quote(
-            QuoteRequest(
+            Terms(
                 first_due_date=financial.first_due_date,
                 disbursement_date=now().date(),
                 limit_days_to_disburse=financial.limit_days_to_disburse,
                 number_of_installments=financial.number_of_installments,
-                installment_face_value=financial.installment_face_value,
+                installment=financial.installment_face_value,
                 disbursed_amount=financial.disbursed_amount,
-                monthly_interest_rate=financial.monthly_interest_rate,
+                monthly_rate=financial.monthly_interest_rate,
             ),
             "CT000110",
         )
@@ -398,10 +397,10 @@ class PortabilitySandbox(Durable):
             kind=CreditOperationLeg.PORTABILITY,
             key=str(uuid.uuid4()),
             contract_number=request.portability_credit_operation.contract_number or self._contract_number(),
-            installment=ported.first.installment_value,
+            installment=ported[0].installment,
             number_of_installments=request.portability_credit_operation.financial.number_of_installments,
             # The whole ported amount goes to the origin bank: nothing reaches the borrower.
-            options=[issuance_option(o, payoff=balance) for o in ported.options],
+            options=[issuance_option(o, payoff=balance) for o in ported],
             final_disbursement_amount=Decimal("0.00"),
             accounts=[{"ispb": origin["ispb"], "name": origin["name"]}],
             fine_configuration=_fine_configuration(None),
@@ -431,12 +430,12 @@ class PortabilitySandbox(Durable):
         if refinancing is None:
             return None
         priced = self._price_refinancing(refinancing.financial)
-        troco = priced.first.disbursed_issue_amount - balance
+        troco = priced[0].released - balance
         if troco <= 0:
             raise ProviderRefusal(400, "CT000118", "the refinancing releases nothing above the ported balance")
-        refinanced_total = priced.first.installment_value * refinancing.financial.number_of_installments
+        refinanced_total = priced[0].installment * refinancing.financial.number_of_installments
         ported_total = portability.installment * portability.number_of_installments
-        minimum = round_money(MIN_TROCO_SHARE * (refinanced_total - ported_total))
+        minimum = money(MIN_TROCO_SHARE * (refinanced_total - ported_total))
         if troco < minimum:
             raise ProviderRefusal(400, "CT000118", f"troco {troco} is below the minimum allowed {minimum}")
         account = refinancing.disbursement_bank_account
@@ -444,10 +443,10 @@ class PortabilitySandbox(Durable):
             kind=CreditOperationLeg.REFINANCING,
             key=str(uuid.uuid4()),
             contract_number=refinancing.contract_number or self._contract_number(),
-            installment=priced.first.installment_value,
+            installment=priced[0].installment,
             number_of_installments=refinancing.financial.number_of_installments,
             # It pays off the ported contract; the troco is the rest.
-            options=[issuance_option(o, payoff=balance) for o in priced.options],
+            options=[issuance_option(o, payoff=balance) for o in priced],
             final_disbursement_amount=troco,
             accounts=[
                 {
@@ -532,7 +531,7 @@ class PortabilitySandbox(Durable):
         if scenario.retention is not None:
             proposal.status = ProposalStatus.RETAINED.value
             reason = scenario.retention
-            await self._end(proposal, {"retained_reason": {"reason": reason.value, "description": reason.description}})
+            await self._end(proposal, {"retained_reason": {"reason": reason, "description": RETENTION_REASONS[reason]}})
             return
         if scenario.final_due_balance is not None:
             proposal.balance = scenario.final_due_balance
@@ -695,13 +694,14 @@ class PortabilitySandbox(Durable):
         step = self._averbacao_step(proposal, leg)
         leg.attempts += 1
         leg.last_response_at = now()
-        method = leg.kind.operation_type.value
-        action = LenderAction.CONFIRM if step == SUCCESS else averbacao_action(step, portability=True)
+        method = leg.kind.operation_type
+        action = dataprev.Action.CONFIRM if step == SUCCESS else dataprev.action(step, port_refin=True)
         if step == SUCCESS:
-            leg.last_response = {"success": [{"enumerator": "successfully_included", "reservation_method": method}]}
+            included = {"enumerator": dataprev.SUCCESSFULLY_INCLUDED, "reservation_method": method}
+            leg.last_response = {"success": [included]}
         else:
             leg.last_response = {"errors": [{"enumerator": step, "reservation_method": method}]}
-        if action == LenderAction.CONFIRM:
+        if action == dataprev.Action.CONFIRM:
             # Success, or HX "reservation_already_included" (Confirmar averbação, seed 002 §14).
             leg.collateral_constituted, leg.collateral_status = True, "reserved"
         await self._collateral_webhook(proposal, leg, step)
@@ -735,11 +735,11 @@ class PortabilitySandbox(Durable):
 
     async def _collateral_webhook(self, proposal: Proposal, leg: Leg, step: str) -> None:
         at = leg.last_response_at or now()
-        method = leg.kind.operation_type.value
+        method = leg.kind.operation_type
         collateral_data: dict[str, Any] = {
             "status": leg.collateral_status,
             "last_response": (
-                {"success": [{"enumerator": "successfully_included"}]}
+                {"success": [{"enumerator": dataprev.SUCCESSFULLY_INCLUDED}]}
                 if step == SUCCESS
                 else {"errors": [{"enumerator": step}]}
             ),
@@ -809,8 +809,8 @@ class PortabilitySandbox(Durable):
             )
         financial = proposal.request.portability_credit_operation.financial
         priced = self._price_portability(financial, proposal.balance, reduction.installment_face_value)
-        leg.installment = priced.first.installment_value
-        leg.options = [issuance_option(o, payoff=proposal.balance) for o in priced.options]
+        leg.installment = priced[0].installment
+        leg.options = [issuance_option(o, payoff=proposal.balance) for o in priced]
         # A new CCB: to be signed again before the averbação is tried again (seed 002 §13 answers
         # waiting_signature with a new document).
         leg.document_key, leg.signed_url = str(uuid.uuid4()), None
@@ -828,8 +828,7 @@ class PortabilitySandbox(Durable):
             failure = "wrong_bank_code_destination"
         data: dict[str, Any]
         if failure:
-            row = averbacao_return(failure)
-            data = {"enumerator": failure, "description": row.description if row else failure.replace("_", " ")}
+            data = {"enumerator": failure, "description": dataprev.description(failure) or failure.replace("_", " ")}
         else:
             data = {
                 # Printed as a JSON number in seed 002 (kept: the reader must take it as text).
@@ -912,7 +911,7 @@ def _fine_configuration(financial: RefinancingFinancial | None) -> dict[str, Any
     if given is not None:
         return {
             "contract_fine_rate": given.contract_fine_rate,
-            "interest_base": given.interest_base.value,
+            "interest_base": given.interest_base,
             "monthly_rate": given.monthly_rate,
         }
     # Seed 002 §13's values, for a leg that names none.
@@ -925,8 +924,7 @@ def _fine_configuration(financial: RefinancingFinancial | None) -> dict[str, Any
 FAULTS_HEADER = "X-Sandbox-Faults"
 
 
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(content=encode(body), status_code=status, media_type="application/json")
+_json = json_response
 
 
 def portability_routes(sandbox: PortabilitySandbox) -> APIRouter:
@@ -939,9 +937,7 @@ def portability_routes(sandbox: PortabilitySandbox) -> APIRouter:
         try:
             return model.model_validate(decode(await request.body()))
         except ValidationError as error:
-            first = error.errors()[0]
-            location = ".".join(str(p) for p in first["loc"])
-            raise ProviderRefusal(400, "LEG000041", f"{first['msg']} in {location}") from None
+            raise validation_refusal(error) from None
         except ValueError:
             raise ProviderRefusal(400, "LEG000040", "body is not valid JSON") from None
 
@@ -958,9 +954,7 @@ def portability_routes(sandbox: PortabilitySandbox) -> APIRouter:
         if faults.latency_ms:
             await asyncio.sleep(faults.latency_ms / 1000)
         if provider.take_budget(cpf, "suspended", header):
-            return _json(
-                {"code": "AM 303001", "description": f"{SUSPENDED_MARKERS[0]} Runtime Error [State: SUSPENDED]"}, 500
-            )
+            return _json(SUSPENDED, 500)
         if provider.take_budget(cpf, "fail_5xx", header):
             return _json({"title": "Service Unavailable", "code": "SBX000503", "description": "injected 5xx"}, 503)
         response = await handler()

@@ -22,24 +22,34 @@ from fastapi import Request
 from opentelemetry import propagate
 from PIL import Image, UnidentifiedImageError
 
-from activities.qitech.enumerators import ASSISTANCE_TYPE_NAMES, CancelReason, OperationCategory
-from activities.qitech.models.consultation import BalanceRequest, BenefitsRequest
-from activities.qitech.models.debt import (
+from devtools.sandbox import dataprev
+from devtools.sandbox.bodies import (
     AttachedDocuments,
+    BalanceRequest,
     BalanceRequestConfirmation,
-    Borrower,
+    BenefitsRequest,
     ChangeDisbursementDate,
     CollateralCorrection,
-    DebtIssuanceRequest,
-    LegalRepresentative,
+    Financial,
+    IssuanceRequest,
+    Person,
     Recalculate,
     SignatureEvidence,
+    SimulationBatch,
+    SimulationRequest,
 )
-from activities.qitech.models.simulation import DebtSimulationBatchRequest, DebtSimulationRequest
-from activities.qitech.render import issuance_option, quote_request_from, simulation_response
-from devtools.sandbox.clock import CLOCK, now
+from devtools.sandbox.clock import CLOCK, SAO_PAULO, end_of_day, now
 from devtools.sandbox.delivery import WebhookDispatcher
+from devtools.sandbox.enumerators import (
+    ASSISTANCE_TYPE_NAMES,
+    CONFIRMATION_CANCEL_REASONS,
+    CONFIRMATION_DAYS,
+    MARGIN_RELEASE_AFTER_DISBURSEMENT_END_DATE,
+    MINIMUM_WAGE_INCREASE,
+)
 from devtools.sandbox.journal import Durable, peek
+from devtools.sandbox.offers import issuance_option, simulation_response
+from devtools.sandbox.pricing import PricingError, Product, Terms, money, quote
 from devtools.sandbox.refusal import ProviderRefusal
 from devtools.sandbox.scenarios import (
     CARD_MARGIN,
@@ -59,28 +69,32 @@ from devtools.sandbox.scenarios import (
 )
 from devtools.sandbox.settings import SandboxSettings
 from devtools.sandbox.timers import Timer, Timers, method_name
-from domain.calendar import SAO_PAULO, end_of_day
-from domain.inss import LenderAction, averbacao_action
-from domain.money import round_money
-from domain.pricing.engine import PricingError, quote
-from domain.pricing.product import ProductConfig
-from domain.regulation import DDB_BLOCK_DAYS
 
 if TYPE_CHECKING:
     from devtools.sandbox.authentication import RequestAuthentication
 
 log = logging.getLogger(__name__)
 
-CONFIRMATION_DAYS = 5  # anuência: calendar days to confirm in Meu INSS (the pending_confirmation page)
-CONFIRMATION_CANCEL_REASONS = {
-    "denied": "social_security_confirmation_denied_by_beneficiary",
-    "expired": "social_security_confirmation_expired",
-}
-
 Ts = TypeVarTuple("Ts")
 
+MAX_RECALCULATION_CUT = Decimal("0.3")
+"""How far a recalculation may lower the installment: the page says "dentro de uma variação permitida" and
+prints none; the sandbox's own figure, 30 %."""
 MIN_DOCUMENT_SIDE = 250  # seed 001 §5: JPEG, at least 250 x 250 px
 MAX_TOTAL_BALANCE = Decimal("2450.00")  # 45 % of the sandbox's benefit
+
+
+def _terms(financial: Financial, *, installment: Decimal | None = None) -> Terms:
+    """What pricing needs of a request's ``financial`` (``installment``: a recalculation's new one)."""
+    return Terms(
+        first_due_date=financial.first_due_date,
+        disbursement_date=financial.disbursement_date,
+        limit_days_to_disburse=financial.limit_days_to_disburse,
+        number_of_installments=financial.number_of_installments,
+        installment=installment if installment is not None else financial.installment_face_value,
+        disbursed_amount=None if installment is not None else financial.disbursed_amount,
+        monthly_rate=financial.monthly_interest_rate,
+    )
 
 
 def _is_uuid4(text: str) -> bool:
@@ -126,7 +140,7 @@ class Document:
 @dataclass
 class Debt:
     key: str
-    request: DebtIssuanceRequest
+    request: IssuanceRequest
     answer: dict[str, Any]
     cpf: str
     benefit_number: str
@@ -178,7 +192,7 @@ class SandboxProvider(Durable):
     )
     DURABLE_SINGLE = ("global_faults", "_settled_operations", "_next_contract")
 
-    def __init__(self, settings: SandboxSettings, dispatcher: WebhookDispatcher, product: ProductConfig) -> None:
+    def __init__(self, settings: SandboxSettings, dispatcher: WebhookDispatcher, product: Product) -> None:
         self.settings = settings
         self.dispatcher = dispatcher
         self.product = product
@@ -359,7 +373,7 @@ class SandboxProvider(Durable):
 
     def _new_benefit(self, cpf: str) -> bool:
         """Inside its 90 days from the DDB: Blocked, block type 3 "Bloqueado na Concessão" (seed 004 §12)."""
-        return now().date() < self._ddb(cpf) + timedelta(days=DDB_BLOCK_DAYS.value + 1)
+        return now().date() < dataprev.margin_release_day(self._ddb(cpf))
 
     def card_margins(self, cpf: str) -> tuple[Decimal, Decimal]:
         """(RMC ``consigned_card``, RCC ``benefit_card``) left: the Mocks page's RCC for its digits 3 and
@@ -437,14 +451,14 @@ class SandboxProvider(Durable):
 
     def simulate(self, payload: Any) -> dict[str, Any]:
         if isinstance(payload, dict) and "operation_batch" in payload:
-            batch = DebtSimulationBatchRequest.model_validate(payload)
+            batch = SimulationBatch.model_validate(payload)
             return {"data": [self._simulate_one(r) for r in batch.operation_batch]}
-        return self._simulate_one(DebtSimulationRequest.model_validate(payload))
+        return self._simulate_one(SimulationRequest.model_validate(payload))
 
-    def _simulate_one(self, request: DebtSimulationRequest) -> dict[str, Any]:
+    def _simulate_one(self, request: SimulationRequest) -> dict[str, Any]:
         refinanced = self._refinanced(request.refinanced_credit_operations, cpf=None)
         try:
-            result = quote(quote_request_from(request.financial), self.product)
+            result = quote(_terms(request.financial), self.product)
         except PricingError as error:
             raise ProviderRefusal(400, "SIM000001", str(error)) from None
         return simulation_response(
@@ -478,7 +492,7 @@ class SandboxProvider(Durable):
 
     # ------------------------------------------------------------ issuance
 
-    async def issue_debt(self, request: DebtIssuanceRequest, faults: Faults) -> dict[str, Any]:
+    async def issue_debt(self, request: IssuanceRequest, faults: Faults) -> dict[str, Any]:
         existing = self._debt_by_requester.get(request.requester_identifier_key)
         if existing:
             # A retried POST /debt: same requester_identifier_key, same debt (never a second one).
@@ -492,15 +506,13 @@ class SandboxProvider(Durable):
         refinanced = self._refinanced(request.refinanced_credit_operations, cpf)
         payoff = sum((op.balance for op in refinanced), Decimal(0))
         try:
-            result = quote(quote_request_from(request.financial), self.product)
+            result = quote(_terms(request.financial), self.product)
         except PricingError as error:
             raise ProviderRefusal(400, "DBT000010", str(error)) from None
         key, related_party_key, representative_key = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
         contract_number = f"TST{self._next_contract:010d}"
         self._next_contract += 1
-        signers: list[Borrower | LegalRepresentative] = (
-            list(request.related_parties) if request.related_parties else [request.borrower]
-        )
+        signers: list[Person] = list(request.related_parties) if request.related_parties else [request.borrower]
         created = now()
         answer = {
             "webhook_type": "debt",
@@ -557,11 +569,11 @@ class SandboxProvider(Durable):
                         "updated_at": created.replace(tzinfo=None).isoformat(),
                     }
                 ],
-                "disbursement_options": [issuance_option(o, payoff) for o in result.options],
+                "disbursement_options": [issuance_option(o, payoff) for o in result],
             },
         }
         last_option = request.financial.disbursement_date + timedelta(days=request.financial.limit_days_to_disburse)
-        installment = result.first.installment_value
+        installment = result[0].installment
         debt = Debt(
             key=key,
             request=request,
@@ -572,7 +584,7 @@ class SandboxProvider(Durable):
             window_end=end_of_day(last_option),
             installment=installment,
             representative_party_key=representative_key if request.related_parties else None,
-            minimum_wage_increase=collateral.operation_category == OperationCategory.MINIMUM_WAGE_INCREASE,
+            minimum_wage_increase=collateral.operation_category == MINIMUM_WAGE_INCREASE,
             refinanced=tuple(op.key for op in refinanced),
             freed_installments=sum((op.installment for op in refinanced), Decimal(0)),
         )
@@ -580,14 +592,14 @@ class SandboxProvider(Durable):
         self._debt_by_requester[request.requester_identifier_key] = key
         await self._send(key, answer, faults)
         ddb = self._ddb(cpf)
-        if ddb + timedelta(days=DDB_BLOCK_DAYS.value) >= last_option:
+        if last_option < dataprev.margin_release_day(ddb):
             # Seed 004 §4: the margin is released only after DDB + 90 days; a window that ends
             # before then is canceled permanently with this reason.
             self.debt_later(debt, self.settings.processing_delay_seconds, self._cancel_for_ddb)
         return answer
 
     async def _cancel_for_ddb(self, debt: Debt) -> None:
-        reason = CancelReason.MARGIN_RELEASE_AFTER_DISBURSEMENT_END_DATE.value
+        reason = MARGIN_RELEASE_AFTER_DISBURSEMENT_END_DATE
         await self._finish(debt, "canceled_permanently", {"cancel_reason": reason, "cancel_reason_enumerator": reason})
 
     # ------------------------------------------------------------ documents and signature
@@ -682,7 +694,7 @@ class SandboxProvider(Durable):
     def _averbacao_step(self, debt: Debt) -> str:
         lifts_after = self.scenario(debt.cpf).block_lifts_after_attempts
         lifted = lifts_after is not None and debt.averbacao_attempts >= lifts_after
-        if not lifted and now().date() < self._ddb(debt.cpf) + timedelta(days=DDB_BLOCK_DAYS.value + 1):
+        if not lifted and now().date() < dataprev.margin_release_day(self._ddb(debt.cpf)):
             # Dataprev refuses a reservation on a benefit still inside its 90 days; the provider
             # keeps trying (teimosinha) until the margin is released.
             return "benefit_blocked_by_granting_process"
@@ -725,7 +737,7 @@ class SandboxProvider(Durable):
             debt.collateral_constituted = True
             debt.collateral_status = "reserved"
             debt.last_response = {
-                "success": [{"enumerator": "successfully_included", "reservation_method": "new_credit"}]
+                "success": [{"enumerator": dataprev.SUCCESSFULLY_INCLUDED, "reservation_method": "new_credit"}]
             }
             body = {
                 "key": debt.key,
@@ -772,12 +784,12 @@ class SandboxProvider(Durable):
             },
         }
         await self._send(debt.key, body, faults)
-        action = averbacao_action(step)
-        if action == LenderAction.CANCEL:
+        action = dataprev.action(step)
+        if action == dataprev.Action.CANCEL:
             debt.awaiting_correction = True
             grace = self.scenario(debt.cpf).cancel_grace_seconds or self.settings.cancel_grace_seconds
             self.debt_later(debt, grace, self._cancel_after_error, step)
-        elif action == LenderAction.CONFIRM:
+        elif action == dataprev.Action.CONFIRM:
             # "reservation_already_included": the margin is reserved; the operation goes on.
             debt.collateral_constituted = True
             debt.collateral_status = "reserved"
@@ -814,7 +826,7 @@ class SandboxProvider(Durable):
         if answer == "confirmed":
             debt.collateral_constituted, debt.collateral_status = True, "reserved"
             debt.last_response = {
-                "success": [{"enumerator": "successfully_included", "reservation_method": "new_credit"}]
+                "success": [{"enumerator": dataprev.SUCCESSFULLY_INCLUDED, "reservation_method": "new_credit"}]
             }
             body = {
                 "key": debt.key,
@@ -853,18 +865,20 @@ class SandboxProvider(Durable):
         }:
             raise ProviderRefusal(400, "COP000489", "operation is not waiting for an installment reduction")
         new_value = request.installment_face_value
-        if new_value >= debt.installment or new_value < round_money(debt.installment * Decimal("0.7")):
+        if new_value >= debt.installment or new_value < money(debt.installment * (1 - MAX_RECALCULATION_CUT)):
             raise ProviderRefusal(
                 400, "COP000490", "installment_face_value must be below the current one and at most 30 % lower"
             )
-        financial = debt.request.financial.model_copy(
-            update={"installment_face_value": new_value, "disbursed_amount": None}
-        )
+        financial = debt.request.financial
         if financial.monthly_interest_rate is None:
+            # The page: "mantém taxa, prazo e estrutura" — a debt priced by its rate has none to keep.
             raise ProviderRefusal(400, "COP000489", "operation has no fixed rate to recalculate with")
-        result = quote(quote_request_from(financial), self.product)
+        try:
+            result = quote(_terms(financial, installment=new_value), self.product)
+        except PricingError as error:
+            raise ProviderRefusal(400, "COP000490", str(error)) from None
         debt.installment = new_value
-        debt.answer["data"]["disbursement_options"] = [issuance_option(o) for o in result.options]
+        debt.answer["data"]["disbursement_options"] = [issuance_option(o) for o in result]
         debt.pending_action = None
         debt.corrections += 1
         self.debt_later(debt, self.settings.processing_delay_seconds, self._attempt_averbacao)

@@ -17,8 +17,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from activities.qitech.enumerators import PendingRequesterAction
-from domain.inss import averbacao_return
+from devtools.sandbox import dataprev
+from devtools.sandbox.enumerators import PendingRequesterAction
 
 SUCCESS = "success"
 
@@ -103,9 +103,9 @@ def averbacao_outcome(cpf: str) -> str:
 
 
 def averbacao_description(enumerator: str) -> str:
-    row = averbacao_return(enumerator)
-    if row:
-        return row.description
+    described = dataprev.description(enumerator)
+    if described:
+        return described
     if enumerator == AVERBACAO_DEFAULT:
         return BENEFITS_FAILURE.description or ""
     return enumerator
@@ -198,12 +198,4 @@ class Scenario(BaseModel):
 
 
 PENDING_PREFIX = "pending:"
-PENDING_WEBHOOK_TYPES = {
-    PendingRequesterAction.MARGIN_EXCEEDED_FOR_NEW_BENEFICIARY.value: (
-        "social_security_margin_exceeded_for_new_beneficiary"
-    ),
-    PendingRequesterAction.MARGIN_EXCEEDED_FOR_MINIMUM_WAGE_INCREASE.value: (
-        "social_security_margin_exceeded_for_minimum_wage_increase"
-    ),
-    PendingRequesterAction.SUCCESS_BALANCE_REQUEST_NOT_FOUND.value: "social_security_success_balance_request_not_found",
-}
+PENDING_WEBHOOK_TYPES = {action.value: action.webhook_type for action in PendingRequesterAction}

@@ -2,13 +2,47 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Self
 
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from runtime.settings import require_production_secrets
+ENVIRONMENT_VARIABLE = "CONSIGNADO_ENV"
+"""The deployment's switch every process of the stack reads: ``development`` on a developer's machine
+and in the tests, ``production`` (the default) anywhere else — the compose stack's staging sandbox."""
+
+PUBLISHED_VALUES = frozenset({"7d0c3b0e-2f4a-4f55-9d1c-3a7e0b5c2a10", "test-client-secret"})
+"""Secrets committed in this repository for the sandbox (the tests' API client key and client secret):
+outside development never accepted."""
+PLACEHOLDER_MARKERS = ("change-me", "changeme", "replace_me", "replace-me")
+
+
+def _development() -> bool:
+    value = os.environ.get(ENVIRONMENT_VARIABLE, "production").strip().lower() or "production"
+    if value not in {"production", "development"}:
+        # A typo ("dev", "prod") must neither pass for development nor go unnoticed.
+        raise ValueError(f"{ENVIRONMENT_VARIABLE} must be 'production' (the default) or 'development'")
+    return value == "development"
+
+
+def refuse_missing_secrets(secrets: dict[str, str | SecretStr]) -> None:
+    """Fail closed: outside development every secret is set and is none of the published values,
+    named by its variable (never its value)."""
+    problems = []
+    for variable, value in secrets.items():
+        text = (value.get_secret_value() if isinstance(value, SecretStr) else value).strip()
+        if not text:
+            problems.append(f"{variable} is not set")
+        elif text in PUBLISHED_VALUES or any(marker in text.lower() for marker in PLACEHOLDER_MARKERS):
+            problems.append(f"{variable} holds a development value published in this repository")
+    if not _development() and problems:
+        raise ValueError(
+            "refusing to start in production: "
+            + "; ".join(problems)
+            + f". Give this sandbox its own values, or set {ENVIRONMENT_VARIABLE}=development on a developer's machine."
+        )
 
 
 class SandboxSettings(BaseSettings):
@@ -44,6 +78,8 @@ class SandboxSettings(BaseSettings):
     # provider's cadence, e.g. 3600), however fast the attempts really come. 0: real time. Attempts
     # dated within the same second would be the same webhook, and be deduplicated as such.
     teimosinha_clock_step_seconds: float = 0.0
+    # The lender's product at the provider, as JSON (sandbox.pricing.Product.from_json: fees, which are
+    # deducted and counted, the first-due-date figures, the Port+Refin limits); unset: Product()'s.
     product_file: Path | None = None
     # Port+Refin (sandbox.portability): how long the beneficiary takes to answer the portability
     # consent in Meu INSS, or until its 5-day deadline passes (scenario "expired"), compressed.
@@ -65,5 +101,5 @@ class SandboxSettings(BaseSettings):
             if self.webhook_signature_scheme == "hmac"
             else {"SANDBOX_WEBHOOK_SIGNING_KEY": self.webhook_signing_key}
         )
-        require_production_secrets({"SANDBOX_API_CLIENT_KEY": self.api_client_key, **signing})
+        refuse_missing_secrets({"SANDBOX_API_CLIENT_KEY": self.api_client_key, **signing})
         return self

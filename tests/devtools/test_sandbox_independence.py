@@ -48,19 +48,10 @@ def test_the_walk_sees_the_sandboxes_and_what_they_share() -> None:
     assert {"devtools.sandbox_b.app", "devtools.sandbox_b.pricing", "devtools.sandbox_b.__main__"} <= reached
     # Shared helpers count, and so does the package they live in.
     assert {"devtools.sandbox.journal", "devtools.sandbox.clock", "devtools.sandbox"} <= reached
-    # The check can fail: the first sandbox's app imports the lender's wire (issue-25a decouples it).
+    # The check can fail: what the lender's adapters import is shipped, what a sandbox imports is not.
     assert is_shipped("activities.wire") and not is_shipped("devtools.sandbox_b.app")
 
 
-@pytest.mark.parametrize(
-    "package",
-    [
-        "devtools.sandbox_b",
-        pytest.param(
-            "devtools.sandbox",
-            marks=pytest.mark.xfail(strict=True, reason="issue 25: being decoupled on branch issue-25a"),
-        ),
-    ],
-)
+@pytest.mark.parametrize("package", ["devtools.sandbox_b", "devtools.sandbox"])
 def test_a_sandbox_imports_nothing_that_ships(package: str) -> None:
     assert shipped_imports(package) == {}
