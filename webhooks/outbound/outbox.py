@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import and_, func, or_, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from runtime.store.db import aware, utc_now
+from runtime.store.queue import dialect_insert, lease_rows, notify
 from runtime.store.schema import sales_channel_events
 from workflows.loan.loan_events import LoanEvent
 
@@ -41,15 +41,10 @@ class Queued:
     attempts: int
 
 
-async def _notify(connection: AsyncConnection) -> None:
-    if connection.dialect.name == "postgresql":
-        await connection.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
-
-
 class Outbox:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        self._insert = dialect_insert(engine)
 
     # ------------------------------------------------------------ the loans' activity
 
@@ -80,7 +75,7 @@ class Outbox:
                 result = await connection.execute(statement.on_conflict_do_nothing(index_elements=["event_id"]))
                 added += result.rowcount
             if added:
-                await _notify(connection)
+                await notify(connection, CHANNEL)
         return added
 
     # ------------------------------------------------------------ the notifier
@@ -118,18 +113,7 @@ class Outbox:
             .order_by(events.c.id)
             .limit(limit)
         )
-        async with self.engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                query = query.with_for_update(of=events, skip_locked=True)
-            else:
-                # SQLite has no row locks: a write first takes the database's write lock for this
-                # (short) transaction, so two notifiers never lease the same events.
-                await connection.execute(update(events).where(text("0 = 1")).values(attempts=events.c.attempts))
-            rows = (await connection.execute(query)).all()
-            if rows:
-                await connection.execute(
-                    update(events).where(events.c.id.in_([row.id for row in rows])).values(next_attempt_at=now + lease)
-                )
+        rows = await lease_rows(self.engine, query, events, until=now + lease)
         return [
             Queued(
                 id=row.id,
@@ -225,5 +209,5 @@ class Outbox:
             result = await connection.execute(
                 update(sales_channel_events).where(sales_channel_events.c.status == QUEUED).values(next_attempt_at=None)
             )
-            await _notify(connection)
+            await notify(connection, CHANNEL)
         return int(result.rowcount or 0)
