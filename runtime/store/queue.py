@@ -8,6 +8,7 @@ again when it runs out (at least once).
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -45,3 +46,17 @@ async def lease_rows(engine: AsyncEngine, query: Select[Any], table: Table, *, u
                 update(table).where(table.c.id.in_([row.id for row in rows])).values(next_attempt_at=until)
             )
     return rows
+
+
+def operator_commands(
+    prog: str, doc: str, *, statuses: Sequence[str], counts: str
+) -> tuple[argparse.ArgumentParser, argparse._SubParsersAction[argparse.ArgumentParser]]:
+    """An operators' command line over a queue: ``counts`` and ``list --status S [--limit N]`` (the
+    one chosen in ``command``); the queue's own commands are added to the commands returned."""
+    parser = argparse.ArgumentParser(prog=prog, description=doc.split("\n\n", maxsplit=1)[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("counts", help=counts)
+    listing = commands.add_parser("list", help="events of one status")
+    listing.add_argument("--status", choices=statuses, required=True)
+    listing.add_argument("--limit", type=int, default=100)
+    return parser, commands
