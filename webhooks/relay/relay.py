@@ -23,6 +23,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.qitech.models.webhooks import ReceivedWebhook, WebhookRejected, parse_webhook_bytes
 from activities.qitech.news import translate
+from runtime.store.queue import backoff, keep_reading
 from webhooks.inbox.arrival import NOTE_LENGTH, outside_text
 from webhooks.inbox.sealing import Opener, SealingError
 from webhooks.inbox.store import DELIVERED, LATE, PARKED, Deliverable, Inbox
@@ -111,8 +112,8 @@ class Relay:
         for index, event in enumerate(events):
             outcome = await self._deliver(event)
             if outcome is None:
-                backoff = min(self._retry * 2**event.attempts, MAX_BACKOFF)
-                return settled, [(event, backoff, "Temporal refused the signal")], events[index + 1 :]
+                later = backoff(self._retry, event.attempts, MAX_BACKOFF)
+                return settled, [(event, later, "Temporal refused the signal")], events[index + 1 :]
             settled.append((event, *outcome))
         return settled, [], []
 
@@ -161,22 +162,11 @@ class Relay:
     ) -> None:
         """Deliver until ``stop``; sleep at most ``idle`` seconds between passes, less when ``wake``
         (a PostgreSQL notification) says there is work."""
-        tidied = 0.0
-        loop = asyncio.get_running_loop()
-        while not stop.is_set():
-            # Cleared before the pass: a notification during the pass wakes the next one at once.
-            wake.clear()
-            try:
-                settled = await self.deliver_once()
-                if loop.time() - tidied > 60:
-                    await self.keep_tidy(unrouted_retention=unrouted_retention, body_retention=body_retention)
-                    tidied = loop.time()
-            except Exception:
-                log.exception("relay pass failed; trying again")
-                settled = 0
-            if settled >= self._batch_size:
-                continue
-            waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]
-            await asyncio.wait(waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
-            for waiter in waiters:
-                waiter.cancel()
+
+        async def more() -> bool:  # a full batch: there may be more at once
+            return await self.deliver_once() >= self._batch_size
+
+        async def tidy() -> None:
+            await self.keep_tidy(unrouted_retention=unrouted_retention, body_retention=body_retention)
+
+        await keep_reading(more, tidy, stop=stop, wake=wake, idle=idle, chores_every=60, log=log, reader="relay")
