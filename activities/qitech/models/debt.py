@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, Field, IPvAnyAddress, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from activities.qitech.enumerators import ASSISTANCE_TYPE_NAMES, CollateralStatus, OperationCategory, ReservationMethod
 from activities.qitech.models.common import DisbursementAccount
@@ -21,9 +21,9 @@ from activities.tolerant import (
     Unknown,
     open_enum_validator,
 )
+from domain import loan as domain_loan
 from domain.documents import Cnpj, Cpf
-from domain.fields import Address, BankCode, BenefitNumber, NonEmptyStr, Phone, PositiveMoney, State
-from domain.loan import BiometryAnalysisReference
+from domain.fields import Address, BankCode, BenefitNumber, NonEmptyStr, Phone, PositiveMoney, State, different
 
 # ---------------------------------------------------------------- outbound: issuance
 
@@ -155,31 +155,15 @@ class AttachedDocuments(OutboundModel):
     @model_validator(mode="after")
     def _distinct(self) -> AttachedDocuments:
         # Seed 001 §6: duplicated documents make the provider cancel the debt permanently.
-        keys = {self.document_identification, self.document_identification_back, self.selfie}
-        if len(keys) != 3:
-            raise ValueError(
-                "document_identification, document_identification_back and selfie must be different documents"
-            )
+        refusal = "document_identification, document_identification_back and selfie must be different documents"
+        different(self.document_identification, self.document_identification_back, self.selfie, refusal=refusal)
         return self
 
 
-class SignatureEvidence(OutboundModel):
+class SignatureEvidence(OutboundModel, domain_loan.SignatureEvidence):
     """``POST /debt/{debt_key}/signed`` (seed 001/004 §6): the borrower's signature evidence."""
 
-    ip_address: IPvAnyAddress
-    signature_datetime: AwareDatetime
-    similarity_score: Annotated[Decimal, Field(ge=0, le=1)] | None = None
-    biometry_analysis_reference: BiometryAnalysisReference
     type: Literal["data-signature"] = "data-signature"
-
-    @model_validator(mode="after")
-    def _score_when_found(self) -> SignatureEvidence:
-        if self.similarity_score is None and self.biometry_analysis_reference != BiometryAnalysisReference.NOT_FOUND:
-            raise ValueError(
-                "similarity_score is required when biometry_analysis_reference is serpro or tse "
-                "(it may be null only with not_found)"
-            )
-        return self
 
 
 class CollateralBankAccount(OutboundModel):
