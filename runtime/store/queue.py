@@ -50,6 +50,20 @@ async def lease_rows(engine: AsyncEngine, query: Select[Any], table: Table, *, u
     return rows
 
 
+async def update_row(connection: AsyncConnection, table: Table, row_id: int, **values: Any) -> None:
+    """Set ``values`` on one row of a queue (by its ``id``)."""
+    await connection.execute(update(table).where(table.c.id == row_id).values(**values))
+
+
+async def retry_later(
+    connection: AsyncConnection, table: Table, row_id: int, attempts: int, at: datetime, **reason: str
+) -> None:
+    """One more failed attempt on a row: due again ``at``, why kept for operators (its one column,
+    cut to 500 characters)."""
+    why = {column: text[:500] for column, text in reason.items()}
+    await update_row(connection, table, row_id, attempts=attempts + 1, next_attempt_at=at, **why)
+
+
 def backoff(retry: timedelta, attempts: int, ceiling: timedelta) -> timedelta:
     """How long a row waits after ``attempts`` failed ones: ``retry`` doubled each time, at most ``ceiling``."""
     doubled: timedelta = retry * (2 ** min(attempts, 20))

@@ -16,7 +16,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from runtime.store.db import aware, utc_now
-from runtime.store.queue import dialect_insert, lease_rows, notify
+from runtime.store.queue import dialect_insert, lease_rows, notify, retry_later, update_row
 from runtime.store.schema import key_routes, webhook_events
 from webhooks.inbox.arrival import PENDING, Arrival
 
@@ -128,18 +128,7 @@ class Inbox:
             .limit(limit)
         )
         rows = await lease_rows(self.engine, query, events, until=now + lease)
-        return [
-            Deliverable(
-                id=row.id,
-                event_id=row.event_id,
-                received_at=aware(row.received_at) or now,
-                sealed_body=row.sealed_body,
-                loan_id=row.loan_id,
-                attempts=row.attempts,
-                trace_context=row.trace_context,
-            )
-            for row in rows
-        ]
+        return [Deliverable(**{**row._mapping, "received_at": aware(row.received_at) or now}) for row in rows]
 
     async def settle(
         self,
@@ -153,24 +142,19 @@ class Inbox:
         now = utc_now()
         async with self.engine.begin() as connection:
             for event, status, note in settled:
-                await connection.execute(
-                    update(webhook_events)
-                    .where(webhook_events.c.id == event.id)
-                    .values(
-                        status=status,
-                        note=note,
-                        loan_id=event.loan_id,
-                        delivered_at=now,
-                        next_attempt_at=None,
-                        attempts=event.attempts + 1,
-                    )
+                await update_row(
+                    connection,
+                    webhook_events,
+                    event.id,
+                    status=status,
+                    note=note,
+                    loan_id=event.loan_id,
+                    delivered_at=now,
+                    next_attempt_at=None,
+                    attempts=event.attempts + 1,
                 )
             for event, delay, note in retry:
-                await connection.execute(
-                    update(webhook_events)
-                    .where(webhook_events.c.id == event.id)
-                    .values(attempts=event.attempts + 1, next_attempt_at=now + delay, note=note[:500])
-                )
+                await retry_later(connection, webhook_events, event.id, event.attempts, now + delay, note=note)
             if release:
                 await connection.execute(
                     update(webhook_events)

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import timedelta
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from runtime.store.db import aware, utc_now
-from runtime.store.queue import dialect_insert, lease_rows, notify
+from runtime.store.queue import dialect_insert, lease_rows, notify, retry_later, update_row
 from runtime.store.schema import sales_channel_events
 from workflows.loan.loan_events import LoanEvent
 
@@ -31,7 +31,8 @@ CHANNEL = "sales_channel_outbox"
 
 @dataclass(frozen=True)
 class Queued:
-    """An event claimed for delivery: its body is what gets signed and sent."""
+    """An event claimed for delivery: its body is what gets signed and sent (each field the column of
+    the same name)."""
 
     id: int
     event_id: str
@@ -97,14 +98,7 @@ class Outbox:
             .exists()
         )
         query = (
-            select(
-                events.c.id,
-                events.c.event_id,
-                events.c.request_key,
-                events.c.sequence,
-                events.c.body,
-                events.c.attempts,
-            )
+            select(*(events.c[field.name] for field in fields(Queued)))
             .where(
                 events.c.status == QUEUED,
                 or_(events.c.next_attempt_at.is_(None), events.c.next_attempt_at <= now),
@@ -114,17 +108,7 @@ class Outbox:
             .limit(limit)
         )
         rows = await lease_rows(self.engine, query, events, until=now + lease)
-        return [
-            Queued(
-                id=row.id,
-                event_id=row.event_id,
-                request_key=row.request_key,
-                sequence=row.sequence,
-                body=row.body,
-                attempts=row.attempts,
-            )
-            for row in rows
-        ]
+        return [Queued(**row._mapping) for row in rows]
 
     async def settle(self, delivered: Sequence[Queued], failed: Sequence[tuple[Queued, timedelta, str]] = ()) -> None:
         """One transaction for a pass's outcome: delivered events done; failed ones queued again after
@@ -132,22 +116,19 @@ class Outbox:
         now = utc_now()
         async with self.engine.begin() as connection:
             for event in delivered:
-                await connection.execute(
-                    update(sales_channel_events)
-                    .where(sales_channel_events.c.id == event.id)
-                    .values(
-                        status=DELIVERED,
-                        delivered_at=now,
-                        next_attempt_at=None,
-                        attempts=event.attempts + 1,
-                        last_error=None,
-                    )
+                await update_row(
+                    connection,
+                    sales_channel_events,
+                    event.id,
+                    status=DELIVERED,
+                    delivered_at=now,
+                    next_attempt_at=None,
+                    attempts=event.attempts + 1,
+                    last_error=None,
                 )
             for event, delay, error in failed:
-                await connection.execute(
-                    update(sales_channel_events)
-                    .where(sales_channel_events.c.id == event.id)
-                    .values(attempts=event.attempts + 1, next_attempt_at=now + delay, last_error=error[:500])
+                await retry_later(
+                    connection, sales_channel_events, event.id, event.attempts, now + delay, last_error=error
                 )
 
     # ------------------------------------------------------------ operators
