@@ -117,25 +117,6 @@ BenefitNumber = Annotated[
 NonEmptyStr = Annotated[str, Field(min_length=1)]
 
 
-_HOW_MANY = {1: "one", 2: "two"}
-
-
-def exactly(count: int, model: BaseModel, names: tuple[str, ...], *, then: str = "") -> None:
-    """Refuse ``model`` unless exactly ``count`` of its fields ``names`` are given (the others None),
-    naming the ones it gave; ``then`` says more (what becomes of the one left out)."""
-    given = [name for name in names if getattr(model, name) is not None]
-    if len(given) != count:
-        raise ValueError(
-            f"give exactly {_HOW_MANY[count]} of {', '.join(names)} (got {', '.join(given) or 'none'}){then}"
-        )
-
-
-def different(*values: object, refusal: str) -> None:
-    """Refuse ``values`` that are not all different (the same document sent twice, say)."""
-    if len(set(values)) != len(values):
-        raise ValueError(refusal)
-
-
 class Phone(StrictModel):
     number: Annotated[str, digits((8, 9), "phone number")]
     area_code: Annotated[str, digits((2, 2), "area_code")]

@@ -16,18 +16,8 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, IPvAnyAddress, model_validator
 
 from domain.documents import Cnpj, Cpf
-from domain.fields import (
-    Address,
-    BankCode,
-    BenefitNumber,
-    NonEmptyStr,
-    Phone,
-    PositiveMoney,
-    Rate,
-    State,
-    different,
-    exactly,
-)
+from domain.fields import Address, BankCode, BenefitNumber, NonEmptyStr, Phone, PositiveMoney, Rate, State
+from domain.modeling import all_different, exactly
 
 REQUEST_KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{7,99}$"
 
@@ -204,11 +194,13 @@ class Documents(Model):
     identity_back: DocumentRef
     selfie: DocumentRef
 
-    @model_validator(mode="after")
-    def _distinct(self) -> Documents:
-        refusal = "identity_front, identity_back and selfie must be three different documents"
-        different(self.identity_front.uri, self.identity_back.uri, self.selfie.uri, refusal=refusal)
-        return self
+    _distinct = all_different(
+        "identity_front",
+        "identity_back",
+        "selfie",
+        by="uri",
+        refusal="identity_front, identity_back and selfie must be three different documents",
+    )
 
 
 class LoanRequest(Model):

@@ -23,7 +23,8 @@ from activities.tolerant import (
 )
 from domain import loan as domain_loan
 from domain.documents import Cnpj, Cpf
-from domain.fields import Address, BankCode, BenefitNumber, NonEmptyStr, Phone, PositiveMoney, State, different
+from domain.fields import Address, BankCode, BenefitNumber, NonEmptyStr, Phone, PositiveMoney, State
+from domain.modeling import all_different, copy_fields
 
 # ---------------------------------------------------------------- outbound: issuance
 
@@ -152,12 +153,13 @@ class AttachedDocuments(OutboundModel):
     document_identification_back: UUID
     selfie: UUID
 
-    @model_validator(mode="after")
-    def _distinct(self) -> AttachedDocuments:
-        # Seed 001 §6: duplicated documents make the provider cancel the debt permanently.
-        refusal = "document_identification, document_identification_back and selfie must be different documents"
-        different(self.document_identification, self.document_identification_back, self.selfie, refusal=refusal)
-        return self
+    # Seed 001 §6: duplicated documents make the provider cancel the debt permanently.
+    _distinct = all_different(
+        "document_identification",
+        "document_identification_back",
+        "selfie",
+        refusal="document_identification, document_identification_back and selfie must be different documents",
+    )
 
 
 class SignatureEvidence(OutboundModel, domain_loan.SignatureEvidence):
@@ -359,13 +361,7 @@ class CreditOperationView(InboundModel):
         """The debt's schedule as one disbursement option (the lookup lists no others)."""
         if not isinstance(self.disbursement_date, date) or not self.installments:
             return None
-        return DisbursementOption(
-            disbursement_date=self.disbursement_date,
-            first_due_date=self.first_due_date,
-            issue_amount=self.issue_amount,
-            total_iof=self.total_iof,
-            installments=self.installments,
-        )
+        return copy_fields(DisbursementOption, self)
 
 
 class DisbursementAccountView(InboundModel):

@@ -11,7 +11,8 @@ from pydantic import AliasChoices, Field, model_validator
 
 from activities.qitech.enumerators import AmountType, FeeType, InterestBase
 from activities.tolerant import InboundModel, LenientDate, LenientDatetime, OutboundModel, Unknown, open_enum_validator
-from domain.fields import Money, PositiveMoney, Rate, exactly
+from domain.fields import Money, PositiveMoney, Rate
+from domain.modeling import exactly
 
 MAX_INSTALLMENTS_ACCEPTED = 420
 """What the wire format can carry; the INSS limit (96) is a product rule, checked in domain.regulation."""

@@ -1,0 +1,50 @@
+"""What models do alike: check fields against each other, and make one model from another's fields.
+
+Pure (the workflow re-validates its models on every replay).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, TypeVar, cast
+
+from pydantic import BaseModel, model_validator
+
+T = TypeVar("T")
+
+_HOW_MANY = {1: "one", 2: "two"}
+
+
+def exactly(count: int, model: BaseModel, names: tuple[str, ...], *, then: str = "") -> None:
+    """Refuse ``model`` unless exactly ``count`` of its fields ``names`` are given (the others None),
+    naming the ones it gave; ``then`` says more (what becomes of the one left out)."""
+    given = [name for name in names if getattr(model, name) is not None]
+    if len(given) != count:
+        raise ValueError(
+            f"give exactly {_HOW_MANY[count]} of {', '.join(names)} (got {', '.join(given) or 'none'}){then}"
+        )
+
+
+def all_different(*names: str, refusal: str, by: str | None = None) -> Any:
+    """A model validator refusing a model whose fields ``names`` (or each one's ``by``) are not all
+    different: the same document sent twice, say."""
+
+    def check(model: T) -> T:
+        values = [getattr(model, name) for name in names]
+        keys = [getattr(value, by) for value in values] if by else values
+        if len(set(keys)) != len(keys):
+            raise ValueError(refusal)
+        return model
+
+    return model_validator(mode="after")(check)
+
+
+def copy_fields(kind: type[T], source: BaseModel, **values: Any) -> T:
+    """A ``kind`` (a model or a dataclass) made of what ``source`` holds under the same field names,
+    ``values`` for the others and for any it takes under another name."""
+    if dataclasses.is_dataclass(kind):
+        names = [field.name for field in dataclasses.fields(kind)]
+    else:
+        names = list(cast("type[BaseModel]", kind).model_fields)
+    held = type(source).model_fields
+    return kind(**{name: getattr(source, name) for name in names if name in held and name not in values}, **values)
