@@ -9,6 +9,7 @@ buffered and applied by :func:`drain` once the key is the loan's. It reads the l
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from domain import ptbr
@@ -306,8 +307,7 @@ def _portability(
     if isinstance(fact, ProposalMoved):
         status = fact.status
         facts.portability_number = fact.portability_number or facts.portability_number
-        if late_proposal_status(facts.proposal_status, status):
-            record(state, news, f"ignored: proposal {status} after {facts.proposal_status}", status=status)
+        if _late(state, news, "proposal", facts.proposal_status, status, late_proposal_status):
             return
         facts.proposal_status = status
         if status == ProposalStatus.REJECTED and fact.rejection is not None:
@@ -322,8 +322,7 @@ def _portability(
     elif isinstance(fact, ConsentMoved):
         consent = fact.status
         facts.consent_deadline = fact.deadline or facts.consent_deadline
-        if late_consent_status(facts.consent_status, consent):
-            record(state, news, f"ignored: consent {consent} after {facts.consent_status}", status=consent)
+        if _late(state, news, "consent", facts.consent_status, consent, late_consent_status):
             return
         facts.consent_status = consent
         record(state, news, f"consent {facts.consent_status}", status=facts.consent_status)
@@ -348,6 +347,21 @@ def _portability(
     else:
         facts.released_installment = fact.released_installment
         record(state, news, "origin contract: released", detail=str(facts.released_installment))
+
+
+def _late(
+    state: LoanState,
+    news: ProviderNews,
+    what: str,
+    held: str | None,
+    status: str,
+    late: Callable[[str | None, str], bool],
+) -> bool:
+    """News of a status the loan has moved past (the provider's order is not ours): recorded, ignored."""
+    if late(held, status):
+        record(state, news, f"ignored: {what} {status} after {held}", status=status)
+        return True
+    return False
 
 
 def _reserved_by(fact: PortabilityDataprevAnswered, rules: LoanRules) -> bool:
