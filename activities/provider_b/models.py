@@ -246,19 +246,25 @@ class Product(InboundModel):
         return number_of_installments in self.number_of_installments
 
 
+def listed_as(field: str, data: Any, *, under: tuple[str, ...]) -> Any:
+    """A list the seed does not show the envelope of, answered bare or under one of ``under``, as
+    ``{field: [...]}`` (the envelope's other fields kept beside it)."""
+    if isinstance(data, list):
+        return {field: data}
+    if isinstance(data, dict) and field not in data:
+        for key in under:
+            if isinstance(data.get(key), list):
+                return {**{k: v for k, v in data.items() if k != key}, field: data[key]}
+    return data
+
+
 class ProductTable(InboundModel):
     products: list[Product]
 
     @model_validator(mode="before")
     @classmethod
     def _envelope(cls, data: Any) -> Any:
-        if isinstance(data, list):
-            return {"products": data}
-        if isinstance(data, dict) and "products" not in data:
-            for key in ("data", "produtos", "items"):
-                if isinstance(data.get(key), list):
-                    return {**{k: v for k, v in data.items() if k != key}, "products": data[key]}
-        return data
+        return listed_as("products", data, under=("data", "produtos", "items"))
 
     def get(self, cod_tabela: str) -> Product | None:
         return next((p for p in self.products if p.cod_tabela == cod_tabela), None)
@@ -270,11 +276,7 @@ class OperationList(InboundModel):
     @model_validator(mode="before")
     @classmethod
     def _envelope(cls, data: Any) -> Any:
-        if isinstance(data, list):
-            return {"operations": data}
-        if isinstance(data, dict) and "operations" not in data and isinstance(data.get("data"), list):
-            return {"operations": data["data"]}
-        return data
+        return listed_as("operations", data, under=("data",))
 
 
 class LoginAnswer(InboundModel):
