@@ -39,12 +39,16 @@ def all_different(*names: str, refusal: str, by: str | None = None) -> Any:
     return model_validator(mode="after")(check)
 
 
-def copy_fields(kind: type[T], source: BaseModel, **values: Any) -> T:
-    """A ``kind`` (a model or a dataclass) made of what ``source`` holds under the same field names,
-    ``values`` for the others and for any it takes under another name."""
+def field_names(kind: type) -> list[str]:
+    """A model's or a dataclass's fields, in order."""
     if dataclasses.is_dataclass(kind):
-        names = [field.name for field in dataclasses.fields(kind)]
-    else:
-        names = list(cast("type[BaseModel]", kind).model_fields)
-    held = type(source).model_fields
-    return kind(**{name: getattr(source, name) for name in names if name in held and name not in values}, **values)
+        return [field.name for field in dataclasses.fields(kind)]
+    return list(cast("type[BaseModel]", kind).model_fields)
+
+
+def copy_fields(kind: type[T], source: object, **values: Any) -> T:
+    """A ``kind`` (a model or a dataclass) made of what ``source`` (one or the other) holds under the
+    same field names, ``values`` for the others and for any it takes under another name."""
+    held = set(field_names(type(source)))
+    copied = {name: getattr(source, name) for name in field_names(kind) if name in held and name not in values}
+    return kind(**copied, **values)

@@ -323,17 +323,12 @@ def local_priced(
         return payoff.get(day) or Decimal(0)
 
     return [
-        PricedOption(
-            disbursement_date=o.disbursement_date,
-            first_due_date=o.first_due_date,
+        copy_fields(
+            PricedOption,
+            o,
             last_due_date=o.last_due_date,
-            installment_value=o.installment_value,
-            issue_amount=o.issue_amount,
             released_amount=o.disbursed_issue_amount - paid(o.disbursement_date),
-            total_iof=o.total_iof,
             monthly_rate=o.rates.monthly,
-            monthly_cet=o.monthly_cet,
-            annual_cet=o.annual_cet,
             payoff=paid(o.disbursement_date) or None,
         )
         for o in options

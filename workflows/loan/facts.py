@@ -35,7 +35,7 @@ from workflows.loan.news import (
     ProposalStatus,
     ProviderNews,
 )
-from workflows.loan.news_order import late_consent_status, late_proposal_status
+from workflows.loan.news_order import first_sight, late_consent_status, late_proposal_status
 from workflows.loan.rules import LoanRules
 from workflows.loan.state import DataprevAnswer, EventRecord, LoanState, PortabilityFacts, Stage
 
@@ -52,13 +52,10 @@ REMEMBERED_EVENT_IDS = 500
 
 def receive(state: LoanState, news: ProviderNews, *, rules: LoanRules, now: datetime) -> None:
     """A delivery of a provider's news: applied once, buffered while its key is not the loan's."""
-    if news.event_id in state.seen_event_ids:
+    # Remembered across continue-as-new: a redelivery comes after a relay crash or a lost mark.
+    if not first_sight(state.seen_event_ids, news.event_id, remembered=REMEMBERED_EVENT_IDS):
         state.duplicate_events += 1
         return
-    state.seen_event_ids.append(news.event_id)
-    # Bounded, and carried across continue-as-new: the relay delivers at least once, and a
-    # redelivery comes soon after the first (a relay crash, a lost mark), never hundreds of events later.
-    del state.seen_event_ids[:-REMEMBERED_EVENT_IDS]
     if state.closed:
         record(state, news, "ignored: the loan is closed")
     elif news.key in state.known_keys():
