@@ -185,6 +185,12 @@ class LoanWorkflow:
         except ACTIVITY_FAILURES as error:
             raise refused(action, error) from None
 
+    def _taken(self, action: str, note: str, by: VerifiedOperator | None) -> LoanState:
+        """An operator's action done: recorded, published; the loan's state answers the Update."""
+        self._loan.operator(action, note, by=by)
+        self._loan.publish()
+        return self._loan.state
+
     def _admits(self, update: str, argument: BaseModel, *stages: Stage) -> bool:
         """False for a retry (the same argument again: it gets the first call's outcome, nothing to
         check); otherwise the loan must be open, its actions ours, and in one of ``stages``."""
@@ -221,14 +227,12 @@ class LoanWorkflow:
         return await self._loan.once("submit_signature", submission, lambda: self._submit_signature(submission))
 
     async def _submit_signature(self, submission: SignatureSubmission) -> LoanState:
-        run, state = self._loan, self._loan.state
+        state = self._loan.state
         assert state.debt_key is not None
         await self._at_provider("signature", lambda: self._journey.sign(submission))
         state.signature_submitted_at = workflow.now()
         biometry = submission.biometry_analysis_reference.value
-        run.operator("submit_signature", f"biometry {biometry}", by=submission.verified_operator)
-        run.publish()
-        return state
+        return self._taken("submit_signature", f"biometry {biometry}", submission.verified_operator)
 
     @submit_signature.validator
     def _validate_signature(self, submission: SignatureSubmission) -> None:
@@ -276,9 +280,7 @@ class LoanWorkflow:
             state.disbursement_accounts = [fix.disbursement_account]
         if needs_correction(state) and state.last_dataprev is not None:
             state.last_dataprev = state.last_dataprev.model_copy(update={"action": "corrected"})
-        run.operator("correct_collateral", approvals.approved(fix.note, approved_by), by=fix.verified_operator)
-        run.publish()
-        return state
+        return self._taken("correct_collateral", approvals.approved(fix.note, approved_by), fix.verified_operator)
 
     @correct_collateral.validator
     def _validate_correction(self, fix: CollateralFix) -> None:
@@ -371,13 +373,8 @@ class LoanWorkflow:
         await self._at_provider("reapresentação", change_date)
         state.refusal = None
         state.reapresentacoes += 1
-        run.operator(
-            "reapresentacao",
-            approvals.approved(f"{reapresentacao.disbursement_date} {reapresentacao.note}".strip(), approved_by),
-            by=reapresentacao.verified_operator,
-        )
-        run.publish()
-        return state
+        note = approvals.approved(f"{reapresentacao.disbursement_date} {reapresentacao.note}".strip(), approved_by)
+        return self._taken("reapresentacao", note, reapresentacao.verified_operator)
 
     @reapresentar.validator
     def _validate_reapresentacao(self, reapresentacao: Reapresentacao) -> None:
