@@ -17,7 +17,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, IPvAnyAddress,
 
 from domain.documents import Cnpj, Cpf
 from domain.fields import Address, BankCode, BenefitNumber, NonEmptyStr, Phone, PositiveMoney, Rate, State
-from domain.modeling import all_different, exactly
+from domain.modeling import all_different, at_least_one, exactly
 
 REQUEST_KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{7,99}$"
 
@@ -350,11 +350,12 @@ class CollateralFix(OperatorCommand):
     name: NonEmptyStr | None = None
     note: str = ""
 
-    @model_validator(mode="after")
-    def _something(self) -> CollateralFix:
-        if self.disbursement_account is None and self.benefit_number is None and self.name is None:
-            raise ValueError("correct at least one of disbursement_account, benefit_number, name")
-        return self
+    _something = at_least_one(
+        "disbursement_account",
+        "benefit_number",
+        "name",
+        refusal="correct at least one of disbursement_account, benefit_number, name",
+    )
 
 
 class InstallmentReduction(OperatorCommand):

@@ -25,6 +25,17 @@ def exactly(count: int, model: BaseModel, names: tuple[str, ...], *, then: str =
         )
 
 
+def at_least_one(*names: str, refusal: str) -> Any:
+    """A model validator refusing a model that gives none of its fields ``names`` (all None)."""
+
+    def check(model: T) -> T:
+        if all(getattr(model, name) is None for name in names):
+            raise ValueError(refusal)
+        return model
+
+    return model_validator(mode="after")(check)
+
+
 def all_different(*names: str, refusal: str, by: str | None = None) -> Any:
     """A model validator refusing a model whose fields ``names`` (or each one's ``by``) are not all
     different: the same document sent twice, say."""

@@ -227,10 +227,9 @@ class LoanWorkflow:
         return await self._loan.once("submit_signature", submission, lambda: self._submit_signature(submission))
 
     async def _submit_signature(self, submission: SignatureSubmission) -> LoanState:
-        state = self._loan.state
-        assert state.debt_key is not None
+        assert self._loan.state.debt_key is not None
         await self._at_provider("signature", lambda: self._journey.sign(submission))
-        state.signature_submitted_at = workflow.now()
+        self._loan.state.signature_submitted_at = workflow.now()
         biometry = submission.biometry_analysis_reference.value
         return self._taken("submit_signature", f"biometry {biometry}", submission.verified_operator)
 

@@ -24,7 +24,7 @@ from activities.tolerant import (
 from domain import loan as domain_loan
 from domain.documents import Cnpj, Cpf
 from domain.fields import Address, BankCode, BenefitNumber, NonEmptyStr, Phone, PositiveMoney, State
-from domain.modeling import all_different, copy_fields
+from domain.modeling import all_different, at_least_one, copy_fields
 
 # ---------------------------------------------------------------- outbound: issuance
 
@@ -183,11 +183,12 @@ class CollateralCorrection(OutboundModel):
     benefit_number: BenefitNumber | None = None
     name: NonEmptyStr | None = None
 
-    @model_validator(mode="after")
-    def _something(self) -> CollateralCorrection:
-        if self.disbursement_bank_account is None and self.benefit_number is None and self.name is None:
-            raise ValueError("a collateral correction needs disbursement_bank_account, benefit_number or name")
-        return self
+    _something = at_least_one(
+        "disbursement_bank_account",
+        "benefit_number",
+        "name",
+        refusal="a collateral correction needs disbursement_bank_account, benefit_number or name",
+    )
 
 
 class ReapresentacaoAccount(OutboundModel):
