@@ -42,6 +42,7 @@ from activities.provider_b.status import StatusMeaning, meaning
 from activities.tolerant import InboundModel, OutboundModel
 from domain.documents import Cpf
 from domain.fields import BankCode, BenefitNumber, NonEmptyStr, PositiveMoney, PostalCode, State, digits
+from domain.inss import CreditType
 
 ALLOWED_INSTALLMENTS = (84, 96)
 """Seed 003 observação 5: the installment is defined for 84 or 96 installments."""
@@ -60,14 +61,6 @@ class PixTransferType(StrEnum):
     """Seed 003 prints only ``manual`` (a Pix by the account's data, no key)."""
 
     MANUAL = "manual"
-
-
-class CreditType(StrEnum):
-    """How the benefit is received; the seed sends ``checking_account`` (the first provider's
-    enumerator has ``magnetic_card`` too)."""
-
-    CHECKING_ACCOUNT = "checking_account"
-    MAGNETIC_CARD = "magnetic_card"
 
 
 class SimulationType(StrEnum):
@@ -118,7 +111,7 @@ class Operation(OutboundModel):
 
     in100: bool = Field(alias="IN100")
     """True: the "Com IN100" flow (the benefit consulted with the borrower's signed term)."""
-    credit_type: CreditType
+    credit_type: CreditType  # how the benefit is received; the seed sends checking_account
     assistance_type: NonEmptyStr
     """The enumerator's description (observação 2), e.g. ``retirement_by_age``."""
     simulation_type: SimulationType
