@@ -317,11 +317,10 @@ def _portability(
             facts.paid = True
         record(state, news, f"proposal {status}", status=status, detail=facts.ctc_rejection or facts.retention)
     elif isinstance(fact, ConsentMoved):
-        consent = fact.status
         facts.consent_deadline = fact.deadline or facts.consent_deadline
-        if _late(state, news, "consent", facts.consent_status, consent, late_consent_status):
+        if _late(state, news, "consent", facts.consent_status, fact.status, late_consent_status):
             return
-        facts.consent_status = consent
+        facts.consent_status = fact.status
         record(state, news, f"consent {facts.consent_status}", status=facts.consent_status)
     elif isinstance(fact, LegMoved):
         if fact.status == LegStatus.DISBURSED and fact.leg == Leg.REFINANCING:
