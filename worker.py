@@ -60,6 +60,7 @@ from workflows.loan.news import read_earlier_news_with
 from workflows.loan.workflow import LoanWorkflow
 from workflows.mailbox.workflow import ProviderKeyMailbox
 from workflows.recovery.workflow import WebhookRecovery
+from workflows.runner import workflow_runner
 
 log = logging.getLogger("worker")
 
@@ -153,6 +154,8 @@ async def run() -> None:
             # ProviderKeyMailbox only drains mailboxes an earlier version started (none start now).
             workflows=[LoanWorkflow, WebhookRecovery, ProductTableRefresh, ProviderKeyMailbox],
             activities=registered,
+            # The project's deterministic modules passed through the sandbox (workflows.runner).
+            workflow_runner=workflow_runner(),
             deployment_config=options.deployment(),
             **options.worker_limits(),
         )

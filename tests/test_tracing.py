@@ -46,6 +46,7 @@ from webhooks.relay.relay import Relay, temporal_signal
 from workflows.loan.routing import ProviderRouting
 from workflows.loan.state import Stage
 from workflows.loan.workflow import LoanWorkflow
+from workflows.runner import workflow_runner
 
 pytestmark = pytest.mark.integration
 
@@ -115,7 +116,13 @@ async def test_one_loan_shares_one_trace_across_the_webhook_hop(
                     Admissions(ProviderRouting(), None).admit_loan,
                     SalesChannelActivities(Outbox(engine)).record_loan_events,
                 ]
-                async with Worker(client, task_queue=queue, workflows=[LoanWorkflow], activities=registered):
+                async with Worker(
+                    client,
+                    task_queue=queue,
+                    workflows=[LoanWorkflow],
+                    workflow_runner=workflow_runner(),
+                    activities=registered,
+                ):
                     service = LoanService(client, queue)
                     request = sample_request(
                         SAMPLES[0], cpf=sample_cpf(1, random.Random()), stamp="trace", documents_dir=tmp_path

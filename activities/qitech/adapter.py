@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -17,7 +18,7 @@ from activities.housekeeping import pin_current_rules
 from activities.qitech import mapping
 from activities.qitech.client import ProviderClient
 from activities.qitech.enumerators import DebtStatus
-from activities.qitech.errors import ALREADY_DONE_CODES, ProviderBusinessError
+from activities.qitech.errors import ALREADY_DONE_CODES, TIMED_OUT, ProviderBusinessError, ProviderError
 from activities.qitech.lookup import collateral_event, debt_event, proposal_events
 from activities.qitech.models.debt import (
     AttachedDocuments,
@@ -93,6 +94,19 @@ SIGNED_OR_LATER = frozenset(
     )
 )
 """A debt in these has its signature (the published state machine: signed, then issued and paid out)."""
+
+
+DELIVERED = "documents_delivered"
+"""The heartbeat an attach_documents attempt records once its request went out in full."""
+
+
+GATEWAY_TIMEOUT = 504
+"""A gateway that stopped waiting for the provider (RFC 9110 §15.6.5): the request reached it, like a timeout."""
+
+
+def _attachment_digest(attachment: DocumentsInput) -> str:
+    """Which attachment a heartbeat speaks of, without what it carries (its URIs may name the borrower)."""
+    return hashlib.sha256(attachment.model_dump_json().encode()).hexdigest()[:32]
 
 
 PROPOSAL_ENDED_AT_PROVIDER = frozenset({ProposalStatus.CANCELED, ProposalStatus.REJECTED, ProposalStatus.RETAINED})
@@ -292,12 +306,35 @@ class LoanActivities:
     @activity.defn
     @provider_errors
     async def attach_documents(self, attachment: DocumentsInput) -> None:
-        # Not read first on a retry: no lookup publishes a debt's documents. A retry sends the same set
-        # again (the uploads are keyed by content), which the endpoint is published for: a resend.
+        """The documents attached once. Nothing the provider publishes reads a debt's documents back, and
+        it cancels a contract whose documents are duplicated or missing (seed 001 §6), so a retry can
+        neither look nor simply send again. What the attempts know stands in for the read: an attempt
+        records (a heartbeat, kept by Temporal for the next attempt) that its request went out in full,
+        and clears it when the provider answers with a refusal or the connection drops. A retry that
+        finds the record — the previous attempt died or timed out waiting for the answer — takes the
+        documents as attached (the README's assumptions table)."""
+        delivered = {DELIVERED: _attachment_digest(attachment)}
+        if delivered in activity.info().heartbeat_details:
+            activity.logger.info("the documents went out in full on an earlier attempt: not sent again")
+            return
         keys = await self._uploaded(attachment.request_key, attachment.documents)
-        await self._provider.attach_documents(
-            attachment.debt_key, attachment.related_party_key, AttachedDocuments.model_validate(keys)
-        )
+
+        async def went_out() -> None:
+            activity.heartbeat(delivered)
+
+        try:
+            await self._provider.attach_documents(
+                attachment.debt_key,
+                attachment.related_party_key,
+                AttachedDocuments.model_validate(keys),
+                on_delivered=went_out,
+            )
+        except ProviderError as error:
+            if error.unanswered != TIMED_OUT and error.status != GATEWAY_TIMEOUT:
+                # Answered (a refusal, a 5xx: nothing attached) or the connection dropped: a retry sends
+                # again. The SDK flushes this last heartbeat before it reports the failure.
+                activity.heartbeat({DELIVERED: None})
+            raise
 
     @activity.defn
     @provider_errors

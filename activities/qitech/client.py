@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Unpack
@@ -31,6 +31,8 @@ from activities.qitech import webhook_v2
 from activities.qitech.errors import (
     SUSPENDED_BACKOFF_SECONDS,
     SUSPENDED_MARKERS,
+    TIMED_OUT,
+    UNREACHABLE,
     ProviderAuthError,
     ProviderBusinessError,
     ProviderError,
@@ -277,6 +279,21 @@ def classify(response: httpx.Response, path: str, provider_public_key: str | Non
     )
 
 
+Delivered = Callable[[], Awaitable[None]]
+"""Told that a request went out in full (its body handed to the connection), before any answer."""
+
+
+def _when_delivered(delivered: Delivered) -> Callable[[str, dict[str, Any]], Awaitable[None]]:
+    """httpcore's ``trace`` extension, calling ``delivered`` once the request body is sent (HTTP/1.1 or
+    HTTP/2): from then on the provider may act on it, whatever becomes of the answer."""
+
+    async def trace(event: str, info: dict[str, Any]) -> None:
+        if event.endswith("send_request_body.complete"):
+            await delivered()
+
+    return trace
+
+
 class ProviderClient(ProviderHttp):
     """One instance per process (it pools connections)."""
 
@@ -306,6 +323,7 @@ class ProviderClient(ProviderHttp):
         files: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
         params: dict[str, str] | None = None,
+        on_delivered: Delivered | None = None,
     ) -> httpx.Response:
         headers, content = self._json(body)
         if idempotency_key:
@@ -317,15 +335,21 @@ class ProviderClient(ProviderHttp):
         # query as sent; a retry of the activity signs again, with a fresh timestamp.
         signed = request.read()
         request.headers.update(self._signer.headers(method, request.url.raw_path.decode(), signed))
+        if on_delivered is not None:
+            request.extensions["trace"] = _when_delivered(on_delivered)
         started = time.perf_counter()
         try:
             response = await self._http.send(request)
         except httpx.TimeoutException as error:
-            self._unanswered(method, path, "timeout", started)
-            raise ProviderUnavailable(f"timeout on {method} {path}: {type(error).__name__}", path=path) from None
+            self._unanswered(method, path, TIMED_OUT, started)
+            raise ProviderUnavailable(
+                f"timeout on {method} {path}: {type(error).__name__}", path=path, unanswered=TIMED_OUT
+            ) from None
         except httpx.TransportError as error:
-            self._unanswered(method, path, "unreachable", started)
-            raise ProviderUnavailable(f"cannot reach provider on {path}: {type(error).__name__}", path=path) from None
+            self._unanswered(method, path, UNREACHABLE, started)
+            raise ProviderUnavailable(
+                f"cannot reach provider on {path}: {type(error).__name__}", path=path, unanswered=UNREACHABLE
+            ) from None
         self._answered(method, path, response, started)
         refused = classify(response, path, self._provider_key)
         if self._observe is not None:
@@ -390,8 +414,20 @@ class ProviderClient(ProviderHttp):
             "POST", Paths.DEBT, DebtAnswer, body=request, idempotency_key=request.requester_identifier_key
         )
 
-    async def attach_documents(self, debt_key: str, related_party_key: str, documents: AttachedDocuments) -> None:
-        await self._send("POST", Paths.attached_document(debt_key, related_party_key), body=documents)
+    async def attach_documents(
+        self,
+        debt_key: str,
+        related_party_key: str,
+        documents: AttachedDocuments,
+        *,
+        on_delivered: Delivered | None = None,
+    ) -> None:
+        """``on_delivered`` is awaited once the request has gone out in full, before any answer: nothing
+        published reads a debt's documents back, so a caller that must not attach twice records there
+        that the provider has the request."""
+        await self._send(
+            "POST", Paths.attached_document(debt_key, related_party_key), body=documents, on_delivered=on_delivered
+        )
 
     async def sign(self, debt_key: str, evidence: SignatureEvidence) -> DebtAnswer:
         return await self._call("POST", Paths.debt(debt_key, Paths.SIGNED), DebtAnswer, body=evidence)

@@ -31,6 +31,7 @@ class ErrorFields(TypedDict, total=False):
     description: str | None
     retry_after: float | None
     path: str
+    unanswered: str | None
 
 
 class ProviderError(Exception):
@@ -40,6 +41,9 @@ class ProviderError(Exception):
     def __init__(self, message: str, **fields: Unpack[ErrorFields]) -> None:
         super().__init__(redact_provider_text(message))
         self.status = fields.get("status")
+        self.unanswered = fields.get("unanswered")
+        """Why no answer came, when none did: ``TIMED_OUT`` (the request may have reached the provider) or
+        ``UNREACHABLE`` (the connection failed or was dropped); None when the provider answered."""
         self.code = fields.get("code")
         description = fields.get("description")
         self.description = redact_provider_text(description) if description else description
@@ -54,6 +58,10 @@ class ProviderError(Exception):
         """(message, description) without the ``known`` personal values either."""
         description = redact_provider_text(self.description, known) if self.description else self.description
         return redact_provider_text(str(self), known), description
+
+
+TIMED_OUT = "timeout"
+UNREACHABLE = "unreachable"
 
 
 class ProviderUnavailable(ProviderError):

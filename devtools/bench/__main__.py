@@ -13,7 +13,8 @@ per happy loan; its webhooks from receipt to delivered and to applied in the loa
 spent a week in teimosinha (the sandbox answers "margin exceeded" once an hour — an assumption: the
 manuals do not publish the cadence); worker memory per open, cached loan; the gateway at a fixed
 webhook rate with loans running, and the pricing engine. Then, on a stack of its own, a Temporal
-outage while webhooks keep coming (devtools/bench/outage.py). Targets (issue 16) are printed beside the
+outage while webhooks keep coming, and a gateway outage past the provider's retries that
+only the recovery job brings back (devtools/bench/outage.py). Targets (issue 16) are printed beside the
 figures with "met" / "not met"; compare runs as ratios. Nothing here asserts a figure.
 """
 
@@ -37,6 +38,7 @@ from temporalio.client import Client, WorkflowHistory
 
 from devtools.bench import gateway_webhooks, outage, pricing_quotes, profile
 from devtools.bench.floor import FLOOR_WORKFLOW, HAPPY_WEBHOOKS
+from devtools.bench.outage import Plan as OutagePlan
 from devtools.bench.system import (
     DOUBLES,
     FLOOR,
@@ -104,7 +106,8 @@ class Sizes:
     gateway_seconds: float
     loans_under_load: int
     pricing_seconds: float
-    outage: outage.Plan
+    outage: OutagePlan
+    gateway_outage: OutagePlan
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Sizes:
@@ -123,6 +126,15 @@ class Sizes:
                 # apart keep the sandbox sending through it.
                 outage=outage.Plan(
                     loans=3, outage_seconds=3, retry_seconds=0.5, attempts=30, interval_seconds=0.5, limit_seconds=180
+                ),
+                gateway_outage=outage.Plan(
+                    loans=3,
+                    outage_seconds=3,
+                    retry_seconds=0.5,
+                    attempts=30,
+                    interval_seconds=0.5,
+                    limit_seconds=180,
+                    down="gateway",
                 ),
             )
         return cls(
@@ -145,6 +157,17 @@ class Sizes:
                 attempts=int(3 * args.outage_seconds) + 30,
                 interval_seconds=1.0,
                 limit_seconds=300,
+            ),
+            # The gateway down as long: past the provider's three retries (6 s at that scale), so its
+            # callbacks are given up on and only the recovery job brings them back.
+            gateway_outage=outage.Plan(
+                loans=args.outage_loans,
+                outage_seconds=args.outage_seconds,
+                retry_seconds=2.0,
+                attempts=int(3 * args.outage_seconds) + 30,
+                interval_seconds=1.0,
+                limit_seconds=300,
+                down="gateway",
             ),
         )
 
@@ -483,15 +506,28 @@ async def gateway_figures(stack: LocalStack, sizes: Sizes, rows: list[Row]) -> N
 def outage_figures(folder: Path, plan: outage.Plan, rows: list[Row]) -> None:
     o = outage.measure(folder, plan)
     dead = f"; died: {', '.join(o.dead)}" if o.dead else ""
+    gateway = plan.down == "gateway"
+    key = "gateway_outage" if gateway else "outage"
+    what = (
+        f"the gateway killed for {plan.outage_seconds:.0f} s, past the provider's retries"
+        if gateway
+        else f"Temporal killed for {plan.outage_seconds:.0f} s, webhooks still coming"
+    )
+    recovered = (
+        f"; the recovery job resent {o.given_up_before_recovery - o.given_up} of the "
+        f"{o.given_up_before_recovery} given up"
+        if gateway
+        else ""
+    )
     rows.append(
         Row(
-            f"Temporal killed for {plan.outage_seconds:.0f} s, webhooks still coming ({plan.loans} loans)",
+            f"{what} ({plan.loans} loans)",
             f"{o.lost} of {o.sandbox_events} webhooks lost ({o.sent_while_down} sent while down; sandbox retried "
             f"{o.retried}, gave up on {o.given_up}, still retrying {o.still_retrying}; "
-            f"retries {plan.retry_seconds:g} s apart)",
+            f"retries {plan.retry_seconds:g} s apart{recovered})",
             "0 lost",
             o.lost,
-            "outage_lost_webhooks",
+            f"{key}_lost_webhooks",
             o.lost == 0,
         )
     )
@@ -500,15 +536,17 @@ def outage_figures(folder: Path, plan: outage.Plan, rows: list[Row]) -> None:
             "  loans after the restart",
             f"{o.completed}/{o.loans} completed"
             + (f" {o.outcomes}" if set(o.outcomes) != {"completed"} else "")
-            + f"  (last closed {o.recovery_seconds:.0f} s after the server was back; down {o.down_seconds:.1f} s; "
+            + f"  (last closed {o.recovery_seconds:.0f} s after the process was back; down {o.down_seconds:.1f} s; "
             + f"inbox {o.inbox}{dead})",
             "all complete",
             o.completed,
-            "outage_loans_completed",
+            f"{key}_loans_completed",
             o.completed == o.loans,
         )
     )
-    rows.append(Row("", "", number=o.sandbox_events, key="outage_sandbox_events"))
+    rows.append(Row("", "", number=o.sandbox_events, key=f"{key}_sandbox_events"))
+    if gateway:
+        rows.append(Row("", "", number=o.given_up_before_recovery, key="gateway_outage_given_up"))
 
 
 def pricing_figures(sizes: Sizes, rows: list[Row]) -> None:
@@ -556,7 +594,9 @@ def main() -> None:
     parser.add_argument("--teimosinha-days", type=int, default=7)
     parser.add_argument("--gateway-rate", type=float, default=200.0)
     parser.add_argument("--gateway-seconds", type=float, default=20.0)
-    parser.add_argument("--outage-seconds", type=float, default=20.0, help="how long Temporal stays down")
+    parser.add_argument(
+        "--outage-seconds", type=float, default=20.0, help="how long Temporal, then the gateway, is down"
+    )
     parser.add_argument("--outage-loans", type=int, default=10, help="loans in flight through the outage")
     parser.add_argument("--json", type=Path, help="also write the rows here")
     parser.add_argument(
@@ -589,8 +629,9 @@ def main() -> None:
         finally:
             stack.stop()
     # After the main stack is gone: its own stack, and a quieter machine for the rest.
-    with tempfile.TemporaryDirectory(prefix="bench-outage-") as folder:
-        outage_figures(Path(folder), sizes.outage, rows)
+    for plan in (sizes.outage, sizes.gateway_outage):
+        with tempfile.TemporaryDirectory(prefix="bench-outage-") as folder:
+            outage_figures(Path(folder), plan, rows)
     header = (
         f"bench{' --quick (smoke run: counts too small to mean anything)' if args.quick else ''}: "
         f"{os.cpu_count()} cores, Python {platform.python_version()}, temporalio {_version('temporalio')}, "

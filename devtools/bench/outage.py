@@ -1,4 +1,8 @@
-"""A Temporal outage while the provider keeps sending webhooks: are any lost, do the loans finish?
+"""An outage while the provider keeps sending webhooks: are any lost, do the loans finish?
+
+Two kinds (``Plan.down``): Temporal down (the gateway still stores and acknowledges), or the gateway
+itself down for longer than the provider's retries (its callbacks *failed*: only the recovery job,
+asking the resend API, brings them back).
 
 On a stack of its own (the server persisted to a file, so it can come back on the same state; the
 main figures run on an in-memory server and stay comparable with earlier runs): a few loans are
@@ -25,7 +29,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import select
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import Client, ScheduleOverlapPolicy, WorkflowExecutionStatus
 
 from devtools.bench.floor import SIGNATURE_UPDATE
 from devtools.bench.system import LoanFactory
@@ -38,6 +42,7 @@ from runtime.temporal import connect
 from starter.api import LoanService, loan_workflow_id
 from webhooks.inbox.arrival import PENDING
 from workflows.loan.visibility import LOAN_STATUS
+from workflows.recovery.contract import RECOVERY_SCHEDULE_ID
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,7 @@ class Plan:
     attempts: int  # teimosinha attempts per loan: they must outlast the outage
     interval_seconds: float  # between two of them
     limit_seconds: float  # for every wait
+    down: str = "temporal"  # which process is killed: "temporal" or "gateway"
 
     def sandbox_env(self) -> dict[str, str]:
         return {
@@ -71,7 +77,8 @@ class Outage:
     sent_while_down: int
     lost: int  # sandbox events with no row in the inbox
     retried: int  # events the sandbox had to send more than once (the gateway did not acknowledge at once)
-    given_up: int  # callbacks the sandbox marked failed (retries exhausted)
+    given_up: int  # callbacks the sandbox marked failed (retries exhausted) at the end
+    given_up_before_recovery: int  # ... when the process came back (a gateway outage: what the job resends)
     still_retrying: int
     inbox: dict[str, int] = field(default_factory=dict)  # the run's rows by status
     dead: list[str] = field(default_factory=list)  # processes of the stack that did not survive
@@ -98,6 +105,26 @@ async def _sandbox_events(sandbox_url: str) -> list[dict[str, Any]]:
         response.raise_for_status()
         found: list[dict[str, Any]] = response.json()
         return found
+
+
+def _by_event(deliveries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One delivery per event (the sandbox lists a duplicate's copies apart): the copy that got furthest."""
+    rank = {"sent": 0, "pending": 1, "failed": 2}
+    best: dict[str, dict[str, Any]] = {}
+    for delivery in deliveries:
+        held = best.setdefault(delivery["event_key"], delivery)
+        if rank.get(delivery["callback_status"], 3) < rank.get(held["callback_status"], 3):
+            best[delivery["event_key"]] = delivery
+    return list(best.values())
+
+
+async def _resends_settled(sandbox_url: str, deadline: float) -> None:
+    """Wait (bounded) until no callback is failed or still being retried: the recovery's resends landed."""
+    while time.monotonic() < deadline:
+        found = _by_event(await _sandbox_events(sandbox_url))
+        if all(d["callback_status"] == "sent" for d in found):
+            return
+        await asyncio.sleep(0.5)
 
 
 async def _keep_signing(client: Client, pending: set[str], stop: asyncio.Event) -> None:
@@ -182,26 +209,33 @@ async def _run(stack: LocalStack, plan: Plan) -> Outage:
         await asyncio.sleep(0.2)
 
     before = len(await _sandbox_events(config.sandbox_url))
-    server = next(p for p in stack.processes if p.name == "temporal")
+    down = next(p for p in stack.processes if p.name == plan.down)
     killed = time.monotonic()
-    server.popen.kill()  # SIGKILL: what a crashed node or an evicted pod looks like
-    await asyncio.to_thread(stack.stop_process, server)  # reaps it, and forgets it
+    down.popen.kill()  # SIGKILL: what a crashed node or an evicted pod looks like
+    await asyncio.to_thread(stack.stop_process, down)  # reaps it, and forgets it
     await asyncio.sleep(plan.outage_seconds)
     during = len(await _sandbox_events(config.sandbox_url)) - before
-    await asyncio.to_thread(stack.start_temporal)  # same port, same database file
+    # Same port (and for Temporal the same database file).
+    await asyncio.to_thread(stack.start_temporal if plan.down == "temporal" else stack.start_gateway)
     back = time.monotonic()
+    listed = _by_event(await _sandbox_events(config.sandbox_url))
+    failed_then = sum(1 for d in listed if d["callback_status"] == "failed")
+    if plan.down == "gateway":
+        # An operator's "recover now" (the Schedule runs it hourly): the resend API asked for every
+        # callback the provider gave up on while the gateway was away.
+        await client.get_schedule_handle(RECOVERY_SCHEDULE_ID).trigger(overlap=ScheduleOverlapPolicy.ALLOW_ALL)
 
     outcomes: dict[str, str] = {}
     await _closed(client, loan_ids, outcomes, back + plan.limit_seconds)
+    if plan.down == "gateway":
+        await _resends_settled(config.sandbox_url, time.monotonic() + plan.limit_seconds)
     closed = time.monotonic()
     stop.set()
     await signer
     rows = await _inbox_rows(config.database_url, time.monotonic() + 30)
     events = await _sandbox_events(config.sandbox_url)
 
-    first: dict[str, dict[str, Any]] = {}
-    for delivery in events:  # the sandbox lists a duplicate delivery apart: one event per event_key
-        first.setdefault(delivery["event_key"], delivery)
+    first = {d["event_key"]: d for d in _by_event(events)}
     stored = {event_id.removeprefix("event_key:") for event_id in rows}
     statuses: dict[str, int] = {}
     for status in rows.values():
@@ -222,6 +256,7 @@ async def _run(stack: LocalStack, plan: Plan) -> Outage:
         lost=sum(1 for key in first if key not in stored),
         retried=sum(1 for d in first.values() if d["attempts"] > 1),
         given_up=sum(1 for d in first.values() if d["callback_status"] == "failed"),
+        given_up_before_recovery=failed_then,
         still_retrying=sum(1 for d in first.values() if d["callback_status"] == "pending"),
         inbox=statuses,
         dead=[p.name for p in stack.dead()],

@@ -6,13 +6,13 @@ import uvicorn
 
 from devtools.sandbox_b.app import create_app
 from devtools.sandbox_b.settings import SandboxBSettings
-from runtime.telemetry import setup_tracing
+from devtools.sandbox_b.telemetry import setup_tracing
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s sandbox_b %(levelname)s %(name)s: %(message)s")
+    settings = SandboxBSettings()  # refuses its development password outside development, before anything
     setup_tracing("provider-b-sandbox")
-    settings = SandboxBSettings()
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
 
 

@@ -1,5 +1,5 @@
-"""The second sandbox's HTTP surface: the provider's endpoints (seed 003 and the assumed ones in
-``activities.provider_b.client.Paths``), its formalization page, and ``/_sandbox`` controls."""
+"""The second sandbox's HTTP surface: the provider's endpoints (seed 003's, and those the sandbox assumes:
+``manual``), its formalization page, and ``/_sandbox`` controls."""
 
 from __future__ import annotations
 
@@ -9,20 +9,19 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
-import simplejson
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ValidationError
 
-from activities.provider_b.client import Paths
-from activities.provider_b.models import OperationRequest, ProductTable, SimulationRequest
-from activities.wire import decode, encode
 from devtools.sandbox.clock import CLOCK
 from devtools.sandbox.journal import CommitBeforeAnswer, Journal, peek
-from devtools.sandbox_b.operations import Refusal, SandboxB, validation_refusal
+from devtools.sandbox_b import manual
+from devtools.sandbox_b.manual import decode, encode
+from devtools.sandbox_b.models import OperationRequest, Refusal, SimulationRequest, parse, products
+from devtools.sandbox_b.operations import SandboxB
 from devtools.sandbox_b.scenarios import Faults, Scenario
 from devtools.sandbox_b.settings import SandboxBSettings
-from runtime.telemetry import instrument_app
+from devtools.sandbox_b.telemetry import instrument_app
 
 FAULTS_HEADER = "X-Sandbox-Faults"
 
@@ -39,18 +38,10 @@ def _json(body: Any, status: int = 200) -> Response:
 
 
 def refusal_response(error: Refusal) -> Response:
-    """Seed 003's error body: the error as a JSON string in ``data``, and the same fields beside it."""
-    detail = {
-        "title": error.title,
-        "description": error.description,
-        "translation": error.translation,
-        "extra_fields": {},
-        "code": error.code,
-    }
-    return _json({"data": simplejson.dumps(detail, ensure_ascii=False), **detail}, error.status)
+    return _json(error.body(), error.status)
 
 
-STATE_VERSION = 2
+STATE_VERSION = 3
 """Bumped whenever the entries' shape changes: another version's rows are not read back."""
 
 
@@ -68,10 +59,8 @@ def keep_state(app: FastAPI, sandbox: SandboxB, journal: Journal) -> None:
 def create_app(settings: SandboxBSettings | None = None) -> FastAPI:
     settings = settings or SandboxBSettings()
     CLOCK.start()  # SANDBOX_TODAY, shared with the first sandbox
-    products = None
-    if settings.product_file:
-        products = ProductTable.model_validate(decode(settings.product_file.read_bytes()))
-    sandbox = SandboxB(settings, products)
+    table = products(decode(settings.product_file.read_bytes())) if settings.product_file else None
+    sandbox = SandboxB(settings, table)
 
     app = FastAPI(title="Second provider sandbox (seed 003)")
     app.state.sandbox = sandbox
@@ -101,7 +90,7 @@ def create_app(settings: SandboxBSettings | None = None) -> FastAPI:
         if faults.latency_ms:
             await asyncio.sleep(faults.latency_ms / 1000)
         if sandbox.take_budget(cpf, "fail_401", header):
-            raise Refusal(401, "AUTH000002", "missing, expired or invalid token", "Unauthorized")
+            raise Refusal(401, manual.REFUSED_TOKEN, "missing, expired or invalid token", "Unauthorized")
         if sandbox.take_budget(cpf, "fail_5xx", header):
             return _json({"title": "Service Unavailable", "code": "SBX000503", "description": "injected 5xx"}, 503)
         response = await handler()
@@ -112,55 +101,50 @@ def create_app(settings: SandboxBSettings | None = None) -> FastAPI:
 
     # ------------------------------------------------------------ provider endpoints
 
-    @app.post(Paths.LOGIN)
+    @app.post(manual.LOGIN)
     async def login(request: Request) -> Response:
         try:
             body = Login.model_validate(decode(await request.body()))
         except (ValueError, ValidationError):
-            raise Refusal(400, "AUTH000003", "username and password are required") from None
+            raise Refusal(400, manual.NO_CREDENTIALS, "username and password are required") from None
         return _json(sandbox.login(body.username, body.password))
 
     # Declared before /operation/{debt_key}, which would otherwise take "tabela_produto" for a key.
-    @app.get(Paths.PRODUCTS)
+    @app.get(manual.PRODUCTS)
     async def tabela_produto(request: Request) -> Response:
         async def handle() -> Response:
-            return _json([p.model_dump(mode="python", exclude_none=True) for p in sandbox.products.products])
+            return _json([p.model_dump(mode="python") for p in sandbox.products])
 
         return await guarded(request, None, handle)
 
-    @app.post(Paths.SIMULATION)
+    @app.post(manual.SIMULATION)
     async def simulation(request: Request) -> Response:
         """ASSUMED (seed 003: issue_amount "pode ser obtido na resposta da simulação"; no endpoint printed)."""
 
         async def handle() -> Response:
             try:
-                body = SimulationRequest.model_validate(decode(await request.body()))
-            except ValueError as error:
-                if isinstance(error, ValidationError):
-                    raise validation_refusal(error) from None
-                raise Refusal(400, "LEG000040", "body is not valid JSON") from None
-            return _json(sandbox.simulate(body))
+                payload = decode(await request.body())
+            except ValueError:
+                raise Refusal(400, manual.NOT_JSON, "body is not valid JSON") from None
+            return _json(sandbox.simulate(parse(SimulationRequest, payload)))
 
         return await guarded(request, None, handle)
 
-    @app.post(Paths.OPERATION)
+    @app.post(manual.OPERATION)
     async def create_operation(request: Request) -> Response:
         sandbox.check_token(request.headers.get("authorization"))
         try:
             payload = decode(await request.body())
         except ValueError:
-            raise Refusal(400, "LEG000040", "body is not valid JSON") from None
+            raise Refusal(400, manual.NOT_JSON, "body is not valid JSON") from None
         client = payload.get("client") if isinstance(payload, dict) else None
         cpf = str(client.get("document_number") or "") if isinstance(client, dict) else None
 
         async def handle() -> Response:
-            try:
-                body = OperationRequest.model_validate(payload)
-            except ValidationError as error:
-                raise validation_refusal(error) from None
+            body: OperationRequest = parse(OperationRequest, payload)
             refuse_field = sandbox.scenario(cpf or "").refuse_field
             if refuse_field:
-                raise Refusal(400, "LEG000041", f"'' should be non-empty in {refuse_field}")
+                raise Refusal(400, manual.VALIDATION_ERROR, f"'' should be non-empty in {refuse_field}")
             created = sandbox.create(body)
             if sandbox.take_budget(cpf, "lose_creation_answer", header_faults(request)):
                 return _json({"title": "Gateway Timeout", "code": "SBX000504", "description": "answer lost"}, 504)
@@ -168,7 +152,7 @@ def create_app(settings: SandboxBSettings | None = None) -> FastAPI:
 
         return await guarded(request, cpf, handle)
 
-    @app.get(Paths.OPERATION)
+    @app.get(manual.OPERATION)
     async def operations_of_client(request: Request, document_number: str) -> Response:
         """ASSUMED lookup (seed 003 prints none): the operations created for a CPF."""
 
@@ -178,7 +162,7 @@ def create_app(settings: SandboxBSettings | None = None) -> FastAPI:
 
         return await guarded(request, document_number, handle)
 
-    @app.get(Paths.operation("{debt_key}"))
+    @app.get(manual.OPERATION_BY_KEY)
     async def operation(request: Request, debt_key: str) -> Response:
         sandbox.check_token(request.headers.get("authorization"))
         found = sandbox.operation(debt_key)
@@ -243,8 +227,11 @@ def create_app(settings: SandboxBSettings | None = None) -> FastAPI:
 
     @app.put("/_sandbox/products")
     async def put_products(request: Request) -> dict[str, Any]:
-        sandbox.products = ProductTable.model_validate(decode(await request.body()))
-        return {"products": [p.cod_tabela for p in sandbox.products.products]}
+        try:
+            sandbox.products = products(decode(await request.body()))
+        except ValueError as error:  # pydantic's ValidationError is one
+            raise Refusal(400, manual.VALIDATION_ERROR, f"not a product table: {error}") from None
+        return {"products": [p.cod_tabela for p in sandbox.products]}
 
     @app.get("/_sandbox/operations")
     async def operations(document_number: str | None = None) -> list[dict[str, Any]]:

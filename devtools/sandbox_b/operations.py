@@ -15,16 +15,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import ValidationError
-
-from activities.provider_b.errors import FIELD_ALIASES
-from activities.provider_b.models import ALLOWED_INSTALLMENTS, OperationRequest, ProductTable, SimulationRequest
 from devtools.sandbox.clock import CLOCK
 from devtools.sandbox.journal import Durable
+from devtools.sandbox_b import manual
+from devtools.sandbox_b.models import OperationRequest, Product, Refusal, SimulationRequest, products
+from devtools.sandbox_b.pricing import PriceRefused, Terms, price
 from devtools.sandbox_b.scenarios import Faults, Scenario, default_scenario
 from devtools.sandbox_b.settings import SandboxBSettings
-from domain.pricing.engine import PricingError, QuoteRequest, quote
-from domain.pricing.product import PROVIDER_B_PRODUCT
 
 DEFAULT_PRODUCTS: list[dict[str, Any]] = [
     {
@@ -46,44 +43,7 @@ DEFAULT_PRODUCTS: list[dict[str, Any]] = [
         "monthly_interest_rate": Decimal("0.0166"),
     },
 ]
-"""The product table the sandbox answers (the shape ``activities.provider_b.models.Product`` assumes)."""
-
-
-class Refusal(Exception):
-    """A 4xx in seed 003's error shape (``data`` as a JSON string beside the same fields)."""
-
-    def __init__(
-        self, status: int, code: str, description: str, title: str = "Request Validator Error", translation: str = ""
-    ) -> None:
-        super().__init__(description)
-        self.status = status
-        self.code = code
-        self.description = description
-        self.title = title
-        self.translation = translation or ("Payload Invalido" if status == 400 else title)
-
-
-def _provider_field(path: str) -> str:
-    """Our payload's field as the provider names it in its messages (seed 003: ``borrower.name``)."""
-    for theirs, ours in FIELD_ALIASES.items():
-        if ours == path:
-            return theirs
-    return path
-
-
-def validation_refusal(error: ValidationError) -> Refusal:
-    """LEG000041 for the first problem, worded like the seed's ("'' should be non-empty in borrower.name")."""
-    first = error.errors()[0]
-    path = _provider_field(".".join(str(p) for p in first["loc"])) or "body"
-    value = first.get("input")
-    if first["type"] == "string_too_short" and value == "":
-        return Refusal(400, "LEG000041", f"'' should be non-empty in {path}")
-    if first["type"] == "literal_error" and path.endswith("number_of_installments"):
-        return Refusal(400, "LEG000041", f"{value} is not one of {list(ALLOWED_INSTALLMENTS)} in {path}")
-    if first["type"] == "missing":
-        return Refusal(400, "LEG000041", f"'{first['loc'][-1]}' is a required property in {path}")
-    message = first["msg"].removeprefix("Value error, ")
-    return Refusal(400, "LEG000041", f"{message} in {path}")
+"""The product table the sandbox answers (``models.Product``: an assumed shape; the rates are ours, under the cap)."""
 
 
 @dataclass
@@ -129,9 +89,9 @@ class SandboxB(Durable):
     DURABLE_KEYED = ("scenarios", "_budgets", "operations", "_tokens")
     DURABLE_SINGLE = ("products", "global_faults", "_next_contract", "token_counts", "price_drift", "_simulated")
 
-    def __init__(self, settings: SandboxBSettings, products: ProductTable | None = None) -> None:
+    def __init__(self, settings: SandboxBSettings, table: list[Product] | None = None) -> None:
         self.settings = settings
-        self.products = products or ProductTable.model_validate(DEFAULT_PRODUCTS)
+        self.products: list[Product] = table or products(DEFAULT_PRODUCTS)
         self.scenarios: dict[str, Scenario] = {}
         self.global_faults = Faults()
         self._budgets: dict[str, dict[str, int]] = {}
@@ -196,7 +156,7 @@ class SandboxB(Durable):
         valid_password = secrets.compare_digest(password.encode(), self.settings.password.get_secret_value().encode())
         if not (valid_user and valid_password):
             self.token_counts["refused"] += 1
-            raise Refusal(401, "AUTH000001", "invalid username or password", "Unauthorized")
+            raise Refusal(401, manual.BAD_CREDENTIALS, "invalid username or password", "Unauthorized")
         token = secrets.token_urlsafe(32)
         self._tokens[token] = time.time() + self.settings.token_ttl_seconds
         self.token_counts["issued"] += 1
@@ -206,7 +166,7 @@ class SandboxB(Durable):
         scheme, _, token = (authorization or "").partition(" ")
         expires = self._tokens.get(token) if scheme.lower() == "bearer" else None
         if expires is None or expires <= time.time():
-            raise Refusal(401, "AUTH000002", "missing, expired or invalid token", "Unauthorized")
+            raise Refusal(401, manual.REFUSED_TOKEN, "missing, expired or invalid token", "Unauthorized")
 
     def expire_tokens(self) -> int:
         """Every token issued so far expires now (the client still believes in its own)."""
@@ -217,53 +177,56 @@ class SandboxB(Durable):
 
     # ------------------------------------------------------------ operations
 
-    def _product(self, cod_tabela: str, installments: int) -> Any:
-        product = self.products.get(cod_tabela)
+    def product(self, cod_tabela: str) -> Product | None:
+        return next((p for p in self.products if p.cod_tabela == cod_tabela), None)
+
+    def _product(self, cod_tabela: str, installments: int) -> Product:
+        product = self.product(cod_tabela)
         if product is None:
-            raise Refusal(400, "LEG000041", f"'{cod_tabela}' is not a product in operation.cod_tabela")
-        if product.number_of_installments and not product.allows(installments):
+            raise Refusal(400, manual.VALIDATION_ERROR, f"'{cod_tabela}' is not a product in operation.cod_tabela")
+        if not product.allows(installments):
             raise Refusal(
                 400,
-                "LEG000041",
+                manual.VALIDATION_ERROR,
                 f"{installments} is not one of {product.number_of_installments} "
                 f"for product {product.cod_tabela} in operation.number_of_installments",
             )
         return product
 
     def simulate(self, request: SimulationRequest) -> dict[str, Any]:
-        """The simulation's answer (assumed shape): the sandbox prices as seed 003 reads (the
-        second provider's product at the table's rate), plus the product's drift, if any."""
+        """The simulation's answer (assumed shape): the loan priced at the product's rate as the sandbox
+        reads seeds 003 and 004 (``pricing``), plus the product's drift, if any."""
         product = self._product(request.cod_tabela, request.number_of_installments)
-        if product.monthly_interest_rate is None:
-            raise Refusal(400, "SIM000002", f"product {product.cod_tabela} has no rate")
-        fixes_installment = request.simulation_type.value == "installment_face_value"
-        try:
-            priced = quote(
-                QuoteRequest(
-                    first_due_date=request.first_due_date,
-                    disbursement_date=request.disbursement_date,
-                    limit_days_to_disburse=request.limit_days_to_disburse,
-                    number_of_installments=request.number_of_installments,
-                    installment_face_value=request.installment_face_value if fixes_installment else None,
-                    disbursed_amount=None if fixes_installment else request.disbursed_amount,
-                    monthly_interest_rate=product.monthly_interest_rate,
-                ),
-                PROVIDER_B_PRODUCT,
+        fixed = request.fixed()
+        if fixed is None:
+            raise Refusal(
+                400,
+                manual.VALIDATION_ERROR,
+                f"'{request.simulation_type}' is a required property in operation.{request.simulation_type}",
             )
-        except PricingError as error:
-            raise Refusal(400, "SIM000001", str(error)) from None
-        option = priced.first
-        drift = self.price_drift.get(product.cod_tabela, {})
+        fixes_installment = request.simulation_type == "installment_face_value"
+        terms = Terms(
+            monthly_rate=product.monthly_interest_rate,
+            number_of_installments=request.number_of_installments,
+            disbursement_date=request.disbursement_date,
+            first_due_date=request.first_due_date,
+            installment=fixed if fixes_installment else None,
+            released=None if fixes_installment else fixed,
+        )
+        try:
+            priced = price(terms, self.settings.deductions(), self.settings.date_rules())
+        except PriceRefused as error:
+            raise Refusal(400, manual.CANNOT_PRICE, str(error)) from None
         figures = {
-            "issue_amount": option.issue_amount,
-            "disbursed_amount": option.disbursed_issue_amount,
-            "installment_face_value": option.installment_value,
-            "iof_amount": option.total_iof,
-            "monthly_interest_rate": option.rates.monthly,
-            "monthly_cet": option.monthly_cet,
-            "annual_cet": option.annual_cet,
+            "issue_amount": priced.issue_amount,
+            "disbursed_amount": priced.released,
+            "installment_face_value": priced.installment,
+            "iof_amount": priced.iof,
+            "monthly_interest_rate": priced.monthly_rate,
+            "monthly_cet": priced.monthly_cet,
+            "annual_cet": priced.annual_cet,
         }
-        for name, delta in drift.items():
+        for name, delta in self.price_drift.get(product.cod_tabela, {}).items():
             if name in figures:
                 figures[name] += delta
         self._simulated.add(
@@ -277,9 +240,9 @@ class SandboxB(Durable):
             )
         )
         return {
-            "disbursement_date": option.disbursement_date.isoformat(),
-            "first_due_date": option.first_due_date.isoformat(),
-            "last_due_date": option.last_due_date.isoformat(),
+            "disbursement_date": priced.disbursement_date.isoformat(),
+            "first_due_date": priced.first_due_date.isoformat(),
+            "last_due_date": priced.last_due_date.isoformat(),
             **figures,
         }
 
@@ -298,7 +261,7 @@ class SandboxB(Durable):
             # Observação 7: the issue amount comes from the simulation's answer.
             raise Refusal(
                 400,
-                "LEG000041",
+                manual.VALIDATION_ERROR,
                 f"issue_amount {operation.issue_amount} is not what the simulation answered in operation.issue_amount",
             )
         cpf = request.client.document_number
@@ -319,7 +282,9 @@ class SandboxB(Durable):
     def operation(self, debt_key: str) -> Operation:
         found = self.operations.get(debt_key)
         if found is None:
-            raise Refusal(404, "OPE000404", f"operation {debt_key} not found", "Not Found", "Operacao nao encontrada")
+            raise Refusal(
+                404, manual.NOT_FOUND, f"operation {debt_key} not found", "Not Found", "Operacao nao encontrada"
+            )
         return found
 
     def link_form(self, operation: Operation) -> str:

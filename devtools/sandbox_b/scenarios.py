@@ -1,6 +1,6 @@
 """What the second sandbox does, by the CPF's first digit, and the per-CPF overrides tests use.
 
-Seed 003 prints no sandbox scenarios; these are ours:
+Seed 003 prints no sandbox scenarios and no status values; these are ours (``manual``):
 
 ========  ======================================================================================
 digit     the operation
@@ -19,7 +19,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from activities.provider_b.status import CANCELED, REFUSED, SANDBOX_PATH
+from devtools.sandbox_b.manual import CANCELED, HAPPY_PATH, REFUSED
 
 Outcome = Literal["completes", "canceled", "refused", "formalization"]
 
@@ -53,7 +53,7 @@ class Scenario(BaseModel):
 
     outcome: Outcome = "completes"
     # canceled / refused: how many statuses of the happy path it shows before its end.
-    ends_after: Annotated[int, Field(ge=1, le=len(SANDBOX_PATH) - 1)] = 2
+    ends_after: Annotated[int, Field(ge=1, le=len(HAPPY_PATH) - 1)] = 2
     step_seconds: Annotated[float, Field(gt=0)] | None = None  # this CPF's pace (default: the setting)
     faults: Faults | None = None
     # The provider's own validation refuses the creation, naming this field of its model the way
@@ -62,10 +62,10 @@ class Scenario(BaseModel):
 
     def statuses(self) -> tuple[str, ...]:
         if self.outcome == "canceled":
-            return (*SANDBOX_PATH[: self.ends_after], CANCELED)
+            return (*HAPPY_PATH[: self.ends_after], CANCELED)
         if self.outcome == "refused":
-            return (*SANDBOX_PATH[: self.ends_after], REFUSED)
-        return SANDBOX_PATH
+            return (*HAPPY_PATH[: self.ends_after], REFUSED)
+        return HAPPY_PATH
 
 
 BY_FIRST_DIGIT: dict[str, Scenario] = {

@@ -33,6 +33,7 @@ from workflows.loan.contract import LoanInput, loan_workflow_id
 from workflows.loan.rules import current_rules
 from workflows.loan.state import Stage, Status
 from workflows.loan.workflow import LoanWorkflow
+from workflows.runner import workflow_runner
 
 pytestmark = pytest.mark.integration
 
@@ -70,6 +71,7 @@ async def test_a_second_build_rolls_out_while_loans_run(stack: LocalStack, tmp_p
             client,
             task_queue=queue,
             workflows=[LoanWorkflow],
+            workflow_runner=workflow_runner(),
             activities=fakes[build_id].activities(),
             deployment_config=settings.deployment(),
         )

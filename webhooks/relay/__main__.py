@@ -60,6 +60,7 @@ async def run() -> None:
         Opener(settings.inbox_private_keys.get_secret_value()),
         temporal_signal(await connect(temporal, identity="webhook-relay")),
         batch_size=settings.batch_size,
+        concurrency=settings.concurrency,
         retry=timedelta(seconds=settings.retry_seconds),
         lease=timedelta(seconds=settings.lease_seconds),
     )

@@ -6,11 +6,16 @@ pending; when the lease runs out they are delivered again (at least once; the lo
 once, by identity). No database lock is held while Temporal is called. A loan that has
 ended gets nothing: its events are marked late, visible. When Temporal refuses a signal the event is
 retried later with back-off and the pass stops (the others will meet the same Temporal).
+
+Passes overlap while there is a backlog (``run``): the next batch is claimed while the last one's
+signals are in flight, at most ``concurrency`` signals in flight in all. A loan's events stay in
+order across passes: a later pass's events for a loan wait for that loan's earlier ones.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -23,7 +28,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.qitech.models.webhooks import ReceivedWebhook, WebhookRejected, parse_webhook_bytes
 from activities.qitech.news import translate
-from runtime.store.queue import backoff, keep_reading
+from runtime.store.queue import backoff
 from webhooks.inbox.arrival import NOTE_LENGTH, outside_text
 from webhooks.inbox.sealing import Opener, SealingError
 from webhooks.inbox.store import DELIVERED, LATE, PARKED, Deliverable, Inbox
@@ -58,6 +63,8 @@ class RelayMetrics:
 
 
 Signal = Callable[[str, ProviderNews], Awaitable[None]]
+# A loan's delivery chain in one pass: (settled, refused with its back-off, not tried).
+_Outcome = tuple[list[tuple[Deliverable, str, str | None]], list[tuple[Deliverable, timedelta, str]], list[Deliverable]]
 
 
 def temporal_signal(client: Client) -> Signal:
@@ -77,6 +84,7 @@ class Relay:
         batch_size: int = 50,
         retry: timedelta = timedelta(seconds=2),
         lease: timedelta = LEASE,
+        concurrency: int = 64,
         metrics: RelayMetrics | None = None,
     ) -> None:
         self.inbox = inbox
@@ -85,32 +93,58 @@ class Relay:
         self._batch_size = batch_size
         self._retry = retry
         self._lease = lease
+        self._concurrency = max(1, concurrency)
+        self._in_flight = asyncio.Semaphore(self._concurrency)
+        # Each loan's last delivery chain still running (from this pass or an earlier one): a later
+        # pass's events for that loan start after it, so a loan's events go in arrival order.
+        self._chains: dict[str, asyncio.Task[_Outcome]] = {}
         self.metrics = metrics or RelayMetrics()
 
     async def deliver_once(self) -> int:
         """One pass; how many events it settled (delivered, late or parked).
 
         Each loan's events go in order, one after the other; different loans' go at the same time
-        (signals to different workflows are independent), so a pass costs the slowest loan's
-        signals, not the sum of all of them. A loan whose signal Temporal refuses stops there: that
-        event is retried after a back-off and its later ones are released for the next pass."""
-        events = await self.inbox.claim(self._batch_size, lease=self._lease)
+        (signals to different workflows are independent; at most ``concurrency`` at once), so a pass
+        costs the slowest loan's signals, not the sum of all of them. A loan whose signal Temporal
+        refuses stops there: that event is retried after a back-off and its later ones are released
+        for the next pass."""
+        return await self._pass(await self.inbox.claim(self._batch_size, lease=self._lease))
+
+    async def _pass(self, events: list[Deliverable]) -> int:
         by_loan: dict[str, list[Deliverable]] = {}
         for event in events:
             by_loan.setdefault(event.loan_id, []).append(event)
-        outcomes = await asyncio.gather(*(self._deliver_in_order(group) for group in by_loan.values()))
+        chains = []
+        for loan_id, group in by_loan.items():
+            chain = asyncio.create_task(self._deliver_in_order(group, after=self._chains.get(loan_id)))
+            self._chains[loan_id] = chain
+            chain.add_done_callback(functools.partial(self._forget, loan_id))
+            chains.append(chain)
+        outcomes = await asyncio.gather(*chains)
         settled = [item for done, _, _ in outcomes for item in done]
         retry = [item for _, refused, _ in outcomes for item in refused]
         release = [event for _, _, untried in outcomes for event in untried]
         await self.inbox.settle(settled, retry=retry, release=release)
         return len(settled)
 
-    async def _deliver_in_order(
-        self, events: list[Deliverable]
-    ) -> tuple[list[tuple[Deliverable, str, str | None]], list[tuple[Deliverable, timedelta, str]], list[Deliverable]]:
+    def _forget(self, loan_id: str, chain: asyncio.Task[_Outcome]) -> None:
+        if self._chains.get(loan_id) is chain:
+            del self._chains[loan_id]
+
+    async def _deliver_in_order(self, events: list[Deliverable], *, after: asyncio.Task[_Outcome] | None) -> _Outcome:
+        if after is not None:
+            # The loan's earlier events (an overlapping pass) first; if Temporal refused one of them,
+            # these wait for the next pass too, behind it.
+            try:
+                _, refused, _ = await asyncio.shield(after)
+            except Exception:
+                return [], [], events  # that pass failed: do not overtake its events
+            if refused:
+                return [], [], events
         settled: list[tuple[Deliverable, str, str | None]] = []
         for index, event in enumerate(events):
-            outcome = await self._deliver(event)
+            async with self._in_flight:
+                outcome = await self._deliver(event)
             if outcome is None:
                 later = backoff(self._retry, event.attempts, MAX_BACKOFF)
                 return settled, [(event, later, "Temporal refused the signal")], events[index + 1 :]
@@ -161,12 +195,41 @@ class Relay:
         body_retention: timedelta,
     ) -> None:
         """Deliver until ``stop``; sleep at most ``idle`` seconds between passes, less when ``wake``
-        (a PostgreSQL notification) says there is work."""
+        (a PostgreSQL notification) says there is work. While a claim comes back full (a backlog) the
+        next batch is claimed at once, beside the passes still signalling (as many as ``concurrency``
+        signals fill, at least one); on ``stop`` the passes in flight finish and settle."""
+        tidied = 0.0
+        loop = asyncio.get_running_loop()
+        passes: set[asyncio.Task[int]] = set()
+        most = max(1, -(-self._concurrency // self._batch_size))
 
-        async def more() -> bool:  # a full batch: there may be more at once
-            return await self.deliver_once() >= self._batch_size
+        def finished(task: asyncio.Task[int]) -> None:
+            passes.discard(task)
+            if not task.cancelled() and task.exception() is not None:
+                log.error("relay pass failed; trying again", exc_info=task.exception())
 
-        async def tidy() -> None:
-            await self.keep_tidy(unrouted_retention=unrouted_retention, body_retention=body_retention)
-
-        await keep_reading(more, tidy, stop=stop, wake=wake, idle=idle, chores_every=60, log=log, reader="relay")
+        while not stop.is_set():
+            # Cleared before the claim: a notification during the pass wakes the next one at once.
+            wake.clear()
+            backlog = False
+            try:
+                events = await self.inbox.claim(self._batch_size, lease=self._lease)
+                if events:
+                    task = asyncio.create_task(self._pass(events))
+                    passes.add(task)
+                    task.add_done_callback(finished)
+                backlog = len(events) >= self._batch_size
+                if loop.time() - tidied > 60:
+                    await self.keep_tidy(unrouted_retention=unrouted_retention, body_retention=body_retention)
+                    tidied = loop.time()
+            except Exception:
+                log.exception("relay pass failed; trying again")
+            if backlog:
+                if len(passes) >= most:
+                    await asyncio.wait(set(passes), return_when=asyncio.FIRST_COMPLETED)
+                continue
+            waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]
+            await asyncio.wait(waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
+        await asyncio.gather(*passes, return_exceptions=True)

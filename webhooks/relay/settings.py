@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Self
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from runtime.settings import require_production_secrets
@@ -21,6 +21,9 @@ class RelaySettings(BaseSettings):
     # The X25519 private key(s) the gateway seals webhook bodies to: "id:base64[,older-id:base64]".
     inbox_private_keys: SecretStr = SecretStr("")
     batch_size: int = 50
+    # Signals in flight at once, across loans and overlapping passes (a loan's own events always go one
+    # after the other). More passes overlap while there is a backlog: ceil(concurrency / batch_size).
+    concurrency: int = Field(default=100, ge=1)
     poll_seconds: float = 0.2  # SQLite has no NOTIFY: how often it looks for work when idle
     idle_seconds: float = 5.0  # with PostgreSQL LISTEN: the longest it sleeps without a notification
     retry_seconds: float = 2.0  # first back-off when Temporal refuses a delivery (doubles, up to a minute)

@@ -108,4 +108,8 @@ def test_each_measurement_ran(quick_run: tuple[str, dict[str, float]]) -> None:
     # The sandbox kept sending through the outage; lost webhooks and finished loans are printed.
     assert figures["outage_sandbox_events"] > 0
     assert figures["outage_lost_webhooks"] >= 0 and figures["outage_loans_completed"] >= 0
+    # The gateway down past the provider's retries: callbacks were given up on (what the recovery job
+    # is measured on); how many it brought back is a figure.
+    assert figures["gateway_outage_given_up"] > 0
+    assert figures["gateway_outage_lost_webhooks"] >= 0 and figures["gateway_outage_loans_completed"] >= 0
     assert figures["pricing_quotes_per_cpu_second"] > 0

@@ -130,6 +130,45 @@ async def test_events_of_one_key_are_delivered_in_arrival_order(inbox: Inbox, te
     assert await signalled(temporal_client, loan) == ids
 
 
+async def test_overlapping_passes_keep_a_loans_events_in_order_while_other_loans_go_ahead(
+    inbox: Inbox, temporal_client: Client
+) -> None:
+    """One event per pass, so a backlog makes passes overlap: the loan's first signal is slow; its
+    later events (claimed by later passes) wait for it, another loan's event does not."""
+    loan, key = await target(temporal_client), str(uuid.uuid4())
+    other, other_key = await target(temporal_client), str(uuid.uuid4())
+    ids = [(await store(inbox, _body(key, status)))[0] for status in ("signature_received", "disbursed", "settled")]
+    other_id, _ = await store(inbox, _body(other_key))
+    await inbox.route(key, loan.id)
+    await inbox.route(other_key, other.id)
+    real = temporal_signal(temporal_client)
+    done: list[str] = []
+
+    async def slow_first(loan_id: str, delivered: ProviderNews) -> None:
+        if delivered.event_id == ids[0]:
+            await asyncio.sleep(0.5)
+        await real(loan_id, delivered)
+        done.append(delivered.event_id)
+
+    relay = Relay(inbox, opener(), slow_first, batch_size=1, concurrency=4)
+    stop = asyncio.Event()
+    running = asyncio.create_task(
+        relay.run(
+            stop, asyncio.Event(), idle=0.05, unrouted_retention=timedelta(days=1), body_retention=timedelta(days=1)
+        )
+    )
+    for _ in range(200):
+        if len(done) == 4:
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    await asyncio.wait_for(running, 10)
+    assert await signalled(temporal_client, loan) == ids
+    assert done.index(other_id) < done.index(ids[0])  # the other loan did not wait behind the slow one
+    for event_id in [*ids, other_id]:
+        assert await _status(inbox, event_id) == DELIVERED
+
+
 async def test_a_relay_dying_between_the_signal_and_the_mark_delivers_again(
     inbox: Inbox, temporal_client: Client
 ) -> None:

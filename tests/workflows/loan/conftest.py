@@ -32,6 +32,7 @@ from workflows.loan.contract import LoanInput, LoanOutcome
 from workflows.loan.rules import LoanPolicy, LoanRules, current_rules
 from workflows.loan.state import LoanState, Stage
 from workflows.loan.workflow import LoanWorkflow
+from workflows.runner import strict_workflow_runner
 
 
 @pytest.fixture
@@ -136,7 +137,15 @@ async def start(env: WorkflowEnvironment) -> AsyncIterator[Any]:
     ) -> Loan:
         fake = fake or FakeProvider()
         queue = task_queue()
-        worker = Worker(env.client, task_queue=queue, workflows=[LoanWorkflow], activities=fake.activities())
+        worker = Worker(
+            env.client,
+            task_queue=queue,
+            workflows=[LoanWorkflow],
+            # The SDK's strict sandbox: a non-deterministic call on any path these tests reach raises
+            # (the stack's workers run the shipped runner, workflows.runner).
+            workflow_runner=strict_workflow_runner(),
+            activities=fake.activities(),
+        )
         await worker.__aenter__()
         workers.append(worker)
         handle = await start_loan_workflow(

@@ -11,8 +11,10 @@ import asyncio
 import dataclasses
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,7 +26,7 @@ from activities.qitech.adapter import LoanActivities
 from activities.qitech.client import ProviderClient
 from activities.qitech.mapping import LenderTerms
 from devtools.devstack.samples import signature_now
-from domain.loan import CollateralFix
+from domain.loan import CollateralFix, Documents
 from domain.pricing.product import INSS_DEFAULT_PRODUCT
 from tests.conftest import SandboxUnderTest
 from tests.devtools.sandbox.test_scenarios import _scenario, _signed_debt, _upload
@@ -34,6 +36,7 @@ from workflows.loan.activity_models import (
     ConfirmBalanceInput,
     CorrectionInput,
     DebtKeyInput,
+    DocumentsInput,
     ReapresentacaoInput,
     RecalculateInput,
     SignInput,
@@ -244,3 +247,75 @@ async def test_the_signatures_answer_comes_back_as_the_news_it_is(
     assert (news.key, news.source, news.status) == (answer.key, "debt", "signature_received")
     assert isinstance(news.fact, DebtMoved) and news.fact.phase == DebtPhase.SIGNATURE_ACCEPTED
     assert news.event_id == f"answer:{answer.key}:signed:signature_received"  # not the webhook's identity
+
+
+# ---------------------------------------------------------------- documents: nothing to read back
+
+
+def _documents_input(folder: Path, debt_key: str, related_party_key: str) -> DocumentsInput:
+    """Three JPEGs in a local store (file:// URIs; the test allows that scheme)."""
+    refs = {}
+    for role, content in (
+        ("identity_front", jpeg()),
+        ("identity_back", jpeg(color=(1, 2, 3))),
+        ("selfie", jpeg(320, 400)),
+    ):
+        path = folder / f"{role}.jpg"
+        path.write_bytes(content)
+        refs[role] = {"uri": path.as_uri()}
+    return DocumentsInput(
+        request_key=str(uuid.uuid4()),
+        debt_key=debt_key,
+        related_party_key=related_party_key,
+        documents=Documents.model_validate(refs),
+    )
+
+
+def _attachment_call(attachment: DocumentsInput) -> str:
+    return f"POST /debt/{attachment.debt_key}/related_party/{attachment.related_party_key}/attached_document"
+
+
+async def _attach_twice(provider: ProviderClient, attachment: DocumentsInput) -> None:
+    """Attempt 1 fails; attempt 2 runs with the heartbeat attempt 1 left, as Temporal hands it over."""
+    first = _attempt(1)
+    beats: list[Sequence[Any]] = []
+    first.on_heartbeat = lambda *details: beats.append(details)
+    with pytest.raises(ApplicationError) as failed:
+        await first.run(_activities(provider).attach_documents, attachment)
+    assert not failed.value.non_retryable  # Temporal retries it
+    second = _attempt(2)
+    second.info = dataclasses.replace(second.info, heartbeat_details=beats[-1] if beats else [])
+    await second.run(_activities(provider).attach_documents, attachment)
+
+
+async def test_documents_whose_answer_was_lost_are_not_attached_again(
+    sandbox: SandboxUnderTest, provider: ProviderClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No published lookup lists a debt's documents: the attempt that sent them in full records so, and
+    the retry after a lost answer (a gateway's 504 after the work) does not send them again."""
+    monkeypatch.setenv("DOCUMENTS_ALLOWED_SCHEMES", "file")
+    cpf = make_cpf(1)
+    answer = await provider.issue_debt(issuance_request(cpf, str(uuid.uuid4())))
+    assert answer.data.borrower and answer.data.borrower.related_party_key
+    attachment = _documents_input(tmp_path, answer.key, answer.data.borrower.related_party_key)
+    _scenario(sandbox, cpf, faults={"lose_answers": 1})
+    await _attach_twice(provider, attachment)
+    assert (
+        _calls(sandbox, f"POST /debt/{answer.key}/related_party/{attachment.related_party_key}/attached_document") == 1
+    )
+
+
+async def test_documents_the_provider_refused_to_take_are_sent_on_retry(
+    sandbox: SandboxUnderTest, provider: ProviderClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 503 is an answer: nothing attached, and the retry sends the documents."""
+    monkeypatch.setenv("DOCUMENTS_ALLOWED_SCHEMES", "file")
+    cpf = make_cpf(1)
+    answer = await provider.issue_debt(issuance_request(cpf, str(uuid.uuid4())))
+    assert answer.data.borrower and answer.data.borrower.related_party_key
+    attachment = _documents_input(tmp_path, answer.key, answer.data.borrower.related_party_key)
+    _scenario(sandbox, cpf, faults={"fail_5xx": 1})
+    await _attach_twice(provider, attachment)
+    assert (
+        _calls(sandbox, f"POST /debt/{answer.key}/related_party/{attachment.related_party_key}/attached_document") == 2
+    )

@@ -42,6 +42,7 @@ from workflows.loan.rules import current_rules
 from workflows.loan.state import LoanState, Stage, Status
 from workflows.loan.visibility import operators_line
 from workflows.loan.workflow import LoanWorkflow
+from workflows.runner import workflow_runner
 
 SERVICE_TOKEN = "the-codec-servers-own-token"
 NEW_ACCOUNT = {"bank_code": "341", "branch_number": "155", "account_number": "59923", "account_digit": "6"}
@@ -81,7 +82,13 @@ class Desk:
     async def start(self, tmp_path: Any, fake: FakeProvider) -> Loan:
         request = loan_request(documents=document_files(tmp_path))
         queue = task_queue()
-        worker = Worker(self.service, task_queue=queue, workflows=[LoanWorkflow], activities=fake.activities())
+        worker = Worker(
+            self.service,
+            task_queue=queue,
+            workflows=[LoanWorkflow],
+            workflow_runner=workflow_runner(),
+            activities=fake.activities(),
+        )
         await worker.__aenter__()
         self._workers.append(worker)
         handle = await start_loan_workflow(

@@ -31,6 +31,7 @@ from workflows.loan.port import BUSINESS_ERROR, CreateOperationInput, FollowInpu
 from workflows.loan.rules import LoanPolicy, current_rules
 from workflows.loan.state import LoanState, Stage, Status
 from workflows.loan.workflow import LoanWorkflow
+from workflows.runner import workflow_runner
 
 POLICY = LoanPolicy(poll_every=timedelta(minutes=1), poll_every_max=timedelta(minutes=8))
 
@@ -99,7 +100,13 @@ async def started(env: WorkflowEnvironment) -> AsyncIterator[Any]:
     async def start(second: FakeSecondProvider, **request: Any) -> tuple[Loan, WorkflowHandle[Any, Any]]:
         first = FakeProvider()
         queue = task_queue()
-        worker = Worker(env.client, task_queue=queue, workflows=[LoanWorkflow], activities=second.activities(first))
+        worker = Worker(
+            env.client,
+            task_queue=queue,
+            workflows=[LoanWorkflow],
+            workflow_runner=workflow_runner(),
+            activities=second.activities(first),
+        )
         await worker.__aenter__()
         workers.append(worker)
         loan_request_ = loan_request(**request)
@@ -247,7 +254,13 @@ async def test_a_second_provider_only_lender_goes_without_the_consultation(env: 
     second, first = FakeSecondProvider(), FakeProvider()
     queue = task_queue()
     request = loan_request(benefit={"number": "2052711150", "state": "SP", "assistance_type": "retirement_by_age"})
-    async with Worker(env.client, task_queue=queue, workflows=[LoanWorkflow], activities=second.activities(first)):
+    async with Worker(
+        env.client,
+        task_queue=queue,
+        workflows=[LoanWorkflow],
+        workflow_runner=workflow_runner(),
+        activities=second.activities(first),
+    ):
         handle = await start_loan_workflow(
             env.client,
             LoanInput(request=request, rules=current_rules(POLICY), provider=ProviderId.PROVIDER_B, in100=False),

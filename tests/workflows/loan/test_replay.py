@@ -24,6 +24,7 @@ from runtime.temporal import data_converter
 from tests.conftest import TEST_CODEC_KEYS
 from workflows.loan.workflow import LoanWorkflow
 from workflows.mailbox.workflow import ProviderKeyMailbox
+from workflows.runner import strict_workflow_runner, workflow_runner
 
 # Histories from the dev server were recorded through the stack's codec, with the committed test key.
 TEST_CODEC = AesGcmCodec(parse_keys(TEST_CODEC_KEYS), "test-only-2026")
@@ -76,8 +77,14 @@ def test_there_are_histories_for_the_main_scenarios() -> None:
     assert expected <= names, sorted(expected - names)
 
 
+# The workers' runner (the project's modules passed through the sandbox), and the SDK's default
+# sandbox, whose import-time restrictions raise on a non-deterministic call in workflow code.
+RUNNERS = {"shipped": workflow_runner, "strict": strict_workflow_runner}
+
+
+@pytest.mark.parametrize("runner", RUNNERS)
 @pytest.mark.parametrize("path", HISTORIES, ids=_name)
-async def test_history_replays(path: Path) -> None:
+async def test_history_replays(path: Path, runner: str) -> None:
     text = gzip.decompress(path.read_bytes()).decode()
     history = WorkflowHistory.from_json(f"replay-{_name(path)}", text)
     workflow_type = json.loads(text)["events"][0]["workflowExecutionStartedEventAttributes"]["workflowType"]["name"]
@@ -86,6 +93,7 @@ async def test_history_replays(path: Path) -> None:
         workflows=[LoanWorkflow, ProviderKeyMailbox],
         data_converter=data_converter(TEST_CODEC),
         header_codec_behavior=HeaderCodecBehavior.CODEC,
+        workflow_runner=RUNNERS[runner](),
     )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"

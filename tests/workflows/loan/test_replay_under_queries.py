@@ -25,6 +25,7 @@ from workflows.loan.contract import LoanInput, LoanOutcome
 from workflows.loan.rules import current_rules
 from workflows.loan.state import Status
 from workflows.loan.workflow import LoanWorkflow
+from workflows.runner import workflow_runner
 
 
 async def _queried_to_its_end(handle: WorkflowHandle[Any, Any]) -> LoanOutcome:
@@ -49,7 +50,12 @@ async def test_a_refinancing_that_releases_nothing_replays_under_queries(
     )
     queue = task_queue()
     async with Worker(
-        env.client, task_queue=queue, workflows=[LoanWorkflow], activities=fake.activities(), max_cached_workflows=0
+        env.client,
+        task_queue=queue,
+        workflows=[LoanWorkflow],
+        workflow_runner=workflow_runner(),
+        activities=fake.activities(),
+        max_cached_workflows=0,
     ):
         handle = await start_loan_workflow(
             env.client,
@@ -71,6 +77,7 @@ async def test_a_second_provider_only_loan_replays_under_queries(env: WorkflowEn
         env.client,
         task_queue=queue,
         workflows=[LoanWorkflow],
+        workflow_runner=workflow_runner(),
         activities=second.activities(first),
         max_cached_workflows=0,
     ):

@@ -26,6 +26,7 @@ from workflows.loan.intake import RULES_PINNED_BY_WORKER
 from workflows.loan.rules import CURRENT_RULES_NAME, current_rules
 from workflows.loan.state import Stage, Status
 from workflows.loan.workflow import LoanWorkflow
+from workflows.runner import workflow_runner
 
 AN = "invalid_disbursement_account"
 
@@ -43,6 +44,7 @@ class Workers:
             self.env.client,
             task_queue=queue,
             workflows=[LoanWorkflow],
+            workflow_runner=workflow_runner(),
             activities=fake.activities(),
             max_cached_workflows=0,
         )

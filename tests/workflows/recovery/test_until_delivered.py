@@ -29,6 +29,7 @@ from workflows.recovery.contract import (
     RecoveryOutcome,
 )
 from workflows.recovery.workflow import WebhookRecovery
+from workflows.runner import workflow_runner
 
 
 @dataclass
@@ -95,7 +96,9 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
 async def _run(client: Client, provider: ScriptedProvider, recovery: RecoveryInput) -> tuple[RecoveryOutcome, int]:
     queue = task_queue()
     resend = RecoveryActivities(provider).resend_failed_webhooks  # type: ignore[arg-type]
-    worker = Worker(client, task_queue=queue, workflows=[WebhookRecovery], activities=[resend])
+    worker = Worker(
+        client, task_queue=queue, workflows=[WebhookRecovery], workflow_runner=workflow_runner(), activities=[resend]
+    )
     async with worker:
         handle = await client.start_workflow(
             WebhookRecovery.run, recovery, id=f"webhook-recovery-{uuid.uuid4()}", task_queue=queue
@@ -153,7 +156,13 @@ async def test_a_run_started_before_the_rounds_still_replays(env: WorkflowEnviro
     provider.add(3)
     queue = task_queue()
     resend = RecoveryActivities(provider).resend_failed_webhooks  # type: ignore[arg-type]
-    async with Worker(env.client, task_queue=queue, workflows=[RecoveryBeforeRounds], activities=[resend]):
+    async with Worker(
+        env.client,
+        task_queue=queue,
+        workflows=[RecoveryBeforeRounds],
+        workflow_runner=workflow_runner(),
+        activities=[resend],
+    ):
         handle = await env.client.start_workflow(
             RecoveryBeforeRounds.run, RecoveryInput(), id=f"webhook-recovery-{uuid.uuid4()}", task_queue=queue
         )
