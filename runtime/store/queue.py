@@ -9,9 +9,7 @@ again when it runs out (at least once).
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -68,41 +66,6 @@ def backoff(retry: timedelta, attempts: int, ceiling: timedelta) -> timedelta:
     """How long a row waits after ``attempts`` failed ones: ``retry`` doubled each time, at most ``ceiling``."""
     doubled: timedelta = retry * (2 ** min(attempts, 20))
     return min(doubled, ceiling)
-
-
-async def keep_reading(
-    read_once: Callable[[], Awaitable[bool]],
-    chores: Callable[[], Awaitable[None]],
-    *,
-    stop: asyncio.Event,
-    wake: asyncio.Event,
-    idle: float,
-    chores_every: float,
-    log: logging.Logger,
-    reader: str,
-) -> None:
-    """Read passes until ``stop``, the ``chores`` (figures, retention) every ``chores_every`` seconds
-    after one; at once again while a pass says there is more, otherwise after at most ``idle`` seconds,
-    less when ``wake`` (a PostgreSQL notification) says there is work. A failed pass is logged and
-    tried again: a reader never stops on its own."""
-    chores_done = 0.0
-    loop = asyncio.get_running_loop()
-    while not stop.is_set():
-        wake.clear()  # before the pass: a notification during it wakes the next one at once
-        try:
-            more = await read_once()
-            if loop.time() - chores_done > chores_every:
-                await chores()
-                chores_done = loop.time()
-        except Exception:
-            log.exception("%s pass failed; trying again", reader)
-            more = False
-        if more:
-            continue
-        waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]
-        await asyncio.wait(waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
-        for waiter in waiters:
-            waiter.cancel()
 
 
 def operator_commands(

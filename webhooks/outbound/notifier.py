@@ -21,7 +21,7 @@ import httpx
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from standardwebhooks import Webhook
 
-from runtime.store.queue import backoff, keep_reading
+from runtime.store.queue import backoff
 from webhooks.outbound.outbox import DELIVERED, QUEUED, Outbox, Queued
 
 log = logging.getLogger("sales_channel")
@@ -134,10 +134,21 @@ class Notifier:
     async def run(self, stop: asyncio.Event, wake: asyncio.Event, *, idle: float) -> None:
         """Deliver until ``stop``; sleep at most ``idle`` seconds between passes, less when ``wake``
         (a PostgreSQL notification) says there is work."""
-
-        async def delivered() -> bool:  # each pass moves every loan one event on: go on while there is work
-            return await self.deliver_once() > 0
-
-        await keep_reading(
-            delivered, self.observe, stop=stop, wake=wake, idle=idle, chores_every=30, log=log, reader="sales channel"
-        )
+        observed = 0.0
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            wake.clear()  # before the pass: a notification during it wakes the next one at once
+            try:
+                delivered = await self.deliver_once()
+                if loop.time() - observed > 30:
+                    await self.observe()
+                    observed = loop.time()
+            except Exception:
+                log.exception("sales channel pass failed; trying again")
+                delivered = 0
+            if delivered:
+                continue  # each pass moves every loan one event on: go on while there is work
+            waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]
+            await asyncio.wait(waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
