@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,7 @@ from activities.sales_channel import SalesChannelActivities
 from activities.wire import decode
 from domain.pricing.product import INSS_DEFAULT_PRODUCT, PROVIDER_B_PRODUCT, ProductConfig
 from ops.loan_census import LoanCensus
+from runtime.process import serve, stop_on_signals
 from runtime.settings import (
     LenderSettings,
     PiiSettings,
@@ -48,7 +48,7 @@ from runtime.settings import (
 )
 from runtime.store.db import DatabaseSettings
 from runtime.store.products import ProductTables
-from runtime.telemetry import exit_now, setup_logging, setup_tracing
+from runtime.telemetry import setup_logging, setup_tracing
 from runtime.temporal import connect
 from starter.routing import RoutingSettings
 from webhooks.inbox.routes import SqlKeyRouter
@@ -93,10 +93,7 @@ async def run() -> None:
         runtime = Runtime(telemetry=TelemetryConfig(metrics=prometheus))
         observe = provider_call_observer(runtime.metric_meter)
     client = await connect(temporal, identity=f"worker-{os.getpid()}", runtime=runtime)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     store = DatabaseSettings().engine()
     async with contextlib.AsyncExitStack() as providers:
         lender_terms = LenderTerms(
@@ -180,10 +177,5 @@ async def run() -> None:
     log.info("worker stopped")
 
 
-def main() -> None:
-    asyncio.run(run())
-    exit_now(0)
-
-
 if __name__ == "__main__":
-    main()
+    serve(run)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Callable
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator
@@ -27,44 +28,53 @@ def _strip(value: str) -> str:
     return _FORMATTING.sub("", value).upper()
 
 
+def _ascii(character: str) -> int:
+    """A CNPJ character's value: its ASCII code minus 48 (a digit counts as itself)."""
+    return ord(character) - 48
+
+
 def _mod11_digit(values: list[int], weights: list[int]) -> int:
     remainder = sum(v * w for v, w in zip(values, weights, strict=True)) % 11
     return 0 if remainder < 2 else 11 - remainder
 
 
+def _document(
+    value: object, kind: str, *, unit: str, pattern: str, malformed: str, weights: list[int], code: Callable[[str], int]
+) -> str:
+    """The characters of a valid ``kind`` (CPF, CNPJ), or InvalidDocumentError saying why: its shape,
+    not one character repeated, and its two mod-11 check digits over each character's ``code`` (the
+    second digit's weights start one higher)."""
+    size = len(weights) + 2
+    if not isinstance(value, str):
+        raise InvalidDocumentError(f"{kind} must be a string of {size} {unit}")
+    text = _strip(value)
+    if not re.fullmatch(pattern, text):
+        raise InvalidDocumentError(malformed)
+    if text == text[0] * size:
+        raise InvalidDocumentError(f"{kind} with all {unit} equal is not a valid {kind}")
+    values = [code(c) for c in text]
+    first = _mod11_digit(values[: size - 2], weights)
+    second = _mod11_digit(values[: size - 1], [weights[0] + 1, *weights])
+    if values[size - 2] != first or values[size - 1] != second:
+        raise InvalidDocumentError(f"{kind} check digits do not match")
+    return text
+
+
 def normalize_cpf(value: str) -> str:
     """Return the 11 digits of a valid CPF, or raise InvalidDocumentError saying why."""
-    if not isinstance(value, str):
-        raise InvalidDocumentError("CPF must be a string of 11 digits")
-    cpf = _strip(value)
-    if not re.fullmatch(r"\d{11}", cpf):
-        raise InvalidDocumentError("CPF must have exactly 11 digits")
-    if cpf == cpf[0] * 11:
-        raise InvalidDocumentError("CPF with all digits equal is not a valid CPF")
-    digits = [int(c) for c in cpf]
-    first = _mod11_digit(digits[:9], list(range(10, 1, -1)))
-    second = _mod11_digit(digits[:10], list(range(11, 1, -1)))
-    if digits[9] != first or digits[10] != second:
-        raise InvalidDocumentError("CPF check digits do not match")
-    return cpf
+    malformed = "CPF must have exactly 11 digits"
+    weights = list(range(10, 1, -1))
+    return _document(value, "CPF", unit="digits", pattern=r"\d{11}", malformed=malformed, weights=weights, code=int)
 
 
 def normalize_cnpj(value: str) -> str:
     """Return the 14 characters of a valid CNPJ (numeric or alphanumeric), or raise."""
-    if not isinstance(value, str):
-        raise InvalidDocumentError("CNPJ must be a string of 14 characters")
-    cnpj = _strip(value)
-    if not re.fullmatch(r"[0-9A-Z]{12}\d{2}", cnpj):
-        raise InvalidDocumentError("CNPJ must have 12 letters or digits followed by 2 check digits")
-    if cnpj == cnpj[0] * 14:
-        raise InvalidDocumentError("CNPJ with all characters equal is not a valid CNPJ")
-    values = [ord(c) - 48 for c in cnpj]
+    malformed = "CNPJ must have 12 letters or digits followed by 2 check digits"
     weights = [5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]
-    first = _mod11_digit(values[:12], weights)
-    second = _mod11_digit(values[:13], [6, *weights])
-    if values[12] != first or values[13] != second:
-        raise InvalidDocumentError("CNPJ check digits do not match")
-    return cnpj
+    pattern = r"[0-9A-Z]{12}\d{2}"
+    return _document(
+        value, "CNPJ", unit="characters", pattern=pattern, malformed=malformed, weights=weights, code=_ascii
+    )
 
 
 def is_valid_cpf(value: str) -> bool:

@@ -174,3 +174,11 @@ def averbacao_action(enumerator: str, *, portability: bool = False) -> LenderAct
         return PORTABILITY_ACTION_OVERRIDES[canonical]
     row = _AVERBACAO_BY_ENUMERATOR.get(canonical)
     return row.action if row else None
+
+
+# How a benefit is paid to its holder: a magnetic card or into a checking account. Both providers
+# spell it so (seed 004's consultation answer, seed 003's client); no docstring: the published contract
+# describes the enum as the first provider's did.
+class CreditType(StrEnum):
+    MAGNETIC_CARD = "magnetic_card"
+    CHECKING_ACCOUNT = "checking_account"

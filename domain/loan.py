@@ -10,13 +10,14 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, IPvAnyAddress, model_validator
 
 from domain.documents import Cnpj, Cpf
 from domain.fields import Address, BankCode, BenefitNumber, NonEmptyStr, Phone, PositiveMoney, Rate, State
+from domain.modeling import all_different, at_least_one, exactly
 
 REQUEST_KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{7,99}$"
 
@@ -95,16 +96,7 @@ class FinancialTerms(Model):
 
     @model_validator(mode="after")
     def _two_of_three(self) -> FinancialTerms:
-        given = [
-            n
-            for n in ("installment_value", "disbursed_amount", "monthly_interest_rate")
-            if getattr(self, n) is not None
-        ]
-        if len(given) != 2:
-            raise ValueError(
-                "give exactly two of installment_value, disbursed_amount, monthly_interest_rate "
-                f"(got {', '.join(given) or 'none'})"
-            )
+        exactly(2, self, ("installment_value", "disbursed_amount", "monthly_interest_rate"))
         return self
 
     @property
@@ -202,11 +194,13 @@ class Documents(Model):
     identity_back: DocumentRef
     selfie: DocumentRef
 
-    @model_validator(mode="after")
-    def _distinct(self) -> Documents:
-        if len({self.identity_front.uri, self.identity_back.uri, self.selfie.uri}) != 3:
-            raise ValueError("identity_front, identity_back and selfie must be three different documents")
-        return self
+    _distinct = all_different(
+        "identity_front",
+        "identity_back",
+        "selfie",
+        by="uri",
+        refusal="identity_front, identity_back and selfie must be three different documents",
+    )
 
 
 class LoanRequest(Model):
@@ -328,8 +322,9 @@ class BiometryAnalysisReference(StrEnum):
     NOT_FOUND = "not_found"
 
 
-class SignatureSubmission(OperatorCommand):
-    """The borrower's signature evidence, as the formalization front end collected it (seed 001 §6)."""
+class SignatureEvidence(BaseModel):
+    """The borrower's signature evidence (seed 001 §6): what an operator submits and what each provider's
+    signature call sends. Its fields only (no configuration): each model that carries it keeps its own."""
 
     ip_address: IPvAnyAddress
     signature_datetime: AwareDatetime
@@ -337,10 +332,14 @@ class SignatureSubmission(OperatorCommand):
     biometry_analysis_reference: BiometryAnalysisReference
 
     @model_validator(mode="after")
-    def _score(self) -> SignatureSubmission:
+    def _score(self) -> Self:
         if self.similarity_score is None and self.biometry_analysis_reference != BiometryAnalysisReference.NOT_FOUND:
             raise ValueError("similarity_score is required unless biometry_analysis_reference is not_found")
         return self
+
+
+class SignatureSubmission(SignatureEvidence, OperatorCommand):
+    """The borrower's signature evidence, as the formalization front end collected it (seed 001 §6)."""
 
 
 class CollateralFix(OperatorCommand):
@@ -351,11 +350,12 @@ class CollateralFix(OperatorCommand):
     name: NonEmptyStr | None = None
     note: str = ""
 
-    @model_validator(mode="after")
-    def _something(self) -> CollateralFix:
-        if self.disbursement_account is None and self.benefit_number is None and self.name is None:
-            raise ValueError("correct at least one of disbursement_account, benefit_number, name")
-        return self
+    _something = at_least_one(
+        "disbursement_account",
+        "benefit_number",
+        "name",
+        refusal="correct at least one of disbursement_account, benefit_number, name",
+    )
 
 
 class InstallmentReduction(OperatorCommand):

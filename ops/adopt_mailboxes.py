@@ -15,7 +15,7 @@ import logging
 from temporalio.client import Client
 
 from runtime.settings import TemporalSettings
-from runtime.store.db import DatabaseSettings
+from runtime.store.db import store_engine
 from runtime.telemetry import exit_now
 from runtime.temporal import connect
 from webhooks.inbox.store import Inbox
@@ -47,11 +47,8 @@ async def adopt(client: Client, inbox: Inbox) -> int:
 
 async def run() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s mailbox.adopt %(levelname)s: %(message)s")
-    engine = DatabaseSettings().engine()
-    try:
+    async with store_engine() as engine:
         adopted = await adopt(await connect(TemporalSettings(), identity="mailbox-adopt"), Inbox(engine))
-    finally:
-        await engine.dispose()
     log.info("%d mailbox key(s) routed in the inbox and released", adopted)
     return 0
 

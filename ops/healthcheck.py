@@ -33,24 +33,24 @@ def codec_url() -> str:
     return f"http://{local_host(settings.server_host)}:{settings.server_port}/healthz"
 
 
+def metrics_url(bind: str | None, *, setting: str, process: str) -> str:
+    """A process's metrics endpoint (``host:port`` as its ``*_METRICS_BIND`` says), probed locally."""
+    if not bind:
+        raise LookupError(f"{setting} is not set: the {process} has no endpoint to probe")
+    host, _, port = bind.rpartition(":")
+    return f"http://{local_host(host)}:{port}/metrics"
+
+
 def worker_url() -> str:
     from runtime.settings import WorkerSettings  # noqa: PLC0415
 
-    bind = WorkerSettings().metrics_bind
-    if not bind:
-        raise LookupError("WORKER_METRICS_BIND is not set: the worker has no endpoint to probe")
-    host, _, port = bind.rpartition(":")
-    return f"http://{local_host(host)}:{port}/metrics"
+    return metrics_url(WorkerSettings().metrics_bind, setting="WORKER_METRICS_BIND", process="worker")
 
 
 def relay_url() -> str:
     from webhooks.relay.settings import RelaySettings  # noqa: PLC0415
 
-    bind = RelaySettings().metrics_bind
-    if not bind:
-        raise LookupError("RELAY_METRICS_BIND is not set: the relay has no endpoint to probe")
-    host, _, port = bind.rpartition(":")
-    return f"http://{local_host(host)}:{port}/metrics"
+    return metrics_url(RelaySettings().metrics_bind, setting="RELAY_METRICS_BIND", process="relay")
 
 
 COMPONENTS: dict[str, Callable[[], str]] = {

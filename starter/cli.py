@@ -697,7 +697,7 @@ def main(argv: list[str] | None = None) -> int:
     except SimulationInputError as error:
         print(error, file=sys.stderr)
         return EXIT_BAD_INPUT
-    except LoanActionRefused as error:
+    except (LoanActionRefused, CodecServerRefused) as error:
         print(f"refused: {error}", file=sys.stderr)
         return EXIT_REFUSED
     except LoanClosed as error:
@@ -706,9 +706,6 @@ def main(argv: list[str] | None = None) -> int:
     except LoanNotFound as error:
         print(f"no loan with request key {error}", file=sys.stderr)
         return EXIT_NOT_FOUND
-    except CodecServerRefused as error:
-        print(f"refused: {error}", file=sys.stderr)
-        return EXIT_REFUSED
     except TemporalUnreachable as error:
         print(f"temporal: {error}", file=sys.stderr)
         return EXIT_FAILED

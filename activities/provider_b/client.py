@@ -28,7 +28,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import ClassVar, Unpack
 
 import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
@@ -44,11 +44,8 @@ from activities.provider_b.models import (
     SimulationAnswer,
     SimulationRequest,
 )
-from activities.wire import decode, encode
-
-log = logging.getLogger(__name__)
-
-M = TypeVar("M", bound=BaseModel)
+from activities.provider_http import HttpOptions, ProviderHttp
+from activities.wire import decode
 
 
 class Paths:
@@ -71,7 +68,6 @@ class Credentials:
     password: SecretStr
 
 
-DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=20.0, write=20.0, pool=5.0)
 EXPIRY_SKEW = timedelta(seconds=5)
 """A token this close to its expiry counts as expired (clocks and the request's own flight time)."""
 
@@ -127,34 +123,20 @@ class _Token:
         self._expires_at = datetime.now(UTC) + timedelta(seconds=answer.expires_in)
 
 
-class ProviderBClient:
+class ProviderBClient(ProviderHttp):
     """One instance per process (it pools connections and holds the token)."""
 
-    def __init__(
-        self,
-        base_url: str,
-        credentials: Credentials,
-        *,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-        transport: httpx.AsyncBaseTransport | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport, headers=headers)
+    label = "provider_b"
+    log: ClassVar[logging.Logger] = logging.getLogger(__name__)
+
+    def __init__(self, base_url: str, credentials: Credentials, **options: Unpack[HttpOptions]) -> None:
+        super().__init__(base_url, **options)
         self._token = _Token(credentials)
 
     @property
     def logins(self) -> int:
         """How many times this client logged in (tests, metrics)."""
         return self._token.logins
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    async def __aenter__(self) -> ProviderBClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
     # ------------------------------------------------------------ plumbing
 
@@ -167,11 +149,7 @@ class ProviderBClient:
         creates: bool = False,
         params: dict[str, str] | None = None,
     ) -> httpx.Response:
-        headers = {"Accept": "application/json"}
-        content: bytes | None = None
-        if body is not None:
-            content = encode(body)
-            headers["Content-Type"] = "application/json"
+        headers, content = self._json(body)
         token = await self._token.get(self._http)
         for attempt in (1, 2):
             headers["Authorization"] = f"Bearer {token}"
@@ -188,13 +166,7 @@ class ProviderBClient:
                         f"no answer to {method} {path} ({type(error).__name__}): the operation may exist", path=path
                     ) from None
                 raise ProviderUnavailable(f"no answer on {method} {path}: {type(error).__name__}", path=path) from None
-            log.info(
-                "provider_b %s %s -> %s in %.0f ms",
-                method,
-                path,
-                response.status_code,
-                (time.perf_counter() - started) * 1000,
-            )
+            self._answered(method, path, response, started)
             if response.status_code == 401 and attempt == 1:
                 # Expired or revoked early: one fresh token, one more try.
                 token = await self._token.get(self._http, stale=token)
@@ -210,15 +182,11 @@ class ProviderBClient:
         raise AssertionError("unreachable")
 
     @staticmethod
-    def _parse(response: httpx.Response, model: type[M], path: str) -> M:
-        try:
-            return model.model_validate(decode(response.content))
-        except (ValueError, ValidationError) as error:
-            # A 2xx we cannot read is the provider's bug or a contract change: retryable, bounded
-            # by the caller's retry policy. The message carries pydantic's summary, never the body.
-            first = error.errors()[0] if isinstance(error, ValidationError) else None
-            where = ".".join(str(p) for p in first["loc"]) if first else "body"
-            raise ProviderUnavailable(f"unreadable answer from {path} at {where}", path=path) from None
+    def _unreadable(path: str, error: ValueError) -> str:
+        # The first error's location only, never pydantic's text (it quotes the body's values).
+        first = error.errors()[0] if isinstance(error, ValidationError) else None
+        where = ".".join(str(p) for p in first["loc"]) if first else "body"
+        return f"unreadable answer from {path} at {where}"
 
     # ------------------------------------------------------------ endpoints
 

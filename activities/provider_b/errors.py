@@ -25,9 +25,16 @@ from __future__ import annotations
 
 import re
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Unpack
 
-from activities.qitech.errors import ProviderAuthError, ProviderBusinessError, ProviderError, ProviderUnavailable
+from activities.qitech.errors import (
+    ErrorFields,
+    ProviderAuthError,
+    ProviderBusinessError,
+    ProviderError,
+    ProviderUnavailable,
+    refused_by_status,
+)
 from activities.wire import decode
 
 __all__ = [
@@ -70,20 +77,19 @@ def field_of(description: str | None) -> str | None:
 class OperationRefused(ProviderBusinessError):
     """The provider refused the request (seed 003's 400 shape), naming the field when it says one."""
 
+    DETAILS = (*ProviderBusinessError.DETAILS, "title", "translation", "field", "payload_field")
+
     def __init__(
         self,
         message: str,
         *,
-        status: int | None = None,
-        code: str | None = None,
-        description: str | None = None,
-        path: str = "",
         title: str | None = None,
         translation: str | None = None,
         field: str | None = None,
         extra_fields: dict[str, Any] | None = None,
+        **fields: Unpack[ErrorFields],
     ) -> None:
-        super().__init__(message, status=status, code=code, description=description, path=path)
+        super().__init__(message, **fields)
         self.title = title
         self.translation = translation
         self.field = field
@@ -91,15 +97,6 @@ class OperationRefused(ProviderBusinessError):
         self.payload_field = FIELD_ALIASES.get(field or "", field)
         """The same field in our payload (``client.person_name``), where :data:`FIELD_ALIASES` knows it."""
         self.extra_fields = extra_fields or {}
-
-    def details(self) -> dict[str, object]:
-        return {
-            **super().details(),
-            "title": self.title,
-            "translation": self.translation,
-            "field": self.field,
-            "payload_field": self.payload_field,
-        }
 
 
 class OperationNotFound(OperationRefused):
@@ -166,17 +163,6 @@ def classify(status: int, content: bytes, headers: dict[str, str] | Any, path: s
         body = decode(content) if content else None
     except ValueError:
         body = None
-    if status == 429 or status >= 500:
-        retry_after = headers.get("retry-after") if headers is not None else None
-        described = parse_error_body(body, status=status, path=path) if isinstance(body, dict) else None
-        return ProviderUnavailable(
-            f"provider answered {status} on {path}",
-            status=status,
-            code=described.code if described else None,
-            description=described.description if described else None,
-            retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
-            path=path,
-        )
-    if status in (401, 403):
-        return ProviderAuthError(f"provider refused authorization ({status}) on {path}", status=status, path=path)
-    return parse_error_body(body, status=status, path=path)
+    refused = parse_error_body(body, status=status, path=path)
+    by_status = refused_by_status(status, headers, path, code=refused.code, description=refused.description)
+    return by_status or refused

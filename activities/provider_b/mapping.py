@@ -52,7 +52,6 @@ from activities.provider_b.models import (
     AccountType,
     BankAccount,
     Client,
-    CreditType,
     Operation,
     OperationRequest,
     PixTransferType,
@@ -64,6 +63,7 @@ from activities.provider_b.models import (
 from activities.provider_b.models import Product as TableProduct
 from domain.benefit import BenefitFacts
 from domain.fields import PositiveMoney
+from domain.inss import CreditType
 from domain.loan import DisbursementAccount, LoanRequest, Product
 
 DEFAULT_NATIONALITY = "Brasileiro"

@@ -42,6 +42,7 @@ from activities.provider_b.status import StatusMeaning, meaning
 from activities.tolerant import InboundModel, OutboundModel
 from domain.documents import Cpf
 from domain.fields import BankCode, BenefitNumber, NonEmptyStr, PositiveMoney, PostalCode, State, digits
+from domain.inss import CreditType
 
 ALLOWED_INSTALLMENTS = (84, 96)
 """Seed 003 observação 5: the installment is defined for 84 or 96 installments."""
@@ -60,14 +61,6 @@ class PixTransferType(StrEnum):
     """Seed 003 prints only ``manual`` (a Pix by the account's data, no key)."""
 
     MANUAL = "manual"
-
-
-class CreditType(StrEnum):
-    """How the benefit is received; the seed sends ``checking_account`` (the first provider's
-    enumerator has ``magnetic_card`` too)."""
-
-    CHECKING_ACCOUNT = "checking_account"
-    MAGNETIC_CARD = "magnetic_card"
 
 
 class SimulationType(StrEnum):
@@ -118,7 +111,7 @@ class Operation(OutboundModel):
 
     in100: bool = Field(alias="IN100")
     """True: the "Com IN100" flow (the benefit consulted with the borrower's signed term)."""
-    credit_type: CreditType
+    credit_type: CreditType  # how the benefit is received; the seed sends checking_account
     assistance_type: NonEmptyStr
     """The enumerator's description (observação 2), e.g. ``retirement_by_age``."""
     simulation_type: SimulationType
@@ -246,19 +239,25 @@ class Product(InboundModel):
         return number_of_installments in self.number_of_installments
 
 
+def listed_as(field: str, data: Any, *, under: tuple[str, ...]) -> Any:
+    """A list the seed does not show the envelope of, answered bare or under one of ``under``, as
+    ``{field: [...]}`` (the envelope's other fields kept beside it)."""
+    if isinstance(data, list):
+        return {field: data}
+    if isinstance(data, dict) and field not in data:
+        for key in under:
+            if isinstance(data.get(key), list):
+                return {**{k: v for k, v in data.items() if k != key}, field: data[key]}
+    return data
+
+
 class ProductTable(InboundModel):
     products: list[Product]
 
     @model_validator(mode="before")
     @classmethod
     def _envelope(cls, data: Any) -> Any:
-        if isinstance(data, list):
-            return {"products": data}
-        if isinstance(data, dict) and "products" not in data:
-            for key in ("data", "produtos", "items"):
-                if isinstance(data.get(key), list):
-                    return {**{k: v for k, v in data.items() if k != key}, "products": data[key]}
-        return data
+        return listed_as("products", data, under=("data", "produtos", "items"))
 
     def get(self, cod_tabela: str) -> Product | None:
         return next((p for p in self.products if p.cod_tabela == cod_tabela), None)
@@ -270,11 +269,7 @@ class OperationList(InboundModel):
     @model_validator(mode="before")
     @classmethod
     def _envelope(cls, data: Any) -> Any:
-        if isinstance(data, list):
-            return {"operations": data}
-        if isinstance(data, dict) and "operations" not in data and isinstance(data.get("data"), list):
-            return {"operations": data["data"]}
-        return data
+        return listed_as("operations", data, under=("data",))
 
 
 class LoginAnswer(InboundModel):

@@ -178,8 +178,7 @@ class LoanActivities:
             mapping.benefits_request(consultation.request, term_document_key=consultation.term_document_key),
             idempotency_key=f"{consultation.request.request_key}:benefits",
         )
-        await self._claimer.claim(created.benefits_request_key, consultation.loan_id)
-        return ProviderKey(key=created.benefits_request_key, status=str(created.status))
+        return await self._routed(created.benefits_request_key, str(created.status), consultation.loan_id)
 
     @activity.defn
     @provider_errors
@@ -197,8 +196,12 @@ class LoanActivities:
             ),
             idempotency_key=f"{consultation.request.request_key}:balance:{consultation.attempt}",
         )
-        await self._claimer.claim(created.balance_request_key, consultation.loan_id)
-        return ProviderKey(key=created.balance_request_key, status=str(created.status))
+        return await self._routed(created.balance_request_key, str(created.status), consultation.loan_id)
+
+    async def _routed(self, key: str, status: str, loan_id: str) -> ProviderKey:
+        """A consultation the provider created, its key routed to the loan (its webhook finds the loan)."""
+        await self._claimer.claim(key, loan_id)
+        return ProviderKey(key=key, status=status)
 
     @activity.defn
     @provider_errors

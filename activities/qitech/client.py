@@ -20,12 +20,13 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, ClassVar, Unpack
 
 import httpx
 import jwt
-from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic import BaseModel, SecretStr
 
+from activities.provider_http import HttpOptions, M, ProviderHttp
 from activities.qitech import webhook_v2
 from activities.qitech.errors import (
     SUSPENDED_BACKOFF_SECONDS,
@@ -37,6 +38,7 @@ from activities.qitech.errors import (
     ProviderError,
     ProviderSuspended,
     ProviderUnavailable,
+    refused_by_status,
 )
 from activities.qitech.models.consultation import (
     BalanceRequest,
@@ -71,11 +73,9 @@ from activities.qitech.models.portability import (
 )
 from activities.qitech.models.simulation import DebtSimulationRequest, SimulationResult
 from activities.qitech.portability_enumerators import CreditOperationLeg
-from activities.wire import decode, encode
+from activities.wire import decode
 
 log = logging.getLogger(__name__)
-
-M = TypeVar("M", bound=BaseModel)
 
 
 class Paths:
@@ -92,24 +92,28 @@ class Paths:
         return f"/debt/{debt_key}/related_party/{related_party_key}/attached_document"
 
     @staticmethod
-    def signed(debt_key: str) -> str:
-        return f"/debt/{debt_key}/signed"
+    def debt(debt_key: str, action: str) -> str:
+        """A debt's resource below ``/debt/{debt_key}/``: one of the actions below."""
+        return f"/debt/{debt_key}/{action}"
+
+    SIGNED = "signed"
+    COLLATERAL = "collateral"
+    CANCEL_PERMANENTLY = "cancel_permanently"
+    CHANGE_DISBURSEMENT_DATE = "change_disbursement_date"
+    # Seed 004 §7 says to "send a request in the format below" and prints none: assumed path.
+    BALANCE_REQUEST_CONFIRMATION = "collateral/balance_request_confirmation"
+    RECALCULATE = "recalculate"  # below credit_operation, not debt
 
     @staticmethod
-    def collateral(debt_key: str) -> str:
-        return f"/debt/{debt_key}/collateral"
+    def credit_operation(debt_key: str, action: str = "") -> str:
+        # Published: docs.qitech.com.br/documentation/emissao_de_divida/consulta_por_credit_operation_key
+        # (the debt itself) and its ``recalculate``.
+        path = f"/v2/credit_operation/{debt_key}"
+        return f"{path}/{action}" if action else path
 
     @staticmethod
-    def cancel_permanently(debt_key: str) -> str:
-        return f"/debt/{debt_key}/cancel_permanently"
-
-    @staticmethod
-    def change_disbursement_date(debt_key: str) -> str:
-        return f"/debt/{debt_key}/change_disbursement_date"
-
-    @staticmethod
-    def recalculate(debt_key: str) -> str:
-        return f"/v2/credit_operation/{debt_key}/recalculate"
+    def credit_operation_by_requester_key(requester_identifier_key: str) -> str:
+        return f"/v2/credit_operation/requester_identifier_key/{requester_identifier_key}"  # published
 
     NOTIFICATION_EVENTS = "/notification/events"  # published (resend API)
 
@@ -118,46 +122,26 @@ class Paths:
         # Published as a PATCH naming both keys; the path itself was not readable: assumed.
         return f"/notification/events/{event_key}/callbacks/{callback_key}"
 
-    @staticmethod
-    def credit_operation_by_requester_key(requester_identifier_key: str) -> str:
-        return f"/v2/credit_operation/requester_identifier_key/{requester_identifier_key}"  # published
-
-    @staticmethod
-    def credit_operation(debt_key: str) -> str:
-        # Published: docs.qitech.com.br/documentation/emissao_de_divida/consulta_por_credit_operation_key
-        return f"/v2/credit_operation/{debt_key}"
-
-    @staticmethod
-    def balance_request_confirmation(debt_key: str) -> str:
-        # Seed 004 §7 says to "send a request in the format below" and prints none: assumed path.
-        return f"/debt/{debt_key}/collateral/balance_request_confirmation"
-
     # Port+Refin (seed 002; provider.models.portability).
     CTC_PARTICIPANTS = "/v2/credit_transfer/participants"  # seed 002 §9
     # docs.qitech.com.br/documentation/guides/INSS/portability+refinancing/proposta
     PROPOSAL = "/v2/credit_transfer/proposal"
 
     @staticmethod
-    def proposal(proposal_key: str) -> str:
-        # Read (GET) and cancel (DELETE) the proposal: the proposta page says it is fetched, a
-        # lender's public integration deletes it here; the path itself is assumed.
-        return f"/v2/credit_transfer/proposal/{proposal_key}"
+    def proposal(proposal_key: str, leg: CreditOperationLeg | None = None, action: str = "") -> str:
+        """The proposal (read with GET, cancelled with DELETE: the proposta page says it is fetched, a
+        lender's public integration deletes it here; the path itself is assumed), one of its legs (seed
+        002 §13: PUT .../portability_credit_operation lowers the installment), or a leg's action."""
+        path = f"{Paths.PROPOSAL}/{proposal_key}"
+        if leg is not None:
+            path = f"{path}/{leg.value}"
+        return f"{path}/{action}" if action else path
 
-    @staticmethod
-    def proposal_leg(proposal_key: str, leg: CreditOperationLeg) -> str:
-        # Seed 002 §13: PUT .../portability_credit_operation lowers the installment.
-        return f"/v2/credit_transfer/proposal/{proposal_key}/{leg.value}"
-
-    @staticmethod
-    def proposal_leg_collateral(proposal_key: str, leg: CreditOperationLeg) -> str:
-        # Seed 002 §10 names the path parameter (credit-operation-type), not the path; this one is
-        # what a lender's public integration calls: assumed.
-        return f"/v2/credit_transfer/proposal/{proposal_key}/{leg.value}/collateral"
-
-    @staticmethod
-    def proposal_leg_signature(proposal_key: str, leg: CreditOperationLeg) -> str:
-        # No page we could read prints it; a lender's public integration signs here: assumed.
-        return f"/v2/credit_transfer/proposal/{proposal_key}/{leg.value}/signature"
+    # Seed 002 §10 names the path parameter (credit-operation-type), not the path; this one is what a
+    # lender's public integration calls: assumed.
+    LEG_COLLATERAL = "collateral"
+    # No page we could read prints it; a lender's public integration signs here: assumed.
+    LEG_SIGNATURE = "signature"
 
     @staticmethod
     def portability_origin_contract(credit_operation_key: str) -> str:
@@ -195,8 +179,6 @@ class Credentials:
     private_key: SecretStr
     provider_public_key: str | None = None
 
-
-DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=20.0, write=20.0, pool=5.0)
 
 EMPTY_BODY = b"{}"
 """What a request without a body (GET, DELETE, a bodiless POST) hashes. The page's text says the MD5 of
@@ -287,19 +269,8 @@ def classify(response: httpx.Response, path: str, provider_public_key: str | Non
             description=description,
             path=path,
         )
-    if status == 429 or status >= 500:
-        retry_after = response.headers.get("retry-after")
-        return ProviderUnavailable(
-            f"provider answered {status} on {path}",
-            status=status,
-            code=code,
-            description=description,
-            retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
-            path=path,
-        )
-    if status in (401, 403):
-        return ProviderAuthError(f"provider refused authorization ({status}) on {path}", status=status, path=path)
-    return ProviderBusinessError(
+    by_status = refused_by_status(status, response.headers, path, code=code, description=description)
+    return by_status or ProviderBusinessError(
         f"provider refused {path}: {code or status} {description or ''}".strip(),
         status=status,
         code=code,
@@ -323,31 +294,23 @@ def _when_delivered(delivered: Delivered) -> Callable[[str, dict[str, Any]], Awa
     return trace
 
 
-class ProviderClient:
+class ProviderClient(ProviderHttp):
     """One instance per process (it pools connections)."""
+
+    log: ClassVar[logging.Logger] = log
 
     def __init__(
         self,
         base_url: str,
         credentials: Credentials,
         *,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-        transport: httpx.AsyncBaseTransport | None = None,
         observe: CallObserver | None = None,
+        **options: Unpack[HttpOptions],
     ) -> None:
-        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
+        super().__init__(base_url, **options)
         self._signer = Signer(credentials)
         self._provider_key = credentials.provider_public_key
         self._observe = observe
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    async def __aenter__(self) -> ProviderClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
     # ------------------------------------------------------------ plumbing
 
@@ -362,11 +325,7 @@ class ProviderClient:
         params: dict[str, str] | None = None,
         on_delivered: Delivered | None = None,
     ) -> httpx.Response:
-        headers = {"Accept": "application/json"}
-        content: bytes | None = None
-        if body is not None:
-            content = encode(body)
-            headers["Content-Type"] = "application/json"
+        headers, content = self._json(body)
         if idempotency_key:
             # The provider does not document an idempotency header; the sandbox honours it and it is
             # harmless elsewhere. Issuance is protected by requester_identifier_key regardless.
@@ -391,13 +350,7 @@ class ProviderClient:
             raise ProviderUnavailable(
                 f"cannot reach provider on {path}: {type(error).__name__}", path=path, unanswered=UNREACHABLE
             ) from None
-        log.info(
-            "provider %s %s -> %s in %.0f ms",
-            method,
-            path,
-            response.status_code,
-            (time.perf_counter() - started) * 1000,
-        )
+        self._answered(method, path, response, started)
         refused = classify(response, path, self._provider_key)
         if self._observe is not None:
             self._observe(
@@ -418,13 +371,8 @@ class ProviderClient:
             elapsed = time.perf_counter() - started
             self._observe(ProviderCall(method, endpoint_of(path), status=why, code=None, seconds=elapsed))
 
-    def _parse(self, response: httpx.Response, model: type[M], path: str) -> M:
-        try:
-            return model.model_validate(read_answer(response.content, self._provider_key))
-        except (ValueError, ValidationError) as error:
-            # A 2xx we cannot read is the provider's bug or a contract change; retrying may hit a
-            # fixed deployment, and the activity's retry policy bounds it.
-            raise ProviderUnavailable(f"unreadable answer from {path}: {str(error)[:200]}", path=path) from None
+    def _read(self, content: bytes) -> Any:
+        return read_answer(content, self._provider_key)
 
     async def _call(
         self,
@@ -482,25 +430,27 @@ class ProviderClient:
         )
 
     async def sign(self, debt_key: str, evidence: SignatureEvidence) -> DebtAnswer:
-        return await self._call("POST", Paths.signed(debt_key), DebtAnswer, body=evidence)
+        return await self._call("POST", Paths.debt(debt_key, Paths.SIGNED), DebtAnswer, body=evidence)
 
     async def get_collateral(self, debt_key: str) -> CollateralView:
-        return await self._call("GET", Paths.collateral(debt_key), CollateralView)
+        return await self._call("GET", Paths.debt(debt_key, Paths.COLLATERAL), CollateralView)
 
     async def correct_collateral(self, debt_key: str, correction: CollateralCorrection) -> None:
-        await self._send("PATCH", Paths.collateral(debt_key), body=correction)
+        await self._send("PATCH", Paths.debt(debt_key, Paths.COLLATERAL), body=correction)
 
     async def cancel_permanently(self, debt_key: str) -> None:
-        await self._send("POST", Paths.cancel_permanently(debt_key))
+        await self._send("POST", Paths.debt(debt_key, Paths.CANCEL_PERMANENTLY))
 
     async def change_disbursement_date(self, debt_key: str, request: ChangeDisbursementDate) -> DisbursementDateChanged:
-        return await self._call("POST", Paths.change_disbursement_date(debt_key), DisbursementDateChanged, body=request)
+        return await self._call(
+            "POST", Paths.debt(debt_key, Paths.CHANGE_DISBURSEMENT_DATE), DisbursementDateChanged, body=request
+        )
 
     async def recalculate(self, debt_key: str, request: Recalculate) -> DebtAnswer:
-        return await self._call("POST", Paths.recalculate(debt_key), DebtAnswer, body=request)
+        return await self._call("POST", Paths.credit_operation(debt_key, Paths.RECALCULATE), DebtAnswer, body=request)
 
     async def confirm_balance_request(self, debt_key: str, request: BalanceRequestConfirmation) -> None:
-        await self._send("POST", Paths.balance_request_confirmation(debt_key), body=request)
+        await self._send("POST", Paths.debt(debt_key, Paths.BALANCE_REQUEST_CONFIRMATION), body=request)
 
     async def credit_operation(self, requester_identifier_key: str) -> CreditOperationView | None:
         """The debt this key created, as the provider holds it; None when it created none."""
@@ -579,18 +529,18 @@ class ProviderClient:
         self, proposal_key: str, leg: CreditOperationLeg, signature: LegSignature
     ) -> CreditOperationAnswer:
         return await self._call(
-            "POST", Paths.proposal_leg_signature(proposal_key, leg), CreditOperationAnswer, body=signature
+            "POST", Paths.proposal(proposal_key, leg, Paths.LEG_SIGNATURE), CreditOperationAnswer, body=signature
         )
 
     async def leg_collateral(self, proposal_key: str, leg: CreditOperationLeg) -> CollateralView:
         """A leg's averbação: the last Dataprev answer and when it came (seed 002 §10)."""
-        return await self._call("GET", Paths.proposal_leg_collateral(proposal_key, leg), CollateralView)
+        return await self._call("GET", Paths.proposal(proposal_key, leg, Paths.LEG_COLLATERAL), CollateralView)
 
     async def reduce_portability_installment(
         self, proposal_key: str, reduction: InstallmentReduction
     ) -> CreditOperationAnswer:
         """A smaller installment for the portability leg (seed 002 §13): a new CCB, to be signed again."""
-        path = Paths.proposal_leg(proposal_key, CreditOperationLeg.PORTABILITY)
+        path = Paths.proposal(proposal_key, CreditOperationLeg.PORTABILITY)
         return await self._call("PUT", path, CreditOperationAnswer, body=reduction)
 
     async def query_origin_contract(

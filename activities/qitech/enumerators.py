@@ -1,8 +1,8 @@
 """The provider's own enumerators (seeds 001/002/004): webhook types, statuses, cancel reasons,
 pending actions, fee kinds, and its ``assistance_type`` names for INSS species codes.
 
-INSS / Dataprev vocabulary (benefit status, block type, averbação returns and the lender's action
-for each) is not the provider's: it lives in ``domain.inss``.
+INSS / Dataprev vocabulary (benefit status, block type, how a benefit is paid, averbação returns and
+the lender's action for each) is not the provider's: it lives in ``domain.inss``.
 """
 
 from __future__ import annotations
@@ -16,11 +16,6 @@ class ConsultationStatus(StrEnum):
     PENDING_AUTHORIZATION = "pending_authorization"
     SUCCESS = "success"
     FAILURE = "failure"
-
-
-class CreditType(StrEnum):
-    MAGNETIC_CARD = "magnetic_card"
-    CHECKING_ACCOUNT = "checking_account"
 
 
 class AlimonyCode(StrEnum):

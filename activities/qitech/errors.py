@@ -14,44 +14,45 @@ with the values they know are the borrower's (loan.errors).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import ClassVar, TypedDict, Unpack
+
 from domain.redaction import redact_provider_text
 
 SUSPENDED_MARKERS = ("AM 303001", "State: SUSPENDED")
 SUSPENDED_BACKOFF_SECONDS = 30.0
 
 
+class ErrorFields(TypedDict, total=False):
+    """What a provider's answer says beside the message (a subclass's ``**fields``)."""
+
+    status: int | None
+    code: str | None
+    description: str | None
+    retry_after: float | None
+    path: str
+    unanswered: str | None
+
+
 class ProviderError(Exception):
     retryable: bool = True
+    DETAILS: ClassVar[tuple[str, ...]] = ("status", "code", "description", "path", "retryable")
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        code: str | None = None,
-        description: str | None = None,
-        retry_after: float | None = None,
-        path: str = "",
-        unanswered: str | None = None,
-    ) -> None:
+    def __init__(self, message: str, **fields: Unpack[ErrorFields]) -> None:
         super().__init__(redact_provider_text(message))
-        self.status = status
-        self.unanswered = unanswered
+        self.status = fields.get("status")
+        self.unanswered = fields.get("unanswered")
         """Why no answer came, when none did: ``TIMED_OUT`` (the request may have reached the provider) or
         ``UNREACHABLE`` (the connection failed or was dropped); None when the provider answered."""
-        self.code = code
+        self.code = fields.get("code")
+        description = fields.get("description")
         self.description = redact_provider_text(description) if description else description
-        self.retry_after = retry_after
-        self.path = path
+        self.retry_after = fields.get("retry_after")
+        self.path = fields.get("path", "")
 
     def details(self) -> dict[str, object]:
-        return {
-            "status": self.status,
-            "code": self.code,
-            "description": self.description,
-            "path": self.path,
-            "retryable": self.retryable,
-        }
+        """What travels with the failure to the workflow (no message: it is the failure's own)."""
+        return {name: getattr(self, name) for name in self.DETAILS}
 
     def scrubbed(self, known: set[str]) -> tuple[str, str | None]:
         """(message, description) without the ``known`` personal values either."""
@@ -80,6 +81,26 @@ class ProviderBusinessError(ProviderError):
     """The provider refused the request itself (400/404/409/412/422): repeating it changes nothing."""
 
     retryable = False
+
+
+def refused_by_status(
+    status: int, headers: Mapping[str, str] | None, path: str, *, code: str | None, description: str | None
+) -> ProviderError | None:
+    """What a 429 or 5xx (try again, after the answer's ``Retry-After``) and a 401/403 (authorization)
+    mean from any provider; None for other statuses, which only the provider's own body explains."""
+    if status == 429 or status >= 500:
+        retry_after = headers.get("retry-after") if headers is not None else None
+        return ProviderUnavailable(
+            f"provider answered {status} on {path}",
+            status=status,
+            code=code,
+            description=description,
+            retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
+            path=path,
+        )
+    if status in (401, 403):
+        return ProviderAuthError(f"provider refused authorization ({status}) on {path}", status=status, path=path)
+    return None
 
 
 ALREADY_DONE_CODES: dict[str, frozenset[str]] = {

@@ -41,6 +41,7 @@ from activities.qitech.models.simulation import (
     RefinancedOperation,
 )
 from domain.loan import CollateralFix, DisbursementAccount, LoanRequest, Person, Product, Rebate
+from domain.modeling import copy_fields
 from domain.pricing.engine import QuoteOption
 from workflows.loan.state import PricedOption
 
@@ -169,15 +170,11 @@ def _borrower(person: Person, *, is_pep: bool | None) -> Borrower:
 
 
 def provider_account(account: DisbursementAccount, holder: Person) -> ProviderAccount:
-    return ProviderAccount(
+    return copy_fields(
+        ProviderAccount,
+        account,
         name=account.holder_name or holder.name,
-        bank_code=account.bank_code,
-        branch_number=account.branch_number,
-        account_number=account.account_number,
-        account_digit=account.account_digit,
         document_number=holder.cpf,
-        transfer_method=account.transfer_method,
-        account_type=account.account_type,
         percentage_receivable=account.percentage,
     )
 
@@ -263,12 +260,9 @@ def issuance_request(
 def collateral_correction(fix: CollateralFix, holder_cpf: str) -> CollateralCorrection:
     account = None
     if fix.disbursement_account:
-        account = CollateralBankAccount(
-            bank_code=fix.disbursement_account.bank_code,
-            account_branch=fix.disbursement_account.branch_number,
-            account_number=fix.disbursement_account.account_number,
-            account_digit=fix.disbursement_account.account_digit,
-            document_number=holder_cpf,
+        corrected = fix.disbursement_account
+        account = copy_fields(
+            CollateralBankAccount, corrected, account_branch=corrected.branch_number, document_number=holder_cpf
         )
     return CollateralCorrection(disbursement_bank_account=account, benefit_number=fix.benefit_number, name=fix.name)
 
@@ -279,14 +273,12 @@ def change_disbursement_date(
     accounts = None
     if account:
         accounts = [
-            ReapresentacaoAccount(
+            copy_fields(
+                ReapresentacaoAccount,
+                account,
                 name=holder_name,
                 document_number=holder_cpf,
                 bank_code=int(account.bank_code),
-                ispb_number=account.ispb_number,
-                branch_number=account.branch_number,
-                account_number=account.account_number,
-                account_digit=account.account_digit,
                 account_type=account.account_type or "checking_account",
                 percentage_receivable=account.percentage,
             )
@@ -331,17 +323,12 @@ def local_priced(
         return payoff.get(day) or Decimal(0)
 
     return [
-        PricedOption(
-            disbursement_date=o.disbursement_date,
-            first_due_date=o.first_due_date,
+        copy_fields(
+            PricedOption,
+            o,
             last_due_date=o.last_due_date,
-            installment_value=o.installment_value,
-            issue_amount=o.issue_amount,
             released_amount=o.disbursed_issue_amount - paid(o.disbursement_date),
-            total_iof=o.total_iof,
             monthly_rate=o.rates.monthly,
-            monthly_cet=o.monthly_cet,
-            annual_cet=o.annual_cet,
             payoff=paid(o.disbursement_date) or None,
         )
         for o in options
@@ -384,16 +371,13 @@ def proposal_request(
                 installment_face_value=port.troco.installment_value,
                 monthly_interest_rate=port.troco.monthly_interest_rate,
             ),
-            disbursement_bank_account=TrocoAccount(
+            disbursement_bank_account=copy_fields(
+                TrocoAccount,
+                account,
                 name=account.holder_name or request.borrower.name,
                 document_number=request.borrower.cpf,
-                bank_code=account.bank_code,
                 ispb=account.ispb_number,
-                branch_number=account.branch_number,
-                account_number=account.account_number,
-                account_digit=account.account_digit,
                 account_type=account.account_type or "checking_account",
-                transfer_method=account.transfer_method,
             ),
         )
     return ProposalRequest(

@@ -38,44 +38,25 @@ from activities.qitech.models.webhooks import (
     ReservationStatusWebhook,
 )
 from activities.tolerant import unknown_values
-from workflows.loan.news import (
-    BalanceReceived,
-    BenefitsListed,
-    CancelCause,
-    ConfirmationPending,
-    ConsentMoved,
-    ConsultationFailed,
-    ConsultationPending,
-    DataprevAnswered,
-    DebtMoved,
-    DebtPhase,
-    Fact,
-    LegMoved,
-    LenderActionNeeded,
-    NothingToAct,
-    OriginContractAnswered,
-    PortabilityDataprevAnswered,
-    ProposalMoved,
-    ProviderNews,
-)
+from workflows.loan import news
 
 SIGNATURE_ACCEPTED = frozenset({DebtStatus.SIGNATURE_RECEIVED, DebtStatus.SIGNATURE_FINISHED, DebtStatus.SIGNED})
 """``signature_received`` (seed 001) and ``signature_finished`` (the published state machine) both mean
 the provider has the signature."""
 CANCEL_CAUSES = {
-    CancelReason.MANUAL.value: CancelCause.BY_HAND,
+    CancelReason.MANUAL.value: news.CancelCause.BY_HAND,
     # Anuência (the pending_confirmation page): which field carries it is not shown; both are read.
-    CancelReason.CONFIRMATION_DENIED.value: CancelCause.CONFIRMATION_DENIED,
-    CancelReason.CONFIRMATION_EXPIRED.value: CancelCause.CONFIRMATION_EXPIRED,
+    CancelReason.CONFIRMATION_DENIED.value: news.CancelCause.CONFIRMATION_DENIED,
+    CancelReason.CONFIRMATION_EXPIRED.value: news.CancelCause.CONFIRMATION_EXPIRED,
 }
 PAYMENT_REFUSALS = frozenset({CancelReason.TED_REFUSAL.value, CancelReason.PIX_REFUSAL.value})
 
 
-def translate(received: ReceivedWebhook) -> ProviderNews:
+def translate(received: ReceivedWebhook) -> news.ProviderNews:
     """One webhook, as the loan reads it."""
     webhook = received.webhook
     occurred = getattr(webhook, "occurred_at", None)
-    return ProviderNews(
+    return news.ProviderNews(
         event_id=received.event_id,
         key=webhook.key,
         received_at=received.received_at,
@@ -92,61 +73,61 @@ def earlier_news(payload: dict[str, Any]) -> dict[str, Any]:
     return translate(ReceivedWebhook.model_validate(payload)).model_dump()
 
 
-def _fact(webhook: ProviderWebhook) -> Fact:
+def _fact(webhook: ProviderWebhook) -> news.Fact:
     if isinstance(webhook, BenefitsRequestWebhook):
         if isinstance(webhook.data, ConsultationFailure):
-            return ConsultationFailed(consultation="benefits", reason=str(webhook.data.enumerator))
+            return news.ConsultationFailed(consultation="benefits", reason=str(webhook.data.enumerator))
         if webhook.status == ConsultationStatus.SUCCESS:
-            return BenefitsListed(benefits=[b.benefit_number for b in webhook.data])
-        return ConsultationPending(consultation="benefits")
+            return news.BenefitsListed(benefits=[b.benefit_number for b in webhook.data])
+        return news.ConsultationPending(consultation="benefits")
     if isinstance(webhook, BalanceRequestWebhook):
         if isinstance(webhook.data, ConsultationFailure):
-            return ConsultationFailed(consultation="balance", reason=str(webhook.data.enumerator))
+            return news.ConsultationFailed(consultation="balance", reason=str(webhook.data.enumerator))
         if isinstance(webhook.data, BalanceData) and webhook.status == ConsultationStatus.SUCCESS:
-            return BalanceReceived(balance=webhook.data.to_facts())
-        return ConsultationPending(consultation="balance")
+            return news.BalanceReceived(balance=webhook.data.to_facts())
+        return news.ConsultationPending(consultation="balance")
     if isinstance(webhook, DebtWebhook):
         return _debt(webhook)
     if isinstance(webhook, CollateralWebhook):
         data = webhook.data
-        return DataprevAnswered(
+        return news.DataprevAnswered(
             constituted=data.collateral_constituted, successes=data.success_enumerators, errors=data.error_enumerators
         )
     if isinstance(webhook, ReservationStatusWebhook):
         if webhook.status != ReservationStatus.PENDING_CONFIRMATION:
-            return NothingToAct()  # a status the page does not print: recorded, noted as unknown
+            return news.NothingToAct()  # a status the page does not print: recorded, noted as unknown
         deadline = webhook.data.confirmation_deadline
-        return ConfirmationPending(deadline=deadline if isinstance(deadline, datetime) else None)
+        return news.ConfirmationPending(deadline=deadline if isinstance(deadline, datetime) else None)
     if isinstance(webhook, PendingRequesterActionWebhook):
-        return LenderActionNeeded(
+        return news.LenderActionNeeded(
             action=str(webhook.data.enumerator), reservation_amount=webhook.data.reservation_amount
         )
     return _portability(webhook)
 
 
-def _debt(webhook: DebtWebhook) -> DebtMoved:
+def _debt(webhook: DebtWebhook) -> news.DebtMoved:
     status, reason = webhook.status, webhook.data.cancel_enumerator
     if status in SIGNATURE_ACCEPTED:
-        return DebtMoved(phase=DebtPhase.SIGNATURE_ACCEPTED)
+        return news.DebtMoved(phase=news.DebtPhase.SIGNATURE_ACCEPTED)
     if status in DISBURSEMENT_SUCCESS_STATUSES:
-        return DebtMoved(phase=DebtPhase.DISBURSED)
+        return news.DebtMoved(phase=news.DebtPhase.DISBURSED)
     if status == DebtStatus.CANCELED and reason in PAYMENT_REFUSALS:
-        return DebtMoved(phase=DebtPhase.PAYMENT_REFUSED, reason=reason, refusal=webhook.data.refusal_reason)
+        return news.DebtMoved(phase=news.DebtPhase.PAYMENT_REFUSED, reason=reason, refusal=webhook.data.refusal_reason)
     if status == DebtStatus.CANCELED:
-        cause = CANCEL_CAUSES.get(reason or "", CancelCause.OTHER)
-        return DebtMoved(phase=DebtPhase.CANCELED, reason=reason, cause=cause)
+        cause = CANCEL_CAUSES.get(reason or "", news.CancelCause.OTHER)
+        return news.DebtMoved(phase=news.DebtPhase.CANCELED, reason=reason, cause=cause)
     if status == DebtStatus.CANCELED_PERMANENTLY:
-        return DebtMoved(phase=DebtPhase.CANCELED_PERMANENTLY, reason=reason)
-    return DebtMoved(phase=DebtPhase.OTHER)
+        return news.DebtMoved(phase=news.DebtPhase.CANCELED_PERMANENTLY, reason=reason)
+    return news.DebtMoved(phase=news.DebtPhase.OTHER)
 
 
-def _portability(webhook: ProviderWebhook) -> Fact:
+def _portability(webhook: ProviderWebhook) -> news.Fact:
     if isinstance(webhook, ProposalWebhook):
         data, error = webhook.data, webhook.data.error
         rejection = (
             " ".join(part for part in (error.code, error.reason or error.description) if part) if error else None
         )
-        return ProposalMoved(
+        return news.ProposalMoved(
             status=str(webhook.proposal_status),
             portability_number=data.portability_number,
             rejection=rejection,
@@ -155,21 +136,23 @@ def _portability(webhook: ProviderWebhook) -> Fact:
         )
     if isinstance(webhook, PortabilityAuthorizationWebhook):
         deadline = webhook.data.expiration_date
-        return ConsentMoved(
+        return news.ConsentMoved(
             status=str(webhook.portability_authorization_status),
             deadline=deadline if isinstance(deadline, date) else None,
         )
     if isinstance(webhook, ProposalCreditOperationWebhook):
-        return LegMoved(leg=str(webhook.data.credit_operation_type), status=str(webhook.data.credit_operation_status))
+        return news.LegMoved(
+            leg=str(webhook.data.credit_operation_type), status=str(webhook.data.credit_operation_status)
+        )
     if isinstance(webhook, PortabilityProposalCollateralWebhook):
         answer = webhook.data
-        return PortabilityDataprevAnswered(
+        return news.PortabilityDataprevAnswered(
             constituted=answer.collateral_constituted,
             successes=answer.success_enumerators,
             errors=answer.error_enumerators,
         )
     if isinstance(webhook, PortabilityOriginContractWebhook):
         if isinstance(webhook.data, OriginContractFailure):
-            return OriginContractAnswered(failure=webhook.data.enumerator)
-        return OriginContractAnswered(released_installment=webhook.data.released_installments)
-    return NothingToAct()
+            return news.OriginContractAnswered(failure=webhook.data.enumerator)
+        return news.OriginContractAnswered(released_installment=webhook.data.released_installments)
+    return news.NothingToAct()

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from activities.qitech.models.simulation import Financial
+from domain.modeling import copy_fields
 from domain.pricing.engine import InstallmentRow, Quote, QuoteOption, QuoteRequest, Rates
 from domain.pricing.product import FeeType
 
@@ -27,15 +28,7 @@ _ZERO_EXTERNAL_FEE = {
 
 
 def quote_request_from(financial: Financial) -> QuoteRequest:
-    return QuoteRequest(
-        first_due_date=financial.first_due_date,
-        disbursement_date=financial.disbursement_date,
-        limit_days_to_disburse=financial.limit_days_to_disburse,
-        number_of_installments=financial.number_of_installments,
-        installment_face_value=financial.installment_face_value,
-        disbursed_amount=financial.disbursed_amount,
-        monthly_interest_rate=financial.monthly_interest_rate,
-    )
+    return copy_fields(QuoteRequest, financial)
 
 
 def _rates(rates: Rates) -> dict[str, Any]:

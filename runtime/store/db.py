@@ -4,6 +4,8 @@ schema is brought up to date by Alembic (``python -m runtime.store.migrate``, ru
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
@@ -49,6 +51,16 @@ class DatabaseSettings(BaseSettings):
 
     def engine(self) -> AsyncEngine:
         return create_engine(self.url, password=self.password, pool_size=self.pool_size)
+
+
+@asynccontextmanager
+async def store_engine() -> AsyncIterator[AsyncEngine]:
+    """The store's engine from the environment (``DATABASE_*``), disposed when a command is done."""
+    engine = DatabaseSettings().engine()
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
 
 
 def is_sqlite(url: str) -> bool:

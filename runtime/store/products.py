@@ -6,16 +6,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from runtime.store.queue import dialect_insert
 from runtime.store.schema import provider_products
 
 
 class ProductTables:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        self._insert = dialect_insert(engine)
 
     async def save(self, provider: str, body: str) -> None:
         now = datetime.now(UTC)

@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from runtime.store.db import aware, utc_now
+from runtime.store.queue import dialect_insert, lease_rows, notify, retry_later, update_row
 from runtime.store.schema import key_routes, webhook_events
 from webhooks.inbox.arrival import PENDING, Arrival
 
@@ -36,15 +36,10 @@ class Deliverable:
     trace_context: str | None = None
 
 
-async def _notify(connection: AsyncConnection) -> None:
-    if connection.dialect.name == "postgresql":
-        await connection.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
-
-
 class Inbox:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        self._insert = dialect_insert(engine)
 
     # ------------------------------------------------------------ the gateway
 
@@ -78,7 +73,7 @@ class Inbox:
         async with self.engine.begin() as connection:
             stored = (await connection.execute(statement)).rowcount == 1
             if stored and arrival.status == PENDING:
-                await _notify(connection)
+                await notify(connection, CHANNEL)
         return stored
 
     # ------------------------------------------------------------ the loans' activities
@@ -95,7 +90,7 @@ class Inbox:
             owner: str = (
                 await connection.execute(select(key_routes.c.loan_id).where(key_routes.c.provider_key == provider_key))
             ).scalar_one()
-            await _notify(connection)
+            await notify(connection, CHANNEL)
         return owner
 
     async def release(self, provider_keys: Sequence[str], loan_id: str) -> None:
@@ -132,30 +127,8 @@ class Inbox:
             .order_by(events.c.id)
             .limit(limit)
         )
-        async with self.engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                query = query.with_for_update(of=events, skip_locked=True)
-            else:
-                # SQLite has no row locks: a write first takes the database's write lock for this
-                # (short) transaction, so two relay passes never lease the same events.
-                await connection.execute(update(events).where(text("0 = 1")).values(attempts=events.c.attempts))
-            rows = (await connection.execute(query)).all()
-            if rows:
-                await connection.execute(
-                    update(events).where(events.c.id.in_([row.id for row in rows])).values(next_attempt_at=now + lease)
-                )
-        return [
-            Deliverable(
-                id=row.id,
-                event_id=row.event_id,
-                received_at=aware(row.received_at) or now,
-                sealed_body=row.sealed_body,
-                loan_id=row.loan_id,
-                attempts=row.attempts,
-                trace_context=row.trace_context,
-            )
-            for row in rows
-        ]
+        rows = await lease_rows(self.engine, query, events, until=now + lease)
+        return [Deliverable(**{**row._mapping, "received_at": aware(row.received_at) or now}) for row in rows]
 
     async def settle(
         self,
@@ -169,24 +142,19 @@ class Inbox:
         now = utc_now()
         async with self.engine.begin() as connection:
             for event, status, note in settled:
-                await connection.execute(
-                    update(webhook_events)
-                    .where(webhook_events.c.id == event.id)
-                    .values(
-                        status=status,
-                        note=note,
-                        loan_id=event.loan_id,
-                        delivered_at=now,
-                        next_attempt_at=None,
-                        attempts=event.attempts + 1,
-                    )
+                await update_row(
+                    connection,
+                    webhook_events,
+                    event.id,
+                    status=status,
+                    note=note,
+                    loan_id=event.loan_id,
+                    delivered_at=now,
+                    next_attempt_at=None,
+                    attempts=event.attempts + 1,
                 )
             for event, delay, note in retry:
-                await connection.execute(
-                    update(webhook_events)
-                    .where(webhook_events.c.id == event.id)
-                    .values(attempts=event.attempts + 1, next_attempt_at=now + delay, note=note[:500])
-                )
+                await retry_later(connection, webhook_events, event.id, event.attempts, now + delay, note=note)
             if release:
                 await connection.execute(
                     update(webhook_events)

@@ -14,15 +14,15 @@ import argparse
 import asyncio
 import json
 
-from runtime.store.db import DatabaseSettings
+from runtime.store.db import store_engine
+from runtime.store.queue import operator_commands
 from runtime.telemetry import exit_now
 from webhooks.outbound.outbox import STATUSES, Outbox
 
 
 async def run(options: argparse.Namespace) -> int:
-    engine = DatabaseSettings().engine()
-    outbox = Outbox(engine)
-    try:
+    async with store_engine() as engine:
+        outbox = Outbox(engine)
         if options.command == "counts":
             report = {"counts": await outbox.counts(), "oldest_queued": await outbox.oldest_queued()}
             print(json.dumps(report, default=str, sort_keys=True))
@@ -31,18 +31,13 @@ async def run(options: argparse.Namespace) -> int:
                 print(json.dumps(row, default=str, sort_keys=True))
         elif options.command == "retry-now":
             print(f"{await outbox.retry_now()} queued event(s) due now")
-    finally:
-        await engine.dispose()
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m webhooks.outbound", description=__doc__.split("\n\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("counts", help="events by status and the oldest queued")
-    listing = commands.add_parser("list", help="events of one status")
-    listing.add_argument("--status", choices=STATUSES, required=True)
-    listing.add_argument("--limit", type=int, default=100)
+    parser, commands = operator_commands(
+        "python -m webhooks.outbound", __doc__, statuses=STATUSES, counts="events by status and the oldest queued"
+    )
     commands.add_parser("retry-now", help="every queued event due at once")
     return asyncio.run(run(parser.parse_args(argv)))
 

@@ -21,6 +21,7 @@ import httpx
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from standardwebhooks import Webhook
 
+from runtime.store.queue import backoff
 from webhooks.outbound.outbox import DELIVERED, QUEUED, Outbox, Queued
 
 log = logging.getLogger("sales_channel")
@@ -101,8 +102,7 @@ class Notifier:
         return len(delivered)
 
     def _backoff(self, event: Queued) -> timedelta:
-        doubled: timedelta = self._retry * (2 ** min(event.attempts, 20))
-        return min(doubled, self._max_backoff)
+        return backoff(self._retry, event.attempts, self._max_backoff)
 
     async def _deliver(self, event: Queued) -> str | None:
         """None when the receiver took it; otherwise why not (kept on the event for operators)."""

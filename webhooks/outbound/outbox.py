@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import timedelta
 
-from sqlalchemy import and_, func, or_, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from runtime.store.db import aware, utc_now
+from runtime.store.queue import dialect_insert, lease_rows, notify, retry_later, update_row
 from runtime.store.schema import sales_channel_events
 from workflows.loan.loan_events import LoanEvent
 
@@ -31,7 +31,8 @@ CHANNEL = "sales_channel_outbox"
 
 @dataclass(frozen=True)
 class Queued:
-    """An event claimed for delivery: its body is what gets signed and sent."""
+    """An event claimed for delivery: its body is what gets signed and sent (each field the column of
+    the same name)."""
 
     id: int
     event_id: str
@@ -41,15 +42,10 @@ class Queued:
     attempts: int
 
 
-async def _notify(connection: AsyncConnection) -> None:
-    if connection.dialect.name == "postgresql":
-        await connection.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
-
-
 class Outbox:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        self._insert = dialect_insert(engine)
 
     # ------------------------------------------------------------ the loans' activity
 
@@ -80,7 +76,7 @@ class Outbox:
                 result = await connection.execute(statement.on_conflict_do_nothing(index_elements=["event_id"]))
                 added += result.rowcount
             if added:
-                await _notify(connection)
+                await notify(connection, CHANNEL)
         return added
 
     # ------------------------------------------------------------ the notifier
@@ -102,14 +98,7 @@ class Outbox:
             .exists()
         )
         query = (
-            select(
-                events.c.id,
-                events.c.event_id,
-                events.c.request_key,
-                events.c.sequence,
-                events.c.body,
-                events.c.attempts,
-            )
+            select(*(events.c[field.name] for field in fields(Queued)))
             .where(
                 events.c.status == QUEUED,
                 or_(events.c.next_attempt_at.is_(None), events.c.next_attempt_at <= now),
@@ -118,29 +107,8 @@ class Outbox:
             .order_by(events.c.id)
             .limit(limit)
         )
-        async with self.engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                query = query.with_for_update(of=events, skip_locked=True)
-            else:
-                # SQLite has no row locks: a write first takes the database's write lock for this
-                # (short) transaction, so two notifiers never lease the same events.
-                await connection.execute(update(events).where(text("0 = 1")).values(attempts=events.c.attempts))
-            rows = (await connection.execute(query)).all()
-            if rows:
-                await connection.execute(
-                    update(events).where(events.c.id.in_([row.id for row in rows])).values(next_attempt_at=now + lease)
-                )
-        return [
-            Queued(
-                id=row.id,
-                event_id=row.event_id,
-                request_key=row.request_key,
-                sequence=row.sequence,
-                body=row.body,
-                attempts=row.attempts,
-            )
-            for row in rows
-        ]
+        rows = await lease_rows(self.engine, query, events, until=now + lease)
+        return [Queued(**row._mapping) for row in rows]
 
     async def settle(self, delivered: Sequence[Queued], failed: Sequence[tuple[Queued, timedelta, str]] = ()) -> None:
         """One transaction for a pass's outcome: delivered events done; failed ones queued again after
@@ -148,22 +116,19 @@ class Outbox:
         now = utc_now()
         async with self.engine.begin() as connection:
             for event in delivered:
-                await connection.execute(
-                    update(sales_channel_events)
-                    .where(sales_channel_events.c.id == event.id)
-                    .values(
-                        status=DELIVERED,
-                        delivered_at=now,
-                        next_attempt_at=None,
-                        attempts=event.attempts + 1,
-                        last_error=None,
-                    )
+                await update_row(
+                    connection,
+                    sales_channel_events,
+                    event.id,
+                    status=DELIVERED,
+                    delivered_at=now,
+                    next_attempt_at=None,
+                    attempts=event.attempts + 1,
+                    last_error=None,
                 )
             for event, delay, error in failed:
-                await connection.execute(
-                    update(sales_channel_events)
-                    .where(sales_channel_events.c.id == event.id)
-                    .values(attempts=event.attempts + 1, next_attempt_at=now + delay, last_error=error[:500])
+                await retry_later(
+                    connection, sales_channel_events, event.id, event.attempts, now + delay, last_error=error
                 )
 
     # ------------------------------------------------------------ operators
@@ -225,5 +190,5 @@ class Outbox:
             result = await connection.execute(
                 update(sales_channel_events).where(sales_channel_events.c.status == QUEUED).values(next_attempt_at=None)
             )
-            await _notify(connection)
+            await notify(connection, CHANNEL)
         return int(result.rowcount or 0)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
 
@@ -16,9 +15,10 @@ import httpx
 from prometheus_client import start_http_server
 from sqlalchemy import make_url
 
+from runtime.process import serve, stop_on_signals
 from runtime.settings import TemporalSettings
 from runtime.store.db import DatabaseSettings, is_sqlite
-from runtime.telemetry import exit_now, setup_logging, setup_tracing
+from runtime.telemetry import setup_logging, setup_tracing
 from runtime.temporal import connect
 from webhooks.inbox.sealing import Opener
 from webhooks.inbox.store import CHANNEL, Inbox
@@ -83,10 +83,7 @@ async def run() -> None:
         if settings.metrics_bind:
             host, _, port = settings.metrics_bind.rpartition(":")
             start_http_server(int(port), addr=host or "127.0.0.1", registry=relay.metrics.registry)
-        stop, wake, wake_notifier = asyncio.Event(), asyncio.Event(), asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+        stop, wake, wake_notifier = stop_on_signals(), asyncio.Event(), asyncio.Event()
         async with notifications(database, {CHANNEL: wake, outbox.CHANNEL: wake_notifier}):
             sqlite = is_sqlite(database.url)
             idle = settings.poll_seconds if sqlite else settings.idle_seconds
@@ -110,10 +107,5 @@ async def run() -> None:
     log.info("relay stopped")
 
 
-def main() -> None:
-    asyncio.run(run())
-    exit_now(0)
-
-
 if __name__ == "__main__":
-    main()
+    serve(run)

@@ -22,7 +22,8 @@ from collections.abc import Mapping
 from sqlalchemy import update
 
 from domain.redaction import redact_provider_text
-from runtime.store.db import DatabaseSettings
+from runtime.store.db import store_engine
+from runtime.store.queue import operator_commands
 from runtime.store.schema import webhook_events
 from runtime.telemetry import exit_now
 from webhooks.inbox.arrival import PENDING
@@ -58,9 +59,8 @@ async def requeue(inbox: Inbox, event: str) -> bool:
 
 
 async def run(options: argparse.Namespace) -> int:
-    engine = DatabaseSettings().engine()
-    inbox = Inbox(engine)
-    try:
+    async with store_engine() as engine:
+        inbox = Inbox(engine)
         if options.command == "counts":
             print(json.dumps(await inbox.counts(), sort_keys=True))
         elif options.command == "list":
@@ -71,18 +71,13 @@ async def run(options: argparse.Namespace) -> int:
                 print(f"no expired or parked event {redact_provider_text(options.event_id)!r}", file=sys.stderr)
                 return 1
             print(f"requeued {redact_provider_text(options.event_id)}")
-    finally:
-        await engine.dispose()
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m webhooks.relay.inbox", description=__doc__.split("\n\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("counts", help="events by status")
-    listing = commands.add_parser("list", help="events of one status")
-    listing.add_argument("--status", choices=STATUSES, required=True)
-    listing.add_argument("--limit", type=int, default=100)
+    parser, commands = operator_commands(
+        "python -m webhooks.relay.inbox", __doc__, statuses=STATUSES, counts="events by status"
+    )
     again = commands.add_parser("requeue", help="an expired or parked event back to pending")
     again.add_argument("event_id", help="the event's id, or #REF as list shows it")
     return asyncio.run(run(parser.parse_args(argv)))

@@ -28,6 +28,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.qitech.models.webhooks import ReceivedWebhook, WebhookRejected, parse_webhook_bytes
 from activities.qitech.news import translate
+from runtime.store.queue import backoff
 from webhooks.inbox.arrival import NOTE_LENGTH, outside_text
 from webhooks.inbox.sealing import Opener, SealingError
 from webhooks.inbox.store import DELIVERED, LATE, PARKED, Deliverable, Inbox
@@ -145,8 +146,8 @@ class Relay:
             async with self._in_flight:
                 outcome = await self._deliver(event)
             if outcome is None:
-                backoff = min(self._retry * 2**event.attempts, MAX_BACKOFF)
-                return settled, [(event, backoff, "Temporal refused the signal")], events[index + 1 :]
+                later = backoff(self._retry, event.attempts, MAX_BACKOFF)
+                return settled, [(event, later, "Temporal refused the signal")], events[index + 1 :]
             settled.append((event, *outcome))
         return settled, [], []
 

@@ -12,6 +12,7 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 
 from domain.loan import REQUEST_KEY_PATTERN, LoanRequest, ProviderId
+from domain.modeling import copy_fields
 from workflows.loan.rules import LoanPolicy, LoanRules
 from workflows.loan.state import LoanState, RuleFailure, Stage, Status
 
@@ -79,15 +80,7 @@ class LoanOutcome(BaseModel):
 
     @classmethod
     def of(cls, state: LoanState) -> LoanOutcome:
-        return cls(
-            request_key=state.request_key,
-            status=state.status,
-            reason=state.outcome_reason,
-            stage_reached=state.stage,
-            debt_key=state.debt_key,
-            contract_number=state.contract_number,
-            rejection=state.rejection,
-        )
+        return copy_fields(cls, state, reason=state.outcome_reason, stage_reached=state.stage)
 
 
 __all__ = [

@@ -9,6 +9,7 @@ buffered and applied by :func:`drain` once the key is the loan's. It reads the l
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from domain import ptbr
@@ -34,7 +35,7 @@ from workflows.loan.news import (
     ProposalStatus,
     ProviderNews,
 )
-from workflows.loan.news_order import late_consent_status, late_proposal_status
+from workflows.loan.news_order import first_sight, late_consent_status, late_proposal_status
 from workflows.loan.rules import LoanRules
 from workflows.loan.state import DataprevAnswer, EventRecord, LoanState, PortabilityFacts, Stage
 
@@ -51,13 +52,10 @@ REMEMBERED_EVENT_IDS = 500
 
 def receive(state: LoanState, news: ProviderNews, *, rules: LoanRules, now: datetime) -> None:
     """A delivery of a provider's news: applied once, buffered while its key is not the loan's."""
-    if news.event_id in state.seen_event_ids:
+    # Remembered across continue-as-new: a redelivery comes after a relay crash or a lost mark.
+    if not first_sight(state.seen_event_ids, news.event_id, remembered=REMEMBERED_EVENT_IDS):
         state.duplicate_events += 1
         return
-    state.seen_event_ids.append(news.event_id)
-    # Bounded, and carried across continue-as-new: the relay delivers at least once, and a
-    # redelivery comes soon after the first (a relay crash, a lost mark), never hundreds of events later.
-    del state.seen_event_ids[:-REMEMBERED_EVENT_IDS]
     if state.closed:
         record(state, news, "ignored: the loan is closed")
     elif news.key in state.known_keys():
@@ -306,8 +304,7 @@ def _portability(
     if isinstance(fact, ProposalMoved):
         status = fact.status
         facts.portability_number = fact.portability_number or facts.portability_number
-        if late_proposal_status(facts.proposal_status, status):
-            record(state, news, f"ignored: proposal {status} after {facts.proposal_status}", status=status)
+        if _late(state, news, "proposal", facts.proposal_status, status, late_proposal_status):
             return
         facts.proposal_status = status
         if status == ProposalStatus.REJECTED and fact.rejection is not None:
@@ -320,12 +317,10 @@ def _portability(
             facts.paid = True
         record(state, news, f"proposal {status}", status=status, detail=facts.ctc_rejection or facts.retention)
     elif isinstance(fact, ConsentMoved):
-        consent = fact.status
         facts.consent_deadline = fact.deadline or facts.consent_deadline
-        if late_consent_status(facts.consent_status, consent):
-            record(state, news, f"ignored: consent {consent} after {facts.consent_status}", status=consent)
+        if _late(state, news, "consent", facts.consent_status, fact.status, late_consent_status):
             return
-        facts.consent_status = consent
+        facts.consent_status = fact.status
         record(state, news, f"consent {facts.consent_status}", status=facts.consent_status)
     elif isinstance(fact, LegMoved):
         if fact.status == LegStatus.DISBURSED and fact.leg == Leg.REFINANCING:
@@ -348,6 +343,21 @@ def _portability(
     else:
         facts.released_installment = fact.released_installment
         record(state, news, "origin contract: released", detail=str(facts.released_installment))
+
+
+def _late(
+    state: LoanState,
+    news: ProviderNews,
+    what: str,
+    held: str | None,
+    status: str,
+    late: Callable[[str | None, str], bool],
+) -> bool:
+    """News of a status the loan has moved past (the provider's order is not ours): recorded, ignored."""
+    if late(held, status):
+        record(state, news, f"ignored: {what} {status} after {held}", status=status)
+        return True
+    return False
 
 
 def _reserved_by(fact: PortabilityDataprevAnswered, rules: LoanRules) -> bool:

@@ -120,13 +120,20 @@ class ConfirmationPending(BaseModel):
     deadline: datetime | None = None
 
 
-class DataprevAnswered(BaseModel):
-    """The averbação's answer from Dataprev (Dataprev's own enumerators: ``domain.inss``)."""
+class _DataprevAnswer(BaseModel):
+    """What Dataprev answers to an averbação, a new credit's or a portability leg's (``kind`` first:
+    each kind names itself)."""
 
-    kind: Literal["dataprev"] = "dataprev"
+    kind: str
     constituted: bool = False
     successes: list[str] = Field(default_factory=list)
     errors: list[str] = Field(default_factory=list)
+
+
+class DataprevAnswered(_DataprevAnswer):
+    """The averbação's answer from Dataprev (Dataprev's own enumerators: ``domain.inss``)."""
+
+    kind: Literal["dataprev"] = "dataprev"
 
 
 class LenderActionNeeded(BaseModel):
@@ -158,13 +165,10 @@ class LegMoved(BaseModel):
     status: str  # a LegStatus
 
 
-class PortabilityDataprevAnswered(BaseModel):
+class PortabilityDataprevAnswered(_DataprevAnswer):
     """The portability leg's averbação answer (Port+Refin's table decides what it means)."""
 
     kind: Literal["portability_dataprev"] = "portability_dataprev"
-    constituted: bool = False
-    successes: list[str] = Field(default_factory=list)
-    errors: list[str] = Field(default_factory=list)
 
 
 class OriginContractAnswered(BaseModel):

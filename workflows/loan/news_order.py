@@ -1,6 +1,7 @@
-"""The order a portability's news comes in: which proposal or consent status arrives late (the relay
-delivers at least once, in any order; webhooks are published as possibly out of order) and must not
-move the loan's facts back. Pure; read by the facts reducer and the portability journey."""
+"""The order news comes in: the relay delivers at least once, in any order (webhooks are published as
+possibly out of order), so a redelivery is recognised by its identity, and a portability's proposal
+or consent status that arrives late must not move the loan's facts back. Pure; read by the facts
+reducer, the portability journey and the previous version's mailbox."""
 
 from __future__ import annotations
 
@@ -56,3 +57,13 @@ def late_proposal_status(current: str | None, new: str) -> bool:
         and current in PROPOSAL_PROGRESS
         and PROPOSAL_PROGRESS[new] < PROPOSAL_PROGRESS[current]
     )
+
+
+def first_sight(seen: list[str], event_id: str, *, remembered: int) -> bool:
+    """Whether ``event_id`` is news: then it is remembered in ``seen``, the oldest forgotten past
+    ``remembered`` (a redelivery comes soon after the first, never hundreds of events later)."""
+    if event_id in seen:
+        return False
+    seen.append(event_id)
+    del seen[:-remembered]
+    return True

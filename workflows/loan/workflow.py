@@ -11,12 +11,16 @@ its input (``workflows.loan.rules``).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from contextlib import nullcontext
 from typing import Protocol
 
 from temporalio import workflow
 from temporalio.common import RawValue
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel
+
     from domain import ptbr
     from domain.calendar import SAO_PAULO, end_of_day
     from domain.loan import (
@@ -172,6 +176,29 @@ class LoanWorkflow:
     # history; an Update whose provider call fails answers with the provider's reason and changes nothing.
     # Each is taken once per argument (LoanRun.once): a client's retry never calls the provider again.
 
+    async def _at_provider(self, action: str, act: Callable[[], Awaitable[object]], *, locked: bool = True) -> None:
+        """An operator's call at the provider, under the loan's lock unless told not (nothing else talks
+        to the provider meanwhile); its failure refuses the Update with the provider's reason."""
+        try:
+            async with self._loan.lock if locked else nullcontext():
+                await act()
+        except ACTIVITY_FAILURES as error:
+            raise refused(action, error) from None
+
+    def _taken(self, action: str, note: str, by: VerifiedOperator | None) -> LoanState:
+        """An operator's action done: recorded, published; the loan's state answers the Update."""
+        self._loan.operator(action, note, by=by)
+        self._loan.publish()
+        return self._loan.state
+
+    def _admits(self, update: str, argument: BaseModel, *stages: Stage) -> bool:
+        """False for a retry (the same argument again: it gets the first call's outcome, nothing to
+        check); otherwise the loan must be open, its actions ours, and in one of ``stages``."""
+        if self._loan.repeats(update, argument):
+            return False
+        self._require_stage(*stages)
+        return True
+
     def _require_stage(self, *stages: Stage) -> None:
         state = self._loan.state
         if state.closed:
@@ -188,41 +215,28 @@ class LoanWorkflow:
 
     async def _provide_documents(self, documents: Documents) -> LoanState:
         self._loan.operator("provide_documents")
-        try:
-            await self._loan.attach(documents)
-        except ACTIVITY_FAILURES as error:
-            raise refused("documents", error) from None
+        await self._at_provider("documents", lambda: self._loan.attach(documents), locked=False)
         return self._loan.state
 
     @provide_documents.validator
     def _validate_documents(self, documents: Documents) -> None:
-        if self._loan.repeats("provide_documents", documents):
-            return  # a retry: it gets the first call's outcome
-        self._require_stage(Stage.AWAITING_DOCUMENTS)
+        self._admits("provide_documents", documents, Stage.AWAITING_DOCUMENTS)
 
     @workflow.update
     async def submit_signature(self, submission: SignatureSubmission) -> LoanState:
         return await self._loan.once("submit_signature", submission, lambda: self._submit_signature(submission))
 
     async def _submit_signature(self, submission: SignatureSubmission) -> LoanState:
-        run, state = self._loan, self._loan.state
-        assert state.debt_key is not None
-        try:
-            async with run.lock:
-                await self._journey.sign(submission)
-        except ACTIVITY_FAILURES as error:
-            raise refused("signature", error) from None
-        state.signature_submitted_at = workflow.now()
+        assert self._loan.state.debt_key is not None
+        await self._at_provider("signature", lambda: self._journey.sign(submission))
+        self._loan.state.signature_submitted_at = workflow.now()
         biometry = submission.biometry_analysis_reference.value
-        run.operator("submit_signature", f"biometry {biometry}", by=submission.verified_operator)
-        run.publish()
-        return state
+        return self._taken("submit_signature", f"biometry {biometry}", submission.verified_operator)
 
     @submit_signature.validator
     def _validate_signature(self, submission: SignatureSubmission) -> None:
-        if self._loan.repeats("submit_signature", submission):
-            return  # a retry: it gets the first call's outcome
-        self._require_stage(Stage.AWAITING_SIGNATURE)
+        if not self._admits("submit_signature", submission, Stage.AWAITING_SIGNATURE):
+            return
         if self._loan.state.signature_submitted_at is not None:
             raise ValueError("the signature was already submitted")
 
@@ -238,20 +252,23 @@ class LoanWorkflow:
     async def _correct_collateral(self, fix: CollateralFix, approved_by: VerifiedOperator | None = None) -> LoanState:
         run, state = self._loan, self._loan.state
         assert state.debt_key is not None
-        try:
-            async with run.lock:
-                await run.activity(
-                    CORRECT_COLLATERAL,
-                    CorrectionInput(
-                        debt_key=state.debt_key,
-                        fix=fix,
-                        account_holder_name=state.corrected_name or run.request.borrower.name,
-                        account_holder_cpf=run.request.borrower.cpf,
-                        answered_at=state.last_dataprev.at if needs_correction(state) and state.last_dataprev else None,
-                    ),
-                )
-        except ACTIVITY_FAILURES as error:
-            raise refused("collateral correction", error) from None
+        debt_key = state.debt_key
+
+        async def correct() -> None:
+            answered = state.last_dataprev.at if needs_correction(state) and state.last_dataprev else None
+            holder = state.corrected_name or run.request.borrower.name
+            await run.activity(
+                CORRECT_COLLATERAL,
+                CorrectionInput(
+                    debt_key=debt_key,
+                    fix=fix,
+                    account_holder_name=holder,
+                    account_holder_cpf=run.request.borrower.cpf,
+                    answered_at=answered,
+                ),
+            )
+
+        await self._at_provider("collateral correction", correct)
         state.corrections += 1
         # What the provider now holds is what every later call must send (rechecks, reapresentação).
         if fix.benefit_number:
@@ -262,16 +279,11 @@ class LoanWorkflow:
             state.disbursement_accounts = [fix.disbursement_account]
         if needs_correction(state) and state.last_dataprev is not None:
             state.last_dataprev = state.last_dataprev.model_copy(update={"action": "corrected"})
-        run.operator("correct_collateral", approvals.approved(fix.note, approved_by), by=fix.verified_operator)
-        run.publish()
-        return state
+        return self._taken("correct_collateral", approvals.approved(fix.note, approved_by), fix.verified_operator)
 
     @correct_collateral.validator
     def _validate_correction(self, fix: CollateralFix) -> None:
-        if self._loan.repeats("correct_collateral", fix):
-            return  # a retry: it gets the first call's outcome
-        self._require_stage(*CORRECTION_STAGES)
-        if fix.disbursement_account is not None:
+        if self._admits("correct_collateral", fix, *CORRECTION_STAGES) and fix.disbursement_account is not None:
             approvals.check_proposal(self._loan.state, fix.verified_operator)
 
     # ------------------------------------------------ maker-checker: where the money goes
@@ -311,18 +323,14 @@ class LoanWorkflow:
     async def _reduce_installment(self, reduction: InstallmentReduction) -> LoanState:
         state = self._loan.state
         assert state.debt_key is not None
-        try:
-            await self._journey.reduce(reduction)
-        except ACTIVITY_FAILURES as error:
-            raise refused("installment reduction", error) from None
+        await self._at_provider("installment reduction", lambda: self._journey.reduce(reduction), locked=False)
         self._loan.publish()
         return state
 
     @reduce_installment.validator
     def _validate_reduction(self, reduction: InstallmentReduction) -> None:
-        if self._loan.repeats("reduce_installment", reduction):
-            return  # a retry: it gets the first call's outcome
-        self._require_stage(Stage.AWAITING_INSTALLMENT_REDUCTION)
+        if not self._admits("reduce_installment", reduction, Stage.AWAITING_INSTALLMENT_REDUCTION):
+            return
         current = self._loan.state.installment_value
         if current is not None and reduction.installment_value >= current:
             raise ValueError(f"installment_value: must be below the current {current}")
@@ -346,35 +354,31 @@ class LoanWorkflow:
     ) -> LoanState:
         run, state = self._loan, self._loan.state
         assert state.debt_key is not None
-        try:
-            async with run.lock:
-                await run.activity(
-                    CHANGE_DISBURSEMENT_DATE,
-                    ReapresentacaoInput(
-                        debt_key=state.debt_key,
-                        disbursement_date=reapresentacao.disbursement_date,
-                        account=reapresentacao.disbursement_account,
-                        account_holder_name=state.corrected_name or run.request.borrower.name,
-                        account_holder_cpf=run.request.borrower.cpf,
-                    ),
-                )
-        except ACTIVITY_FAILURES as error:
-            raise refused("reapresentação", error) from None
+        debt_key = state.debt_key
+
+        async def change_date() -> None:
+            holder = state.corrected_name or run.request.borrower.name
+            await run.activity(
+                CHANGE_DISBURSEMENT_DATE,
+                ReapresentacaoInput(
+                    debt_key=debt_key,
+                    disbursement_date=reapresentacao.disbursement_date,
+                    account=reapresentacao.disbursement_account,
+                    account_holder_name=holder,
+                    account_holder_cpf=run.request.borrower.cpf,
+                ),
+            )
+
+        await self._at_provider("reapresentação", change_date)
         state.refusal = None
         state.reapresentacoes += 1
-        run.operator(
-            "reapresentacao",
-            approvals.approved(f"{reapresentacao.disbursement_date} {reapresentacao.note}".strip(), approved_by),
-            by=reapresentacao.verified_operator,
-        )
-        run.publish()
-        return state
+        note = approvals.approved(f"{reapresentacao.disbursement_date} {reapresentacao.note}".strip(), approved_by)
+        return self._taken("reapresentacao", note, reapresentacao.verified_operator)
 
     @reapresentar.validator
     def _validate_reapresentacao(self, reapresentacao: Reapresentacao) -> None:
-        if self._loan.repeats("reapresentar", reapresentacao):
-            return  # a retry: it gets the first call's outcome
-        self._require_stage(Stage.AWAITING_REAPRESENTACAO)
+        if not self._admits("reapresentar", reapresentacao, Stage.AWAITING_REAPRESENTACAO):
+            return
         self._check_reapresentacao(reapresentacao)
         if reapresentacao.disbursement_account is not None:
             approvals.check_proposal(self._loan.state, reapresentacao.verified_operator)

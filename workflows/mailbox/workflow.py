@@ -19,6 +19,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from workflows.loan.contract import PROVIDER_EVENT_SIGNAL
+    from workflows.loan.news_order import first_sight
     from workflows.mailbox.contract import (
         CLAIM_SIGNAL,
         MAILBOX_STATE,
@@ -100,11 +101,9 @@ class ProviderKeyMailbox:
     @workflow.signal(name=WEBHOOK_SIGNAL)
     def webhook(self, event: MailboxEvent) -> None:
         state = self._state
-        if event.event_id in state.seen_event_ids:
+        if not first_sight(state.seen_event_ids, event.event_id, remembered=MAX_REMEMBERED_IDS):
             state.duplicates += 1
             return
-        state.seen_event_ids.append(event.event_id)
-        del state.seen_event_ids[:-MAX_REMEMBERED_IDS]
         if state.released:
             state.late.append(event)
         else:

@@ -14,14 +14,13 @@ from activities.qitech.enumerators import (
     AlimonyCode,
     ConsultationError,
     ConsultationStatus,
-    CreditType,
     PoliticallyExposedType,
 )
 from activities.tolerant import InboundModel, LenientDate, OutboundModel, Unknown, open_enum_validator
 from domain.benefit import BenefitAccount, BenefitFacts
 from domain.documents import Cpf
 from domain.fields import BenefitNumber, NonEmptyStr, Phone
-from domain.inss import BenefitSituation, BenefitStatus, BlockType
+from domain.inss import BenefitSituation, BenefitStatus, BlockType, CreditType
 
 # ---------------------------------------------------------------- outbound
 

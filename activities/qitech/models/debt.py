@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, Field, IPvAnyAddress, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from activities.qitech.enumerators import ASSISTANCE_TYPE_NAMES, CollateralStatus, OperationCategory, ReservationMethod
 from activities.qitech.models.common import DisbursementAccount
@@ -21,9 +21,10 @@ from activities.tolerant import (
     Unknown,
     open_enum_validator,
 )
+from domain import loan as domain_loan
 from domain.documents import Cnpj, Cpf
 from domain.fields import Address, BankCode, BenefitNumber, NonEmptyStr, Phone, PositiveMoney, State
-from domain.loan import BiometryAnalysisReference
+from domain.modeling import all_different, at_least_one, copy_fields
 
 # ---------------------------------------------------------------- outbound: issuance
 
@@ -152,34 +153,19 @@ class AttachedDocuments(OutboundModel):
     document_identification_back: UUID
     selfie: UUID
 
-    @model_validator(mode="after")
-    def _distinct(self) -> AttachedDocuments:
-        # Seed 001 §6: duplicated documents make the provider cancel the debt permanently.
-        keys = {self.document_identification, self.document_identification_back, self.selfie}
-        if len(keys) != 3:
-            raise ValueError(
-                "document_identification, document_identification_back and selfie must be different documents"
-            )
-        return self
+    # Seed 001 §6: duplicated documents make the provider cancel the debt permanently.
+    _distinct = all_different(
+        "document_identification",
+        "document_identification_back",
+        "selfie",
+        refusal="document_identification, document_identification_back and selfie must be different documents",
+    )
 
 
-class SignatureEvidence(OutboundModel):
+class SignatureEvidence(OutboundModel, domain_loan.SignatureEvidence):
     """``POST /debt/{debt_key}/signed`` (seed 001/004 §6): the borrower's signature evidence."""
 
-    ip_address: IPvAnyAddress
-    signature_datetime: AwareDatetime
-    similarity_score: Annotated[Decimal, Field(ge=0, le=1)] | None = None
-    biometry_analysis_reference: BiometryAnalysisReference
     type: Literal["data-signature"] = "data-signature"
-
-    @model_validator(mode="after")
-    def _score_when_found(self) -> SignatureEvidence:
-        if self.similarity_score is None and self.biometry_analysis_reference != BiometryAnalysisReference.NOT_FOUND:
-            raise ValueError(
-                "similarity_score is required when biometry_analysis_reference is serpro or tse "
-                "(it may be null only with not_found)"
-            )
-        return self
 
 
 class CollateralBankAccount(OutboundModel):
@@ -197,11 +183,12 @@ class CollateralCorrection(OutboundModel):
     benefit_number: BenefitNumber | None = None
     name: NonEmptyStr | None = None
 
-    @model_validator(mode="after")
-    def _something(self) -> CollateralCorrection:
-        if self.disbursement_bank_account is None and self.benefit_number is None and self.name is None:
-            raise ValueError("a collateral correction needs disbursement_bank_account, benefit_number or name")
-        return self
+    _something = at_least_one(
+        "disbursement_bank_account",
+        "benefit_number",
+        "name",
+        refusal="a collateral correction needs disbursement_bank_account, benefit_number or name",
+    )
 
 
 class ReapresentacaoAccount(OutboundModel):
@@ -375,13 +362,7 @@ class CreditOperationView(InboundModel):
         """The debt's schedule as one disbursement option (the lookup lists no others)."""
         if not isinstance(self.disbursement_date, date) or not self.installments:
             return None
-        return DisbursementOption(
-            disbursement_date=self.disbursement_date,
-            first_due_date=self.first_due_date,
-            issue_amount=self.issue_amount,
-            total_iof=self.total_iof,
-            installments=self.installments,
-        )
+        return copy_fields(DisbursementOption, self)
 
 
 class DisbursementAccountView(InboundModel):

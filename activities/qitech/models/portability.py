@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field, IPvAnyAddress, RootModel, model_validator
+from pydantic import Field, RootModel, model_validator
 
 from activities.qitech.enumerators import ConsultationStatus, InterestBase
 from activities.qitech.models.debt import (
@@ -41,7 +41,7 @@ from activities.qitech.portability_enumerators import (
 from activities.tolerant import InboundModel, LenientDate, LenientDatetime, OutboundModel, Unknown, open_enum_validator
 from domain.documents import Cnpj, Cpf
 from domain.fields import BankCode, NonEmptyStr, PositiveMoney, Rate, digits
-from domain.loan import BiometryAnalysisReference
+from domain.loan import SignatureEvidence
 
 PORTABILITY_NUMBER = r"^\d{21}$"
 """The CTC's portability number (NU): 21 digits, a date and a sequence (every NU printed is)."""
@@ -229,23 +229,13 @@ class OriginContractQuery(OutboundModel):
     portability_number: Annotated[str, Field(pattern=PORTABILITY_NUMBER)]
 
 
-class LegSignature(OutboundModel):
+class LegSignature(OutboundModel, SignatureEvidence):
     """``POST /v2/credit_transfer/proposal/{proposal_key}/{leg}/signature``: the borrower's signature
     of one leg's CCB. Path and body as a lender's public integration sends them (no page we could
     read prints them): the signed PDF's address and the evidence a new-credit signature carries."""
 
     type: Literal["pdf-signature"] = "pdf-signature"
     signed_pdf_path: NonEmptyStr
-    ip_address: IPvAnyAddress
-    signature_datetime: AwareDatetime
-    similarity_score: Annotated[Decimal, Field(ge=0, le=1)] | None = None
-    biometry_analysis_reference: BiometryAnalysisReference
-
-    @model_validator(mode="after")
-    def _score_when_found(self) -> LegSignature:
-        if self.similarity_score is None and self.biometry_analysis_reference != BiometryAnalysisReference.NOT_FOUND:
-            raise ValueError("similarity_score is required unless biometry_analysis_reference is not_found")
-        return self
 
 
 # ---------------------------------------------------------------- inbound: answers

@@ -12,6 +12,7 @@ from pydantic import AliasChoices, Field, model_validator
 from activities.qitech.enumerators import AmountType, FeeType, InterestBase
 from activities.tolerant import InboundModel, LenientDate, LenientDatetime, OutboundModel, Unknown, open_enum_validator
 from domain.fields import Money, PositiveMoney, Rate
+from domain.modeling import exactly
 
 MAX_INSTALLMENTS_ACCEPTED = 420
 """What the wire format can carry; the INSS limit (96) is a product rule, checked in domain.regulation."""
@@ -52,16 +53,8 @@ class Financial(OutboundModel):
 
     @model_validator(mode="after")
     def _one_mode(self) -> Financial:
-        given = [
-            name
-            for name in ("installment_face_value", "disbursed_amount", "monthly_interest_rate")
-            if getattr(self, name) is not None
-        ]
-        if len(given) != 2:
-            raise ValueError(
-                "give exactly two of installment_face_value, disbursed_amount, monthly_interest_rate "
-                f"(got {', '.join(given) or 'none'}); the third is what the provider computes"
-            )
+        names = ("installment_face_value", "disbursed_amount", "monthly_interest_rate")
+        exactly(2, self, names, then="; the third is what the provider computes")
         return self
 
 

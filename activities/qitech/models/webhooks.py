@@ -189,11 +189,17 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def parse_webhook(payload: Any) -> ProviderWebhook:
-    """Parse an already-decoded webhook body (envelope allowed). Raises WebhookRejected, never anything else."""
+def webhook_object(payload: Any) -> dict[str, Any]:
+    """The webhook itself (envelope unwrapped); anything but a JSON object is refused."""
     body = unwrap(payload)
     if not isinstance(body, dict):
         raise WebhookRejected("malformed", "webhook body must be a JSON object")
+    return body
+
+
+def parse_webhook(payload: Any) -> ProviderWebhook:
+    """Parse an already-decoded webhook body (envelope allowed). Raises WebhookRejected, never anything else."""
+    body = webhook_object(payload)
     webhook_type = body.get("webhook_type")
     if webhook_type is None and body.get("status") in _DEBT_STATUSES and isinstance(body.get("data"), dict):
         # The TED-refusal example (seeds 001/004 §8) has no webhook_type although its section says

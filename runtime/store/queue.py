@@ -1,0 +1,82 @@
+"""What the store's two queues share (the webhook inbox and the sales channel's outbox): inserting on
+either database, waking the process that LISTENs, and leasing due rows to one reader at a time.
+
+A queue table has an ``id``, an ``attempts`` count and a ``next_attempt_at``; a leased row's next
+attempt is pushed to the lease's end, so a reader that dies with a lease leaves its rows to be read
+again when it runs out (at least once).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row, Select, Table, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+
+def dialect_insert(engine: AsyncEngine) -> Callable[[Table], Any]:
+    """The engine's ``INSERT`` with ``ON CONFLICT`` (PostgreSQL's or SQLite's)."""
+    return postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+
+
+async def notify(connection: AsyncConnection, channel: str) -> None:
+    """Wake the LISTENers of ``channel`` when the transaction commits (PostgreSQL; SQLite readers poll)."""
+    if connection.dialect.name == "postgresql":
+        await connection.execute(text("SELECT pg_notify(:channel, '')"), {"channel": channel})
+
+
+async def lease_rows(engine: AsyncEngine, query: Select[Any], table: Table, *, until: datetime) -> Sequence[Row[Any]]:
+    """The rows ``query`` selects from ``table``, leased until ``until`` (others skip them:
+    ``SKIP LOCKED`` on PostgreSQL, the database's write lock on SQLite). A short transaction: nothing
+    is held while the reader delivers them."""
+    async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            query = query.with_for_update(of=table, skip_locked=True)
+        else:
+            # SQLite has no row locks: a write first takes the database's write lock for this
+            # (short) transaction, so two readers never lease the same rows.
+            await connection.execute(update(table).where(text("0 = 1")).values(attempts=table.c.attempts))
+        rows: Sequence[Row[Any]] = (await connection.execute(query)).all()
+        if rows:
+            await connection.execute(
+                update(table).where(table.c.id.in_([row.id for row in rows])).values(next_attempt_at=until)
+            )
+    return rows
+
+
+async def update_row(connection: AsyncConnection, table: Table, row_id: int, **values: Any) -> None:
+    """Set ``values`` on one row of a queue (by its ``id``)."""
+    await connection.execute(update(table).where(table.c.id == row_id).values(**values))
+
+
+async def retry_later(
+    connection: AsyncConnection, table: Table, row_id: int, attempts: int, at: datetime, **reason: str
+) -> None:
+    """One more failed attempt on a row: due again ``at``, why kept for operators (its one column,
+    cut to 500 characters)."""
+    why = {column: text[:500] for column, text in reason.items()}
+    await update_row(connection, table, row_id, attempts=attempts + 1, next_attempt_at=at, **why)
+
+
+def backoff(retry: timedelta, attempts: int, ceiling: timedelta) -> timedelta:
+    """How long a row waits after ``attempts`` failed ones: ``retry`` doubled each time, at most ``ceiling``."""
+    doubled: timedelta = retry * (2 ** min(attempts, 20))
+    return min(doubled, ceiling)
+
+
+def operator_commands(
+    prog: str, doc: str, *, statuses: Sequence[str], counts: str
+) -> tuple[argparse.ArgumentParser, argparse._SubParsersAction[argparse.ArgumentParser]]:
+    """An operators' command line over a queue: ``counts`` and ``list --status S [--limit N]`` (the
+    one chosen in ``command``); the queue's own commands are added to the commands returned."""
+    parser = argparse.ArgumentParser(prog=prog, description=doc.split("\n\n", maxsplit=1)[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("counts", help=counts)
+    listing = commands.add_parser("list", help="events of one status")
+    listing.add_argument("--status", choices=statuses, required=True)
+    listing.add_argument("--limit", type=int, default=100)
+    return parser, commands
