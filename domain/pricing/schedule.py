@@ -45,7 +45,8 @@ ONE = Decimal(1)
 ZERO = Decimal(0)
 TEN_PLACES = Decimal(1).scaleb(-10)
 CENT = Decimal("0.01")
-_ONE_OVER_365 = Decimal(1) / Decimal(365)
+_ONE_OVER_365 = CONTEXT.divide(ONE, Decimal(365))
+"""1/365 as the 20-digit arithmetic writes it: the exponent of the daily rate's power."""
 MAX_SOLVED_MONTHLY_RATE = Decimal("0.2")
 
 
@@ -105,6 +106,9 @@ def daily_rate(annual: Decimal) -> Decimal:
         root = Decimal(math.pow(1.0 + float(annual), 1.0 / 365.0))
         power = _WIDE.power(root, 365)
         root = _WIDE.add(root, _WIDE.multiply(root, _WIDE.divide(_WIDE.subtract(_WIDE.divide(base, power), ONE), 365)))
+        # That is base^(1/365); the power is taken to the 20-digit 1/365, a few 1e-23 away, which can
+        # move the last place near half-way: x^(y + d) = x^y (1 + d ln x) to well below a billionth of it.
+        root = _WIDE.add(root, _WIDE.multiply(root, _WIDE.multiply(Decimal(math.log1p(float(annual))), _EXPONENT_GAP)))
         rounded = CONTEXT.plus(root)
         last_places = abs(_WIDE.subtract(root, rounded).scaleb(19 - rounded.adjusted()))
         if abs(last_places - _HALF) > _MARGIN:
@@ -116,6 +120,7 @@ def daily_rate(annual: Decimal) -> Decimal:
 _WIDE = Context(prec=40)
 _HALF = Decimal("0.5")
 _MARGIN = Decimal("1e-9")
+_EXPONENT_GAP = _WIDE.subtract(_ONE_OVER_365, _WIDE.divide(ONE, Decimal(365)))
 
 
 def add_months(day: date, months: int) -> date:
