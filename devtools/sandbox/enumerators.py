@@ -6,111 +6,36 @@ README's portability assumptions) — the client assumes it too, on its own, so 
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
+from pathlib import Path
 from types import MappingProxyType
 
 # ---------------------------------------------------------------- new credit and refinancing
 
-ASSISTANCE_TYPES: MappingProxyType[int, str] = MappingProxyType(
-    {
-        1: "pension_by_death_rural_worker",
-        2: "pension_by_death_accident_rural_worker",
-        3: "pension_by_death_rural_employer",
-        4: "retirement_invalidity_rural_emploee",
-        5: "retirement_invalidity_accident_rural_worker",
-        6: "retirement_invalidity_rural_employer",
-        7: "retirement_by_eldness_rural_worker",
-        8: "retirement_by_age_rural_employer",
-        9: "complement_by_work_accident_rural_worker",
-        11: "support_invalidity_rural_worker",
-        12: "support_by_age_rural_worker",
-        13: "aid_sickness_rural_worker",
-        15: "aid_time_off_rural_worker",
-        16: "aid_federal",
-        17: "international_agreement",
-        18: "inclusion_benefit",
-        19: "pension_student_law7004",
-        20: "pension_by_death_diplomat",
-        21: "pension_by_death",
-        22: "pension_by_death_statute",
-        23: "pension_by_death_veteran",
-        24: "pension_special_institutional_act",
-        25: "aid_time_off",
-        26: "pension_by_death_special_law593",
-        27: "pension_by_death_federal_emploee",
-        28: "pension_by_death_general_regime_law20465",
-        29: "pension_by_death_marine_veteran",
-        30: "monthly_income_lifetime_invalidity",
-        31: "aid_sickness",
-        32: "retirement_invalidity_social_security",
-        33: "retirement_invalidity_aeronautic",
-        34: "retirement_invalidity_marine_law1756",
-        35: "aid_sickness_veteran",
-        36: "aid_social_security_accident",
-        37: "retirement_capin_extra_emploee",
-        38: "retirement_federal_extra_emploee",
-        39: "aid_invalidity_student_law7004",
-        40: "monthly_income_lifetime_by_age_upper70_law6179",
-        41: "retirement_by_age",
-        42: "retirement_by_contribution_time",
-        43: "retirement_by_time_of_service_veteran",
-        44: "retirement_special_aeronautic",
-        45: "retirement_by_time_of_service_journalist",
-        46: "retirement_special",
-        47: "allowance_25",
-        48: "allowance_20",
-        49: "retirement_ordinary",
-        50: "aid_sickness_extinct_basic_plan",
-        51: "retirement_invalidity_extinct_basic_plan",
-        52: "retirement_by_age_extinct_basic_plan",
-        53: "aid_time_off_extinct_basic_plan",
-        54: "pension_indemnity_federal",
-        55: "pension_by_death_extinct_basic_plan",
-        56: "pension_lifetime_syndrome_thalidomide",
-        57: "retirement_by_teacher_labor_time",
-        58: "retirement_anisty",
-        59: "pension_by_death_amnesty",
-        60: "indemnity",
-        61: "aid_birth",
-        62: "aid_funeral",
-        63: "aid_funeral_rural_worker",
-        64: "aid_funeral_rural_employer",
-        65: "savings_special_autarchy",
-        67: "savings_mandatory_ipase_law5128",
-        68: "savings_special_retirement_ps_affiliated_upper60",
-        69: "savings_student_law7004",
-        70: "restitution",
-        71: "monthly_income",
-        72: "retirement_by_time_of_service_law1756",
-        73: "monthly_income_family_statute",
-        74: "complement_pension_federal",
-        75: "complement_retirement_federal",
-        76: "monthly_income_statute",
-        77: "monthly_income_sinpas_family_statute",
-        78: "retirement_by_age_law1756",
-        79: "advantage",
-        80: "monthly_income_maternity",
-        81: "compulsory_retirement",
-        82: "retirement_by_time_of_service_sasse",
-        83: "retirement_invalidity_ex_sasse",
-        84: "pension_by_death_sasse",
-        85: "pension_lifetime_rubber_tapper_law7986",
-        86: "pension_lifetime_rubber_tapper_dependent_law7986",
-        87: "continuous_aid_physical_disabilities",
-        88: "continuous_aid_eldness",
-        89: "pension_special_hemodialysis_victim_caruaru",
-        90: "medic_assistency_work_accident",
-        91: "aid_sickness_by_work_accident",
-        92: "retirement_invalidity_work_accident",
-        93: "pension_by_death_work_accident",
-        94: "aid_work_accident",
-        95: "aid_additional_work_accident",
-        96: "pension_special_leprosy_law11520",
-        97: "savings_by_death_work_accident",
-        98: "aid_longshoreman",
-        99: "time_off_15",
-    }
-)
+
+def _seed_table(seed: str, title: str) -> MappingProxyType[int, str]:
+    """A two-column table of a seed manual (``code | name |`` rows under its title), read from the seed
+    itself (spec/seeds, beside this repository's code): the sandbox and the client each take it from
+    the manual, neither from the other."""
+    [manual] = (Path(__file__).resolve().parents[2] / "spec" / "seeds").glob(f"{seed}_*.txt")
+    lines = iter(manual.read_text(encoding="utf-8").splitlines())
+    for line in lines:
+        if line.strip() == title:
+            break
+    rows: dict[int, str] = {}
+    for line in lines:
+        found = re.fullmatch(r"(\d+) \| (\S+) \|", line.strip())
+        if found:
+            rows[int(found[1])] = found[2]
+        elif rows:
+            break
+    if not rows:
+        raise RuntimeError(f"seed {seed} has no table {title!r}")
+    return MappingProxyType(rows)
+
+
+ASSISTANCE_TYPES = _seed_table("004", "Tabela de benefícios")
 """Seed 004 §12 "Tabela de benefícios" (the same in seed 002 §14): Dataprev's species code -> the
 ``assistance_type`` enumerator, spellings as printed. An issuance naming another is canceled
 permanently after its signature (seed 004 §6)."""
