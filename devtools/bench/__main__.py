@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import math
 import os
@@ -124,18 +125,17 @@ class Sizes:
                 pricing_seconds=0.3,
                 # Down 3 s, longer than the sandbox's three retries 0.5 s apart; 30 attempts 0.5 s
                 # apart keep the sandbox sending through it.
-                outage=outage.Plan(
-                    loans=3, outage_seconds=3, retry_seconds=0.5, attempts=30, interval_seconds=0.5, limit_seconds=180
+                outage=(
+                    quick_outage := outage.Plan(
+                        loans=3,
+                        outage_seconds=3,
+                        retry_seconds=0.5,
+                        attempts=30,
+                        interval_seconds=0.5,
+                        limit_seconds=180,
+                    )
                 ),
-                gateway_outage=outage.Plan(
-                    loans=3,
-                    outage_seconds=3,
-                    retry_seconds=0.5,
-                    attempts=30,
-                    interval_seconds=0.5,
-                    limit_seconds=180,
-                    down="gateway",
-                ),
+                gateway_outage=dataclasses.replace(quick_outage, down="gateway"),
             )
         return cls(
             loans=args.loans,
@@ -150,25 +150,19 @@ class Sizes:
             pricing_seconds=6.0,
             # The published policy (3 retries 5 minutes apart) compressed 150x: 2 s apart. Down for
             # --outage-seconds (20: 50 minutes at that scale); the teimosinha outlasts it.
-            outage=outage.Plan(
-                loans=args.outage_loans,
-                outage_seconds=args.outage_seconds,
-                retry_seconds=2.0,
-                attempts=int(3 * args.outage_seconds) + 30,
-                interval_seconds=1.0,
-                limit_seconds=300,
+            outage=(
+                full_outage := outage.Plan(
+                    loans=args.outage_loans,
+                    outage_seconds=args.outage_seconds,
+                    retry_seconds=2.0,
+                    attempts=int(3 * args.outage_seconds) + 30,
+                    interval_seconds=1.0,
+                    limit_seconds=300,
+                )
             ),
             # The gateway down as long: past the provider's three retries (6 s at that scale), so its
             # callbacks are given up on and only the recovery job brings them back.
-            gateway_outage=outage.Plan(
-                loans=args.outage_loans,
-                outage_seconds=args.outage_seconds,
-                retry_seconds=2.0,
-                attempts=int(3 * args.outage_seconds) + 30,
-                interval_seconds=1.0,
-                limit_seconds=300,
-                down="gateway",
-            ),
+            gateway_outage=dataclasses.replace(full_outage, down="gateway"),
         )
 
 
