@@ -14,28 +14,30 @@ from types import MappingProxyType
 # ---------------------------------------------------------------- new credit and refinancing
 
 
-def _seed_table(seed: str, title: str) -> MappingProxyType[int, str]:
-    """A two-column table of a seed manual (``code | name |`` rows under its title), read from the seed
-    itself (spec/seeds, beside this repository's code): the sandbox and the client each take it from
-    the manual, neither from the other."""
+def _seed_table(seed: str, title: str) -> dict[str, str]:
+    """A two-column table of a seed manual (a header row, a ``---|---`` rule, then ``a | b |`` rows under
+    its title), read from the seed itself (spec/seeds, beside this repository's code): the sandbox and
+    the client each take it from the manual, neither from the other."""
     [manual] = (Path(__file__).resolve().parents[2] / "spec" / "seeds").glob(f"{seed}_*.txt")
     lines = iter(manual.read_text(encoding="utf-8").splitlines())
     for line in lines:
         if line.strip() == title:
             break
-    rows: dict[int, str] = {}
+    rows: list[tuple[str, str]] = []
     for line in lines:
-        found = re.fullmatch(r"(\d+) \| (\S+) \|", line.strip())
-        if found:
-            rows[int(found[1])] = found[2]
-        elif rows:
+        found = re.fullmatch(r"\|?\s*([^|]+?)\s*\|\s*([^|]+?)\s*\|", line.strip())
+        if found and not set(found[1]) <= set("-"):
+            rows.append((found[1], found[2]))
+        elif rows and not found:
             break
-    if not rows:
+    if len(rows) < 2:
         raise RuntimeError(f"seed {seed} has no table {title!r}")
-    return MappingProxyType(rows)
+    return dict(rows[1:])  # the first row is the header
 
 
-ASSISTANCE_TYPES = _seed_table("004", "Tabela de benefícios")
+ASSISTANCE_TYPES = MappingProxyType(
+    {int(code): name for code, name in _seed_table("004", "Tabela de benefícios").items()}
+)
 """Seed 004 §12 "Tabela de benefícios" (the same in seed 002 §14): Dataprev's species code -> the
 ``assistance_type`` enumerator, spellings as printed. An issuance naming another is canceled
 permanently after its signature (seed 004 §6)."""
@@ -139,26 +141,7 @@ class PortabilityAuthorizationStatus(StrEnum):
 CONSENT_DEADLINE_DAYS = 5
 """The portability-authorization page: ``expiration_date`` = the registration day + 5 calendar days."""
 
-RETENTION_REASONS: MappingProxyType[str, str] = MappingProxyType(
-    {
-        "issuer_retention": "Retenção do Cliente",
-        "different_from_original": "Condições da proposta divergentes do contrato original",
-        "issuer_lawsuit": "Cliente com ação judicial",
-        "insurance_in_progress": "Indenização de seguro em andamento",
-        "collateral_in_execution": "Garantia em Execução",
-        "contract_not_found": "Contrato não encontrado",
-        "invalid_contract_type": "Tipo de contrato inválido",
-        "portability_in_progress": "Portabilidade em andamento",
-        "assigned_contract": "Contrato cedido",
-        "issuer_document_number_invalid": "CPF não é do contrato",
-        "unrelated_issuer_document_number": "CPF informado não é o do titular",
-        "assigned_without_co_obligation": "Contrato cedido sem coobrigação",
-        "fgts_in_use": "FGTS AMORTIZAR em uso",
-        "fgts_funding": "FGTS funding",
-        "portability_not_requested": "O cliente não solicitou a portabilidade",
-        "wrong_original_financial_institution": "IF Credora Original Incorreta",
-    }
-)
+RETENTION_REASONS = MappingProxyType(_seed_table("002", "Enumeradores Retention Reason"))
 """Seed 002 §14 "Enumeradores Retention Reason" (the same on the published enumeradores page)."""
 
 
