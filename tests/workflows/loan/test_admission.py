@@ -36,7 +36,8 @@ def test_the_full_input_is_read_as_before() -> None:
 def test_an_unreadable_request_names_each_field_in_the_callers_terms_and_echoes_nothing() -> None:
     body = _request_json()
     borrower = dict(body["borrower"])
-    wrong_cpf = make_cpf(1)[:-1] + str((int(make_cpf(1)[-1]) + 1) % 10)
+    cpf = make_cpf(1)  # one CPF (each call draws another), its last check digit made wrong
+    wrong_cpf = cpf[:-1] + str((int(cpf[-1]) + 1) % 10)
     borrower["cpf"] = wrong_cpf
     del borrower["name"]
     read = read_start({**body, "borrower": borrower}, "loan-x")
