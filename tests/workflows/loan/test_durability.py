@@ -6,6 +6,8 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from temporalio.service import RPCError, RPCStatusCode
+
 from domain.calendar import SAO_PAULO
 from domain.loan import CancelRequest
 from tests.support import webhooks
@@ -128,7 +130,14 @@ async def _with(loan: Any, **values: Any) -> Any:
 
 
 async def _runs_above_one(loan: Any) -> Any:
-    state = await loan.state()
+    try:
+        state = await loan.state()
+    except RPCError as error:
+        # A query that meets the run as it continues as new can time out (seen on a loaded machine):
+        # asked again, bounded by the caller's wait; a loan that stays stuck still fails the test.
+        if error.status != RPCStatusCode.DEADLINE_EXCEEDED:
+            raise
+        return None
     return state if state.runs > 1 and state.averbacao_answers == 40 else None
 
 
