@@ -128,14 +128,10 @@ def _answered(enumerator: str) -> Any:
     return lambda w: w.get("webhook_type") == "credit_operation.collateral" and enumerator in json.dumps(w)
 
 
-async def test_a_correction_whose_answer_was_lost_is_not_sent_again(
-    sandbox: SandboxUnderTest, provider: ProviderClient
-) -> None:
-    """AN (cancel: the provider waits for a correction), corrected, the answer lost; the provider asks
-    Dataprev again (HW, teimosinha: nothing constituted). The retry sees an answer later than the one it
-    corrected and does not send the correction again."""
-    cpf = make_cpf(1)
-    steps = ["invalid_disbursement_account", "consignable_margin_excceded"]
+async def _refused_account(
+    sandbox: SandboxUnderTest, provider: ProviderClient, cpf: str, steps: list[str]
+) -> tuple[str, CorrectionInput]:
+    """A signed debt whose averbação refused the disbursement account, and the operator's correction of it."""
     _scenario(sandbox, cpf, averbacao=steps, cancel_grace_seconds=60)
     key = await _signed_debt(provider, cpf)
     sandbox.receiver.wait_for(key, _answered("invalid_disbursement_account"))
@@ -148,6 +144,18 @@ async def test_a_correction_whose_answer_was_lost_is_not_sent_again(
         account_holder_cpf=cpf,
         answered_at=view.collateral_data.last_response_event_datetime,
     )
+    return key, correction
+
+
+async def test_a_correction_whose_answer_was_lost_is_not_sent_again(
+    sandbox: SandboxUnderTest, provider: ProviderClient
+) -> None:
+    """AN (cancel: the provider waits for a correction), corrected, the answer lost; the provider asks
+    Dataprev again (HW, teimosinha: nothing constituted). The retry sees an answer later than the one it
+    corrected and does not send the correction again."""
+    cpf = make_cpf(1)
+    steps = ["invalid_disbursement_account", "consignable_margin_excceded"]
+    key, correction = await _refused_account(sandbox, provider, cpf, steps)
     _scenario(sandbox, cpf, averbacao=steps, cancel_grace_seconds=60, faults={"lose_answers": 1})
     activities = _activities(provider)
     await asyncio.sleep(1.1)  # the provider prints its answers' times in whole seconds: the next one later
@@ -163,18 +171,7 @@ async def test_a_correction_that_never_reached_the_provider_is_sent_on_retry(
 ) -> None:
     cpf = make_cpf(1)
     steps = ["invalid_disbursement_account", "success"]
-    _scenario(sandbox, cpf, averbacao=steps, cancel_grace_seconds=60)
-    key = await _signed_debt(provider, cpf)
-    sandbox.receiver.wait_for(key, _answered("invalid_disbursement_account"))
-    view = await provider.get_collateral(key)
-    assert view.collateral_data is not None
-    correction = CorrectionInput(
-        debt_key=key,
-        fix=CollateralFix.model_validate({"disbursement_account": NEW_ACCOUNT}),
-        account_holder_name="Maria da Silva",
-        account_holder_cpf=cpf,
-        answered_at=view.collateral_data.last_response_event_datetime,
-    )
+    key, correction = await _refused_account(sandbox, provider, cpf, steps)
     _scenario(sandbox, cpf, averbacao=steps, cancel_grace_seconds=60, faults={"fail_5xx": 1})
     activities = _activities(provider)
     with pytest.raises(ApplicationError):
