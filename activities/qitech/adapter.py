@@ -239,7 +239,8 @@ class LoanActivities:
             for op in result.data.refinanced_credit_operations
             if op.payoff_amount is not None
         ]
-        return Simulated(options=options, pricing_check=check, refinanced=refinanced)
+        answer = Simulated(options=options, pricing_check=check, refinanced=refinanced)
+        return answer.only_for(simulation.request.financial.disbursement_date)
 
     @activity.defn
     @provider_errors

@@ -46,11 +46,24 @@ class SimulateInput(BaseModel):
     request: LoanRequest
 
 
+def option_for(options: list[PricedOption], day: date) -> PricedOption | None:
+    """The option a loan takes: the one for its disbursement ``day``, else the first (None: none)."""
+    return next((o for o in options if o.disbursement_date == day), options[0] if options else None)
+
+
 class Simulated(BaseModel):
     options: list[PricedOption]
+    """Loans simulated before the answer was trimmed (``only_for``) recorded every option."""
     pricing_check: PricingCheck
     refinanced: list[RefinancedBalance] = Field(default_factory=list)
     """The refinanced operations' payoffs, when the provider's answer lists them."""
+
+    def only_for(self, day: date) -> Simulated:
+        """The answer as the loan reads it: only the option it takes (``option_for``), the pricing check
+        still the verdict on every option. The loan chooses the same option from this as from all of
+        them, and its history keeps one option instead of one per day of the disbursement window."""
+        chosen = option_for(self.options, day)
+        return self.model_copy(update={"options": [chosen] if chosen is not None else []})
 
 
 class IssueInput(BaseModel):

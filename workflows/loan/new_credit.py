@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         RecalculateInput,
         SignInput,
         SimulateInput,
+        option_for,
     )
     from workflows.loan.core import ACTIVITY_FAILURES, CLEANUP_TIMEOUT, LoanRun, ends, failure_text
     from workflows.loan.decisions import requester_identifier_key, signer_mismatch
@@ -44,7 +45,7 @@ with workflow.unsafe.imports_passed_through():
         SIMULATE_DEBT,
     )
     from workflows.loan.prelude import Consultation, check_eligibility, choose_option, refuses_empty_refinancing
-    from workflows.loan.state import PricedOption, Stage, Status
+    from workflows.loan.state import Stage, Status
 
 
 CONFIRMATION_REFUSAL_WAITS = "balance-confirmation-refusal-waits"
@@ -186,7 +187,7 @@ class NewCreditJourney:
         mismatch = signer_mismatch(loan.request, state.signers) if edition_2 else None
         if mismatch:
             raise ends(Status.CANCELED, mismatch, cancel_at_provider=True)
-        chosen = self._option_for(issued.options)
+        chosen = option_for(issued.options, loan.request.financial.disbursement_date)
         if chosen is not None and chosen.installment_value is not None:
             state.installment_value = chosen.installment_value
         last_option = max(
@@ -196,10 +197,6 @@ class NewCreditJourney:
         loan.start_window_timer()
         loan.drain()
         loan.enter(Stage.DOCUMENTS if loan.request.documents else Stage.AWAITING_DOCUMENTS)
-
-    def _option_for(self, options: list[PricedOption]) -> PricedOption | None:
-        day = self.loan.request.financial.disbursement_date
-        return next((o for o in options if o.disbursement_date == day), options[0] if options else None)
 
     async def _documents(self) -> None:
         loan = self.loan

@@ -12,7 +12,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from domain import ptbr
     from domain.calendar import SAO_PAULO, end_of_day
-    from workflows.loan.activity_models import ConsultationInput, Simulated, TermUploadInput
+    from workflows.loan.activity_models import ConsultationInput, Simulated, TermUploadInput, option_for
     from workflows.loan.core import LoanRun, ends
     from workflows.loan.decisions import eligibility, eligibility_without_consultation, unknown_block_type
     from workflows.loan.facts import note_unknown
@@ -94,10 +94,10 @@ def refuses_empty_refinancing(loan: LoanRun) -> bool:
 def choose_option(loan: LoanRun, simulated: Simulated, *, refuse_empty: bool = False) -> None:
     """The simulation's answer: the option for the requested disbursement day (else the first)."""
     state = loan.state
-    if not simulated.options:
+    chosen = option_for(simulated.options, loan.request.financial.disbursement_date)
+    if chosen is None:
         raise ends(Status.REJECTED, "the provider's simulation returned no disbursement option")
-    wanted = loan.request.financial.disbursement_date
-    state.chosen_option = next((o for o in simulated.options if o.disbursement_date == wanted), simulated.options[0])
+    state.chosen_option = chosen
     state.pricing_check = simulated.pricing_check
     state.installment_value = state.chosen_option.installment_value
     if loan.request.refinanced_operations:

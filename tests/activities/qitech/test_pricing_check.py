@@ -80,7 +80,27 @@ async def test_the_seeds_answer_agrees_with_us() -> None:
     simulated = await _check(ANSWER)
     assert simulated.pricing_check.matches, simulated.pricing_check
     assert simulated.pricing_check.mismatches == []
-    assert len(simulated.options) == len(ANSWER["data"]["disbursement_options"])
+    # Only the option the loan takes (the requested disbursement day's) reaches its history.
+    [option] = simulated.options
+    assert str(option.disbursement_date) == REQUEST["financial"]["disbursement_date"] == FIRST["disbursement_date"]
+    assert option.issue_amount == Decimal(str(FIRST["issue_amount"]))
+
+
+async def test_the_pricing_check_still_covers_the_days_the_loan_does_not_take() -> None:
+    """The answer keeps one option, but the check is the verdict on every option the provider priced:
+    a figure changed on the last day's option, which the loan does not take, is still named."""
+    answer = copy.deepcopy(ANSWER)
+    last = answer["data"]["disbursement_options"][-1]
+    last["iof_amount"] = Decimal("9.99")
+    simulated = await _check(answer)
+    [option] = simulated.options
+    assert str(option.disbursement_date) == FIRST["disbursement_date"]
+    [mismatch] = simulated.pricing_check.mismatches
+    assert (str(mismatch.disbursement_date), mismatch.field, mismatch.theirs) == (
+        last["disbursement_date"],
+        "total_iof",
+        "9.99",
+    )
 
 
 def _changed(path: tuple[str, ...], value: Any) -> Any:
