@@ -3,6 +3,17 @@
 Rotation: add a new key, make it active; payloads written under older keys still decode while
 their key is configured.
 
+Compression: a payload of ``COMPRESS_FROM`` bytes or more is deflated before it is encrypted when
+that makes it smaller, and says so in its metadata (``COMPRESSION``, authenticated with the key id):
+a loan's history is mostly JSON that deflates to a third (its start, the activities' inputs, an
+Update's answer — the whole loan state). Payloads written without it (older ones, small ones) decode
+as before; a decoder from before compression cannot read a compressed payload, so an upgrade first
+brings every decoder (workers, relay, codec server) to this version with ``CODEC_COMPRESS=false``.
+Deflating before encrypting lets a payload's length depend on how alike its contents are (the
+CRIME family of attacks): guessing a value from lengths needs someone who both reads the Temporal
+history and puts chosen text into the same payload, once per guess (a loan, or an Update, each);
+the lender accepts that (an assumption in the README's table); ``CODEC_COMPRESS=false`` refuses it.
+
 A payload without the encrypted encoding was written by someone without the key. By default it
 passes through unchanged (histories recorded before the codec existed keep replaying). With
 ``require_encrypted`` (the workers' setting in production, ``CODEC_REQUIRE_ENCRYPTED``) it is
@@ -30,6 +41,7 @@ import json
 import logging
 import os
 import re
+import zlib
 from collections.abc import Mapping, Sequence
 from typing import Self
 
@@ -47,6 +59,10 @@ from runtime.codec.operator_seal import OPERATOR_SEAL
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
 NONCE_BYTES = 12
+COMPRESSION = "compression"
+ZLIB = b"zlib"
+COMPRESS_FROM = 256  # bytes: below this deflate rarely pays for its own header and metadata
+MAX_INFLATED = 8 * 1024 * 1024  # a payload inflates to at most this (Temporal refuses payloads far smaller)
 # The encoding a refused clear payload is replaced with: the SDK's "Unknown payload encoding ..."
 # error then says why in the workflow task failure or the dropped signal's log line.
 REFUSED_ENCODING = b"refused: the payload was not encrypted with a codec key (CODEC_REQUIRE_ENCRYPTED)"
@@ -103,6 +119,7 @@ class AesGcmCodec(PayloadCodec, WithSerializationContext):
         require_encrypted: bool = False,
         clear_inputs: Sequence[ClearInput] = (),
         seal: Mapping[str, str] | None = None,
+        compress: bool = True,
     ) -> None:
         if active not in keys:
             raise ValueError(f"active codec key {active!r} is not among the configured keys")
@@ -111,6 +128,7 @@ class AesGcmCodec(PayloadCodec, WithSerializationContext):
         self._require_encrypted = require_encrypted
         self._clear_inputs = tuple(clear_inputs)
         self._seal = json.dumps(dict(seal), sort_keys=True).encode() if seal else None
+        self._compress = compress
         # Set by the SDK (with_context) to the workflow or activity a payload belongs to.
         self._context: SerializationContext | None = None
 
@@ -166,10 +184,17 @@ class AesGcmCodec(PayloadCodec, WithSerializationContext):
                 stamped.CopyFrom(inner)
                 stamped.metadata[OPERATOR_SEAL] = self._seal
                 inner = stamped
+            plain = inner.SerializeToString()
+            metadata = {"encoding": ENCODING, KEY_ID: self._active.encode()}
+            if self._compress and len(plain) >= COMPRESS_FROM:
+                deflated = zlib.compress(plain)
+                if len(deflated) < len(plain):
+                    plain, metadata[COMPRESSION] = deflated, ZLIB
             nonce = os.urandom(NONCE_BYTES)
-            # The key id is authenticated too: a payload cannot be passed off under another key.
-            sealed = cipher.encrypt(nonce, inner.SerializeToString(), self._active.encode())
-            encoded.append(Payload(metadata={"encoding": ENCODING, KEY_ID: self._active.encode()}, data=nonce + sealed))
+            # The key id (and the compression) is authenticated too: a payload cannot be passed off
+            # under another key, nor its compression flag added or dropped.
+            sealed = cipher.encrypt(nonce, plain, _associated(metadata))
+            encoded.append(Payload(metadata=metadata, data=nonce + sealed))
         return encoded
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
@@ -183,8 +208,27 @@ class AesGcmCodec(PayloadCodec, WithSerializationContext):
             if cipher is None:
                 raise UnknownKeyError(f"payload encrypted with key {key_id!r}, which is not configured")
             nonce, sealed = payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:]
-            decoded.append(Payload.FromString(cipher.decrypt(nonce, sealed, key_id.encode())))
+            plain = cipher.decrypt(nonce, sealed, _associated(payload.metadata))
+            if payload.metadata.get(COMPRESSION) is not None:
+                plain = _inflate(plain)
+            decoded.append(Payload.FromString(plain))
         return decoded
+
+
+def _associated(metadata: Mapping[str, bytes]) -> bytes:
+    """The authenticated data: the key id, and the compression when there is one (payloads written
+    before compression were sealed with the key id alone, and still are when not compressed)."""
+    compression = metadata.get(COMPRESSION)
+    key_id = metadata.get(KEY_ID, b"")
+    return key_id if compression is None else key_id + b"/" + compression
+
+
+def _inflate(data: bytes) -> bytes:
+    inflater = zlib.decompressobj()
+    plain = inflater.decompress(data, MAX_INFLATED)
+    if inflater.unconsumed_tail or not inflater.eof:
+        raise ValueError(f"a compressed payload inflates past {MAX_INFLATED} bytes or is cut short")
+    return plain
 
 
 def _without_seal(payload: Payload) -> Payload:

@@ -7,7 +7,16 @@ import pytest
 from cryptography.exceptions import InvalidTag
 from temporalio.api.common.v1 import Payload
 
-from runtime.codec.aes import ENCODING, KEY_ID, AesGcmCodec, UnknownKeyError, new_key, parse_keys
+from runtime.codec.aes import (
+    COMPRESSION,
+    ENCODING,
+    KEY_ID,
+    MAX_INFLATED,
+    AesGcmCodec,
+    UnknownKeyError,
+    new_key,
+    parse_keys,
+)
 
 CPF = b"14950479032"
 
@@ -75,3 +84,52 @@ def test_key_spec_parsing() -> None:
         parse_keys("k1:" + base64.b64encode(b"short").decode())
     with pytest.raises(ValueError, match="active codec key"):
         AesGcmCodec(parse_keys(f"k1:{key}"), "k9")
+
+
+# ------------------------------------------------------------------ compression
+
+# A loan-like JSON: a large payload that deflates well (field names and figures repeat).
+_LARGE = (
+    b'{"options": ['
+    + b",".join(b'{"day": "2026-12-%02d", "installment_value": "250.00"}' % d for d in range(1, 20))
+    + b"]}"
+)
+
+
+async def test_a_large_payload_is_stored_compressed_and_decodes_back() -> None:
+    codec = AesGcmCodec(_keys("k1"), "k1")
+    [compressed] = await codec.encode([_payload(_LARGE)])
+    [uncompressed] = await AesGcmCodec(_keys("k1"), "k1", compress=False).encode([_payload(_LARGE)])
+    assert compressed.metadata[COMPRESSION] == b"zlib" and COMPRESSION not in uncompressed.metadata
+    assert len(compressed.data) < len(uncompressed.data) / 2
+    assert await codec.decode([compressed]) == [_payload(_LARGE)]
+
+
+async def test_a_small_payload_is_not_compressed() -> None:
+    [encoded] = await AesGcmCodec(_keys("k1"), "k1").encode([_payload()])
+    assert COMPRESSION not in encoded.metadata
+
+
+async def test_payloads_written_before_compression_still_decode() -> None:
+    keys = _keys("k1")
+    [before] = await AesGcmCodec(keys, "k1", compress=False).encode([_payload(_LARGE)])
+    assert await AesGcmCodec(keys, "k1").decode([before]) == [_payload(_LARGE)]
+
+
+async def test_the_compression_flag_cannot_be_added_or_dropped() -> None:
+    keys = _keys("k1")
+    codec = AesGcmCodec(keys, "k1")
+    [compressed] = await codec.encode([_payload(_LARGE)])
+    dropped = Payload(metadata={k: v for k, v in compressed.metadata.items() if k != COMPRESSION}, data=compressed.data)
+    [plain] = await AesGcmCodec(keys, "k1", compress=False).encode([_payload(_LARGE)])
+    added = Payload(metadata={**plain.metadata, COMPRESSION: b"zlib"}, data=plain.data)
+    for forged in (dropped, added):
+        with pytest.raises(InvalidTag):
+            await codec.decode([forged])
+
+
+async def test_a_payload_that_inflates_past_the_bound_is_refused() -> None:
+    codec = AesGcmCodec(_keys("k1"), "k1")
+    [huge] = await codec.encode([_payload(b"0" * (MAX_INFLATED + 1))])
+    with pytest.raises(ValueError, match="inflates past"):
+        await codec.decode([huge])
