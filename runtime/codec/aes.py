@@ -12,7 +12,7 @@ brings every decoder (workers, relay, codec server) to this version with ``CODEC
 Deflating before encrypting lets a payload's length depend on how alike its contents are (the
 CRIME family of attacks): guessing a value from lengths needs someone who both reads the Temporal
 history and puts chosen text into the same payload, once per guess (a loan, or an Update, each);
-the lender accepts that (an assumption in the README's table); ``CODEC_COMPRESS=false`` refuses it.
+a risk accepted here for a history a third the size; ``CODEC_COMPRESS=false`` refuses it.
 
 A payload without the encrypted encoding was written by someone without the key. By default it
 passes through unchanged (histories recorded before the codec existed keep replaying). With
