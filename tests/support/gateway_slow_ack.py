@@ -1,7 +1,8 @@
 """``python -m tests.support.gateway_slow_ack``: the real gateway, except that once a webhook is stored
-(committed to the inbox, by its group commit's ``Inbox.put_many``) it waits ``GATEWAY_TEST_PAUSE_AFTER_STORE_SECONDS`` before answering — a
-window a crash test kills the process in, so the provider never gets the acknowledgement of an event
-the inbox already holds. Test support only: production runs ``python -m webhooks.gateway``."""
+(committed to the inbox, by its group commit's ``Inbox.put_many``) it waits
+``GATEWAY_TEST_PAUSE_AFTER_STORE_SECONDS`` before answering — a window a crash test kills the process
+in, so the provider never gets the acknowledgement of an event the inbox already holds. Test support
+only: production runs ``python -m webhooks.gateway``."""
 
 from __future__ import annotations
 
