@@ -9,7 +9,7 @@ import json
 import sqlite3
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,13 +18,13 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from activities.qitech import webhook_v2
 from runtime.store.db import DatabaseSettings, create_engine
 from runtime.store.schema import webhook_events
 from tests.support.servers import ThreadedServer, free_port
-from tests.webhooks.relay.conftest import migrate
+from tests.webhooks.relay.conftest import migrate, postgres_url  # noqa: F401 - a fixture used here
 from webhooks.gateway.app import create_app
 from webhooks.gateway.settings import GatewaySettings
 from webhooks.inbox.arrival import PENDING, Arrival
@@ -64,6 +64,21 @@ def inbox_url(tmp_path: Path) -> Iterator[str]:
     yield url
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty inbox on either database (PostgreSQL: the module's cluster, emptied for each test)."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'inbox.db'}"
+        migrate(url)
+    else:
+        url = request.getfixturevalue("postgres_url")
+        engine = create_engine(url)
+        async with engine.begin() as connection:
+            await connection.execute(delete(webhook_events))
+        await engine.dispose()
+    yield url
+
+
 def _body(event_key: str, webhook_type: str = "debt") -> bytes:
     payload = {"webhook_type": webhook_type, "key": str(uuid.uuid4()), "status": "signature_received"}
     return json.dumps({**payload, "data": {}, "event_key": event_key}).encode()
@@ -100,8 +115,9 @@ async def _stored(url: str) -> Counter[str]:
 
 
 async def test_a_burst_with_duplicates_is_answered_per_event_and_each_event_stored_once(
-    keys: Keys, inbox_url: str
+    keys: Keys, store_url: str
 ) -> None:
+    inbox_url = store_url
     earlier = [_body(str(uuid.uuid4())) for _ in range(5)]
     fresh = [_body(str(uuid.uuid4())) for _ in range(40)]
     unroutable = _body(str(uuid.uuid4()), webhook_type="loan_exploded")  # parked for an operator
@@ -174,7 +190,8 @@ class _Recording(Inbox):
         return await super().put_many(batch)
 
 
-async def test_waiting_webhooks_share_one_transaction_and_get_their_own_outcomes(inbox_url: str) -> None:
+async def test_waiting_webhooks_share_one_transaction_and_get_their_own_outcomes(store_url: str) -> None:
+    inbox_url = store_url
     inbox = _Recording(inbox_url)
     writer = GroupCommit(inbox)
     try:
@@ -191,8 +208,9 @@ async def test_waiting_webhooks_share_one_transaction_and_get_their_own_outcomes
 
 
 async def test_a_failed_transaction_fails_each_of_its_webhooks_and_the_next_one_still_commits(
-    inbox_url: str,
+    store_url: str,
 ) -> None:
+    inbox_url = store_url
     inbox = _Recording(inbox_url, poison="bad")
     writer = GroupCommit(inbox)
     try:
