@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 
 from webhooks.inbox.store import Inbox, Incoming
@@ -44,7 +45,8 @@ class GroupCommit:
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._waiting.put_nowait((incoming, future))
         if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write(), name="inbox-group-commit")
+            # A context of its own: not the first request's (its trace span, anything it set).
+            self._writer = asyncio.create_task(self._write(), name="inbox-group-commit", context=contextvars.Context())
         return await future
 
     async def _write(self) -> None:
