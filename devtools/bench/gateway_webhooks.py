@@ -19,6 +19,9 @@ The relay delivers only to a workflow that exists, so each key is routed (as a l
 would route it) to a running ``BenchSink`` workflow (devtools/bench/floor.py) on its own worker. Target on a
 2-core machine: p99 <= 50 ms at 200 webhooks/s. Traffic stays on 127.0.0.1; the load is bounded by
 count and by time. Run: python -m devtools.bench.gateway_webhooks [--rate 200] [--seconds 15]
+[--database postgresql+asyncpg://user@host/empty_db] (the inbox on PostgreSQL, as production runs it,
+instead of the embedded SQLite file; the database is migrated, and should be empty: the run's figures
+read every row of the inbox).
 """
 
 from __future__ import annotations
@@ -337,10 +340,13 @@ async def sinks_applied(config: StackConfig, keys: list[str], window: tuple[date
     return await webhooks_applied(client, found, window)
 
 
-def measure(rate: float = 200.0, seconds: float = 15.0, keys: int = 500) -> dict[str, float]:
-    """On a stack of its own: dev server, gateway, relay (the sink worker is started by the run)."""
+def measure(
+    rate: float = 200.0, seconds: float = 15.0, keys: int = 500, database: str | None = None
+) -> dict[str, float]:
+    """On a stack of its own: dev server, gateway, relay (the sink worker is started by the run);
+    ``database``: the inbox's URL (PostgreSQL) instead of the stack's own SQLite file."""
     with tempfile.TemporaryDirectory() as folder:
-        own = LocalStack(StackConfig.ephemeral(Path(folder), workers=0))
+        own = LocalStack(StackConfig.ephemeral(Path(folder), workers=0, database=database))
         try:
             own.migrate_store()
             own.start_temporal()
@@ -356,9 +362,14 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--keys", type=int, default=500)
+    parser.add_argument("--database", default=None, help="the inbox's URL (an empty PostgreSQL database)")
     args = parser.parse_args()
-    f = measure(args.rate, args.seconds, args.keys)
-    print(f"gateway: {args.rate:.0f} webhooks/s for {args.seconds:.0f} s over loopback ({os.cpu_count()} cores)")
+    f = measure(args.rate, args.seconds, args.keys, args.database)
+    store = "PostgreSQL" if args.database and args.database.startswith("postgresql") else "SQLite"
+    print(
+        f"gateway: {args.rate:.0f} webhooks/s for {args.seconds:.0f} s over loopback ({os.cpu_count()} cores), "
+        f"inbox on {store}"
+    )
     print(
         f"  acknowledged {f['acknowledged']:.0f}/{f['sent']:.0f} ({f['throughput']:.1f}/s), failures "
         f"{f['failures']:.0f}, sampled acknowledgements that do not verify {f['bad_acknowledgements']:.0f}"

@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Literal, Self
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -38,6 +38,14 @@ class DatabaseSettings(BaseSettings):
     url: str = DEFAULT_URL
     password: SecretStr | None = None
     pool_size: int = 10
+    # SQLite only. NORMAL (with WAL): a commit survives the crash of any process, not a power loss or
+    # an OS crash (the last commits before it may roll back; the file stays consistent). FULL also
+    # survives those, at an fsync per commit (the gateway's group commit shares one among the webhooks
+    # committed together). Production runs PostgreSQL, whose commits are durable.
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+    # SQLite only: how long a writer waits for the file's one write lock before it gives up (the
+    # gateway then answers 503 and the provider retries).
+    sqlite_busy_timeout_seconds: float = Field(default=30.0, gt=0)
 
     @model_validator(mode="after")
     def _fail_closed(self) -> Self:
@@ -50,7 +58,13 @@ class DatabaseSettings(BaseSettings):
         return self
 
     def engine(self) -> AsyncEngine:
-        return create_engine(self.url, password=self.password, pool_size=self.pool_size)
+        return create_engine(
+            self.url,
+            password=self.password,
+            pool_size=self.pool_size,
+            sqlite_synchronous=self.sqlite_synchronous,
+            sqlite_busy_timeout_seconds=self.sqlite_busy_timeout_seconds,
+        )
 
 
 @asynccontextmanager
@@ -67,14 +81,21 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def create_engine(url: str, *, password: SecretStr | None = None, pool_size: int = 10) -> AsyncEngine:
+def create_engine(
+    url: str,
+    *,
+    password: SecretStr | None = None,
+    pool_size: int = 10,
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
+    sqlite_busy_timeout_seconds: float = 30.0,
+) -> AsyncEngine:
     options: dict[str, Any] = {}
     if is_sqlite(url):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         # One file shared by several processes: wait for a lock instead of failing at once.
-        options["connect_args"] = {"timeout": 30}
+        options["connect_args"] = {"timeout": sqlite_busy_timeout_seconds}
     else:
         options["pool_size"] = pool_size
         options["pool_pre_ping"] = True
@@ -82,18 +103,23 @@ def create_engine(url: str, *, password: SecretStr | None = None, pool_size: int
             options["connect_args"] = {"password": password.get_secret_value()}
     engine = create_async_engine(url, **options)
     if is_sqlite(url):
-        _sqlite_pragmas(engine)
+        _sqlite_pragmas(engine, sqlite_synchronous, sqlite_busy_timeout_seconds)
     return engine
 
 
-def _sqlite_pragmas(engine: AsyncEngine) -> None:
+def _sqlite_pragmas(engine: AsyncEngine, synchronous: str, busy_timeout_seconds: float) -> None:
+    if synchronous not in ("NORMAL", "FULL"):  # interpolated into a PRAGMA below: only these two
+        raise ValueError("sqlite_synchronous is NORMAL or FULL")
+
     @event.listens_for(engine.sync_engine, "connect")
     def _pragmas(connection: Any, _: Any) -> None:
         cursor = connection.cursor()
-        # WAL: readers never block the writer; several processes share the file safely.
+        # WAL: readers never block the writer; several processes share the file safely. With
+        # synchronous=NORMAL a commit is durable against a process crash, not a power loss
+        # (DatabaseSettings.sqlite_synchronous says why, and FULL is one setting away).
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_seconds * 1000)}")
         cursor.close()
 
 

@@ -2,8 +2,9 @@
 
 The provider gets its 200 (and, under its published protocol, our signed acknowledgement) only once
 the event is committed in the inbox; if the database cannot take it the answer is 503 and the
-provider retries. Nothing here talks to Temporal or holds a codec key: the relay delivers the inbox
-to the loans (webhooks/gateway/DESIGN/md). A webhook we cannot route (unknown type, no key, a field that
+provider retries. Webhooks arriving together share one commit, each answered only after it.
+Nothing here talks to Temporal or holds a codec key: the relay delivers the inbox to the loans
+(webhooks/gateway/DESIGN/md). A webhook we cannot route (unknown type, no key, a field that
 does not parse) is stored too, parked for an operator, and acknowledged: the manuals say payloads
 grow, and a refused event would be lost after the provider's three retries.
 """
@@ -32,8 +33,9 @@ from runtime.telemetry import instrument_app
 from webhooks.gateway.metrics import GatewayMetrics
 from webhooks.gateway.settings import GatewaySettings, SignatureScheme
 from webhooks.inbox.arrival import PENDING, read_arrival
+from webhooks.inbox.group_commit import GroupCommit
 from webhooks.inbox.sealing import Sealer
-from webhooks.inbox.store import Inbox
+from webhooks.inbox.store import Inbox, Incoming
 
 log = logging.getLogger("gateway")
 
@@ -70,14 +72,16 @@ def create_app(
     sealer = Sealer(settings.inbox_public_key)
     providers = settings.provider_names()
     v2 = settings.signature_scheme == SignatureScheme.WEBHOOK_V2
-    holder: dict[str, Inbox] = {}
+    holder: dict[str, GroupCommit] = {}
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        holder["inbox"] = inbox or Inbox((database or DatabaseSettings()).engine())
+        # Concurrent webhooks share a commit (webhooks/inbox/group_commit.py): each still answered after it.
+        holder["writer"] = writer = GroupCommit(inbox or Inbox((database or DatabaseSettings()).engine()))
         yield
+        await writer.close()
         if inbox is None:
-            await holder["inbox"].engine.dispose()
+            await writer.inbox.engine.dispose()
 
     app = FastAPI(title="Webhook gateway", lifespan=lifespan)
     app.state.metrics = metrics
@@ -123,13 +127,8 @@ def create_app(
         try:
             carrier: dict[str, str] = {}
             propagate.inject(carrier)  # this request's span, child of the provider's traceparent
-            stored = await holder["inbox"].put(
-                arrival,
-                sealer.seal(body),
-                provider=provider,
-                received_at=datetime.now(UTC),
-                trace_context=carrier.get("traceparent"),
-            )
+            incoming = Incoming(arrival, sealer.seal(body), provider, datetime.now(UTC), carrier.get("traceparent"))
+            stored = await holder["writer"].put(incoming)
         except Exception as error:
             return reject(503, "inbox_unavailable", f"could not store the webhook ({type(error).__name__}); retry")
         elapsed = time.perf_counter() - started
@@ -156,7 +155,7 @@ def create_app(
     @app.get("/readyz")
     async def readyz() -> Response:
         try:
-            async with holder["inbox"].engine.connect() as connection:
+            async with holder["writer"].inbox.engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
         except Exception:
             return _answer(503, status="inbox_unreachable")

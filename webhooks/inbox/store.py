@@ -36,6 +36,17 @@ class Deliverable:
     trace_context: str | None = None
 
 
+@dataclass(frozen=True)
+class Incoming:
+    """A verified webhook on its way into the inbox (its body already sealed)."""
+
+    arrival: Arrival
+    sealed_body: bytes
+    provider: str
+    received_at: datetime
+    trace_context: str | None = None
+
+
 class Inbox:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -54,27 +65,48 @@ class Inbox:
     ) -> bool:
         """Store a verified webhook; False when the same event is already there (a duplicate: no-op).
         Returns only once the row is committed: the gateway answers the provider after this."""
+        incoming = Incoming(arrival, sealed_body, provider, received_at, trace_context)
+        return (await self.put_many([incoming]))[0]
+
+    async def put_many(self, batch: Sequence[Incoming]) -> list[bool]:
+        """Store several verified webhooks in one transaction (the gateway's group commit): for each,
+        in order, True if this call stored it, False if its event was already there — in the inbox,
+        or earlier in ``batch`` (the first of an event's copies is stored, the others are duplicates).
+        Returns only once the transaction is committed; if it raises, none of ``batch`` is stored."""
+        first: dict[str, Incoming] = {}
+        for incoming in batch:
+            first.setdefault(incoming.arrival.event_id, incoming)
+        if not first:
+            return []
+        rows = [
+            {
+                "event_id": incoming.arrival.event_id,
+                "provider": incoming.provider,
+                "received_at": incoming.received_at,
+                "webhook_type": incoming.arrival.webhook_type,
+                "route_key": incoming.arrival.route_key,
+                "status": incoming.arrival.status,
+                "note": incoming.arrival.note,
+                "sealed_body": incoming.sealed_body,
+                "attempts": 0,
+                "trace_context": incoming.trace_context,
+            }
+            for incoming in first.values()
+        ]
+        # One statement: the rows it inserted come back; an event already stored conflicts and does not.
         statement = (
             self._insert(webhook_events)
-            .values(
-                event_id=arrival.event_id,
-                provider=provider,
-                received_at=received_at,
-                webhook_type=arrival.webhook_type,
-                route_key=arrival.route_key,
-                status=arrival.status,
-                note=arrival.note,
-                sealed_body=sealed_body,
-                attempts=0,
-                trace_context=trace_context,
-            )
+            .values(rows)
             .on_conflict_do_nothing(index_elements=["event_id"])
+            .returning(webhook_events.c.event_id)
         )
         async with self.engine.begin() as connection:
-            stored = (await connection.execute(statement)).rowcount == 1
-            if stored and arrival.status == PENDING:
+            inserted = set((await connection.execute(statement)).scalars().all())
+            if any(first[event_id].arrival.status == PENDING for event_id in inserted):
                 await notify(connection, CHANNEL)
-        return stored
+        return [
+            incoming.arrival.event_id in inserted and first[incoming.arrival.event_id] is incoming for incoming in batch
+        ]
 
     # ------------------------------------------------------------ the loans' activities
 
