@@ -33,6 +33,12 @@ async def lease_rows(engine: AsyncEngine, query: Select[Any], table: Table, *, u
     """The rows ``query`` selects from ``table``, leased until ``until`` (others skip them:
     ``SKIP LOCKED`` on PostgreSQL, the database's write lock on SQLite). A short transaction: nothing
     is held while the reader delivers them."""
+    if engine.dialect.name != "postgresql":
+        # SQLite: a reader that polls an empty queue must not take the one write lock each time (the
+        # gateway's commits would queue behind it); a read in WAL mode blocks no writer.
+        async with engine.connect() as connection:
+            if (await connection.execute(query.limit(1))).first() is None:
+                return []
     async with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             query = query.with_for_update(of=table, skip_locked=True)
