@@ -43,7 +43,7 @@ def with_seal(value: Any, payload: Payload) -> Any:
     if not isinstance(value, BaseModel) or FIELD not in type(value).model_fields:
         return value
     seal = sealed_operator(payload)
-    annotation = type(value).model_fields[FIELD].annotation
+    annotation: Any = type(value).model_fields[FIELD].annotation
     operator = None
     if seal is not None and annotation is not None:
         try:
