@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
-from functools import lru_cache, partial
+from functools import cached_property, lru_cache, partial
 from itertools import accumulate, pairwise, repeat
 from operator import mul, sub, truediv
 from typing import NamedTuple, cast
@@ -222,6 +222,11 @@ class OptionDates:
     cumulative: tuple[int, ...]
     workdays: tuple[int, ...]
 
+    @cached_property
+    def cumulative_float(self) -> tuple[float, ...]:
+        """``cumulative`` as floats, for the float searches (the same values: the days are small integers)."""
+        return tuple(map(float, self.cumulative))
+
 
 @lru_cache(maxsize=4096)
 def _shared_dates(
@@ -354,8 +359,8 @@ class CetStarts:
         tail = self._tails.get(key)
         if tail is None:
             first = dates.cumulative[0]
-            offsets = [c - first for c in dates.cumulative]
-            terms = [math.exp(-y * t) for t in offsets]
+            offsets = [float(c - first) for c in dates.cumulative]
+            terms = list(map(math.exp, map(mul, repeat(-y), offsets)))
             sums = [sum(terms)]
             for _ in range(3):
                 terms = list(map(mul, offsets, terms))
@@ -391,8 +396,8 @@ def cet_fast(
     target, payment, closing = float(released), float(installment), float(last)
     if target <= 0 or payment <= 0 or closing <= 0:
         return None
-    cumulative = dates.cumulative
-    longest = float(cumulative[-1])
+    cumulative = dates.cumulative_float
+    longest = cumulative[-1]
     y, (s0, s1, s2, s3) = start
     extra = closing - payment  # the last installment's difference, at its own days
     tail = extra * math.exp(-y * longest)
@@ -407,7 +412,7 @@ def cet_fast(
         delta -= (m0 - delta * (m1 - delta * (m2 / 2 - delta * m3 / 6)) - target) / slope
     y += delta
     for _ in range(4):
-        discounts = [math.exp(-y * c) for c in cumulative]
+        discounts = list(map(math.exp, map(mul, repeat(-y), cumulative)))
         total = payment * sum(discounts) + extra * discounts[-1]
         slope = -(payment * sum(map(mul, cumulative, discounts)) + extra * longest * discounts[-1])
         step = (total - target) / slope

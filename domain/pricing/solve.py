@@ -321,7 +321,7 @@ class _RateModel(RateSearch):
         self.fixed = float(deductions.absolute)
         # |released − closed form|: the roundings to the centavo (issue, IOF, each percentage fee).
         self.spread = 0.005 * (2 + len(deductions.percentages)) + 1e-6
-        self.cumulative = dates.cumulative
+        self.cumulative = dates.cumulative_float
         self.longest = float(dates.cumulative[-1])
         taxes = _taxes(dates.cumulative)
         steps = [taxes[0]]
@@ -344,7 +344,7 @@ class _RateModel(RateSearch):
 
     def _point(self, lam: float) -> _Point:
         cumulative, payment, steps, previous = self.cumulative, self.payment, self.steps, self.previous
-        discounts = [math.exp(-lam * c) for c in cumulative]
+        discounts = list(map(math.exp, map(mul, repeat(-lam), cumulative)))
         weighted = list(map(mul, cumulative, discounts))
         squared = list(map(mul, cumulative, weighted))
         total, first, second = sum(discounts), sum(weighted), sum(squared)
