@@ -25,7 +25,7 @@ from domain.pricing.schedule import (
     Rates,
     add_months,
     first_due_date,
-    growth,
+    growth_and_rates,
     installment_for_issue,
     option_dates,
     present_value_factor,
@@ -116,11 +116,15 @@ def quote(request: QuoteRequest, product: ProductConfig) -> Quote:
         assert request.disbursed_amount is not None and request.monthly_interest_rate is not None
         rates = rates_for(request.monthly_interest_rate)
         for dates in window:
-            factors = growth(rates, dates.days)
+            factors, period_rates = growth_and_rates(rates, dates.days)
             pv_factor = present_value_factor(factors)
-            issue = solve.issue_amount(product, rates, dates, factors, pv_factor, request.disbursed_amount)
+            issue = solve.issue_amount(product, rates, dates, period_rates, pv_factor, request.disbursed_amount)
             installment = installment_for_issue(issue, pv_factor)
-            options.append(price_issue(product, rates, dates, factors, installment, issue, cet_starts=cet_starts))
+            options.append(
+                price_issue(
+                    product, rates, dates, factors, installment, issue, cet_starts=cet_starts, period_rates=period_rates
+                )
+            )
     else:
         assert request.installment_face_value is not None and request.disbursed_amount is not None
         monthly = solve.monthly_rates(product, window, request.installment_face_value, request.disbursed_amount)

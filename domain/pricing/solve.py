@@ -41,7 +41,6 @@ from domain.pricing.schedule import (
     CENT,
     CONTEXT,
     MAX_SOLVED_MONTHLY_RATE,
-    ONE,
     OptionDates,
     PricingError,
     Rates,
@@ -108,7 +107,7 @@ def issue_amount(
     product: ProductConfig,
     rates: Rates,
     dates: OptionDates,
-    factors: Sequence[Decimal],
+    period_rates: Sequence[Decimal],
     pv_factor: Decimal,
     target: Decimal,
 ) -> Decimal:
@@ -117,9 +116,9 @@ def issue_amount(
 
     Released grows by just under a centavo per centavo of issue, so there is almost always an
     exact match; when rounding skips it, the borrower gets the centavo above, never below.
-    ``factors``: the growth of each period; ``pv_factor``: the present value of 1 a period.
+    ``period_rates``: each period's growth − 1; ``pv_factor``: the present value of 1 a period.
     """
-    return bisect_issue(_IssueModel(product, rates, dates, factors, pv_factor).released, target)
+    return bisect_issue(_IssueModel(product, rates, dates, period_rates, pv_factor).released, target)
 
 
 def bisect_issue(released: Callable[[Decimal], Decimal], target: Decimal) -> Decimal:
@@ -156,7 +155,7 @@ class _IssueModel:
         product: ProductConfig,
         rates: Rates,
         dates: OptionDates,
-        factors: Sequence[Decimal],
+        period_rates: Sequence[Decimal],
         pv_factor: Decimal,
     ) -> None:
         self.product, self.rates, self.dates, self.pv_factor = product, rates, dates, pv_factor
@@ -165,11 +164,11 @@ class _IssueModel:
         last_tax = taxes[-1]
         alpha, beta = 1.0, 0.0
         a = b = size_a = size_b = spread = 0.0
-        for factor, tax in zip(factors[:-1], taxes, strict=False):
+        for period_rate, tax in zip(period_rates[:-1], taxes, strict=False):
             weight = tax - last_tax
             if weight == 0.0:  # this row and every later one reached the cap, as the last did
                 break
-            gm1 = float(CONTEXT.subtract(factor, ONE))
+            gm1 = float(period_rate)
             term_a, term_b = weight * -alpha * gm1, weight * (1.0 + beta * gm1)
             a += term_a
             b += term_b
@@ -182,7 +181,7 @@ class _IssueModel:
         self.size_a, self.size_b = size_a + last_tax, size_b
         # Float error grows with each period's operations; the provider's interest is rounded to
         # 10 places (half of 1e-10 a row, weighted by the tax spread).
-        self.relative = 8.0 * (len(factors) + 4) * _EPS
+        self.relative = 8.0 * (len(period_rates) + 4) * _EPS
         self.rounding = 5e-11 * spread + 1e-12
 
     def released(self, issue: Decimal) -> Decimal:
@@ -322,7 +321,7 @@ class _RateModel(RateSearch):
         self.fixed = float(deductions.absolute)
         # |released − closed form|: the roundings to the centavo (issue, IOF, each percentage fee).
         self.spread = 0.005 * (2 + len(deductions.percentages)) + 1e-6
-        self.cumulative = dates.cumulative
+        self.cumulative = dates.cumulative_float
         self.longest = float(dates.cumulative[-1])
         taxes = _taxes(dates.cumulative)
         steps = [taxes[0]]
@@ -345,7 +344,7 @@ class _RateModel(RateSearch):
 
     def _point(self, lam: float) -> _Point:
         cumulative, payment, steps, previous = self.cumulative, self.payment, self.steps, self.previous
-        discounts = [math.exp(-lam * c) for c in cumulative]
+        discounts = list(map(math.exp, map(mul, repeat(-lam), cumulative)))
         weighted = list(map(mul, cumulative, discounts))
         squared = list(map(mul, cumulative, weighted))
         total, first, second = sum(discounts), sum(weighted), sum(squared)

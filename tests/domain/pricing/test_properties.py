@@ -125,3 +125,35 @@ def test_a_due_day_a_short_month_lacks_comes_back_the_month_after() -> None:
     dates = option_dates(date(2026, 12, 24), date(2027, 1, 30), 5, INSS_DEFAULT_PRODUCT)
     # 2027-02-28 is a Sunday; 2027-05-30 a Sunday too (next business day: Monday the 31st).
     assert dates.due == (date(2027, 3, 1), date(2027, 3, 30), date(2027, 4, 30), date(2027, 5, 31), date(2027, 6, 30))
+
+
+@fast
+@given(
+    st.decimals(min_value=Decimal("0.001"), max_value=Decimal("0.2"), places=8),
+    st.lists(st.integers(min_value=1, max_value=70), min_size=1, max_size=120),
+    st.decimals(min_value=Decimal("0.01"), max_value=Decimal("5000000.00"), places=2),
+)
+def test_the_schedules_arithmetic_is_the_row_by_row_one(monthly, days, installment) -> None:
+    """Growth, period rates, present value and the 10-place rounding, against the seed's formulas
+    written out row by row (each operation at 20 digits, rounded half up where published)."""
+    from decimal import ROUND_HALF_UP, localcontext
+
+    from domain.pricing.schedule import CONTEXT, growth_and_rates, present_value_factor, rates_for
+    from domain.pricing.schedule import _ten_places as ten_places
+
+    rates = rates_for(monthly)
+    factors, period_rates = growth_and_rates(rates, days)
+    with localcontext(CONTEXT):
+        expected_factors = [(1 + rates.daily) ** n for n in days]
+        expected_rates = [f - 1 for f in expected_factors]
+        total, discount = Decimal(0), Decimal(1)
+        for factor in expected_factors:
+            discount /= factor
+            total += discount
+        # and two half-way ties, which the provider rounds up
+        interests = [installment * r for r in expected_rates] + [Decimal("0.00000000005"), Decimal("2.00000000025")]
+        expected_ten = [i.quantize(Decimal("1e-10"), rounding=ROUND_HALF_UP) for i in interests]
+        assert ten_places(interests) == expected_ten
+        assert [str(i) for i in ten_places(interests)] == [str(i) for i in expected_ten]
+    assert factors == expected_factors and period_rates == expected_rates
+    assert str(present_value_factor(factors)) == str(total)
