@@ -120,11 +120,7 @@ def quote(request: QuoteRequest, product: ProductConfig) -> Quote:
             pv_factor = present_value_factor(factors)
             issue = solve.issue_amount(product, rates, dates, period_rates, pv_factor, request.disbursed_amount)
             installment = installment_for_issue(issue, pv_factor)
-            options.append(
-                price_issue(
-                    product, rates, dates, factors, installment, issue, cet_starts=cet_starts, period_rates=period_rates
-                )
-            )
+            options.append(price_issue(product, rates, dates, period_rates, installment, issue, cet_starts=cet_starts))
     else:
         assert request.installment_face_value is not None and request.disbursed_amount is not None
         monthly = solve.monthly_rates(product, window, request.installment_face_value, request.disbursed_amount)

@@ -277,14 +277,9 @@ def tax_factors(cumulative: tuple[int, ...]) -> tuple[Decimal, ...]:
 # ---------------------------------------------------------------- arithmetic shared by every mode
 
 
-def growth(rates: Rates, days: Sequence[int]) -> list[Decimal]:
-    """(1 + daily)^days for each period, computing each distinct power once."""
-    return growth_and_rates(rates, days)[0]
-
-
 def growth_and_rates(rates: Rates, days: Sequence[int]) -> tuple[list[Decimal], list[Decimal]]:
-    """:func:`growth`, and each period's rate (growth − 1), each distinct one computed once: the
-    schedules take the rate of every row, and there are only a few distinct period lengths."""
+    """(1 + daily)^days for each period, and each period's rate (that growth − 1), each distinct one
+    computed once: the schedules take the rate of every row, and there are few distinct period lengths."""
     with localcontext(CONTEXT):
         base = ONE + rates.daily
         powers = {n: base**n for n in set(days)}
@@ -664,21 +659,17 @@ def price_issue(
     product: ProductConfig,
     rates: Rates,
     dates: OptionDates,
-    factors: Sequence[Decimal],
+    period_rates: Sequence[Decimal],
     installment: Decimal,
     issue: Decimal,
     *,
     with_cet: bool = True,
     cet_starts: CetStarts | None = None,
-    period_rates: Sequence[Decimal] | None = None,
 ) -> QuoteOption:
     """A fixed issue amount amortised by a centavo-rounded installment; the last one closes the balance
     (its amortisation is whatever the published amortisations left of the issue amount).
-    ``factors``: :func:`growth` for ``dates.days``; ``period_rates``: each factor − 1, when known
-    (:func:`growth_and_rates`)."""
+    ``period_rates``: each period's growth − 1 for ``dates.days`` (:func:`growth_and_rates`)."""
     with localcontext(CONTEXT):
-        if period_rates is None:
-            period_rates = [factor - ONE for factor in factors]
         balance = issue
         interests = []
         for period_rate in period_rates[:-1]:
@@ -704,5 +695,5 @@ def released_for_issue(product: ProductConfig, rates: Rates, dates: OptionDates,
     whole schedule, row by row (the solvers' reference, and their fallback)."""
     factors, period_rates = growth_and_rates(rates, dates.days)
     installment = installment_for_issue(issue, present_value_factor(factors))
-    option = price_issue(product, rates, dates, factors, installment, issue, with_cet=False, period_rates=period_rates)
+    option = price_issue(product, rates, dates, period_rates, installment, issue, with_cet=False)
     return option.disbursed_issue_amount
