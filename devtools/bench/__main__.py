@@ -48,6 +48,7 @@ from devtools.bench.system import (
     CpuMeter,
     LoanFactory,
     Shape,
+    bench_stack,
     histories,
     loans_delivery,
     median_shape,
@@ -608,20 +609,12 @@ def main() -> None:
         flush=True,
     )
     pricing_figures(sizes, rows)  # before the stack: a quiet machine
-    with tempfile.TemporaryDirectory(prefix="bench-") as folder:
-        config = StackConfig.ephemeral(Path(folder), workers=0, sandbox_env=SANDBOX)
-        stack = LocalStack(config)
-        try:
-            stack.migrate_store()
-            stack.start_temporal()
-            stack.start_gateway()
-            stack.start_relay()
-            stack.start_sandbox()
-            stack.start_worker(0)
-            profiled = asyncio.run(loan_figures(stack, sizes, rows, args.profile))
-            asyncio.run(gateway_figures(stack, sizes, rows))
-        finally:
-            stack.stop()
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-") as folder,
+        bench_stack(StackConfig.ephemeral(Path(folder), workers=0, sandbox_env=SANDBOX)) as stack,
+    ):
+        profiled = asyncio.run(loan_figures(stack, sizes, rows, args.profile))
+        asyncio.run(gateway_figures(stack, sizes, rows))
     # After the main stack is gone: its own stack, and a quieter machine for the rest.
     for plan in (sizes.outage, sizes.gateway_outage):
         with tempfile.TemporaryDirectory(prefix="bench-outage-") as folder:

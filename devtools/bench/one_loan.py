@@ -22,7 +22,7 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 
 from devtools.bench.__main__ import SANDBOX
-from devtools.bench.system import LoanFactory, histories, run_loans, shape_of
+from devtools.bench.system import LoanFactory, bench_stack, histories, run_loans, shape_of
 from devtools.devstack.stack import LocalStack, StackConfig
 from runtime.settings import TemporalSettings
 from runtime.temporal import connect
@@ -84,18 +84,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--loans", type=int, default=1)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="one-loan-") as folder:
-        stack = LocalStack(StackConfig.ephemeral(Path(folder), workers=0, sandbox_env=SANDBOX))
-        try:
-            stack.migrate_store()
-            stack.start_temporal()
-            stack.start_gateway()
-            stack.start_relay()
-            stack.start_sandbox()
-            stack.start_worker(0)
-            asyncio.run(_run(stack, args.loans))
-        finally:
-            stack.stop()
+    with (
+        tempfile.TemporaryDirectory(prefix="one-loan-") as folder,
+        bench_stack(StackConfig.ephemeral(Path(folder), workers=0, sandbox_env=SANDBOX)) as stack,
+    ):
+        asyncio.run(_run(stack, args.loans))
 
 
 if __name__ == "__main__":

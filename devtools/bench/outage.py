@@ -32,7 +32,7 @@ from sqlalchemy import select
 from temporalio.client import Client, ScheduleOverlapPolicy, WorkflowExecutionStatus
 
 from devtools.bench.floor import SIGNATURE_UPDATE
-from devtools.bench.system import LoanFactory
+from devtools.bench.system import LoanFactory, bench_stack
 from devtools.devstack.samples import signature_now
 from devtools.devstack.stack import LocalStack, StackConfig
 from runtime.settings import TemporalSettings
@@ -86,17 +86,8 @@ class Outage:
 
 def measure(folder: Path, plan: Plan) -> Outage:
     config = StackConfig.ephemeral(folder, workers=0, persist=True, sandbox_env=plan.sandbox_env())
-    stack = LocalStack(config)
-    try:
-        stack.migrate_store()
-        stack.start_temporal()
-        stack.start_gateway()
-        stack.start_relay()
-        stack.start_sandbox()
-        stack.start_worker(0)
+    with bench_stack(config) as stack:
         return asyncio.run(_run(stack, plan))
-    finally:
-        stack.stop()
 
 
 async def _sandbox_events(sandbox_url: str) -> list[dict[str, Any]]:

@@ -12,12 +12,13 @@ also answer queries, and signs them with the ``submit_signature`` update. Every 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import sys
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +32,7 @@ from temporalio.client import Client, WorkflowHistory
 
 from devtools.bench.floor import FLOOR_TASK_QUEUE, FLOOR_WORKFLOW, SIGNATURE_UPDATE, floor_input
 from devtools.devstack.samples import COMPLETES, sample_cpf, sample_request, signature_now
-from devtools.devstack.stack import LocalStack, Process
+from devtools.devstack.stack import LocalStack, Process, StackConfig
 from devtools.sandbox.scenarios import benefit_number_for
 from domain.loan import LoanRequest
 from runtime.store.db import create_engine
@@ -41,6 +42,23 @@ from webhooks.inbox.store import DELIVERED
 from workflows.loan.contract import PROVIDER_EVENT_SIGNAL as EVENT_SIGNAL
 
 START_CONCURRENCY = 64
+
+
+@contextlib.contextmanager
+def bench_stack(config: StackConfig) -> Iterator[LocalStack]:
+    """What every bench measures against: the store, a dev server, the gateway, a relay, the provider's
+    sandbox and one worker (more are started by the figure that needs them); all stopped after."""
+    stack = LocalStack(config)
+    try:
+        stack.migrate_store()
+        stack.start_temporal()
+        stack.start_gateway()
+        stack.start_relay()
+        stack.start_sandbox()
+        stack.start_worker(0)
+        yield stack
+    finally:
+        stack.stop()
 
 
 @dataclass
