@@ -35,7 +35,7 @@ from runtime.telemetry import setup_tracing
 from runtime.temporal import connect
 from starter.api import LoanService
 from tests.support.servers import ThreadedServer
-from tests.webhooks.relay.conftest import migrate
+from tests.webhooks.conftest import migrate
 from webhooks.gateway.app import create_app as gateway_app
 from webhooks.gateway.settings import GatewaySettings
 from webhooks.inbox.routes import SqlKeyRouter

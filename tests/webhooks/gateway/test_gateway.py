@@ -20,7 +20,7 @@ from devtools.devstack.stack import LocalStack
 from runtime.store.db import DatabaseSettings, create_engine
 from runtime.store.schema import webhook_events
 from tests.support.servers import ThreadedServer, free_port
-from tests.webhooks.relay.conftest import migrate
+from tests.webhooks.conftest import migrate
 from webhooks.gateway.app import create_app
 from webhooks.gateway.settings import GatewaySettings
 from webhooks.inbox.sealing import Opener

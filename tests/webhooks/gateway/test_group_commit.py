@@ -9,7 +9,7 @@ import json
 import sqlite3
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,13 +18,13 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from activities.qitech import webhook_v2
 from runtime.store.db import DatabaseSettings, create_engine
 from runtime.store.schema import webhook_events
 from tests.support.servers import ThreadedServer, free_port
-from tests.webhooks.relay.conftest import migrate, postgres_url  # noqa: F401 - a fixture used here
+from tests.webhooks.conftest import migrate
 from webhooks.gateway.app import create_app
 from webhooks.gateway.settings import GatewaySettings
 from webhooks.inbox.arrival import PENDING, Arrival
@@ -61,21 +61,6 @@ def keys() -> Keys:
 def inbox_url(tmp_path: Path) -> Iterator[str]:
     url = f"sqlite+aiosqlite:///{tmp_path / 'inbox.db'}"
     migrate(url)
-    yield url
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """An empty inbox on either database (PostgreSQL: the module's cluster, emptied for each test)."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'inbox.db'}"
-        migrate(url)
-    else:
-        url = request.getfixturevalue("postgres_url")
-        engine = create_engine(url)
-        async with engine.begin() as connection:
-            await connection.execute(delete(webhook_events))
-        await engine.dispose()
     yield url
 
 

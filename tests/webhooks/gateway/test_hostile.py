@@ -28,7 +28,7 @@ from ops.webhook_keys import one_line
 from runtime.store.db import DatabaseSettings, create_engine
 from runtime.store.schema import webhook_events
 from tests.support.servers import ROOT, ThreadedServer, free_port, python_module, running_process
-from tests.webhooks.relay.conftest import migrate
+from tests.webhooks.conftest import migrate
 from webhooks.gateway.app import create_app
 from webhooks.gateway.settings import GatewaySettings
 from webhooks.inbox.sealing import new_keypair

@@ -8,17 +8,13 @@ import secrets
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import delete
 
 from domain.loan import Product
 from runtime.store.db import create_engine
-from runtime.store.schema import sales_channel_events
 from tests.support.servers import free_port, python_module, running_process
-from tests.webhooks.relay.conftest import migrate
 from webhooks.outbound.outbox import Outbox
 from workflows.loan.loan_events import EventType, LoanEvent
 from workflows.loan.state import Stage, Status
@@ -39,25 +35,9 @@ def event(request_key: str, sequence: int, stage: Stage = Stage.AVERBACAO) -> Lo
     )
 
 
-@pytest.fixture(scope="module")
-def outbox_postgres_url() -> Iterator[str]:
-    from tests.support.postgres import running_postgres
-
-    with running_postgres() as url:
-        migrate(url)
-        yield url
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def outbox(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Outbox]:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'outbox.db'}"
-        migrate(url)
-    else:
-        url = request.getfixturevalue("outbox_postgres_url")
-    engine = create_engine(url)
-    async with engine.begin() as connection:  # a clean outbox per test on the module's cluster
-        await connection.execute(delete(sales_channel_events))
+@pytest.fixture
+async def outbox(store_url: str) -> AsyncIterator[Outbox]:
+    engine = create_engine(store_url)
     yield Outbox(engine)
     await engine.dispose()
 

@@ -22,8 +22,8 @@ from standardwebhooks import Webhook
 
 from runtime.store.db import create_engine
 from tests.support.servers import ROOT, free_port
+from tests.webhooks.conftest import migrate
 from tests.webhooks.outbound.conftest import SECRET, Receiver, event
-from tests.webhooks.relay.conftest import migrate
 from webhooks.outbound.notifier import Notifier
 from webhooks.outbound.outbox import Outbox
 

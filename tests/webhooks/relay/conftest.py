@@ -5,20 +5,14 @@ in its history, exactly as the server accepted it."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete
 from temporalio.client import Client, WorkflowHandle
 
-from runtime.store.db import DatabaseSettings, create_engine
-from runtime.store.migrate import upgrade
-from runtime.store.schema import key_routes, webhook_events
-from tests.support.postgres import running_postgres
+from runtime.store.db import create_engine
 from webhooks.inbox.arrival import read_arrival
 from webhooks.inbox.sealing import Opener, Sealer, new_keypair
 from webhooks.inbox.store import Inbox
@@ -27,29 +21,9 @@ from workflows.loan.news import ProviderNews
 PRIVATE, PUBLIC = new_keypair("test")
 
 
-def migrate(url: str) -> None:
-    with ThreadPoolExecutor(max_workers=1) as pool:  # Alembic runs its own event loop
-        pool.submit(upgrade, DatabaseSettings(url=url)).result()
-
-
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    with running_postgres() as url:
-        migrate(url)
-        yield url
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def inbox(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Inbox]:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'inbox.db'}"
-        migrate(url)
-    else:
-        url = request.getfixturevalue("postgres_url")
-    engine = create_engine(url)
-    async with engine.begin() as connection:  # a clean inbox per test on the module's cluster
-        await connection.execute(delete(webhook_events))
-        await connection.execute(delete(key_routes))
+@pytest.fixture
+async def inbox(store_url: str) -> AsyncIterator[Inbox]:
+    engine = create_engine(store_url)
     yield Inbox(engine)
     await engine.dispose()
 
