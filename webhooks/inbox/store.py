@@ -51,6 +51,11 @@ class Inbox:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._insert = dialect_insert(engine)
+        self._put_statement = (
+            self._insert(webhook_events)
+            .on_conflict_do_nothing(index_elements=["event_id"])
+            .returning(webhook_events.c.event_id)
+        )
 
     # ------------------------------------------------------------ the gateway
 
@@ -93,15 +98,12 @@ class Inbox:
             }
             for incoming in first.values()
         ]
-        # One statement: the rows it inserted come back; an event already stored conflicts and does not.
-        statement = (
-            self._insert(webhook_events)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["event_id"])
-            .returning(webhook_events.c.event_id)
-        )
         async with self.engine.begin() as connection:
-            inserted = set((await connection.execute(statement)).scalars().all())
+            # The rows as parameters of one cached statement (SQLAlchemy sends them as one multi-row
+            # INSERT, "insertmanyvalues"); rows in the statement itself would compile it anew for every
+            # batch. The rows it inserted come back; an event already stored conflicts and does not.
+            result = await connection.execute(self._put_statement, rows)
+            inserted = set(result.scalars().all())
             if any(first[event_id].arrival.status == PENDING for event_id in inserted):
                 await notify(connection, CHANNEL)
         return [
