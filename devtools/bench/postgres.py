@@ -49,7 +49,7 @@ def running_postgres(database: str = "bench") -> Iterator[Postgres]:
         return ["runuser", "-u", owner, "--", *line] if owner else line
 
     def run(program: str, *args: str) -> None:
-        subprocess.run(command(program, *args), check=True, capture_output=True, timeout=120)  # noqa: S603
+        subprocess.run(command(program, *args), check=True, capture_output=True, timeout=120)
 
     try:
         run("initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8")
@@ -60,7 +60,7 @@ def running_postgres(database: str = "bench") -> Iterator[Postgres]:
         yield Postgres(f"postgresql+asyncpg://postgres@127.0.0.1:{port}/{database}", pid)
     finally:
         if (data / "postmaster.pid").exists():
-            subprocess.run(  # noqa: S603
+            subprocess.run(
                 command("pg_ctl", "-D", str(data), "-m", "fast", "-w", "stop"),
                 check=False,
                 capture_output=True,
