@@ -3,6 +3,8 @@
     .venv/bin/python -m devtools.bench                  # the full run (~20 minutes on 2 cores)
     .venv/bin/python -m devtools.bench --quick          # every figure, tiny counts: a smoke run, not a measurement
     .venv/bin/python -m devtools.bench --profile DIR    # also: py-spy profiles of a loan batch (needs py-spy)
+    .venv/bin/python -m devtools.bench --postgres       # also: the gateway's figures on a throwaway PostgreSQL
+    .venv/bin/python -m devtools.bench --database URL   # ... or on this one (empty; postgresql+asyncpg://...)
 
 On one ephemeral local stack (dev server, gateway, webhook inbox and relay, sandbox with no added
 latency): loans end to end for 1 and 2 worker processes; the *fixed floor* (devtools/bench/floor.py: the
@@ -16,12 +18,25 @@ webhook rate with loans running, and the pricing engine. Then, on a stack of its
 outage while webhooks keep coming, and a gateway outage past the provider's retries that
 only the recovery job brings back (devtools/bench/outage.py). Targets (issue 16) are printed beside the
 figures with "met" / "not met"; compare runs as ratios. Nothing here asserts a figure.
+
+The gateway's figures come with its CPU budget: CPU ms per acknowledged webhook by process, from the
+first send until every webhook of the run was delivered (the loans running beside add theirs to the
+worker, Temporal, the sandbox and the load generator), what the offered rate needs in cores, and how
+busy the machine was. The main stack's store is the embedded SQLite file; production runs PostgreSQL,
+so with ``--postgres`` (or ``--database URL``) the gateway's figures are measured a second time, on a
+stack of their own whose store is PostgreSQL (its worker warmed by a few loans; the main stack's still
+holds the memory figure's open loans), and printed "on PostgreSQL". ``--postgres`` starts a throwaway
+server (devtools/bench/postgres.py: Debian's ``postgresql`` package, ``apt-get install postgresql``; a
+fresh cluster in a temporary directory on a free port, as the ``postgres`` user when run as root,
+fsync on, removed after the run) and meters its CPU with the rest; ``--database`` takes an empty
+database of yours (migrated by the stack; its server's CPU is not metered).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import json
 import math
@@ -40,6 +55,7 @@ from temporalio.client import Client, WorkflowHistory
 from devtools.bench import gateway_webhooks, outage, pricing_quotes, profile
 from devtools.bench.floor import FLOOR_WORKFLOW, HAPPY_WEBHOOKS
 from devtools.bench.outage import Plan as OutagePlan
+from devtools.bench.postgres import running_postgres
 from devtools.bench.system import (
     DOUBLES,
     FLOOR,
@@ -430,10 +446,14 @@ async def loan_figures(stack: LocalStack, sizes: Sizes, rows: list[Row], profile
     return summary
 
 
-async def gateway_figures(stack: LocalStack, sizes: Sizes, rows: list[Row]) -> None:
+async def gateway_figures(
+    stack: LocalStack, sizes: Sizes, rows: list[Row], suffix: str = "", also: dict[str, int] | None = None
+) -> None:
     """The gateway at a fixed webhook rate to sink workflows while loans run beside it (on the
     memory figure's worker, its parked loans still open): the provider's acknowledgement, delivery
-    and application in the sinks, and how long the loans' own webhooks took to be applied."""
+    and application in the sinks, how long the loans' own webhooks took to be applied, and the CPU
+    each process spent per webhook. ``suffix``: of the JSON keys (the store's, but for the main
+    stack's); ``also``: processes outside the stack to meter (the PostgreSQL server)."""
     config = stack.config
     settings = TemporalSettings(address=config.temporal_address, task_queue=config.task_queue)
     client = await connect(settings, codec=config.codec_settings(), identity="bench-under-load")
@@ -444,20 +464,21 @@ async def gateway_figures(stack: LocalStack, sizes: Sizes, rows: list[Row]) -> N
     async def loans() -> Batch:
         return await run_loans(service, factory, count, "under-load", max(180.0, count * 4.0), seconds / 2)
 
-    f, batch = await gateway_webhooks.measure_with(stack, rate, seconds, keys=200, during=loans)
+    f, batch = await gateway_webhooks.measure_with(stack, rate, seconds, keys=200, during=loans, also=also)
+    store = gateway_webhooks.store_name(config.database)
     assert batch is not None
     window = (datetime.fromtimestamp(f["began"], UTC), datetime.fromtimestamp(f["ended"], UTC))
     applied = await webhooks_applied(client, await histories(client, batch.workflow_ids), window)
     rows.append(
         Row(
-            f"gateway at {rate:.0f} webhooks/s for {seconds:.0f} s, {count} loans running",
+            f"gateway at {rate:.0f} webhooks/s for {seconds:.0f} s, {count} loans running, on {store}",
             f"{f['throughput']:.0f}/s acknowledged ({f['acknowledged']:.0f}/{f['sent']:.0f}), "
             f"sent → acknowledged p50 {f['ack_p50']:.1f} ms, p99 {f['ack_p99']:.1f} ms "
             f"(stored p99 {f['stored_p99']:.1f} ms)"
             + (f", {f['bad_acknowledgements']:.0f} sampled acks do not verify" if f["bad_acknowledgements"] else ""),
             f"p99 <= {gateway_webhooks.TARGET_P99_MS:.0f} ms at 200/s",
             f["ack_p99"],
-            "gateway_p99_ms",
+            f"gateway_p99_ms{suffix}",
             at_most(f["ack_p99"], gateway_webhooks.TARGET_P99_MS) if rate >= 200 else None,
         )
     )
@@ -470,16 +491,16 @@ async def gateway_figures(stack: LocalStack, sizes: Sizes, rows: list[Row]) -> N
             + f"all settled {f['drain_seconds']:.1f} s after the last acknowledgement: "
             + f"≈ {f['delivered'] / (seconds + f['drain_seconds']):.0f}/s through the relay)",
             number=f["delivered_p99"],
-            key="gateway_delivered_p99_ms",
+            key=f"gateway_delivered_p99_ms{suffix}",
         )
     )
-    rows.append(Row("", "", number=f["delivered"], key="gateway_delivered"))
+    rows.append(Row("", "", number=f["delivered"], key=f"gateway_delivered{suffix}"))
     rows.append(
         Row(
             "  receipt → applied in the sink workflows",
             f"p50 {f['applied_p50']:.0f} ms, p99 {f['applied_p99']:.0f} ms  ({f['applied']:.0f} applied)",
             number=f["applied_p99"],
-            key="gateway_applied_p99_ms",
+            key=f"gateway_applied_p99_ms{suffix}",
         )
     )
     done = batch.outcomes["completed"]
@@ -490,12 +511,51 @@ async def gateway_figures(stack: LocalStack, sizes: Sizes, rows: list[Row]) -> N
             f"took {rate:.0f}/s; {done}/{count} loans completed)",
             f"p99 <= {TARGET_APPLIED_P99_MS:.0f} ms at 200/s",
             applied.p99,
-            "loan_webhook_applied_under_load_p99_ms",
+            f"loan_webhook_applied_under_load_p99_ms{suffix}",
             at_most(applied.p99, TARGET_APPLIED_P99_MS) if rate >= 200 else None,
         )
     )
-    rows.append(Row("", "", number=done, key="loans_under_load_completed"))
-    rows.append(Row("", "", number=applied.count, key="loan_webhooks_under_load"))
+    rows.append(Row("", "", number=done, key=f"loans_under_load_completed{suffix}"))
+    rows.append(Row("", "", number=applied.count, key=f"loan_webhooks_under_load{suffix}"))
+    rows.append(
+        Row(
+            "  CPU per webhook, by process (loans running beside)",
+            gateway_webhooks.cpu_budget(f, rate),
+            number=f["cpu_ms_total"],
+            key=f"gateway_cpu_ms_per_webhook{suffix}",
+        )
+    )
+    for name, value in f.items():
+        if name.startswith(gateway_webhooks.CPU_MS):
+            process = name.removeprefix(gateway_webhooks.CPU_MS).replace(" ", "_").replace("-", "_")
+            rows.append(Row("", "", number=value, key=f"gateway_cpu_ms_{process}{suffix}"))
+    rows.append(Row("", "", number=f["cpu_ms_total"] * rate / 1000, key=f"gateway_cores_needed{suffix}"))
+    rows.append(Row("", "", number=f["cpu_busy"], key=f"gateway_cpu_busy{suffix}"))
+    rows.append(Row("", "", number=f["machine_busy"], key=f"gateway_machine_busy{suffix}"))
+
+
+def postgres_gateway_figures(folder: Path, sizes: Sizes, rows: list[Row], database: str | None) -> None:
+    """The gateway's figures again, on a stack of its own whose store is PostgreSQL: ``database``
+    (empty), or a throwaway server started here (``None``), whose CPU is metered with the rest."""
+    with contextlib.ExitStack() as resources:
+        also = None
+        if database is None:
+            server = resources.enter_context(running_postgres())
+            database, also = server.url, {"postgresql": server.pid}
+        config = StackConfig.ephemeral(folder, workers=0, sandbox_env=SANDBOX, database=database)
+        stack = resources.enter_context(bench_stack(config))
+        asyncio.run(_warm_then_gateway(stack, sizes, rows, also))
+
+
+async def _warm_then_gateway(stack: LocalStack, sizes: Sizes, rows: list[Row], also: dict[str, int] | None) -> None:
+    """A few loans first, so the fresh worker has loaded and cached what a working one has."""
+    config = stack.config
+    settings = TemporalSettings(address=config.temporal_address, task_queue=config.task_queue)
+    client = await connect(settings, codec=config.codec_settings(), identity="bench-warmup")
+    service = LoanService(client, config.task_queue, pii_hash_key=config.pii_hash_key.encode())
+    factory = LoanFactory(config.data_dir / "documents", seed=17)
+    await run_loans(service, factory, sizes.warmup, "warmup", max(180.0, sizes.warmup * 4.0))
+    await gateway_figures(stack, sizes, rows, suffix="_postgresql", also=also)
 
 
 def outage_figures(folder: Path, plan: outage.Plan, rows: list[Row]) -> None:
@@ -594,6 +654,17 @@ def main() -> None:
     )
     parser.add_argument("--outage-loans", type=int, default=10, help="loans in flight through the outage")
     parser.add_argument("--json", type=Path, help="also write the rows here")
+    store = parser.add_mutually_exclusive_group()
+    store.add_argument(
+        "--postgres",
+        action="store_true",
+        help="also the gateway's figures on a throwaway PostgreSQL (needs Debian's postgresql package)",
+    )
+    store.add_argument(
+        "--database",
+        metavar="URL",
+        help="also the gateway's figures on this PostgreSQL database (empty; postgresql+asyncpg://user@host/db)",
+    )
     parser.add_argument(
         "--profile",
         type=Path,
@@ -605,7 +676,9 @@ def main() -> None:
     rows: list[Row] = []
     # One line before the table (the tests read the header on the next): what is about to run.
     print(
-        "bench: a local stack (dev server, gateway, relay, sandbox, workers), then an outage on another ...",
+        "bench: a local stack (dev server, gateway, relay, sandbox, workers), "
+        + ("the gateway on another on PostgreSQL, " if args.postgres or args.database else "")
+        + "then an outage on another ...",
         flush=True,
     )
     pricing_figures(sizes, rows)  # before the stack: a quiet machine
@@ -615,6 +688,9 @@ def main() -> None:
     ):
         profiled = asyncio.run(loan_figures(stack, sizes, rows, args.profile))
         asyncio.run(gateway_figures(stack, sizes, rows))
+    if args.postgres or args.database:
+        with tempfile.TemporaryDirectory(prefix="bench-postgresql-") as folder:
+            postgres_gateway_figures(Path(folder), sizes, rows, args.database)
     # After the main stack is gone: its own stack, and a quieter machine for the rest.
     for plan in (sizes.outage, sizes.gateway_outage):
         with tempfile.TemporaryDirectory(prefix="bench-outage-") as folder:

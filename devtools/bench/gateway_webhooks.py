@@ -19,15 +19,22 @@ The relay delivers only to a workflow that exists, so each key is routed (as a l
 would route it) to a running ``BenchSink`` workflow (devtools/bench/floor.py) on its own worker. Target on a
 2-core machine: p99 <= 50 ms at 200 webhooks/s. Traffic stays on 127.0.0.1; the load is bounded by
 count and by time. Run: python -m devtools.bench.gateway_webhooks [--rate 200] [--seconds 15]
-[--database postgresql+asyncpg://user@host/empty_db] (the inbox on PostgreSQL, as production runs it,
-instead of the embedded SQLite file; the database is migrated, and should be empty: the run's figures
-read every row of the inbox).
+[--database postgresql+asyncpg://user@host/empty_db | --postgres] (the inbox on PostgreSQL, as production
+runs it, instead of the embedded SQLite file; the database is migrated, and should be empty: the run's
+figures read every row of the inbox; ``--postgres`` starts a throwaway one, devtools/bench/postgres.py,
+and meters its CPU too).
+
+It also prints the CPU budget of the path: CPU ms per acknowledged webhook by process (gateway, relay,
+Temporal, the sink worker, the load generator; the PostgreSQL server when it is ours), what the offered
+rate needs in cores, and how busy the machine was: a p99 that no code change can bring down on this
+machine shows up as a rate that needs more cores than there are.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -45,7 +52,8 @@ from sqlalchemy import select
 
 from activities.qitech import webhook_v2
 from devtools.bench.floor import FLOOR_TASK_QUEUE, SINK_WORKFLOW
-from devtools.bench.system import Applied, histories, webhooks_applied
+from devtools.bench.postgres import running_postgres
+from devtools.bench.system import Applied, CpuMeter, histories, machine_cpu_seconds, webhooks_applied
 from devtools.devstack.stack import LocalStack, Process, StackConfig
 from runtime.settings import TemporalSettings
 from runtime.store.db import create_engine
@@ -57,6 +65,8 @@ TARGET_P99_MS = 50.0
 PATH = "/webhooks/sandbox"
 CONNECTIONS = 32
 SAMPLE_EVERY = 50  # acknowledgements checked as the provider checks them (after the clock stops)
+CPU_MS = "cpu_ms."  # figures "cpu_ms.<process>": CPU ms per acknowledged webhook
+LOAD_GENERATOR = "load generator"
 T = TypeVar("T")
 
 
@@ -145,10 +155,20 @@ class Drive:
     client_ms: list[float]
     server_ms: list[float]
     bad_acknowledgements: int
+    cpu_seconds: float  # of this whole process over ``seconds``: the load generator and whatever runs beside it
 
 
-async def drive(url: str, signer: Signer, *, rate: float, seconds: float, keys: list[str]) -> Drive:
-    """Open loop: send ``rate × seconds`` signed webhooks on schedule, whatever the answers take."""
+async def drive(
+    url: str,
+    signer: Signer,
+    *,
+    rate: float,
+    seconds: float,
+    keys: list[str],
+    at_start: Callable[[], None] | None = None,
+) -> Drive:
+    """Open loop: send ``rate × seconds`` signed webhooks on schedule, whatever the answers take.
+    ``at_start`` is called as the clock starts (the requests are signed by then)."""
     parsed = httpx.URL(url)
     host, port = parsed.host, parsed.port or 80
     total = int(rate * seconds)
@@ -188,6 +208,9 @@ async def drive(url: str, signer: Signer, *, rate: float, seconds: float, keys: 
         connections.put_nowait(connection)
 
     tasks = []
+    if at_start is not None:
+        at_start()
+    cpu_began = time.process_time()
     began = time.perf_counter()
     for index, (event_id, request) in enumerate(requests):
         # Open loop: a closed loop (send when answered) would hide queueing behind the answers.
@@ -199,6 +222,7 @@ async def drive(url: str, signer: Signer, *, rate: float, seconds: float, keys: 
         tasks.append(asyncio.create_task(one(event_id, request)))
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - began
+    cpu_seconds = time.process_time() - cpu_began
     while not connections.empty():
         connections.get_nowait().writer.close()
     bad = 0
@@ -207,7 +231,7 @@ async def drive(url: str, signer: Signer, *, rate: float, seconds: float, keys: 
             webhook_v2.verify_acknowledgement(body, headers, uri=PATH, public_key=signer.lender_public_key)
         except Exception:
             bad += 1
-    return Drive(acknowledged, len(tasks), failures, elapsed, client_ms, server_ms, bad)
+    return Drive(acknowledged, len(tasks), failures, elapsed, client_ms, server_ms, bad, cpu_seconds)
 
 
 def _utc(moment: datetime) -> datetime:
@@ -271,9 +295,11 @@ def start_sink_worker(stack: LocalStack) -> Process:
     )
 
 
-async def measure_on(stack: LocalStack, rate: float, seconds: float, keys: int) -> dict[str, float]:
+async def measure_on(
+    stack: LocalStack, rate: float, seconds: float, keys: int, also: dict[str, int] | None = None
+) -> dict[str, float]:
     """On ``stack`` (server, gateway and relay running): a sink worker for the run, then stopped."""
-    figures, _ = await measure_with(stack, rate, seconds, keys, during=None)
+    figures, _ = await measure_with(stack, rate, seconds, keys, during=None, also=also)
     return figures
 
 
@@ -283,10 +309,19 @@ async def measure_with(
     seconds: float,
     keys: int,
     during: Callable[[], Coroutine[Any, Any, T]] | None,
+    also: dict[str, int] | None = None,
 ) -> tuple[dict[str, float], T | None]:
     """As ``measure_on``; ``during``, if given, runs while the webhooks are being sent (loans, so
     the figure is "at this rate with loans running"). Also receipt → applied in the sinks, for the
-    webhooks received while the run was sending; ``began``/``ended`` (epoch seconds) bound it."""
+    webhooks received while the run was sending; ``began``/``ended`` (epoch seconds) bound it.
+
+    And the CPU budget of the path: the CPU each process of the stack (and ``also``'s: the
+    PostgreSQL server) spent from the first send until every webhook of the run was delivered, per
+    acknowledged webhook (``cpu_ms.<process>``; ``worker-0``, ``worker-1`` are ``worker``; whatever
+    ``during`` makes them do is in it), with the bench's own process as the load generator over the
+    sending only (the requests are signed before; ``during``'s driving is in it, the polling of
+    the inbox after is not). ``cpu_busy``: that CPU ÷ (the window's wall seconds × cores);
+    ``machine_busy``: the whole machine's, from /proc/stat (anything else running shows here)."""
     config = stack.config
     url = f"{config.gateway_url}{PATH}"
     signer = Signer.of(config)
@@ -300,9 +335,18 @@ async def measure_with(
         await deliveries(config.database_url, warm.event_ids, limit_seconds=60)
         began = datetime.now(UTC)
         alongside: asyncio.Task[T] | None = asyncio.create_task(during()) if during is not None else None
-        run = await drive(url, signer, rate=rate, seconds=seconds, keys=pool)
+        meter, clock = CpuMeter(stack, also), [0.0, 0.0]
+
+        def clock_started() -> None:
+            meter.start()
+            clock[:] = [time.perf_counter(), machine_cpu_seconds()[0]]
+
+        run = await drive(url, signer, rate=rate, seconds=seconds, keys=pool, at_start=clock_started)
         ended = datetime.now(UTC)
         settled = await deliveries(config.database_url, run.event_ids, limit_seconds=max(60.0, 4 * seconds))
+        spent = meter.stop() | {LOAD_GENERATOR: run.cpu_seconds}
+        wall = time.perf_counter() - clock[0]
+        machine_busy = machine_cpu_seconds()[0] - clock[1]
         result = await alongside if alongside is not None else None
         applied = await sinks_applied(config, pool, (began, ended))
     finally:
@@ -329,7 +373,34 @@ async def measure_with(
         "began": began.timestamp(),
         "ended": ended.timestamp(),
     }
+    acknowledged = len(run.event_ids)
+    cores = os.cpu_count() or 1
+    for name, cpu in spent.items():
+        figures[f"{CPU_MS}{name}"] = cpu * 1000 / acknowledged if acknowledged else float("nan")
+    total = sum(spent.values())
+    figures |= {
+        "cpu_ms_total": total * 1000 / acknowledged if acknowledged else float("nan"),
+        "cpu_wall_seconds": wall,
+        "cpu_cores": float(cores),
+        "cpu_busy": total / (wall * cores),
+        "machine_busy": machine_busy / (wall * cores),
+    }
     return figures, result
+
+
+def cpu_budget(f: dict[str, float], rate: float) -> str:
+    """``measure_with``'s CPU budget in a line: per webhook by process (largest first), what the
+    offered rate needs in cores, and how busy the machine was."""
+    by_process = sorted(
+        ((k.removeprefix(CPU_MS), v) for k, v in f.items() if k.startswith(CPU_MS)), key=lambda i: -i[1]
+    )
+    parts = " + ".join(f"{name} {ms:.1f}" for name, ms in by_process)
+    cores = f["cpu_ms_total"] * rate / 1000
+    return (
+        f"{f['cpu_ms_total']:.1f} ms = {parts}; at {rate:.0f}/s that is {cores:.1f} cores of {f['cpu_cores']:.0f}; "
+        f"these processes kept the machine {100 * f['cpu_busy']:.0f} % busy over the {f['cpu_wall_seconds']:.1f} s "
+        f"from the first send to the last delivery (/proc/stat: {100 * f['machine_busy']:.0f} %)"
+    )
 
 
 async def sinks_applied(config: StackConfig, keys: list[str], window: tuple[datetime, datetime]) -> Applied:
@@ -341,10 +412,15 @@ async def sinks_applied(config: StackConfig, keys: list[str], window: tuple[date
 
 
 def measure(
-    rate: float = 200.0, seconds: float = 15.0, keys: int = 500, database: str | None = None
+    rate: float = 200.0,
+    seconds: float = 15.0,
+    keys: int = 500,
+    database: str | None = None,
+    also: dict[str, int] | None = None,
 ) -> dict[str, float]:
     """On a stack of its own: dev server, gateway, relay (the sink worker is started by the run);
-    ``database``: the inbox's URL (PostgreSQL) instead of the stack's own SQLite file."""
+    ``database``: the inbox's URL (PostgreSQL) instead of the stack's own SQLite file; ``also``:
+    processes outside the stack whose CPU is metered (its server)."""
     with tempfile.TemporaryDirectory() as folder:
         own = LocalStack(StackConfig.ephemeral(Path(folder), workers=0, database=database))
         try:
@@ -352,7 +428,7 @@ def measure(
             own.start_temporal()
             own.start_gateway()
             own.start_relay()
-            return asyncio.run(measure_on(own, rate, seconds, keys))
+            return asyncio.run(measure_on(own, rate, seconds, keys, also))
         finally:
             own.stop()
 
@@ -363,9 +439,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--keys", type=int, default=500)
     parser.add_argument("--database", default=None, help="the inbox's URL (an empty PostgreSQL database)")
+    parser.add_argument(
+        "--postgres", action="store_true", help="the inbox on a throwaway PostgreSQL (devtools/bench/postgres.py)"
+    )
     args = parser.parse_args()
-    f = measure(args.rate, args.seconds, args.keys, args.database)
-    store = "PostgreSQL" if args.database and args.database.startswith("postgresql") else "SQLite"
+    with contextlib.ExitStack() as resources:
+        database, also = args.database, None
+        if args.postgres:
+            server = resources.enter_context(running_postgres())
+            database, also = server.url, {"postgresql": server.pid}
+        f = measure(args.rate, args.seconds, args.keys, database, also)
+    store = store_name(database)
     print(
         f"gateway: {args.rate:.0f} webhooks/s for {args.seconds:.0f} s over loopback ({os.cpu_count()} cores), "
         f"inbox on {store}"
@@ -387,6 +471,14 @@ def main() -> None:
         f"  receipt -> applied:       p50 {f['applied_p50']:.1f} ms, p99 {f['applied_p99']:.1f} ms"
         f"  ({f['applied']:.0f} applied by their sink workflow)"
     )
+    print(f"  CPU per webhook, by process: {cpu_budget(f, args.rate)}")
+
+
+def store_name(database: str | None) -> str:
+    """What the inbox is on, for a label."""
+    if database is None or database.startswith("sqlite"):
+        return "SQLite"
+    return "PostgreSQL" if database.startswith("postgresql") else database.split(":", 1)[0]
 
 
 if __name__ == "__main__":

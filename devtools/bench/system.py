@@ -486,14 +486,17 @@ FLOOR = ("temporal", "floor-worker")  # the engine under the floor
 class CpuMeter:
     """CPU seconds each process of the stack spends between ``start`` and ``stop``: where a loan's
     cost goes (server, worker, gateway, relay, and apart the provider doubles). The bench's own
-    process (starting loans, signing them, listing visibility) is not counted."""
+    process (starting loans, signing them, listing visibility) is not counted. ``also``: processes
+    outside the stack, by name (a PostgreSQL server: its postmaster, whose backends are its children)."""
 
-    def __init__(self, stack: LocalStack) -> None:
+    def __init__(self, stack: LocalStack, also: dict[str, int] | None = None) -> None:
         self._stack = stack
+        self._also = dict(also or {})
         self._begin: dict[str, float] = {}
 
     def _now(self) -> dict[str, float]:
-        return {p.name: tree_cpu_seconds(p.popen.pid) for p in self._stack.processes if p.popen.poll() is None}
+        found = {p.name: tree_cpu_seconds(p.popen.pid) for p in self._stack.processes if p.popen.poll() is None}
+        return found | {name: tree_cpu_seconds(pid) for name, pid in self._also.items()}
 
     def start(self) -> None:
         self._begin = self._now()
@@ -506,6 +509,16 @@ class CpuMeter:
             group = name.rsplit("-", 1)[0] if name[-1].isdigit() else name
             spent[group] = spent.get(group, 0.0) + value - self._begin.get(name, 0.0)
         return spent
+
+
+def machine_cpu_seconds() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, every core, from /proc/stat:
+    whatever ran, the stack's or not (another job on the machine shows up here)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    total = sum(fields[:8])  # guest time is already counted in user
+    tick = os.sysconf("SC_CLK_TCK")
+    return (total - idle) / tick, total / tick
 
 
 def rss_bytes(pid: int) -> int:

@@ -48,6 +48,7 @@ ROWS = (
     "  receipt → delivered to its workflow",
     "  receipt → applied in the sink workflows",
     "  the loans' webhooks, receipt → applied in the loan",
+    "  CPU per webhook, by process (loans running beside)",
     "Temporal killed for",
     "  loans after the restart",
 )
@@ -105,6 +106,11 @@ def test_each_measurement_ran(quick_run: tuple[str, dict[str, float]]) -> None:
     assert figures["gateway_applied_p99_ms"] > 0
     # Loans ran beside the gateway's load; how many of their webhooks fell inside it is a figure.
     assert figures["loans_under_load_completed"] > 0 and figures["loan_webhooks_under_load"] >= 0
+    # The webhook path's CPU was metered, each process of it and the load generator.
+    for process in ("gateway", "relay", "temporal", "sink_worker", "load_generator"):
+        assert figures[f"gateway_cpu_ms_{process}"] > 0, process
+    assert figures["gateway_cpu_ms_per_webhook"] > figures["gateway_cpu_ms_gateway"]
+    assert figures["gateway_cpu_busy"] > 0 and 0 < figures["gateway_machine_busy"] <= 1
     # The sandbox kept sending through the outage; lost webhooks and finished loans are printed.
     assert figures["outage_sandbox_events"] > 0
     assert figures["outage_lost_webhooks"] >= 0 and figures["outage_loans_completed"] >= 0
