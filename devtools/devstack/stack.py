@@ -446,7 +446,11 @@ class LocalStack:
         config = self.config
         env = {
             "RELAY_INBOX_PRIVATE_KEYS": config.inbox_private_key,
+            # SQLite asked every 50 ms whether anything was committed; the queues read again at least every
+            # second without one (a retry falling due, a lease running out), where production waits 5 s.
             "RELAY_POLL_SECONDS": "0.05",
+            "RELAY_IDLE_SECONDS": "1",
+            "SALES_CHANNEL_IDLE_SECONDS": "1",
             # The loans' events, to the sales channel's receiver (the relay's notifier).
             "SALES_CHANNEL_URL": f"{config.sales_channel_url}/events",
             "SALES_CHANNEL_SECRET": config.sales_channel_secret,

@@ -29,6 +29,7 @@ from devtools.sandbox.clock import CLOCK
 from devtools.sandbox.journal import Durable, peek
 from devtools.sandbox.scenarios import Faults
 from devtools.sandbox.signing import NotAcknowledged, Signing
+from devtools.sandbox.timers import IN_TIMER
 from devtools.sandbox.wire import encode
 
 log = logging.getLogger(__name__)
@@ -179,8 +180,13 @@ class WebhookDispatcher(Durable):
             if len(held) == len(copies):  # first of a burst: flush the burst newest first, later
                 self._spawn_flush(key, delay)
             return first
+        # Before the response of the HTTP call that caused it — a timer has no response: its webhook
+        # goes from a task of its own, as any other. (Sent inline, its write-ahead commit would record
+        # the timer as run while the timer's next one, scheduled after the send, was not yet: a sandbox
+        # killed during the send lost the rest of the debt's flow.)
+        inline = faults.webhook_before_response and delay == 0 and not IN_TIMER.get()
         for copy in copies:
-            if faults.webhook_before_response and delay == 0:
+            if inline:
                 await self._attempt(copy)
                 if copy.delivered_at is None:
                     self._spawn(copy, self.policy.retry_seconds)

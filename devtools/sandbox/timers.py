@@ -15,12 +15,17 @@ import logging
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from devtools.sandbox.journal import Durable
 
 log = logging.getLogger(__name__)
+
+IN_TIMER: ContextVar[bool] = ContextVar("sandbox_in_timer", default=False)
+"""True while a timer runs: there is no HTTP answer for a webhook to come "before" (the dispatcher sends
+it from a task of its own), and the timer's next timer is recorded in the same commit as its webhook."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,7 @@ class Timers(Durable):
 
     async def _run(self, timer_id: int, timer: Timer) -> None:
         await asyncio.sleep(max(0.0, timer.due - time.time()))
+        IN_TIMER.set(True)  # this task's own context
         with self.unit():
             self.pending.pop(timer_id, None)
             owner = self._owners[timer.owner]

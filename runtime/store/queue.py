@@ -9,11 +9,14 @@ again when it runs out (at least once).
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Sequence
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Select, Table, text, update
+from sqlalchemy import Row, Select, Table, make_url, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -27,6 +30,47 @@ async def notify(connection: AsyncConnection, channel: str) -> None:
     """Wake the LISTENers of ``channel`` when the transaction commits (PostgreSQL; SQLite readers poll)."""
     if connection.dialect.name == "postgresql":
         await connection.execute(text("SELECT pg_notify(:channel, '')"), {"channel": channel})
+
+
+@contextlib.asynccontextmanager
+async def sqlite_commits(url: str, wakes: Iterable[asyncio.Event], *, every: float) -> AsyncIterator[None]:
+    """SQLite's stand-in for LISTEN: every ``every`` seconds, ask the file whether another connection
+    committed since the last look (``PRAGMA data_version``, made for exactly this) and, if one did, set
+    each of ``wakes``. The readers then query their queues only when something changed (and at their
+    idle timeout, for rows that fall due or whose lease ran out), instead of every poll: an idle relay
+    polling its two queues every 50 ms spent 7 % of a core. The question is answered from SQLite's
+    shared WAL index in microseconds, on the event loop, without a lock."""
+    wanted = list(wakes)
+    database = make_url(url).database
+    if not database or database == ":memory:":
+        raise ValueError(f"{url!r}: the relay's SQLite store must be a file its writers share")
+    connection = sqlite3.connect(database, isolation_level=None, check_same_thread=False, timeout=0)
+
+    def version() -> int | None:
+        try:
+            row = connection.execute("PRAGMA data_version").fetchone()
+        except sqlite3.Error:  # busy in a checkpoint, say: treated as a change (a query too many)
+            return None
+        return int(row[0])
+
+    async def watch() -> None:
+        seen = version()
+        while True:
+            await asyncio.sleep(every)
+            now = version()
+            if now is None or now != seen:
+                seen = now
+                for wake in wanted:
+                    wake.set()
+
+    watcher = asyncio.create_task(watch())
+    try:
+        yield
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+        connection.close()
 
 
 async def lease_rows(engine: AsyncEngine, query: Select[Any], table: Table, *, until: datetime) -> Sequence[Row[Any]]:

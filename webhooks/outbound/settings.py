@@ -35,8 +35,12 @@ class SalesChannelSettings(BaseSettings):
     retry_seconds: float = 5.0  # first back-off after a failed delivery (doubles per attempt)
     max_backoff_seconds: float = 600.0  # the back-off's ceiling: a receiver back up is reached within it
     batch_size: int = 50  # loans served per pass (one event each: the next in its order)
-    poll_seconds: float = 0.5  # SQLite has no NOTIFY: how often the notifier looks for new events
-    idle_seconds: float = 5.0  # with PostgreSQL LISTEN: the longest it sleeps without a notification
+    # SQLite: how often the relay asks it whether anything was committed (the smaller of this and
+    # RELAY_POLL_SECONDS; runtime.store.queue.sqlite_commits).
+    poll_seconds: float = 0.5
+    # The longest the notifier sleeps without a notification (PostgreSQL's NOTIFY or SQLite's commit
+    # seen): then it reads the outbox anyway, for events whose retry fell due.
+    idle_seconds: float = 5.0
 
     @model_validator(mode="after")
     def _fail_closed(self) -> Self:

@@ -18,6 +18,7 @@ from sqlalchemy import make_url
 from runtime.process import serve, stop_on_signals
 from runtime.settings import TemporalSettings
 from runtime.store.db import DatabaseSettings, is_sqlite
+from runtime.store.queue import sqlite_commits
 from runtime.telemetry import setup_logging, setup_tracing
 from runtime.temporal import connect
 from webhooks.inbox.sealing import Opener
@@ -32,11 +33,14 @@ log = logging.getLogger("relay")
 
 
 @contextlib.asynccontextmanager
-async def notifications(database: DatabaseSettings, wakes: Mapping[str, asyncio.Event]) -> AsyncIterator[None]:
-    """PostgreSQL: LISTEN for new events and routes, and new sales channel events (SQLite: nothing,
-    the loops poll)."""
+async def notifications(
+    database: DatabaseSettings, wakes: Mapping[str, asyncio.Event], *, sqlite_every: float
+) -> AsyncIterator[None]:
+    """PostgreSQL: LISTEN for new events and routes, and new sales channel events. SQLite: a look every
+    ``sqlite_every`` seconds at whether anything was committed, which wakes both loops."""
     if is_sqlite(database.url):
-        yield
+        async with sqlite_commits(database.url, wakes.values(), every=sqlite_every):
+            yield
         return
     url = make_url(database.url).set(drivername="postgresql")
     password = database.password.get_secret_value() if database.password else url.password
@@ -84,9 +88,11 @@ async def run() -> None:
             host, _, port = settings.metrics_bind.rpartition(":")
             start_http_server(int(port), addr=host or "127.0.0.1", registry=relay.metrics.registry)
         stop, wake, wake_notifier = stop_on_signals(), asyncio.Event(), asyncio.Event()
-        async with notifications(database, {CHANNEL: wake, outbox.CHANNEL: wake_notifier}):
-            sqlite = is_sqlite(database.url)
-            idle = settings.poll_seconds if sqlite else settings.idle_seconds
+        # Either database wakes the loops when something is committed; each still looks on its own after
+        # its idle seconds (rows falling due for a retry, leases running out).
+        every = min(settings.poll_seconds, sales_channel.poll_seconds)
+        async with notifications(database, {CHANNEL: wake, outbox.CHANNEL: wake_notifier}, sqlite_every=every):
+            idle = settings.idle_seconds
             where = make_url(database.url).render_as_string()
             log.info("relay delivering the inbox at %s to %s", where, temporal.where())
             loops = [
@@ -100,8 +106,7 @@ async def run() -> None:
             ]
             if notifier is not None:
                 log.info("relay delivering the loans' events to the sales channel")
-                notifier_idle = sales_channel.poll_seconds if sqlite else sales_channel.idle_seconds
-                loops.append(notifier.run(stop, wake_notifier, idle=notifier_idle))
+                loops.append(notifier.run(stop, wake_notifier, idle=sales_channel.idle_seconds))
             await asyncio.gather(*loops)
     await engine.dispose()
     log.info("relay stopped")

@@ -24,8 +24,12 @@ class RelaySettings(BaseSettings):
     # Signals in flight at once, across loans and overlapping passes (a loan's own events always go one
     # after the other). More passes overlap while there is a backlog: ceil(concurrency / batch_size).
     concurrency: int = Field(default=100, ge=1)
-    poll_seconds: float = 0.2  # SQLite has no NOTIFY: how often it looks for work when idle
-    idle_seconds: float = 5.0  # with PostgreSQL LISTEN: the longest it sleeps without a notification
+    # SQLite has no NOTIFY: how often the relay asks it whether anything was committed (a cheap look at
+    # the file, runtime.store.queue.sqlite_commits; the queues are read only when something was).
+    poll_seconds: float = 0.2
+    # The longest it sleeps without a notification (PostgreSQL's NOTIFY, or SQLite's commit seen): then it
+    # reads the queue anyway, for deliveries whose retry fell due and leases that ran out.
+    idle_seconds: float = 5.0
     retry_seconds: float = 2.0  # first back-off when Temporal refuses a delivery (doubles, up to a minute)
     # How long a pass holds the events it claimed (longer than a batch's signals can take): a relay killed
     # mid-pass leaves them pending, delivered again when the lease runs out (the storm test shortens it).

@@ -624,6 +624,7 @@ async def test_the_storm_leaves_every_loan_at_its_end_and_nothing_done_twice(
                 f"| restarts by the supervisor | {dict(sorted(supervisor.restarts.items()))} |",
                 "",
                 *lines,
+                *(f"not at its end: {diagnoses[loan.key]}" for loan in loans if loan not in at_end),
             ]
         )
     )
