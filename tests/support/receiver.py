@@ -1,8 +1,9 @@
 """A webhook receiver for tests: verifies the sandbox's webhook-v2 signature, answers with the signed
-acknowledgement the provider checks, records what arrived, can refuse."""
+acknowledgement the provider checks, records what arrived, can refuse or hang."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from dataclasses import dataclass, field
@@ -14,6 +15,9 @@ from fastapi.responses import Response
 from activities.qitech import webhook_v2
 from activities.qitech.models.webhooks import load_json, unwrap
 from activities.qitech.webhook_signature import SignatureRejected
+
+
+HOLD_LIMIT_SECONDS = 60.0  # a held delivery is let go by then even if the test never releases it
 
 
 @dataclass
@@ -37,6 +41,12 @@ class WebhookReceiver:
     refuse_next: int = 0
     # Refuse the next N deliveries whose body contains these bytes (one test's webhooks, not another's).
     refuse_containing: dict[bytes, int] = field(default_factory=dict)
+    # Hang on the next N deliveries whose body contains these bytes, the sender's POST in flight, until
+    # ``release()`` (or ``HOLD_LIMIT_SECONDS``); then refuse them (503), recording nothing. ``held`` is set
+    # once one hangs.
+    hold_containing: dict[bytes, int] = field(default_factory=dict)
+    held: threading.Event = field(default_factory=threading.Event)
+    _released: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def app(self) -> FastAPI:
@@ -54,6 +64,16 @@ class WebhookReceiver:
                     if left > 0 and marker in body:
                         self.refuse_containing[marker] = left - 1
                         return Response(status_code=503)
+                hold = any(left > 0 and marker in body for marker, left in self.hold_containing.items())
+                for marker, left in self.hold_containing.items():
+                    if left > 0 and marker in body:
+                        self.hold_containing[marker] = left - 1
+            if hold:
+                self.held.set()
+                deadline = time.monotonic() + HOLD_LIMIT_SECONDS
+                while not self._released.is_set() and time.monotonic() < deadline:
+                    await asyncio.sleep(0.02)
+                return Response(status_code=503)
             path = request.url.path
             try:
                 verifier.verify(body, request.headers, method=request.method, uri=path)
@@ -72,6 +92,10 @@ class WebhookReceiver:
             return {"status": "ok"}
 
         return app
+
+    def release(self) -> None:
+        """Let the deliveries being held (and any later one that would be) go: refused."""
+        self._released.set()
 
     def for_key(self, key: str) -> list[Received]:
         with self._lock:

@@ -158,6 +158,44 @@ async def test_an_averbacao_in_teimosinha_continues_after_a_kill(tmp_path: Path)
         assert debt["status"] == "disbursed" and debt["averbacao_attempts"] == 4
 
 
+async def test_killed_while_a_timers_webhook_is_in_flight_the_teimosinha_goes_on(tmp_path: Path) -> None:
+    """``webhook_before_response`` is about HTTP answers: the webhook of an averbação attempt (a timer's
+    work) is written ahead together with the next attempt, so a sandbox killed while the receiver has not
+    yet answered it still tries again when it comes back. (Once the attempt's webhook was sent inline, its
+    write-ahead commit recorded the timer as run before the next one was scheduled: the restarted sandbox
+    sent that webhook again and never attempted the averbação again — the loan stuck for ever.)"""
+    cpf = make_cpf(1)
+    with _sandbox(tmp_path, persist=True) as sandbox:
+        retried = ["consignable_margin_excceded"] * 2 + ["success"]
+        scenario = {"averbacao": retried, "faults": {"webhook_before_response": True}}
+        with sandbox.admin() as admin:
+            admin.put(f"/_sandbox/scenarios/{cpf}", json=scenario).raise_for_status()
+        # The receiver hangs on the first averbação attempt's webhook: the sandbox's POST stays in flight.
+        sandbox.receiver.hold_containing[b'"credit_operation.collateral"'] = 1
+        try:
+            async with sandbox.client() as provider:
+                key = await _issued_with_documents(provider, cpf)
+                assert (await provider.sign(key, signature())).status == "signature_received"
+            assert sandbox.receiver.held.wait(timeout=15), "the first averbação attempt's webhook never left"
+            assert _collateral_outcomes(sandbox.receiver, key) == []  # the held one is not received yet
+            sandbox.kill_and_restart()  # mid-POST, well before the next attempt (TEIMOSINHA_SECONDS)
+        finally:
+            sandbox.receiver.release()
+
+        # No call after the restart: the next attempts are the sandbox's own timers, from its state file.
+        sandbox.receiver.wait_for(key, lambda w: w.get("status") == "disbursed", timeout=20)
+        assert _collateral_outcomes(sandbox.receiver, key) == [False, False, True]
+        debt = sandbox.debt(key).json()
+        assert debt["status"] == "disbursed" and debt["averbacao_attempts"] == 3
+        # The held attempt's webhook was sent again by the restarted sandbox as the same event.
+        deliveries = sandbox.deliveries(key)
+        assert len({d["event_key"] for d in deliveries}) == len(deliveries)
+        [held] = [d for d in deliveries if d["webhook_type"] == "credit_operation.collateral" and d["attempts"] > 1]
+        assert held["delivered"]
+        sandbox.wait_until_saved()
+        sandbox.assert_nothing_escaped_the_journal()
+
+
 async def test_without_a_state_path_a_restart_forgets(tmp_path: Path) -> None:
     with _sandbox(tmp_path, persist=False) as sandbox:
         async with sandbox.client() as provider:
