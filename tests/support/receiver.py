@@ -16,7 +16,6 @@ from activities.qitech import webhook_v2
 from activities.qitech.models.webhooks import load_json, unwrap
 from activities.qitech.webhook_signature import SignatureRejected
 
-
 HOLD_LIMIT_SECONDS = 60.0  # a held delivery is let go by then even if the test never releases it
 
 
@@ -64,15 +63,14 @@ class WebhookReceiver:
                     if left > 0 and marker in body:
                         self.refuse_containing[marker] = left - 1
                         return Response(status_code=503)
-                hold = any(left > 0 and marker in body for marker, left in self.hold_containing.items())
+                hold = False
                 for marker, left in self.hold_containing.items():
                     if left > 0 and marker in body:
-                        self.hold_containing[marker] = left - 1
+                        self.hold_containing[marker], hold = left - 1, True
             if hold:
                 self.held.set()
-                deadline = time.monotonic() + HOLD_LIMIT_SECONDS
-                while not self._released.is_set() and time.monotonic() < deadline:
-                    await asyncio.sleep(0.02)
+                # Released from the test's thread: waited for off this server's event loop.
+                await asyncio.to_thread(self._released.wait, HOLD_LIMIT_SECONDS)
                 return Response(status_code=503)
             path = request.url.path
             try:
