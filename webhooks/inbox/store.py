@@ -12,17 +12,32 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from runtime.store.db import aware, utc_now
-from runtime.store.queue import dialect_insert, lease_rows, notify, retry_later, update_row
+from runtime.store.queue import dialect_insert, lease_rows, notify, retry_later
 from runtime.store.schema import key_routes, webhook_events
 from webhooks.inbox.arrival import PENDING, Arrival
 
 DELIVERED, LATE, PARKED, EXPIRED = "delivered", "late", "parked", "expired"
 CHANNEL = "webhook_inbox"
 """PostgreSQL NOTIFY channel: a new event or a new route (the relay LISTENs; SQLite relays poll)."""
+
+
+_SETTLE = (
+    update(webhook_events)
+    .where(webhook_events.c.id == bindparam("row"))
+    .values(
+        status=bindparam("to"),
+        note=bindparam("why"),
+        loan_id=bindparam("loan"),
+        delivered_at=bindparam("at"),
+        next_attempt_at=None,
+        attempts=bindparam("tries"),
+    )
+)
+"""A relay pass's settled event: its status (delivered, late, parked), and when."""
 
 
 @dataclass(frozen=True)
@@ -175,17 +190,15 @@ class Inbox:
         parked), the ones Temporal refused retried after a back-off, the ones not tried released."""
         now = utc_now()
         async with self.engine.begin() as connection:
-            for event, status, note in settled:
-                await update_row(
-                    connection,
-                    webhook_events,
-                    event.id,
-                    status=status,
-                    note=note,
-                    loan_id=event.loan_id,
-                    delivered_at=now,
-                    next_attempt_at=None,
-                    attempts=event.attempts + 1,
+            if settled:
+                # One cached statement, the pass's events as its parameters (one round trip), not a
+                # statement built, keyed and sent per event.
+                await connection.execute(
+                    _SETTLE,
+                    [
+                        {"row": e.id, "to": status, "why": note, "loan": e.loan_id, "at": now, "tries": e.attempts + 1}
+                        for e, status, note in settled
+                    ],
                 )
             for event, delay, note in retry:
                 await retry_later(connection, webhook_events, event.id, event.attempts, now + delay, note=note)
