@@ -152,8 +152,12 @@ async def run() -> None:
             client,
             task_queue=temporal.task_queue,
             # ProviderKeyMailbox only drains mailboxes an earlier version started (none start now).
-            workflows=[LoanWorkflow, WebhookRecovery, ProductTableRefresh, ProviderKeyMailbox],
+            workflows=[]
+            if options.role == "activities"
+            else [LoanWorkflow, WebhookRecovery, ProductTableRefresh, ProviderKeyMailbox],
+            # A workflows-only worker keeps the activities registered: its loans' local activities run here.
             activities=registered,
+            no_remote_activities=options.role == "workflows",
             # The project's deterministic modules passed through the sandbox (workflows.runner).
             workflow_runner=workflow_runner(),
             deployment_config=options.deployment(),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -216,6 +216,11 @@ class WorkerSettings(BaseSettings):
     # auto-upgrade to the deployment's current build (see README, "Worker Versioning").
     deployment_name: str | None = None
     build_id: str | None = None
+    # What this worker runs: ``all`` (the default), ``workflows`` (the loans' workflow tasks and their
+    # local activities, no activity tasks) or ``activities`` (activity tasks only). Split, a loan's
+    # cached state and the parsing of the providers' answers live in different processes (README,
+    # "What matters at scale"); both kinds must poll the task queue.
+    role: Literal["all", "workflows", "activities"] = "all"
 
     def worker_limits(self) -> dict[str, Any]:
         """Keyword arguments for ``temporalio.worker.Worker``."""

@@ -435,8 +435,10 @@ async def loan_figures(stack: LocalStack, sizes: Sizes, rows: list[Row], profile
     rows.append(
         Row(
             f"worker memory per open, cached loan ({sizes.open_loans} at the signature wait)",
-            f"{per_loan:.2f} MiB  (worker RSS {memory.rss_before / 2**20:.0f} → {memory.rss_after / 2**20:.0f} MiB; "
-            f"sticky cache {cached}/{cache} workflows; = {memory.per_thousand / 2**20:.0f} MiB per 1,000)",
+            f"{per_loan:.2f} MiB  (workflows worker RSS {memory.rss_before / 2**20:.0f} → "
+            f"{memory.rss_after / 2**20:.0f} MiB; sticky cache {cached}/{cache} workflows; "
+            f"= {memory.per_thousand / 2**20:.0f} MiB per 1,000; the activities worker beside "
+            f"{memory.activities_rss_before / 2**20:.0f} → {memory.activities_rss_after / 2**20:.0f} MiB)",
             f"<= {TARGET_MIB_PER_CACHED_LOAN} MiB",
             per_loan,
             "worker_mib_per_cached_loan",

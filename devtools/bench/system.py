@@ -544,6 +544,8 @@ class Memory:
     rss_after: int
     cached_workflows: float | None  # the SDK's sticky-cache gauge, after the loans were opened
     cached_before: float | None
+    activities_rss_before: int  # the activities worker's (WORKER_ROLE=activities), beside
+    activities_rss_after: int
 
     @property
     def per_thousand(self) -> float:
@@ -565,14 +567,18 @@ class Memory:
 async def open_loans_memory(
     stack: LocalStack, service: LoanService, factory: LoanFactory, count: int, limit_seconds: float
 ) -> Memory:
-    """A fresh worker; ``count`` loans brought to the signature wait (window timer running), then
-    left open. RSS of the worker before and after."""
-    worker = await asyncio.to_thread(stack.start_worker, 0)
+    """Fresh workers split by role, as a worker deployment that scales memory runs them: the loans' workflow
+    tasks in one (``worker-0``, WORKER_ROLE=workflows: the cached loans live there), the activities in
+    another (``worker-1``: the parsing of the providers' answers, whose freed space would otherwise stay
+    in the first's allocator); ``count`` loans brought to the signature wait (window timer running),
+    then left open. RSS of each before and after."""
+    activities = await asyncio.to_thread(stack.start_worker, 1, WORKER_ROLE="activities")
+    worker = await asyncio.to_thread(stack.start_worker, 0, WORKER_ROLE="workflows")
     # A few loans first, so the baseline includes what any working worker has loaded and cached.
     await run_loans(service, factory, 5, "memory-warmup", limit_seconds)
     await asyncio.sleep(2.0)
     metrics = f"http://127.0.0.1:{stack.config.worker_metrics_port}/metrics"
-    before = rss_bytes(worker.popen.pid)
+    before, activities_before = rss_bytes(worker.popen.pid), rss_bytes(activities.popen.pid)
     cached_before = worker_gauge(metrics, "temporal_sticky_cache_size")
     requests = [factory.make("memory") for _ in range(count)]
 
@@ -596,4 +602,4 @@ async def open_loans_memory(
     await asyncio.sleep(2.0)  # let the last activations settle
     after = rss_bytes(worker.popen.pid)
     cached = worker_gauge(metrics, "temporal_sticky_cache_size")
-    return Memory(count, before, after, cached, cached_before)
+    return Memory(count, before, after, cached, cached_before, activities_before, rss_bytes(activities.popen.pid))
