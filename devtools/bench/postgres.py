@@ -1,8 +1,7 @@
 """A throwaway PostgreSQL for the bench: Debian's ``postgresql`` package (``apt-get install postgresql``),
-a fresh cluster in a temporary directory on a free port, removed afterwards. As the tests' one
-(tests/support/postgres.py) but without pytest, and with ``fsync`` left on: the bench measures what
-production pays for a commit. PostgreSQL refuses to run as root, so as root it runs as the package's
-``postgres`` user.
+a fresh cluster in a temporary directory on a free port, removed afterwards. ``fsync`` is on by default:
+the bench measures what production pays for a commit (the tests, tests/support/postgres.py, turn it
+off). PostgreSQL refuses to run as root, so as root it runs as the package's ``postgres`` user.
 """
 
 from __future__ import annotations
@@ -33,7 +32,7 @@ def binaries() -> Path | None:
 
 
 @contextlib.contextmanager
-def running_postgres(database: str = "bench") -> Iterator[Postgres]:
+def running_postgres(database: str = "bench", *, fsync: bool = True) -> Iterator[Postgres]:
     bin_dir = binaries()
     if bin_dir is None:
         raise RuntimeError("--postgres: PostgreSQL is not installed (apt-get install postgresql)")
@@ -54,6 +53,8 @@ def running_postgres(database: str = "bench") -> Iterator[Postgres]:
     try:
         run("initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8")
         options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        if not fsync:
+            options += " -c fsync=off"
         run("pg_ctl", "-D", str(data), "-o", options, "-l", str(folder / "postgres.log"), "-w", "start")
         run("createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", database)
         pid = int((data / "postmaster.pid").read_text().split()[0])
