@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import select
 from temporalio.client import Client
 
+from runtime.store.db import create_engine
 from runtime.store.schema import webhook_events
 from tests.support.servers import ROOT
 from tests.webhooks.relay.conftest import opener, signalled, store, target
@@ -328,3 +329,67 @@ async def test_a_loan_gets_the_facts_of_a_debt_webhook_not_the_whole_contract(
     assert second.fact == DebtMoved(
         phase=DebtPhase.PAYMENT_REFUSED, reason="ted_refusal", refusal="agencia_conta_invalida"
     )
+
+
+async def test_two_relays_on_one_inbox_share_the_work_and_deliver_each_event_once(
+    inbox: Inbox, store_url: str, temporal_client: Client
+) -> None:
+    """Two relays (each its own engine, as two processes) on the same inbox: every event reaches its
+    loan exactly once — the leases keep them apart (SKIP LOCKED on PostgreSQL, the write lock on
+    SQLite) — and both do part of the work. The order of one loan's events across two relays is not
+    promised (the provider's own webhooks are not ordered either)."""
+    targets = [await target(temporal_client) for _ in range(4)]
+    keys = [str(uuid.uuid4()) for _ in targets]
+    expected: dict[str, list[str]] = {handle.id: [] for handle in targets}
+    for round_ in range(10):
+        for handle, key in zip(targets, keys, strict=True):
+            expected[handle.id].append((await store(inbox, _body(key, f"status-{round_}")))[0])
+    for handle, key in zip(targets, keys, strict=True):
+        await inbox.route(key, handle.id)
+    real = temporal_signal(temporal_client)
+    by_relay: dict[str, list[str]] = {"a": [], "b": []}
+
+    def signal_as(name: str) -> Any:
+        async def signal(loan_id: str, delivered: ProviderNews) -> None:
+            await asyncio.sleep(0.02)  # a signal takes a while: the other relay's claims meet leased rows
+            await real(loan_id, delivered)
+            by_relay[name].append(delivered.event_id)
+
+        return signal
+
+    engines = [create_engine(store_url) for _ in by_relay]
+    relays = [
+        Relay(Inbox(engine), opener(), signal_as(name), batch_size=5, concurrency=5)
+        for engine, name in zip(engines, by_relay, strict=True)
+    ]
+    stop = asyncio.Event()
+    running = [
+        asyncio.create_task(
+            relay.run(
+                stop,
+                asyncio.Event(),
+                idle=0.05,
+                unrouted_retention=timedelta(days=1),
+                body_retention=timedelta(days=1),
+            )
+        )
+        for relay in relays
+    ]
+    try:
+        for _ in range(400):
+            if sum(len(done) for done in by_relay.values()) >= 40:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)  # a second delivery, if there were one, would come now
+    finally:
+        stop.set()
+        await asyncio.wait_for(asyncio.gather(*running), 20)
+        for engine in engines:
+            await engine.dispose()
+    for handle in targets:
+        assert sorted(await signalled(temporal_client, handle)) == sorted(expected[handle.id])
+    assert sorted(by_relay["a"] + by_relay["b"]) == sorted(i for ids in expected.values() for i in ids)
+    assert by_relay["a"] and by_relay["b"], {name: len(done) for name, done in by_relay.items()}
+    for ids in expected.values():
+        for event_id in ids:
+            assert await _status(inbox, event_id) == DELIVERED
