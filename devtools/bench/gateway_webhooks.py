@@ -18,7 +18,7 @@ as received only once the gateway's signed acknowledgement comes back. Three fig
 The relay delivers only to a workflow that exists, so each key is routed (as a loan's activity
 would route it) to a running ``BenchSink`` workflow (devtools/bench/floor.py) on its own worker. Target on a
 2-core machine: p99 <= 50 ms at 200 webhooks/s. Traffic stays on 127.0.0.1; the load is bounded by
-count and by time. Run: python -m devtools.bench.gateway_webhooks [--rate 200] [--seconds 15]
+count and by time. Run: python -m devtools.bench.gateway_webhooks [--rate 200] [--seconds 15] [--relays 2]
 [--database postgresql+asyncpg://user@host/empty_db | --postgres] (the inbox on PostgreSQL, as production
 runs it, instead of the embedded SQLite file; the database is migrated, and should be empty: the run's
 figures read every row of the inbox; ``--postgres`` starts a throwaway one, devtools/bench/postgres.py,
@@ -417,17 +417,19 @@ def measure(
     keys: int = 500,
     database: str | None = None,
     also: dict[str, int] | None = None,
+    relays: int = 1,
 ) -> dict[str, float]:
-    """On a stack of its own: dev server, gateway, relay (the sink worker is started by the run);
-    ``database``: the inbox's URL (PostgreSQL) instead of the stack's own SQLite file; ``also``:
-    processes outside the stack whose CPU is metered (its server)."""
+    """On a stack of its own: dev server, gateway, ``relays`` relays sharing the inbox (the sink worker
+    is started by the run); ``database``: the inbox's URL (PostgreSQL) instead of the stack's own SQLite
+    file; ``also``: processes outside the stack whose CPU is metered (its server)."""
     with tempfile.TemporaryDirectory() as folder:
         own = LocalStack(StackConfig.ephemeral(Path(folder), workers=0, database=database))
         try:
             own.migrate_store()
             own.start_temporal()
             own.start_gateway()
-            own.start_relay()
+            for index in range(relays):
+                own.start_relay(index)
             return asyncio.run(measure_on(own, rate, seconds, keys, also))
         finally:
             own.stop()
@@ -442,17 +444,18 @@ def main() -> None:
     parser.add_argument(
         "--postgres", action="store_true", help="the inbox on a throwaway PostgreSQL (devtools/bench/postgres.py)"
     )
+    parser.add_argument("--relays", type=int, default=1, help="relays sharing the inbox (each its own process)")
     args = parser.parse_args()
     with contextlib.ExitStack() as resources:
         database, also = args.database, None
         if args.postgres:
             server = resources.enter_context(running_postgres())
             database, also = server.url, {"postgresql": server.pid}
-        f = measure(args.rate, args.seconds, args.keys, database, also)
+        f = measure(args.rate, args.seconds, args.keys, database, also, args.relays)
     store = store_name(database)
     print(
         f"gateway: {args.rate:.0f} webhooks/s for {args.seconds:.0f} s over loopback ({os.cpu_count()} cores), "
-        f"inbox on {store}"
+        f"inbox on {store}, {args.relays} relay(s)"
     )
     print(
         f"  acknowledged {f['acknowledged']:.0f}/{f['sent']:.0f} ({f['throughput']:.1f}/s), failures "
