@@ -27,7 +27,8 @@ def dialect_insert(engine: AsyncEngine) -> Callable[[Table], Any]:
 
 
 async def notify(connection: AsyncConnection, channel: str) -> None:
-    """Wake the LISTENers of ``channel`` when the transaction commits (PostgreSQL; SQLite readers poll)."""
+    """Wake the LISTENers of ``channel`` when the transaction commits (PostgreSQL; SQLite readers see the
+    commit itself, ``sqlite_commits``)."""
     if connection.dialect.name == "postgresql":
         await connection.execute(text("SELECT pg_notify(:channel, '')"), {"channel": channel})
 

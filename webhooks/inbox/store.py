@@ -22,7 +22,8 @@ from webhooks.inbox.arrival import PENDING, Arrival
 
 DELIVERED, LATE, PARKED, EXPIRED = "delivered", "late", "parked", "expired"
 CHANNEL = "webhook_inbox"
-"""PostgreSQL NOTIFY channel: a new event or a new route (the relay LISTENs; SQLite relays poll)."""
+"""PostgreSQL NOTIFY channel: a new event or a new route (the relay LISTENs; on SQLite it watches the
+file for commits, runtime.store.queue.sqlite_commits)."""
 
 
 _SETTLE = (
