@@ -60,6 +60,7 @@ from devtools.bench.system import (
     DOUBLES,
     FLOOR,
     OURS,
+    Applied,
     Batch,
     CpuMeter,
     LoanFactory,
@@ -90,6 +91,8 @@ TARGET_EVENTS = 60  # per happy loan
 TARGET_MIB_PER_CACHED_LOAN = 0.25  # worker RSS per open loan held in the sticky cache
 TARGET_APPLIED_P99_MS = 250.0  # webhook receipt → applied in the loan, at 200 webhooks/s with loans running
 TARGET_WORKFLOWS_PER_LOAN = 1  # the loan itself: webhooks reach it through the inbox, not a workflow
+# Issue 29's relay targets: receipt → applied p99 in the workflow, by offered rate, with loans running.
+TARGET_RELAY_APPLIED_P99_MS = {50.0: 250.0, 200.0: 1000.0}
 # The sandbox with no added latency; teimosinha attempts close together so a "week" takes seconds.
 SANDBOX = {
     "SANDBOX_PROCESSING_DELAY_SECONDS": "0",
@@ -123,6 +126,7 @@ class Sizes:
     gateway_rate: float
     gateway_seconds: float
     loans_under_load: int
+    relay_rates: tuple[float, float]  # the provider's quiet and busy pace, each with 1 and 2 relays
     pricing_seconds: float
     outage: OutagePlan
     gateway_outage: OutagePlan
@@ -139,6 +143,7 @@ class Sizes:
                 gateway_rate=40,
                 gateway_seconds=5,
                 loans_under_load=3,
+                relay_rates=(10, 40),
                 pricing_seconds=0.3,
                 # Down 3 s, longer than the sandbox's three retries 0.5 s apart; 30 attempts 0.5 s
                 # apart keep the sandbox sending through it.
@@ -164,6 +169,7 @@ class Sizes:
             gateway_seconds=args.gateway_seconds,
             # Started over the first half of the run, so their webhooks arrive while it sends.
             loans_under_load=max(1, round(args.gateway_seconds)),
+            relay_rates=(args.relay_quiet_rate, args.gateway_rate),
             pricing_seconds=6.0,
             # The published policy (3 retries 5 minutes apart) compressed 150x: 2 s apart. Down for
             # --outage-seconds (20: 50 minutes at that scale); the teimosinha outlasts it.
@@ -448,29 +454,49 @@ async def loan_figures(stack: LocalStack, sizes: Sizes, rows: list[Row], profile
     return summary
 
 
+@dataclass
+class UnderLoad:
+    """One run of ``gateway_webhooks.measure_with`` with loans beside it: its figures, the loans, and
+    receipt → applied of the loans' own webhooks received while it sent."""
+
+    f: dict[str, float]
+    batch: Batch
+    applied: Applied
+    rate: float
+
+
+async def under_load(stack: LocalStack, sizes: Sizes, rate: float, also: dict[str, int] | None = None) -> UnderLoad:
+    """Webhooks to sink workflows at ``rate`` for ``sizes.gateway_seconds`` while loans run beside
+    them (on the stack's worker), through whatever relays the stack runs."""
+    config = stack.config
+    settings = TemporalSettings(address=config.temporal_address, task_queue=config.task_queue)
+    client = await connect(settings, codec=config.codec_settings(), identity="bench-under-load")
+    service = LoanService(client, config.task_queue, pii_hash_key=config.pii_hash_key.encode())
+    factory = LoanFactory(config.data_dir / "documents", seed=13 + int(rate))
+    seconds, count = sizes.gateway_seconds, sizes.loans_under_load
+
+    async def loans() -> Batch:
+        return await run_loans(service, factory, count, f"under-load-{rate:.0f}", max(180.0, count * 4.0), seconds / 2)
+
+    f, batch = await gateway_webhooks.measure_with(stack, rate, seconds, keys=200, during=loans, also=also)
+    assert batch is not None
+    window = (datetime.fromtimestamp(f["began"], UTC), datetime.fromtimestamp(f["ended"], UTC))
+    applied = await webhooks_applied(client, await histories(client, batch.workflow_ids), window)
+    return UnderLoad(f, batch, applied, rate)
+
+
 async def gateway_figures(
     stack: LocalStack, sizes: Sizes, rows: list[Row], suffix: str = "", also: dict[str, int] | None = None
-) -> None:
+) -> UnderLoad:
     """The gateway at a fixed webhook rate to sink workflows while loans run beside it (on the
     memory figure's worker, its parked loans still open): the provider's acknowledgement, delivery
     and application in the sinks, how long the loans' own webhooks took to be applied, and the CPU
     each process spent per webhook. ``suffix``: of the JSON keys (the store's, but for the main
     stack's); ``also``: processes outside the stack to meter (the PostgreSQL server)."""
-    config = stack.config
-    settings = TemporalSettings(address=config.temporal_address, task_queue=config.task_queue)
-    client = await connect(settings, codec=config.codec_settings(), identity="bench-under-load")
-    service = LoanService(client, config.task_queue, pii_hash_key=config.pii_hash_key.encode())
-    factory = LoanFactory(config.data_dir / "documents", seed=13)
+    run = await under_load(stack, sizes, sizes.gateway_rate, also)
+    f, batch, applied = run.f, run.batch, run.applied
     rate, seconds, count = sizes.gateway_rate, sizes.gateway_seconds, sizes.loans_under_load
-
-    async def loans() -> Batch:
-        return await run_loans(service, factory, count, "under-load", max(180.0, count * 4.0), seconds / 2)
-
-    f, batch = await gateway_webhooks.measure_with(stack, rate, seconds, keys=200, during=loans, also=also)
-    store = gateway_webhooks.store_name(config.database)
-    assert batch is not None
-    window = (datetime.fromtimestamp(f["began"], UTC), datetime.fromtimestamp(f["ended"], UTC))
-    applied = await webhooks_applied(client, await histories(client, batch.workflow_ids), window)
+    store = gateway_webhooks.store_name(stack.config.database)
     rows.append(
         Row(
             f"gateway at {rate:.0f} webhooks/s for {seconds:.0f} s, {count} loans running, on {store}",
@@ -534,6 +560,56 @@ async def gateway_figures(
     rows.append(Row("", "", number=f["cpu_ms_total"] * rate / 1000, key=f"gateway_cores_needed{suffix}"))
     rows.append(Row("", "", number=f["cpu_busy"], key=f"gateway_cpu_busy{suffix}"))
     rows.append(Row("", "", number=f["machine_busy"], key=f"gateway_machine_busy{suffix}"))
+    return run
+
+
+async def relay_figures(
+    stack: LocalStack,
+    sizes: Sizes,
+    rows: list[Row],
+    busy: UnderLoad,
+    suffix: str = "",
+    also: dict[str, int] | None = None,
+) -> None:
+    """Receipt → applied through the relay at the provider's quiet and busy pace
+    (``sizes.relay_rates``), with one relay and then two sharing the inbox, loans running beside:
+    issue 29's "keeps up". ``busy``: the gateway's run (one relay at the busy rate), not run again."""
+    store = gateway_webhooks.store_name(stack.config.database)
+    second = None
+    try:
+        for relays in (1, 2):
+            if relays == 2:
+                # A second process on the same inbox: they share the work by leases, each event once
+                # (tests/webhooks/relay/test_relay.py).
+                second = await asyncio.to_thread(stack.start_relay, 1)
+            for rate in sizes.relay_rates:
+                run = busy if relays == 1 and rate == busy.rate else await under_load(stack, sizes, rate, also)
+                _relay_row(rows, run, relays, sizes, store, suffix)
+    finally:
+        if second is not None:
+            await asyncio.to_thread(stack.stop_process, second)
+
+
+def _relay_row(rows: list[Row], run: UnderLoad, relays: int, sizes: Sizes, store: str, suffix: str) -> None:
+    f, rate = run.f, run.rate
+    target = TARGET_RELAY_APPLIED_P99_MS.get(rate)
+    label = f"relay: {rate:.0f} webhooks/s, {relays} relay{'s' if relays > 1 else ''}, {sizes.loans_under_load} loans"
+    rows.append(
+        Row(
+            f"{label}, on {store}",
+            f"receipt → delivered p50 {f['delivered_p50']:.0f} / p99 {f['delivered_p99']:.0f} ms, → applied "
+            f"p50 {f['applied_p50']:.0f} / p99 {f['applied_p99']:.0f} ms ({f['applied']:.0f} applied"
+            + (f", {f['not_delivered']:.0f} not delivered" if f["not_delivered"] else "")
+            + f"); the loans' webhooks applied p99 {run.applied.p99:.0f} ms; ack p99 {f['ack_p99']:.0f} ms; "
+            f"{f['cpu_ms_total']:.1f} CPU ms a webhook, machine {100 * f['machine_busy']:.0f} % busy",
+            f"applied p99 <= {target:.0f} ms at {rate:.0f}/s" if target is not None else "",
+            f["applied_p99"],
+            f"relay_applied_p99_ms_{rate:.0f}_{relays}{suffix}",
+            at_most(f["applied_p99"], target) if target is not None else None,
+        )
+    )
+    rows.append(Row("", "", number=f["delivered_p99"], key=f"relay_delivered_p99_ms_{rate:.0f}_{relays}{suffix}"))
+    rows.append(Row("", "", number=f["delivered"], key=f"relay_delivered_{rate:.0f}_{relays}{suffix}"))
 
 
 def postgres_gateway_figures(folder: Path, sizes: Sizes, rows: list[Row], database: str | None) -> None:
@@ -557,7 +633,8 @@ async def _warm_then_gateway(stack: LocalStack, sizes: Sizes, rows: list[Row], a
     service = LoanService(client, config.task_queue, pii_hash_key=config.pii_hash_key.encode())
     factory = LoanFactory(config.data_dir / "documents", seed=17)
     await run_loans(service, factory, sizes.warmup, "warmup", max(180.0, sizes.warmup * 4.0))
-    await gateway_figures(stack, sizes, rows, suffix="_postgresql", also=also)
+    busy = await gateway_figures(stack, sizes, rows, suffix="_postgresql", also=also)
+    await relay_figures(stack, sizes, rows, busy, suffix="_postgresql", also=also)
 
 
 def outage_figures(folder: Path, plan: outage.Plan, rows: list[Row]) -> None:
@@ -652,6 +729,9 @@ def main() -> None:
     parser.add_argument("--gateway-rate", type=float, default=200.0)
     parser.add_argument("--gateway-seconds", type=float, default=20.0)
     parser.add_argument(
+        "--relay-quiet-rate", type=float, default=50.0, help="the relay's quiet pace (its busy one: --gateway-rate)"
+    )
+    parser.add_argument(
         "--outage-seconds", type=float, default=20.0, help="how long Temporal, then the gateway, is down"
     )
     parser.add_argument("--outage-loans", type=int, default=10, help="loans in flight through the outage")
@@ -689,7 +769,11 @@ def main() -> None:
         bench_stack(StackConfig.ephemeral(Path(folder), workers=0, sandbox_env=SANDBOX)) as stack,
     ):
         profiled = asyncio.run(loan_figures(stack, sizes, rows, args.profile))
-        asyncio.run(gateway_figures(stack, sizes, rows))
+        busy = asyncio.run(gateway_figures(stack, sizes, rows))
+        if not (args.postgres or args.database):
+            # Several relays share an inbox in production on PostgreSQL: measured there when it is
+            # asked for, else here on the embedded store.
+            asyncio.run(relay_figures(stack, sizes, rows, busy))
     if args.postgres or args.database:
         with tempfile.TemporaryDirectory(prefix="bench-postgresql-") as folder:
             postgres_gateway_figures(Path(folder), sizes, rows, args.database)

@@ -49,6 +49,11 @@ ROWS = (
     "  receipt → applied in the sink workflows",
     "  the loans' webhooks, receipt → applied in the loan",
     "  CPU per webhook, by process (loans running beside)",
+    # --quick's paces (10/s and 40/s), one relay and then two sharing the inbox, loans beside.
+    "relay: 10 webhooks/s, 1 relay, 3 loans",
+    "relay: 40 webhooks/s, 1 relay, 3 loans",
+    "relay: 10 webhooks/s, 2 relays, 3 loans",
+    "relay: 40 webhooks/s, 2 relays, 3 loans",
     "Temporal killed for",
     "  loans after the restart",
 )
@@ -111,6 +116,12 @@ def test_each_measurement_ran(quick_run: tuple[str, dict[str, float]]) -> None:
         assert figures[f"gateway_cpu_ms_{process}"] > 0, process
     assert figures["gateway_cpu_ms_per_webhook"] > figures["gateway_cpu_ms_gateway"]
     assert figures["gateway_cpu_busy"] > 0 and 0 < figures["gateway_machine_busy"] <= 1
+    # The relay's paces, with one relay and with two: every run's webhooks were delivered and applied.
+    for rate in (10, 40):
+        for relays in (1, 2):
+            run = f"{rate}_{relays}"
+            assert figures[f"relay_delivered_{run}"] > 0 and figures[f"relay_delivered_p99_ms_{run}"] > 0, run
+            assert figures[f"relay_applied_p99_ms_{run}"] > 0, run
     # The sandbox kept sending through the outage; lost webhooks and finished loans are printed.
     assert figures["outage_sandbox_events"] > 0
     assert figures["outage_lost_webhooks"] >= 0 and figures["outage_loans_completed"] >= 0
