@@ -30,6 +30,11 @@ server (devtools/bench/postgres.py: Debian's ``postgresql`` package, ``apt-get i
 fresh cluster in a temporary directory on a free port, as the ``postgres`` user when run as root,
 fsync on, removed after the run) and meters its CPU with the rest; ``--database`` takes an empty
 database of yours (migrated by the stack; its server's CPU is not metered).
+
+Then the relay (issue 29, "keeps up"): receipt → applied in the sink workflows at the provider's quiet
+pace (``--relay-quiet-rate``, 50/s) and busy one (``--gateway-rate``), with one relay and then two
+processes sharing the inbox, loans running beside each run; on the PostgreSQL stack when there is one
+(where production runs several), else on the main one.
 """
 
 from __future__ import annotations
