@@ -598,6 +598,7 @@ async def relay_figures(
 def _relay_row(rows: list[Row], run: UnderLoad, relays: int, sizes: Sizes, store: str, suffix: str) -> None:
     f, rate = run.f, run.rate
     target = TARGET_RELAY_APPLIED_P99_MS.get(rate)
+    loans = "none in the window" if math.isnan(run.applied.p99) else f"{run.applied.p99:.0f} ms"
     label = f"relay: {rate:.0f} webhooks/s, {relays} relay{'s' if relays > 1 else ''}, {sizes.loans_under_load} loans"
     rows.append(
         Row(
@@ -605,7 +606,7 @@ def _relay_row(rows: list[Row], run: UnderLoad, relays: int, sizes: Sizes, store
             f"receipt → delivered p50 {f['delivered_p50']:.0f} / p99 {f['delivered_p99']:.0f} ms, → applied "
             f"p50 {f['applied_p50']:.0f} / p99 {f['applied_p99']:.0f} ms ({f['applied']:.0f} applied"
             + (f", {f['not_delivered']:.0f} not delivered" if f["not_delivered"] else "")
-            + f"); the loans' webhooks applied p99 {run.applied.p99:.0f} ms; ack p99 {f['ack_p99']:.0f} ms; "
+            + f"); the loans' webhooks applied p99 {loans}; ack p99 {f['ack_p99']:.0f} ms; "
             f"{f['cpu_ms_total']:.1f} CPU ms a webhook, machine {100 * f['machine_busy']:.0f} % busy",
             f"applied p99 <= {target:.0f} ms at {rate:.0f}/s" if target is not None else "",
             f["applied_p99"],
