@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +23,8 @@ from fastapi.responses import JSONResponse, Response
 from opentelemetry import propagate
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from activities.qitech import webhook_v2
 from activities.qitech.webhook_signature import HmacVerifier, SignatureRejected, WebhookVerifier
@@ -38,6 +40,20 @@ from webhooks.inbox.sealing import Sealer
 from webhooks.inbox.store import Inbox, Incoming
 
 log = logging.getLogger("gateway")
+
+
+WEBHOOK_PATH = "/webhooks/{provider}"
+
+
+class _WebhookEndpoint:
+    """An ASGI app (Starlette calls it with the route's scope) around a ``Request -> Response`` handler."""
+
+    def __init__(self, handler: Callable[[Request], Awaitable[Response]]) -> None:
+        self.handler = handler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.handler(Request(scope, receive))
+        await response(scope, receive, send)
 
 
 def _answer(http_status: int, **body: Any) -> JSONResponse:
@@ -104,10 +120,10 @@ def create_app(
         )
         return Response(content=body, status_code=200, headers=headers, media_type="application/json")
 
-    @app.post("/webhooks/{provider}")
-    async def receive(provider: str, request: Request) -> Response:
+    async def receive(request: Request) -> Response:
         started = time.perf_counter()
         metrics.received.inc()
+        provider = request.path_params["provider"]
         if provider not in providers:
             return reject(404, "unknown_provider", f"no webhook endpoint for provider {provider[:40]!r}")
         try:
@@ -147,6 +163,11 @@ def create_app(
         answer = acknowledge(path, receipt)
         answer.headers["Server-Timing"] = f"store;dur={elapsed * 1000:.2f}"
         return answer
+
+    # The hot path as a plain ASGI endpoint: FastAPI's per-request machinery (dependency solving, the
+    # endpoint's own wrappers) was a tenth of the gateway's CPU and this route uses none of it: it reads
+    # the raw body (it must verify the exact bytes signed) and answers a signed body of its own.
+    app.router.routes.insert(0, Route(WEBHOOK_PATH, _WebhookEndpoint(receive), methods=["POST"], name="receive"))
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
