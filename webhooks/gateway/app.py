@@ -56,6 +56,35 @@ class _WebhookEndpoint:
         await response(scope, receive, send)
 
 
+_WEBHOOK_OPERATION: dict[str, Any] = {
+    "post": {
+        "summary": "Receive a provider's webhook",
+        "description": "The raw body as the provider signed it: verified, stored sealed in the inbox, then "
+        "acknowledged (webhook-v2: a signed acknowledgement). 401 unsigned or wrongly signed, 404 unknown "
+        "provider, 413 too large, 400 nested too deep, 503 the inbox could not store it (retry).",
+        "operationId": "receive_webhooks__provider__post",
+        "parameters": [
+            {"name": "provider", "in": "path", "required": True, "schema": {"type": "string", "title": "Provider"}}
+        ],
+        "responses": {"200": {"description": "Stored (or already stored)", "content": {"application/json": {}}}},
+    }
+}
+
+
+def _document_webhook_route(app: FastAPI) -> None:
+    """The plain-ASGI webhook route in the app's OpenAPI document, beside the FastAPI routes."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            schema["paths"] = {WEBHOOK_PATH: _WEBHOOK_OPERATION, **schema.get("paths", {})}
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def _answer(http_status: int, **body: Any) -> JSONResponse:
     return JSONResponse(status_code=http_status, content=body)
 
@@ -169,6 +198,7 @@ def create_app(
     # the raw body (it must verify the exact bytes signed) and answers a signed body of its own.
     endpoint = ServerSpan(_WebhookEndpoint(receive), WEBHOOK_PATH)
     app.router.routes.insert(0, Route(WEBHOOK_PATH, endpoint, methods=["POST"], name="receive"))
+    _document_webhook_route(app)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
