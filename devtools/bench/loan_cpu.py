@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import tempfile
 from pathlib import Path
@@ -30,6 +31,22 @@ from starter.api import LoanService
 WARMUP = 10
 
 
+def thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds by thread name (``comm``) of one process: the Python thread apart from the Temporal
+    core's (tokio) threads and the thread pools."""
+    found: dict[str, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except FileNotFoundError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        found[name] = found.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
 async def _run(stack: LocalStack, loans: int, rounds: int, profile_dir: Path | None) -> None:
     config = stack.config
     settings = TemporalSettings(address=config.temporal_address, task_queue=config.task_queue)
@@ -40,10 +57,16 @@ async def _run(stack: LocalStack, loans: int, rounds: int, profile_dir: Path | N
     await run_loans(service, factory, WARMUP, "warmup", limit_seconds)
     meter = CpuMeter(stack)
     per_round: list[dict[str, float]] = []
+    worker = next(p.popen.pid for p in stack.processes if p.name == "worker-0")
     for index in range(rounds):
         meter.start()
+        threads = thread_cpu(worker)
         batch = await run_loans(service, factory, loans, f"round-{index}", limit_seconds)
         spent = meter.stop()
+        after = thread_cpu(worker)
+        by_thread = {name: (after[name] - threads.get(name, 0.0)) * 1000 / loans for name in after}
+        busy = sorted(((ms, name) for name, ms in by_thread.items() if ms >= 0.5), reverse=True)
+        print("  worker threads, CPU ms per loan: " + ", ".join(f"{name} {ms:.0f}" for ms, name in busy))
         ms = {name: spent.get(name, 0.0) * 1000 / loans for name in OURS}
         per_round.append(ms)
         parts = ", ".join(f"{name} {value:.0f}" for name, value in ms.items())
