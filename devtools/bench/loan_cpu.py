@@ -2,7 +2,7 @@
 
     .venv/bin/python -m devtools.bench.loan_cpu                        # 3 rounds of 40 loans, 1 worker
     .venv/bin/python -m devtools.bench.loan_cpu --loans 60 --rounds 5
-    .venv/bin/python -m devtools.bench.loan_cpu --profile DIR          # and a batch under py-spy (worker, gateway, relay)
+    .venv/bin/python -m devtools.bench.loan_cpu --profile DIR   # and a batch under py-spy (worker, gateway, relay)
 
 On an ephemeral local stack as the bench's (no added latency in the sandbox): a warm-up batch, then
 ``--rounds`` batches of ``--loans`` loans, each metered alone (``system.CpuMeter``), printed per round
