@@ -45,5 +45,6 @@ def test_an_installment_in_between_is_not_read() -> None:
 
 
 def test_answers_without_a_schedule_pass_unchanged() -> None:
-    for body in ({}, {"data": None}, {"data": {"disbursement_options": [{"installments": None}, "odd"]}}, []):
+    bodies: list[Any] = [{}, {"data": None}, {"data": {"disbursement_options": [{"installments": None}, "odd"]}}, []]
+    for body in bodies:
         assert schedule_ends(copy.deepcopy(body)) == body
