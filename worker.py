@@ -37,7 +37,7 @@ from activities.sales_channel import SalesChannelActivities
 from activities.wire import decode
 from domain.pricing.product import INSS_DEFAULT_PRODUCT, PROVIDER_B_PRODUCT, ProductConfig
 from ops.loan_census import LoanCensus
-from runtime.process import serve, stop_on_signals
+from runtime.process import freeze_startup_heap, serve, stop_on_signals
 from runtime.settings import (
     LenderSettings,
     PiiSettings,
@@ -164,6 +164,7 @@ async def run() -> None:
             **options.worker_limits(),
         )
         async with worker:
+            freeze_startup_heap()
             build = f"{options.deployment_name}/{options.build_id}" if options.build_id else "unversioned"
             log.info("worker polling %s on %s, build %s", temporal.task_queue, temporal.where(), build)
             census = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any, ClassVar, Self, TypedDict, TypeVar, Unpack
 
 import httpx
@@ -80,9 +81,11 @@ class ProviderHttp:
     def _unreadable(path: str, error: ValueError) -> str:
         return f"unreadable answer from {path}: {str(error)[:200]}"
 
-    def _parse(self, response: httpx.Response, model: type[M], path: str) -> M:
+    def _parse(self, response: httpx.Response, model: type[M], path: str, cut: Callable[[Any], Any] | None = None) -> M:
+        """``cut``: what of the answer's JSON the caller reads, applied before the model validates it."""
         try:
-            return model.model_validate(self._read(response.content))
+            body = self._read(response.content)
+            return model.model_validate(body if cut is None else cut(body))
         except ValueError as error:  # pydantic's ValidationError is a ValueError
             # A 2xx we cannot read is the provider's bug or a contract change: retryable (a fixed
             # deployment may answer the next try), bounded by the caller's retry policy.

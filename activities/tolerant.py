@@ -8,7 +8,6 @@ every such value with its path, so the gateway and the workflow can flag it inst
 from __future__ import annotations
 
 import contextlib
-import functools
 import re
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -20,10 +19,10 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     GetCoreSchemaHandler,
     PlainSerializer,
     WrapValidator,
-    model_validator,
 )
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
@@ -77,22 +76,10 @@ class InboundModel(BaseModel):
     """A provider payload we receive: extra fields kept, values coerced where the seeds vary."""
 
     model_config = ConfigDict(extra="allow", populate_by_name=True, coerce_numbers_to_str=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _extras_json_native(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        declared = _declared_names(cls)
-        if all(k in declared for k in data):
-            return data
-        return {k: (v if k in declared else json_native(v)) for k, v in data.items()}
-
-
-@functools.cache
-def _declared_names(cls: type[BaseModel]) -> frozenset[str]:
-    # Per class, once: this runs for every inbound object, down to each installment of a simulation.
-    return frozenset(cls.model_fields) | {f.alias for f in cls.model_fields.values() if f.alias}
+    # Extra fields are validated as OpaqueJson (JSON-native, see json_native) by pydantic itself,
+    # only where there are any: a model-level validator ran Python for every inbound object, down
+    # to each installment of a simulation, to find the few that carry extras.
+    __pydantic_extra__: dict[str, OpaqueJson] = Field(init=False)
 
 
 class OutboundModel(BaseModel):

@@ -83,25 +83,51 @@ _LEVEL[ord("]")] = _LEVEL[ord("}")] = -1
 _NOT_BRACKETS = bytes(b for b in range(256) if not _LEVEL[b])
 
 
-def nesting_depth(body: bytes | str) -> int:
-    r"""How deep the JSON nests, counted in one pass without recursion (C-speed: no per-byte Python).
-
-    Escapes are dropped first (``\\`` before ``\"``, left to right as a JSON reader pairs them), so
-    the remaining quotes alternate in and out of strings and only brackets outside strings count. For
-    any prefix a JSON parser accepts, the running count is exactly its depth there; where the text
-    stops being JSON the parser stops too, so the maximum bounds how deep a parser could recurse.
-    """
-    raw = body.encode() if isinstance(body, str) else body
+def _outside_strings(raw: bytes) -> bytes:
+    r"""The JSON text with its strings cut out. Escapes are dropped first (``\\`` before ``\"``, left
+    to right as a JSON reader pairs them), so the remaining quotes alternate in and out of strings."""
     unescaped = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
-    outside = b"".join(unescaped.split(b'"')[::2]).translate(None, _NOT_BRACKETS)
-    return max(accumulate(map(_LEVEL.__getitem__, outside)), default=0)
+    return b"".join(unescaped.split(b'"')[::2])
+
+
+def _depth(outside: bytes) -> int:
+    return max(accumulate(map(_LEVEL.__getitem__, outside.translate(None, _NOT_BRACKETS))), default=0)
+
+
+def nesting_depth(body: bytes | str) -> int:
+    """How deep the JSON nests, counted in one pass without recursion (C-speed: no per-byte Python).
+
+    Only brackets outside strings count (:func:`_outside_strings`). For any prefix a JSON parser
+    accepts, the running count is exactly its depth there; where the text stops being JSON the
+    parser stops too, so the maximum bounds how deep a parser could recurse.
+    """
+    return _depth(_outside_strings(body.encode() if isinstance(body, str) else body))
+
+
+# Every digit as 0: a run of MAX_NUMBER_DIGITS of them is one substring search away.
+_ZEROED = bytes.maketrans(b"0123456789", b"0" * 10)
+_LONG_RUN = b"0" * MAX_NUMBER_DIGITS
+
+
+def _numbers_in_range(outside: bytes) -> bool:
+    """True when no number in the text (its strings cut out) can be past ``MAX_NUMBER_DIGITS``: none
+    has an exponent (an ``e`` or ``E`` other than true's and false's) and no run of digits is that
+    long. Then every number parses as the checked parsers would, without a Python call per number."""
+    if b"E" in outside or outside.count(b"e") != outside.count(b"true") + outside.count(b"false"):
+        return False
+    return _LONG_RUN not in outside.translate(_ZEROED)
 
 
 def decode(body: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
     """JSON with numbers as Decimal, so 3187.44 stays 3187.44; nesting past ``max_depth`` is refused
     (``TooDeep``) before the recursive parser starts, a number past ``MAX_NUMBER_DIGITS`` as it is
     read (``NumberOutOfRange``); both are ValueErrors, as malformed JSON is."""
-    depth = nesting_depth(body)
+    raw = body.encode() if isinstance(body, str) else body
+    outside = _outside_strings(raw)
+    depth = _depth(outside)
     if depth > max_depth:
         raise TooDeep(depth, max_depth)
-    return simplejson.loads(body, parse_float=_decimal, parse_int=_integer)
+    if _numbers_in_range(outside):
+        # The common case (every provider body): the parser builds each Decimal and int itself.
+        return simplejson.loads(raw, parse_float=Decimal)
+    return simplejson.loads(raw, parse_float=_decimal, parse_int=_integer)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -18,6 +19,16 @@ def stop_on_signals() -> asyncio.Event:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     return stop
+
+
+def freeze_startup_heap() -> None:
+    """Leave what the process built to start (modules, pydantic's validators, the SDK's worker) out of
+    the garbage collector's future passes: it lives as long as the process, and every full
+    collection would walk it again (in the worker, about a tenth of a second each, several per
+    hundred loans). Call once, when the process is ready for work (the CPython documentation's
+    advice for gc.freeze: https://docs.python.org/3/library/gc.html#gc.freeze)."""
+    gc.collect()
+    gc.freeze()
 
 
 def serve(run: Callable[[], Coroutine[Any, Any, None]]) -> None:

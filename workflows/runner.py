@@ -22,7 +22,14 @@ the tests on the local stack run the workers' runner, as shipped.
 
 from __future__ import annotations
 
-from temporalio.worker import WorkflowRunner
+from dataclasses import dataclass
+from typing import Any
+
+import temporalio.workflow
+from temporalio.bridge.proto.workflow_activation import WorkflowActivation
+from temporalio.bridge.proto.workflow_completion import WorkflowActivationCompletion
+from temporalio.converter import SerializationContext
+from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 # Top-level packages whose every module is deterministic and free of I/O (see above); a prefix
@@ -30,9 +37,76 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 PASSED_THROUGH = ("domain", "workflows")
 
 
+class _RememberedContexts(WorkflowInstance):
+    """A sandboxed workflow instance that answers the SDK's repeated questions about a command's
+    serialization context from memory.
+
+    With a payload codec, the SDK asks the instance, for every payload of every activation and
+    completion it encodes or decodes, which context the payload belongs to (the workflow's, or the
+    activity's, child's, ... its command names) and, in the same breath, which external-store
+    context. In the sandbox each question is an ``exec`` of a small snippet inside it, with its
+    importer applied: about 140 a loan, most of a workflow task's sandbox cost. The answer for a
+    command does not change while its payloads are visited (the command is pending from the
+    activation that scheduled it until the one that resolves it, and its identity — the command's
+    type and sequence number — is never reused within a run), and payloads outside a command
+    always get the workflow's own context; so the answer for no command is kept for the run and the
+    last command's answer until another command is asked about (consecutive payloads mostly share
+    one: a command's input and its headers). A new instance — a run brought back into the cache —
+    starts with no memory."""
+
+    __slots__ = ("_inner", "_remembered")
+
+    def __init__(self, inner: WorkflowInstance) -> None:
+        self._inner = inner
+        # (which question, command type and sequence or None) → answer: the no-command answers
+        # and the last command's.
+        self._remembered: dict[tuple[str, tuple[int, int] | None], Any] = {}
+
+    def _answer(self, question: str, command_info: Any, ask: Any) -> Any:
+        command = None if command_info is None else (command_info.command_type, command_info.command_seq)
+        key = (question, command)
+        try:
+            return self._remembered[key]
+        except KeyError:
+            pass
+        answer = ask(command_info)
+        if command is not None:
+            # Only the last command's answers are kept beside the no-command ones.
+            for stale in [k for k in self._remembered if k[1] is not None and k[1] != command]:
+                del self._remembered[stale]
+        self._remembered[key] = answer
+        return answer
+
+    def activate(self, act: WorkflowActivation) -> WorkflowActivationCompletion:
+        return self._inner.activate(act)
+
+    def get_serialization_context(self, command_info: Any) -> SerializationContext | None:
+        answer: SerializationContext | None = self._answer(
+            "serialization", command_info, self._inner.get_serialization_context
+        )
+        return answer
+
+    def get_external_store_context(self, command_info: Any) -> Any:
+        return self._answer("store", command_info, self._inner.get_external_store_context)
+
+    def get_info(self) -> temporalio.workflow.Info:
+        return self._inner.get_info()
+
+    def get_thread_id(self) -> int | None:
+        return self._inner.get_thread_id()
+
+
+@dataclass(frozen=True)
+class _Sandboxed(SandboxedWorkflowRunner):
+    """The SDK's sandbox, each instance answering context questions from memory (above)."""
+
+    def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
+        return _RememberedContexts(super().create_instance(det))
+
+
 def workflow_runner() -> WorkflowRunner:
     """The sandbox every worker of ours runs workflows in."""
-    return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSED_THROUGH))
+    return _Sandboxed(restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSED_THROUGH))
 
 
 def strict_workflow_runner() -> WorkflowRunner:

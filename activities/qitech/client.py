@@ -233,6 +233,21 @@ def read_answer(content: bytes, provider_public_key: str | None) -> Any:
     return body
 
 
+def schedule_ends(body: Any) -> Any:
+    """A simulation's or an issuance's answer with each disbursement option's installments cut to the
+    first and the last, before the models validate it: all a loan reads of a schedule is the
+    installment value (the first's amount) and the last due date (mapping.priced), and the
+    provider's schedule of 84 installments per option was most of the answer's parsing. An
+    installment in between is neither read nor validated."""
+    data = body.get("data") if isinstance(body, dict) else None
+    options = data.get("disbursement_options") if isinstance(data, dict) else None
+    for option in options if isinstance(options, list) else ():
+        installments = option.get("installments") if isinstance(option, dict) else None
+        if isinstance(installments, list) and len(installments) > 2:
+            option["installments"] = [installments[0], installments[-1]]
+    return body
+
+
 def _error_fields(response: httpx.Response, provider_public_key: str | None) -> tuple[str | None, str | None]:
     try:
         body = read_answer(response.content, provider_public_key)
@@ -382,9 +397,10 @@ class ProviderClient(ProviderHttp):
         *,
         body: BaseModel | None = None,
         idempotency_key: str | None = None,
+        cut: Callable[[Any], Any] | None = None,
     ) -> M:
         response = await self._send(method, path, body=body, idempotency_key=idempotency_key)
-        return self._parse(response, model, path)
+        return self._parse(response, model, path, cut)
 
     # ------------------------------------------------------------ endpoints
 
@@ -407,11 +423,18 @@ class ProviderClient(ProviderHttp):
         )
 
     async def simulate(self, request: DebtSimulationRequest) -> SimulationResult:
-        return await self._call("POST", Paths.DEBT_SIMULATION, SimulationResult, body=request)
+        """Each option's schedule cut to its first and last installments (:func:`schedule_ends`)."""
+        return await self._call("POST", Paths.DEBT_SIMULATION, SimulationResult, body=request, cut=schedule_ends)
 
     async def issue_debt(self, request: DebtIssuanceRequest) -> DebtAnswer:
+        """Each option's schedule cut to its first and last installments (:func:`schedule_ends`)."""
         return await self._call(
-            "POST", Paths.DEBT, DebtAnswer, body=request, idempotency_key=request.requester_identifier_key
+            "POST",
+            Paths.DEBT,
+            DebtAnswer,
+            body=request,
+            idempotency_key=request.requester_identifier_key,
+            cut=schedule_ends,
         )
 
     async def attach_documents(

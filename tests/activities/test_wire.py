@@ -107,3 +107,22 @@ def test_what_a_provider_sends_is_read_exactly() -> None:
         "big": Decimal("123456789012345678.90"),
     }
     assert str(decode(b"[100.00]")[0]) == "100.00"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b"[" + b"9" * 100 + b"]", [int("9" * 100)]),  # 100 digits: the most an int may have
+        (b"[0." + b"0" * 98 + b"1]", [Decimal("1E-99")]),
+        (b'{"e": true, "f": false, "n": 2.50}', {"e": True, "f": False, "n": Decimal("2.50")}),
+        (b'{"note": "1e999999999", "n": 1}', {"note": "1e999999999", "n": 1}),  # in a string: not a number
+        (b"[2.5e3, true]", [Decimal("2.5E+3"), True]),
+    ],
+)
+def test_numbers_at_the_limits_read_the_same_whichever_way_the_parser_takes(body: bytes, expected: Any) -> None:
+    assert decode(body) == expected
+
+
+def test_a_fraction_past_the_digits_we_read_is_refused_among_plain_numbers() -> None:
+    with pytest.raises(NumberOutOfRange):
+        decode(b"[1.5, true, 0." + b"0" * 99 + b"1]")
