@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Select, Table, make_url, text, update
+from sqlalchemy import Row, Select, Table, bindparam, make_url, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -74,29 +74,43 @@ async def sqlite_commits(url: str, wakes: Iterable[asyncio.Event], *, every: flo
         connection.close()
 
 
-async def lease_rows(engine: AsyncEngine, query: Select[Any], table: Table, *, until: datetime) -> Sequence[Row[Any]]:
-    """The rows ``query`` selects from ``table``, leased until ``until`` (others skip them:
-    ``SKIP LOCKED`` on PostgreSQL, the database's write lock on SQLite). A short transaction: nothing
-    is held while the reader delivers them."""
-    if engine.dialect.name != "postgresql":
-        # SQLite: a reader that polls an empty queue must not take the one write lock each time (the
-        # gateway's commits would queue behind it); a read in WAL mode blocks no writer.
-        async with engine.connect() as connection:
-            if (await connection.execute(query.limit(1))).first() is None:
-                return []
-    async with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            query = query.with_for_update(of=table, skip_locked=True)
-        else:
-            # SQLite has no row locks: a write first takes the database's write lock for this
-            # (short) transaction, so two readers never lease the same rows.
-            await connection.execute(update(table).where(text("0 = 1")).values(attempts=table.c.attempts))
-        rows: Sequence[Row[Any]] = (await connection.execute(query)).all()
-        if rows:
-            await connection.execute(
-                update(table).where(table.c.id.in_([row.id for row in rows])).values(next_attempt_at=until)
-            )
-    return rows
+class Lease:
+    """Leasing the rows ``query`` selects from ``table`` (others skip them: ``SKIP LOCKED`` on
+    PostgreSQL, the database's write lock on SQLite), with every statement built once: a reader
+    that leases many times a second otherwise rebuilds and re-keys each statement for SQLAlchemy's
+    compiled cache on every pass. ``query`` takes its changing values as bind parameters (given to
+    ``__call__``), never as literals, so it stays the same statement."""
+
+    def __init__(self, engine: AsyncEngine, query: Select[Any], table: Table) -> None:
+        self._engine = engine
+        self._postgresql = engine.dialect.name == "postgresql"
+        self._probe = query.limit(1)
+        self._select = query.with_for_update(of=table, skip_locked=True) if self._postgresql else query
+        # SQLite has no row locks: a write first takes the database's write lock for this (short)
+        # transaction, so two readers never lease the same rows.
+        self._write_lock = update(table).where(text("0 = 1")).values(attempts=table.c.attempts)
+        self._mark = (
+            update(table)
+            .where(table.c.id.in_(bindparam("lease_ids", expanding=True)))
+            .values(next_attempt_at=bindparam("lease_until"))
+        )
+
+    async def __call__(self, parameters: dict[str, Any], *, until: datetime) -> Sequence[Row[Any]]:
+        """The rows, leased until ``until``. A short transaction: nothing is held while the reader
+        delivers them."""
+        if not self._postgresql:
+            # SQLite: a reader that polls an empty queue must not take the one write lock each time
+            # (the gateway's commits would queue behind it); a read in WAL mode blocks no writer.
+            async with self._engine.connect() as connection:
+                if (await connection.execute(self._probe, parameters)).first() is None:
+                    return []
+        async with self._engine.begin() as connection:
+            if not self._postgresql:
+                await connection.execute(self._write_lock)
+            rows: Sequence[Row[Any]] = (await connection.execute(self._select, parameters)).all()
+            if rows:
+                await connection.execute(self._mark, {"lease_ids": [row.id for row in rows], "lease_until": until})
+        return rows
 
 
 async def update_row(connection: AsyncConnection, table: Table, row_id: int, **values: Any) -> None:

@@ -26,7 +26,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.qitech.models.webhooks import ReceivedWebhook, WebhookRejected, parse_webhook_bytes
+from activities.qitech.models.webhooks import ReceivedWebhook, WebhookRejected, parse_webhook_body
 from activities.qitech.news import translate
 from runtime.store.queue import backoff
 from webhooks.inbox.arrival import NOTE_LENGTH, outside_text
@@ -153,7 +153,7 @@ class Relay:
 
     async def _deliver(self, event: Deliverable) -> tuple[str, str | None] | None:
         try:
-            webhook, _ = parse_webhook_bytes(self._opener.open(event.sealed_body))
+            webhook = parse_webhook_body(self._opener.open(event.sealed_body))
         except (SealingError, WebhookRejected) as unreadable:
             self.metrics.parked.inc()
             return PARKED, outside_text(f"the relay cannot read it: {unreadable}", NOTE_LENGTH)
