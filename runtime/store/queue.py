@@ -75,27 +75,36 @@ async def sqlite_commits(url: str, wakes: Iterable[asyncio.Event], *, every: flo
 
 
 class Lease:
-    """Leasing the rows ``query`` selects from ``table`` (others skip them: ``SKIP LOCKED`` on
-    PostgreSQL, the database's write lock on SQLite), with every statement built once: a reader
-    that leases many times a second otherwise rebuilds and re-keys each statement for SQLAlchemy's
-    compiled cache on every pass. ``query`` takes its changing values as bind parameters (given to
-    ``__call__``), never as literals, so it stays the same statement."""
+    """Leasing the rows ``query`` selects from ``table``, oldest (lowest ``id``) first: one
+    ``UPDATE ... RETURNING`` pushes their next attempt to the lease's end and hands them back (others
+    skip them: ``SKIP LOCKED`` on PostgreSQL, the database's write lock, which the statement takes
+    before it reads, on SQLite). Every statement is built once: a reader that leases many times a
+    second otherwise rebuilt and re-keyed each for SQLAlchemy's compiled cache on every pass, and
+    sent three (lock, select, mark) where one does.
 
-    def __init__(self, engine: AsyncEngine, query: Select[Any], table: Table) -> None:
+    ``query`` orders by ``table.c.id`` and takes its changing values as bind parameters (given to
+    ``__call__``), never as literals, so it stays the same statement. ``returning``: what comes back
+    of each row when ``query`` selects columns of other tables (a ``RETURNING`` names only the updated
+    table's, so another table's value comes as a correlated scalar subquery); by default
+    ``query``'s own columns."""
+
+    def __init__(
+        self, engine: AsyncEngine, query: Select[Any], table: Table, *, returning: Sequence[Any] | None = None
+    ) -> None:
         self._engine = engine
         self._postgresql = engine.dialect.name == "postgresql"
         self._probe = query.limit(1)
-        self._select = query.with_for_update(of=table, skip_locked=True) if self._postgresql else query
-        # SQLite has no row locks: a write first takes the database's write lock for this (short)
-        # transaction, so two readers never lease the same rows.
-        self._write_lock = update(table).where(text("0 = 1")).values(attempts=table.c.attempts)
-        self._mark = (
+        due = query.with_only_columns(table.c.id)
+        if self._postgresql:
+            due = due.with_for_update(of=table, skip_locked=True)
+        self._lease = (
             update(table)
-            .where(table.c.id.in_(bindparam("lease_ids", expanding=True)))
+            .where(table.c.id.in_(due.scalar_subquery()))
             .values(next_attempt_at=bindparam("lease_until"))
+            .returning(*(returning if returning is not None else query.selected_columns))
         )
 
-    async def __call__(self, parameters: dict[str, Any], *, until: datetime) -> Sequence[Row[Any]]:
+    async def __call__(self, parameters: dict[str, Any], *, until: datetime) -> list[Row[Any]]:
         """The rows, leased until ``until``. A short transaction: nothing is held while the reader
         delivers them."""
         if not self._postgresql:
@@ -105,12 +114,9 @@ class Lease:
                 if (await connection.execute(self._probe, parameters)).first() is None:
                     return []
         async with self._engine.begin() as connection:
-            if not self._postgresql:
-                await connection.execute(self._write_lock)
-            rows: Sequence[Row[Any]] = (await connection.execute(self._select, parameters)).all()
-            if rows:
-                await connection.execute(self._mark, {"lease_ids": [row.id for row in rows], "lease_until": until})
-        return rows
+            rows = (await connection.execute(self._lease, {**parameters, "lease_until": until})).all()
+        # A RETURNING's order is the database's: oldest first, as the query orders them.
+        return sorted(rows, key=lambda row: int(row.id))
 
 
 async def update_row(connection: AsyncConnection, table: Table, row_id: int, **values: Any) -> None:

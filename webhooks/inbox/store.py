@@ -61,6 +61,16 @@ _DELIVERABLE = (
 """Pending events whose route exists and whose next attempt is due (at ``now``), oldest first, at
 most ``limit``: built once, the clock and the batch size its parameters."""
 
+_DELIVERABLE_RETURNED = (
+    *(column for column in _DELIVERABLE.selected_columns if column.table is webhook_events),
+    select(key_routes.c.loan_id)
+    .where(key_routes.c.provider_key == webhook_events.c.route_key)
+    .scalar_subquery()
+    .label("loan_id"),
+)
+"""What a lease hands back of each event: the same, its loan read beside it (the route the claim joined:
+a key's route never changes once written)."""
+
 _RELEASE = (
     update(webhook_events)
     .where(webhook_events.c.id.in_(bindparam("rows", expanding=True)))
@@ -100,7 +110,7 @@ class Inbox:
             .on_conflict_do_nothing(index_elements=["event_id"])
             .returning(webhook_events.c.event_id)
         )
-        self._lease = Lease(engine, _DELIVERABLE, webhook_events)
+        self._lease = Lease(engine, _DELIVERABLE, webhook_events, returning=_DELIVERABLE_RETURNED)
 
     # ------------------------------------------------------------ the gateway
 
