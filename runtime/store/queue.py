@@ -103,18 +103,22 @@ class Lease:
             .values(next_attempt_at=bindparam("lease_until"))
             .returning(*(returning if returning is not None else query.selected_columns))
         )
+        self._found = False  # the last lease found rows
 
     async def __call__(self, parameters: dict[str, Any], *, until: datetime) -> list[Row[Any]]:
         """The rows, leased until ``until``. A short transaction: nothing is held while the reader
         delivers them."""
-        if not self._postgresql:
+        if not self._postgresql and not self._found:
             # SQLite: a reader that polls an empty queue must not take the one write lock each time
-            # (the gateway's commits would queue behind it); a read in WAL mode blocks no writer.
+            # (the gateway's commits would queue behind it); a read in WAL mode blocks no writer. While
+            # leases find rows (a backlog) the look is skipped: the lease itself says whether there
+            # are more, and an idle queue is looked at again before the lock is taken.
             async with self._engine.connect() as connection:
                 if (await connection.execute(self._probe, parameters)).first() is None:
                     return []
         async with self._engine.begin() as connection:
             rows = (await connection.execute(self._lease, {**parameters, "lease_until": until})).all()
+        self._found = bool(rows)
         # A RETURNING's order is the database's: oldest first, as the query orders them.
         return sorted(rows, key=lambda row: int(row.id))
 

@@ -158,7 +158,12 @@ class Relay:
             self.metrics.parked.inc()
             return PARKED, outside_text(f"the relay cannot read it: {unreadable}", NOTE_LENGTH)
         # The webhook in the loan's words (the provider's adapter, at its edge): only what the loan reads.
-        delivery = translate(ReceivedWebhook(event_id=event.event_id, received_at=event.received_at, webhook=webhook))
+        # Constructed, not validated again: each field is already its type (the webhook just parsed, the
+        # identity and the aware receipt time from the inbox row).
+        received = ReceivedWebhook.model_construct(
+            event_id=event.event_id, received_at=event.received_at, webhook=webhook
+        )
+        delivery = translate(received)
         # The delivery continues the trace the webhook arrived with (the signal's span is its child).
         context = propagate.extract({"traceparent": event.trace_context}) if event.trace_context else None
         try:
