@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Select, Table, make_url, text, update
+from sqlalchemy import Row, Select, Table, bindparam, make_url, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -74,29 +74,53 @@ async def sqlite_commits(url: str, wakes: Iterable[asyncio.Event], *, every: flo
         connection.close()
 
 
-async def lease_rows(engine: AsyncEngine, query: Select[Any], table: Table, *, until: datetime) -> Sequence[Row[Any]]:
-    """The rows ``query`` selects from ``table``, leased until ``until`` (others skip them:
-    ``SKIP LOCKED`` on PostgreSQL, the database's write lock on SQLite). A short transaction: nothing
-    is held while the reader delivers them."""
-    if engine.dialect.name != "postgresql":
-        # SQLite: a reader that polls an empty queue must not take the one write lock each time (the
-        # gateway's commits would queue behind it); a read in WAL mode blocks no writer.
-        async with engine.connect() as connection:
-            if (await connection.execute(query.limit(1))).first() is None:
-                return []
-    async with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            query = query.with_for_update(of=table, skip_locked=True)
-        else:
-            # SQLite has no row locks: a write first takes the database's write lock for this
-            # (short) transaction, so two readers never lease the same rows.
-            await connection.execute(update(table).where(text("0 = 1")).values(attempts=table.c.attempts))
-        rows: Sequence[Row[Any]] = (await connection.execute(query)).all()
-        if rows:
-            await connection.execute(
-                update(table).where(table.c.id.in_([row.id for row in rows])).values(next_attempt_at=until)
-            )
-    return rows
+class Lease:
+    """Leasing the rows ``query`` selects from ``table``, oldest (lowest ``id``) first: one
+    ``UPDATE ... RETURNING`` pushes their next attempt to the lease's end and hands them back (others
+    skip them: ``SKIP LOCKED`` on PostgreSQL, the database's write lock, which the statement takes
+    before it reads, on SQLite). Every statement is built once: a reader that leases many times a
+    second otherwise rebuilt and re-keyed each for SQLAlchemy's compiled cache on every pass, and
+    sent three (lock, select, mark) where one does.
+
+    ``query`` orders by ``table.c.id`` and takes its changing values as bind parameters (given to
+    ``__call__``), never as literals, so it stays the same statement. ``returning``: what comes back
+    of each row when ``query`` selects columns of other tables (a ``RETURNING`` names only the updated
+    table's, so another table's value comes as a correlated scalar subquery); by default
+    ``query``'s own columns."""
+
+    def __init__(
+        self, engine: AsyncEngine, query: Select[Any], table: Table, *, returning: Sequence[Any] | None = None
+    ) -> None:
+        self._engine = engine
+        self._postgresql = engine.dialect.name == "postgresql"
+        self._probe = query.limit(1)
+        due = query.with_only_columns(table.c.id)
+        if self._postgresql:
+            due = due.with_for_update(of=table, skip_locked=True)
+        self._lease = (
+            update(table)
+            .where(table.c.id.in_(due.scalar_subquery()))
+            .values(next_attempt_at=bindparam("lease_until"))
+            .returning(*(returning if returning is not None else query.selected_columns))
+        )
+        self._found = False  # the last lease found rows
+
+    async def __call__(self, parameters: dict[str, Any], *, until: datetime) -> list[Row[Any]]:
+        """The rows, leased until ``until``. A short transaction: nothing is held while the reader
+        delivers them."""
+        if not self._postgresql and not self._found:
+            # SQLite: a reader that polls an empty queue must not take the one write lock each time
+            # (the gateway's commits would queue behind it); a read in WAL mode blocks no writer. While
+            # leases find rows (a backlog) the look is skipped: the lease itself says whether there
+            # are more, and an idle queue is looked at again before the lock is taken.
+            async with self._engine.connect() as connection:
+                if (await connection.execute(self._probe, parameters)).first() is None:
+                    return []
+        async with self._engine.begin() as connection:
+            rows = (await connection.execute(self._lease, {**parameters, "lease_until": until})).all()
+        self._found = bool(rows)
+        # A RETURNING's order is the database's: oldest first, as the query orders them.
+        return sorted(rows, key=lambda row: int(row.id))
 
 
 async def update_row(connection: AsyncConnection, table: Table, row_id: int, **values: Any) -> None:

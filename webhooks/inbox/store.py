@@ -16,7 +16,7 @@ from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from runtime.store.db import aware, utc_now
-from runtime.store.queue import dialect_insert, lease_rows, notify, retry_later
+from runtime.store.queue import Lease, dialect_insert, notify, retry_later
 from runtime.store.schema import key_routes, webhook_events
 from webhooks.inbox.arrival import PENDING, Arrival
 
@@ -39,6 +39,44 @@ _SETTLE = (
     )
 )
 """A relay pass's settled event: its status (delivered, late, parked), and when."""
+
+_DELIVERABLE = (
+    select(
+        webhook_events.c.id,
+        webhook_events.c.event_id,
+        webhook_events.c.received_at,
+        webhook_events.c.sealed_body,
+        webhook_events.c.attempts,
+        webhook_events.c.trace_context,
+        key_routes.c.loan_id,
+    )
+    .join(key_routes, key_routes.c.provider_key == webhook_events.c.route_key)
+    .where(
+        webhook_events.c.status == PENDING,
+        or_(webhook_events.c.next_attempt_at.is_(None), webhook_events.c.next_attempt_at <= bindparam("now")),
+    )
+    .order_by(webhook_events.c.id)
+    .limit(bindparam("limit"))
+)
+"""Pending events whose route exists and whose next attempt is due (at ``now``), oldest first, at
+most ``limit``: built once, the clock and the batch size its parameters."""
+
+_DELIVERABLE_RETURNED = (
+    *(column for column in _DELIVERABLE.selected_columns if column.table is webhook_events),
+    select(key_routes.c.loan_id)
+    .where(key_routes.c.provider_key == webhook_events.c.route_key)
+    .scalar_subquery()
+    .label("loan_id"),
+)
+"""What a lease hands back of each event: the same, its loan read beside it (the route the claim joined:
+a key's route never changes once written)."""
+
+_RELEASE = (
+    update(webhook_events)
+    .where(webhook_events.c.id.in_(bindparam("rows", expanding=True)))
+    .values(next_attempt_at=None)
+)
+"""A pass's events not tried (behind a refused one): due again at once."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +110,7 @@ class Inbox:
             .on_conflict_do_nothing(index_elements=["event_id"])
             .returning(webhook_events.c.event_id)
         )
+        self._lease = Lease(engine, _DELIVERABLE, webhook_events, returning=_DELIVERABLE_RETURNED)
 
     # ------------------------------------------------------------ the gateway
 
@@ -158,26 +197,8 @@ class Inbox:
         this relay for ``lease`` (others skip them). A short transaction: nothing is held while the
         relay talks to Temporal, so a slow or absent Temporal never slows the gateway's inserts. A
         relay that dies with a lease leaves its events to be delivered again when it runs out."""
-        events, routes, now = webhook_events, key_routes, utc_now()
-        query = (
-            select(
-                events.c.id,
-                events.c.event_id,
-                events.c.received_at,
-                events.c.sealed_body,
-                events.c.attempts,
-                events.c.trace_context,
-                routes.c.loan_id,
-            )
-            .join(routes, routes.c.provider_key == events.c.route_key)
-            .where(
-                events.c.status == PENDING,
-                or_(events.c.next_attempt_at.is_(None), events.c.next_attempt_at <= now),
-            )
-            .order_by(events.c.id)
-            .limit(limit)
-        )
-        rows = await lease_rows(self.engine, query, events, until=now + lease)
+        now = utc_now()
+        rows = await self._lease({"now": now, "limit": limit}, until=now + lease)
         return [Deliverable(**{**row._mapping, "received_at": aware(row.received_at) or now}) for row in rows]
 
     async def settle(
@@ -204,11 +225,7 @@ class Inbox:
             for event, delay, note in retry:
                 await retry_later(connection, webhook_events, event.id, event.attempts, now + delay, note=note)
             if release:
-                await connection.execute(
-                    update(webhook_events)
-                    .where(webhook_events.c.id.in_([event.id for event in release]))
-                    .values(next_attempt_at=None)
-                )
+                await connection.execute(_RELEASE, {"rows": [event.id for event in release]})
 
     # ------------------------------------------------------------ retention and operators
 

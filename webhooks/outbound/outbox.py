@@ -14,12 +14,13 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Select, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from runtime.store.db import aware, utc_now
-from runtime.store.queue import dialect_insert, lease_rows, notify, retry_later, update_row
+from runtime.store.queue import Lease, dialect_insert, notify, retry_later
 from runtime.store.schema import sales_channel_events
 from workflows.loan.loan_events import LoanEvent
 
@@ -42,10 +43,52 @@ class Queued:
     attempts: int
 
 
+def _next_of_each_loan() -> Select[Any]:
+    events, earlier = sales_channel_events, sales_channel_events.alias("earlier")
+    still_queued_before = (
+        select(earlier.c.id)
+        .where(
+            earlier.c.request_key == events.c.request_key,
+            earlier.c.status == QUEUED,
+            earlier.c.sequence < events.c.sequence,
+        )
+        .exists()
+    )
+    return (
+        select(*(events.c[field.name] for field in fields(Queued)))
+        .where(
+            events.c.status == QUEUED,
+            or_(events.c.next_attempt_at.is_(None), events.c.next_attempt_at <= bindparam("now")),
+            ~still_queued_before,
+        )
+        .order_by(events.c.id)
+        .limit(bindparam("limit"))
+    )
+
+
+_NEXT_OF_EACH_LOAN = _next_of_each_loan()
+"""Each loan's first queued event, when its next attempt is due (at ``now``), oldest first, at most
+``limit``: built once, the clock and the batch size its parameters."""
+
+_DELIVERED = (
+    update(sales_channel_events)
+    .where(sales_channel_events.c.id == bindparam("row"))
+    .values(
+        status=DELIVERED,
+        delivered_at=bindparam("at"),
+        next_attempt_at=None,
+        attempts=bindparam("tries"),
+        last_error=None,
+    )
+)
+"""A pass's delivered event: done, and when."""
+
+
 class Outbox:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._insert = dialect_insert(engine)
+        self._lease = Lease(engine, _NEXT_OF_EACH_LOAN, sales_channel_events)
 
     # ------------------------------------------------------------ the loans' activity
 
@@ -86,28 +129,8 @@ class Outbox:
         notifier for ``lease`` (others skip them: ``SKIP LOCKED`` on PostgreSQL, the database's write
         lock on SQLite). A short transaction: nothing is held while the receiver is called. A notifier
         that dies with a lease leaves its events to be sent again when it runs out (at least once)."""
-        events, now = sales_channel_events, utc_now()
-        earlier = sales_channel_events.alias("earlier")
-        still_queued_before = (
-            select(earlier.c.id)
-            .where(
-                earlier.c.request_key == events.c.request_key,
-                earlier.c.status == QUEUED,
-                earlier.c.sequence < events.c.sequence,
-            )
-            .exists()
-        )
-        query = (
-            select(*(events.c[field.name] for field in fields(Queued)))
-            .where(
-                events.c.status == QUEUED,
-                or_(events.c.next_attempt_at.is_(None), events.c.next_attempt_at <= now),
-                ~still_queued_before,
-            )
-            .order_by(events.c.id)
-            .limit(limit)
-        )
-        rows = await lease_rows(self.engine, query, events, until=now + lease)
+        now = utc_now()
+        rows = await self._lease({"now": now, "limit": limit}, until=now + lease)
         return [Queued(**row._mapping) for row in rows]
 
     async def settle(self, delivered: Sequence[Queued], failed: Sequence[tuple[Queued, timedelta, str]] = ()) -> None:
@@ -115,16 +138,10 @@ class Outbox:
         their back-off, the reason kept for operators."""
         now = utc_now()
         async with self.engine.begin() as connection:
-            for event in delivered:
-                await update_row(
-                    connection,
-                    sales_channel_events,
-                    event.id,
-                    status=DELIVERED,
-                    delivered_at=now,
-                    next_attempt_at=None,
-                    attempts=event.attempts + 1,
-                    last_error=None,
+            if delivered:
+                # One cached statement, the pass's events as its parameters (one round trip).
+                await connection.execute(
+                    _DELIVERED, [{"row": event.id, "at": now, "tries": event.attempts + 1} for event in delivered]
                 )
             for event, delay, error in failed:
                 await retry_later(

@@ -26,7 +26,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.qitech.models.webhooks import ReceivedWebhook, WebhookRejected, parse_webhook_bytes
+from activities.qitech.models.webhooks import ReceivedWebhook, WebhookRejected, parse_webhook_body
 from activities.qitech.news import translate
 from runtime.store.queue import backoff
 from webhooks.inbox.arrival import NOTE_LENGTH, outside_text
@@ -153,12 +153,17 @@ class Relay:
 
     async def _deliver(self, event: Deliverable) -> tuple[str, str | None] | None:
         try:
-            webhook, _ = parse_webhook_bytes(self._opener.open(event.sealed_body))
+            webhook = parse_webhook_body(self._opener.open(event.sealed_body))
         except (SealingError, WebhookRejected) as unreadable:
             self.metrics.parked.inc()
             return PARKED, outside_text(f"the relay cannot read it: {unreadable}", NOTE_LENGTH)
         # The webhook in the loan's words (the provider's adapter, at its edge): only what the loan reads.
-        delivery = translate(ReceivedWebhook(event_id=event.event_id, received_at=event.received_at, webhook=webhook))
+        # Constructed, not validated again: each field is already its type (the webhook just parsed, the
+        # identity and the aware receipt time from the inbox row).
+        received = ReceivedWebhook.model_construct(
+            event_id=event.event_id, received_at=event.received_at, webhook=webhook
+        )
+        delivery = translate(received)
         # The delivery continues the trace the webhook arrived with (the signal's span is its child).
         context = propagate.extract({"traceparent": event.trace_context}) if event.trace_context else None
         try:

@@ -225,11 +225,21 @@ def parse_webhook(payload: Any) -> ProviderWebhook:
 
 def parse_webhook_bytes(body: bytes) -> tuple[ProviderWebhook, str]:
     """Decode and parse a raw webhook body; returns the model and the event identity."""
+    payload = _decoded(body)
+    return parse_webhook(payload), event_identity(payload)
+
+
+def parse_webhook_body(body: bytes) -> ProviderWebhook:
+    """Decode and parse a raw webhook body whose identity is already known (the relay's: the inbox
+    row carries it), without digesting its canonical JSON again."""
+    return parse_webhook(_decoded(body))
+
+
+def _decoded(body: bytes) -> Any:
     try:
-        payload = load_json(body)
+        return load_json(body)
     except (ValueError, UnicodeDecodeError) as error:
         raise WebhookRejected("malformed_json", f"body is not valid JSON: {error}") from None
-    return parse_webhook(payload), event_identity(payload)
 
 
 DEBT_FACTS = frozenset({"cancel_reason", "cancel_reason_enumerator", "ted_refusal", "pix_refusal"})
