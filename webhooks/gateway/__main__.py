@@ -2,6 +2,7 @@
 
 import uvicorn
 
+from runtime.process import freeze_startup_heap
 from runtime.telemetry import setup_logging, setup_tracing
 from webhooks.gateway.app import create_app
 from webhooks.gateway.settings import GatewaySettings
@@ -11,9 +12,13 @@ def main() -> None:
     setup_logging("gateway")
     setup_tracing("webhook-gateway")
     settings = GatewaySettings()
+    app = create_app(settings)
+    # What the process built to start (modules, the app, pydantic's validators) lives as long as it
+    # does: out of the collector's full passes, which walked it again every few thousand webhooks.
+    freeze_startup_heap()
     # uvloop and httptools: the gateway's per-request CPU is what keeps its tail latency low.
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_level="warning",

@@ -15,7 +15,7 @@ import httpx
 from prometheus_client import start_http_server
 from sqlalchemy import make_url
 
-from runtime.process import serve, stop_on_signals
+from runtime.process import freeze_startup_heap, serve, stop_on_signals
 from runtime.settings import TemporalSettings
 from runtime.store.db import DatabaseSettings, is_sqlite
 from runtime.store.queue import sqlite_commits
@@ -94,6 +94,7 @@ async def run() -> None:
         async with notifications(database, {CHANNEL: wake, outbox.CHANNEL: wake_notifier}, sqlite_every=every):
             idle = settings.idle_seconds
             where = make_url(database.url).render_as_string()
+            freeze_startup_heap()  # ready: what it built to start stays out of the collector's full passes
             log.info("relay delivering the inbox at %s to %s", where, temporal.where())
             loops = [
                 relay.run(
