@@ -48,6 +48,7 @@ import math
 import os
 import platform
 import tempfile
+import zlib
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -470,24 +471,27 @@ class UnderLoad:
     rate: float
 
 
-async def under_load(stack: LocalStack, sizes: Sizes, rate: float, also: dict[str, int] | None = None) -> UnderLoad:
+async def under_load(
+    stack: LocalStack, sizes: Sizes, rate: float, batch: str, also: dict[str, int] | None = None
+) -> UnderLoad:
     """Webhooks to sink workflows at ``rate`` for ``sizes.gateway_seconds`` while loans run beside
-    them (on the stack's worker), through whatever relays the stack runs."""
+    them (on the stack's worker), through whatever relays the stack runs. ``batch``: the loans' own
+    (their request keys and CPFs): a run that reused another's would start no loan, its keys taken."""
     config = stack.config
     settings = TemporalSettings(address=config.temporal_address, task_queue=config.task_queue)
     client = await connect(settings, codec=config.codec_settings(), identity="bench-under-load")
     service = LoanService(client, config.task_queue, pii_hash_key=config.pii_hash_key.encode())
-    factory = LoanFactory(config.data_dir / "documents", seed=13 + int(rate))
+    factory = LoanFactory(config.data_dir / "documents", seed=zlib.crc32(batch.encode()))
     seconds, count = sizes.gateway_seconds, sizes.loans_under_load
 
     async def loans() -> Batch:
-        return await run_loans(service, factory, count, f"under-load-{rate:.0f}", max(180.0, count * 4.0), seconds / 2)
+        return await run_loans(service, factory, count, batch, max(180.0, count * 4.0), seconds / 2)
 
-    f, batch = await gateway_webhooks.measure_with(stack, rate, seconds, keys=200, during=loans, also=also)
-    assert batch is not None
+    f, ran = await gateway_webhooks.measure_with(stack, rate, seconds, keys=200, during=loans, also=also)
+    assert ran is not None
     window = (datetime.fromtimestamp(f["began"], UTC), datetime.fromtimestamp(f["ended"], UTC))
-    applied = await webhooks_applied(client, await histories(client, batch.workflow_ids), window)
-    return UnderLoad(f, batch, applied, rate)
+    applied = await webhooks_applied(client, await histories(client, ran.workflow_ids), window)
+    return UnderLoad(f, ran, applied, rate)
 
 
 async def gateway_figures(
@@ -498,7 +502,7 @@ async def gateway_figures(
     and application in the sinks, how long the loans' own webhooks took to be applied, and the CPU
     each process spent per webhook. ``suffix``: of the JSON keys (the store's, but for the main
     stack's); ``also``: processes outside the stack to meter (the PostgreSQL server)."""
-    run = await under_load(stack, sizes, sizes.gateway_rate, also)
+    run = await under_load(stack, sizes, sizes.gateway_rate, "under-load", also)
     f, batch, applied = run.f, run.batch, run.applied
     rate, seconds, count = sizes.gateway_rate, sizes.gateway_seconds, sizes.loans_under_load
     store = gateway_webhooks.store_name(stack.config.database)
@@ -588,7 +592,10 @@ async def relay_figures(
                 # (tests/webhooks/relay/test_relay.py).
                 second = await asyncio.to_thread(stack.start_relay, 1)
             for rate in sizes.relay_rates:
-                run = busy if relays == 1 and rate == busy.rate else await under_load(stack, sizes, rate, also)
+                if relays == 1 and rate == busy.rate:
+                    run = busy
+                else:
+                    run = await under_load(stack, sizes, rate, f"relay-{rate:.0f}-{relays}", also)
                 _relay_row(rows, run, relays, sizes, store, suffix)
     finally:
         if second is not None:
@@ -598,7 +605,9 @@ async def relay_figures(
 def _relay_row(rows: list[Row], run: UnderLoad, relays: int, sizes: Sizes, store: str, suffix: str) -> None:
     f, rate = run.f, run.rate
     target = TARGET_RELAY_APPLIED_P99_MS.get(rate)
-    loans = "none in the window" if math.isnan(run.applied.p99) else f"{run.applied.p99:.0f} ms"
+    done = run.batch.outcomes["completed"]
+    loans = "none in the window" if math.isnan(run.applied.p99) else f"p99 {run.applied.p99:.0f} ms"
+    loans += f" ({run.applied.count} of theirs; {done}/{sizes.loans_under_load} loans completed)"
     label = f"relay: {rate:.0f} webhooks/s, {relays} relay{'s' if relays > 1 else ''}, {sizes.loans_under_load} loans"
     rows.append(
         Row(
@@ -606,7 +615,7 @@ def _relay_row(rows: list[Row], run: UnderLoad, relays: int, sizes: Sizes, store
             f"receipt → delivered p50 {f['delivered_p50']:.0f} / p99 {f['delivered_p99']:.0f} ms, → applied "
             f"p50 {f['applied_p50']:.0f} / p99 {f['applied_p99']:.0f} ms ({f['applied']:.0f} applied"
             + (f", {f['not_delivered']:.0f} not delivered" if f["not_delivered"] else "")
-            + f"); the loans' webhooks applied p99 {loans}; ack p99 {f['ack_p99']:.0f} ms; "
+            + f"); the loans' webhooks applied {loans}; ack p99 {f['ack_p99']:.0f} ms; "
             f"{f['cpu_ms_total']:.1f} CPU ms a webhook, machine {100 * f['machine_busy']:.0f} % busy",
             f"applied p99 <= {target:.0f} ms at {rate:.0f}/s" if target is not None else "",
             f["applied_p99"],
