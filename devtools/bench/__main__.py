@@ -73,6 +73,7 @@ from devtools.bench.system import (
     Shape,
     bench_stack,
     histories,
+    loan_service,
     loans_delivery,
     median_shape,
     open_loans_memory,
@@ -85,8 +86,7 @@ from devtools.bench.system import (
     workflows_per_loan,
 )
 from devtools.devstack.stack import LocalStack, StackConfig
-from runtime.settings import TemporalSettings, WorkerSettings
-from runtime.temporal import connect
+from runtime.settings import WorkerSettings
 from starter.api import LoanService
 from workflows.loan.rules import LoanPolicy
 
@@ -307,15 +307,17 @@ async def _profiled(
         return "--profile: py-spy not found (.venv/bin/pip install py-spy); no profile taken"
     limit_seconds = max(180.0, sizes.profiled_loans * 2.0)
     count = sizes.profiled_loans
-    pids = {p.name: p.popen.pid for p in stack.processes if p.name in ("worker-0", "gateway", "relay-0")}
     profiler = profile.Profiler(folder, executable)
-    profiler.start(pids)
-    await run_loans(service, factory, count, "profiled", limit_seconds)
-    loans = [profile.read(r.name, r.output) for r in profiler.stop()]
-    floor_pid = {p.name: p.popen.pid for p in stack.processes if p.name == "floor-worker-0"}
-    profiler.start(floor_pid)
-    await run_floor(client, count, "profiled", limit_seconds)
-    floors = [profile.read(r.name, r.output) for r in profiler.stop()]
+    loans = await profile.sampled(
+        profiler,
+        profile.pids_of(stack.processes, profile.LOAN_PROCESSES),
+        run_loans(service, factory, count, "profiled", limit_seconds),
+    )
+    floors = await profile.sampled(
+        profiler,
+        profile.pids_of(stack.processes, ["floor-worker-0"]),
+        run_floor(client, count, "profiled", limit_seconds),
+    )
     text = (
         f"profile: {count} loans, then {count} floor workflows, each process sampled by py-spy at {profile.RATE} Hz "
         f"(collapsed stacks in {folder})\n\n"
@@ -330,9 +332,7 @@ async def _profiled(
 async def loan_figures(stack: LocalStack, sizes: Sizes, rows: list[Row], profile_dir: Path | None) -> str:
     """The table's loan rows; returns the profile's summary (empty without ``profile_dir``)."""
     config = stack.config
-    settings = TemporalSettings(address=config.temporal_address, task_queue=config.task_queue)
-    client = await connect(settings, codec=config.codec_settings(), identity="bench")
-    service = LoanService(client, config.task_queue, pii_hash_key=config.pii_hash_key.encode())
+    client, service = await loan_service(config, "bench")
     factory = LoanFactory(config.data_dir / "documents")
     limit_seconds = max(180.0, sizes.loans * 2.0)
 
@@ -478,9 +478,7 @@ async def under_load(
     them (on the stack's worker), through whatever relays the stack runs. ``batch``: the loans' own
     (their request keys and CPFs): a run that reused another's would start no loan, its keys taken."""
     config = stack.config
-    settings = TemporalSettings(address=config.temporal_address, task_queue=config.task_queue)
-    client = await connect(settings, codec=config.codec_settings(), identity="bench-under-load")
-    service = LoanService(client, config.task_queue, pii_hash_key=config.pii_hash_key.encode())
+    client, service = await loan_service(config, "bench-under-load")
     factory = LoanFactory(config.data_dir / "documents", seed=zlib.crc32(batch.encode()))
     seconds, count = sizes.gateway_seconds, sizes.loans_under_load
 
@@ -643,9 +641,7 @@ def postgres_gateway_figures(folder: Path, sizes: Sizes, rows: list[Row], databa
 async def _warm_then_gateway(stack: LocalStack, sizes: Sizes, rows: list[Row], also: dict[str, int] | None) -> None:
     """A few loans first, so the fresh worker has loaded and cached what a working one has."""
     config = stack.config
-    settings = TemporalSettings(address=config.temporal_address, task_queue=config.task_queue)
-    client = await connect(settings, codec=config.codec_settings(), identity="bench-warmup")
-    service = LoanService(client, config.task_queue, pii_hash_key=config.pii_hash_key.encode())
+    _, service = await loan_service(config, "bench-warmup")
     factory = LoanFactory(config.data_dir / "documents", seed=17)
     await run_loans(service, factory, sizes.warmup, "warmup", max(180.0, sizes.warmup * 4.0))
     busy = await gateway_figures(stack, sizes, rows, suffix="_postgresql", also=also)

@@ -15,18 +15,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import tempfile
 from pathlib import Path
 
 from devtools.bench import profile
 from devtools.bench.__main__ import SANDBOX
-from devtools.bench.system import OURS, CpuMeter, LoanFactory, bench_stack, run_loans
+from devtools.bench.system import OURS, CpuMeter, LoanFactory, bench_stack, loan_service, run_loans, stat_cpu_seconds
 from devtools.devstack.stack import LocalStack, StackConfig
-from runtime.settings import TemporalSettings
-from runtime.temporal import connect
-from starter.api import LoanService
 
 WARMUP = 10
 
@@ -35,23 +31,19 @@ def thread_cpu(pid: int) -> dict[str, float]:
     """CPU seconds by thread name (``comm``) of one process: the Python thread apart from the Temporal
     core's (tokio) threads and the thread pools."""
     found: dict[str, float] = {}
-    tick = os.sysconf("SC_CLK_TCK")
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
             stat = (task / "stat").read_text()
         except FileNotFoundError:
             continue
         name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2 :].split()
-        found[name] = found.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+        found[name] = found.get(name, 0.0) + stat_cpu_seconds(stat)
     return found
 
 
 async def _run(stack: LocalStack, loans: int, rounds: int, profile_dir: Path | None) -> None:
     config = stack.config
-    settings = TemporalSettings(address=config.temporal_address, task_queue=config.task_queue)
-    client = await connect(settings, codec=config.codec_settings(), identity="loan-cpu")
-    service = LoanService(client, config.task_queue, pii_hash_key=config.pii_hash_key.encode())
+    _, service = await loan_service(config, "loan-cpu")
     factory = LoanFactory(config.data_dir / "documents")
     limit_seconds = max(180.0, loans * 2.0)
     await run_loans(service, factory, WARMUP, "warmup", limit_seconds)
@@ -80,11 +72,11 @@ async def _run(stack: LocalStack, loans: int, rounds: int, profile_dir: Path | N
     if executable is None:
         print("--profile: py-spy not found (.venv/bin/pip install py-spy); no profile taken")
         return
-    pids = {p.name: p.popen.pid for p in stack.processes if p.name in ("worker-0", "gateway", "relay-0")}
-    profiler = profile.Profiler(profile_dir, executable)
-    profiler.start(pids)
-    await run_loans(service, factory, loans, "profiled", limit_seconds)
-    found = [profile.read(r.name, r.output) for r in profiler.stop()]
+    found = await profile.sampled(
+        profile.Profiler(profile_dir, executable),
+        profile.pids_of(stack.processes, profile.LOAN_PROCESSES),
+        run_loans(service, factory, loans, "profiled", limit_seconds),
+    )
     text = profile.summary(found, loans, "loan", top=25)
     (profile_dir / "summary.txt").write_text(text + "\n")
     print(text)

@@ -22,11 +22,8 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 
 from devtools.bench.__main__ import SANDBOX
-from devtools.bench.system import LoanFactory, bench_stack, histories, run_loans, shape_of
+from devtools.bench.system import LoanFactory, bench_stack, histories, loan_service, run_loans, shape_of
 from devtools.devstack.stack import LocalStack, StackConfig
-from runtime.settings import TemporalSettings
-from runtime.temporal import connect
-from starter.api import LoanService
 
 LIMIT_SECONDS = 180.0
 
@@ -64,9 +61,7 @@ def describe(history: WorkflowHistory) -> str:
 
 async def _run(stack: LocalStack, loans: int) -> None:
     config = stack.config
-    settings = TemporalSettings(address=config.temporal_address, task_queue=config.task_queue)
-    client = await connect(settings, codec=config.codec_settings(), identity="one-loan")
-    service = LoanService(client, config.task_queue, pii_hash_key=config.pii_hash_key.encode())
+    client, service = await loan_service(config, "one-loan")
     batch = await run_loans(service, LoanFactory(config.data_dir / "documents"), loans, "one", LIMIT_SECONDS)
     print(f"outcomes: {dict(batch.outcomes)}")
     found = await histories(client, batch.workflow_ids)

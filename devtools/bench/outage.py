@@ -32,14 +32,12 @@ from sqlalchemy import select
 from temporalio.client import Client, ScheduleOverlapPolicy, WorkflowExecutionStatus
 
 from devtools.bench.floor import SIGNATURE_UPDATE
-from devtools.bench.system import LoanFactory, bench_stack
+from devtools.bench.system import LoanFactory, bench_stack, loan_service
 from devtools.devstack.samples import signature_now
 from devtools.devstack.stack import LocalStack, StackConfig
-from runtime.settings import TemporalSettings
 from runtime.store.db import create_engine
 from runtime.store.schema import webhook_events
-from runtime.temporal import connect
-from starter.api import LoanService, loan_workflow_id
+from starter.api import loan_workflow_id
 from webhooks.inbox.arrival import PENDING
 from workflows.loan.visibility import LOAN_STATUS
 from workflows.recovery.contract import RECOVERY_SCHEDULE_ID
@@ -177,9 +175,7 @@ async def _inbox_rows(database_url: str, deadline: float) -> dict[str, str]:
 
 async def _run(stack: LocalStack, plan: Plan) -> Outage:
     config = stack.config
-    settings = TemporalSettings(address=config.temporal_address, task_queue=config.task_queue)
-    client = await connect(settings, codec=config.codec_settings(), identity="bench-outage")
-    service = LoanService(client, config.task_queue, pii_hash_key=config.pii_hash_key.encode())
+    client, service = await loan_service(config, "bench-outage")
     factory = LoanFactory(config.data_dir / "documents", seed=11)
     requests = [factory.make("outage") for _ in range(plan.loans)]
     scenario = {"averbacao": ["consignable_margin_excceded"] * plan.attempts + ["success"]}

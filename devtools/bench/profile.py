@@ -24,8 +24,10 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 RATE = 100  # samples per second per process
 
@@ -111,6 +113,22 @@ class Profiler:
                 recording.process.wait()
         done, self.recordings = self.recordings, []
         return done
+
+
+async def sampled(profiler: Profiler, pids: dict[str, int], work: Awaitable[Any]) -> list[Profile]:
+    """Each of ``pids`` (process name → pid) sampled while ``work`` runs; their profiles."""
+    profiler.start(pids)
+    await work
+    return [read(r.name, r.output) for r in profiler.stop()]
+
+
+def pids_of(processes: Iterable[Any], names: Iterable[str]) -> dict[str, int]:
+    """The pids of the stack's processes (``LocalStack.processes``) with these names."""
+    wanted = set(names)
+    return {p.name: p.popen.pid for p in processes if p.name in wanted}
+
+
+LOAN_PROCESSES = ("worker-0", "gateway", "relay-0")  # a loan's Python processes, profiled
 
 
 def _frame(text: str) -> Frame:

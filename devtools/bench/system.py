@@ -35,8 +35,10 @@ from devtools.devstack.samples import COMPLETES, sample_cpf, sample_request, sig
 from devtools.devstack.stack import LocalStack, Process, StackConfig
 from devtools.sandbox.scenarios import benefit_number_for
 from domain.loan import LoanRequest
+from runtime.settings import TemporalSettings
 from runtime.store.db import create_engine
 from runtime.store.schema import webhook_events
+from runtime.temporal import connect
 from starter.api import LoanService, loan_workflow_id
 from webhooks.inbox.store import DELIVERED
 from workflows.loan.contract import PROVIDER_EVENT_SIGNAL as EVENT_SIGNAL
@@ -70,6 +72,13 @@ class Batch:
     @property
     def per_second(self) -> float:
         return len(self.workflow_ids) / self.seconds if self.seconds else float("nan")
+
+
+async def loan_service(config: StackConfig, identity: str) -> tuple[Client, LoanService]:
+    """A client of the stack's Temporal (its payload codec) and the service that starts its loans."""
+    settings = TemporalSettings(address=config.temporal_address, task_queue=config.task_queue)
+    client = await connect(settings, codec=config.codec_settings(), identity=identity)
+    return client, LoanService(client, config.task_queue, pii_hash_key=config.pii_hash_key.encode())
 
 
 class LoanFactory:
@@ -451,10 +460,15 @@ async def loans_delivery(database_url: str, loan_ids: list[str]) -> Delivery:
 # ------------------------------------------------------------------ worker memory
 
 
+def stat_cpu_seconds(stat: str) -> float:
+    """User + system CPU time in a ``/proc/.../stat`` line (a process's or one of its threads')."""
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process, from /proc (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return stat_cpu_seconds(Path(f"/proc/{pid}/stat").read_text())
 
 
 def _children(pid: int) -> list[int]:
